@@ -1,0 +1,87 @@
+//! A child's captured stdout or stderr, bounded so a test that prints gigabytes cannot exhaust
+//! the harness's memory: the first [`HEAD`] bytes and the last [`TAIL`] bytes are kept.
+
+use std::collections::VecDeque;
+
+const HEAD: usize = 256 << 10;
+const TAIL: usize = 768 << 10;
+
+/// The output of one stream, with the middle of an overlong one left out.
+#[derive(Debug, Default)]
+pub(crate) struct CapturedStream {
+    head: Vec<u8>,
+    tail: VecDeque<u8>,
+    omitted: u64,
+}
+
+impl CapturedStream {
+    pub(crate) fn push(&mut self, mut bytes: &[u8]) {
+        if self.head.len() < HEAD {
+            let take = bytes.len().min(HEAD - self.head.len());
+            self.head.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+        }
+        if bytes.len() >= TAIL {
+            self.omitted += (self.tail.len() + bytes.len() - TAIL) as u64;
+            self.tail.clear();
+            bytes = &bytes[bytes.len() - TAIL..];
+        }
+        let overflow = (self.tail.len() + bytes.len()).saturating_sub(TAIL);
+        self.tail.drain(..overflow);
+        self.omitted += overflow as u64;
+        self.tail.extend(bytes);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head.is_empty()
+    }
+
+    /// The text as shown under a failure.
+    pub(crate) fn into_text(self) -> String {
+        let mut bytes = self.head;
+        if self.omitted > 0 {
+            let note = format!("\n[... {} bytes omitted ...]\n", self.omitted);
+            bytes.extend_from_slice(note.as_bytes());
+        }
+        bytes.extend(self.tail);
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_output_is_kept_whole() {
+        let mut stream = CapturedStream::default();
+        stream.push(b"hello ");
+        stream.push(b"world");
+        assert_eq!(stream.into_text(), "hello world");
+    }
+
+    #[test]
+    fn long_output_keeps_head_and_tail() {
+        let mut stream = CapturedStream::default();
+        let total = HEAD + TAIL + 1000;
+        for chunk in 0..total / 100 {
+            stream.push(&[b'a' + (chunk % 26) as u8; 100]);
+        }
+        let text = stream.into_text();
+        assert!(text.contains("[... 1000 bytes omitted ...]"));
+        assert_eq!(
+            text.len(),
+            HEAD + TAIL + "\n[... 1000 bytes omitted ...]\n".len()
+        );
+    }
+
+    #[test]
+    fn one_huge_write_is_bounded() {
+        let mut stream = CapturedStream::default();
+        stream.push(&vec![b'x'; HEAD + 2 * TAIL]);
+        stream.push(b"end");
+        let text = stream.into_text();
+        assert!(text.ends_with("xend"));
+        assert!(text.contains(&format!("[... {} bytes omitted ...]", TAIL + 3)));
+    }
+}

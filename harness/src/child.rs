@@ -1,0 +1,144 @@
+//! What runs inside a forked child: the test body, the heap snapshots around it, and the one
+//! report it sends before `_exit`.
+
+use std::io::Write;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering::Relaxed};
+
+use crate::alloc::HeapSnapshot;
+use crate::protocol::{self, ChildReport, PanicLocation};
+use crate::registry::TestCase;
+
+/// The exit status of a child that could not send its report because the test closed or replaced
+/// the result channel.
+pub(crate) const EXIT_CHANNEL_LOST: i32 = 199;
+
+/// The channel of the child this process is, if it is one: read by the panic hook.
+static CHANNEL_FD: AtomicI32 = AtomicI32::new(-1);
+static CHANNEL_TOKEN: AtomicU64 = AtomicU64::new(0);
+/// The inode of the channel's pipe, to notice a test that put another file on its descriptor.
+static CHANNEL_INODE: AtomicU64 = AtomicU64::new(0);
+/// The thread running the body: panics on other threads are the test's business.
+static TEST_THREAD: AtomicUsize = AtomicUsize::new(0);
+static REPORT_SENT: AtomicBool = AtomicBool::new(false);
+
+/// Installs the panic hook that reports a child's panic. Called in the parent before the first
+/// fork, so no child allocates it (and none counts it as a leak).
+pub(crate) fn install_panic_hook() {
+    let default_hook = panic::take_hook();
+    panic::set_hook(Box::new(move |info| {
+        report_panic(info);
+        default_hook(info);
+    }));
+}
+
+fn on_test_thread() -> bool {
+    // SAFETY: `pthread_self` has no preconditions.
+    let me = unsafe { libc::pthread_self() } as usize;
+    TEST_THREAD.load(Relaxed) == me
+}
+
+fn report_panic(info: &PanicHookInfo<'_>) {
+    if CHANNEL_FD.load(Relaxed) < 0 || !on_test_thread() {
+        return;
+    }
+    let payload = info.payload();
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned());
+    let location = info.location().map(|location| PanicLocation {
+        file: location.file().to_owned(),
+        line: location.line(),
+        column: location.column(),
+    });
+    send(ChildReport::Panicked { message, location });
+}
+
+/// Sends the child's one report; later calls do nothing.
+fn send(report: ChildReport) {
+    if REPORT_SENT.swap(true, Relaxed) {
+        return;
+    }
+    let fd = CHANNEL_FD.load(Relaxed);
+    let frame = protocol::encode(CHANNEL_TOKEN.load(Relaxed), report);
+    if !channel_is_intact(fd) || write_all(fd, &frame).is_err() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "isolated-test: the test closed or replaced its result channel (fd {fd}); no result was sent"
+        );
+        flush_stdout();
+        // SAFETY: `_exit` ends the process at once; nothing of the test is left to run.
+        unsafe { libc::_exit(EXIT_CHANNEL_LOST) };
+    }
+}
+
+fn inode_of(fd: RawFd) -> Option<u64> {
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `fstat` writes a `stat` into the buffer we own, or fails and writes nothing we read.
+    let ok = unsafe { libc::fstat(fd, stat.as_mut_ptr()) } == 0;
+    // SAFETY: initialised by the successful `fstat` above.
+    ok.then(|| unsafe { stat.assume_init() }.st_ino as u64)
+}
+
+fn channel_is_intact(fd: RawFd) -> bool {
+    inode_of(fd).is_some_and(|inode| inode == CHANNEL_INODE.load(Relaxed))
+}
+
+fn write_all(fd: RawFd, mut bytes: &[u8]) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        // SAFETY: `bytes` is a live buffer of the given length; `fd` is a plain descriptor number.
+        let written = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if written < 0 {
+            let error = std::io::Error::last_os_error();
+            if error.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(error);
+        }
+        bytes = &bytes[written as usize..];
+    }
+    Ok(())
+}
+
+fn flush_stdout() {
+    let _ = std::io::stdout().flush();
+}
+
+/// Runs `case` in this freshly forked child, reports on `channel`, and ends the process.
+pub(crate) fn run_test(case: &TestCase, channel: BorrowedFd<'_>, token: u64, counting: bool) -> ! {
+    let fd = channel.as_raw_fd();
+    CHANNEL_FD.store(fd, Relaxed);
+    CHANNEL_TOKEN.store(token, Relaxed);
+    CHANNEL_INODE.store(inode_of(fd).unwrap_or(0), Relaxed);
+    // SAFETY: `pthread_self` has no preconditions.
+    TEST_THREAD.store(unsafe { libc::pthread_self() } as usize, Relaxed);
+
+    let before = HeapSnapshot::now();
+    let result = panic::catch_unwind(AssertUnwindSafe(case.body));
+    let after = HeapSnapshot::now();
+    match result {
+        Ok(Ok(())) => send(ChildReport::Returned {
+            heap: counting.then(|| before.delta_to(after)),
+        }),
+        Ok(Err(error)) => send(ChildReport::ReturnedErr { error }),
+        Err(payload) => {
+            // The hook has reported the panic unless the test replaced the hook.
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|text| (*text).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned());
+            // A payload's destructor may panic again; it is the test's, not ours to run.
+            std::mem::forget(payload);
+            send(ChildReport::Panicked {
+                message,
+                location: None,
+            });
+        }
+    }
+    flush_stdout();
+    // SAFETY: `_exit` skips atexit handlers and destructors inherited from the parent, which
+    // belong to the harness, not to this test.
+    unsafe { libc::_exit(0) }
+}

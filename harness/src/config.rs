@@ -1,0 +1,264 @@
+//! What the user asked for: libtest's command line plus the `ISOLATED_TEST_*` environment.
+//!
+//! Every mistake here becomes one [`ConfigError`] line, never a panic.
+
+use std::fmt;
+use std::time::Duration;
+
+use clap::Parser;
+use libtest_mimic::{Arguments, ColorSetting};
+
+/// A bad flag or environment value, reported as one line.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct ConfigError(pub(crate) String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The run as configured: libtest-mimic's arguments (held to one thread, colour decided) and what
+/// isolated-test takes from them.
+pub(crate) struct Invocation {
+    /// Handed to libtest-mimic, which then runs every trial on the main thread.
+    pub(crate) args: Arguments,
+    /// How many children may run at once (`--test-threads`).
+    pub(crate) jobs: usize,
+    pub(crate) colour: bool,
+    pub(crate) defaults: RunDefaults,
+}
+
+/// Run-wide defaults that a test's own attribute overrides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RunDefaults {
+    /// `ISOLATED_TEST_TIMEOUT`: `None` when set to `0`.
+    pub(crate) timeout: Option<Duration>,
+    /// `ISOLATED_TEST_LEAK_LIMIT`, in bytes.
+    pub(crate) leak_limit: u64,
+}
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The environment, read through a function so tests can supply their own.
+pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+impl Invocation {
+    /// Parses libtest's flags and the environment.
+    ///
+    /// `Ok(None)` means the request was fully answered here (`--help`).
+    pub(crate) fn parse(
+        argv: Vec<std::ffi::OsString>,
+        env: Env,
+        stdout_is_terminal: bool,
+    ) -> Result<Self, ConfigError> {
+        let mut args = Arguments::try_parse_from(argv).map_err(|error| {
+            if !error.use_stderr() {
+                // `--help`: clap prints it and exits 0.
+                error.exit();
+            }
+            ConfigError(
+                first_line(&error.to_string())
+                    .trim_start_matches("error: ")
+                    .to_owned(),
+            )
+        })?;
+        let jobs = test_threads(args.test_threads, env)?;
+        let colour = decide_colour(args.color, env, stdout_is_terminal);
+        // libtest-mimic starts a thread per job unless told to use one: with one it calls each
+        // trial's runner on the main thread, which is the only thread we ever fork from.
+        args.test_threads = Some(1);
+        args.color = Some(if colour {
+            ColorSetting::Always
+        } else {
+            ColorSetting::Never
+        });
+        Ok(Self {
+            args,
+            jobs,
+            colour,
+            defaults: RunDefaults::from_env(env)?,
+        })
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("").trim_end()
+}
+
+fn test_threads(flag: Option<usize>, env: Env) -> Result<usize, ConfigError> {
+    let jobs = match (flag, env("RUST_TEST_THREADS")) {
+        (Some(0), _) => {
+            return Err(ConfigError(
+                "--test-threads must be at least 1 (got 0)".to_owned(),
+            ))
+        }
+        (Some(n), _) => n,
+        (None, Some(value)) => match value.trim().parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                return Err(ConfigError(format!(
+                    "RUST_TEST_THREADS must be a whole number of at least 1 (got {value:?})"
+                )))
+            }
+        },
+        (None, None) => std::thread::available_parallelism().map_or(1, Into::into),
+    };
+    Ok(jobs)
+}
+
+/// `--color` wins; under `auto`, `NO_COLOR` turns colour off, `CLICOLOR_FORCE` on, and otherwise
+/// a terminal on stdout decides.
+fn decide_colour(flag: Option<ColorSetting>, env: Env, stdout_is_terminal: bool) -> bool {
+    let set = |name: &str| env(name).is_some_and(|value| !value.is_empty());
+    match flag.unwrap_or(ColorSetting::Auto) {
+        ColorSetting::Always => true,
+        ColorSetting::Never => false,
+        ColorSetting::Auto if set("NO_COLOR") => false,
+        ColorSetting::Auto
+            if set("CLICOLOR_FORCE") && env("CLICOLOR_FORCE").as_deref() != Some("0") =>
+        {
+            true
+        }
+        ColorSetting::Auto => stdout_is_terminal,
+    }
+}
+
+impl RunDefaults {
+    fn from_env(env: Env) -> Result<Self, ConfigError> {
+        let timeout = match env("ISOLATED_TEST_TIMEOUT") {
+            None => Some(DEFAULT_TIMEOUT),
+            Some(value) => parse_timeout(&value).map_err(|why| {
+                ConfigError(format!("ISOLATED_TEST_TIMEOUT={value:?} is not a duration: {why} (try \"30s\", \"2m\", or \"0\" for none)"))
+            })?,
+        };
+        let leak_limit = match env("ISOLATED_TEST_LEAK_LIMIT") {
+            None => 0,
+            Some(value) => value.trim().parse::<u64>().map_err(|_| {
+                ConfigError(format!(
+                    "ISOLATED_TEST_LEAK_LIMIT={value:?} is not a number of bytes (try \"0\" or \"4096\")"
+                ))
+            })?,
+        };
+        Ok(Self {
+            timeout,
+            leak_limit,
+        })
+    }
+}
+
+/// A humantime duration; `0` means no timeout.
+fn parse_timeout(value: &str) -> Result<Option<Duration>, String> {
+    let value = value.trim();
+    if value == "0" {
+        return Ok(None);
+    }
+    match humantime::parse_duration(value) {
+        Ok(duration) if duration.is_zero() => Ok(None),
+        Ok(duration) => Ok(Some(duration)),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.to_string())
+        }
+    }
+
+    fn parse(argv: &[&str], env: &[(&str, &str)]) -> Result<Invocation, ConfigError> {
+        let argv = std::iter::once("suite").chain(argv.iter().copied());
+        Invocation::parse(argv.map(Into::into).collect(), &env_of(env), false)
+    }
+
+    #[test]
+    fn libtest_mimic_is_held_to_one_thread() {
+        let run = parse(&["--test-threads=8"], &[]).unwrap();
+        assert_eq!(run.jobs, 8);
+        assert_eq!(run.args.test_threads, Some(1));
+    }
+
+    #[test]
+    fn rust_test_threads_is_honoured_below_the_flag() {
+        assert_eq!(parse(&[], &[("RUST_TEST_THREADS", "3")]).unwrap().jobs, 3);
+        let both = parse(&["--test-threads", "2"], &[("RUST_TEST_THREADS", "3")]);
+        assert_eq!(both.unwrap().jobs, 2);
+    }
+
+    #[test]
+    fn zero_threads_is_an_error() {
+        let error = parse(&["--test-threads=0"], &[]).err().unwrap();
+        assert_eq!(error.0, "--test-threads must be at least 1 (got 0)");
+        assert!(parse(&[], &[("RUST_TEST_THREADS", "zero")]).is_err());
+    }
+
+    #[test]
+    fn unknown_flags_are_one_line() {
+        let error = parse(&["--frobnicate"], &[]).err().unwrap();
+        assert_eq!(error.0, "unexpected argument '--frobnicate' found");
+    }
+
+    #[test]
+    fn env_defaults() {
+        let run = parse(&[], &[]).unwrap();
+        assert_eq!(run.defaults.timeout, Some(Duration::from_secs(60)));
+        assert_eq!(run.defaults.leak_limit, 0);
+        let run = parse(
+            &[],
+            &[
+                ("ISOLATED_TEST_TIMEOUT", "1m 30s"),
+                ("ISOLATED_TEST_LEAK_LIMIT", "4096"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(run.defaults.timeout, Some(Duration::from_secs(90)));
+        assert_eq!(run.defaults.leak_limit, 4096);
+        let run = parse(&[], &[("ISOLATED_TEST_TIMEOUT", "0")]).unwrap();
+        assert_eq!(run.defaults.timeout, None);
+    }
+
+    #[test]
+    fn bad_env_values_say_what_to_write() {
+        let error = parse(&[], &[("ISOLATED_TEST_TIMEOUT", "soon")])
+            .err()
+            .unwrap();
+        assert!(error
+            .0
+            .starts_with("ISOLATED_TEST_TIMEOUT=\"soon\" is not a duration"));
+        let error = parse(&[], &[("ISOLATED_TEST_LEAK_LIMIT", "-1")])
+            .err()
+            .unwrap();
+        assert_eq!(
+            error.0,
+            "ISOLATED_TEST_LEAK_LIMIT=\"-1\" is not a number of bytes (try \"0\" or \"4096\")"
+        );
+    }
+
+    #[test]
+    fn colour_follows_flag_then_env_then_terminal() {
+        let none: &[(&str, &str)] = &[];
+        let decide = |flag, env: &[(&str, &str)], tty| decide_colour(flag, &env_of(env), tty);
+        assert!(decide(
+            Some(ColorSetting::Always),
+            &[("NO_COLOR", "1")],
+            false
+        ));
+        assert!(!decide(
+            Some(ColorSetting::Never),
+            &[("CLICOLOR_FORCE", "1")],
+            true
+        ));
+        assert!(!decide(None, &[("NO_COLOR", "1")], true));
+        assert!(decide(None, &[("CLICOLOR_FORCE", "1")], false));
+        assert!(!decide(None, &[("CLICOLOR_FORCE", "0")], false));
+        assert!(decide(None, none, true));
+        assert!(!decide(None, none, false));
+    }
+}

@@ -1,0 +1,146 @@
+//! Forking one child per test: the pipes, the fork, and the child's fresh process state.
+//!
+//! Only ever called on the harness's main thread while it is the process's only thread: a fork
+//! from a multi-threaded process can inherit a lock another thread held and hang the child.
+
+use std::io::{self, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+
+use nix::fcntl::OFlag;
+use nix::sys::resource::{setrlimit, Resource};
+use nix::sys::signal::{signal, SigHandler, Signal};
+use nix::unistd::{self, ForkResult, Pid};
+
+use crate::child;
+use crate::registry::TestCase;
+
+/// The parent's ends of a new child's pipes.
+pub(crate) struct SpawnedChild {
+    pub(crate) pid: Pid,
+    /// `None` under `--nocapture`: the child writes to the harness's own stdout and stderr.
+    pub(crate) stdout: Option<OwnedFd>,
+    pub(crate) stderr: Option<OwnedFd>,
+    pub(crate) result: OwnedFd,
+}
+
+/// What every child needs from the harness, fixed for the run.
+pub(crate) struct ForkContext {
+    pub(crate) capture: bool,
+    pub(crate) counting: bool,
+    /// Opened once; every child's stdin.
+    pub(crate) dev_null: OwnedFd,
+    pub(crate) parent: Pid,
+}
+
+/// A pipe whose read end the parent polls without blocking and whose write end a child inherits.
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    Ok(unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?)
+}
+
+/// Forks a child that runs `case`. `harness_fds` are descriptors the child must not keep (other
+/// children's pipes, the wake-up pipe).
+pub(crate) fn spawn(
+    context: &ForkContext,
+    case: &'static TestCase,
+    token: u64,
+    harness_fds: &[RawFd],
+) -> io::Result<SpawnedChild> {
+    debug_assert_single_threaded();
+    let (result_read, result_write) = pipe()?;
+    let stdout = context.capture.then(pipe).transpose()?;
+    let stderr = context.capture.then(pipe).transpose()?;
+    // A child inherits the stdout buffer: flushed here, it cannot print the harness's text again.
+    let _ = io::stdout().flush();
+
+    // SAFETY: this process has one thread (asserted above in debug builds; the harness starts
+    // none and libtest-mimic runs with one), so the child inherits no lock held by another thread
+    // and may allocate and print freely.
+    match unsafe { unistd::fork() }? {
+        ForkResult::Child => {
+            drop(result_read);
+            let stdout_write = stdout.map(|(_read, write)| write);
+            let stderr_write = stderr.map(|(_read, write)| write);
+            become_test_process(context, stdout_write, stderr_write, harness_fds);
+            clear_nonblocking(result_write.as_raw_fd());
+            child::run_test(case, result_write.as_fd(), token, context.counting)
+        }
+        ForkResult::Parent { child } => {
+            // Also set by the child itself; whichever runs first wins the race against a kill.
+            let _ = unistd::setpgid(child, child);
+            Ok(SpawnedChild {
+                pid: child,
+                stdout: stdout.map(|(read, _)| read),
+                stderr: stderr.map(|(read, _)| read),
+                result: result_read,
+            })
+        }
+    }
+}
+
+/// Turns the fresh child into a process of its own: group, stdio, limits, signals.
+fn become_test_process(
+    context: &ForkContext,
+    stdout: Option<OwnedFd>,
+    stderr: Option<OwnedFd>,
+    harness_fds: &[RawFd],
+) {
+    let _ = unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        // Die with the harness even if it is SIGKILLed; if it already died, do not run at all.
+        let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+        if unistd::getppid() != context.parent {
+            // SAFETY: `_exit` ends this process at once.
+            unsafe { libc::_exit(child::EXIT_CHANNEL_LOST) };
+        }
+    }
+    let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
+    for signal_number in [Signal::SIGCHLD, Signal::SIGINT, Signal::SIGTERM] {
+        // SAFETY: restoring the default disposition installs no handler of ours.
+        let _ = unsafe { signal(signal_number, SigHandler::SigDfl) };
+    }
+    let _ = unistd::dup2_stdin(&context.dev_null);
+    for (fd, target) in [(stdout, 1), (stderr, 2)] {
+        if let Some(fd) = fd {
+            // SAFETY: both are descriptor numbers; dup2 onto 1 and 2 replaces the child's stdio,
+            // which only this child uses.
+            unsafe { libc::dup2(fd.as_raw_fd(), target) };
+            clear_nonblocking(target);
+            drop(fd);
+        }
+    }
+    for &fd in harness_fds {
+        // SAFETY: these descriptors belong to the parent's bookkeeping; this child never uses them.
+        unsafe { libc::close(fd) };
+    }
+    // SAFETY: as above: the harness's own descriptor, unused in the child.
+    unsafe { libc::close(context.dev_null.as_raw_fd()) };
+}
+
+fn clear_nonblocking(fd: RawFd) {
+    // SAFETY: F_GETFL/F_SETFL on a descriptor we own change only its status flags.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags >= 0 {
+            libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+        }
+    }
+}
+
+/// How many threads this process has, where the platform says.
+pub(crate) fn thread_count() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("Threads:"))?;
+    line["Threads:".len()..].trim().parse().ok()
+}
+
+fn debug_assert_single_threaded() {
+    if cfg!(debug_assertions) {
+        if let Some(threads) = thread_count() {
+            assert_eq!(
+                threads, 1,
+                "isolated-test: refusing to fork from a process with {threads} threads"
+            );
+        }
+    }
+}

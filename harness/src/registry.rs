@@ -1,0 +1,131 @@
+//! What `#[isolated_test]` registers: one [`TestCase`] per test function, collected by `inventory`.
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+/// One registered test, written by the `#[isolated_test]` attribute. Plain `'static` data so the
+/// macro can build it in a `const` context.
+#[derive(Debug)]
+pub struct TestCase {
+    /// `module_path!()` where the test was written; its first segment is the crate's name.
+    pub module_path: &'static str,
+    /// The function's name.
+    pub name: &'static str,
+    /// Runs the test body and turns its return value into a result.
+    pub body: fn() -> Result<(), String>,
+    /// `#[ignore]`, with the reason given by `#[ignore = "..."]`.
+    pub ignore: Ignore,
+    /// `#[should_panic]`.
+    pub should_panic: ShouldPanic,
+    /// `timeout = "..."`: overrides the run's default.
+    pub timeout: Option<Duration>,
+    /// `leak_limit = N` or `allow_leaks`.
+    pub leaks: LeakPolicy,
+}
+
+/// Whether a test is `#[ignore]`d.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ignore {
+    /// Runs by default.
+    No,
+    /// Runs only with `--ignored` or `--include-ignored`.
+    Yes(Option<&'static str>),
+}
+
+/// What `#[should_panic]` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShouldPanic {
+    /// The test must not panic.
+    No,
+    /// The test must panic, with any message.
+    Yes,
+    /// The test must panic with a message containing this text.
+    WithMessage(&'static str),
+}
+
+/// How much heap growth a test may leave behind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeakPolicy {
+    /// The run's default (`ISOLATED_TEST_LEAK_LIMIT`, 0 unless set).
+    RunDefault,
+    /// At most this many bytes.
+    Limit(u64),
+    /// Leaks are reported, never fail.
+    Allow,
+}
+
+inventory::collect!(TestCase);
+
+impl TestCase {
+    /// The test's name as libtest gives it: the module path inside the test target, without the
+    /// crate's name (`adds`, `inner::deep`).
+    pub(crate) fn full_name(&self) -> String {
+        match self.module_path.split_once("::") {
+            Some((_crate, inner)) => format!("{inner}::{}", self.name),
+            None => self.name.to_owned(),
+        }
+    }
+}
+
+/// Every registered test, sorted by name as libtest sorts them.
+pub(crate) fn registered_tests() -> Vec<(String, &'static TestCase)> {
+    let mut tests: Vec<_> = inventory::iter::<TestCase>
+        .into_iter()
+        .map(|case| (case.full_name(), case))
+        .collect();
+    tests.sort_by(|a, b| a.0.cmp(&b.0));
+    tests
+}
+
+/// The return types a test function may have: `()` or `Result<(), E>` with `E: Debug`, like
+/// libtest's.
+pub trait TestReturn {
+    /// `Err` carries what the failure report shows.
+    fn into_test_result(self) -> Result<(), String>;
+}
+
+impl TestReturn for () {
+    fn into_test_result(self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl<E: Debug> TestReturn for Result<(), E> {
+    fn into_test_result(self) -> Result<(), String> {
+        self.map_err(|error| format!("{error:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(module_path: &'static str, name: &'static str) -> TestCase {
+        TestCase {
+            module_path,
+            name,
+            body: || Ok(()),
+            ignore: Ignore::No,
+            should_panic: ShouldPanic::No,
+            timeout: None,
+            leaks: LeakPolicy::RunDefault,
+        }
+    }
+
+    #[test]
+    fn names_drop_the_crate() {
+        assert_eq!(case("suite", "adds").full_name(), "adds");
+        assert_eq!(case("suite::inner", "deep").full_name(), "inner::deep");
+        assert_eq!(case("suite::a::b", "c").full_name(), "a::b::c");
+    }
+
+    #[test]
+    fn results_become_debug_text() {
+        assert_eq!(().into_test_result(), Ok(()));
+        assert_eq!(Ok::<(), String>(()).into_test_result(), Ok(()));
+        assert_eq!(
+            Err::<(), _>("disk full".to_string()).into_test_result(),
+            Err("\"disk full\"".to_string())
+        );
+    }
+}

@@ -1,0 +1,89 @@
+//! What the user reads beyond libtest-mimic's own lines: the reason and captured output under each
+//! failure, and the notes said after the run.
+
+use std::io::Write;
+
+use console::style;
+
+use crate::capture::CapturedStream;
+
+/// The text libtest-mimic prints under `---- NAME ----` for a failed test.
+pub(crate) fn failure_message(
+    reason: &str,
+    stdout: CapturedStream,
+    stderr: CapturedStream,
+) -> String {
+    let mut message = style(reason).red().bold().to_string();
+    let output = sections(stdout, stderr);
+    if !output.is_empty() {
+        message.push('\n');
+        message.push_str(&output);
+    }
+    message
+}
+
+/// The output of a passing test, for `--show-output`; `None` when it printed nothing.
+pub(crate) fn success_output(stdout: CapturedStream, stderr: CapturedStream) -> Option<String> {
+    let output = sections(stdout, stderr);
+    (!output.is_empty()).then_some(output)
+}
+
+/// Each non-empty stream under a `--- stdout ---` or `--- stderr ---` heading.
+fn sections(stdout: CapturedStream, stderr: CapturedStream) -> String {
+    let mut text = String::new();
+    for (title, stream) in [("stdout", stdout), ("stderr", stderr)] {
+        if stream.is_empty() {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&style(format!("--- {title} ---")).dim().to_string());
+        text.push('\n');
+        // std starts some of its own messages (stack overflow) with a blank line.
+        let body = stream.into_text();
+        text.push_str(body.trim_start_matches('\n').trim_end_matches('\n'));
+    }
+    text
+}
+
+/// What the run has to say after libtest-mimic's summary.
+#[derive(Default)]
+pub(crate) struct AfterRun {
+    /// Tests whose leaks `allow_leaks` let pass, with what they leaked.
+    pub(crate) allowed_leaks: Vec<(String, String)>,
+    /// How many tests passed without a leak check.
+    pub(crate) unchecked: usize,
+    /// Captured output of passing tests, for `--show-output`.
+    pub(crate) successes: Vec<(String, String)>,
+}
+
+impl AfterRun {
+    pub(crate) fn print(&self) {
+        let mut out = std::io::stdout().lock();
+        if !self.successes.is_empty() {
+            let _ = writeln!(out, "\nsuccesses:\n");
+            for (name, output) in &self.successes {
+                let _ = writeln!(out, "---- {name} ----\n{output}\n");
+            }
+        }
+        for (name, leak) in &self.allowed_leaks {
+            let _ = writeln!(out, "{} {name} {leak}", style("note:").yellow().bold());
+        }
+        if self.unchecked > 0 {
+            let _ = writeln!(
+                out,
+                "{} leak check unavailable for {} test{}: no counting allocator is installed (end the test file with `isolated_test::main!();`)",
+                style("warning:").yellow().bold(),
+                self.unchecked,
+                if self.unchecked == 1 { "" } else { "s" },
+            );
+        }
+    }
+}
+
+/// One line on stderr for a mistake in how the harness was invoked.
+pub(crate) fn config_error(message: &str) -> ! {
+    eprintln!("{} {message}", style("error:").red().bold());
+    std::process::exit(2)
+}

@@ -1,0 +1,107 @@
+//! Keeping up to `jobs` children in flight while libtest-mimic asks for one result at a time.
+//!
+//! libtest-mimic, held to one thread, calls each trial's runner in turn on the main thread. The
+//! scheduler knows the order it will ask in (the plan), so while the runner for one test waits,
+//! the children of the tests after it already run.
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+
+use crate::plan::PlannedTest;
+use crate::supervisor::{ChildOutcome, Supervisor};
+
+pub(crate) struct Scheduler {
+    tests: Vec<PlannedTest>,
+    /// Tests in the order libtest-mimic is expected to ask for them, not yet started.
+    upcoming: VecDeque<usize>,
+    started: Vec<bool>,
+    /// Finished children whose outcome libtest-mimic has not asked for yet.
+    finished: HashMap<usize, ChildOutcome>,
+    supervisor: Supervisor,
+    jobs: usize,
+    /// The most children started ahead of the one being reported, running or finished.
+    lookahead: usize,
+    token_seed: u64,
+}
+
+impl Scheduler {
+    pub(crate) fn new(
+        tests: Vec<PlannedTest>,
+        order: Vec<usize>,
+        supervisor: Supervisor,
+        jobs: usize,
+    ) -> Self {
+        let started = vec![false; tests.len()];
+        Self {
+            tests,
+            upcoming: order.into(),
+            started,
+            finished: HashMap::new(),
+            supervisor,
+            jobs,
+            lookahead: jobs * 4 + 16,
+            token_seed: random_seed(),
+        }
+    }
+
+    pub(crate) fn test(&self, index: usize) -> &PlannedTest {
+        &self.tests[index]
+    }
+
+    /// Runs test `index` (if it is not running already) and waits for its child's outcome.
+    pub(crate) fn outcome_of(&mut self, index: usize) -> io::Result<ChildOutcome> {
+        if !self.started[index] {
+            self.start(index)?;
+        }
+        loop {
+            self.fill();
+            if let Some(outcome) = self.finished.remove(&index) {
+                self.fill();
+                return Ok(outcome);
+            }
+            for (key, outcome) in self.supervisor.wait() {
+                self.finished.insert(key, outcome);
+            }
+        }
+    }
+
+    fn start(&mut self, index: usize) -> io::Result<()> {
+        let test = &self.tests[index];
+        let token = self.token_seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.supervisor
+            .start(index, test.case, test.timeout, token)?;
+        self.started[index] = true;
+        Ok(())
+    }
+
+    /// Starts upcoming tests while there is a free slot. A fork that fails here is retried when
+    /// the test's turn comes, where its error becomes that test's failure.
+    fn fill(&mut self) {
+        while self.supervisor.running() < self.jobs
+            && self.supervisor.running() + self.finished.len() < self.lookahead
+        {
+            let Some(next) = self.upcoming.pop_front() else {
+                return;
+            };
+            if self.started[next] {
+                continue;
+            }
+            if self.start(next).is_err() {
+                self.upcoming.push_front(next);
+                return;
+            }
+        }
+    }
+
+    /// Kills and reaps every child still running.
+    pub(crate) fn shut_down(mut self) {
+        self.supervisor.kill_all();
+    }
+}
+
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.finish()
+}

@@ -1,0 +1,332 @@
+//! Watching running children: one poll loop over every child's pipes and the SIGCHLD wake-up
+//! pipe drains output, notices exits and enforces deadlines. It never blocks on a child's output.
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::signal::{killpg, Signal};
+use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
+use nix::unistd::{self, Pid};
+
+use crate::capture::CapturedStream;
+use crate::fork::{self, ForkContext};
+use crate::protocol::{self, ChildReport, ProtocolError};
+use crate::registry::TestCase;
+use crate::signals::{self, GroupSlot, WakePipe};
+
+/// Everything the harness learned about one finished child: plain data for the verdict.
+#[derive(Debug)]
+pub(crate) struct ChildOutcome {
+    pub(crate) report: Result<ChildReport, ProtocolError>,
+    pub(crate) end: ChildEnd,
+    /// The timeout the child ran past, when the harness killed it for that.
+    pub(crate) timed_out: Option<Duration>,
+    pub(crate) stdout: CapturedStream,
+    pub(crate) stderr: CapturedStream,
+}
+
+/// How the child process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ChildEnd {
+    Exited(i32),
+    Signaled { signal: i32, core_dumped: bool },
+}
+
+/// How much one pipe may be read per wake-up, so one flooding child cannot starve the others.
+const READS_PER_WAKE: usize = 16;
+const CHUNK: usize = 64 << 10;
+
+struct RunningChild {
+    key: usize,
+    pid: Pid,
+    token: u64,
+    stdout: Option<OwnedFd>,
+    stderr: Option<OwnedFd>,
+    result: Option<OwnedFd>,
+    captured_stdout: CapturedStream,
+    captured_stderr: CapturedStream,
+    result_bytes: Vec<u8>,
+    started: Instant,
+    timeout: Option<Duration>,
+    killed_for_timeout: bool,
+    _group: GroupSlot,
+}
+
+#[derive(Clone, Copy)]
+enum Stream {
+    Stdout,
+    Stderr,
+    Result,
+}
+
+impl RunningChild {
+    fn deadline(&self) -> Option<Instant> {
+        self.timeout.map(|timeout| self.started + timeout)
+    }
+
+    fn pipe(&mut self, stream: Stream) -> &mut Option<OwnedFd> {
+        match stream {
+            Stream::Stdout => &mut self.stdout,
+            Stream::Stderr => &mut self.stderr,
+            Stream::Result => &mut self.result,
+        }
+    }
+
+    fn keep(&mut self, stream: Stream, bytes: &[u8]) {
+        match stream {
+            Stream::Stdout => self.captured_stdout.push(bytes),
+            Stream::Stderr => self.captured_stderr.push(bytes),
+            Stream::Result => {
+                // Never more than one maximal frame and a byte: enough to tell it is too long.
+                let room = (protocol::MAX_FRAME + 16).saturating_sub(self.result_bytes.len());
+                self.result_bytes
+                    .extend_from_slice(&bytes[..bytes.len().min(room)]);
+            }
+        }
+    }
+
+    /// Reads what `stream` holds now, up to `max_reads` chunks; closes it at end of file.
+    fn drain(&mut self, stream: Stream, buffer: &mut [u8], max_reads: usize) {
+        for _ in 0..max_reads {
+            let Some(fd) = self.pipe(stream).as_ref() else {
+                return;
+            };
+            match unistd::read(fd, buffer) {
+                Ok(0) => {
+                    *self.pipe(stream) = None;
+                    return;
+                }
+                Ok(n) => self.keep(stream, &buffer[..n]),
+                Err(Errno::EINTR) => {}
+                Err(Errno::EAGAIN) => return,
+                Err(_) => {
+                    *self.pipe(stream) = None;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn open_pipes(&self) -> impl Iterator<Item = (Stream, RawFd)> + '_ {
+        [
+            (Stream::Stdout, &self.stdout),
+            (Stream::Stderr, &self.stderr),
+            (Stream::Result, &self.result),
+        ]
+        .into_iter()
+        .filter_map(|(stream, fd)| fd.as_ref().map(|fd| (stream, fd.as_raw_fd())))
+    }
+}
+
+/// The running children and the machinery to watch them.
+pub(crate) struct Supervisor {
+    context: ForkContext,
+    wake: WakePipe,
+    running: Vec<RunningChild>,
+    buffer: Vec<u8>,
+}
+
+impl Supervisor {
+    pub(crate) fn new(context: ForkContext) -> io::Result<Self> {
+        Ok(Self {
+            context,
+            wake: signals::install()?,
+            running: Vec::new(),
+            buffer: vec![0; CHUNK],
+        })
+    }
+
+    pub(crate) fn running(&self) -> usize {
+        self.running.len()
+    }
+
+    /// Forks a child for `case`; its outcome comes back from [`wait`](Self::wait) under `key`.
+    pub(crate) fn start(
+        &mut self,
+        key: usize,
+        case: &'static TestCase,
+        timeout: Option<Duration>,
+        token: u64,
+    ) -> io::Result<()> {
+        let mut harness_fds: Vec<RawFd> = self.wake.fds().to_vec();
+        for child in &self.running {
+            harness_fds.extend(child.open_pipes().map(|(_, fd)| fd));
+        }
+        let spawned = fork::spawn(&self.context, case, token, &harness_fds)?;
+        self.running.push(RunningChild {
+            key,
+            pid: spawned.pid,
+            token,
+            stdout: spawned.stdout,
+            stderr: spawned.stderr,
+            result: Some(spawned.result),
+            captured_stdout: CapturedStream::default(),
+            captured_stderr: CapturedStream::default(),
+            result_bytes: Vec::new(),
+            started: Instant::now(),
+            timeout,
+            killed_for_timeout: false,
+            _group: signals::register_group(spawned.pid.as_raw()),
+        });
+        Ok(())
+    }
+
+    /// Blocks until at least one child has ended, and returns every child that has.
+    pub(crate) fn wait(&mut self) -> Vec<(usize, ChildOutcome)> {
+        let mut check_exits = true;
+        loop {
+            if check_exits {
+                let finished = self.collect_exited();
+                if !finished.is_empty() {
+                    return finished;
+                }
+            }
+            let poll_timeout = self.enforce_deadlines();
+            check_exits = self.poll(poll_timeout);
+        }
+    }
+
+    /// Kills every child whose deadline passed; returns how long poll may sleep.
+    fn enforce_deadlines(&mut self) -> Option<Duration> {
+        let now = Instant::now();
+        let mut sleep: Option<Duration> = None;
+        for child in &mut self.running {
+            let Some(deadline) = child.deadline() else {
+                continue;
+            };
+            if child.killed_for_timeout {
+                continue;
+            }
+            if deadline <= now {
+                child.killed_for_timeout = true;
+                let _ = killpg(child.pid, Signal::SIGKILL);
+            } else {
+                let left = deadline - now;
+                sleep = Some(sleep.map_or(left, |sleep| sleep.min(left)));
+            }
+        }
+        sleep
+    }
+
+    /// Waits for output, a child's exit or `timeout`; reads what arrived. Returns whether a
+    /// child may have exited.
+    fn poll(&mut self, timeout: Option<Duration>) -> bool {
+        let mut fds = vec![libc::pollfd {
+            fd: self.wake.fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        let mut owners = Vec::new();
+        for (index, child) in self.running.iter().enumerate() {
+            for (stream, fd) in child.open_pipes() {
+                fds.push(libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                });
+                owners.push((index, stream));
+            }
+        }
+        let timeout_ms = timeout.map_or(-1, |timeout| {
+            // Round up: waking a millisecond early would only poll again.
+            timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
+        });
+        // SAFETY: `fds` is a live, correctly sized array of pollfd structs.
+        let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+        if ready <= 0 {
+            // Timed out (a deadline may have passed) or interrupted by a signal.
+            return ready < 0;
+        }
+        let woken = fds[0].revents != 0;
+        if woken {
+            self.wake.drain();
+        }
+        for (pollfd, &(index, stream)) in fds[1..].iter().zip(&owners) {
+            if pollfd.revents != 0 {
+                self.running[index].drain(stream, &mut self.buffer, READS_PER_WAKE);
+            }
+        }
+        woken
+    }
+
+    /// Finishes every child that has exited.
+    fn collect_exited(&mut self) -> Vec<(usize, ChildOutcome)> {
+        let mut finished = Vec::new();
+        let mut index = 0;
+        while index < self.running.len() {
+            let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+            match waitid(Id::Pid(self.running[index].pid), flags) {
+                Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => index += 1,
+                _ => {
+                    let child = self.running.swap_remove(index);
+                    finished.push(self.finish(child));
+                }
+            }
+        }
+        finished
+    }
+
+    /// Ends an exited child: kills what is left of its process group, takes the rest of its
+    /// output, and reaps it.
+    fn finish(&mut self, mut child: RunningChild) -> (usize, ChildOutcome) {
+        // The unreaped leader keeps the group's id from being reused, so this kill can only hit
+        // processes the test left behind.
+        let _ = killpg(child.pid, Signal::SIGKILL);
+        // Whatever the child wrote before it exited is in the pipes now. A grandchild holding
+        // them open cannot make us wait: these reads stop at "would block".
+        for stream in [Stream::Stdout, Stream::Stderr, Stream::Result] {
+            child.drain(stream, &mut self.buffer, usize::MAX);
+            *child.pipe(stream) = None;
+        }
+        let end = reap(child.pid);
+        let report = protocol::decode(child.token, &child.result_bytes);
+        let outcome = ChildOutcome {
+            report,
+            end,
+            timed_out: child.killed_for_timeout.then(|| child.timeout).flatten(),
+            stdout: child.captured_stdout,
+            stderr: child.captured_stderr,
+        };
+        (child.key, outcome)
+    }
+
+    /// Kills and reaps every running child.
+    pub(crate) fn kill_all(&mut self) {
+        for child in self.running.drain(..) {
+            let _ = killpg(child.pid, Signal::SIGKILL);
+            reap(child.pid);
+        }
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        self.kill_all();
+    }
+}
+
+fn reap(pid: Pid) -> ChildEnd {
+    let mut status = 0;
+    loop {
+        // SAFETY: `waitpid` writes the child's status into our local.
+        let reaped = unsafe { libc::waitpid(pid.as_raw(), &mut status, 0) };
+        if reaped == pid.as_raw() {
+            break;
+        }
+        if reaped < 0 && Errno::last() == Errno::EINTR {
+            continue;
+        }
+        // Not our child any more: nothing else can be learned.
+        return ChildEnd::Exited(-1);
+    }
+    if libc::WIFSIGNALED(status) {
+        ChildEnd::Signaled {
+            signal: libc::WTERMSIG(status),
+            core_dumped: libc::WCOREDUMP(status),
+        }
+    } else {
+        ChildEnd::Exited(libc::WEXITSTATUS(status))
+    }
+}

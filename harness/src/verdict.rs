@@ -1,0 +1,329 @@
+//! Turning what a child did into pass or fail, with the one reason line a failure shows.
+//!
+//! A pure function of plain data: a test passes only when its child sent a valid report that
+//! says so and then ended normally.
+
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+use crate::alloc::HeapDelta;
+use crate::child::EXIT_CHANNEL_LOST;
+use crate::protocol::{ChildReport, PanicLocation, ProtocolError};
+use crate::registry::ShouldPanic;
+use crate::supervisor::{ChildEnd, ChildOutcome};
+
+/// What a test must do to pass, resolved from its attributes and the run's defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Expectations {
+    pub(crate) should_panic: ShouldPanic,
+    /// Bytes of heap growth allowed; `None` for `allow_leaks`.
+    pub(crate) leak_limit: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// `note` is said after the run.
+    Pass {
+        note: Option<Note>,
+    },
+    Fail {
+        reason: String,
+    },
+}
+
+/// Something a passing test did that the user should still hear about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Note {
+    /// `allow_leaks` let this leak pass.
+    AllowedLeak(String),
+    /// No counting allocator is installed, so the leak check could not be done.
+    LeakCheckUnavailable,
+}
+
+fn fail(reason: impl Into<String>) -> Verdict {
+    Verdict::Fail {
+        reason: reason.into(),
+    }
+}
+
+/// The verdict on one child's run.
+pub(crate) fn judge(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
+    if let Some(timeout) = outcome.timed_out {
+        return fail(format!(
+            "timed out after {}; its process group was killed",
+            humantime::format_duration(round_to_millis(timeout))
+        ));
+    }
+    let report = match (&outcome.report, outcome.end) {
+        (
+            _,
+            ChildEnd::Signaled {
+                signal,
+                core_dumped,
+            },
+        ) => {
+            return fail(killed_reason(
+                signal,
+                core_dumped,
+                outcome.report.as_ref().ok(),
+            ))
+        }
+        (Ok(report), ChildEnd::Exited(0)) => report,
+        (Ok(_), ChildEnd::Exited(code)) => {
+            return fail(format!(
+                "exited with status {code} after reporting its result"
+            ))
+        }
+        (Err(ProtocolError::Empty), ChildEnd::Exited(EXIT_CHANNEL_LOST)) => {
+            return fail("sent no result: the test closed or replaced its result channel")
+        }
+        (Err(ProtocolError::Empty), ChildEnd::Exited(0)) => {
+            return fail("exited with status 0 before the test finished (exiting is never a pass)")
+        }
+        (Err(ProtocolError::Empty), ChildEnd::Exited(code)) => {
+            return fail(format!(
+                "exited with status {code} before the test finished"
+            ))
+        }
+        (Err(error), _) => return fail(format!("sent no valid result: {error}")),
+    };
+    match (report, expect.should_panic) {
+        (ChildReport::ReturnedErr { error }, _) => fail(format!("returned an error: {error}")),
+        (ChildReport::Returned { .. }, ShouldPanic::Yes) => {
+            fail("returned normally, but should have panicked")
+        }
+        (ChildReport::Returned { .. }, ShouldPanic::WithMessage(expected)) => fail(format!(
+            "returned normally, but should have panicked with a message containing {expected:?}"
+        )),
+        (ChildReport::Returned { heap }, ShouldPanic::No) => judge_heap(*heap, expect.leak_limit),
+        (ChildReport::Panicked { message, location }, ShouldPanic::No) => {
+            fail(panic_text(message.as_deref(), location.as_ref()))
+        }
+        (ChildReport::Panicked { .. }, ShouldPanic::Yes) => Verdict::Pass { note: None },
+        (ChildReport::Panicked { message, location }, ShouldPanic::WithMessage(expected)) => {
+            match message {
+                Some(message) if message.contains(expected) => Verdict::Pass { note: None },
+                _ => fail(format!(
+                    "{}, but should have panicked with a message containing {expected:?}",
+                    panic_text(message.as_deref(), location.as_ref())
+                )),
+            }
+        }
+    }
+}
+
+fn judge_heap(heap: Option<HeapDelta>, limit: Option<u64>) -> Verdict {
+    let Some(heap) = heap else {
+        return Verdict::Pass {
+            note: Some(Note::LeakCheckUnavailable),
+        };
+    };
+    let leaked = heap.net_bytes.max(0) as u64;
+    match limit {
+        Some(limit) if leaked > limit => fail(format!(
+            "leaked {} in {} (limit: {}); allow it with #[isolated_test(leak_limit = {leaked})] or #[isolated_test(allow_leaks)]",
+            count(leaked, "byte"),
+            count(heap.net_blocks.max(0) as u64, "allocation"),
+            count(limit, "byte"),
+        )),
+        None if leaked > 0 => Verdict::Pass {
+            note: Some(Note::AllowedLeak(format!(
+                "leaked {} in {} (allowed)",
+                count(leaked, "byte"),
+                count(heap.net_blocks.max(0) as u64, "allocation"),
+            ))),
+        },
+        _ => Verdict::Pass { note: None },
+    }
+}
+
+fn count(n: u64, unit: &str) -> String {
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
+fn panic_text(message: Option<&str>, location: Option<&PanicLocation>) -> String {
+    let at = location
+        .map(|l| format!(" at {}:{}:{}", l.file, l.line, l.column))
+        .unwrap_or_default();
+    match message {
+        Some(message) => format!("panicked{at}: {message}"),
+        None => format!("panicked{at} with a payload that is not a string"),
+    }
+}
+
+/// `signal 11 (SIGSEGV)`, with what the child had said before it died.
+fn killed_reason(signal: i32, core_dumped: bool, report: Option<&ChildReport>) -> String {
+    let name = Signal::try_from(signal)
+        .map(|signal| format!(" ({})", signal.as_str()))
+        .unwrap_or_default();
+    let core = if core_dumped { ", core dumped" } else { "" };
+    let mut reason = format!("killed by signal {signal}{name}{core}");
+    if let Some(ChildReport::Panicked { message, location }) = report {
+        reason.push_str(" after it ");
+        reason.push_str(&panic_text(message.as_deref(), location.as_ref()));
+    }
+    reason
+}
+
+fn round_to_millis(duration: Duration) -> Duration {
+    Duration::from_millis(duration.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::CapturedStream;
+
+    fn outcome(report: Result<ChildReport, ProtocolError>, end: ChildEnd) -> ChildOutcome {
+        ChildOutcome {
+            report,
+            end,
+            timed_out: None,
+            stdout: CapturedStream::default(),
+            stderr: CapturedStream::default(),
+        }
+    }
+
+    const STRICT: Expectations = Expectations {
+        should_panic: ShouldPanic::No,
+        leak_limit: Some(0),
+    };
+
+    fn returned(net_bytes: i64) -> Result<ChildReport, ProtocolError> {
+        Ok(ChildReport::Returned {
+            heap: Some(HeapDelta {
+                net_bytes,
+                net_blocks: net_bytes.signum(),
+                allocations: 1,
+            }),
+        })
+    }
+
+    fn panicked(message: &str) -> Result<ChildReport, ProtocolError> {
+        Ok(ChildReport::Panicked {
+            message: Some(message.to_owned()),
+            location: Some(PanicLocation {
+                file: "tests/t.rs".to_owned(),
+                line: 4,
+                column: 9,
+            }),
+        })
+    }
+
+    fn reason(verdict: Verdict) -> String {
+        match verdict {
+            Verdict::Fail { reason } => reason,
+            pass => panic!("expected a failure, got {pass:?}"),
+        }
+    }
+
+    #[test]
+    fn a_pass_needs_a_report_and_a_clean_exit() {
+        let ok = judge(&outcome(returned(0), ChildEnd::Exited(0)), &STRICT);
+        assert_eq!(ok, Verdict::Pass { note: None });
+        let silent = judge(
+            &outcome(Err(ProtocolError::Empty), ChildEnd::Exited(0)),
+            &STRICT,
+        );
+        assert_eq!(
+            reason(silent),
+            "exited with status 0 before the test finished (exiting is never a pass)"
+        );
+        let garbage = outcome(Err(ProtocolError::WrongToken), ChildEnd::Exited(0));
+        assert_eq!(
+            reason(judge(&garbage, &STRICT)),
+            "sent no valid result: the result did not come from this run"
+        );
+    }
+
+    #[test]
+    fn signals_are_named() {
+        let end = ChildEnd::Signaled {
+            signal: 11,
+            core_dumped: false,
+        };
+        assert_eq!(
+            reason(judge(&outcome(Err(ProtocolError::Empty), end), &STRICT)),
+            "killed by signal 11 (SIGSEGV)"
+        );
+        let end = ChildEnd::Signaled {
+            signal: 6,
+            core_dumped: true,
+        };
+        assert_eq!(
+            reason(judge(&outcome(panicked("boom"), end), &STRICT)),
+            "killed by signal 6 (SIGABRT), core dumped after it panicked at tests/t.rs:4:9: boom"
+        );
+    }
+
+    #[test]
+    fn should_panic_checks_the_message() {
+        let expect = |should_panic| Expectations {
+            should_panic,
+            ..STRICT
+        };
+        let boom = outcome(panicked("big boom"), ChildEnd::Exited(0));
+        assert_eq!(
+            judge(&boom, &expect(ShouldPanic::WithMessage("boom"))),
+            Verdict::Pass { note: None }
+        );
+        assert_eq!(
+            reason(judge(&boom, &expect(ShouldPanic::WithMessage("bang")))),
+            "panicked at tests/t.rs:4:9: big boom, but should have panicked with a message containing \"bang\""
+        );
+        assert_eq!(
+            reason(judge(
+                &outcome(returned(0), ChildEnd::Exited(0)),
+                &expect(ShouldPanic::Yes)
+            )),
+            "returned normally, but should have panicked"
+        );
+    }
+
+    #[test]
+    fn leaks_fail_above_the_limit_only() {
+        let leaky = outcome(returned(24), ChildEnd::Exited(0));
+        assert_eq!(
+            reason(judge(&leaky, &STRICT)),
+            "leaked 24 bytes in 1 allocation (limit: 0 bytes); allow it with #[isolated_test(leak_limit = 24)] or #[isolated_test(allow_leaks)]"
+        );
+        let roomy = Expectations {
+            leak_limit: Some(24),
+            ..STRICT
+        };
+        assert_eq!(judge(&leaky, &roomy), Verdict::Pass { note: None });
+        let allowed = Expectations {
+            leak_limit: None,
+            ..STRICT
+        };
+        assert_eq!(
+            judge(&leaky, &allowed),
+            Verdict::Pass {
+                note: Some(Note::AllowedLeak(
+                    "leaked 24 bytes in 1 allocation (allowed)".to_owned()
+                ))
+            }
+        );
+    }
+
+    #[test]
+    fn timeouts_win() {
+        let mut hung = outcome(
+            Err(ProtocolError::Empty),
+            ChildEnd::Signaled {
+                signal: 9,
+                core_dumped: false,
+            },
+        );
+        hung.timed_out = Some(Duration::from_millis(2000));
+        assert_eq!(
+            reason(judge(&hung, &STRICT)),
+            "timed out after 2s; its process group was killed"
+        );
+    }
+}
