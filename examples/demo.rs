@@ -78,6 +78,20 @@ fn sends_no_result() {
     unsafe { libc::close_range(3, u32::MAX, 0) };
 }
 
+#[isolated_test]
+fn sends_garbage() {
+    // Writes into every pipe this process may write to above stderr: the result channel is one.
+    for fd in 3..64 {
+        // SAFETY: F_GETFL and write on a descriptor number only fail if it is not open.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            if flags >= 0 && flags & libc::O_ACCMODE == libc::O_WRONLY {
+                libc::write(fd, b"garbage".as_ptr().cast(), 7);
+            }
+        }
+    }
+}
+
 #[isolated_test(timeout = "500ms")]
 fn hangs() {
     loop {

@@ -99,6 +99,8 @@ fn become_test_process(
         // SAFETY: restoring the default disposition installs no handler of ours.
         let _ = unsafe { signal(signal_number, SigHandler::SigDfl) };
     }
+    // SAFETY: as above; a test sees SIGPIPE ignored, as under libtest.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigIgn) };
     let _ = unistd::dup2_stdin(&context.dev_null);
     for (fd, target) in [(stdout, 1), (stderr, 2)] {
         if let Some(fd) = fd {

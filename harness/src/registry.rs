@@ -79,6 +79,10 @@ pub(crate) fn registered_tests() -> Vec<(String, &'static TestCase)> {
 
 /// The return types a test function may have: `()` or `Result<(), E>` with `E: Debug`, like
 /// libtest's.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a test's return type",
+    label = "an #[isolated_test] function returns `()` or `Result<(), E>` with `E: Debug`"
+)]
 pub trait TestReturn {
     /// `Err` carries what the failure report shows.
     fn into_test_result(self) -> Result<(), String>;

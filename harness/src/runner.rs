@@ -33,6 +33,7 @@ fn current_run() -> MutexGuard<'static, Option<Run>> {
 /// Runs every registered test and exits: the body of the `main` that [`main!`](crate::main)
 /// writes.
 pub fn run_main() -> ! {
+    signals::end_quietly_on_broken_pipe();
     let env = |name: &str| std::env::var_os(name).map(|value| value.to_string_lossy().into_owned());
     let invocation = match Invocation::parse(
         std::env::args_os().collect(),

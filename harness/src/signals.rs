@@ -1,5 +1,6 @@
 //! The harness's signal handlers: SIGCHLD wakes the supervisor's poll through a self-pipe;
-//! SIGINT and SIGTERM kill every running child's process group before the harness dies.
+//! SIGINT and SIGTERM kill every running child's process group before the harness dies, and so
+//! does SIGPIPE (`--list | head`): the harness then ends quietly, as a Unix tool does.
 //!
 //! Handlers only touch atomics and make async-signal-safe calls (`write`, `kill`, `raise`).
 
@@ -51,6 +52,14 @@ extern "C" fn on_child_exit(_: libc::c_int) {
 
 extern "C" fn on_termination(signal_number: libc::c_int) {
     kill_all_groups();
+    // Reap them too, or they linger as zombies of whoever inherits them.
+    for slot in &GROUPS {
+        let leader = slot.load(Relaxed);
+        if leader > 0 {
+            // SAFETY: `waitpid` is async-signal-safe; the leader was just sent SIGKILL.
+            unsafe { libc::waitpid(leader, std::ptr::null_mut(), 0) };
+        }
+    }
     // SAFETY: restoring the default disposition and re-raising are async-signal-safe; the
     // harness then ends as the signal asks.
     unsafe {
@@ -89,11 +98,18 @@ pub(crate) fn install() -> io::Result<WakePipe> {
         sigaction(Signal::SIGCHLD, &wake)?;
         sigaction(Signal::SIGINT, &terminate)?;
         sigaction(Signal::SIGTERM, &terminate)?;
+        sigaction(Signal::SIGPIPE, &terminate)?;
     }
     Ok(WakePipe {
         read,
         _write: write,
     })
+}
+
+/// Until children exist, a closed stdout (`--list | head`) just ends the harness, quietly.
+pub(crate) fn end_quietly_on_broken_pipe() {
+    // SAFETY: the default disposition installs no handler.
+    let _ = unsafe { nix::sys::signal::signal(Signal::SIGPIPE, SigHandler::SigDfl) };
 }
 
 /// A registered child's slot in the group table.

@@ -51,7 +51,7 @@ struct RunningChild {
     started: Instant,
     timeout: Option<Duration>,
     killed_for_timeout: bool,
-    _group: GroupSlot,
+    group: GroupSlot,
 }
 
 #[derive(Clone, Copy)]
@@ -168,7 +168,7 @@ impl Supervisor {
             started: Instant::now(),
             timeout,
             killed_for_timeout: false,
-            _group: signals::register_group(spawned.pid.as_raw()),
+            group: signals::register_group(spawned.pid.as_raw()),
         });
         Ok(())
     }
@@ -280,12 +280,14 @@ impl Supervisor {
             child.drain(stream, &mut self.buffer, usize::MAX);
             *child.pipe(stream) = None;
         }
+        // Off the table before the reap frees the group's id for reuse.
+        drop(child.group);
         let end = reap(child.pid);
         let report = protocol::decode(child.token, &child.result_bytes);
         let outcome = ChildOutcome {
             report,
             end,
-            timed_out: child.killed_for_timeout.then(|| child.timeout).flatten(),
+            timed_out: child.killed_for_timeout.then_some(child.timeout).flatten(),
             stdout: child.captured_stdout,
             stderr: child.captured_stderr,
         };
@@ -296,6 +298,7 @@ impl Supervisor {
     pub(crate) fn kill_all(&mut self) {
         for child in self.running.drain(..) {
             let _ = killpg(child.pid, Signal::SIGKILL);
+            drop(child.group);
             reap(child.pid);
         }
     }
