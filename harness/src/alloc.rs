@@ -5,7 +5,7 @@
 //! spawned and joined included).
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
 use serde::{Deserialize, Serialize};
 
@@ -122,6 +122,37 @@ impl HeapSnapshot {
             net_blocks: live(later.allocated_blocks, later.freed_blocks)
                 - live(self.allocated_blocks, self.freed_blocks),
             allocations: later.allocated_blocks - self.allocated_blocks,
+        }
+    }
+}
+
+/// Heap growth that happened during a test but belongs to the harness, to be taken off the test's.
+pub(crate) struct HeapCharge {
+    net_bytes: AtomicI64,
+    net_blocks: AtomicI64,
+    allocations: AtomicU64,
+}
+
+impl HeapCharge {
+    pub(crate) const fn new() -> Self {
+        Self {
+            net_bytes: AtomicI64::new(0),
+            net_blocks: AtomicI64::new(0),
+            allocations: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn charge(&self, delta: HeapDelta) {
+        self.net_bytes.fetch_add(delta.net_bytes, Relaxed);
+        self.net_blocks.fetch_add(delta.net_blocks, Relaxed);
+        self.allocations.fetch_add(delta.allocations, Relaxed);
+    }
+
+    pub(crate) fn deduct_from(&self, delta: HeapDelta) -> HeapDelta {
+        HeapDelta {
+            net_bytes: delta.net_bytes - self.net_bytes.load(Relaxed),
+            net_blocks: delta.net_blocks - self.net_blocks.load(Relaxed),
+            allocations: delta.allocations - self.allocations.load(Relaxed),
         }
     }
 }

@@ -4,10 +4,12 @@
 use std::io::Write;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed,
+};
 
-use crate::alloc::HeapSnapshot;
-use crate::protocol::{self, ChildReport, PanicLocation};
+use crate::alloc::{HeapCharge, HeapSnapshot};
+use crate::protocol::{self, ChildReport, Message, PanicLocation, PanicRecord};
 use crate::registry::TestCase;
 
 /// The exit status of a child that could not send its report because the test closed or replaced
@@ -21,7 +23,11 @@ static CHANNEL_TOKEN: AtomicU64 = AtomicU64::new(0);
 static CHANNEL_INODE: AtomicU64 = AtomicU64::new(0);
 /// The thread running the body: panics on other threads are the test's business.
 static TEST_THREAD: AtomicUsize = AtomicUsize::new(0);
-static REPORT_SENT: AtomicBool = AtomicBool::new(false);
+/// Heap growth inside std's panic hook during this child's test.
+static HOOK_HEAP: HeapCharge = HeapCharge::new();
+static PANIC_FRAMES_SENT: AtomicU32 = AtomicU32::new(0);
+/// Whether the latest panic's frame was sent (not over the cap).
+static LATEST_PANIC_SENT: AtomicBool = AtomicBool::new(false);
 
 /// Installs the panic hook that reports a child's panic. Called in the parent before the first
 /// fork, so no child allocates it (and none counts it as a leak).
@@ -29,7 +35,13 @@ pub(crate) fn install_panic_hook() {
     let default_hook = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
         report_panic(info);
+        // With RUST_BACKTRACE set, std's hook keeps megabytes of symbolisation caches: charged to
+        // the harness, not to a test that catches a panic.
+        let before = HeapSnapshot::now();
         default_hook(info);
+        if CHANNEL_FD.load(Relaxed) >= 0 {
+            HOOK_HEAP.charge(before.delta_to(HeapSnapshot::now()));
+        }
     }));
 }
 
@@ -39,30 +51,40 @@ fn on_test_thread() -> bool {
     TEST_THREAD.load(Relaxed) == me
 }
 
+/// Sends each panic on the test's thread as it happens: if the child then dies (a panic while
+/// panicking aborts), the parent still learns where. Nothing is kept in the child, so a test that
+/// catches a panic is not charged for the hook's allocations.
 fn report_panic(info: &PanicHookInfo<'_>) {
     if CHANNEL_FD.load(Relaxed) < 0 || !on_test_thread() {
         return;
     }
-    let payload = info.payload();
-    let message = payload
-        .downcast_ref::<&str>()
-        .map(|text| (*text).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned());
-    let location = info.location().map(|location| PanicLocation {
-        file: location.file().to_owned(),
-        line: location.line(),
-        column: location.column(),
-    });
-    send(ChildReport::Panicked { message, location });
-}
-
-/// Sends the child's one report; later calls do nothing.
-fn send(report: ChildReport) {
-    if REPORT_SENT.swap(true, Relaxed) {
+    if PANIC_FRAMES_SENT.fetch_add(1, Relaxed) >= protocol::MAX_PANIC_FRAMES {
+        LATEST_PANIC_SENT.store(false, Relaxed);
         return;
     }
+    let record = PanicRecord {
+        message: payload_text(info.payload()),
+        location: info.location().map(|location| PanicLocation {
+            file: location.file().to_owned(),
+            line: location.line(),
+            column: location.column(),
+        }),
+    };
+    send(Message::Panic(record));
+    LATEST_PANIC_SENT.store(true, Relaxed);
+}
+
+fn payload_text(payload: &(dyn std::any::Any + Send)) -> Option<String> {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+}
+
+/// Writes one frame on the result channel; a child whose channel is gone ends at once.
+fn send(message: Message) {
     let fd = CHANNEL_FD.load(Relaxed);
-    let frame = protocol::encode(CHANNEL_TOKEN.load(Relaxed), report);
+    let frame = protocol::encode(CHANNEL_TOKEN.load(Relaxed), message);
     if !channel_is_intact(fd) || write_all(fd, &frame).is_err() {
         let _ = writeln!(
             std::io::stderr(),
@@ -107,6 +129,17 @@ fn flush_stdout() {
     let _ = std::io::stdout().flush();
 }
 
+/// Gives threads the test joined a moment to finish exiting: a scoped thread is joined before it
+/// has freed its thread-locals, and those frees belong inside the measurement.
+fn settle_threads() {
+    for _ in 0..1000 {
+        if crate::fork::thread_count().map_or(true, |threads| threads <= 1) {
+            return;
+        }
+        std::thread::yield_now();
+    }
+}
+
 /// Runs `case` in this freshly forked child, reports on `channel`, and ends the process.
 pub(crate) fn run_test(case: &TestCase, channel: BorrowedFd<'_>, token: u64, counting: bool) -> ! {
     let fd = channel.as_raw_fd();
@@ -118,26 +151,24 @@ pub(crate) fn run_test(case: &TestCase, channel: BorrowedFd<'_>, token: u64, cou
 
     let before = HeapSnapshot::now();
     let result = panic::catch_unwind(AssertUnwindSafe(case.body));
+    settle_threads();
     let after = HeapSnapshot::now();
-    match result {
-        Ok(Ok(())) => send(ChildReport::Returned {
-            heap: counting.then(|| before.delta_to(after)),
+    let report = match result {
+        Ok(Ok(())) => Message::Report(ChildReport::Returned {
+            heap: counting.then(|| HOOK_HEAP.deduct_from(before.delta_to(after))),
         }),
-        Ok(Err(error)) => send(ChildReport::ReturnedErr { error }),
+        Ok(Err(error)) => Message::Report(ChildReport::ReturnedErr { error }),
         Err(payload) => {
-            // The hook has reported the panic unless the test replaced the hook.
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|text| (*text).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned());
+            let message = payload_text(&*payload);
             // A payload's destructor may panic again; it is the test's, not ours to run.
             std::mem::forget(payload);
-            send(ChildReport::Panicked {
+            Message::Unwound {
+                hooked: LATEST_PANIC_SENT.load(Relaxed),
                 message,
-                location: None,
-            });
+            }
         }
-    }
+    };
+    send(report);
     flush_stdout();
     // SAFETY: `_exit` skips atexit handlers and destructors inherited from the parent, which
     // belong to the harness, not to this test.

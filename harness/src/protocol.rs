@@ -1,9 +1,10 @@
 //! The result channel's wire format: the only module that knows it is bincode.
 //!
-//! A child writes exactly one frame: `MAGIC`, a little-endian `u32` payload length, then the
-//! bincode payload. The payload carries the run's token, so bytes a test writes into the channel
-//! by accident cannot decode into a pass. The parent never allocates from the length field: it
-//! keeps at most [`MAX_FRAME`] bytes of whatever arrives.
+//! A child writes a frame for each panic on the test's thread (a child that then dies still
+//! says where it panicked) and one frame with its report, last. A frame is `MAGIC`, a
+//! little-endian `u32` payload length, then the bincode payload, which carries the run's token so
+//! bytes a test writes into the channel by accident cannot decode into a pass. The parent never
+//! allocates from the length field: it keeps at most [`MAX_CHANNEL_BYTES`] of whatever arrives.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,11 +17,16 @@ pub(crate) enum ChildReport {
     Returned { heap: Option<HeapDelta> },
     /// The body returned `Err(e)`; `error` is `e`'s `Debug` text.
     ReturnedErr { error: String },
-    /// The body panicked on the test's thread.
-    Panicked {
-        message: Option<String>,
-        location: Option<PanicLocation>,
-    },
+    /// A panic unwound out of the body.
+    Panicked(PanicRecord),
+}
+
+/// A panic on the test's thread, as the panic hook saw it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PanicRecord {
+    /// `None` when the payload is not a string (`panic_any`).
+    pub(crate) message: Option<String>,
+    pub(crate) location: Option<PanicLocation>,
 }
 
 /// Where a panic happened.
@@ -31,31 +37,60 @@ pub(crate) struct PanicLocation {
     pub(crate) column: u32,
 }
 
+/// One frame's content.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Message {
+    /// The panic hook saw a panic (the test may still catch it).
+    Panic(PanicRecord),
+    /// The child's final word.
+    Report(ChildReport),
+    /// A panic unwound out of the body; `hooked` says whether its `Panic` frame was sent, or only
+    /// the payload's `message` is known.
+    Unwound {
+        hooked: bool,
+        message: Option<String>,
+    },
+}
+
 #[derive(Serialize, Deserialize)]
 struct Envelope {
     token: u64,
-    report: ChildReport,
+    message: Message,
+}
+
+/// What the parent read from a child's result channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ChannelContents {
+    /// The child's final word, or why there is none.
+    pub(crate) report: Result<ChildReport, ProtocolError>,
+    /// The first panic on the test's thread: where a child that died without a report was.
+    pub(crate) first_panic: Option<PanicRecord>,
 }
 
 const MAGIC: [u8; 4] = *b"ISOT";
 const HEADER: usize = MAGIC.len() + 4;
 /// The largest frame a child may send: a report is small, but a panic message may be long.
-pub(crate) const MAX_FRAME: usize = 4 << 20;
+pub(crate) const MAX_FRAME: usize = 1 << 20;
+/// The most the parent keeps of one child's channel: a few panics and a report.
+pub(crate) const MAX_CHANNEL_BYTES: usize = 4 * MAX_FRAME;
+/// The most panics a child reports before its final word, so a test catching panics in a loop
+/// cannot flood the channel.
+pub(crate) const MAX_PANIC_FRAMES: u32 = 16;
 
 /// Why the bytes on the result channel are not a valid report.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum ProtocolError {
-    /// Nothing arrived.
-    Empty,
-    /// The frame does not start with the magic bytes.
+    /// No report arrived.
+    NoReport,
+    /// A frame does not start with the magic bytes.
     NotAFrame { received: usize },
-    /// The length field asks for more than [`MAX_FRAME`].
+    /// A length field asks for more than [`MAX_FRAME`].
     TooLong { claimed: u64 },
-    /// The channel closed before the frame was complete.
+    /// The channel closed before a frame was complete.
     Truncated { expected: usize, received: usize },
-    /// More bytes than one frame.
+    /// Bytes after the report.
     TrailingBytes { extra: usize },
-    /// The payload did not decode.
+    /// A payload did not decode.
     Undecodable(String),
     /// A frame from some other run or process.
     WrongToken,
@@ -64,18 +99,19 @@ pub(crate) enum ProtocolError {
 impl std::fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Empty => write!(f, "nothing was sent"),
+            Self::NoReport => write!(f, "no report was sent"),
             Self::NotAFrame { received } => {
                 write!(f, "received {received} bytes that are not a result frame")
             }
-            Self::TooLong { claimed } => write!(
-                f,
-                "a frame claimed {claimed} bytes, over the {MAX_FRAME}-byte limit"
-            ),
-            Self::Truncated { expected, received } => write!(
-                f,
-                "the frame was cut short ({received} of {expected} bytes)"
-            ),
+            Self::TooLong { claimed } => {
+                write!(
+                    f,
+                    "a frame claimed {claimed} bytes, over the {MAX_FRAME}-byte limit"
+                )
+            }
+            Self::Truncated { expected, received } => {
+                write!(f, "a frame was cut short ({received} of {expected} bytes)")
+            }
             Self::TrailingBytes { extra } => {
                 write!(f, "{extra} unexpected bytes followed the result")
             }
@@ -89,35 +125,53 @@ fn config() -> impl bincode::config::Config {
     bincode::config::standard().with_limit::<MAX_FRAME>()
 }
 
-/// One frame carrying `report`.
-pub(crate) fn encode(token: u64, report: ChildReport) -> Vec<u8> {
-    let envelope = Envelope { token, report };
+/// One frame carrying `message`.
+pub(crate) fn encode(token: u64, message: Message) -> Vec<u8> {
     let mut frame = MAGIC.to_vec();
     frame.extend_from_slice(&[0; 4]);
-    // Encoding plain data into a Vec cannot fail short of the size limit; a report that big is
-    // replaced by a short one so the parent still learns what happened.
-    if bincode::serde::encode_into_std_write(&envelope, &mut frame, config()).is_err() {
+    let envelope = Envelope { token, message };
+    let encoded = bincode::serde::encode_into_std_write(&envelope, &mut frame, config());
+    if encoded.is_err() || frame.len() - HEADER > MAX_FRAME {
+        // Too large to send whole: cut down to what still tells the parent what happened.
         frame.truncate(HEADER);
-        let short = Envelope {
+        let envelope = Envelope {
             token,
-            report: ChildReport::Panicked {
-                message: Some("<the panic message was too large to send>".to_owned()),
-                location: None,
-            },
+            message: shrink(envelope.message),
         };
-        bincode::serde::encode_into_std_write(&short, &mut frame, config())
-            .expect("a short report always encodes");
+        bincode::serde::encode_into_std_write(&envelope, &mut frame, config())
+            .expect("plain data encodes into a Vec");
     }
     let length = (frame.len() - HEADER) as u32;
     frame[MAGIC.len()..HEADER].copy_from_slice(&length.to_le_bytes());
     frame
 }
 
-/// The report in `bytes`, which must be exactly one frame from this run.
-pub(crate) fn decode(token: u64, bytes: &[u8]) -> Result<ChildReport, ProtocolError> {
-    if bytes.is_empty() {
-        return Err(ProtocolError::Empty);
+fn shrink(message: Message) -> Message {
+    const TOO_LARGE: &str = "<too large to send>";
+    let short = |record: PanicRecord| PanicRecord {
+        message: Some(TOO_LARGE.to_owned()),
+        location: record.location,
+    };
+    match message {
+        Message::Panic(record) => Message::Panic(short(record)),
+        Message::Report(ChildReport::Panicked(record)) => {
+            Message::Report(ChildReport::Panicked(short(record)))
+        }
+        Message::Report(ChildReport::ReturnedErr { .. }) => {
+            Message::Report(ChildReport::ReturnedErr {
+                error: TOO_LARGE.to_owned(),
+            })
+        }
+        Message::Unwound { hooked, .. } => Message::Unwound {
+            hooked,
+            message: Some(TOO_LARGE.to_owned()),
+        },
+        small @ Message::Report(ChildReport::Returned { .. }) => small,
     }
+}
+
+/// Decodes the frame at the start of `bytes`; returns it and its length.
+fn decode_frame(token: u64, bytes: &[u8]) -> Result<(Message, usize), ProtocolError> {
     if bytes.len() < HEADER || bytes[..MAGIC.len()] != MAGIC {
         return Err(ProtocolError::NotAFrame {
             received: bytes.len(),
@@ -129,44 +183,88 @@ pub(crate) fn decode(token: u64, bytes: &[u8]) -> Result<ChildReport, ProtocolEr
             claimed: claimed as u64,
         });
     }
-    let payload = &bytes[HEADER..];
-    if payload.len() < claimed {
+    let Some(payload) = bytes.get(HEADER..HEADER + claimed) else {
         return Err(ProtocolError::Truncated {
             expected: HEADER + claimed,
             received: bytes.len(),
         });
-    }
-    if payload.len() > claimed {
-        return Err(ProtocolError::TrailingBytes {
-            extra: payload.len() - claimed,
-        });
-    }
+    };
     let (envelope, used): (Envelope, usize) = bincode::serde::decode_from_slice(payload, config())
         .map_err(|error| ProtocolError::Undecodable(error.to_string()))?;
     if used != claimed {
-        return Err(ProtocolError::TrailingBytes {
-            extra: claimed - used,
-        });
+        return Err(ProtocolError::Undecodable(format!(
+            "{} bytes of the frame were left over",
+            claimed - used
+        )));
     }
     if envelope.token != token {
         return Err(ProtocolError::WrongToken);
     }
-    Ok(envelope.report)
+    Ok((envelope.message, HEADER + claimed))
+}
+
+/// Everything on a child's channel: its panics, then exactly one report and nothing after it.
+pub(crate) fn decode(token: u64, mut bytes: &[u8]) -> ChannelContents {
+    let mut first_panic = None;
+    let mut last_panic: Option<PanicRecord> = None;
+    let mut report = Err(ProtocolError::NoReport);
+    while !bytes.is_empty() {
+        if report.is_ok() {
+            report = Err(ProtocolError::TrailingBytes { extra: bytes.len() });
+            break;
+        }
+        let (message, used) = match decode_frame(token, bytes) {
+            Ok(frame) => frame,
+            Err(error) => {
+                report = Err(error);
+                break;
+            }
+        };
+        bytes = &bytes[used..];
+        match message {
+            Message::Panic(record) => {
+                first_panic.get_or_insert_with(|| record.clone());
+                last_panic = Some(record);
+            }
+            Message::Report(final_report) => report = Ok(final_report),
+            Message::Unwound { hooked, message } => {
+                let record = match last_panic.take() {
+                    Some(record) if hooked => record,
+                    _ => PanicRecord {
+                        message,
+                        location: None,
+                    },
+                };
+                report = Ok(ChildReport::Panicked(record));
+            }
+        }
+    }
+    ChannelContents {
+        report,
+        first_panic,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn panicked() -> ChildReport {
-        ChildReport::Panicked {
-            message: Some("boom".to_owned()),
+    fn record(message: &str) -> PanicRecord {
+        PanicRecord {
+            message: Some(message.to_owned()),
             location: Some(PanicLocation {
                 file: "tests/a.rs".to_owned(),
                 line: 3,
                 column: 5,
             }),
         }
+    }
+
+    fn channel(messages: &[Message]) -> Vec<u8> {
+        messages
+            .iter()
+            .flat_map(|message| encode(7, message.clone()))
+            .collect()
     }
 
     #[test]
@@ -183,48 +281,100 @@ mod tests {
             ChildReport::ReturnedErr {
                 error: "\"no\"".to_owned(),
             },
-            panicked(),
+            ChildReport::Panicked(record("boom")),
         ];
         for report in reports {
-            assert_eq!(decode(7, &encode(7, report.clone())), Ok(report));
+            let bytes = channel(&[Message::Report(report.clone())]);
+            assert_eq!(decode(7, &bytes).report, Ok(report));
         }
     }
 
     #[test]
-    fn garbage_never_decodes() {
-        assert_eq!(decode(7, b""), Err(ProtocolError::Empty));
+    fn an_unwound_panic_is_the_last_one_hooked() {
+        let bytes = channel(&[
+            Message::Panic(record("caught")),
+            Message::Panic(record("escaped")),
+            Message::Unwound {
+                hooked: true,
+                message: Some("escaped".to_owned()),
+            },
+        ]);
+        let contents = decode(7, &bytes);
         assert_eq!(
-            decode(7, b"hello world"),
+            contents.report,
+            Ok(ChildReport::Panicked(record("escaped")))
+        );
+        assert_eq!(contents.first_panic, Some(record("caught")));
+    }
+
+    #[test]
+    fn a_caught_panic_does_not_change_the_report() {
+        let returned = ChildReport::Returned { heap: None };
+        let bytes = channel(&[
+            Message::Panic(record("caught")),
+            Message::Report(returned.clone()),
+        ]);
+        assert_eq!(decode(7, &bytes).report, Ok(returned));
+    }
+
+    #[test]
+    fn a_child_that_died_after_panicking_has_no_report_but_a_panic() {
+        let contents = decode(7, &channel(&[Message::Panic(record("boom"))]));
+        assert_eq!(contents.report, Err(ProtocolError::NoReport));
+        assert_eq!(contents.first_panic, Some(record("boom")));
+    }
+
+    #[test]
+    fn garbage_never_decodes() {
+        assert_eq!(decode(7, b"").report, Err(ProtocolError::NoReport));
+        assert_eq!(
+            decode(7, b"hello world").report,
             Err(ProtocolError::NotAFrame { received: 11 })
         );
         let mut huge = MAGIC.to_vec();
         huge.extend_from_slice(&u32::MAX.to_le_bytes());
         assert_eq!(
-            decode(7, &huge),
+            decode(7, &huge).report,
             Err(ProtocolError::TooLong {
                 claimed: u32::MAX as u64
             })
         );
+        let mut garbage_first = b"garbage".to_vec();
+        garbage_first.extend(channel(&[Message::Report(ChildReport::Returned {
+            heap: None,
+        })]));
+        assert!(decode(7, &garbage_first).report.is_err());
     }
 
     #[test]
-    fn a_frame_must_be_whole_and_alone() {
-        let frame = encode(7, panicked());
+    fn the_report_must_be_whole_and_last() {
+        let frame = channel(&[Message::Report(ChildReport::Returned { heap: None })]);
         assert!(matches!(
-            decode(7, &frame[..frame.len() - 1]),
+            decode(7, &frame[..frame.len() - 1]).report,
             Err(ProtocolError::Truncated { .. })
         ));
         let mut doubled = frame.clone();
         doubled.extend_from_slice(&frame);
         assert!(matches!(
-            decode(7, &doubled),
+            decode(7, &doubled).report,
             Err(ProtocolError::TrailingBytes { .. })
         ));
     }
 
     #[test]
     fn another_runs_frame_is_rejected() {
-        let frame = encode(7, ChildReport::Returned { heap: None });
-        assert_eq!(decode(8, &frame), Err(ProtocolError::WrongToken));
+        let frame = encode(7, Message::Report(ChildReport::Returned { heap: None }));
+        assert_eq!(decode(8, &frame).report, Err(ProtocolError::WrongToken));
+    }
+
+    #[test]
+    fn an_oversized_panic_message_still_arrives() {
+        let mut big = record("x");
+        big.message = Some("x".repeat(2 * MAX_FRAME));
+        let contents = decode(7, &encode(7, Message::Panic(big)));
+        assert_eq!(
+            contents.first_panic.unwrap().message.as_deref(),
+            Some("<too large to send>")
+        );
     }
 }

@@ -92,6 +92,8 @@ fn start_supervisor(nocapture: bool) -> io::Result<Supervisor> {
     child::install_panic_hook();
     let _ = io::stdout().lock().flush();
     let _ = io::stderr().lock().flush();
+    // Its 8 KiB buffer is allocated on first use and kept.
+    drop(io::stdin().lock());
     let context = ForkContext {
         capture: !nocapture,
         counting: alloc::counting_is_installed(),

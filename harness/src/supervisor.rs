@@ -12,7 +12,7 @@ use nix::unistd::{self, Pid};
 
 use crate::capture::CapturedStream;
 use crate::fork::{self, ForkContext};
-use crate::protocol::{self, ChildReport, ProtocolError};
+use crate::protocol::{self, ChildReport, PanicRecord, ProtocolError};
 use crate::registry::TestCase;
 use crate::signals::{self, GroupSlot, WakePipe};
 
@@ -20,6 +20,8 @@ use crate::signals::{self, GroupSlot, WakePipe};
 #[derive(Debug)]
 pub(crate) struct ChildOutcome {
     pub(crate) report: Result<ChildReport, ProtocolError>,
+    /// The first panic on the test's thread, reported as it happened.
+    pub(crate) first_panic: Option<PanicRecord>,
     pub(crate) end: ChildEnd,
     /// The timeout the child ran past, when the harness killed it for that.
     pub(crate) timed_out: Option<Duration>,
@@ -79,8 +81,9 @@ impl RunningChild {
             Stream::Stdout => self.captured_stdout.push(bytes),
             Stream::Stderr => self.captured_stderr.push(bytes),
             Stream::Result => {
-                // Never more than one maximal frame and a byte: enough to tell it is too long.
-                let room = (protocol::MAX_FRAME + 16).saturating_sub(self.result_bytes.len());
+                // Never more than the channel's limit and a byte: enough to tell it was exceeded.
+                let room =
+                    (protocol::MAX_CHANNEL_BYTES + 1).saturating_sub(self.result_bytes.len());
                 self.result_bytes
                     .extend_from_slice(&bytes[..bytes.len().min(room)]);
             }
@@ -283,9 +286,10 @@ impl Supervisor {
         // Off the table before the reap frees the group's id for reuse.
         drop(child.group);
         let end = reap(child.pid);
-        let report = protocol::decode(child.token, &child.result_bytes);
+        let channel = protocol::decode(child.token, &child.result_bytes);
         let outcome = ChildOutcome {
-            report,
+            report: channel.report,
+            first_panic: channel.first_panic,
             end,
             timed_out: child.killed_for_timeout.then_some(child.timeout).flatten(),
             stdout: child.captured_stdout,

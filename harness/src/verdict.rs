@@ -9,7 +9,7 @@ use nix::sys::signal::Signal;
 
 use crate::alloc::HeapDelta;
 use crate::child::EXIT_CHANNEL_LOST;
-use crate::protocol::{ChildReport, PanicLocation, ProtocolError};
+use crate::protocol::{ChildReport, PanicRecord, ProtocolError};
 use crate::registry::ShouldPanic;
 use crate::supervisor::{ChildEnd, ChildOutcome};
 
@@ -55,6 +55,11 @@ pub(crate) fn judge(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
             humantime::format_duration(round_to_millis(timeout))
         ));
     }
+    let after_panic = outcome
+        .first_panic
+        .as_ref()
+        .map(|panic| format!(" after it {}", panic_text(panic)))
+        .unwrap_or_default();
     let report = match (&outcome.report, outcome.end) {
         (
             _,
@@ -63,10 +68,9 @@ pub(crate) fn judge(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
                 core_dumped,
             },
         ) => {
-            return fail(killed_reason(
-                signal,
-                core_dumped,
-                outcome.report.as_ref().ok(),
+            return fail(format!(
+                "{}{after_panic}",
+                killed_reason(signal, core_dumped)
             ))
         }
         (Ok(report), ChildEnd::Exited(0)) => report,
@@ -75,15 +79,15 @@ pub(crate) fn judge(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
                 "exited with status {code} after reporting its result"
             ))
         }
-        (Err(ProtocolError::Empty), ChildEnd::Exited(EXIT_CHANNEL_LOST)) => {
+        (Err(ProtocolError::NoReport), ChildEnd::Exited(EXIT_CHANNEL_LOST)) => {
             return fail("sent no result: the test closed or replaced its result channel")
         }
-        (Err(ProtocolError::Empty), ChildEnd::Exited(0)) => {
-            return fail("exited with status 0 before the test finished (exiting is never a pass)")
-        }
-        (Err(ProtocolError::Empty), ChildEnd::Exited(code)) => {
+        (Err(ProtocolError::NoReport), ChildEnd::Exited(0)) => return fail(format!(
+            "exited with status 0 before the test finished{after_panic} (exiting is never a pass)"
+        )),
+        (Err(ProtocolError::NoReport), ChildEnd::Exited(code)) => {
             return fail(format!(
-                "exited with status {code} before the test finished"
+                "exited with status {code} before the test finished{after_panic}"
             ))
         }
         (Err(error), _) => return fail(format!("sent no valid result: {error}")),
@@ -97,16 +101,14 @@ pub(crate) fn judge(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
             "returned normally, but should have panicked with a message containing {expected:?}"
         )),
         (ChildReport::Returned { heap }, ShouldPanic::No) => judge_heap(*heap, expect.leak_limit),
-        (ChildReport::Panicked { message, location }, ShouldPanic::No) => {
-            fail(panic_text(message.as_deref(), location.as_ref()))
-        }
-        (ChildReport::Panicked { .. }, ShouldPanic::Yes) => Verdict::Pass { note: None },
-        (ChildReport::Panicked { message, location }, ShouldPanic::WithMessage(expected)) => {
-            match message {
+        (ChildReport::Panicked(panic), ShouldPanic::No) => fail(panic_text(panic)),
+        (ChildReport::Panicked(_), ShouldPanic::Yes) => Verdict::Pass { note: None },
+        (ChildReport::Panicked(panic), ShouldPanic::WithMessage(expected)) => {
+            match &panic.message {
                 Some(message) if message.contains(expected) => Verdict::Pass { note: None },
                 _ => fail(format!(
                     "{}, but should have panicked with a message containing {expected:?}",
-                    panic_text(message.as_deref(), location.as_ref())
+                    panic_text(panic)
                 )),
             }
         }
@@ -146,28 +148,25 @@ fn count(n: u64, unit: &str) -> String {
     }
 }
 
-fn panic_text(message: Option<&str>, location: Option<&PanicLocation>) -> String {
-    let at = location
+fn panic_text(panic: &PanicRecord) -> String {
+    let at = panic
+        .location
+        .as_ref()
         .map(|l| format!(" at {}:{}:{}", l.file, l.line, l.column))
         .unwrap_or_default();
-    match message {
+    match &panic.message {
         Some(message) => format!("panicked{at}: {message}"),
         None => format!("panicked{at} with a payload that is not a string"),
     }
 }
 
-/// `signal 11 (SIGSEGV)`, with what the child had said before it died.
-fn killed_reason(signal: i32, core_dumped: bool, report: Option<&ChildReport>) -> String {
+/// `killed by signal 11 (SIGSEGV)`.
+fn killed_reason(signal: i32, core_dumped: bool) -> String {
     let name = Signal::try_from(signal)
         .map(|signal| format!(" ({})", signal.as_str()))
         .unwrap_or_default();
     let core = if core_dumped { ", core dumped" } else { "" };
-    let mut reason = format!("killed by signal {signal}{name}{core}");
-    if let Some(ChildReport::Panicked { message, location }) = report {
-        reason.push_str(" after it ");
-        reason.push_str(&panic_text(message.as_deref(), location.as_ref()));
-    }
-    reason
+    format!("killed by signal {signal}{name}{core}")
 }
 
 fn round_to_millis(duration: Duration) -> Duration {
@@ -180,8 +179,13 @@ mod tests {
     use crate::capture::CapturedStream;
 
     fn outcome(report: Result<ChildReport, ProtocolError>, end: ChildEnd) -> ChildOutcome {
+        let first_panic = match &report {
+            Ok(ChildReport::Panicked(panic)) => Some(panic.clone()),
+            _ => None,
+        };
         ChildOutcome {
             report,
+            first_panic,
             end,
             timed_out: None,
             stdout: CapturedStream::default(),
@@ -205,14 +209,14 @@ mod tests {
     }
 
     fn panicked(message: &str) -> Result<ChildReport, ProtocolError> {
-        Ok(ChildReport::Panicked {
+        Ok(ChildReport::Panicked(PanicRecord {
             message: Some(message.to_owned()),
-            location: Some(PanicLocation {
+            location: Some(crate::protocol::PanicLocation {
                 file: "tests/t.rs".to_owned(),
                 line: 4,
                 column: 9,
             }),
-        })
+        }))
     }
 
     fn reason(verdict: Verdict) -> String {
@@ -227,7 +231,7 @@ mod tests {
         let ok = judge(&outcome(returned(0), ChildEnd::Exited(0)), &STRICT);
         assert_eq!(ok, Verdict::Pass { note: None });
         let silent = judge(
-            &outcome(Err(ProtocolError::Empty), ChildEnd::Exited(0)),
+            &outcome(Err(ProtocolError::NoReport), ChildEnd::Exited(0)),
             &STRICT,
         );
         assert_eq!(
@@ -248,7 +252,7 @@ mod tests {
             core_dumped: false,
         };
         assert_eq!(
-            reason(judge(&outcome(Err(ProtocolError::Empty), end), &STRICT)),
+            reason(judge(&outcome(Err(ProtocolError::NoReport), end), &STRICT)),
             "killed by signal 11 (SIGSEGV)"
         );
         let end = ChildEnd::Signaled {
@@ -258,6 +262,34 @@ mod tests {
         assert_eq!(
             reason(judge(&outcome(panicked("boom"), end), &STRICT)),
             "killed by signal 6 (SIGABRT), core dumped after it panicked at tests/t.rs:4:9: boom"
+        );
+    }
+
+    #[test]
+    fn a_panic_before_dying_is_named_but_never_passes() {
+        let mut aborted = outcome(
+            Err(ProtocolError::NoReport),
+            ChildEnd::Signaled {
+                signal: 6,
+                core_dumped: false,
+            },
+        );
+        aborted.first_panic = Some(PanicRecord {
+            message: Some("first".to_owned()),
+            location: None,
+        });
+        let should_panic = Expectations {
+            should_panic: ShouldPanic::Yes,
+            ..STRICT
+        };
+        assert_eq!(
+            reason(judge(&aborted, &should_panic)),
+            "killed by signal 6 (SIGABRT) after it panicked: first"
+        );
+        aborted.end = ChildEnd::Exited(0);
+        assert_eq!(
+            reason(judge(&aborted, &should_panic)),
+            "exited with status 0 before the test finished after it panicked: first (exiting is never a pass)"
         );
     }
 
@@ -314,7 +346,7 @@ mod tests {
     #[test]
     fn timeouts_win() {
         let mut hung = outcome(
-            Err(ProtocolError::Empty),
+            Err(ProtocolError::NoReport),
             ChildEnd::Signaled {
                 signal: 9,
                 core_dumped: false,
