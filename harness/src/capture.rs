@@ -32,6 +32,22 @@ impl CapturedStream {
         self.tail.extend(bytes);
     }
 
+    /// Whether the stream's last bytes are `suffix`.
+    pub(crate) fn ends_with(&self, suffix: &[u8]) -> bool {
+        let (tail_len, head_len) = (self.tail.len(), self.head.len());
+        if suffix.len() > tail_len + head_len {
+            return false;
+        }
+        let from_head = suffix.len().saturating_sub(tail_len);
+        let (head_part, tail_part) = suffix.split_at(from_head);
+        self.head.ends_with(head_part)
+            && self
+                .tail
+                .iter()
+                .skip(tail_len - tail_part.len())
+                .eq(tail_part)
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.head.is_empty()
     }
@@ -58,6 +74,16 @@ mod tests {
         stream.push(b"hello ");
         stream.push(b"world");
         assert_eq!(stream.into_text(), "hello world");
+    }
+
+    #[test]
+    fn ends_with_looks_across_head_and_tail() {
+        let mut stream = CapturedStream::default();
+        stream.push(b"abc");
+        assert!(stream.ends_with(b"bc") && stream.ends_with(b"") && !stream.ends_with(b"xabc"));
+        stream.push(&vec![b'x'; HEAD]);
+        stream.push(b"end\n");
+        assert!(stream.ends_with(b"xxend\n") && !stream.ends_with(b"end"));
     }
 
     #[test]

@@ -13,8 +13,11 @@ use crate::protocol::{self, ChildReport, Message, PanicLocation, PanicRecord};
 use crate::registry::TestCase;
 
 /// The exit status of a child that could not send its report because the test closed or replaced
-/// the result channel.
+/// the result channel; [`CHANNEL_LOST_LINE`] is then the last line on its stderr, which tells it
+/// from a test that exits with the same status.
 pub(crate) const EXIT_CHANNEL_LOST: i32 = 199;
+pub(crate) const CHANNEL_LOST_LINE: &str =
+    "isolated-test: the test closed or replaced its result channel; no result was sent\n";
 
 /// The channel of the child this process is, if it is one: read by the panic hook.
 static CHANNEL_FD: AtomicI32 = AtomicI32::new(-1);
@@ -86,10 +89,7 @@ fn send(message: Message) {
     let fd = CHANNEL_FD.load(Relaxed);
     let frame = protocol::encode(CHANNEL_TOKEN.load(Relaxed), message);
     if !channel_is_intact(fd) || write_all(fd, &frame).is_err() {
-        let _ = writeln!(
-            std::io::stderr(),
-            "isolated-test: the test closed or replaced its result channel (fd {fd}); no result was sent"
-        );
+        let _ = std::io::stderr().write_all(CHANNEL_LOST_LINE.as_bytes());
         flush_stdout();
         // SAFETY: `_exit` ends the process at once; nothing of the test is left to run.
         unsafe { libc::_exit(EXIT_CHANNEL_LOST) };

@@ -8,7 +8,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use crate::alloc::HeapDelta;
-use crate::child::EXIT_CHANNEL_LOST;
+use crate::child::{CHANNEL_LOST_LINE, EXIT_CHANNEL_LOST};
 use crate::protocol::{ChildReport, PanicRecord, ProtocolError};
 use crate::registry::ShouldPanic;
 use crate::supervisor::{ChildEnd, ChildOutcome};
@@ -79,12 +79,16 @@ pub(crate) fn judge(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
                 "exited with status {code} after reporting its result"
             ))
         }
-        (Err(ProtocolError::NoReport), ChildEnd::Exited(EXIT_CHANNEL_LOST)) => {
+        (Err(ProtocolError::NoReport), ChildEnd::Exited(EXIT_CHANNEL_LOST))
+            if outcome.stderr.ends_with(CHANNEL_LOST_LINE.as_bytes()) =>
+        {
             return fail("sent no result: the test closed or replaced its result channel")
         }
-        (Err(ProtocolError::NoReport), ChildEnd::Exited(0)) => return fail(format!(
+        (Err(ProtocolError::NoReport), ChildEnd::Exited(0)) => {
+            return fail(format!(
             "exited with status 0 before the test finished{after_panic} (exiting is never a pass)"
-        )),
+        ))
+        }
         (Err(ProtocolError::NoReport), ChildEnd::Exited(code)) => {
             return fail(format!(
                 "exited with status {code} before the test finished{after_panic}"

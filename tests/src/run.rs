@@ -1,0 +1,319 @@
+//! Running a fixture suite binary with chosen arguments and environment.
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::report::{strip_ansi, Failure, Report};
+
+/// How long one harness run may take before the driver calls it hung, kills it and fails.
+/// Not a timing threshold: every fixture run ends in about a second; this turns a hang (say, a
+/// harness waiting on a grandchild's pipe) into a failure instead of a stuck `cargo test`.
+pub(crate) const HANG_GUARD: Duration = Duration::from_secs(60);
+
+/// Variables the harness, std or the colour crates read: never inherited from the developer's
+/// shell or CI, only set by a test that is about them.
+const SCRUBBED: &[&str] = &[
+    "RUST_BACKTRACE",
+    "RUST_LIB_BACKTRACE",
+    "NO_COLOR",
+    "CLICOLOR",
+    "CLICOLOR_FORCE",
+    "RUST_TEST_THREADS",
+    "RUST_TEST_NOCAPTURE",
+];
+const SCRUBBED_PREFIX: &str = "ISOLATED_TEST_";
+
+/// One invocation of a fixture suite, built up like a [`Command`].
+#[derive(Clone, Debug)]
+pub struct Harness {
+    program: PathBuf,
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    colour_under_test: bool,
+}
+
+impl Harness {
+    pub fn new(program: impl Into<PathBuf>) -> Self {
+        Self {
+            program: program.into(),
+            args: Vec::new(),
+            env: Vec::new(),
+            colour_under_test: false,
+        }
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn env(mut self, name: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
+    /// Leaves colour to the test: without this, `--color never` is passed so that no escape
+    /// sequence gets between an assertion and the text it is about.
+    pub fn colour_under_test(mut self) -> Self {
+        self.colour_under_test = true;
+        self
+    }
+
+    fn command_line(&self) -> String {
+        let mut line = String::new();
+        for (name, value) in &self.env {
+            let _ = write!(
+                line,
+                "{}={} ",
+                name.to_string_lossy(),
+                value.to_string_lossy()
+            );
+        }
+        line.push_str(&self.program.to_string_lossy());
+        for arg in self.final_args() {
+            line.push(' ');
+            line.push_str(&arg.to_string_lossy());
+        }
+        line
+    }
+
+    fn final_args(&self) -> Vec<OsString> {
+        let mut args = self.args.clone();
+        if !self.colour_under_test {
+            args.extend(["--color".into(), "never".into()]);
+        }
+        args
+    }
+
+    /// Runs the suite to the end and returns what it printed. Panics if it runs for
+    /// [`HANG_GUARD`], after killing its process group.
+    pub fn run(&self) -> Run {
+        let mut command = Command::new(&self.program);
+        command
+            .args(self.final_args())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own group, so that the hang guard can kill it and whatever it started.
+            .process_group(0);
+        for (name, _) in std::env::vars_os() {
+            let text = name.to_string_lossy();
+            if SCRUBBED.contains(&&*text) || text.starts_with(SCRUBBED_PREFIX) {
+                command.env_remove(&name);
+            }
+        }
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
+        // SAFETY: `close_range` is a single async-signal-safe system call. It marks every
+        // descriptor above stderr close-on-exec, so the suite starts with exactly stdin, stdout
+        // and stderr: whatever cargo or a shell leaked into this process (a jobserver pipe, say)
+        // must not be mistaken for a result channel by the fixtures that look for one.
+        unsafe {
+            command.pre_exec(|| {
+                libc::close_range(3, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as libc::c_int);
+                Ok(())
+            });
+        }
+
+        let command_line = self.command_line();
+        let child = command
+            .spawn()
+            .unwrap_or_else(|error| panic!("could not start `{command_line}`: {error}"));
+        let group = child.id() as libc::pid_t;
+        let (done, finished) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(child.wait_with_output());
+        });
+        let output = match finished.recv_timeout(HANG_GUARD) {
+            Ok(output) => output.unwrap_or_else(|error| panic!("`{command_line}`: {error}")),
+            Err(_) => {
+                // SAFETY: signals the process group we created for this run.
+                unsafe { libc::kill(-group, libc::SIGKILL) };
+                panic!(
+                    "`{command_line}` did not finish within {HANG_GUARD:?}; its process group was killed"
+                );
+            }
+        };
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        Run {
+            command_line,
+            code: output.status.code(),
+            signal: output.status.signal(),
+            report: Report::parse(&strip_ansi(&stdout)),
+            stdout,
+            stderr,
+        }
+    }
+}
+
+/// What one run of a suite did: exit status, raw output, and the output parsed.
+#[derive(Debug)]
+pub struct Run {
+    pub command_line: String,
+    /// `None` when the harness was killed by a signal.
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    /// Exactly as printed, colour included.
+    pub stdout: String,
+    pub stderr: String,
+    /// `stdout` without colour, parsed.
+    pub report: Report,
+}
+
+impl Run {
+    /// Everything about the run, for assertion messages (a flood of output cut to its ends).
+    pub fn context(&self) -> String {
+        format!(
+            "command: {}\nexit code: {:?}, signal: {:?}\n======== stdout ========\n{}\n======== stderr ========\n{}\n========================",
+            self.command_line,
+            self.code,
+            self.signal,
+            abbreviate(&self.stdout),
+            abbreviate(&self.stderr)
+        )
+    }
+
+    #[track_caller]
+    pub fn assert_exit_code(&self, code: i32) {
+        assert_eq!(self.code, Some(code), "wrong exit code\n{}", self.context());
+    }
+
+    /// The verdict printed for `name` (`ok`, `FAILED`, `ignored`); fails if there is not exactly
+    /// one.
+    #[track_caller]
+    pub fn verdict(&self, name: &str) -> &str {
+        let verdicts: Vec<&str> = self
+            .report
+            .verdicts
+            .iter()
+            .filter(|(test, _)| test == name)
+            .map(|(_, verdict)| verdict.as_str())
+            .collect();
+        match verdicts[..] {
+            [verdict] => verdict,
+            _ => panic!(
+                "expected one verdict line for {name:?}, found {verdicts:?}\n{}",
+                self.context()
+            ),
+        }
+    }
+
+    #[track_caller]
+    pub fn assert_verdict(&self, name: &str, verdict: &str) {
+        assert_eq!(
+            self.verdict(name),
+            verdict,
+            "wrong verdict for {name}\n{}",
+            self.context()
+        );
+    }
+
+    /// `name` passed, and is not in the failures section.
+    #[track_caller]
+    pub fn assert_ok(&self, name: &str) {
+        self.assert_verdict(name, "ok");
+        assert!(
+            !self.report.failures.contains_key(name),
+            "{name} passed but has a failure entry\n{}",
+            self.context()
+        );
+    }
+
+    #[track_caller]
+    pub fn assert_ignored(&self, name: &str) {
+        self.assert_verdict(name, "ignored");
+    }
+
+    /// `name` failed, and the first line under `---- name ----` is exactly `reason`.
+    #[track_caller]
+    pub fn assert_failed(&self, name: &str, reason: &str) -> &Failure {
+        let failure = self.failure(name);
+        assert_eq!(
+            failure.reason,
+            reason,
+            "wrong reason for {name}\n{}",
+            self.context()
+        );
+        failure
+    }
+
+    /// The failure entry of `name`, which must have been reported FAILED.
+    #[track_caller]
+    pub fn failure(&self, name: &str) -> &Failure {
+        self.assert_verdict(name, "FAILED");
+        self.failure_entry(name)
+    }
+
+    /// The `---- name ----` entry of the failures section, whatever the verdict lines say (`-q`
+    /// prints none; under `--nocapture` a test's output can split one).
+    #[track_caller]
+    pub fn failure_entry(&self, name: &str) -> &Failure {
+        self.report.failures.get(name).unwrap_or_else(|| {
+            panic!(
+                "no `---- {name} ----` entry in the failures section\n{}",
+                self.context()
+            )
+        })
+    }
+
+    /// The names on verdict lines, in the order printed.
+    pub fn names(&self) -> Vec<&str> {
+        self.report
+            .verdicts
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+
+    /// The raw stdout line after the line `line`, colour codes and all.
+    pub fn raw_line_after(&self, line: &str) -> Option<&str> {
+        let mut lines = self.stdout.lines();
+        lines.find(|candidate| *candidate == line)?;
+        lines.next()
+    }
+
+    /// The line of one-character verdicts that `-q` prints after `running N tests`.
+    pub fn terse_marks(&self) -> Option<&str> {
+        let mut lines = self.stdout.lines();
+        lines.find(|line| line.starts_with("running "))?;
+        lines.next()
+    }
+
+    /// stderr's lines.
+    pub fn stderr_lines(&self) -> Vec<&str> {
+        self.stderr.lines().collect()
+    }
+}
+
+/// `text`, or its first and last 8 KiB when it is much longer.
+fn abbreviate(text: &str) -> String {
+    const END: usize = 8 << 10;
+    if text.len() <= 4 * END {
+        return text.to_owned();
+    }
+    let mut head = END;
+    while !text.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = text.len() - END;
+    while !text.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!(
+        "{}\n[... {} bytes left out ...]\n{}",
+        &text[..head],
+        tail - head,
+        &text[tail..]
+    )
+}

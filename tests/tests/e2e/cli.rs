@@ -1,0 +1,266 @@
+//! libtest's command line and the `ISOLATED_TEST_*` environment (fixtures/flags.rs).
+
+use std::collections::BTreeMap;
+
+use isolated_test_e2e::{fixture, Run};
+
+/// Every test in fixtures/flags.rs, in the order listed and run, with its verdict in a plain run.
+const ALL: [(&str, &str); 9] = [
+    ("alpha", "ok"),
+    ("alpha_beta", "ok"),
+    ("beta", "ok"),
+    ("fails_on_purpose", "FAILED"),
+    ("ignored_plain", "ignored"),
+    ("ignored_with_reason", "ignored"),
+    ("ignored_written_first", "ignored"),
+    ("inner::alpha", "ok"),
+    ("inner::gamma", "ok"),
+];
+const IGNORED: [&str; 3] = [
+    "ignored_plain",
+    "ignored_with_reason",
+    "ignored_written_first",
+];
+const FAILS_ON_PURPOSE: &str = r#"returned an error: "this one fails""#;
+
+fn flags(args: &[&str]) -> Run {
+    fixture!("flags").args(args).run()
+}
+
+/// Asserts the run printed exactly these verdict lines, in this order.
+#[track_caller]
+fn assert_verdicts(run: &Run, expected: &[(&str, &str)]) {
+    let printed: Vec<(&str, &str)> = run
+        .report
+        .verdicts
+        .iter()
+        .map(|(name, verdict)| (name.as_str(), verdict.as_str()))
+        .collect();
+    assert_eq!(printed, expected, "{}", run.context());
+}
+
+/// The failures section has `fails_on_purpose` with its reason.
+#[track_caller]
+fn assert_fails_on_purpose_reported(run: &Run) {
+    let reason = &run.failure_entry("fails_on_purpose").reason;
+    assert_eq!(reason, FAILS_ON_PURPOSE, "{}", run.context());
+}
+
+/// `NAME: test` lines, for `--list`.
+fn listed(names: &[&str]) -> String {
+    names.iter().map(|name| format!("{name}: test\n")).collect()
+}
+
+#[test]
+fn a_plain_run_runs_everything_but_the_ignored_in_name_order() {
+    let run = flags(&[]);
+    run.assert_exit_code(101);
+    assert_verdicts(&run, &ALL);
+    run.assert_failed("fails_on_purpose", FAILS_ON_PURPOSE);
+    let summary = run.report.summary.unwrap();
+    assert_eq!((summary.passed, summary.failed, summary.ignored), (5, 1, 3));
+}
+
+#[test]
+fn the_exit_code_is_0_when_every_test_that_ran_passed() {
+    let run = flags(&["--skip", "fails_on_purpose"]);
+    run.assert_exit_code(0);
+    assert!(run.report.summary.unwrap().ok);
+}
+
+#[test]
+fn a_filter_runs_the_tests_whose_names_contain_it() {
+    let run = flags(&["alpha"]);
+    run.assert_exit_code(0);
+    assert_verdicts(
+        &run,
+        &[
+            ("alpha", "ok"),
+            ("alpha_beta", "ok"),
+            ("inner::alpha", "ok"),
+        ],
+    );
+    assert_eq!(run.report.summary.unwrap().filtered_out, 6);
+}
+
+#[test]
+fn exact_runs_only_the_test_with_that_name() {
+    assert_verdicts(&flags(&["--exact", "alpha"]), &[("alpha", "ok")]);
+    assert_verdicts(
+        &flags(&["--exact", "inner::alpha"]),
+        &[("inner::alpha", "ok")],
+    );
+    assert_verdicts(&flags(&["--exact", "alph"]), &[]);
+}
+
+#[test]
+fn skip_leaves_out_the_tests_whose_names_contain_it() {
+    let run = flags(&["--skip", "beta", "--skip", "inner"]);
+    assert_verdicts(
+        &run,
+        &[
+            ("alpha", "ok"),
+            ("fails_on_purpose", "FAILED"),
+            ("ignored_plain", "ignored"),
+            ("ignored_with_reason", "ignored"),
+            ("ignored_written_first", "ignored"),
+        ],
+    );
+    assert_eq!(run.report.summary.unwrap().filtered_out, 4);
+}
+
+#[test]
+fn ignored_runs_only_the_ignored_tests() {
+    let run = flags(&["--ignored"]);
+    run.assert_exit_code(0);
+    let expected: Vec<(&str, &str)> = IGNORED.iter().map(|name| (*name, "ok")).collect();
+    assert_verdicts(&run, &expected);
+}
+
+#[test]
+fn include_ignored_runs_everything() {
+    let run = flags(&["--include-ignored"]);
+    run.assert_exit_code(101);
+    let expected: Vec<(&str, &str)> = ALL
+        .iter()
+        .map(|&(name, verdict)| (name, if verdict == "ignored" { "ok" } else { verdict }))
+        .collect();
+    assert_verdicts(&run, &expected);
+}
+
+#[test]
+fn list_prints_every_test_and_runs_none() {
+    let names: Vec<&str> = ALL.iter().map(|(name, _)| *name).collect();
+    for args in [&["--list"][..], &["--list", "--format", "terse"]] {
+        let run = flags(args);
+        run.assert_exit_code(0);
+        assert_eq!(run.stdout, listed(&names), "{}", run.context());
+        assert_eq!(run.stderr, "");
+    }
+}
+
+#[test]
+fn list_ignored_prints_only_the_ignored_tests() {
+    // What cargo-nextest asks, to learn which tests are ignored.
+    for args in [
+        &["--list", "--ignored"][..],
+        &["--list", "--format", "terse", "--ignored"],
+    ] {
+        let run = flags(args);
+        run.assert_exit_code(0);
+        assert_eq!(run.stdout, listed(&IGNORED), "{}", run.context());
+    }
+}
+
+#[test]
+fn list_honours_a_filter() {
+    let run = flags(&["--list", "gamma"]);
+    assert_eq!(run.stdout, listed(&["inner::gamma"]));
+}
+
+#[test]
+fn one_thread_and_eight_threads_give_the_same_verdicts() {
+    let verdicts = |threads: &str| -> BTreeMap<String, String> {
+        let run = flags(&["--include-ignored", threads]);
+        run.assert_exit_code(101);
+        run.report.verdicts.into_iter().collect()
+    };
+    assert_eq!(verdicts("--test-threads=1"), verdicts("--test-threads=8"));
+}
+
+#[test]
+fn quiet_prints_one_character_per_test() {
+    let run = flags(&["-q"]);
+    run.assert_exit_code(101);
+    assert_eq!(run.terse_marks(), Some("...Fiii.."), "{}", run.context());
+    assert!(run.report.verdicts.is_empty());
+    assert_fails_on_purpose_reported(&run);
+
+    let run = flags(&["-q", "--skip", "fails"]);
+    run.assert_exit_code(0);
+    assert_eq!(run.terse_marks(), Some("...iii.."), "{}", run.context());
+}
+
+#[test]
+fn exact_name_with_nocapture_runs_that_one_test() {
+    // How cargo-nextest runs each test: `BIN --exact NAME --nocapture`.
+    let run = flags(&["--exact", "inner::gamma", "--nocapture"]);
+    run.assert_exit_code(0);
+    assert_verdicts(&run, &[("inner::gamma", "ok")]);
+    let summary = run.report.summary.unwrap();
+    assert_eq!((summary.passed, summary.filtered_out), (1, 8));
+
+    let run = flags(&["--exact", "fails_on_purpose", "--nocapture"]);
+    run.assert_exit_code(101);
+    assert_verdicts(&run, &[("fails_on_purpose", "FAILED")]);
+    assert_fails_on_purpose_reported(&run);
+}
+
+/// Asserts the run was refused with exit code 2, nothing on stdout and exactly one stderr line,
+/// and returns that line.
+#[track_caller]
+fn refused(run: &Run) -> &str {
+    run.assert_exit_code(2);
+    assert_eq!(run.stdout, "", "{}", run.context());
+    match run.stderr_lines()[..] {
+        [line] => line,
+        _ => panic!("expected one line on stderr\n{}", run.context()),
+    }
+}
+
+#[test]
+fn zero_test_threads_is_refused() {
+    let run = flags(&["--test-threads=0"]);
+    assert_eq!(
+        refused(&run),
+        "error: --test-threads must be at least 1 (got 0)"
+    );
+}
+
+#[test]
+fn an_unknown_flag_is_refused_in_one_line() {
+    let run = flags(&["--frobnicate"]);
+    let line = refused(&run);
+    assert!(
+        line.starts_with("error: unexpected argument"),
+        "{}",
+        run.context()
+    );
+    assert!(line.contains("--frobnicate"), "{}", run.context());
+}
+
+#[test]
+fn a_bad_timeout_in_the_environment_is_refused_in_one_line() {
+    let run = fixture!("flags").env("ISOLATED_TEST_TIMEOUT", "soon").run();
+    let line = refused(&run);
+    assert!(
+        line.starts_with(r#"error: ISOLATED_TEST_TIMEOUT="soon" is not a duration: "#),
+        "{}",
+        run.context()
+    );
+    assert!(
+        line.ends_with(r#" (try "30s", "2m", or "0" for none)"#),
+        "{}",
+        run.context()
+    );
+}
+
+#[test]
+fn a_bad_leak_limit_in_the_environment_is_refused_in_one_line() {
+    let run = fixture!("flags")
+        .env("ISOLATED_TEST_LEAK_LIMIT", "-1")
+        .run();
+    assert_eq!(
+        refused(&run),
+        r#"error: ISOLATED_TEST_LEAK_LIMIT="-1" is not a number of bytes (try "0" or "4096")"#
+    );
+}
+
+#[test]
+fn a_bad_rust_test_threads_is_refused_in_one_line() {
+    let run = fixture!("flags").env("RUST_TEST_THREADS", "zero").run();
+    assert_eq!(
+        refused(&run),
+        r#"error: RUST_TEST_THREADS must be a whole number of at least 1 (got "zero")"#
+    );
+}

@@ -1,0 +1,107 @@
+//! The leak check (fixtures/leaks.rs, fixtures/no_allocator.rs).
+
+use std::sync::OnceLock;
+
+use isolated_test_e2e::{fixture, Run};
+
+/// fixtures/leaks.rs under the default leak limit of 0, run once and shared.
+fn leaks() -> &'static Run {
+    static RUN: OnceLock<Run> = OnceLock::new();
+    RUN.get_or_init(|| fixture!("leaks").run())
+}
+
+#[test]
+fn a_leak_over_the_default_limit_of_zero_fails_with_the_amount_and_the_fix() {
+    let run = leaks();
+    run.assert_exit_code(101);
+    run.assert_failed(
+        "leaks_1024_bytes",
+        "leaked 1024 bytes in 1 allocation (limit: 0 bytes); allow it with #[isolated_test(leak_limit = 1024)] or #[isolated_test(allow_leaks)]",
+    );
+    run.assert_failed(
+        "leaks_one_byte",
+        "leaked 1 byte in 1 allocation (limit: 0 bytes); allow it with #[isolated_test(leak_limit = 1)] or #[isolated_test(allow_leaks)]",
+    );
+}
+
+#[test]
+fn a_leak_within_its_own_limit_passes() {
+    leaks().assert_ok("leaks_under_its_limit");
+    // The limit is inclusive.
+    leaks().assert_ok("leaks_exactly_its_limit");
+}
+
+#[test]
+fn an_allowed_leak_passes_and_is_noted_after_the_summary() {
+    let run = leaks();
+    run.assert_ok("leaks_allowed");
+    assert_eq!(
+        run.report.after_summary,
+        ["note: leaks_allowed leaked 1024 bytes in 1 allocation (allowed)"],
+        "{}",
+        run.context()
+    );
+}
+
+#[test]
+fn tests_that_leave_nothing_behind_measure_exactly_zero() {
+    // The limit is 0: a single byte the harness or std allocated lazily in the child would fail
+    // these.
+    for name in [
+        "empty",
+        "only_prints",
+        "allocates_and_frees",
+        "thread_allocates_and_frees",
+    ] {
+        leaks().assert_ok(name);
+    }
+}
+
+#[test]
+fn the_leak_limit_environment_variable_sets_the_default() {
+    let run = fixture!("leaks")
+        .env("ISOLATED_TEST_LEAK_LIMIT", "2048")
+        .run();
+    run.assert_exit_code(0);
+    run.assert_ok("leaks_1024_bytes");
+    run.assert_ok("leaks_one_byte");
+}
+
+#[test]
+fn a_leak_limit_attribute_overrides_the_environment() {
+    let run = fixture!("leaks")
+        .env("ISOLATED_TEST_LEAK_LIMIT", "512")
+        .run();
+    run.assert_failed(
+        "leaks_1024_bytes",
+        "leaked 1024 bytes in 1 allocation (limit: 512 bytes); allow it with #[isolated_test(leak_limit = 1024)] or #[isolated_test(allow_leaks)]",
+    );
+    run.assert_ok("leaks_one_byte");
+    run.assert_ok("leaks_exactly_its_limit");
+}
+
+#[test]
+fn without_the_counting_allocator_tests_still_run_and_the_check_is_said_to_be_unavailable() {
+    let run = fixture!("no_allocator").run();
+    run.assert_exit_code(101);
+    run.assert_ok("passes");
+    // Its leak cannot be seen: that is what the warning is for.
+    run.assert_ok("leaks_unnoticed");
+    run.assert_failed(
+        "panics",
+        &format!(
+            "panicked at {}: still a failure without the allocator",
+            crate::location_of(
+                include_str!("../../fixtures/no_allocator.rs"),
+                "tests/fixtures/no_allocator.rs",
+                "panic!(\"still a failure without the allocator\")"
+            )
+        ),
+    );
+    assert_eq!(
+        run.report.after_summary,
+        ["warning: leak check unavailable for 2 tests: no counting allocator is installed (end the test file with `isolated_test::main!();`)"],
+        "{}",
+        run.context()
+    );
+}

@@ -1,0 +1,33 @@
+//! End-to-end tests of isolated-test: each runs one of this package's fixture suites
+//! (`tests/fixtures/*.rs`, built as bin targets) the way cargo or cargo-nextest runs a suite, and
+//! asserts on its exit code and on what it printed, parsed.
+//!
+//! Every fixture test's expected verdict and reason line is stated next to the assertion that
+//! checks it, in the module named after its fixture.
+
+mod cli;
+mod colour;
+mod leaks;
+mod lifetimes;
+mod outcomes;
+mod output;
+mod parallel;
+mod timeouts;
+
+/// `FILE:LINE:COLUMN` of the one place `needle` occurs in `source`, as a panic location reads.
+/// Finding it by text keeps the expectations right when a fixture is edited.
+#[track_caller]
+fn location_of(source: &str, file: &str, needle: &str) -> String {
+    let found: Vec<String> = source
+        .lines()
+        .enumerate()
+        .filter_map(|(index, line)| {
+            let column = line.find(needle)?;
+            Some(format!("{file}:{}:{}", index + 1, column + 1))
+        })
+        .collect();
+    match &found[..] {
+        [location] => location.clone(),
+        _ => panic!("{needle:?} occurs {} times in {file}", found.len()),
+    }
+}

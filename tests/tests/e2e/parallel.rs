@@ -1,0 +1,27 @@
+//! Many children at once (fixtures/many.rs): 200 trivial tests on eight jobs.
+
+use std::collections::BTreeSet;
+
+use isolated_test_e2e::fixture;
+
+#[test]
+fn two_hundred_tests_on_eight_jobs_all_pass_and_each_is_reported_once() {
+    let run = fixture!("many").args(["--test-threads=8"]).run();
+    run.assert_exit_code(0);
+    let expected: Vec<String> = (0..20)
+        .flat_map(|module| (0..10).map(move |test| format!("m{module:02}::t{test}")))
+        .collect();
+    assert_eq!(run.names(), expected, "{}", run.context());
+    assert!(
+        run.report
+            .verdicts
+            .iter()
+            .all(|(_, verdict)| verdict == "ok"),
+        "{}",
+        run.context()
+    );
+    let unique: BTreeSet<&str> = run.names().into_iter().collect();
+    assert_eq!(unique.len(), 200);
+    let summary = run.report.summary.unwrap();
+    assert_eq!((summary.passed, summary.failed), (200, 0));
+}
