@@ -38,7 +38,11 @@ impl<A> CountingAllocator<A> {
     }
 }
 
-fn count_alloc(size: usize) {
+fn count_alloc(ptr: *mut u8, size: usize) {
+    if ptr.is_null() {
+        crate::child::report_failed_allocation(size);
+        return;
+    }
     ALLOCATED_BYTES.fetch_add(size as u64, Relaxed);
     ALLOCATED_BLOCKS.fetch_add(1, Relaxed);
 }
@@ -54,18 +58,14 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded from our caller, who upholds `GlobalAlloc::alloc`'s contract.
         let ptr = unsafe { self.inner.alloc(layout) };
-        if !ptr.is_null() {
-            count_alloc(layout.size());
-        }
+        count_alloc(ptr, layout.size());
         ptr
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: as for `alloc`.
         let ptr = unsafe { self.inner.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            count_alloc(layout.size());
-        }
+        count_alloc(ptr, layout.size());
         ptr
     }
 
@@ -81,8 +81,8 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
         if !new.is_null() {
             // A successful realloc frees the old block and hands out a new one.
             count_free(layout.size());
-            count_alloc(new_size);
         }
+        count_alloc(new, new_size);
         new
     }
 }

@@ -28,7 +28,7 @@ static CHANNEL_INODE: AtomicU64 = AtomicU64::new(0);
 static TEST_THREAD: AtomicUsize = AtomicUsize::new(0);
 /// Heap growth inside std's panic hook during this child's test.
 static HOOK_HEAP: HeapCharge = HeapCharge::new();
-static PANIC_FRAMES_SENT: AtomicU32 = AtomicU32::new(0);
+static CLUE_FRAMES_SENT: AtomicU32 = AtomicU32::new(0);
 /// Whether the latest panic's frame was sent (not over the cap).
 static LATEST_PANIC_SENT: AtomicBool = AtomicBool::new(false);
 
@@ -61,7 +61,7 @@ fn report_panic(info: &PanicHookInfo<'_>) {
     if CHANNEL_FD.load(Relaxed) < 0 || !on_test_thread() {
         return;
     }
-    if PANIC_FRAMES_SENT.fetch_add(1, Relaxed) >= protocol::MAX_PANIC_FRAMES {
+    if CLUE_FRAMES_SENT.fetch_add(1, Relaxed) >= protocol::MAX_CLUE_FRAMES {
         LATEST_PANIC_SENT.store(false, Relaxed);
         return;
     }
@@ -75,6 +75,20 @@ fn report_panic(info: &PanicHookInfo<'_>) {
     };
     send(Message::Panic(record));
     LATEST_PANIC_SENT.store(true, Relaxed);
+}
+
+/// Called by the counting allocator when the allocator under it returned null: if the child then
+/// aborts (`handle_alloc_error`), the parent knows why. Allocates nothing.
+pub(crate) fn report_failed_allocation(size: usize) {
+    let fd = CHANNEL_FD.load(Relaxed);
+    if fd < 0 || CLUE_FRAMES_SENT.fetch_add(1, Relaxed) >= protocol::MAX_CLUE_FRAMES {
+        return;
+    }
+    let mut frame = [0u8; 64];
+    let message = Message::AllocationFailed { size: size as u64 };
+    if let Some(length) = protocol::encode_into(&mut frame, CHANNEL_TOKEN.load(Relaxed), message) {
+        let _ = write_all(fd, &frame[..length]);
+    }
 }
 
 fn payload_text(payload: &(dyn std::any::Any + Send)) -> Option<String> {

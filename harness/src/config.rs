@@ -27,6 +27,8 @@ pub(crate) struct Invocation {
     pub(crate) jobs: usize,
     pub(crate) colour: bool,
     pub(crate) defaults: RunDefaults,
+    /// `ISOLATED_TEST_SELF_CHECK`: check the harness leaked no descriptor or process.
+    pub(crate) self_check: bool,
 }
 
 /// Run-wide defaults that a test's own attribute overrides.
@@ -78,6 +80,8 @@ impl Invocation {
             jobs,
             colour,
             defaults: RunDefaults::from_env(env)?,
+            self_check: env("ISOLATED_TEST_SELF_CHECK")
+                .is_some_and(|value| !value.is_empty() && value != "0"),
         })
     }
 }

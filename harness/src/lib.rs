@@ -71,6 +71,7 @@ mod capture;
 mod child;
 mod config;
 mod fork;
+mod orphans;
 mod plan;
 mod protocol;
 mod registry;

@@ -50,6 +50,8 @@ pub(crate) enum Message {
         hooked: bool,
         message: Option<String>,
     },
+    /// The global allocator returned null (the test may still handle it, as `try_reserve` does).
+    AllocationFailed { size: u64 },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -63,8 +65,16 @@ struct Envelope {
 pub(crate) struct ChannelContents {
     /// The child's final word, or why there is none.
     pub(crate) report: Result<ChildReport, ProtocolError>,
-    /// The first panic on the test's thread: where a child that died without a report was.
+    pub(crate) clues: DeathClues,
+}
+
+/// What a child said before its report: what a child that died without one was doing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct DeathClues {
+    /// The first panic on the test's thread (a panic while panicking aborts after the second).
     pub(crate) first_panic: Option<PanicRecord>,
+    /// The size of the last allocation that failed.
+    pub(crate) failed_allocation: Option<u64>,
 }
 
 const MAGIC: [u8; 4] = *b"ISOT";
@@ -73,9 +83,9 @@ const HEADER: usize = MAGIC.len() + 4;
 pub(crate) const MAX_FRAME: usize = 1 << 20;
 /// The most the parent keeps of one child's channel: a few panics and a report.
 pub(crate) const MAX_CHANNEL_BYTES: usize = 4 * MAX_FRAME;
-/// The most panics a child reports before its final word, so a test catching panics in a loop
-/// cannot flood the channel.
-pub(crate) const MAX_PANIC_FRAMES: u32 = 16;
+/// The most panics and failed allocations a child reports before its final word, so a test that
+/// catches panics in a loop cannot flood the channel.
+pub(crate) const MAX_CLUE_FRAMES: u32 = 16;
 
 /// Why the bytes on the result channel are not a valid report.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -166,8 +176,20 @@ fn shrink(message: Message) -> Message {
             hooked,
             message: Some(TOO_LARGE.to_owned()),
         },
-        small @ Message::Report(ChildReport::Returned { .. }) => small,
+        small @ (Message::Report(ChildReport::Returned { .. })
+        | Message::AllocationFailed { .. }) => small,
     }
+}
+
+/// Encodes a small `message` into `buffer` without allocating (for the allocator's own use);
+/// returns the frame's length, or `None` if it does not fit.
+pub(crate) fn encode_into(buffer: &mut [u8], token: u64, message: Message) -> Option<usize> {
+    let envelope = Envelope { token, message };
+    let payload = buffer.get_mut(HEADER..)?;
+    let length = bincode::serde::encode_into_slice(&envelope, payload, config()).ok()?;
+    buffer[..MAGIC.len()].copy_from_slice(&MAGIC);
+    buffer[MAGIC.len()..HEADER].copy_from_slice(&(length as u32).to_le_bytes());
+    Some(HEADER + length)
 }
 
 /// Decodes the frame at the start of `bytes`; returns it and its length.
@@ -205,7 +227,7 @@ fn decode_frame(token: u64, bytes: &[u8]) -> Result<(Message, usize), ProtocolEr
 
 /// Everything on a child's channel: its panics, then exactly one report and nothing after it.
 pub(crate) fn decode(token: u64, mut bytes: &[u8]) -> ChannelContents {
-    let mut first_panic = None;
+    let mut clues = DeathClues::default();
     let mut last_panic: Option<PanicRecord> = None;
     let mut report = Err(ProtocolError::NoReport);
     while !bytes.is_empty() {
@@ -223,7 +245,7 @@ pub(crate) fn decode(token: u64, mut bytes: &[u8]) -> ChannelContents {
         bytes = &bytes[used..];
         match message {
             Message::Panic(record) => {
-                first_panic.get_or_insert_with(|| record.clone());
+                clues.first_panic.get_or_insert_with(|| record.clone());
                 last_panic = Some(record);
             }
             Message::Report(final_report) => report = Ok(final_report),
@@ -237,12 +259,10 @@ pub(crate) fn decode(token: u64, mut bytes: &[u8]) -> ChannelContents {
                 };
                 report = Ok(ChildReport::Panicked(record));
             }
+            Message::AllocationFailed { size } => clues.failed_allocation = Some(size),
         }
     }
-    ChannelContents {
-        report,
-        first_panic,
-    }
+    ChannelContents { report, clues }
 }
 
 #[cfg(test)]
@@ -304,7 +324,7 @@ mod tests {
             contents.report,
             Ok(ChildReport::Panicked(record("escaped")))
         );
-        assert_eq!(contents.first_panic, Some(record("caught")));
+        assert_eq!(contents.clues.first_panic, Some(record("caught")));
     }
 
     #[test]
@@ -321,7 +341,7 @@ mod tests {
     fn a_child_that_died_after_panicking_has_no_report_but_a_panic() {
         let contents = decode(7, &channel(&[Message::Panic(record("boom"))]));
         assert_eq!(contents.report, Err(ProtocolError::NoReport));
-        assert_eq!(contents.first_panic, Some(record("boom")));
+        assert_eq!(contents.clues.first_panic, Some(record("boom")));
     }
 
     #[test]
@@ -368,12 +388,26 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_allocation_is_framed_without_allocating() {
+        let mut buffer = [0u8; 64];
+        let length =
+            encode_into(&mut buffer, 7, Message::AllocationFailed { size: 1 << 46 }).unwrap();
+        let contents = decode(7, &buffer[..length]);
+        assert_eq!(contents.clues.failed_allocation, Some(1 << 46));
+        assert_eq!(contents.report, Err(ProtocolError::NoReport));
+        assert_eq!(
+            encode_into(&mut [0u8; 4], 7, Message::AllocationFailed { size: 1 }),
+            None
+        );
+    }
+
+    #[test]
     fn an_oversized_panic_message_still_arrives() {
         let mut big = record("x");
         big.message = Some("x".repeat(2 * MAX_FRAME));
         let contents = decode(7, &encode(7, Message::Panic(big)));
         assert_eq!(
-            contents.first_panic.unwrap().message.as_deref(),
+            contents.clues.first_panic.unwrap().message.as_deref(),
             Some("<too large to send>")
         );
     }

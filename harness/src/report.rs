@@ -2,10 +2,13 @@
 //! failure, and the notes said after the run.
 
 use std::io::Write;
+use std::time::Duration;
 
 use console::style;
+use nix::sys::signal::Signal;
 
 use crate::capture::CapturedStream;
+use crate::orphans::Escapee;
 
 /// The text libtest-mimic prints under `---- NAME ----` for a failed test.
 pub(crate) fn failure_message(
@@ -56,6 +59,8 @@ pub(crate) struct AfterRun {
     pub(crate) unchecked: usize,
     /// Captured output of passing tests, for `--show-output`.
     pub(crate) successes: Vec<(String, String)>,
+    /// Processes that escaped a test's process group, with that test when it is known.
+    pub(crate) escapees: Vec<(Option<String>, Escapee)>,
 }
 
 impl AfterRun {
@@ -70,6 +75,20 @@ impl AfterRun {
         for (name, leak) in &self.allowed_leaks {
             let _ = writeln!(out, "{} {name} {leak}", style("note:").yellow().bold());
         }
+        for (test, escapee) in &self.escapees {
+            let warning = style("warning:").yellow().bold();
+            let Escapee { pid, command } = escapee;
+            let _ = match test {
+                Some(name) => writeln!(
+                    out,
+                    "{warning} {name} left process {pid} ({command}) running outside its process group; it was killed"
+                ),
+                None => writeln!(
+                    out,
+                    "{warning} process {pid} ({command}) escaped the process group of a test; it was killed"
+                ),
+            };
+        }
         if self.unchecked > 0 {
             let _ = writeln!(
                 out,
@@ -79,6 +98,46 @@ impl AfterRun {
                 if self.unchecked == 1 { "" } else { "s" },
             );
         }
+    }
+}
+
+/// What finished before a signal interrupted the run.
+pub(crate) struct Interruption<'a> {
+    pub(crate) signal: Signal,
+    pub(crate) passed: usize,
+    pub(crate) failures: &'a [(String, String)],
+    pub(crate) ignored: usize,
+    pub(crate) unfinished: usize,
+    pub(crate) elapsed: Duration,
+}
+
+impl Interruption<'_> {
+    /// libtest's closing lines, for a run that did not close: the failures so far and a count.
+    pub(crate) fn print(&self, mid_line: bool) {
+        let mut out = std::io::stdout().lock();
+        if mid_line {
+            let _ = writeln!(out, "{}", style("interrupted").red());
+        }
+        if !self.failures.is_empty() {
+            let _ = writeln!(out, "\nfailures:\n");
+            for (name, message) in self.failures {
+                let _ = writeln!(out, "---- {name} ----\n{message}\n");
+            }
+            let _ = writeln!(out, "\nfailures:");
+            for (name, _) in self.failures {
+                let _ = writeln!(out, "    {name}");
+            }
+        }
+        let _ = writeln!(
+            out,
+            "\ntest result: {}. {} passed; {} failed; {} ignored; {} did not finish; finished in {:.2}s\n",
+            style(format!("interrupted by {}", self.signal.as_str())).red(),
+            self.passed,
+            self.failures.len(),
+            self.ignored,
+            self.unfinished,
+            self.elapsed.as_secs_f64(),
+        );
     }
 }
 

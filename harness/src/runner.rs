@@ -3,23 +3,40 @@
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
 
 use libtest_mimic::{Failed, FormatSetting, Trial};
+use nix::sys::signal::Signal;
 
 use crate::config::Invocation;
 use crate::fork::ForkContext;
 use crate::plan::{self, PlannedTest};
 use crate::report::{self, AfterRun};
-use crate::scheduler::Scheduler;
+use crate::scheduler::{RunError, Scheduler};
 use crate::supervisor::Supervisor;
 use crate::verdict::{self, Note, Verdict};
-use crate::{alloc, child, registry, signals};
+use crate::{alloc, child, orphans, registry, signals};
 
 /// The run in progress, driven from the main thread only: every fork happens there.
 struct Run {
     scheduler: Scheduler,
     show_output: bool,
+    /// libtest's pretty format, where an interruption lands mid-line.
+    pretty: bool,
     after: AfterRun,
+    tally: Tally,
+}
+
+/// What has finished so far, for the summary of an interrupted run.
+struct Tally {
+    started: Instant,
+    passed: usize,
+    /// Failed tests with their messages.
+    failures: Vec<(String, String)>,
+    /// Per trial: whether libtest-mimic reports it as ignored without asking for it.
+    ignored: Vec<bool>,
+    /// The trials libtest-mimic will ask for, in order.
+    order: Vec<usize>,
 }
 
 /// A static, not a thread-local: a child that calls `exit` runs thread-local destructors, and
@@ -64,26 +81,65 @@ pub fn run_main() -> ! {
     }
 
     let order = plan::run_order(args, &trials);
+    let ignored = trials
+        .iter()
+        .map(|trial| args.is_ignored(trial) && !args.is_filtered_out(trial))
+        .collect();
+    let descriptors_at_start = invocation.self_check.then(open_descriptors);
     let supervisor = match start_supervisor(args.nocapture) {
         Ok(supervisor) => supervisor,
         Err(error) => report::config_error(&format!("could not set up the harness: {error}")),
     };
     let jobs = invocation.jobs.min(signals::MAX_CHILDREN);
     *current_run() = Some(Run {
-        scheduler: Scheduler::new(tests, order, supervisor, jobs),
+        scheduler: Scheduler::new(tests, order.clone(), supervisor, jobs),
         show_output: args.show_output,
+        pretty: !args.quiet && matches!(args.format, None | Some(FormatSetting::Pretty)),
         after: AfterRun::default(),
+        tally: Tally {
+            started: Instant::now(),
+            passed: 0,
+            failures: Vec::new(),
+            ignored,
+            order,
+        },
     });
 
     let conclusion = libtest_mimic::run(args, trials);
 
-    let run = current_run().take().expect("the run is still there");
-    run.scheduler.shut_down();
+    let mut run = current_run().take().expect("the run is still there");
+    let leftovers = run.scheduler.shut_down();
+    run.after
+        .escapees
+        .extend(leftovers.into_iter().map(|escapee| (None, escapee)));
     if args.format != Some(FormatSetting::Json) {
         run.after.print();
     }
     let _ = io::stdout().flush();
+    if let Some(at_start) = descriptors_at_start {
+        self_check(at_start);
+    }
+    if let Some(signal) = signals::interrupted() {
+        std::process::exit(128 + signal as i32);
+    }
     conclusion.exit()
+}
+
+/// `ISOLATED_TEST_SELF_CHECK`: the harness must end with the descriptors it started with and no
+/// child left.
+fn self_check(descriptors_at_start: usize) {
+    let at_end = open_descriptors();
+    let children = orphans::child_count();
+    eprintln!(
+        "isolated-test self-check: descriptors at start {descriptors_at_start}, at end {at_end}; children left {children}"
+    );
+    if at_end != descriptors_at_start || children != 0 {
+        report::config_error("the harness leaked descriptors or processes");
+    }
+}
+
+fn open_descriptors() -> usize {
+    std::fs::read_dir("/dev/fd").map_or(0, |entries| entries.count())
 }
 
 /// Everything the children share, with what std allocates lazily and keeps already allocated,
@@ -114,13 +170,25 @@ impl Run {
     fn judge(&mut self, index: usize) -> Result<(), Failed> {
         let outcome = match self.scheduler.outcome_of(index) {
             Ok(outcome) => outcome,
-            Err(error) => {
-                return Err(style_reason(&format!(
-                    "could not start the test's child process: {error}"
-                )))
+            Err(RunError::Spawn(error)) => {
+                let reason = format!("could not start the test's child process: {error}");
+                let message =
+                    report::failure_message(&reason, Default::default(), Default::default());
+                return Err(self.failed(index, message));
             }
+            Err(RunError::Interrupted(signal)) => self.end_interrupted(signal, index),
         };
+        let unattributed = self.scheduler.take_unattributed_escapees();
+        self.after
+            .escapees
+            .extend(unattributed.into_iter().map(|escapee| (None, escapee)));
         let test = self.scheduler.test(index);
+        self.after.escapees.extend(
+            outcome
+                .escapees
+                .iter()
+                .map(|escapee| (Some(test.name.clone()), escapee.clone())),
+        );
         match verdict::judge(&outcome, &test.expect) {
             Verdict::Pass { note } => {
                 match note {
@@ -135,15 +203,44 @@ impl Run {
                         self.after.successes.push((test.name.clone(), output));
                     }
                 }
+                self.tally.passed += 1;
                 Ok(())
             }
             Verdict::Fail { reason } => {
-                Err(report::failure_message(&reason, outcome.stdout, outcome.stderr).into())
+                let message = report::failure_message(&reason, outcome.stdout, outcome.stderr);
+                Err(self.failed(index, message))
             }
         }
     }
-}
 
-fn style_reason(reason: &str) -> Failed {
-    report::failure_message(reason, Default::default(), Default::default()).into()
+    fn failed(&mut self, index: usize, message: String) -> Failed {
+        let name = self.scheduler.test(index).name.clone();
+        self.tally.failures.push((name, message.clone()));
+        message.into()
+    }
+
+    /// A signal from outside stopped the run while test `index` was running: its children are
+    /// already dead; say what finished and end as the signal asks.
+    fn end_interrupted(&mut self, signal: Signal, index: usize) -> ! {
+        let escapees = self.scheduler.kill_all();
+        self.after
+            .escapees
+            .extend(escapees.into_iter().map(|escapee| (None, escapee)));
+        let tally = &self.tally;
+        report::Interruption {
+            signal,
+            passed: tally.passed,
+            failures: &tally.failures,
+            ignored: tally.ignored[..index]
+                .iter()
+                .filter(|&&ignored| ignored)
+                .count(),
+            unfinished: tally.order.iter().filter(|&&trial| trial >= index).count(),
+            elapsed: tally.started.elapsed(),
+        }
+        .print(self.pretty);
+        self.after.print();
+        let _ = io::stdout().flush();
+        std::process::exit(128 + signal as i32)
+    }
 }

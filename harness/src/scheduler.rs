@@ -7,8 +7,21 @@
 use std::collections::{HashMap, VecDeque};
 use std::io;
 
+use nix::sys::signal::Signal;
+
+use crate::orphans::Escapee;
 use crate::plan::PlannedTest;
+use crate::signals;
 use crate::supervisor::{ChildOutcome, Supervisor};
+
+/// Why a test's outcome could not be had.
+#[derive(Debug)]
+pub(crate) enum RunError {
+    /// Its child could not be started.
+    Spawn(io::Error),
+    /// The harness was told to stop.
+    Interrupted(Signal),
+}
 
 pub(crate) struct Scheduler {
     tests: Vec<PlannedTest>,
@@ -49,11 +62,14 @@ impl Scheduler {
     }
 
     /// Runs test `index` (if it is not running already) and waits for its child's outcome.
-    pub(crate) fn outcome_of(&mut self, index: usize) -> io::Result<ChildOutcome> {
+    pub(crate) fn outcome_of(&mut self, index: usize) -> Result<ChildOutcome, RunError> {
         if !self.started[index] {
-            self.start(index)?;
+            self.start(index).map_err(RunError::Spawn)?;
         }
         loop {
+            if let Some(signal) = signals::interrupted() {
+                return Err(RunError::Interrupted(signal));
+            }
             self.fill();
             if let Some(outcome) = self.finished.remove(&index) {
                 self.fill();
@@ -93,9 +109,19 @@ impl Scheduler {
         }
     }
 
-    /// Kills and reaps every child still running.
-    pub(crate) fn shut_down(mut self) {
-        self.supervisor.kill_all();
+    /// Escaped processes found so far that could not be tied to one test.
+    pub(crate) fn take_unattributed_escapees(&mut self) -> Vec<Escapee> {
+        self.supervisor.take_unattributed()
+    }
+
+    /// Kills and reaps every child still running and whatever escaped; returns the escapees.
+    pub(crate) fn kill_all(&mut self) -> Vec<Escapee> {
+        self.supervisor.kill_all()
+    }
+
+    /// Ends the run: [`kill_all`](Self::kill_all), then closes the harness's descriptors.
+    pub(crate) fn shut_down(mut self) -> Vec<Escapee> {
+        self.kill_all()
     }
 }
 

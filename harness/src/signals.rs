@@ -1,8 +1,13 @@
-//! The harness's signal handlers: SIGCHLD wakes the supervisor's poll through a self-pipe;
-//! SIGINT and SIGTERM kill every running child's process group before the harness dies, and so
-//! does SIGPIPE (`--list | head`): the harness then ends quietly, as a Unix tool does.
+//! The harness's signal handlers.
 //!
-//! Handlers only touch atomics and make async-signal-safe calls (`write`, `kill`, `raise`).
+//! - SIGCHLD wakes the supervisor's poll through a self-pipe.
+//! - SIGINT and SIGTERM from outside (Ctrl-C, a CI runner) kill and reap every running child's
+//!   process group at once, then mark the run interrupted for the main loop to report. From a
+//!   test's own process group they are that test's misdeed: recorded against it, and ignored.
+//! - SIGPIPE (`... | head`) kills the children and ends the harness quietly, as a Unix tool ends.
+//!
+//! Handlers only touch atomics and make async-signal-safe calls (`write`, `kill`, `waitpid`,
+//! `getpgid`, `raise`).
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -12,17 +17,25 @@ use nix::fcntl::OFlag;
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::unistd;
 
-/// Process groups of running children, for the SIGINT/SIGTERM handler. 0 marks a free slot.
-static GROUPS: [AtomicI32; MAX_CHILDREN] = [const { AtomicI32::new(0) }; MAX_CHILDREN];
 /// The most children that run at once, whatever `--test-threads` asks.
 pub(crate) const MAX_CHILDREN: usize = 1024;
 
+const FREE: i32 = 0;
+const RESERVED: i32 = -1;
+/// Process groups of running children (a child leads its own group). [`FREE`] or [`RESERVED`]
+/// while no child is there.
+static GROUPS: [AtomicI32; MAX_CHILDREN] = [const { AtomicI32::new(FREE) }; MAX_CHILDREN];
+/// The signal a child's process group sent to the harness, per slot; 0 for none.
+static CULPRITS: [AtomicI32; MAX_CHILDREN] = [const { AtomicI32::new(0) }; MAX_CHILDREN];
+/// The signal that interrupted the run; 0 while it goes on.
+static INTERRUPTED: AtomicI32 = AtomicI32::new(0);
+
 static WAKE_WRITE: AtomicI32 = AtomicI32::new(-1);
 
-/// The read end of the self-pipe: readable after a child changed state.
+/// The read end of the self-pipe: readable after a child changed state or the run was interrupted.
 pub(crate) struct WakePipe {
     read: OwnedFd,
-    _write: OwnedFd,
+    write: OwnedFd,
 }
 
 impl WakePipe {
@@ -32,7 +45,7 @@ impl WakePipe {
 
     /// Both ends, for a child to close.
     pub(crate) fn fds(&self) -> [i32; 2] {
-        [self.read.as_raw_fd(), self._write.as_raw_fd()]
+        [self.read.as_raw_fd(), self.write.as_raw_fd()]
     }
 
     /// Empties the pipe so the next poll waits for a new signal.
@@ -42,7 +55,7 @@ impl WakePipe {
     }
 }
 
-extern "C" fn on_child_exit(_: libc::c_int) {
+fn wake() {
     let fd = WAKE_WRITE.load(Relaxed);
     if fd >= 0 {
         // SAFETY: `write` is async-signal-safe; a full pipe already means "wake up".
@@ -50,16 +63,29 @@ extern "C" fn on_child_exit(_: libc::c_int) {
     }
 }
 
-extern "C" fn on_termination(signal_number: libc::c_int) {
-    kill_all_groups();
-    // Reap them too, or they linger as zombies of whoever inherits them.
-    for slot in &GROUPS {
-        let leader = slot.load(Relaxed);
-        if leader > 0 {
-            // SAFETY: `waitpid` is async-signal-safe; the leader was just sent SIGKILL.
-            unsafe { libc::waitpid(leader, std::ptr::null_mut(), 0) };
+extern "C" fn on_child_exit(_: libc::c_int) {
+    wake();
+}
+
+extern "C" fn on_termination(
+    signal_number: libc::c_int,
+    info: *mut libc::siginfo_t,
+    _context: *mut libc::c_void,
+) {
+    if signal_number != libc::SIGPIPE && INTERRUPTED.load(Relaxed) == 0 {
+        // SAFETY: the kernel hands a valid siginfo to an SA_SIGINFO handler.
+        let sender = unsafe { sender_pid(info) };
+        if let Some(slot) = slot_of(sender) {
+            CULPRITS[slot].store(signal_number, Relaxed);
+            return;
         }
+        kill_and_reap_all();
+        INTERRUPTED.store(signal_number, Relaxed);
+        wake();
+        return;
     }
+    // A broken stdout, or a second Ctrl-C while the first is being handled: end now.
+    kill_and_reap_all();
     // SAFETY: restoring the default disposition and re-raising are async-signal-safe; the
     // harness then ends as the signal asks.
     unsafe {
@@ -68,8 +94,31 @@ extern "C" fn on_termination(signal_number: libc::c_int) {
     }
 }
 
-/// SIGKILLs every registered child process group.
-pub(crate) fn kill_all_groups() {
+/// # Safety
+/// `info` must point to the siginfo of a signal being handled.
+unsafe fn sender_pid(info: *const libc::siginfo_t) -> libc::pid_t {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: guaranteed by the caller.
+    return unsafe { (*info).si_pid() };
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    // SAFETY: guaranteed by the caller.
+    return unsafe { (*info).si_pid };
+}
+
+/// The slot of the child whose process group `pid` is in.
+fn slot_of(pid: libc::pid_t) -> Option<usize> {
+    if pid <= 0 {
+        return None;
+    }
+    // SAFETY: `getpgid` only reads kernel state.
+    let group = unsafe { libc::getpgid(pid) };
+    GROUPS.iter().position(|slot| {
+        let leader = slot.load(Relaxed);
+        leader > 0 && (leader == pid || leader == group)
+    })
+}
+
+fn kill_and_reap_all() {
     for slot in &GROUPS {
         let group = slot.load(Relaxed);
         if group > 0 {
@@ -77,6 +126,19 @@ pub(crate) fn kill_all_groups() {
             unsafe { libc::kill(-group, libc::SIGKILL) };
         }
     }
+    // Reap them too, or they linger as zombies of whoever inherits them.
+    for slot in &GROUPS {
+        let leader = slot.load(Relaxed);
+        if leader > 0 {
+            // SAFETY: `waitpid` is async-signal-safe; the leader was just sent SIGKILL.
+            unsafe { libc::waitpid(leader, std::ptr::null_mut(), 0) };
+        }
+    }
+}
+
+/// The signal that interrupted the run, if one did.
+pub(crate) fn interrupted() -> Option<Signal> {
+    Signal::try_from(INTERRUPTED.load(Relaxed)).ok()
 }
 
 /// Installs the handlers and returns the wake-up pipe. Call once, before the first fork.
@@ -89,8 +151,8 @@ pub(crate) fn install() -> io::Result<WakePipe> {
         SigSet::empty(),
     );
     let terminate = SigAction::new(
-        SigHandler::Handler(on_termination),
-        SaFlags::SA_RESTART,
+        SigHandler::SigAction(on_termination),
+        SaFlags::SA_RESTART | SaFlags::SA_SIGINFO,
         SigSet::empty(),
     );
     // SAFETY: the handlers above only call async-signal-safe functions and touch atomics.
@@ -100,10 +162,7 @@ pub(crate) fn install() -> io::Result<WakePipe> {
         sigaction(Signal::SIGTERM, &terminate)?;
         sigaction(Signal::SIGPIPE, &terminate)?;
     }
-    Ok(WakePipe {
-        read,
-        _write: write,
-    })
+    Ok(WakePipe { read, write })
 }
 
 /// Until children exist, a closed stdout (`--list | head`) just ends the harness, quietly.
@@ -112,20 +171,36 @@ pub(crate) fn end_quietly_on_broken_pipe() {
     let _ = unsafe { nix::sys::signal::signal(Signal::SIGPIPE, SigHandler::SigDfl) };
 }
 
-/// A registered child's slot in the group table.
+/// A child's place in the handlers' tables, reserved before its fork.
 pub(crate) struct GroupSlot(usize);
 
-/// Records `group` so a SIGINT or SIGTERM kills it.
-pub(crate) fn register_group(group: i32) -> GroupSlot {
-    let index = GROUPS
-        .iter()
-        .position(|slot| slot.compare_exchange(0, group, Relaxed, Relaxed).is_ok())
-        .expect("the scheduler never runs more than MAX_CHILDREN children");
-    GroupSlot(index)
+impl GroupSlot {
+    /// Takes a free slot.
+    pub(crate) fn reserve() -> Self {
+        let index = GROUPS
+            .iter()
+            .position(|slot| {
+                slot.compare_exchange(FREE, RESERVED, Relaxed, Relaxed)
+                    .is_ok()
+            })
+            .expect("the scheduler never runs more than MAX_CHILDREN children");
+        CULPRITS[index].store(0, Relaxed);
+        Self(index)
+    }
+
+    /// Records the forked child's group, so a SIGINT or SIGTERM kills it.
+    pub(crate) fn set_group(&self, group: i32) {
+        GROUPS[self.0].store(group, Relaxed);
+    }
+
+    /// The signal this child's process group sent to the harness, if any.
+    pub(crate) fn signal_sent_to_harness(&self) -> Option<i32> {
+        Some(CULPRITS[self.0].load(Relaxed)).filter(|&signal| signal != 0)
+    }
 }
 
 impl Drop for GroupSlot {
     fn drop(&mut self) {
-        GROUPS[self.0].store(0, Relaxed);
+        GROUPS[self.0].store(FREE, Relaxed);
     }
 }

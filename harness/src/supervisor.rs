@@ -12,7 +12,8 @@ use nix::unistd::{self, Pid};
 
 use crate::capture::CapturedStream;
 use crate::fork::{self, ForkContext};
-use crate::protocol::{self, ChildReport, PanicRecord, ProtocolError};
+use crate::orphans::{self, Escapee, OrphanSweeper};
+use crate::protocol::{self, ChannelContents, ChildReport, ProtocolError};
 use crate::registry::TestCase;
 use crate::signals::{self, GroupSlot, WakePipe};
 
@@ -20,14 +21,20 @@ use crate::signals::{self, GroupSlot, WakePipe};
 #[derive(Debug)]
 pub(crate) struct ChildOutcome {
     pub(crate) report: Result<ChildReport, ProtocolError>,
-    /// The first panic on the test's thread, reported as it happened.
-    pub(crate) first_panic: Option<PanicRecord>,
+    /// What the child said before its report (panics, failed allocations).
+    pub(crate) clues: DeathClues,
     pub(crate) end: ChildEnd,
+    /// The signal the test's process group sent to the harness itself.
+    pub(crate) signalled_harness: Option<i32>,
+    /// Processes that escaped the test's group and were found alive after it ended.
+    pub(crate) escapees: Vec<Escapee>,
     /// The timeout the child ran past, when the harness killed it for that.
     pub(crate) timed_out: Option<Duration>,
     pub(crate) stdout: CapturedStream,
     pub(crate) stderr: CapturedStream,
 }
+
+pub(crate) use crate::protocol::DeathClues;
 
 /// How the child process ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,15 +135,21 @@ pub(crate) struct Supervisor {
     context: ForkContext,
     wake: WakePipe,
     running: Vec<RunningChild>,
+    orphans: OrphanSweeper,
+    /// Escaped processes found when several tests had ended at once.
+    unattributed: Vec<Escapee>,
     buffer: Vec<u8>,
 }
 
 impl Supervisor {
     pub(crate) fn new(context: ForkContext) -> io::Result<Self> {
+        orphans::become_subreaper();
         Ok(Self {
             context,
             wake: signals::install()?,
             running: Vec::new(),
+            orphans: OrphanSweeper::default(),
+            unattributed: Vec::new(),
             buffer: vec![0; CHUNK],
         })
     }
@@ -157,7 +170,9 @@ impl Supervisor {
         for child in &self.running {
             harness_fds.extend(child.open_pipes().map(|(_, fd)| fd));
         }
+        let group = GroupSlot::reserve();
         let spawned = fork::spawn(&self.context, case, token, &harness_fds)?;
+        group.set_group(spawned.pid.as_raw());
         self.running.push(RunningChild {
             key,
             pid: spawned.pid,
@@ -171,18 +186,29 @@ impl Supervisor {
             started: Instant::now(),
             timeout,
             killed_for_timeout: false,
-            group: signals::register_group(spawned.pid.as_raw()),
+            group,
         });
         Ok(())
     }
 
-    /// Blocks until at least one child has ended, and returns every child that has.
+    /// Blocks until at least one child has ended, and returns every child that has; returns
+    /// nothing at once if the run was interrupted.
     pub(crate) fn wait(&mut self) -> Vec<(usize, ChildOutcome)> {
         let mut check_exits = true;
         loop {
+            if signals::interrupted().is_some() {
+                return Vec::new();
+            }
             if check_exits {
-                let finished = self.collect_exited();
+                let mut finished = self.collect_exited();
                 if !finished.is_empty() {
+                    let escapees = self.sweep_orphans();
+                    // An escaped process is reparented when its parent dies: when only one test
+                    // ended, it was that test's.
+                    match finished.as_mut_slice() {
+                        [(_, only)] => only.escapees = escapees,
+                        _ => self.unattributed.extend(escapees),
+                    }
                     return finished;
                 }
             }
@@ -283,13 +309,17 @@ impl Supervisor {
             child.drain(stream, &mut self.buffer, usize::MAX);
             *child.pipe(stream) = None;
         }
+        let signalled_harness = child.group.signal_sent_to_harness();
         // Off the table before the reap frees the group's id for reuse.
         drop(child.group);
+        self.orphans.group_finished(child.pid.as_raw());
         let end = reap(child.pid);
-        let channel = protocol::decode(child.token, &child.result_bytes);
+        let ChannelContents { report, clues } = protocol::decode(child.token, &child.result_bytes);
         let outcome = ChildOutcome {
-            report: channel.report,
-            first_panic: channel.first_panic,
+            report,
+            clues,
+            signalled_harness,
+            escapees: Vec::new(),
             end,
             timed_out: child.killed_for_timeout.then_some(child.timeout).flatten(),
             stdout: child.captured_stdout,
@@ -298,19 +328,35 @@ impl Supervisor {
         (child.key, outcome)
     }
 
-    /// Kills and reaps every running child.
-    pub(crate) fn kill_all(&mut self) {
+    /// Kills and reaps every running child, and whatever escaped from any; returns the escapees
+    /// found alive.
+    pub(crate) fn kill_all(&mut self) -> Vec<Escapee> {
         for child in self.running.drain(..) {
             let _ = killpg(child.pid, Signal::SIGKILL);
             drop(child.group);
+            self.orphans.group_finished(child.pid.as_raw());
             reap(child.pid);
         }
+        let mut escapees = self.take_unattributed();
+        escapees.extend(self.sweep_orphans());
+        escapees
+    }
+
+    /// Escaped processes that could not be tied to one test.
+    pub(crate) fn take_unattributed(&mut self) -> Vec<Escapee> {
+        std::mem::take(&mut self.unattributed)
+    }
+
+    fn sweep_orphans(&mut self) -> Vec<Escapee> {
+        let running = &self.running;
+        self.orphans
+            .sweep(|pid| running.iter().any(|child| child.pid.as_raw() == pid))
     }
 }
 
 impl Drop for Supervisor {
     fn drop(&mut self) {
-        self.kill_all();
+        let _ = self.kill_all();
     }
 }
 

@@ -11,7 +11,7 @@ use crate::alloc::HeapDelta;
 use crate::child::{CHANNEL_LOST_LINE, EXIT_CHANNEL_LOST};
 use crate::protocol::{ChildReport, PanicRecord, ProtocolError};
 use crate::registry::ShouldPanic;
-use crate::supervisor::{ChildEnd, ChildOutcome};
+use crate::supervisor::{ChildEnd, ChildOutcome, DeathClues};
 
 /// What a test must do to pass, resolved from its attributes and the run's defaults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,11 +55,23 @@ pub(crate) fn judge(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
             humantime::format_duration(round_to_millis(timeout))
         ));
     }
-    let after_panic = outcome
-        .first_panic
-        .as_ref()
-        .map(|panic| format!(" after it {}", panic_text(panic)))
-        .unwrap_or_default();
+    if let Some(signal) = outcome.signalled_harness {
+        return fail(format!(
+            "sent signal {} to the harness",
+            signal_name(signal)
+        ));
+    }
+    let after_panic = match &outcome.clues {
+        DeathClues {
+            failed_allocation: Some(size),
+            ..
+        } => format!(" after an allocation of {size} bytes failed"),
+        DeathClues {
+            first_panic: Some(panic),
+            ..
+        } => format!(" after it {}", panic_text(panic)),
+        _ => String::new(),
+    };
     let report = match (&outcome.report, outcome.end) {
         (
             _,
@@ -166,11 +178,16 @@ fn panic_text(panic: &PanicRecord) -> String {
 
 /// `killed by signal 11 (SIGSEGV)`.
 fn killed_reason(signal: i32, core_dumped: bool) -> String {
-    let name = Signal::try_from(signal)
-        .map(|signal| format!(" ({})", signal.as_str()))
-        .unwrap_or_default();
     let core = if core_dumped { ", core dumped" } else { "" };
-    format!("killed by signal {signal}{name}{core}")
+    format!("killed by signal {}{core}", signal_name(signal))
+}
+
+/// `11 (SIGSEGV)`, or the bare number of a signal without a name.
+fn signal_name(signal: i32) -> String {
+    match Signal::try_from(signal) {
+        Ok(named) => format!("{signal} ({})", named.as_str()),
+        Err(_) => signal.to_string(),
+    }
 }
 
 fn round_to_millis(duration: Duration) -> Duration {
@@ -189,8 +206,13 @@ mod tests {
         };
         ChildOutcome {
             report,
-            first_panic,
+            clues: DeathClues {
+                first_panic,
+                failed_allocation: None,
+            },
             end,
+            signalled_harness: None,
+            escapees: Vec::new(),
             timed_out: None,
             stdout: CapturedStream::default(),
             stderr: CapturedStream::default(),
@@ -278,7 +300,7 @@ mod tests {
                 core_dumped: false,
             },
         );
-        aborted.first_panic = Some(PanicRecord {
+        aborted.clues.first_panic = Some(PanicRecord {
             message: Some("first".to_owned()),
             location: None,
         });
@@ -294,6 +316,32 @@ mod tests {
         assert_eq!(
             reason(judge(&aborted, &should_panic)),
             "exited with status 0 before the test finished after it panicked: first (exiting is never a pass)"
+        );
+    }
+
+    #[test]
+    fn clues_name_what_killed_the_child() {
+        let mut aborted = outcome(
+            Err(ProtocolError::NoReport),
+            ChildEnd::Signaled {
+                signal: 6,
+                core_dumped: false,
+            },
+        );
+        aborted.clues.failed_allocation = Some(1 << 46);
+        assert_eq!(
+            reason(judge(&aborted, &STRICT)),
+            "killed by signal 6 (SIGABRT) after an allocation of 70368744177664 bytes failed"
+        );
+    }
+
+    #[test]
+    fn signalling_the_harness_fails_even_a_passing_test() {
+        let mut rude = outcome(returned(0), ChildEnd::Exited(0));
+        rude.signalled_harness = Some(15);
+        assert_eq!(
+            reason(judge(&rude, &STRICT)),
+            "sent signal 15 (SIGTERM) to the harness"
         );
     }
 
