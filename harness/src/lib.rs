@@ -58,6 +58,7 @@
 //! |---|---|---|
 //! | `ISOLATED_TEST_TIMEOUT` | `60s` | each test's timeout; `0` for none |
 //! | `ISOLATED_TEST_LEAK_LIMIT` | `0` | bytes of net heap growth a test may leave behind |
+//! | `ISOLATED_TEST_SELF_CHECK` | off | `1`: check the harness ends with the descriptors it started with and no child |
 //!
 //! [humantime]: https://docs.rs/humantime
 
