@@ -154,6 +154,15 @@ fn settle_threads() {
     }
 }
 
+/// Whether this process has any child, living or not yet reaped: a process the test started, or
+/// an orphan of one (the child is a subreaper).
+fn has_children() -> bool {
+    let mut info = std::mem::MaybeUninit::<libc::siginfo_t>::zeroed();
+    let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+    // SAFETY: `waitid` writes a siginfo into our buffer; WNOWAIT leaves every child as it is.
+    unsafe { libc::waitid(libc::P_ALL, 0, info.as_mut_ptr(), flags) == 0 }
+}
+
 /// Runs `case` in this freshly forked child, reports on `channel`, and ends the process.
 pub(crate) fn run_test(case: &TestCase, channel: BorrowedFd<'_>, token: u64, counting: bool) -> ! {
     let fd = channel.as_raw_fd();
@@ -167,6 +176,9 @@ pub(crate) fn run_test(case: &TestCase, channel: BorrowedFd<'_>, token: u64, cou
     let result = panic::catch_unwind(AssertUnwindSafe(case.body));
     settle_threads();
     let after = HeapSnapshot::now();
+    if has_children() {
+        send(Message::LeftProcesses);
+    }
     let report = match result {
         Ok(Ok(())) => Message::Report(ChildReport::Returned {
             heap: counting.then(|| HOOK_HEAP.deduct_from(before.delta_to(after))),

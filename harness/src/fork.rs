@@ -94,6 +94,10 @@ fn become_test_process(
             unsafe { libc::_exit(child::EXIT_CHANNEL_LOST) };
         }
     }
+    // Orphans of the test's own processes come to the child while it lives, so it can tell
+    // whether the test left any process behind.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let _ = nix::sys::prctl::set_child_subreaper(true);
     let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
     for signal_number in [Signal::SIGCHLD, Signal::SIGINT, Signal::SIGTERM] {
         // SAFETY: restoring the default disposition installs no handler of ours.
@@ -132,9 +136,12 @@ fn clear_nonblocking(fd: RawFd) {
 /// How many threads this process has, where the platform says: one `stat`, since
 /// `/proc/self/task` has a link per thread plus `.` and `..`.
 pub(crate) fn thread_count() -> Option<usize> {
-    use std::os::unix::fs::MetadataExt;
-    let links = std::fs::metadata("/proc/self/task").ok()?.nlink();
-    Some(links.saturating_sub(2) as usize)
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: a NUL-terminated path and a buffer `stat` fills on success; no allocation, as this
+    // runs before every fork and after every test body.
+    let ok = unsafe { libc::stat(c"/proc/self/task".as_ptr(), stat.as_mut_ptr()) } == 0;
+    // SAFETY: initialised by the successful `stat` above.
+    ok.then(|| unsafe { stat.assume_init() }.st_nlink.saturating_sub(2) as usize)
 }
 
 fn debug_assert_single_threaded() {

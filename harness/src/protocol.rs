@@ -52,6 +52,8 @@ pub(crate) enum Message {
     },
     /// The global allocator returned null (the test may still handle it, as `try_reserve` does).
     AllocationFailed { size: u64 },
+    /// The test's body ended with processes of its own still around.
+    LeftProcesses,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -75,6 +77,8 @@ pub(crate) struct DeathClues {
     pub(crate) first_panic: Option<PanicRecord>,
     /// The size of the last allocation that failed.
     pub(crate) failed_allocation: Option<u64>,
+    /// The test left processes behind (or may have: it sent no report).
+    pub(crate) left_processes: bool,
 }
 
 const MAGIC: [u8; 4] = *b"ISOT";
@@ -177,7 +181,8 @@ fn shrink(message: Message) -> Message {
             message: Some(TOO_LARGE.to_owned()),
         },
         small @ (Message::Report(ChildReport::Returned { .. })
-        | Message::AllocationFailed { .. }) => small,
+        | Message::AllocationFailed { .. }
+        | Message::LeftProcesses) => small,
     }
 }
 
@@ -260,8 +265,10 @@ pub(crate) fn decode(token: u64, mut bytes: &[u8]) -> ChannelContents {
                 report = Ok(ChildReport::Panicked(record));
             }
             Message::AllocationFailed { size } => clues.failed_allocation = Some(size),
+            Message::LeftProcesses => clues.left_processes = true,
         }
     }
+    clues.left_processes |= report.is_err();
     ChannelContents { report, clues }
 }
 

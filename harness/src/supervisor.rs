@@ -202,13 +202,7 @@ impl Supervisor {
             if check_exits {
                 let mut finished = self.collect_exited();
                 if !finished.is_empty() {
-                    let escapees = self.sweep_orphans();
-                    // An escaped process is reparented when its parent dies: when only one test
-                    // ended, it was that test's.
-                    match finished.as_mut_slice() {
-                        [(_, only)] => only.escapees = escapees,
-                        _ => self.unattributed.extend(escapees),
-                    }
+                    self.sweep_after(&mut finished);
                     return finished;
                 }
             }
@@ -340,6 +334,21 @@ impl Supervisor {
         let mut escapees = self.take_unattributed();
         escapees.extend(self.sweep_orphans());
         escapees
+    }
+
+    /// Sweeps orphans if a test that just ended left processes behind (or crashed, and may have),
+    /// and ties escapees to that test when it was the only one.
+    fn sweep_after(&mut self, finished: &mut [(usize, ChildOutcome)]) {
+        let left = |outcome: &ChildOutcome| outcome.clues.left_processes;
+        let suspects = finished.iter().filter(|(_, outcome)| left(outcome)).count();
+        if suspects == 0 {
+            return;
+        }
+        let escapees = self.sweep_orphans();
+        match finished.iter_mut().find(|(_, outcome)| left(outcome)) {
+            Some((_, only)) if suspects == 1 => only.escapees = escapees,
+            _ => self.unattributed.extend(escapees),
+        }
     }
 
     /// Escaped processes that could not be tied to one test.

@@ -209,6 +209,7 @@ mod tests {
             clues: DeathClues {
                 first_panic,
                 failed_allocation: None,
+                left_processes: false,
             },
             end,
             signalled_harness: None,
