@@ -123,14 +123,11 @@ fn become_test_process(
     unsafe { libc::close(context.dev_null.as_raw_fd()) };
 }
 
+/// Makes a pipe's write end blocking again: [`pipe`] sets O_NONBLOCK on both ends, and no other
+/// status flag, so clearing them all clears just that.
 fn clear_nonblocking(fd: RawFd) {
-    // SAFETY: F_GETFL/F_SETFL on a descriptor we own change only its status flags.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        if flags >= 0 {
-            libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
-        }
-    }
+    // SAFETY: F_SETFL on a descriptor we own changes only its status flags.
+    unsafe { libc::fcntl(fd, libc::F_SETFL, 0) };
 }
 
 /// How many threads this process has, where the platform says: one `stat`, since

@@ -139,6 +139,10 @@ pub(crate) struct Supervisor {
     /// Escaped processes found when several tests had ended at once.
     unattributed: Vec<Escapee>,
     buffer: Vec<u8>,
+    poll_fds: Vec<libc::pollfd>,
+    poll_owners: Vec<(usize, Stream)>,
+    /// The descriptors a new child must close.
+    harness_fds: Vec<RawFd>,
 }
 
 impl Supervisor {
@@ -151,6 +155,9 @@ impl Supervisor {
             orphans: OrphanSweeper::default(),
             unattributed: Vec::new(),
             buffer: vec![0; CHUNK],
+            poll_fds: Vec::new(),
+            poll_owners: Vec::new(),
+            harness_fds: Vec::new(),
         })
     }
 
@@ -166,12 +173,14 @@ impl Supervisor {
         timeout: Option<Duration>,
         token: u64,
     ) -> io::Result<()> {
-        let mut harness_fds: Vec<RawFd> = self.wake.fds().to_vec();
+        let harness_fds = &mut self.harness_fds;
+        harness_fds.clear();
+        harness_fds.extend(self.wake.fds());
         for child in &self.running {
             harness_fds.extend(child.open_pipes().map(|(_, fd)| fd));
         }
         let group = GroupSlot::reserve();
-        let spawned = fork::spawn(&self.context, case, token, &harness_fds)?;
+        let spawned = fork::spawn(&self.context, case, token, &self.harness_fds)?;
         group.set_group(spawned.pid.as_raw());
         self.running.push(RunningChild {
             key,
@@ -236,12 +245,15 @@ impl Supervisor {
     /// Waits for output, a child's exit or `timeout`; reads what arrived. Returns whether a
     /// child may have exited.
     fn poll(&mut self, timeout: Option<Duration>) -> bool {
-        let mut fds = vec![libc::pollfd {
+        // Reused from call to call: every page the parent writes after a fork is a page fault.
+        let (fds, owners) = (&mut self.poll_fds, &mut self.poll_owners);
+        fds.clear();
+        owners.clear();
+        fds.push(libc::pollfd {
             fd: self.wake.fd(),
             events: libc::POLLIN,
             revents: 0,
-        }];
-        let mut owners = Vec::new();
+        });
         for (index, child) in self.running.iter().enumerate() {
             for (stream, fd) in child.open_pipes() {
                 fds.push(libc::pollfd {
@@ -262,11 +274,11 @@ impl Supervisor {
             // Timed out (a deadline may have passed) or interrupted by a signal.
             return ready < 0;
         }
-        let woken = fds[0].revents != 0;
+        let woken = self.poll_fds[0].revents != 0;
         if woken {
             self.wake.drain();
         }
-        for (pollfd, &(index, stream)) in fds[1..].iter().zip(&owners) {
+        for (pollfd, &(index, stream)) in self.poll_fds[1..].iter().zip(&self.poll_owners) {
             if pollfd.revents != 0 {
                 self.running[index].drain(stream, &mut self.buffer, READS_PER_WAKE);
             }
