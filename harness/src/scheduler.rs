@@ -4,7 +4,7 @@
 //! scheduler knows the order it will ask in (the plan), so while the runner for one test waits,
 //! the children of the tests after it already run.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io;
 
 use nix::sys::signal::Signal;
@@ -28,8 +28,10 @@ pub(crate) struct Scheduler {
     /// Tests in the order libtest-mimic is expected to ask for them, not yet started.
     upcoming: VecDeque<usize>,
     started: Vec<bool>,
-    /// Finished children whose outcome libtest-mimic has not asked for yet.
-    finished: HashMap<usize, ChildOutcome>,
+    /// Finished children whose outcome libtest-mimic has not asked for yet, by test.
+    finished: Vec<Option<ChildOutcome>>,
+    /// How many of `finished` are `Some`.
+    waiting: usize,
     supervisor: Supervisor,
     jobs: usize,
     /// The most children started ahead of the one being reported, running or finished.
@@ -45,11 +47,13 @@ impl Scheduler {
         jobs: usize,
     ) -> Self {
         let started = vec![false; tests.len()];
+        let finished = std::iter::repeat_with(|| None).take(tests.len()).collect();
         Self {
             tests,
             upcoming: order.into(),
             started,
-            finished: HashMap::new(),
+            finished,
+            waiting: 0,
             supervisor,
             jobs,
             lookahead: jobs * 4 + 16,
@@ -71,12 +75,14 @@ impl Scheduler {
                 return Err(RunError::Interrupted(signal));
             }
             self.fill();
-            if let Some(outcome) = self.finished.remove(&index) {
+            if let Some(outcome) = self.finished[index].take() {
+                self.waiting -= 1;
                 self.fill();
                 return Ok(outcome);
             }
             for (key, outcome) in self.supervisor.wait() {
-                self.finished.insert(key, outcome);
+                self.finished[key] = Some(outcome);
+                self.waiting += 1;
             }
         }
     }
@@ -94,7 +100,7 @@ impl Scheduler {
     /// the test's turn comes, where its error becomes that test's failure.
     fn fill(&mut self) {
         while self.supervisor.running() < self.jobs
-            && self.supervisor.running() + self.finished.len() < self.lookahead
+            && self.supervisor.running() + self.waiting < self.lookahead
         {
             let Some(next) = self.upcoming.pop_front() else {
                 return;
