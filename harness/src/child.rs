@@ -177,7 +177,9 @@ pub(crate) fn run_test(case: &TestCase, channel: BorrowedFd<'_>, token: u64, cou
     settle_threads();
     let after = HeapSnapshot::now();
     if has_children() {
-        send(Message::LeftProcesses);
+        send(Message::LeftProcesses {
+            pids: crate::orphans::own_children(),
+        });
     }
     let report = match result {
         Ok(Ok(())) => Message::Report(ChildReport::Returned {

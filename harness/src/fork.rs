@@ -105,6 +105,7 @@ fn become_test_process(
     }
     // SAFETY: as above; a test sees SIGPIPE ignored, as under libtest.
     let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigIgn) };
+    crate::signals::unblock_termination();
     let _ = unistd::dup2_stdin(&context.dev_null);
     for (fd, target) in [(stdout, 1), (stderr, 2)] {
         if let Some(fd) = fd {

@@ -52,7 +52,7 @@ fn stat_of(pid: i32) -> Option<ProcStat> {
 }
 
 /// This process's children, where the kernel lists them.
-fn own_children() -> Vec<i32> {
+pub(crate) fn own_children() -> Vec<i32> {
     let pid = std::process::id();
     std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
         .map(|text| {

@@ -52,8 +52,8 @@ pub(crate) enum Message {
     },
     /// The global allocator returned null (the test may still handle it, as `try_reserve` does).
     AllocationFailed { size: u64 },
-    /// The test's body ended with processes of its own still around.
-    LeftProcesses,
+    /// The test's body ended with these processes of its own still around.
+    LeftProcesses { pids: Vec<i32> },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -79,6 +79,8 @@ pub(crate) struct DeathClues {
     pub(crate) failed_allocation: Option<u64>,
     /// The test left processes behind (or may have: it sent no report).
     pub(crate) left_processes: bool,
+    /// The processes it said it left.
+    pub(crate) descendants: Vec<i32>,
 }
 
 const MAGIC: [u8; 4] = *b"ISOT";
@@ -182,7 +184,7 @@ fn shrink(message: Message) -> Message {
         },
         small @ (Message::Report(ChildReport::Returned { .. })
         | Message::AllocationFailed { .. }
-        | Message::LeftProcesses) => small,
+        | Message::LeftProcesses { .. }) => small,
     }
 }
 
@@ -265,7 +267,10 @@ pub(crate) fn decode(token: u64, mut bytes: &[u8]) -> ChannelContents {
                 report = Ok(ChildReport::Panicked(record));
             }
             Message::AllocationFailed { size } => clues.failed_allocation = Some(size),
-            Message::LeftProcesses => clues.left_processes = true,
+            Message::LeftProcesses { pids } => {
+                clues.left_processes = true;
+                clues.descendants = pids;
+            }
         }
     }
     clues.left_processes |= report.is_err();

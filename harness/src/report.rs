@@ -1,6 +1,7 @@
 //! What the user reads beyond libtest-mimic's own lines: the reason and captured output under each
 //! failure, and the notes said after the run.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::time::Duration;
 
@@ -59,8 +60,10 @@ pub(crate) struct AfterRun {
     pub(crate) unchecked: usize,
     /// Captured output of passing tests, for `--show-output`.
     pub(crate) successes: Vec<(String, String)>,
-    /// Processes that escaped a test's process group, with that test when it is known.
-    pub(crate) escapees: Vec<(Option<String>, Escapee)>,
+    /// Processes that escaped a test's process group, killed.
+    pub(crate) escapees: Vec<Escapee>,
+    /// Which test said it left which process.
+    pub(crate) left_by: HashMap<i32, String>,
 }
 
 impl AfterRun {
@@ -75,10 +78,9 @@ impl AfterRun {
         for (name, leak) in &self.allowed_leaks {
             let _ = writeln!(out, "{} {name} {leak}", style("note:").yellow().bold());
         }
-        for (test, escapee) in &self.escapees {
+        for Escapee { pid, command } in &self.escapees {
             let warning = style("warning:").yellow().bold();
-            let Escapee { pid, command } = escapee;
-            let _ = match test {
+            let _ = match self.left_by.get(pid) {
                 Some(name) => writeln!(
                     out,
                     "{warning} {name} left process {pid} ({command}) running outside its process group; it was killed"

@@ -109,9 +109,7 @@ pub fn run_main() -> ! {
 
     let mut run = current_run().take().expect("the run is still there");
     let leftovers = run.scheduler.shut_down();
-    run.after
-        .escapees
-        .extend(leftovers.into_iter().map(|escapee| (None, escapee)));
+    run.after.escapees.extend(leftovers);
     if args.format != Some(FormatSetting::Json) {
         run.after.print();
     }
@@ -178,17 +176,12 @@ impl Run {
             }
             Err(RunError::Interrupted(signal)) => self.end_interrupted(signal, index),
         };
-        let unattributed = self.scheduler.take_unattributed_escapees();
-        self.after
-            .escapees
-            .extend(unattributed.into_iter().map(|escapee| (None, escapee)));
+        let escapees = self.scheduler.take_escapees();
+        self.after.escapees.extend(escapees);
         let test = self.scheduler.test(index);
-        self.after.escapees.extend(
-            outcome
-                .escapees
-                .iter()
-                .map(|escapee| (Some(test.name.clone()), escapee.clone())),
-        );
+        for &pid in &outcome.clues.descendants {
+            self.after.left_by.insert(pid, test.name.clone());
+        }
         match verdict::judge(&outcome, &test.expect) {
             Verdict::Pass { note } => {
                 match note {
@@ -223,9 +216,7 @@ impl Run {
     /// already dead; say what finished and end as the signal asks.
     fn end_interrupted(&mut self, signal: Signal, index: usize) -> ! {
         let escapees = self.scheduler.kill_all();
-        self.after
-            .escapees
-            .extend(escapees.into_iter().map(|escapee| (None, escapee)));
+        self.after.escapees.extend(escapees);
         let tally = &self.tally;
         report::Interruption {
             signal,

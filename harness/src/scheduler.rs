@@ -115,9 +115,9 @@ impl Scheduler {
         }
     }
 
-    /// Escaped processes found so far that could not be tied to one test.
-    pub(crate) fn take_unattributed_escapees(&mut self) -> Vec<Escapee> {
-        self.supervisor.take_unattributed()
+    /// Processes that escaped a test's group, killed since the last call.
+    pub(crate) fn take_escapees(&mut self) -> Vec<Escapee> {
+        self.supervisor.take_escapees()
     }
 
     /// Kills and reaps every child still running and whatever escaped; returns the escapees.

@@ -72,17 +72,19 @@ extern "C" fn on_termination(
     info: *mut libc::siginfo_t,
     _context: *mut libc::c_void,
 ) {
-    if signal_number != libc::SIGPIPE && INTERRUPTED.load(Relaxed) == 0 {
+    if signal_number != libc::SIGPIPE {
         // SAFETY: the kernel hands a valid siginfo to an SA_SIGINFO handler.
         let sender = unsafe { sender_pid(info) };
         if let Some(slot) = slot_of(sender) {
             CULPRITS[slot].store(signal_number, Relaxed);
             return;
         }
-        kill_and_reap_all();
-        INTERRUPTED.store(signal_number, Relaxed);
-        wake();
-        return;
+        if INTERRUPTED.load(Relaxed) == 0 {
+            kill_and_reap_all();
+            INTERRUPTED.store(signal_number, Relaxed);
+            wake();
+            return;
+        }
     }
     // A broken stdout, or a second Ctrl-C while the first is being handled: end now.
     kill_and_reap_all();
@@ -169,6 +171,48 @@ pub(crate) fn install() -> io::Result<WakePipe> {
 pub(crate) fn end_quietly_on_broken_pipe() {
     // SAFETY: the default disposition installs no handler.
     let _ = unsafe { nix::sys::signal::signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+}
+
+/// SIGINT and SIGTERM held back while a child is forked and registered, so that a child that
+/// signals the harness at once is already known as the sender. Restores the mask when dropped.
+pub(crate) struct TerminationBlocked(SigSet);
+
+fn termination_signals() -> SigSet {
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGINT);
+    set.add(Signal::SIGTERM);
+    set
+}
+
+impl TerminationBlocked {
+    pub(crate) fn new() -> Self {
+        let mut previous = SigSet::empty();
+        let _ = nix::sys::signal::pthread_sigmask(
+            nix::sys::signal::SigmaskHow::SIG_BLOCK,
+            Some(&termination_signals()),
+            Some(&mut previous),
+        );
+        Self(previous)
+    }
+}
+
+impl Drop for TerminationBlocked {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::pthread_sigmask(
+            nix::sys::signal::SigmaskHow::SIG_SETMASK,
+            Some(&self.0),
+            None,
+        );
+    }
+}
+
+/// In a new child: take the signals [`TerminationBlocked`] held back.
+pub(crate) fn unblock_termination() {
+    let _ = nix::sys::signal::pthread_sigmask(
+        nix::sys::signal::SigmaskHow::SIG_UNBLOCK,
+        Some(&termination_signals()),
+        None,
+    );
 }
 
 /// A child's place in the handlers' tables, reserved before its fork.

@@ -26,8 +26,6 @@ pub(crate) struct ChildOutcome {
     pub(crate) end: ChildEnd,
     /// The signal the test's process group sent to the harness itself.
     pub(crate) signalled_harness: Option<i32>,
-    /// Processes that escaped the test's group and were found alive after it ended.
-    pub(crate) escapees: Vec<Escapee>,
     /// The timeout the child ran past, when the harness killed it for that.
     pub(crate) timed_out: Option<Duration>,
     pub(crate) stdout: CapturedStream,
@@ -136,8 +134,8 @@ pub(crate) struct Supervisor {
     wake: WakePipe,
     running: Vec<RunningChild>,
     orphans: OrphanSweeper,
-    /// Escaped processes found when several tests had ended at once.
-    unattributed: Vec<Escapee>,
+    /// Escaped processes killed so far, not yet reported.
+    escapees: Vec<Escapee>,
     buffer: Vec<u8>,
     poll_fds: Vec<libc::pollfd>,
     poll_owners: Vec<(usize, Stream)>,
@@ -153,7 +151,7 @@ impl Supervisor {
             wake: signals::install()?,
             running: Vec::new(),
             orphans: OrphanSweeper::default(),
-            unattributed: Vec::new(),
+            escapees: Vec::new(),
             buffer: vec![0; CHUNK],
             poll_fds: Vec::new(),
             poll_owners: Vec::new(),
@@ -180,8 +178,10 @@ impl Supervisor {
             harness_fds.extend(child.open_pipes().map(|(_, fd)| fd));
         }
         let group = GroupSlot::reserve();
+        let blocked = signals::TerminationBlocked::new();
         let spawned = fork::spawn(&self.context, case, token, &self.harness_fds)?;
         group.set_group(spawned.pid.as_raw());
+        drop(blocked);
         self.running.push(RunningChild {
             key,
             pid: spawned.pid,
@@ -209,9 +209,9 @@ impl Supervisor {
                 return Vec::new();
             }
             if check_exits {
-                let mut finished = self.collect_exited();
+                let finished = self.collect_exited();
                 if !finished.is_empty() {
-                    self.sweep_after(&mut finished);
+                    self.sweep_after(&finished);
                     return finished;
                 }
             }
@@ -325,7 +325,6 @@ impl Supervisor {
             report,
             clues,
             signalled_harness,
-            escapees: Vec::new(),
             end,
             timed_out: child.killed_for_timeout.then_some(child.timeout).flatten(),
             stdout: child.captured_stdout,
@@ -343,29 +342,26 @@ impl Supervisor {
             self.orphans.group_finished(child.pid.as_raw());
             reap(child.pid);
         }
-        let mut escapees = self.take_unattributed();
+        let mut escapees = self.take_escapees();
         escapees.extend(self.sweep_orphans());
         escapees
     }
 
-    /// Sweeps orphans if a test that just ended left processes behind (or crashed, and may have),
-    /// and ties escapees to that test when it was the only one.
-    fn sweep_after(&mut self, finished: &mut [(usize, ChildOutcome)]) {
-        let left = |outcome: &ChildOutcome| outcome.clues.left_processes;
-        let suspects = finished.iter().filter(|(_, outcome)| left(outcome)).count();
-        if suspects == 0 {
-            return;
-        }
-        let escapees = self.sweep_orphans();
-        match finished.iter_mut().find(|(_, outcome)| left(outcome)) {
-            Some((_, only)) if suspects == 1 => only.escapees = escapees,
-            _ => self.unattributed.extend(escapees),
+    /// Sweeps orphans if a test that just ended left processes behind (or crashed, and may have).
+    fn sweep_after(&mut self, finished: &[(usize, ChildOutcome)]) {
+        if finished
+            .iter()
+            .any(|(_, outcome)| outcome.clues.left_processes)
+        {
+            let escapees = self.sweep_orphans();
+            self.escapees.extend(escapees);
         }
     }
 
-    /// Escaped processes that could not be tied to one test.
-    pub(crate) fn take_unattributed(&mut self) -> Vec<Escapee> {
-        std::mem::take(&mut self.unattributed)
+    /// Escaped processes killed since the last call. Which test left each is told by the pids
+    /// tests listed in their reports ([`DeathClues::descendants`]).
+    pub(crate) fn take_escapees(&mut self) -> Vec<Escapee> {
+        std::mem::take(&mut self.escapees)
     }
 
     fn sweep_orphans(&mut self) -> Vec<Escapee> {

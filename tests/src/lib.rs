@@ -4,13 +4,15 @@
 //! The fixture suites are this package's bin targets (`fixtures/*.rs`); the tests that run them
 //! are in `tests/e2e/`.
 
+mod fifo;
 mod processes;
 mod report;
 mod run;
 
-pub use processes::{assert_process_ends, TempDir};
+pub use fifo::Fifo;
+pub use processes::{assert_process_ends, processes_that_outlive_the_run, Survivor, TempDir};
 pub use report::{strip_ansi, Failure, Output, Report, Summary};
-pub use run::{Harness, Run};
+pub use run::{Harness, Run, Running};
 
 /// A [`Harness`] for the fixture bin target `$name`, built by cargo before the integration tests.
 #[macro_export]

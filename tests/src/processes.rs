@@ -1,12 +1,12 @@
 //! Checking that processes a test left behind are gone, and a scratch directory for their pids.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::run::HANG_GUARD;
+use crate::run::{pidfd_open, HANG_GUARD};
 
 /// Waits until process `pid` has ended, and panics if it is still running after [`HANG_GUARD`]
 /// (killing it first, so a failing run leaves nothing behind).
@@ -18,48 +18,102 @@ use crate::run::HANG_GUARD;
 /// counts as ended.
 #[track_caller]
 pub fn assert_process_ends(pid: i32, what: &str) {
-    if let Err(state) = wait_for_end(pid, HANG_GUARD) {
-        // SAFETY: a plain signal to a pid that was alive a moment ago, so that a failing run
-        // leaves nothing behind.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
-        panic!("{what} (pid {pid}) outlived the run: still in state {state:?} {HANG_GUARD:?} after the harness exited");
+    if let [survivor] = &processes_that_outlive(&[pid], HANG_GUARD)[..] {
+        panic!("{what} {survivor}");
     }
 }
 
-/// Waits up to `limit` for `pid` to end; on timeout returns its state.
-fn wait_for_end(pid: i32, limit: Duration) -> Result<(), Option<char>> {
-    // SAFETY: `pidfd_open` takes a pid and flags and returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if fd < 0 {
-        let error = io::Error::last_os_error();
-        // No such process: it has ended and been reaped.
-        assert_eq!(
-            error.raw_os_error(),
-            Some(libc::ESRCH),
-            "pidfd_open({pid}): {error}"
-        );
-        return Ok(());
+/// A process that was still running when it should have ended. It has been killed since.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Survivor {
+    pub pid: i32,
+    /// Its state letter from `/proc/PID/stat` when the wait gave up.
+    pub state: Option<char>,
+}
+
+impl std::fmt::Display for Survivor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "(pid {}) outlived the run: still in state {:?} {HANG_GUARD:?} after the harness exited",
+            self.pid, self.state
+        )
     }
-    // SAFETY: `fd` is a new descriptor that nothing else owns.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
-    let mut poll = libc::pollfd {
-        fd: pidfd.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    let ready = loop {
-        // SAFETY: one live pollfd.
-        let ready = unsafe { libc::poll(&mut poll, 1, limit.as_millis() as i32) };
-        if ready >= 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            break ready;
+}
+
+/// Waits, all under one [`HANG_GUARD`] deadline, for every process in `pids` to end; returns
+/// those that did not, after SIGKILLing them so that a failing run leaves nothing behind.
+pub fn processes_that_outlive_the_run(pids: &[i32]) -> Vec<Survivor> {
+    processes_that_outlive(pids, HANG_GUARD)
+}
+
+fn processes_that_outlive(pids: &[i32], limit: Duration) -> Vec<Survivor> {
+    let survivors: Vec<Survivor> = wait_for_ends(pids, limit)
+        .into_iter()
+        .map(|(pid, state)| Survivor { pid, state })
+        .collect();
+    for survivor in &survivors {
+        // SAFETY: a plain signal to a pid that was alive a moment ago.
+        unsafe { libc::kill(survivor.pid, libc::SIGKILL) };
+    }
+    survivors
+}
+
+/// Waits up to `limit` in all for each of `pids` to end; returns those still running, with
+/// their states.
+fn wait_for_ends(pids: &[i32], limit: Duration) -> Vec<(i32, Option<char>)> {
+    let deadline = Instant::now() + limit;
+    let mut waiting: Vec<(i32, OwnedFd)> = Vec::new();
+    for &pid in pids {
+        match pidfd_open(pid) {
+            Ok(pidfd) => waiting.push((pid, pidfd)),
+            // No such process: it has ended and been reaped.
+            Err(error) if error.raw_os_error() == Some(libc::ESRCH) => {}
+            Err(error) => panic!("pidfd_open({pid}): {error}"),
         }
-    };
-    let state = process_state(pid);
-    match (ready, state) {
-        (1, None | Some('Z' | 'X')) => Ok(()),
-        (1, state) => panic!("pid {pid} ended, yet /proc says its state is {state:?}"),
-        (_, state) => Err(state),
     }
+    while !waiting.is_empty() {
+        let mut polls: Vec<libc::pollfd> = waiting
+            .iter()
+            .map(|(_, pidfd)| libc::pollfd {
+                fd: pidfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        let left = deadline.saturating_duration_since(Instant::now());
+        // SAFETY: a live array of pollfd structs of the length given.
+        let ready = unsafe {
+            libc::poll(
+                polls.as_mut_ptr(),
+                polls.len() as libc::nfds_t,
+                left.as_millis().min(i32::MAX as u128) as i32,
+            )
+        };
+        if ready < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+            continue;
+        }
+        if ready <= 0 {
+            break;
+        }
+        let mut index = 0;
+        waiting.retain(|(pid, _)| {
+            let ended = polls[index].revents != 0;
+            index += 1;
+            if ended {
+                let state = process_state(*pid);
+                assert!(
+                    matches!(state, None | Some('Z' | 'X')),
+                    "pid {pid} ended, yet /proc says its state is {state:?}"
+                );
+            }
+            !ended
+        });
+    }
+    waiting
+        .into_iter()
+        .map(|(pid, _)| (pid, process_state(pid)))
+        .collect()
 }
 
 /// The state letter from `/proc/PID/stat` (`R`, `S`, `Z`, ...), `None` if there is no such
@@ -95,12 +149,18 @@ impl TempDir {
     /// The pid a fixture test wrote to `NAME.pid`.
     #[track_caller]
     pub fn read_pid(&self, name: &str) -> i32 {
-        let file = self.0.join(format!("{name}.pid"));
-        let text = std::fs::read_to_string(&file)
-            .unwrap_or_else(|error| panic!("reading {}: {error}", file.display()));
-        text.trim()
-            .parse()
-            .unwrap_or_else(|error| panic!("{}: {text:?} is not a pid: {error}", file.display()))
+        let text = self.read(&format!("{name}.pid"));
+        text.trim().parse().unwrap_or_else(|error| {
+            panic!("{name}.pid: {text:?} is not a pid: {error}");
+        })
+    }
+
+    /// The contents of `file` in this directory, which a fixture test must have written.
+    #[track_caller]
+    pub fn read(&self, file: &str) -> String {
+        let path = self.0.join(file);
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|error| panic!("reading {}: {error}", path.display()))
     }
 }
 
@@ -120,16 +180,20 @@ mod tests {
         let mut child = Command::new("sleep").arg("1000").spawn().unwrap();
         child.kill().unwrap();
         // Not reaped yet: a zombie, which counts as ended.
-        assert_eq!(wait_for_end(child.id() as i32, HANG_GUARD), Ok(()));
+        assert_eq!(wait_for_ends(&[child.id() as i32], HANG_GUARD), []);
         child.wait().unwrap();
     }
 
     #[test]
     fn a_running_process_has_not_ended() {
         let mut child = Command::new("sleep").arg("1000").spawn().unwrap();
-        let result = wait_for_end(child.id() as i32, Duration::ZERO);
+        let pid = child.id() as i32;
+        let result = wait_for_ends(&[pid], Duration::ZERO);
         child.kill().unwrap();
         child.wait().unwrap();
-        assert!(matches!(result, Err(Some(_))), "{result:?}");
+        assert!(
+            matches!(result[..], [(p, Some(_))] if p == pid),
+            "{result:?}"
+        );
     }
 }

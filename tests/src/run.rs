@@ -2,9 +2,11 @@
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -97,6 +99,11 @@ impl Harness {
     /// Runs the suite to the end and returns what it printed. Panics if it runs for
     /// [`HANG_GUARD`], after killing its process group.
     pub fn run(&self) -> Run {
+        self.spawn().wait()
+    }
+
+    /// Starts the suite and returns at once, for a test that acts on the harness while it runs.
+    pub fn spawn(&self) -> Running {
         let mut command = Command::new(&self.program);
         command
             .args(self.final_args())
@@ -129,16 +136,79 @@ impl Harness {
         let child = command
             .spawn()
             .unwrap_or_else(|error| panic!("could not start `{command_line}`: {error}"));
-        let group = child.id() as libc::pid_t;
+        let pid = child.id() as libc::pid_t;
+        // Opened before anything can reap the harness, so it always names this process.
+        let pidfd = pidfd_open(pid)
+            .unwrap_or_else(|error| panic!("pidfd_open for `{command_line}`: {error}"));
         let (done, finished) = mpsc::channel();
         std::thread::spawn(move || {
             let _ = done.send(child.wait_with_output());
         });
-        let output = match finished.recv_timeout(HANG_GUARD) {
+        Running {
+            command_line,
+            pid,
+            pidfd,
+            finished,
+        }
+    }
+}
+
+/// A suite started with [`Harness::spawn`] and not yet waited for.
+#[derive(Debug)]
+pub struct Running {
+    command_line: String,
+    pid: libc::pid_t,
+    pidfd: OwnedFd,
+    finished: mpsc::Receiver<io::Result<Output>>,
+}
+
+impl Running {
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Readable once the harness process has ended.
+    pub fn pidfd(&self) -> BorrowedFd<'_> {
+        self.pidfd.as_fd()
+    }
+
+    pub fn command_line(&self) -> &str {
+        &self.command_line
+    }
+
+    /// Sends `signal` to the harness process itself (not its group), through its pidfd, so it
+    /// can never reach another process that reused the pid.
+    #[track_caller]
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: `pidfd_send_signal` takes a descriptor, a signal number, a null siginfo and
+        // flags 0.
+        let sent = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.pidfd.as_raw_fd(),
+                signal,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+        assert_eq!(
+            sent,
+            0,
+            "sending signal {signal} to `{}`: {}",
+            self.command_line,
+            io::Error::last_os_error()
+        );
+    }
+
+    /// Waits for the suite to end and returns what it printed. Panics if it runs for
+    /// [`HANG_GUARD`] more, after killing its process group.
+    pub fn wait(self) -> Run {
+        let command_line = self.command_line;
+        let output = match self.finished.recv_timeout(HANG_GUARD) {
             Ok(output) => output.unwrap_or_else(|error| panic!("`{command_line}`: {error}")),
             Err(_) => {
                 // SAFETY: signals the process group we created for this run.
-                unsafe { libc::kill(-group, libc::SIGKILL) };
+                unsafe { libc::kill(-self.pid, libc::SIGKILL) };
                 panic!(
                     "`{command_line}` did not finish within {HANG_GUARD:?}; its process group was killed"
                 );
@@ -155,6 +225,17 @@ impl Harness {
             stderr,
         }
     }
+}
+
+/// A new pidfd for process `pid`.
+pub(crate) fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    // SAFETY: `pidfd_open` takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 /// What one run of a suite did: exit status, raw output, and the output parsed.
@@ -288,6 +369,23 @@ impl Run {
         let mut lines = self.stdout.lines();
         lines.find(|line| line.starts_with("running "))?;
         lines.next()
+    }
+
+    /// The harness's own stderr has no `panicked at` line: whatever a test does, the harness
+    /// does not panic. (A test's captured output is not there: it is shown on stdout, under the
+    /// test's failure.)
+    #[track_caller]
+    pub fn assert_harness_did_not_panic(&self) {
+        let panics: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|line| line.contains("panicked at"))
+            .collect();
+        assert!(
+            panics.is_empty(),
+            "the harness panicked: {panics:?}\n{}",
+            self.context()
+        );
     }
 
     /// stderr's lines.

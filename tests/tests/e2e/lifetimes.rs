@@ -74,12 +74,20 @@ fn a_grandchild_of_a_test_that_timed_out_is_killed() {
 }
 
 #[test]
-#[ignore = "harness gap: a grandchild that leaves the test's process group outlives the run"]
-fn a_grandchild_in_its_own_process_group_is_killed() {
+fn a_grandchild_in_its_own_process_group_is_killed_and_named() {
     // The harness kills a test's process group; a grandchild started with `process_group(0)`
-    // (or `setsid`) is outside it. Ignored until the harness reaches such processes (say, as a
-    // child subreaper), because until then this waits out the whole hang guard before failing.
-    let (run, pid) = run_one("leaves_a_grandchild_in_its_own_process_group", &[]);
+    // (or `setsid`) is outside it, so the harness must find it otherwise, kill it, and say so.
+    let name = "leaves_a_grandchild_in_its_own_process_group";
+    let (run, pid) = run_one(name, &[]);
     run.assert_exit_code(0);
+    run.assert_ok(name);
     assert_process_ends(pid, "the grandchild in its own process group");
+    let warning = format!(
+        "warning: {name} left process {pid} (sleep) running outside its process group; it was killed"
+    );
+    assert!(
+        run.report.after_summary.contains(&warning),
+        "no line {warning:?} after the summary\n{}",
+        run.context()
+    );
 }

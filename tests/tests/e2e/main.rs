@@ -7,8 +7,11 @@
 
 mod cli;
 mod colour;
+mod hostile;
+mod interrupts;
 mod leaks;
 mod lifetimes;
+mod load;
 mod outcomes;
 mod output;
 mod parallel;

@@ -1,0 +1,672 @@
+//! Hostile tests (fixtures/hostile.rs): no test can hang, crash or fool the harness. The suite
+//! runs once at `--test-threads=1` and once at `--test-threads=8`; every case must get the same
+//! verdict and reason in both runs, as stated in [`expectations`].
+//!
+//! Each test below checks one group of cases in both runs and lists every case that went wrong,
+//! rather than stopping at the first.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::panic::AssertUnwindSafe;
+use std::sync::OnceLock;
+
+use isolated_test_e2e::{fixture, processes_that_outlive_the_run, Run, Survivor, TempDir};
+
+const SOURCE: &str = include_str!("../../fixtures/hostile.rs");
+/// The path rustc records in panic locations: relative to the workspace root.
+const FILE: &str = "tests/fixtures/hostile.rs";
+
+const TIMED_OUT: &str = "timed out after 300ms; its process group was killed";
+const EXITED_ZERO: &str = "exited with status 0 before the test finished (exiting is never a pass)";
+/// 1 << 46, the capacity `crash::fails_to_allocate_64_tib` asks for.
+const HUGE: &str = "70368744177664";
+
+/// Where `needle` (a panicking expression) is in the fixture.
+fn at(needle: &str) -> String {
+    crate::location_of(SOURCE, FILE, needle)
+}
+
+/// What a case must get.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Expected {
+    Ok,
+    /// FAILED, with exactly this reason line.
+    Reason(String),
+    /// FAILED, with a reason line that starts with this.
+    ReasonStartingWith(String),
+}
+
+impl fmt::Display for Expected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expected::Ok => write!(f, "ok"),
+            Expected::Reason(reason) => write!(f, "FAILED with {reason:?}"),
+            Expected::ReasonStartingWith(prefix) => {
+                write!(f, "FAILED with a reason starting {prefix:?}")
+            }
+        }
+    }
+}
+
+/// Every test in fixtures/hostile.rs and what it must get.
+fn expectations() -> BTreeMap<&'static str, Expected> {
+    use Expected::{Ok, Reason, ReasonStartingWith};
+    let reason = |text: &str| Reason(text.to_owned());
+    let flooded = reason(&format!(
+        "panicked at {}: flooded",
+        at(r#"panic!("flooded")"#)
+    ));
+    let mut cases = BTreeMap::from([
+        (
+            "crash::reads_a_null_pointer",
+            reason("killed by signal 11 (SIGSEGV)"),
+        ),
+        ("crash::aborts", reason("killed by signal 6 (SIGABRT)")),
+        (
+            "crash::overflows_its_stack",
+            reason("killed by signal 6 (SIGABRT)"),
+        ),
+        (
+            "crash::panics_while_panicking",
+            ReasonStartingWith(format!(
+                "killed by signal 6 (SIGABRT) after it panicked at {}: the first panic",
+                at(r#"panic!("the first panic")"#)
+            )),
+        ),
+        (
+            "crash::panics_with_a_u32_payload",
+            reason(&format!(
+                "panicked at {} with a payload that is not a string",
+                at("std::panic::panic_any(42u32)")
+            )),
+        ),
+        (
+            "crash::raises_sigkill",
+            reason("killed by signal 9 (SIGKILL)"),
+        ),
+        (
+            "crash::fails_to_allocate_64_tib",
+            reason(&format!(
+                "killed by signal 6 (SIGABRT) after an allocation of {HUGE} bytes failed"
+            )),
+        ),
+        ("crash::handles_a_failed_allocation", Ok),
+        ("lie::exits_zero", reason(EXITED_ZERO)),
+        ("lie::underscore_exits_zero", reason(EXITED_ZERO)),
+        (
+            "lie::closes_every_descriptor_above_stderr",
+            reason("sent no result: the test closed or replaced its result channel"),
+        ),
+        ("lie::puts_dev_null_over_stdout_and_stderr", Ok),
+        (
+            "lie::writes_garbage_into_every_pipe",
+            ReasonStartingWith("sent no valid result:".to_owned()),
+        ),
+        (
+            "lie::claims_a_4_gib_frame",
+            ReasonStartingWith("sent no valid result:".to_owned()),
+        ),
+        ("flood::stdout", Ok),
+        ("flood::stdout_then_panics", flooded.clone()),
+        ("flood::stderr", Ok),
+        ("flood::stderr_then_panics", flooded),
+        ("flood::reads_stdin_to_the_end", Ok),
+        ("escape::leaves_a_sleep_holding_its_stdout", Ok),
+        ("escape::forks_and_leaves_the_grandchild", Ok),
+        ("escape::leaves_a_grandchild_that_calls_setsid", Ok),
+        ("escape::leaves_a_grandchild_in_its_own_process_group", Ok),
+        ("poison::check_sees_none_of_it", Ok),
+        (
+            "siege::sends_sigint_to_the_harness",
+            reason("sent signal 2 (SIGINT) to the harness"),
+        ),
+        (
+            "siege::sends_sigterm_to_the_harness",
+            reason("sent signal 15 (SIGTERM) to the harness"),
+        ),
+        (
+            "siege::sigkills_its_own_process_group",
+            reason("killed by signal 9 (SIGKILL)"),
+        ),
+    ]);
+    for hang in HANGS {
+        cases.insert(hang, reason(TIMED_OUT));
+    }
+    for poisoner in POISONERS {
+        cases.insert(poisoner, Ok);
+    }
+    cases
+}
+
+const HANGS: [&str; 6] = [
+    "hang::spins",
+    "hang::sleeps_forever",
+    "hang::deadlocks_on_two_mutexes",
+    "hang::blocks_reading_a_pipe_nobody_writes",
+    "hang::ignores_sigterm",
+    "hang::blocks_sigterm",
+];
+
+const POISONERS: [&str; 12] = [
+    "poison::a_sets_an_env_var",
+    "poison::a_changes_directory",
+    "poison::a_sets_a_static",
+    "poison::a_ignores_sigusr1",
+    "poison::a_sets_the_umask",
+    "poison::a_lowers_rlimit_nofile",
+    "poison::z_sets_an_env_var",
+    "poison::z_changes_directory",
+    "poison::z_sets_a_static",
+    "poison::z_ignores_sigusr1",
+    "poison::z_sets_the_umask",
+    "poison::z_lowers_rlimit_nofile",
+];
+
+/// The processes the escape tests leave: the key each test records its pid under, the test, and
+/// the process's name as the kernel has it (`/proc/PID/comm`): `sleep`, or for a forked copy of
+/// the test's process, the fixture's.
+const LEFT_BEHIND: [(&str, &str, &str); 4] = [
+    (
+        "sleep_holding_stdout",
+        "escape::leaves_a_sleep_holding_its_stdout",
+        "sleep",
+    ),
+    (
+        "forked",
+        "escape::forks_and_leaves_the_grandchild",
+        "hostile",
+    ),
+    (
+        "setsid",
+        "escape::leaves_a_grandchild_that_calls_setsid",
+        "hostile",
+    ),
+    (
+        "own_process_group",
+        "escape::leaves_a_grandchild_in_its_own_process_group",
+        "sleep",
+    ),
+];
+
+/// One run of the hostile suite, and what became of the processes its tests left behind.
+#[derive(Debug)]
+struct HostileRun {
+    threads: usize,
+    run: Run,
+    /// The pid each escape test recorded, by key.
+    left: BTreeMap<&'static str, i32>,
+    /// Those of `left` still running a hang guard's time after the run (killed since).
+    survivors: Vec<Survivor>,
+}
+
+/// The suite at `--test-threads=1` and at `--test-threads=8`, each run once (both at once) and
+/// shared.
+fn both_runs() -> [&'static HostileRun; 2] {
+    type Cell = OnceLock<Result<HostileRun, String>>;
+    static ONE: Cell = OnceLock::new();
+    static EIGHT: Cell = OnceLock::new();
+    // A run that fails (hangs) is kept as its failure, not retried by every test that asks.
+    let get = |cell: &'static Cell, threads| {
+        cell.get_or_init(|| {
+            std::panic::catch_unwind(AssertUnwindSafe(|| run_hostile(threads))).map_err(|panic| {
+                panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|text| (*text).to_owned()))
+                    .unwrap_or_default()
+            })
+        })
+    };
+    let (one, eight) = std::thread::scope(|scope| {
+        let eight = scope.spawn(|| get(&EIGHT, 8));
+        (
+            get(&ONE, 1),
+            eight.join().expect("the run's panic is caught"),
+        )
+    });
+    [(one, 1), (eight, 8)].map(|(run, threads)| match run {
+        Ok(run) => run,
+        Err(why) => panic!("the hostile suite at {threads} thread(s) did not run: {why}"),
+    })
+}
+
+fn run_hostile(threads: usize) -> HostileRun {
+    let pid_dir = TempDir::new(&format!("hostile-{threads}"));
+    let nofile = rlimit_nofile();
+    let run = fixture!("hostile")
+        .env("E2E_PID_DIR", pid_dir.path())
+        .env(
+            "E2E_EXPECTED_CWD",
+            std::env::current_dir().expect("a working directory"),
+        )
+        .env("E2E_EXPECTED_UMASK", format!("{:o}", umask()))
+        .env(
+            "E2E_EXPECTED_NOFILE",
+            format!("{} {}", nofile.rlim_cur, nofile.rlim_max),
+        )
+        .args([format!("--test-threads={threads}")])
+        .run();
+    let mut left = BTreeMap::new();
+    for (key, _, _) in LEFT_BEHIND {
+        if pid_dir.path().join(format!("{key}.pid")).exists() {
+            left.insert(key, pid_dir.read_pid(key));
+        }
+    }
+    let pids: Vec<i32> = left.values().copied().collect();
+    let survivors = processes_that_outlive_the_run(&pids);
+    HostileRun {
+        threads,
+        run,
+        left,
+        survivors,
+    }
+}
+
+/// This process's umask, read without changing it (other tests create files meanwhile).
+fn umask() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let value = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Umask:"))
+        .expect("a Umask line");
+    u32::from_str_radix(value.trim(), 8).expect("an octal umask")
+}
+
+fn rlimit_nofile() -> libc::rlimit {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `getrlimit` fills the struct we own.
+    assert_eq!(
+        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+        0
+    );
+    limit
+}
+
+impl HostileRun {
+    /// Why `name` did not get `expected` in this run, if it did not.
+    fn mismatch(&self, name: &str, expected: &Expected) -> Option<String> {
+        let verdicts: Vec<&str> = self
+            .run
+            .report
+            .verdicts
+            .iter()
+            .filter(|(test, _)| test == name)
+            .map(|(_, verdict)| verdict.as_str())
+            .collect();
+        let reason = self
+            .run
+            .report
+            .failures
+            .get(name)
+            .map(|failure| failure.reason.as_str());
+        let matches = match (expected, &verdicts[..], reason) {
+            (Expected::Ok, ["ok"], None) => true,
+            (Expected::Reason(expected), ["FAILED"], Some(reason)) => reason == expected,
+            (Expected::ReasonStartingWith(prefix), ["FAILED"], Some(reason)) => {
+                reason.starts_with(prefix.as_str())
+            }
+            _ => false,
+        };
+        (!matches).then(|| {
+            format!(
+                "{name}, at {} thread(s): expected {expected}, got verdict lines {verdicts:?} and reason {reason:?}",
+                self.threads
+            )
+        })
+    }
+
+    /// The failure entry's captured `stdout` or `stderr` section of `name`, if any.
+    fn section(&self, name: &str, stream: &str) -> Option<&str> {
+        let output = &self.run.report.failures.get(name)?.output;
+        match stream {
+            "stdout" => output.stdout.as_deref(),
+            _ => output.stderr.as_deref(),
+        }
+    }
+
+    /// What a reader needs to see why a run went wrong, short: not the whole flooded stdout.
+    fn facts(&self) -> String {
+        let run = &self.run;
+        let stderr_tail: String = {
+            let start = run.stderr.len().saturating_sub(4096);
+            let start = (start..=run.stderr.len())
+                .find(|&index| run.stderr.is_char_boundary(index))
+                .unwrap_or(run.stderr.len());
+            run.stderr[start..].to_owned()
+        };
+        let summary = run
+            .stdout
+            .lines()
+            .find(|line| line.starts_with("test result: "))
+            .unwrap_or("<no summary line>");
+        format!(
+            "at {} thread(s): `{}` exited with code {:?}, signal {:?}\n  {summary}\n  after the summary: {:?}\n  harness stderr (end): {stderr_tail:?}",
+            self.threads, run.command_line, run.code, run.signal, run.report.after_summary
+        )
+    }
+}
+
+/// Panics listing every problem, with the facts of both runs, if there is any.
+#[track_caller]
+fn assert_no_problems(problems: Vec<String>) {
+    if problems.is_empty() {
+        return;
+    }
+    let facts: Vec<String> = both_runs().iter().map(|run| run.facts()).collect();
+    panic!(
+        "{} problem(s):\n- {}\n\n{}",
+        problems.len(),
+        problems.join("\n- "),
+        facts.join("\n")
+    );
+}
+
+/// Each case whose name starts with `prefix` that did not get its expected verdict and reason,
+/// in either run.
+#[track_caller]
+fn problems_with(prefix: &str) -> Vec<String> {
+    let cases = expectations();
+    let chosen: Vec<(&str, &Expected)> = cases
+        .iter()
+        .filter(|(name, _)| name.starts_with(prefix))
+        .map(|(name, expected)| (*name, expected))
+        .collect();
+    assert!(!chosen.is_empty(), "no case starts with {prefix:?}");
+    both_runs()
+        .iter()
+        .flat_map(|run| {
+            chosen
+                .iter()
+                .filter_map(|(name, expected)| run.mismatch(name, expected))
+        })
+        .collect()
+}
+
+#[test]
+fn crashes_name_the_signal_and_what_led_to_it() {
+    let mut problems = problems_with("crash::");
+    for run in both_runs() {
+        let stderr_of = |name| run.section(name, "stderr").unwrap_or_default();
+        for (name, needle) in [
+            (
+                "crash::overflows_its_stack",
+                "has overflowed its stack".to_owned(),
+            ),
+            (
+                "crash::fails_to_allocate_64_tib",
+                format!("memory allocation of {HUGE} bytes failed"),
+            ),
+        ] {
+            if !stderr_of(name).contains(&needle) {
+                problems.push(format!(
+                    "{name}, at {} thread(s): its captured stderr lacks {needle:?}: {:?}",
+                    run.threads,
+                    stderr_of(name)
+                ));
+            }
+        }
+    }
+    assert_no_problems(problems);
+}
+
+#[test]
+fn lies_about_the_result_never_pass() {
+    assert_no_problems(problems_with("lie::"));
+}
+
+#[test]
+fn floods_are_cut_down_and_stdin_is_at_its_end() {
+    let mut problems = problems_with("flood::");
+    let location = at(r#"panic!("flooded")"#);
+    for run in both_runs() {
+        for (name, flooded) in [
+            ("flood::stdout_then_panics", "stdout"),
+            ("flood::stderr_then_panics", "stderr"),
+        ] {
+            let mut problem = |what: String| {
+                problems.push(format!("{name}, at {} thread(s): {what}", run.threads));
+            };
+            match run.section(name, flooded) {
+                Some(section) if section.contains(" bytes omitted ...]") => {}
+                section => problem(format!(
+                    "its captured {flooded} has no `bytes omitted` note ({} bytes shown)",
+                    section.map_or(0, str::len)
+                )),
+            }
+            let stderr = run.section(name, "stderr").unwrap_or_default();
+            if !ends_with_the_panic_message(stderr, &location, "flooded") {
+                let tail: String = stderr.lines().rev().take(4).collect::<Vec<_>>().join("\n");
+                problem(format!(
+                    "its captured stderr does not end with the panic message; it ends with {tail:?}"
+                ));
+            }
+        }
+    }
+    assert_no_problems(problems);
+}
+
+/// Whether `stderr` ends with std's report of a panic at `location` with `message`: the line
+/// `thread '...' panicked at LOCATION:`, the message, and nothing after but std's note about
+/// `RUST_BACKTRACE`.
+fn ends_with_the_panic_message(stderr: &str, location: &str, message: &str) -> bool {
+    let mut lines: Vec<&str> = stderr.lines().collect();
+    if lines
+        .last()
+        .is_some_and(|line| line.starts_with("note: run with `RUST_BACKTRACE=1`"))
+    {
+        lines.pop();
+    }
+    match lines[..] {
+        [.., header, last] => {
+            header.starts_with("thread '")
+                && header.ends_with(&format!(" panicked at {location}:"))
+                && last == message
+        }
+        _ => false,
+    }
+}
+
+#[test]
+fn hangs_of_every_kind_time_out() {
+    assert_no_problems(problems_with("hang::"));
+}
+
+#[test]
+fn grandchildren_in_the_tests_process_group_are_killed_without_a_word() {
+    let mut problems = problems_with("escape::leaves_a_sleep");
+    problems.extend(problems_with("escape::forks"));
+    for run in both_runs() {
+        for (key, test, _) in &LEFT_BEHIND[..2] {
+            problems.extend(left_behind_problems(run, key, test));
+            if let Some(pid) = run.left.get(key) {
+                let named = format!("process {pid} ");
+                if let Some(line) = run
+                    .run
+                    .report
+                    .after_summary
+                    .iter()
+                    .find(|line| line.contains(&named))
+                {
+                    problems.push(format!(
+                        "{test}, at {} thread(s): its grandchild never left its process group, yet: {line:?}",
+                        run.threads
+                    ));
+                }
+            }
+        }
+    }
+    assert_no_problems(problems);
+}
+
+#[test]
+fn grandchildren_that_leave_the_process_group_are_killed_and_named() {
+    let mut problems = problems_with("escape::leaves_a_grandchild");
+    for run in both_runs() {
+        let mut warnings: Vec<&str> = run
+            .run
+            .report
+            .after_summary
+            .iter()
+            .filter(|line| line.starts_with("warning: ") && line.contains(" process "))
+            .map(String::as_str)
+            .collect();
+        warnings.sort_unstable();
+        let mut expected = Vec::new();
+        for (key, test, comm) in &LEFT_BEHIND[2..] {
+            problems.extend(left_behind_problems(run, key, test));
+            if let Some(pid) = run.left.get(key) {
+                expected.push(format!(
+                    "warning: {test} left process {pid} ({comm}) running outside its process group; it was killed"
+                ));
+            }
+        }
+        expected.sort_unstable();
+        if warnings != expected {
+            problems.push(format!(
+                "at {} thread(s): expected the warnings {expected:#?}\nafter the summary, got {warnings:#?}",
+                run.threads
+            ));
+        }
+    }
+    assert_no_problems(problems);
+}
+
+/// What is wrong with the process `test` left under `key`: not recorded, or outlived the run.
+fn left_behind_problems(run: &HostileRun, key: &str, test: &str) -> Vec<String> {
+    let Some(pid) = run.left.get(key) else {
+        return vec![format!(
+            "{test}, at {} thread(s): recorded no process",
+            run.threads
+        )];
+    };
+    run.survivors
+        .iter()
+        .filter(|survivor| survivor.pid == *pid)
+        .map(|survivor| {
+            format!(
+                "{test}, at {} thread(s): its process {survivor}",
+                run.threads
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn no_test_sees_what_others_did_to_their_process() {
+    // The checker runs between poisoners in name order (and among them at eight threads).
+    let names = both_runs()[0].run.names();
+    let checker = names
+        .iter()
+        .position(|name| *name == "poison::check_sees_none_of_it");
+    let first_poisoner = names.iter().position(|name| name.starts_with("poison::a_"));
+    let last_poisoner = names
+        .iter()
+        .rposition(|name| name.starts_with("poison::z_"));
+    assert!(
+        matches!((first_poisoner, checker, last_poisoner), (Some(a), Some(c), Some(z)) if a < c && c < z),
+        "the checker does not run between the poisoners: {names:?}"
+    );
+    assert_no_problems(problems_with("poison::"));
+}
+
+#[test]
+fn signals_to_the_harness_fail_the_sender_and_the_run_goes_on() {
+    let mut problems = problems_with("siege::");
+    for run in both_runs() {
+        if run.run.code != Some(101) {
+            problems.push(format!(
+                "at {} thread(s): the harness ended with code {:?}, signal {:?}, not code 101",
+                run.threads, run.run.code, run.run.signal
+            ));
+        }
+    }
+    assert_no_problems(problems);
+}
+
+#[test]
+fn the_suite_holds_exactly_the_cases_listed_here() {
+    let listed = fixture!("hostile").args(["--list"]).run();
+    listed.assert_exit_code(0);
+    let listed: Vec<&str> = listed
+        .stdout
+        .lines()
+        .filter_map(|line| line.strip_suffix(": test"))
+        .collect();
+    let expected: Vec<&str> = expectations().into_keys().collect();
+    assert_eq!(listed, expected);
+}
+
+#[test]
+fn every_case_is_reported_once_in_name_order_and_the_run_exits_101() {
+    let cases = expectations();
+    let expected_names: Vec<&str> = cases.keys().copied().collect();
+    let passes = cases
+        .values()
+        .filter(|expected| **expected == Expected::Ok)
+        .count();
+    let mut problems = Vec::new();
+    for run in both_runs() {
+        if run.run.names() != expected_names {
+            problems.push(format!(
+                "at {} thread(s): verdict lines for {:?}",
+                run.threads,
+                run.run.names()
+            ));
+        }
+        let counts = run
+            .run
+            .report
+            .summary
+            .map(|summary| (summary.passed, summary.failed, summary.ignored));
+        if counts != Some((passes, cases.len() - passes, 0)) {
+            problems.push(format!(
+                "at {} thread(s): summary counts (passed, failed, ignored) {counts:?}, expected {:?}",
+                run.threads,
+                (passes, cases.len() - passes, 0)
+            ));
+        }
+        if run.run.code != Some(101) {
+            problems.push(format!(
+                "at {} thread(s): exit code {:?}, expected 101",
+                run.threads, run.run.code
+            ));
+        }
+    }
+    assert_no_problems(problems);
+}
+
+#[test]
+fn one_and_eight_threads_give_the_same_verdicts_and_reasons() {
+    let [one, eight] = both_runs();
+    let verdicts_and_reasons = |run: &'static HostileRun| -> BTreeMap<&str, (&str, Option<&str>)> {
+        let report = &run.run.report;
+        report
+            .verdicts
+            .iter()
+            .map(|(name, verdict)| {
+                let reason = report
+                    .failures
+                    .get(name)
+                    .map(|failure| failure.reason.as_str());
+                (name.as_str(), (verdict.as_str(), reason))
+            })
+            .collect()
+    };
+    assert_eq!(
+        verdicts_and_reasons(one),
+        verdicts_and_reasons(eight),
+        "\n{}\n{}",
+        one.facts(),
+        eight.facts()
+    );
+}
+
+#[test]
+fn the_harness_itself_never_panics() {
+    for run in both_runs() {
+        run.run.assert_harness_did_not_panic();
+    }
+}

@@ -1,0 +1,155 @@
+//! Stopping the harness mid-run (fixtures/interrupts.rs, at one test thread): three tests have
+//! finished and the fourth says through a FIFO that it is running, then sleeps; the driver then
+//! signals the harness. SIGINT and SIGTERM end the run with a count of what finished and the
+//! shell's status for the signal; SIGKILL cannot be caught, but the children die with the
+//! harness. Either way, nothing the harness started remains.
+
+use std::collections::BTreeMap;
+
+use isolated_test_e2e::{fixture, processes_that_outlive_the_run, Fifo, Run, TempDir};
+
+/// A run stopped by a signal, and the processes it had running then.
+struct Stopped {
+    run: Run,
+    /// The sleeping test's process.
+    sleeper: i32,
+    /// The `sleep 1000` it started, when asked to.
+    grandchild: Option<i32>,
+}
+
+/// Runs the suite, waits until its last test sleeps, sends `signal` to the harness, and waits
+/// for the harness to end.
+fn stop_mid_run(signal: i32, with_grandchild: bool) -> Stopped {
+    let dir = TempDir::new("interrupts");
+    let fifo = Fifo::create(dir.path().join("ready"));
+    let mut harness = fixture!("interrupts")
+        .env("E2E_READY_FIFO", fifo.path())
+        .args(["--test-threads=1"]);
+    if with_grandchild {
+        harness = harness.env("E2E_WITH_GRANDCHILD", "1");
+    }
+    let running = harness.spawn();
+    let Some(line) = fifo.read_line_while(&running) else {
+        let run = running.wait();
+        panic!(
+            "the harness ended before its last test said it runs\n{}",
+            run.context()
+        );
+    };
+    let (sleeper, grandchild) = parse_ready_line(&line);
+    // Should the harness outlive the hang guard, `wait` kills its process group; these two are
+    // in the sleeping test's group, which this guard kills.
+    let _guard = KillGroupIfPanicking(sleeper);
+    running.signal(signal);
+    let run = running.wait();
+    Stopped {
+        run,
+        sleeper,
+        grandchild: (grandchild != 0).then_some(grandchild),
+    }
+}
+
+/// `PID GRANDCHILD_PID`, as the sleeping test writes it.
+fn parse_ready_line(line: &str) -> (i32, i32) {
+    let pids: Vec<i32> = line
+        .split(' ')
+        .map(|pid| {
+            pid.parse()
+                .unwrap_or_else(|_| panic!("not a pid in {line:?}"))
+        })
+        .collect();
+    match pids[..] {
+        [sleeper, grandchild] => (sleeper, grandchild),
+        _ => panic!("expected `PID GRANDCHILD_PID`, got {line:?}"),
+    }
+}
+
+struct KillGroupIfPanicking(i32);
+
+impl Drop for KillGroupIfPanicking {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            // SAFETY: a plain signal to the sleeping test's process group.
+            unsafe { libc::kill(-self.0, libc::SIGKILL) };
+        }
+    }
+}
+
+impl Stopped {
+    /// Nothing the harness started is still running.
+    #[track_caller]
+    fn assert_nothing_remains(&self) {
+        let mut pids = vec![self.sleeper];
+        pids.extend(self.grandchild);
+        let survivors = processes_that_outlive_the_run(&pids);
+        assert!(
+            survivors.is_empty(),
+            "left running (since killed): {survivors:?}; the sleeping test was {}, its grandchild {:?}\n{}",
+            self.sleeper,
+            self.grandchild,
+            self.run.context()
+        );
+    }
+
+    /// The summary of an interrupted run: `test result: interrupted by SIGNAL.`, then counts,
+    /// which must be those of three tests finished (two passed, one failed) and one not.
+    #[track_caller]
+    fn assert_interrupted_summary(&self, signal_name: &str) {
+        let run = &self.run;
+        let prefix = format!("test result: interrupted by {signal_name}.");
+        let line = run
+            .stdout
+            .lines()
+            .find(|line| line.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no line starting {prefix:?}\n{}", run.context()));
+        let counts: BTreeMap<&str, usize> = line[prefix.len()..]
+            .split(';')
+            .filter_map(|part| {
+                let (number, what) = part.trim().split_once(' ')?;
+                Some((what, number.parse().ok()?))
+            })
+            .collect();
+        let count = |what: &str| counts.get(what).copied();
+        assert!(
+            count("passed") == Some(2)
+                && count("failed") == Some(1)
+                && count("did not finish") == Some(1)
+                && matches!(count("ignored"), None | Some(0)),
+            "expected 2 passed, 1 failed, 0 ignored, 1 did not finish in {line:?}\n{}",
+            run.context()
+        );
+        run.assert_verdict("a_passes", "ok");
+        run.assert_verdict("b_passes", "ok");
+        run.assert_verdict("c_fails", "FAILED");
+    }
+}
+
+#[test]
+fn sigint_mid_run_kills_every_child_reports_what_finished_and_exits_130() {
+    let stopped = stop_mid_run(libc::SIGINT, true);
+    stopped.assert_nothing_remains();
+    stopped.assert_interrupted_summary("SIGINT");
+    stopped.run.assert_exit_code(130);
+    stopped.run.assert_harness_did_not_panic();
+}
+
+#[test]
+fn sigterm_mid_run_kills_every_child_reports_what_finished_and_exits_143() {
+    let stopped = stop_mid_run(libc::SIGTERM, true);
+    stopped.assert_nothing_remains();
+    stopped.assert_interrupted_summary("SIGTERM");
+    stopped.run.assert_exit_code(143);
+    stopped.run.assert_harness_did_not_panic();
+}
+
+#[test]
+fn a_sigkilled_harness_takes_its_children_with_it() {
+    let stopped = stop_mid_run(libc::SIGKILL, false);
+    assert_eq!(
+        stopped.run.signal,
+        Some(libc::SIGKILL),
+        "{}",
+        stopped.run.context()
+    );
+    stopped.assert_nothing_remains();
+}
