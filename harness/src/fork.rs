@@ -4,7 +4,7 @@
 //! from a multi-threaded process can inherit a lock another thread held and hang the child.
 
 use std::io::{self, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd, RawFd};
 
 use nix::fcntl::OFlag;
 use nix::sys::resource::{setrlimit, Resource};
@@ -32,6 +32,13 @@ pub(crate) struct ForkContext {
     pub(crate) parent: Pid,
 }
 
+/// Closes `fd` without the check std's debug builds make on every drop (an `fcntl` each: six a
+/// test in the parent alone).
+pub(crate) fn close(fd: OwnedFd) {
+    // SAFETY: `into_raw_fd` hands our ownership of the descriptor to `close`.
+    unsafe { libc::close(fd.into_raw_fd()) };
+}
+
 /// A pipe whose read end the parent polls without blocking and whose write end a child inherits.
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?)
@@ -57,7 +64,7 @@ pub(crate) fn spawn(
     // and may allocate and print freely.
     match unsafe { unistd::fork() }? {
         ForkResult::Child => {
-            drop(result_read);
+            close(result_read);
             let stdout_write = stdout.map(|(_read, write)| write);
             let stderr_write = stderr.map(|(_read, write)| write);
             become_test_process(context, stdout_write, stderr_write, harness_fds);
@@ -67,10 +74,17 @@ pub(crate) fn spawn(
         ForkResult::Parent { child } => {
             // Also set by the child itself; whichever runs first wins the race against a kill.
             let _ = unistd::setpgid(child, child);
+            close(result_write);
+            let read_end = |pipe: Option<(OwnedFd, OwnedFd)>| {
+                pipe.map(|(read, write)| {
+                    close(write);
+                    read
+                })
+            };
             Ok(SpawnedChild {
                 pid: child,
-                stdout: stdout.map(|(read, _)| read),
-                stderr: stderr.map(|(read, _)| read),
+                stdout: read_end(stdout),
+                stderr: read_end(stderr),
                 result: result_read,
             })
         }
@@ -113,7 +127,7 @@ fn become_test_process(
             // which only this child uses.
             unsafe { libc::dup2(fd.as_raw_fd(), target) };
             clear_nonblocking(target);
-            drop(fd);
+            close(fd);
         }
     }
     for &fd in harness_fds {

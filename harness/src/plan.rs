@@ -9,23 +9,22 @@ use crate::config::RunDefaults;
 use crate::registry::{Ignore, LeakPolicy, TestCase};
 use crate::verdict::Expectations;
 
-/// One test as this run will treat it.
+/// One test as this run will treat it. Small, as the parent's memory is copied into every fork:
+/// the name lives in libtest-mimic's trial and is made again when a report needs it.
 pub(crate) struct PlannedTest {
-    pub(crate) name: String,
     pub(crate) case: &'static TestCase,
     pub(crate) timeout: Option<Duration>,
     pub(crate) expect: Expectations,
 }
 
 impl PlannedTest {
-    pub(crate) fn new(name: String, case: &'static TestCase, defaults: &RunDefaults) -> Self {
+    pub(crate) fn new(case: &'static TestCase, defaults: &RunDefaults) -> Self {
         let leak_limit = match case.leaks {
             LeakPolicy::RunDefault => Some(defaults.leak_limit),
             LeakPolicy::Limit(limit) => Some(limit),
             LeakPolicy::Allow => None,
         };
         Self {
-            name,
             case,
             timeout: case.timeout.or(defaults.timeout),
             expect: Expectations {
@@ -33,6 +32,10 @@ impl PlannedTest {
                 leak_limit,
             },
         }
+    }
+
+    pub(crate) fn name(&self) -> String {
+        self.case.full_name()
     }
 
     pub(crate) fn is_ignored(&self) -> bool {
@@ -72,7 +75,7 @@ mod tests {
             timeout: Some(Duration::from_secs(60)),
             leak_limit: 10,
         };
-        let test = PlannedTest::new("t".to_owned(), &CASE, &defaults);
+        let test = PlannedTest::new(&CASE, &defaults);
         assert_eq!(test.timeout, Some(Duration::from_secs(2)));
         assert_eq!(test.expect.leak_limit, None);
     }

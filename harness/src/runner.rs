@@ -63,16 +63,17 @@ pub fn run_main() -> ! {
     console::set_colors_enabled(invocation.colour);
     console::set_colors_enabled_stderr(invocation.colour);
 
-    let tests: Vec<PlannedTest> = registry::registered_tests()
-        .into_iter()
-        .map(|(name, case)| PlannedTest::new(name, case, &invocation.defaults))
-        .collect();
-    let trials: Vec<Trial> = tests
+    let registered = registry::registered_tests();
+    let tests: Vec<PlannedTest> = registered
         .iter()
+        .map(|(_, case)| PlannedTest::new(case, &invocation.defaults))
+        .collect();
+    let trials: Vec<Trial> = registered
+        .into_iter()
+        .zip(&tests)
         .enumerate()
-        .map(|(index, test)| {
-            Trial::test(test.name.clone(), move || run_trial(index))
-                .with_ignored_flag(test.is_ignored())
+        .map(|(index, ((name, _), test))| {
+            Trial::test(name, move || run_trial(index)).with_ignored_flag(test.is_ignored())
         })
         .collect();
     let args = &invocation.args;
@@ -148,6 +149,12 @@ fn start_supervisor(nocapture: bool) -> io::Result<Supervisor> {
     let _ = io::stderr().lock().flush();
     // Its 8 KiB buffer is allocated on first use and kept.
     drop(io::stdin().lock());
+    // Every fork copies the page tables of the parent's heap: give back what setup freed.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` only returns free heap memory to the kernel.
+    unsafe {
+        libc::malloc_trim(0)
+    };
     let context = ForkContext {
         capture: !nocapture,
         counting: alloc::counting_is_installed(),
@@ -180,20 +187,20 @@ impl Run {
         self.after.escapees.extend(escapees);
         let test = self.scheduler.test(index);
         for &pid in &outcome.clues.descendants {
-            self.after.left_by.insert(pid, test.name.clone());
+            self.after.left_by.insert(pid, test.name());
         }
         match verdict::judge(&outcome, &test.expect) {
             Verdict::Pass { note } => {
                 match note {
                     Some(Note::AllowedLeak(leak)) => {
-                        self.after.allowed_leaks.push((test.name.clone(), leak))
+                        self.after.allowed_leaks.push((test.name(), leak))
                     }
                     Some(Note::LeakCheckUnavailable) => self.after.unchecked += 1,
                     None => {}
                 }
                 if self.show_output {
                     if let Some(output) = report::success_output(outcome.stdout, outcome.stderr) {
-                        self.after.successes.push((test.name.clone(), output));
+                        self.after.successes.push((test.name(), output));
                     }
                 }
                 self.tally.passed += 1;
@@ -207,7 +214,7 @@ impl Run {
     }
 
     fn failed(&mut self, index: usize, message: String) -> Failed {
-        let name = self.scheduler.test(index).name.clone();
+        let name = self.scheduler.test(index).name();
         self.tally.failures.push((name, message.clone()));
         message.into()
     }

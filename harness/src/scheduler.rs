@@ -28,10 +28,9 @@ pub(crate) struct Scheduler {
     /// Tests in the order libtest-mimic is expected to ask for them, not yet started.
     upcoming: VecDeque<usize>,
     started: Vec<bool>,
-    /// Finished children whose outcome libtest-mimic has not asked for yet, by test.
-    finished: Vec<Option<ChildOutcome>>,
-    /// How many of `finished` are `Some`.
-    waiting: usize,
+    /// Finished children whose outcome libtest-mimic has not asked for yet: a few at most, kept
+    /// small because the parent's memory is copied into every fork.
+    finished: Vec<(usize, ChildOutcome)>,
     supervisor: Supervisor,
     jobs: usize,
     /// The most children started ahead of the one being reported, running or finished.
@@ -47,13 +46,11 @@ impl Scheduler {
         jobs: usize,
     ) -> Self {
         let started = vec![false; tests.len()];
-        let finished = std::iter::repeat_with(|| None).take(tests.len()).collect();
         Self {
             tests,
             upcoming: order.into(),
             started,
-            finished,
-            waiting: 0,
+            finished: Vec::new(),
             supervisor,
             jobs,
             lookahead: jobs * 4 + 16,
@@ -75,15 +72,12 @@ impl Scheduler {
                 return Err(RunError::Interrupted(signal));
             }
             self.fill();
-            if let Some(outcome) = self.finished[index].take() {
-                self.waiting -= 1;
+            if let Some(at) = self.finished.iter().position(|(key, _)| *key == index) {
+                let (_, outcome) = self.finished.swap_remove(at);
                 self.fill();
                 return Ok(outcome);
             }
-            for (key, outcome) in self.supervisor.wait() {
-                self.finished[key] = Some(outcome);
-                self.waiting += 1;
-            }
+            self.finished.extend(self.supervisor.wait());
         }
     }
 
@@ -100,7 +94,7 @@ impl Scheduler {
     /// the test's turn comes, where its error becomes that test's failure.
     fn fill(&mut self) {
         while self.supervisor.running() < self.jobs
-            && self.supervisor.running() + self.waiting < self.lookahead
+            && self.supervisor.running() + self.finished.len() < self.lookahead
         {
             let Some(next) = self.upcoming.pop_front() else {
                 return;

@@ -81,6 +81,12 @@ impl RunningChild {
         }
     }
 
+    fn close(&mut self, stream: Stream) {
+        if let Some(fd) = self.pipe(stream).take() {
+            fork::close(fd);
+        }
+    }
+
     fn keep(&mut self, stream: Stream, bytes: &[u8]) {
         match stream {
             Stream::Stdout => self.captured_stdout.push(bytes),
@@ -103,14 +109,14 @@ impl RunningChild {
             };
             match unistd::read(fd, buffer) {
                 Ok(0) => {
-                    *self.pipe(stream) = None;
+                    self.close(stream);
                     return;
                 }
                 Ok(n) => self.keep(stream, &buffer[..n]),
                 Err(Errno::EINTR) => {}
                 Err(Errno::EAGAIN) => return,
                 Err(_) => {
-                    *self.pipe(stream) = None;
+                    self.close(stream);
                     return;
                 }
             }
@@ -313,7 +319,7 @@ impl Supervisor {
         // them open cannot make us wait: these reads stop at "would block".
         for stream in [Stream::Stdout, Stream::Stderr, Stream::Result] {
             child.drain(stream, &mut self.buffer, usize::MAX);
-            *child.pipe(stream) = None;
+            child.close(stream);
         }
         let signalled_harness = child.group.signal_sent_to_harness();
         // Off the table before the reap frees the group's id for reuse.
