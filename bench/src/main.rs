@@ -1,0 +1,385 @@
+//! Benchmark of isolated-test: what a forked child per test costs, next to the alternatives.
+//!
+//! ```sh
+//! cargo run --release -p isolated-test-bench              # the full run, a few minutes
+//! cargo run --release -p isolated-test-bench -- --quick   # smaller subsets, 3 runs: under a minute
+//! ```
+//!
+//! # What is measured, and why
+//!
+//! The same generated suites (bench/suites/) are built once in the debug test profile, exactly as
+//! `cargo test` builds them, and run under every runner:
+//!
+//! - **libtest in process** (`#[test]`), at `--test-threads=1` and `2`: the baseline, no
+//!   isolation. Everything a runner costs on top of it is its *overhead*.
+//! - **isolated-test** (`#[isolated_test]`) at `--test-threads=1` and `2`.
+//! - **rusty-fork** (`rusty_fork_test!` around `#[test]`), under libtest at `--test-threads=2`:
+//!   each test spawns a copy of the test binary that runs that one test.
+//! - **cargo-nextest** at `-j 2` on the libtest binary (a process per test), when
+//!   `cargo nextest --version` works. It reuses the build (`--binaries-metadata`), so no cargo
+//!   build check is timed; the wall time of the whole `nextest run` command is.
+//! - **the floor**: a loop in this process doing fork, a 100-byte pipe write in the child, read
+//!   and `waitpid` in the parent, with 1 and 2 children in flight (see [`floor`]): what no
+//!   fork-per-test runner can go below on this machine. It is measured at the start of every
+//!   round of every suite, and its median taken, so it sees the machine as the runners do.
+//!
+//! Suites: 1,000 trivial tests (the cost of running a test at all), 1,000 tests that each
+//! allocate and write 1 MiB (fresh memory in every child), and 200 tests that each make 100,000
+//! small allocations (isolated-test's counting allocator on a hot path).
+//!
+//! Per suite the runners take turns (each round runs every runner once) and each runner's wall
+//! time is the median of its rounds, so a slow phase of the machine hits all of them alike. The
+//! overhead per test is `(median wall - libtest's median wall at the same --test-threads) /
+//! tests`. Ratios compare it with isolated-test's at the same parallelism and with the floor.
+//! Every run's pass count is checked against the subset it was given: every runner runs the
+//! same tests, selected by the same name filter.
+//!
+//! Then one long isolated-test run (10,000 trivial tests) checks that a test costs the same at
+//! the end of a run as at its start, and reports the harness's peak memory (see [`scaling`]).
+//!
+//! Other work on the machine skews every number (the header prints the load average at the start
+//! and the end, and a `spread` per row): run it on an otherwise idle machine.
+//!
+//! The last line of stdout is one JSON object with the headline numbers; progress goes to
+//! stderr. `--smoke` runs everything once on ten tests per suite, for the test in
+//! tests/smoke.rs; its numbers mean nothing.
+
+mod cargo;
+mod floor;
+mod machine;
+mod report;
+mod runner;
+mod scaling;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use cargo::{Nextest, NextestSetup};
+use machine::Machine;
+use report::{Floor, Measured, Report, SuiteResult};
+use runner::{SuiteTargets, RUNNERS};
+
+/// A suite: the same tests written for each kind of runner.
+pub struct Suite {
+    /// Its name in the table and the JSON.
+    pub name: &'static str,
+    /// How many tests it has.
+    pub size: usize,
+    targets: SuiteTargets<'static>,
+}
+
+const SUITES: [Suite; 3] = [
+    Suite {
+        name: "trivial",
+        size: 1000,
+        targets: SuiteTargets {
+            libtest: "trivial_libtest",
+            isolated: "trivial_isolated",
+            rusty_fork: "trivial_rusty_fork",
+        },
+    },
+    Suite {
+        name: "alloc_1mb",
+        size: 1000,
+        targets: SuiteTargets {
+            libtest: "alloc_1mb_libtest",
+            isolated: "alloc_1mb_isolated",
+            rusty_fork: "alloc_1mb_rusty_fork",
+        },
+    },
+    Suite {
+        name: "small_allocs",
+        size: 200,
+        targets: SuiteTargets {
+            libtest: "small_allocs_libtest",
+            isolated: "small_allocs_isolated",
+            rusty_fork: "small_allocs_rusty_fork",
+        },
+    },
+];
+
+/// The 10,000-test isolated-test suite of the full run's scaling check.
+const SCALE_TARGET: &str = "scale_isolated";
+
+/// Which tests of a suite a run selects: a libtest name filter (a substring of the test's name;
+/// every runner takes the same one) and how many tests it selects.
+#[derive(Clone, Copy)]
+pub struct Subset {
+    pub filter: Option<&'static str>,
+    pub tests: usize,
+}
+
+const ALL_1000: Subset = Subset {
+    filter: None,
+    tests: 1000,
+};
+/// `t_0::t00` to `t_0::t99`.
+const FIRST_100: Subset = Subset {
+    filter: Some("t_0"),
+    tests: 100,
+};
+/// `t_0::t00` to `t_0::t09`.
+const FIRST_10: Subset = Subset {
+    filter: Some("t_0::t0"),
+    tests: 10,
+};
+
+/// The long run of the scaling check.
+struct ScalingPlan {
+    target: &'static str,
+    subset: Subset,
+    window: usize,
+}
+
+/// How big a run is.
+struct Mode {
+    name: &'static str,
+    /// Rounds per suite: each runner's wall time is the median of this many runs.
+    runs: usize,
+    /// Children per floor measurement; the floor is measured once per round of every suite.
+    floor_forks: usize,
+    /// The subset of each of [`SUITES`], in order.
+    subsets: [Subset; 3],
+    scaling: ScalingPlan,
+}
+
+const FULL: Mode = Mode {
+    name: "full",
+    runs: 5,
+    floor_forks: 1000,
+    subsets: [
+        ALL_1000,
+        ALL_1000,
+        Subset {
+            filter: None,
+            tests: 200,
+        },
+    ],
+    scaling: ScalingPlan {
+        target: SCALE_TARGET,
+        subset: Subset {
+            filter: None,
+            tests: 10_000,
+        },
+        window: 1000,
+    },
+};
+
+const QUICK: Mode = Mode {
+    name: "quick",
+    runs: 3,
+    floor_forks: 200,
+    subsets: [FIRST_100, FIRST_100, FIRST_100],
+    // The 1,000-test trivial suite stands in for the 10,000-test one, which is not built.
+    scaling: ScalingPlan {
+        target: "trivial_isolated",
+        subset: ALL_1000,
+        window: 100,
+    },
+};
+
+const SMOKE: Mode = Mode {
+    name: "smoke",
+    runs: 1,
+    floor_forks: 20,
+    subsets: [FIRST_10, FIRST_10, FIRST_10],
+    scaling: ScalingPlan {
+        target: "trivial_isolated",
+        subset: FIRST_100,
+        window: 10,
+    },
+};
+
+const USAGE: &str = "usage: cargo run --release -p isolated-test-bench [-- --quick | --smoke]
+
+  (no flag)  the full run: every suite at full size, 5 rounds, and a 10,000-test scaling run
+  --quick    100 tests per suite, 3 rounds, scaling on 1,000 tests: under a minute
+  --smoke    10 tests per suite, 1 round: checks that everything runs, numbers mean nothing";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mode = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [] => FULL,
+        ["--quick"] => QUICK,
+        ["--smoke"] => SMOKE,
+        ["--help" | "-h"] => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprintln!("error: unexpected arguments {args:?}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&mode) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(mode: &Mode) -> Result<(), String> {
+    let started = Instant::now();
+    let machine = Machine::describe();
+    let load_at_start = machine::load_average();
+
+    let mut targets: Vec<&str> = SUITES
+        .iter()
+        .flat_map(|s| [s.targets.libtest, s.targets.isolated, s.targets.rusty_fork])
+        .collect();
+    if !targets.contains(&mode.scaling.target) {
+        targets.push(mode.scaling.target);
+    }
+    eprintln!(
+        "building {} suites in the debug test profile",
+        targets.len()
+    );
+    let executables = cargo::build_suites(&targets)?;
+    let libtest_targets: Vec<&str> = SUITES.iter().map(|s| s.targets.libtest).collect();
+    let nextest = Nextest::setup(&libtest_targets)?;
+    let (nextest, nextest_skipped) = match nextest {
+        NextestSetup::Ready(nextest) => (Some(nextest), None),
+        NextestSetup::Skipped(reason) => (None, Some(reason)),
+    };
+
+    // The floor is sampled in every round too, so that it sees the machine as the runners do.
+    // This process never starts a thread, so it forks single-threaded (floor.rs checks).
+    let mut floor = FloorSamples::new(mode.floor_forks);
+    let mut suites = Vec::new();
+    for (suite, subset) in SUITES.iter().zip(mode.subsets) {
+        suites.push(measure_suite(
+            suite,
+            subset,
+            mode.runs,
+            &executables,
+            nextest.as_ref(),
+            nextest_skipped.as_deref(),
+            &mut floor,
+        )?);
+    }
+
+    let plan = &mode.scaling;
+    eprintln!(
+        "scaling: {} isolated-test tests at --test-threads=2",
+        plan.subset.tests
+    );
+    let scaling = scaling::measure(
+        &executables[plan.target],
+        plan.subset.filter,
+        plan.subset.tests,
+        plan.window,
+    )?;
+
+    let report = Report {
+        mode: mode.name,
+        runs: mode.runs,
+        machine,
+        nextest_version: nextest.as_ref().map(|n| n.version.clone()),
+        rusty_fork_version: cargo::locked_version("rusty-fork"),
+        floor: floor.floor(),
+        suites,
+        scaling,
+        load: [load_at_start, machine::load_average()],
+        elapsed: started.elapsed(),
+    };
+    print!("{}", report.table());
+    println!("{}", report.json());
+    Ok(())
+}
+
+/// Floor measurements: the wall times of `forks` round trips, with 1 and with 2 in flight.
+struct FloorSamples {
+    forks: usize,
+    walls: [Vec<Duration>; 2],
+}
+
+impl FloorSamples {
+    fn new(forks: usize) -> Self {
+        Self {
+            forks,
+            walls: [Vec::new(), Vec::new()],
+        }
+    }
+
+    /// Measures the floor once at each parallelism.
+    fn sample(&mut self) -> Result<(), String> {
+        for (in_flight, walls) in [1, 2].into_iter().zip(&mut self.walls) {
+            let wall = floor::round_trips(self.forks, in_flight)
+                .map_err(|error| format!("floor: {error}"))?;
+            walls.push(wall);
+        }
+        Ok(())
+    }
+
+    /// The median cost of one round trip at each parallelism.
+    fn floor(&self) -> Floor {
+        let per_fork = |walls: &[Duration]| report::median(walls) / self.forks as u32;
+        Floor {
+            forks: self.forks,
+            j1: per_fork(&self.walls[0]),
+            j2: per_fork(&self.walls[1]),
+        }
+    }
+}
+
+/// Runs `subset` of `suite` under every runner, `runs` rounds, the runners taking turns (the
+/// floor first in each round), and checks that every run passed exactly the subset's tests.
+fn measure_suite(
+    suite: &Suite,
+    subset: Subset,
+    runs: usize,
+    executables: &HashMap<String, PathBuf>,
+    nextest: Option<&Nextest>,
+    nextest_skipped: Option<&str>,
+    floor: &mut FloorSamples,
+) -> Result<SuiteResult, String> {
+    let mut walls: Vec<Vec<Duration>> = vec![Vec::new(); RUNNERS.len()];
+    for round in 1..=runs {
+        eprintln!(
+            "{}: {} tests, round {round}/{runs}",
+            suite.name, subset.tests
+        );
+        floor.sample()?;
+        for (runner, walls) in RUNNERS.iter().zip(&mut walls) {
+            let Some(command) =
+                runner::command(*runner, &suite.targets, executables, nextest, subset.filter)
+            else {
+                continue;
+            };
+            let timed = runner::run(*runner, command)?;
+            if timed.passed != subset.tests {
+                return Err(format!(
+                    "{} on the {} suite passed {} tests, expected {} (filter {:?})",
+                    runner.label(),
+                    suite.name,
+                    timed.passed,
+                    subset.tests,
+                    subset.filter
+                ));
+            }
+            walls.push(timed.wall);
+        }
+    }
+    let rows = RUNNERS
+        .iter()
+        .zip(walls)
+        .map(|(runner, walls)| {
+            let measured = if walls.is_empty() {
+                Measured::Skipped(nextest_skipped.unwrap_or("skipped").to_owned())
+            } else {
+                Measured::Walls(walls)
+            };
+            (*runner, measured)
+        })
+        .collect();
+    Ok(SuiteResult {
+        name: suite.name,
+        size: suite.size,
+        subset,
+        rows,
+    })
+}

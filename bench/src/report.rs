@@ -1,0 +1,345 @@
+//! The results: one table for people, then one line of JSON for tools.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::machine::Machine;
+use crate::runner::{Kind, Runner};
+use crate::scaling::Scaling;
+use crate::Subset;
+
+/// The floor's cost of one round trip (fork, pipe, waitpid), with 1 and 2 children in flight.
+pub struct Floor {
+    pub forks: usize,
+    pub j1: Duration,
+    pub j2: Duration,
+}
+
+impl Floor {
+    fn per_fork(&self, threads: usize) -> Duration {
+        if threads == 1 {
+            self.j1
+        } else {
+            self.j2
+        }
+    }
+}
+
+/// A runner's wall times over the rounds, or why it did not run.
+pub enum Measured {
+    Walls(Vec<Duration>),
+    Skipped(String),
+}
+
+/// Every runner's results on one suite.
+pub struct SuiteResult {
+    pub name: &'static str,
+    /// The suite's number of tests; the runs ran `subset.tests` of them.
+    pub size: usize,
+    pub subset: Subset,
+    pub rows: Vec<(Runner, Measured)>,
+}
+
+impl SuiteResult {
+    /// The median wall time of `runner` at `threads`, if it ran.
+    fn wall(&self, kind: Kind, threads: usize) -> Option<Duration> {
+        self.rows
+            .iter()
+            .find_map(|(runner, measured)| match measured {
+                Measured::Walls(walls) if *runner == Runner { kind, threads } => {
+                    Some(median(walls))
+                }
+                _ => None,
+            })
+    }
+
+    /// What the runner costs per test over libtest in process at the same parallelism, in µs.
+    fn overhead_us(&self, kind: Kind, threads: usize) -> Option<f64> {
+        let wall = self.wall(kind, threads)?.as_secs_f64();
+        let baseline = self.wall(Kind::Libtest, threads)?.as_secs_f64();
+        Some((wall - baseline) * 1e6 / self.subset.tests as f64)
+    }
+
+    /// `overhead(kind at threads) / overhead(isolated-test at threads)`.
+    fn vs_isolated(&self, kind: Kind, threads: usize) -> Option<f64> {
+        ratio(
+            self.overhead_us(kind, threads)?,
+            self.overhead_us(Kind::Isolated, threads)?,
+        )
+    }
+}
+
+/// Everything one bench run found.
+pub struct Report {
+    pub mode: &'static str,
+    pub runs: usize,
+    pub machine: Machine,
+    pub nextest_version: Option<String>,
+    /// As Cargo.lock pins it.
+    pub rusty_fork_version: Option<String>,
+    pub floor: Floor,
+    pub suites: Vec<SuiteResult>,
+    pub scaling: Scaling,
+    /// The 1-minute load average when the bench started and when it ended.
+    pub load: [Option<f64>; 2],
+    pub elapsed: Duration,
+}
+
+impl Report {
+    fn suite(&self, name: &str) -> &SuiteResult {
+        self.suites
+            .iter()
+            .find(|suite| suite.name == name)
+            .expect("every suite is measured")
+    }
+
+    /// The header, the table, and the scaling check, for people.
+    pub fn table(&self) -> String {
+        let m = &self.machine;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "isolated-test bench ({}): median of {} rounds per runner, runners interleaved",
+            self.mode, self.runs
+        );
+        let _ = writeln!(out, "machine: {} CPUs, {}, {}", m.nproc, m.cpu, m.kernel);
+        let load = self.load.map(|load| number(load, 2));
+        let _ = writeln!(
+            out,
+            "load average: {} at the start, {} at the end (other work skews the numbers)",
+            load[0], load[1]
+        );
+        let _ = writeln!(
+            out,
+            "tools: {}, {}, rusty-fork {}; suites built in the debug test profile",
+            m.rustc,
+            self.nextest_version
+                .as_deref()
+                .unwrap_or("cargo-nextest not on PATH"),
+            self.rusty_fork_version.as_deref().unwrap_or("?"),
+        );
+        let _ = writeln!(
+            out,
+            "overhead µs = (wall - libtest in process at the same j) / tests; vs iso, vs floor: \
+             overhead / theirs at the same j; spread = (max - min) / median of the rounds\n"
+        );
+        let _ = writeln!(
+            out,
+            "{:<13} {:>5}  {:<17} {:>2} {:>10} {:>6} {:>14} {:>8} {:>8}",
+            "suite",
+            "tests",
+            "runner",
+            "j",
+            "wall ms",
+            "spread",
+            "overhead µs",
+            "vs iso",
+            "vs floor"
+        );
+        for suite in &self.suites {
+            for (runner, measured) in &suite.rows {
+                let (kind, j) = (runner.kind, runner.threads);
+                let lead = format!(
+                    "{:<13} {:>5}  {:<17} {:>2}",
+                    suite.name,
+                    suite.subset.tests,
+                    runner.name(),
+                    j
+                );
+                let walls = match measured {
+                    Measured::Walls(walls) => walls,
+                    Measured::Skipped(reason) => {
+                        let _ = writeln!(out, "{lead} {reason}");
+                        continue;
+                    }
+                };
+                let wall = median(walls);
+                let spread = spread_percent(walls, wall);
+                let cost = if kind == Kind::Libtest {
+                    format!("{:>14}", "baseline")
+                } else {
+                    let overhead = suite.overhead_us(kind, j);
+                    let vs_floor = overhead.and_then(|o| ratio(o, micros(self.floor.per_fork(j))));
+                    format!(
+                        "{:>14} {:>8} {:>8}",
+                        number(overhead, 1),
+                        number(suite.vs_isolated(kind, j), 2),
+                        number(vs_floor, 2)
+                    )
+                };
+                let _ = writeln!(out, "{lead} {:>10.1} {spread:>5.0}% {cost}", millis(wall));
+            }
+        }
+        let trivial = self.suite("trivial");
+        for j in [1, 2] {
+            let per_fork = micros(self.floor.per_fork(j));
+            let _ = writeln!(
+                out,
+                "{:<13} {:>5}  {:<17} {:>2} {:>10.1} {:>6} {:>14.1} {:>8} {:>8.2}",
+                "floor",
+                self.floor.forks,
+                "fork+pipe+waitpid",
+                j,
+                per_fork * self.floor.forks as f64 / 1e3,
+                "",
+                per_fork,
+                number(
+                    ratio(
+                        per_fork,
+                        trivial.overhead_us(Kind::Isolated, j).unwrap_or(0.0)
+                    ),
+                    2
+                ),
+                1.0
+            );
+        }
+        let s = &self.scaling;
+        let _ = writeln!(
+            out,
+            "\nscaling: {} trivial isolated-test tests at j2 in {:.2} s: the first {} took {:.1} ms, \
+             the last {} took {:.1} ms (last/first {:.2})",
+            s.tests,
+            s.wall.as_secs_f64(),
+            s.window,
+            millis(s.first),
+            s.window,
+            millis(s.last),
+            s.last_vs_first()
+        );
+        let _ = writeln!(
+            out,
+            "harness memory: peak RSS {} KiB (wait4 ru_maxrss); VmRSS {} KiB after the first {} \
+             tests, {} KiB after the last",
+            s.peak_rss_kb,
+            kib(s.rss_kb_first_window),
+            s.window,
+            kib(s.rss_kb_end)
+        );
+        let _ = writeln!(out, "bench time: {:.1} s", self.elapsed.as_secs_f64());
+        out
+    }
+
+    /// One line of JSON: the headline numbers, then every row.
+    pub fn json(&self) -> String {
+        let trivial = self.suite("trivial");
+        let alloc_1mb = self.suite("alloc_1mb");
+        let small_allocs = self.suite("small_allocs");
+        let isolated = |suite: &SuiteResult, j| suite.overhead_us(Kind::Isolated, j);
+        let alloc_heavy_ratio = small_allocs.wall(Kind::Isolated, 2).and_then(|iso| {
+            let libtest = small_allocs.wall(Kind::Libtest, 2)?;
+            ratio(iso.as_secs_f64(), libtest.as_secs_f64())
+        });
+        let j2_speedup = trivial.wall(Kind::Isolated, 1).and_then(|j1| {
+            let j2 = trivial.wall(Kind::Isolated, 2)?;
+            ratio(j1.as_secs_f64(), j2.as_secs_f64())
+        });
+        let mut rows = Vec::new();
+        for suite in &self.suites {
+            for (runner, measured) in &suite.rows {
+                let (kind, j) = (runner.kind, runner.threads);
+                let (wall, passed, skipped) = match measured {
+                    Measured::Walls(walls) => (Some(median(walls)), Some(suite.subset.tests), None),
+                    Measured::Skipped(reason) => (None, None, Some(reason)),
+                };
+                rows.push(json!({
+                    "suite": suite.name,
+                    "runner": runner.name(),
+                    "threads": j,
+                    "tests": suite.subset.tests,
+                    "suite_size": suite.size,
+                    "filter": suite.subset.filter,
+                    "passed": passed,
+                    "wall_ms": wall.map(|w| round(millis(w), 3)),
+                    "overhead_us_per_test": suite.overhead_us(kind, j).map(|o| round(o, 2)),
+                    "skipped": skipped,
+                }));
+            }
+        }
+        let s = &self.scaling;
+        json!({
+            "mode": self.mode,
+            "runs": self.runs,
+            "us_per_test_j1": rounded(isolated(trivial, 1), 2),
+            "us_per_test_j2": rounded(isolated(trivial, 2), 2),
+            "floor_us_j1": round(micros(self.floor.j1), 2),
+            "floor_us_j2": round(micros(self.floor.j2), 2),
+            "vs_nextest_j2": rounded(trivial.vs_isolated(Kind::Nextest, 2), 3),
+            "vs_rusty_fork_j2": rounded(trivial.vs_isolated(Kind::RustyFork, 2), 3),
+            "alloc_heavy_ratio": rounded(alloc_heavy_ratio, 3),
+            "j2_speedup": rounded(j2_speedup, 3),
+            "mb_suite_us_per_test_j2": rounded(isolated(alloc_1mb, 2), 2),
+            "small_allocs_us_per_test_j2": rounded(isolated(small_allocs, 2), 2),
+            "scaling_last_vs_first": round(s.last_vs_first(), 3),
+            "scaling_tests": s.tests,
+            "peak_rss_kb": s.peak_rss_kb,
+            "rss_kb_first_window": s.rss_kb_first_window,
+            "rss_kb_end": s.rss_kb_end,
+            "nproc": self.machine.nproc,
+            "cpu": self.machine.cpu,
+            "kernel": self.machine.kernel,
+            "rustc": self.machine.rustc,
+            "nextest": self.nextest_version,
+            "rusty_fork": self.rusty_fork_version,
+            "load_start": self.load[0],
+            "load_end": self.load[1],
+            "elapsed_s": round(self.elapsed.as_secs_f64(), 1),
+            "rows": Value::Array(rows),
+        })
+        .to_string()
+    }
+}
+
+/// The median of some durations (the mean of the middle two for an even count).
+pub fn median(durations: &[Duration]) -> Duration {
+    assert!(!durations.is_empty(), "the median of nothing");
+    let mut sorted = durations.to_vec();
+    sorted.sort();
+    let middle = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[middle]
+    } else {
+        (sorted[middle - 1] + sorted[middle]) / 2
+    }
+}
+
+/// `(max - min) / median`, in percent: how much the rounds disagreed.
+fn spread_percent(walls: &[Duration], median: Duration) -> f64 {
+    let (min, max) = (walls.iter().min(), walls.iter().max());
+    match (min, max) {
+        (Some(min), Some(max)) => (*max - *min).as_secs_f64() * 100.0 / median.as_secs_f64(),
+        _ => 0.0,
+    }
+}
+
+/// `a / b`, if `b` is a positive number to divide by.
+fn ratio(a: f64, b: f64) -> Option<f64> {
+    (b > 0.0 && a.is_finite()).then(|| a / b)
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let scale = 10f64.powi(digits);
+    (x * scale).round() / scale
+}
+
+fn rounded(x: Option<f64>, digits: i32) -> Option<f64> {
+    x.map(|x| round(x, digits))
+}
+
+/// A number for the table, or `-`.
+fn number(x: Option<f64>, digits: usize) -> String {
+    x.map_or_else(|| "-".into(), |x| format!("{x:.digits$}"))
+}
+
+fn kib(x: Option<u64>) -> String {
+    x.map_or_else(|| "?".into(), |x| x.to_string())
+}

@@ -1,0 +1,191 @@
+//! The runners compared, and one timed run of a suite under one of them.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::cargo::Nextest;
+
+/// How the tests of a suite are run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// libtest, every test on a thread of one process: the baseline, no isolation.
+    Libtest,
+    /// isolated-test: a forked child per test.
+    Isolated,
+    /// rusty-fork under libtest: each test spawns (fork + exec) a copy of the test binary that
+    /// runs that one test.
+    RustyFork,
+    /// cargo-nextest running the libtest binary: a process (fork + exec) per test.
+    Nextest,
+}
+
+/// A runner at a parallelism.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Runner {
+    pub kind: Kind,
+    /// `--test-threads`: tests (or children) in flight at once.
+    pub threads: usize,
+}
+
+/// Every runner, in the order each round runs them.
+pub const RUNNERS: [Runner; 6] = [
+    Runner::new(Kind::Libtest, 1),
+    Runner::new(Kind::Isolated, 1),
+    Runner::new(Kind::Libtest, 2),
+    Runner::new(Kind::Isolated, 2),
+    Runner::new(Kind::RustyFork, 2),
+    Runner::new(Kind::Nextest, 2),
+];
+
+impl Runner {
+    const fn new(kind: Kind, threads: usize) -> Self {
+        Self { kind, threads }
+    }
+
+    /// Its name in the table and the JSON.
+    pub fn name(self) -> &'static str {
+        match self.kind {
+            Kind::Libtest => "libtest",
+            Kind::Isolated => "isolated-test",
+            Kind::RustyFork => "rusty-fork",
+            Kind::Nextest => "cargo-nextest",
+        }
+    }
+
+    /// `isolated-test j2`.
+    pub fn label(self) -> String {
+        format!("{} j{}", self.name(), self.threads)
+    }
+}
+
+/// The three binaries of a suite: the same tests written for each kind of runner.
+pub struct SuiteTargets<'a> {
+    pub libtest: &'a str,
+    pub isolated: &'a str,
+    pub rusty_fork: &'a str,
+}
+
+/// The command that runs the suite (its subset `filter`) under `runner`, or `None` if that runner
+/// cannot run here. `executables` maps each test target to its built binary.
+pub fn command(
+    runner: Runner,
+    targets: &SuiteTargets,
+    executables: &HashMap<String, PathBuf>,
+    nextest: Option<&Nextest>,
+    filter: Option<&str>,
+) -> Option<Command> {
+    let target = match runner.kind {
+        Kind::Libtest | Kind::Nextest => targets.libtest,
+        Kind::Isolated => targets.isolated,
+        Kind::RustyFork => targets.rusty_fork,
+    };
+    let mut command = match runner.kind {
+        Kind::Nextest => nextest?.run_command(target, runner.threads, filter),
+        _ => {
+            let mut command = Command::new(&executables[target]);
+            command.args(filter);
+            command.arg(format!("--test-threads={}", runner.threads));
+            command
+        }
+    };
+    // Nothing from the caller's environment may change how the runners behave.
+    for variable in [
+        "RUST_TEST_THREADS",
+        "RUST_TEST_NOCAPTURE",
+        "ISOLATED_TEST_TIMEOUT",
+        "ISOLATED_TEST_LEAK_LIMIT",
+        "ISOLATED_TEST_SELF_CHECK",
+        "NEXTEST_PROFILE",
+        "NEXTEST_RETRIES",
+        "NEXTEST_TEST_THREADS",
+    ] {
+        command.env_remove(variable);
+    }
+    Some(command)
+}
+
+/// One timed run: its wall time (spawn to exit) and the number of tests it says passed.
+pub struct Timed {
+    pub wall: Duration,
+    pub passed: usize,
+}
+
+/// Runs `command` to its end, capturing its output, and reads the pass count from its summary.
+/// A run that fails, or says nothing about how many tests passed, is an error.
+pub fn run(runner: Runner, mut command: Command) -> Result<Timed, String> {
+    let started = Instant::now();
+    let output = command
+        .output()
+        .map_err(|error| format!("cannot run {command:?}: {error}"))?;
+    let wall = started.elapsed();
+    let passed = match runner.kind {
+        Kind::Nextest => nextest_passed(&output.stderr),
+        _ => libtest_passed(&output.stdout),
+    };
+    match passed {
+        Some(passed) if output.status.success() => Ok(Timed { wall, passed }),
+        _ => Err(format!(
+            "{} failed ({}): {command:?}\n--- stdout (end) ---\n{}\n--- stderr (end) ---\n{}",
+            runner.label(),
+            output.status,
+            tail(&output.stdout),
+            tail(&output.stderr)
+        )),
+    }
+}
+
+/// `N` from libtest's (and isolated-test's) `test result: ok. N passed; 0 failed; ...`.
+pub fn libtest_passed(stdout: &[u8]) -> Option<usize> {
+    let text = String::from_utf8_lossy(stdout);
+    let summary = text
+        .lines()
+        .rev()
+        .find_map(|line| line.strip_prefix("test result: "))?;
+    count_before(summary, " passed")
+}
+
+/// `N` from cargo-nextest's `Summary [ 1.234s] 100 tests run: N passed, 900 skipped`.
+fn nextest_passed(stderr: &[u8]) -> Option<usize> {
+    let text = String::from_utf8_lossy(stderr);
+    let summary = text
+        .lines()
+        .rev()
+        .find(|line| line.trim_start().starts_with("Summary ["))?;
+    let counts = summary.split_once(" run: ")?.1;
+    count_before(counts, " passed")
+}
+
+/// The number just before the first `label` in `text`: `count_before("3 passed", " passed")`.
+fn count_before(text: &str, label: &str) -> Option<usize> {
+    let before = &text[..text.find(label)?];
+    let digits = before
+        .rsplit(|c: char| !c.is_ascii_digit())
+        .next()
+        .filter(|digits| !digits.is_empty())?;
+    digits.parse().ok()
+}
+
+/// The last lines of a captured stream, for an error message.
+fn tail(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_pass_counts() {
+        let libtest = b"test a ... ok\n\ntest result: ok. 100 passed; 0 failed; 0 ignored; 0 measured; 900 filtered out; finished in 0.05s\n\n";
+        assert_eq!(libtest_passed(libtest), Some(100));
+        let nextest = b"        PASS [   0.008s] (100/100) bench::trivial t_0::t99\n\xe2\x94\x80\n     Summary [   0.390s] 100 tests run: 100 passed, 900 skipped\n";
+        assert_eq!(nextest_passed(nextest), Some(100));
+        let one = b"     Summary [   0.010s] 1 test run: 1 passed, 999 skipped\n";
+        assert_eq!(nextest_passed(one), Some(1));
+        assert_eq!(libtest_passed(b"error: no tests\n"), None);
+    }
+}
