@@ -29,6 +29,8 @@ pub(crate) struct ForkContext {
     pub(crate) counting: bool,
     /// Opened once; every child's stdin.
     pub(crate) dev_null: OwnedFd,
+    /// The harness's `/proc/self/task`, where there is one: counts its threads before a fork.
+    pub(crate) task_dir: Option<OwnedFd>,
     pub(crate) parent: Pid,
 }
 
@@ -52,7 +54,7 @@ pub(crate) fn spawn(
     token: u64,
     harness_fds: &[RawFd],
 ) -> io::Result<SpawnedChild> {
-    debug_assert_single_threaded();
+    debug_assert_single_threaded(context.task_dir.as_ref());
     let (result_read, result_write) = pipe()?;
     let stdout = context.capture.then(pipe).transpose()?;
     let stderr = context.capture.then(pipe).transpose()?;
@@ -134,8 +136,10 @@ fn become_test_process(
         // SAFETY: these descriptors belong to the parent's bookkeeping; this child never uses them.
         unsafe { libc::close(fd) };
     }
-    // SAFETY: as above: the harness's own descriptor, unused in the child.
-    unsafe { libc::close(context.dev_null.as_raw_fd()) };
+    for fd in std::iter::once(&context.dev_null).chain(&context.task_dir) {
+        // SAFETY: as above: the harness's own descriptors, unused in the child.
+        unsafe { libc::close(fd.as_raw_fd()) };
+    }
 }
 
 /// Makes a pipe's write end blocking again: [`pipe`] sets O_NONBLOCK on both ends, and no other
@@ -156,13 +160,37 @@ pub(crate) fn thread_count() -> Option<usize> {
     ok.then(|| unsafe { stat.assume_init() }.st_nlink.saturating_sub(2) as usize)
 }
 
-fn debug_assert_single_threaded() {
+/// The harness's thread count, by `fstat` on its `/proc/self/task` opened once: no path walk
+/// before every fork.
+fn parent_thread_count(task_dir: Option<&OwnedFd>) -> Option<usize> {
+    let fd = task_dir?.as_raw_fd();
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `fstat` fills the buffer on success.
+    let ok = unsafe { libc::fstat(fd, stat.as_mut_ptr()) } == 0;
+    // SAFETY: initialised by the successful `fstat` above.
+    ok.then(|| unsafe { stat.assume_init() }.st_nlink.saturating_sub(2) as usize)
+}
+
+fn debug_assert_single_threaded(task_dir: Option<&OwnedFd>) {
     if cfg!(debug_assertions) {
-        if let Some(threads) = thread_count() {
+        if let Some(threads) = parent_thread_count(task_dir) {
             assert_eq!(
                 threads, 1,
                 "isolated-test: refusing to fork from a process with {threads} threads"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_are_counted_both_ways() {
+        // libtest runs this on a thread of its own: the main thread waits, so at least two.
+        let task_dir: Option<OwnedFd> = std::fs::File::open("/proc/self/task").ok().map(Into::into);
+        assert!(parent_thread_count(task_dir.as_ref()).unwrap() >= 2);
+        assert!(thread_count().unwrap() >= 2);
     }
 }

@@ -159,6 +159,7 @@ fn start_supervisor(nocapture: bool) -> io::Result<Supervisor> {
         capture: !nocapture,
         counting: alloc::counting_is_installed(),
         dev_null: std::fs::File::open("/dev/null")?.into(),
+        task_dir: std::fs::File::open("/proc/self/task").ok().map(Into::into),
         parent: nix::unistd::getpid(),
     };
     Supervisor::new(context)

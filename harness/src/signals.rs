@@ -50,8 +50,9 @@ impl WakePipe {
 
     /// Empties the pipe so the next poll waits for a new signal.
     pub(crate) fn drain(&self) {
-        let mut buffer = [0u8; 64];
-        while matches!(unistd::read(&self.read, &mut buffer), Ok(n) if n > 0) {}
+        let mut buffer = [0u8; 256];
+        // A short read has emptied the pipe.
+        while matches!(unistd::read(&self.read, &mut buffer), Ok(n) if n == buffer.len()) {}
     }
 }
 

@@ -112,7 +112,14 @@ impl RunningChild {
                     self.close(stream);
                     return;
                 }
-                Ok(n) => self.keep(stream, &buffer[..n]),
+                Ok(n) => {
+                    self.keep(stream, &buffer[..n]);
+                    if n < buffer.len() {
+                        // A pipe hands over all it holds: it is empty now, and another read
+                        // would only say so.
+                        return;
+                    }
+                }
                 Err(Errno::EINTR) => {}
                 Err(Errno::EAGAIN) => return,
                 Err(_) => {
@@ -285,8 +292,11 @@ impl Supervisor {
             self.wake.drain();
         }
         for (pollfd, &(index, stream)) in self.poll_fds[1..].iter().zip(&self.poll_owners) {
-            if pollfd.revents != 0 {
+            if pollfd.revents & libc::POLLIN != 0 {
                 self.running[index].drain(stream, &mut self.buffer, READS_PER_WAKE);
+            } else if pollfd.revents != 0 {
+                // Hung up with nothing left to read: no read needed to learn it.
+                self.running[index].close(stream);
             }
         }
         woken
