@@ -14,6 +14,21 @@ pub use processes::{assert_process_ends, processes_that_outlive_the_run, Survivo
 pub use report::{strip_ansi, Failure, Output, Report, Summary};
 pub use run::{Harness, Run, Running};
 
+/// This process's `RLIMIT_NOFILE`: what the poisoned-state fixture lowers and the driver expects
+/// the next test to see unchanged.
+pub fn rlimit_nofile() -> libc::rlimit {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `getrlimit` fills the struct we own.
+    assert_eq!(
+        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+        0
+    );
+    limit
+}
+
 /// A [`Harness`] for the fixture bin target `$name`, built by cargo before the integration tests.
 #[macro_export]
 macro_rules! fixture {

@@ -232,7 +232,7 @@ fn both_runs() -> [&'static HostileRun; 2] {
 
 fn run_hostile(threads: usize) -> HostileRun {
     let pid_dir = TempDir::new(&format!("hostile-{threads}"));
-    let nofile = rlimit_nofile();
+    let nofile = isolated_test_e2e::rlimit_nofile();
     let run = fixture!("hostile")
         .env("E2E_PID_DIR", pid_dir.path())
         .env(
@@ -270,19 +270,6 @@ fn umask() -> u32 {
         .find_map(|line| line.strip_prefix("Umask:"))
         .expect("a Umask line");
     u32::from_str_radix(value.trim(), 8).expect("an octal umask")
-}
-
-fn rlimit_nofile() -> libc::rlimit {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `getrlimit` fills the struct we own.
-    assert_eq!(
-        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
-        0
-    );
-    limit
 }
 
 impl HostileRun {
