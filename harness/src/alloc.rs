@@ -126,6 +126,13 @@ impl HeapSnapshot {
     }
 }
 
+impl HeapDelta {
+    /// Whether the heap holds more than before: bytes or blocks.
+    pub(crate) fn holds_memory(&self) -> bool {
+        self.net_bytes > 0 || self.net_blocks > 0
+    }
+}
+
 /// Heap growth that happened during a test but belongs to the harness, to be taken off the test's.
 pub(crate) struct HeapCharge {
     net_bytes: AtomicI64,
