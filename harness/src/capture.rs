@@ -54,12 +54,17 @@ impl CapturedStream {
 
     /// The text as shown under a failure.
     pub(crate) fn into_text(self) -> String {
-        let mut bytes = self.head;
+        self.text()
+    }
+
+    /// The text as shown under a failure, leaving the stream as it is.
+    pub(crate) fn text(&self) -> String {
+        let mut bytes = self.head.clone();
         if self.omitted > 0 {
             let note = format!("\n[... {} bytes omitted ...]\n", self.omitted);
             bytes.extend_from_slice(note.as_bytes());
         }
-        bytes.extend(self.tail);
+        bytes.extend(&self.tail);
         String::from_utf8_lossy(&bytes).into_owned()
     }
 }

@@ -19,6 +19,10 @@ pub(crate) const EXIT_CHANNEL_LOST: i32 = 199;
 pub(crate) const CHANNEL_LOST_LINE: &str =
     "isolated-test: the test closed or replaced its result channel; no result was sent\n";
 
+/// Whether this binary was built with `panic = "abort"`: a panic on the test's thread then ends
+/// the process, and the panic hook reports it as the test's end.
+pub(crate) const PANIC_ABORTS: bool = cfg!(panic = "abort");
+
 /// The channel of the child this process is, if it is one: read by the panic hook.
 static CHANNEL_FD: AtomicI32 = AtomicI32::new(-1);
 static CHANNEL_TOKEN: AtomicU64 = AtomicU64::new(0);
@@ -44,6 +48,13 @@ pub(crate) fn install_panic_hook() {
         default_hook(info);
         if CHANNEL_FD.load(Relaxed) >= 0 {
             HOOK_HEAP.charge(before.delta_to(HeapSnapshot::now()));
+        }
+        if PANIC_ABORTS && LATEST_PANIC_SENT.load(Relaxed) && on_test_thread() {
+            // The abort that follows ends the body: say so while we still can.
+            send(Message::Unwound {
+                hooked: true,
+                message: None,
+            });
         }
     }));
 }

@@ -57,7 +57,10 @@ pub(crate) fn spawn(
     debug_assert_single_threaded(context.task_dir.as_ref());
     let (result_read, result_write) = pipe()?;
     let stdout = context.capture.then(pipe).transpose()?;
-    let stderr = context.capture.then(pipe).transpose()?;
+    // A `stderr = "regex"` test's stderr is captured even under `--nocapture`, and shown after.
+    let stderr = (context.capture || case.stderr.is_some())
+        .then(pipe)
+        .transpose()?;
     // A child inherits the stdout buffer: flushed here, it cannot print the harness's text again.
     let _ = io::stdout().flush();
 

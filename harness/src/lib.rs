@@ -72,6 +72,8 @@ mod capture;
 mod child;
 mod config;
 mod fork;
+#[allow(dead_code)] // wired into the runner next
+mod junit;
 mod orphans;
 mod plan;
 mod protocol;
@@ -120,8 +122,9 @@ macro_rules! main {
 /// Not public API: what `#[isolated_test]` and `main!` expand to.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::registry::{Ignore, LeakPolicy, ShouldPanic, TestCase, TestReturn};
+    pub use crate::registry::{ExpectedEnd, Ignore, LeakPolicy, ShouldPanic, TestCase, TestReturn};
     pub use crate::runner::run_main;
     pub use core::time::Duration;
     pub use inventory;
+    pub use libc;
 }

@@ -30,6 +30,9 @@ impl PlannedTest {
             expect: Expectations {
                 should_panic: case.should_panic,
                 leak_limit,
+                end: case.end,
+                stderr: case.stderr,
+                panic_aborts: crate::child::PANIC_ABORTS,
             },
         }
     }
@@ -67,6 +70,8 @@ mod tests {
         should_panic: ShouldPanic::No,
         timeout: Some(Duration::from_secs(2)),
         leaks: LeakPolicy::Allow,
+        end: crate::registry::ExpectedEnd::Finish,
+        stderr: None,
     };
 
     #[test]

@@ -44,8 +44,9 @@ pub(crate) enum Message {
     Panic(PanicRecord),
     /// The child's final word.
     Report(ChildReport),
-    /// A panic unwound out of the body; `hooked` says whether its `Panic` frame was sent, or only
-    /// the payload's `message` is known.
+    /// A panic ended the body: it unwound out of it, or (built with `panic = "abort"`) the
+    /// process is about to abort. `hooked` says whether its `Panic` frame was sent, or only the
+    /// payload's `message` is known.
     Unwound {
         hooked: bool,
         message: Option<String>,

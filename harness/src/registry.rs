@@ -21,6 +21,21 @@ pub struct TestCase {
     pub timeout: Option<Duration>,
     /// `leak_limit = N` or `allow_leaks`.
     pub leaks: LeakPolicy,
+    /// `signal = "..."` or `exit_code = N`: how the child must end instead of finishing.
+    pub end: ExpectedEnd,
+    /// `stderr = "regex"`: what the captured stderr of a test that dies or panics must match.
+    pub stderr: Option<&'static str>,
+}
+
+/// How a test's child must end for the test to pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExpectedEnd {
+    /// The body finishes (returns, or panics as `#[should_panic]` asks).
+    Finish,
+    /// Killed by this signal (`signal = "SIGSEGV"`).
+    Signal(i32),
+    /// Exits with this status before the body finishes (`exit_code = 3`).
+    ExitCode(i32),
 }
 
 /// Whether a test is `#[ignore]`d.
@@ -113,6 +128,8 @@ mod tests {
             should_panic: ShouldPanic::No,
             timeout: None,
             leaks: LeakPolicy::RunDefault,
+            end: ExpectedEnd::Finish,
+            stderr: None,
         }
     }
 

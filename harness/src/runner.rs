@@ -21,6 +21,8 @@ use crate::{alloc, child, orphans, registry, signals};
 struct Run {
     scheduler: Scheduler,
     show_output: bool,
+    /// `--nocapture`: children write to the harness's own stdout and stderr.
+    nocapture: bool,
     /// libtest's pretty format, where an interruption lands mid-line.
     pretty: bool,
     after: AfterRun,
@@ -95,6 +97,7 @@ pub fn run_main() -> ! {
     *current_run() = Some(Run {
         scheduler: Scheduler::new(tests, order.clone(), supervisor, jobs),
         show_output: args.show_output,
+        nocapture: args.nocapture,
         pretty: !args.quiet && matches!(args.format, None | Some(FormatSetting::Pretty)),
         after: AfterRun::default(),
         tally: Tally {
@@ -189,6 +192,10 @@ impl Run {
         let test = self.scheduler.test(index);
         for &pid in &outcome.clues.descendants {
             self.after.left_by.insert(pid, test.name());
+        }
+        if self.nocapture && test.case.stderr.is_some() {
+            // Captured only to be checked: the user asked to see it as it came.
+            let _ = io::stderr().write_all(outcome.stderr.text().as_bytes());
         }
         match verdict::judge(&outcome, &test.expect) {
             Verdict::Pass { note } => {

@@ -10,7 +10,7 @@ use nix::sys::signal::Signal;
 use crate::alloc::HeapDelta;
 use crate::child::{CHANNEL_LOST_LINE, EXIT_CHANNEL_LOST};
 use crate::protocol::{ChildReport, PanicRecord, ProtocolError};
-use crate::registry::ShouldPanic;
+use crate::registry::{ExpectedEnd, ShouldPanic};
 use crate::supervisor::{ChildEnd, ChildOutcome, DeathClues};
 
 /// What a test must do to pass, resolved from its attributes and the run's defaults.
@@ -19,6 +19,13 @@ pub(crate) struct Expectations {
     pub(crate) should_panic: ShouldPanic,
     /// Bytes of heap growth allowed; `None` for `allow_leaks`.
     pub(crate) leak_limit: Option<u64>,
+    /// How the child must end: finish the body, or die by a signal or an exit.
+    pub(crate) end: ExpectedEnd,
+    /// A regex the captured stderr of a passing death test or `should_panic` test must match.
+    pub(crate) stderr: Option<&'static str>,
+    /// The binary was built with `panic = "abort"`: a panic on the test's thread is reported,
+    /// then aborts the child.
+    pub(crate) panic_aborts: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +54,8 @@ fn fail(reason: impl Into<String>) -> Verdict {
     }
 }
 
+const PASS: Verdict = Verdict::Pass { note: None };
+
 /// The verdict on one child's run.
 pub(crate) fn judge(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
     if let Some(timeout) = outcome.timed_out {
@@ -61,7 +70,59 @@ pub(crate) fn judge(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
             signal_name(signal)
         ));
     }
-    let after_panic = match &outcome.clues {
+    let verdict = match expect.end {
+        ExpectedEnd::Finish => judge_finished(outcome, expect),
+        ExpectedEnd::Signal(expected) => match outcome.end {
+            ChildEnd::Signaled { signal, .. } if signal == expected => PASS,
+            _ => fail(format!(
+                "should have been killed by signal {}, but it {}",
+                signal_name(expected),
+                what_happened(outcome)
+            )),
+        },
+        ExpectedEnd::ExitCode(expected) => match (&outcome.report, outcome.end) {
+            (Err(ProtocolError::NoReport), ChildEnd::Exited(code))
+                if code == expected && !lost_channel(outcome) =>
+            {
+                PASS
+            }
+            _ => fail(format!(
+                "should have exited with status {expected} before the test finished, but it {}",
+                what_happened(outcome)
+            )),
+        },
+    };
+    match (verdict, expect.stderr) {
+        (Verdict::Pass { note }, Some(pattern)) => match stderr_matches(outcome, pattern) {
+            Ok(true) => Verdict::Pass { note },
+            Ok(false) => fail(format!(
+                "ended as expected, but its stderr does not match the regex {pattern:?}"
+            )),
+            Err(error) => fail(format!("has an invalid stderr regex {pattern:?}: {error}")),
+        },
+        (verdict, _) => verdict,
+    }
+}
+
+fn stderr_matches(outcome: &ChildOutcome, pattern: &str) -> Result<bool, regex::Error> {
+    Ok(regex::Regex::new(pattern)?.is_match(&outcome.stderr.text()))
+}
+
+/// Whether the child exited as it does when the test closed or replaced its result channel.
+fn lost_channel(outcome: &ChildOutcome) -> bool {
+    matches!(
+        (&outcome.report, outcome.end),
+        (
+            Err(ProtocolError::NoReport),
+            ChildEnd::Exited(EXIT_CHANNEL_LOST)
+        )
+    ) && outcome.stderr.ends_with(CHANNEL_LOST_LINE.as_bytes())
+}
+
+/// ` after it panicked at …` or ` after an allocation of N bytes failed`: what a child that died
+/// was doing, when it said.
+fn last_words(clues: &DeathClues) -> String {
+    match clues {
         DeathClues {
             failed_allocation: Some(size),
             ..
@@ -71,8 +132,47 @@ pub(crate) fn judge(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
             ..
         } => format!(" after it {}", panic_text(panic)),
         _ => String::new(),
-    };
+    }
+}
+
+/// How the child ended, to follow "but it": `was killed by signal 6 (SIGABRT) after it
+/// panicked at …`, `returned normally`, `exited with status 3 before the test finished`.
+fn what_happened(outcome: &ChildOutcome) -> String {
+    let after = last_words(&outcome.clues);
+    match (&outcome.report, outcome.end) {
+        (
+            _,
+            ChildEnd::Signaled {
+                signal,
+                core_dumped,
+            },
+        ) => format!("was {}{after}", killed_reason(signal, core_dumped)),
+        (Ok(ChildReport::Returned { .. }), ChildEnd::Exited(0)) => "returned normally".to_owned(),
+        (Ok(ChildReport::ReturnedErr { error }), ChildEnd::Exited(0)) => {
+            format!("returned an error: {error}")
+        }
+        (Ok(ChildReport::Panicked(panic)), ChildEnd::Exited(0)) => panic_text(panic),
+        (Ok(_), ChildEnd::Exited(code)) => {
+            format!("exited with status {code} after reporting its result")
+        }
+        _ if lost_channel(outcome) => "closed or replaced its result channel".to_owned(),
+        (Err(ProtocolError::NoReport), ChildEnd::Exited(code)) => {
+            format!("exited with status {code} before the test finished{after}")
+        }
+        (Err(error), _) => format!("sent no valid result: {error}"),
+    }
+}
+
+/// The verdict on a test that must finish its body: return, or panic as `should_panic` asks.
+fn judge_finished(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
+    let after_panic = last_words(&outcome.clues);
     let report = match (&outcome.report, outcome.end) {
+        // Built with `panic = "abort"`, a panic reports itself and then aborts the child.
+        (Ok(report @ ChildReport::Panicked(_)), ChildEnd::Signaled { signal, .. })
+            if expect.panic_aborts && signal == libc::SIGABRT =>
+        {
+            report
+        }
         (
             _,
             ChildEnd::Signaled {
@@ -91,9 +191,7 @@ pub(crate) fn judge(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
                 "exited with status {code} after reporting its result"
             ))
         }
-        (Err(ProtocolError::NoReport), ChildEnd::Exited(EXIT_CHANNEL_LOST))
-            if outcome.stderr.ends_with(CHANNEL_LOST_LINE.as_bytes()) =>
-        {
+        _ if lost_channel(outcome) => {
             return fail("sent no result: the test closed or replaced its result channel")
         }
         (Err(ProtocolError::NoReport), ChildEnd::Exited(0)) => {
@@ -118,10 +216,10 @@ pub(crate) fn judge(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
         )),
         (ChildReport::Returned { heap }, ShouldPanic::No) => judge_heap(*heap, expect.leak_limit),
         (ChildReport::Panicked(panic), ShouldPanic::No) => fail(panic_text(panic)),
-        (ChildReport::Panicked(_), ShouldPanic::Yes) => Verdict::Pass { note: None },
+        (ChildReport::Panicked(_), ShouldPanic::Yes) => PASS,
         (ChildReport::Panicked(panic), ShouldPanic::WithMessage(expected)) => {
             match &panic.message {
-                Some(message) if message.contains(expected) => Verdict::Pass { note: None },
+                Some(message) if message.contains(expected) => PASS,
                 _ => fail(format!(
                     "{}, but should have panicked with a message containing {expected:?}",
                     panic_text(panic)
@@ -223,7 +321,118 @@ mod tests {
     const STRICT: Expectations = Expectations {
         should_panic: ShouldPanic::No,
         leak_limit: Some(0),
+        end: ExpectedEnd::Finish,
+        stderr: None,
+        panic_aborts: false,
     };
+
+    const SEGV: ChildEnd = ChildEnd::Signaled {
+        signal: 11,
+        core_dumped: false,
+    };
+    const ABRT: ChildEnd = ChildEnd::Signaled {
+        signal: 6,
+        core_dumped: false,
+    };
+
+    #[test]
+    fn a_death_test_passes_only_by_its_signal() {
+        let expect = Expectations {
+            end: ExpectedEnd::Signal(11),
+            ..STRICT
+        };
+        let crashed = outcome(Err(ProtocolError::NoReport), SEGV);
+        assert_eq!(judge(&crashed, &expect), PASS);
+        let mut aborted = outcome(Err(ProtocolError::NoReport), ABRT);
+        aborted.clues.first_panic = Some(PanicRecord {
+            message: Some("boom".to_owned()),
+            location: None,
+        });
+        assert_eq!(
+            reason(judge(&aborted, &expect)),
+            "should have been killed by signal 11 (SIGSEGV), but it was killed by signal 6 (SIGABRT) after it panicked: boom"
+        );
+        assert_eq!(
+            reason(judge(&outcome(returned(0), ChildEnd::Exited(0)), &expect)),
+            "should have been killed by signal 11 (SIGSEGV), but it returned normally"
+        );
+        let mut timed_out = outcome(Err(ProtocolError::NoReport), SEGV);
+        timed_out.timed_out = Some(Duration::from_secs(1));
+        assert_eq!(
+            reason(judge(&timed_out, &expect)),
+            "timed out after 1s; its process group was killed"
+        );
+    }
+
+    #[test]
+    fn an_exit_test_passes_only_by_exiting_early_with_its_status() {
+        let expect = |code| Expectations {
+            end: ExpectedEnd::ExitCode(code),
+            ..STRICT
+        };
+        let exited = outcome(Err(ProtocolError::NoReport), ChildEnd::Exited(3));
+        assert_eq!(judge(&exited, &expect(3)), PASS);
+        assert_eq!(
+            reason(judge(&exited, &expect(4))),
+            "should have exited with status 4 before the test finished, but it exited with status 3 before the test finished"
+        );
+        assert_eq!(
+            reason(judge(
+                &outcome(returned(0), ChildEnd::Exited(0)),
+                &expect(0)
+            )),
+            "should have exited with status 0 before the test finished, but it returned normally"
+        );
+        assert_eq!(
+            reason(judge(&outcome(panicked("boom"), ChildEnd::Exited(0)), &expect(0))),
+            "should have exited with status 0 before the test finished, but it panicked at tests/t.rs:4:9: boom"
+        );
+    }
+
+    #[test]
+    fn stderr_must_match_for_a_pass() {
+        let expect = |pattern| Expectations {
+            end: ExpectedEnd::Signal(11),
+            stderr: Some(pattern),
+            ..STRICT
+        };
+        let mut crashed = outcome(Err(ProtocolError::NoReport), SEGV);
+        crashed.stderr.push(b"about to crash: null pointer\n");
+        assert_eq!(judge(&crashed, &expect("null p[a-z]+")), PASS);
+        assert_eq!(
+            reason(judge(&crashed, &expect("^dangling"))),
+            "ended as expected, but its stderr does not match the regex \"^dangling\""
+        );
+    }
+
+    #[test]
+    fn should_panic_passes_when_the_panic_aborts() {
+        let aborting = Expectations {
+            should_panic: ShouldPanic::WithMessage("boom"),
+            panic_aborts: true,
+            ..STRICT
+        };
+        let aborted = outcome(panicked("big boom"), ABRT);
+        assert_eq!(judge(&aborted, &aborting), PASS);
+        assert_eq!(
+            reason(judge(
+                &aborted,
+                &Expectations {
+                    panic_aborts: true,
+                    ..STRICT
+                }
+            )),
+            "panicked at tests/t.rs:4:9: big boom"
+        );
+        let unwinding = Expectations {
+            panic_aborts: false,
+            ..aborting
+        };
+        assert_eq!(
+            reason(judge(&aborted, &unwinding)),
+            "killed by signal 6 (SIGABRT) after it panicked at tests/t.rs:4:9: big boom"
+        );
+    }
 
     fn returned(net_bytes: i64) -> Result<ChildReport, ProtocolError> {
         Ok(ChildReport::Returned {

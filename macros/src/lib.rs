@@ -13,8 +13,9 @@ use syn::{Attribute, Error, Expr, ExprLit, ItemFn, Lit, LitStr, Meta, Result, Re
 
 /// Marks a function as a test that runs in its own forked child process.
 ///
-/// Arguments, all optional: `timeout = "2s"`, `leak_limit = 4096`, `allow_leaks`.
-/// `#[should_panic]` and `#[ignore]` work as with `#[test]`. See the `isolated-test` crate.
+/// Arguments, all optional: `timeout = "2s"`, `leak_limit = 4096`, `allow_leaks`,
+/// `signal = "SIGSEGV"`, `exit_code = 3`, `stderr = "regex"`. `#[should_panic]` and `#[ignore]`
+/// work as with `#[test]`. See the `isolated-test` crate.
 #[proc_macro_attribute]
 pub fn isolated_test(args: TokenStream, item: TokenStream) -> TokenStream {
     match expand(args.into(), item.into()) {
@@ -28,9 +29,21 @@ struct Arguments {
     timeout: Option<(Span, std::time::Duration)>,
     leak_limit: Option<(Span, u64)>,
     allow_leaks: Option<Span>,
+    signal: Option<(Span, TokenStream2)>,
+    exit_code: Option<(Span, i32)>,
+    stderr: Option<(Span, LitStr)>,
 }
 
-const EXPECTED: &str = "expected `timeout = \"...\"`, `leak_limit = N` or `allow_leaks`";
+const EXPECTED: &str = "expected `timeout = \"...\"`, `leak_limit = N`, `allow_leaks`, \
+                        `signal = \"SIGSEGV\"`, `exit_code = N` or `stderr = \"regex\"`";
+
+/// Signal names as `kill -l` lists them, without `SIG`. Each becomes `libc::SIG...`, so a name
+/// the target lacks is still a compile error, at the attribute.
+const SIGNALS: &[&str] = &[
+    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "IOT", "BUS", "EMT", "FPE", "KILL", "USR1",
+    "SEGV", "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN",
+    "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "POLL", "PWR", "INFO", "SYS",
+];
 
 fn parse_arguments(args: TokenStream2) -> Result<Arguments> {
     let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args)?;
@@ -75,11 +88,41 @@ fn parse_arguments(args: TokenStream2) -> Result<Arguments> {
                 };
                 parsed.leak_limit = Some((meta.span(), limit));
             }
+            ("signal", Meta::NameValue(pair)) => {
+                reject_duplicate(parsed.signal.is_some(), &meta, "signal")?;
+                parsed.signal = Some((meta.span(), signal_number(&pair.value)?));
+            }
+            ("exit_code", Meta::NameValue(pair)) => {
+                reject_duplicate(parsed.exit_code.is_some(), &meta, "exit_code")?;
+                let code = match &pair.value {
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Int(int), ..
+                    }) => int.base10_parse::<u8>().map_err(|_| {
+                        Error::new(int.span(), "an exit status is a number from 0 to 255")
+                    })?,
+                    other => return Err(Error::new(
+                        other.span(),
+                        "exit_code takes the status the test must exit with, like `exit_code = 3`",
+                    )),
+                };
+                parsed.exit_code = Some((meta.span(), i32::from(code)));
+            }
+            ("stderr", Meta::NameValue(pair)) => {
+                reject_duplicate(parsed.stderr.is_some(), &meta, "stderr")?;
+                let pattern = string_literal(&pair.value, "stderr = \"out of memory\"")?;
+                if let Err(error) = regex_syntax::Parser::new().parse(&pattern.value()) {
+                    return Err(Error::new(
+                        pattern.span(),
+                        format!("invalid stderr regex: {error}"),
+                    ));
+                }
+                parsed.stderr = Some((meta.span(), pattern.clone()));
+            }
             ("allow_leaks", Meta::Path(_)) => {
                 reject_duplicate(parsed.allow_leaks.is_some(), &meta, "allow_leaks")?;
                 parsed.allow_leaks = Some(meta.span());
             }
-            ("timeout" | "leak_limit", _) => {
+            ("timeout" | "leak_limit" | "signal" | "exit_code" | "stderr", _) => {
                 return Err(Error::new(meta.span(), format!("write `{name} = ...`")));
             }
             ("allow_leaks", _) => {
@@ -99,7 +142,72 @@ fn parse_arguments(args: TokenStream2) -> Result<Arguments> {
             "`allow_leaks` and `leak_limit` contradict each other; keep one",
         ));
     }
+    if let (Some(_), Some((span, _))) = (&parsed.signal, parsed.exit_code) {
+        return Err(Error::new(
+            span,
+            "`signal` and `exit_code` contradict each other: a process is killed or exits, not both",
+        ));
+    }
+    let dies = parsed
+        .signal
+        .as_ref()
+        .map(|(span, _)| *span)
+        .or(parsed.exit_code.map(|(span, _)| span));
+    if let (Some(_), Some(span)) = (
+        dies,
+        parsed
+            .leak_limit
+            .map(|(span, _)| span)
+            .or(parsed.allow_leaks),
+    ) {
+        return Err(Error::new(
+            span,
+            "a test that must die sends no heap report: leak settings have no effect on it",
+        ));
+    }
     Ok(parsed)
+}
+
+/// `"SIGSEGV"`, `"SEGV"`, `"11"` or `11`, as the tokens of an `i32` expression.
+fn signal_number(value: &Expr) -> Result<TokenStream2> {
+    const HOW: &str =
+        "expected a signal name as `kill -l` lists it (\"SIGSEGV\" or \"SEGV\") or its number";
+    let in_range = |number: i64, span: Span| {
+        if (1..=64).contains(&number) {
+            let number = number as i32;
+            Ok(quote!(#number))
+        } else {
+            Err(Error::new(
+                span,
+                format!("signal numbers run from 1 to 64; {HOW}"),
+            ))
+        }
+    };
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(int), ..
+        }) => in_range(int.base10_parse::<i64>()?, int.span()),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(text),
+            ..
+        }) => {
+            let name = text.value();
+            if let Ok(number) = name.parse::<i64>() {
+                return in_range(number, text.span());
+            }
+            let bare = name.strip_prefix("SIG").unwrap_or(&name);
+            if !SIGNALS.contains(&bare) {
+                return Err(Error::new(
+                    text.span(),
+                    format!("unknown signal {name:?}; {HOW}"),
+                ));
+            }
+            let constant = syn::Ident::new(&format!("SIG{bare}"), text.span());
+            let private = private();
+            Ok(quote_spanned!(text.span()=> #private::libc::#constant))
+        }
+        other => Err(Error::new(other.span(), HOW)),
+    }
 }
 
 fn reject_duplicate(seen: bool, meta: &Meta, name: &str) -> Result<()> {
@@ -125,11 +233,14 @@ fn string_literal<'a>(expr: &'a Expr, example: &str) -> Result<&'a LitStr> {
 /// `#[should_panic]` and `#[ignore]`, taken off the function: they mean something to us only.
 struct StandardAttributes {
     should_panic: TokenStream2,
+    /// Where `#[should_panic]` was written, if it was.
+    should_panic_span: Option<Span>,
     ignore: TokenStream2,
 }
 
 fn take_standard_attributes(attrs: &mut Vec<Attribute>) -> Result<StandardAttributes> {
     let mut should_panic = None;
+    let mut should_panic_span = None;
     let mut ignore = None;
     let mut kept = Vec::new();
     for attr in attrs.drain(..) {
@@ -138,6 +249,7 @@ fn take_standard_attributes(attrs: &mut Vec<Attribute>) -> Result<StandardAttrib
                 return Err(Error::new(attr.span(), "`#[should_panic]` is given twice"));
             }
             should_panic = Some(parse_should_panic(&attr)?);
+            should_panic_span = Some(attr.meta.span());
         } else if attr.path().is_ident("ignore") {
             if ignore.is_some() {
                 return Err(Error::new(attr.span(), "`#[ignore]` is given twice"));
@@ -151,6 +263,7 @@ fn take_standard_attributes(attrs: &mut Vec<Attribute>) -> Result<StandardAttrib
     let private = private();
     Ok(StandardAttributes {
         should_panic: should_panic.unwrap_or_else(|| quote!(#private::ShouldPanic::No)),
+        should_panic_span,
         ignore: ignore.unwrap_or_else(|| quote!(#private::Ignore::No)),
     })
 }
@@ -258,6 +371,34 @@ fn expand(args: TokenStream2, item: TokenStream2) -> Result<TokenStream2> {
     let call = quote_spanned! {return_span=>
         #private::TestReturn::into_test_result(#ident())
     };
+    if let Some(span) = standard.should_panic_span {
+        if arguments.signal.is_some() || arguments.exit_code.is_some() {
+            return Err(Error::new(
+                span,
+                "`#[should_panic]` contradicts `signal` and `exit_code`: a test that must die cannot also have to panic",
+            ));
+        }
+    }
+    if let Some((span, _)) = &arguments.stderr {
+        if standard.should_panic_span.is_none()
+            && arguments.signal.is_none()
+            && arguments.exit_code.is_none()
+        {
+            return Err(Error::new(
+                *span,
+                "`stderr` checks the output of a test that dies or panics: add `signal = \"...\"`, `exit_code = N` or `#[should_panic]`",
+            ));
+        }
+    }
+    let end = match (&arguments.signal, arguments.exit_code) {
+        (Some((_, number)), _) => quote!(#private::ExpectedEnd::Signal(#number)),
+        (None, Some((_, code))) => quote!(#private::ExpectedEnd::ExitCode(#code)),
+        (None, None) => quote!(#private::ExpectedEnd::Finish),
+    };
+    let stderr = match &arguments.stderr {
+        Some((_, pattern)) => quote!(::core::option::Option::Some(#pattern)),
+        None => quote!(::core::option::Option::None),
+    };
     let should_panic = standard.should_panic;
     let ignore = standard.ignore;
     Ok(quote! {
@@ -276,6 +417,8 @@ fn expand(args: TokenStream2, item: TokenStream2) -> Result<TokenStream2> {
                     should_panic: #should_panic,
                     timeout: #timeout,
                     leaks: #leaks,
+                    end: #end,
+                    stderr: #stderr,
                 }
             }
         };

@@ -7,6 +7,7 @@
 
 mod cli;
 mod colour;
+mod death;
 mod hostile;
 mod interrupts;
 mod leaks;
