@@ -15,6 +15,7 @@ mod lifetimes;
 mod load;
 mod outcomes;
 mod output;
+mod panic_abort;
 mod parallel;
 mod timeouts;
 

@@ -1,0 +1,53 @@
+//! `#[should_panic]` in a binary built with `panic = "abort"` (fixtures/panic_abort.rs): the panic
+//! hook reports the panic before the abort, so the verdict is the same as with unwinding.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use isolated_test_e2e::Harness;
+
+const SOURCE: &str = include_str!("../../fixtures/panic_abort.rs");
+const FILE: &str = "tests/fixtures/panic_abort.rs";
+
+/// Builds the fixture with `panic = "abort"`, in a target directory of its own so the normal
+/// build is untouched (and cargo's lock on it is not needed).
+fn build_with_panic_abort() -> PathBuf {
+    let target_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("panic-abort");
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+        .args([
+            "build",
+            "--quiet",
+            "--package",
+            "isolated-test-e2e",
+            "--bin",
+            "panic_abort",
+        ])
+        .args(["--config", "profile.dev.panic=\"abort\""])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("cargo runs");
+    assert!(
+        status.success(),
+        "building the panic = \"abort\" fixture failed"
+    );
+    target_dir.join("debug").join("panic_abort")
+}
+
+#[test]
+fn should_panic_works_when_panics_abort() {
+    let run = Harness::new(build_with_panic_abort()).run();
+    run.assert_ok("is_built_with_panic_abort");
+    run.assert_ok("panics_as_it_should");
+    let bang = crate::location_of(SOURCE, FILE, "panic!(\"bang\")");
+    run.assert_failed(
+        "panics_with_the_wrong_message",
+        &format!(
+            "panicked at {bang}: bang, but should have panicked with a message containing \"boom\""
+        ),
+    );
+    let oops = crate::location_of(SOURCE, FILE, "panic!(\"oops\")");
+    run.assert_failed("panics_unexpectedly", &format!("panicked at {oops}: oops"));
+    run.assert_exit_code(101);
+}
