@@ -29,6 +29,8 @@ pub(crate) struct Invocation {
     pub(crate) defaults: RunDefaults,
     /// `ISOLATED_TEST_SELF_CHECK`: check the harness leaked no descriptor or process.
     pub(crate) self_check: bool,
+    /// `ISOLATED_TEST_JUNIT`: where to write a JUnit XML report of the run.
+    pub(crate) junit: Option<std::path::PathBuf>,
 }
 
 /// Run-wide defaults that a test's own attribute overrides.
@@ -38,6 +40,8 @@ pub(crate) struct RunDefaults {
     pub(crate) timeout: Option<Duration>,
     /// `ISOLATED_TEST_LEAK_LIMIT`, in bytes.
     pub(crate) leak_limit: u64,
+    /// `ISOLATED_TEST_RETRIES`: how many times a failing test is run again.
+    pub(crate) retries: u32,
 }
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -82,6 +86,9 @@ impl Invocation {
             defaults: RunDefaults::from_env(env)?,
             self_check: env("ISOLATED_TEST_SELF_CHECK")
                 .is_some_and(|value| !value.is_empty() && value != "0"),
+            junit: env("ISOLATED_TEST_JUNIT")
+                .filter(|path| !path.is_empty())
+                .map(Into::into),
         })
     }
 }
@@ -144,9 +151,18 @@ impl RunDefaults {
                 ))
             })?,
         };
+        let retries = match env("ISOLATED_TEST_RETRIES") {
+            None => 0,
+            Some(value) => value.trim().parse::<u32>().map_err(|_| {
+                ConfigError(format!(
+                    "ISOLATED_TEST_RETRIES={value:?} is not a number of retries (try \"0\" or \"2\")"
+                ))
+            })?,
+        };
         Ok(Self {
             timeout,
             leak_limit,
+            retries,
         })
     }
 }

@@ -72,7 +72,6 @@ mod capture;
 mod child;
 mod config;
 mod fork;
-#[allow(dead_code)] // wired into the runner next
 mod junit;
 mod orphans;
 mod plan;

@@ -15,6 +15,8 @@ pub(crate) struct PlannedTest {
     pub(crate) case: &'static TestCase,
     pub(crate) timeout: Option<Duration>,
     pub(crate) expect: Expectations,
+    /// How many times a failing test is run again, each in a fresh child.
+    pub(crate) retries: u32,
 }
 
 impl PlannedTest {
@@ -27,6 +29,7 @@ impl PlannedTest {
         Self {
             case,
             timeout: case.timeout.or(defaults.timeout),
+            retries: case.retries.unwrap_or(defaults.retries),
             expect: Expectations {
                 should_panic: case.should_panic,
                 leak_limit,
@@ -72,6 +75,7 @@ mod tests {
         leaks: LeakPolicy::Allow,
         end: crate::registry::ExpectedEnd::Finish,
         stderr: None,
+        retries: Some(1),
     };
 
     #[test]
@@ -79,10 +83,12 @@ mod tests {
         let defaults = RunDefaults {
             timeout: Some(Duration::from_secs(60)),
             leak_limit: 10,
+            retries: 3,
         };
         let test = PlannedTest::new(&CASE, &defaults);
         assert_eq!(test.timeout, Some(Duration::from_secs(2)));
         assert_eq!(test.expect.leak_limit, None);
+        assert_eq!(test.retries, 1);
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub struct TestCase {
     pub end: ExpectedEnd,
     /// `stderr = "regex"`: what the captured stderr of a test that dies or panics must match.
     pub stderr: Option<&'static str>,
+    /// `retries = N`: overrides the run's default.
+    pub retries: Option<u32>,
 }
 
 /// How a test's child must end for the test to pass.
@@ -130,6 +132,7 @@ mod tests {
             leaks: LeakPolicy::RunDefault,
             end: ExpectedEnd::Finish,
             stderr: None,
+            retries: None,
         }
     }
 

@@ -64,6 +64,17 @@ pub(crate) struct AfterRun {
     pub(crate) escapees: Vec<Escapee>,
     /// Which test said it left which process.
     pub(crate) left_by: HashMap<i32, String>,
+    /// Tests that passed only on a retry.
+    pub(crate) flaky: Vec<Flaky>,
+}
+
+/// A test that failed, then passed when run again.
+pub(crate) struct Flaky {
+    pub(crate) name: String,
+    /// How many runs it was allowed.
+    pub(crate) attempts: usize,
+    /// Why each run before the passing one failed.
+    pub(crate) failures: Vec<String>,
 }
 
 impl AfterRun {
@@ -74,6 +85,31 @@ impl AfterRun {
             for (name, output) in &self.successes {
                 let _ = writeln!(out, "---- {name} ----\n{output}\n");
             }
+        }
+        for Flaky {
+            name,
+            attempts,
+            failures,
+        } in &self.flaky
+        {
+            let _ = writeln!(
+                out,
+                "{} {name} passed on attempt {} of {attempts}",
+                style("FLAKY").yellow().bold(),
+                failures.len() + 1,
+            );
+            for (attempt, reason) in failures.iter().enumerate() {
+                let _ = writeln!(out, "    attempt {}: {reason}", attempt + 1);
+            }
+        }
+        if !self.flaky.is_empty() {
+            let count = self.flaky.len();
+            let _ = writeln!(
+                out,
+                "{} {count} flaky test{} passed only on a retry",
+                style("flaky:").yellow().bold(),
+                if count == 1 { "" } else { "s" },
+            );
         }
         for (name, leak) in &self.allowed_leaks {
             let _ = writeln!(out, "{} {name} {leak}", style("note:").yellow().bold());

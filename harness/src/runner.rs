@@ -2,18 +2,21 @@
 //! scheduler one trial at a time on the main thread.
 
 use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use libtest_mimic::{Failed, FormatSetting, Trial};
 use nix::sys::signal::Signal;
 
+use crate::capture::CapturedStream;
 use crate::config::Invocation;
 use crate::fork::ForkContext;
+use crate::junit::{self, JunitCase, JunitOutcome, JunitReport};
 use crate::plan::{self, PlannedTest};
 use crate::report::{self, AfterRun};
 use crate::scheduler::{RunError, Scheduler};
-use crate::supervisor::Supervisor;
+use crate::supervisor::{ChildOutcome, Supervisor};
 use crate::verdict::{self, Note, Verdict};
 use crate::{alloc, child, orphans, registry, signals};
 
@@ -27,11 +30,15 @@ struct Run {
     pretty: bool,
     after: AfterRun,
     tally: Tally,
+    /// `ISOLATED_TEST_JUNIT`: where the JUnit report goes, and its cases so far.
+    junit_path: Option<PathBuf>,
+    junit: Option<Vec<JunitCase>>,
 }
 
 /// What has finished so far, for the summary of an interrupted run.
 struct Tally {
     started: Instant,
+    started_at: SystemTime,
     passed: usize,
     /// Failed tests with their messages.
     failures: Vec<(String, String)>,
@@ -100,8 +107,11 @@ pub fn run_main() -> ! {
         nocapture: args.nocapture,
         pretty: !args.quiet && matches!(args.format, None | Some(FormatSetting::Pretty)),
         after: AfterRun::default(),
+        junit: invocation.junit.is_some().then(Vec::new),
+        junit_path: invocation.junit.clone(),
         tally: Tally {
             started: Instant::now(),
+            started_at: SystemTime::now(),
             passed: 0,
             failures: Vec::new(),
             ignored,
@@ -112,6 +122,9 @@ pub fn run_main() -> ! {
     let conclusion = libtest_mimic::run(args, trials);
 
     let mut run = current_run().take().expect("the run is still there");
+    if let Some(path) = run.junit_path.take() {
+        run.write_junit(&path);
+    }
     let leftovers = run.scheduler.shut_down();
     run.after.escapees.extend(leftovers);
     if args.format != Some(FormatSetting::Json) {
@@ -176,17 +189,46 @@ fn run_trial(index: usize) -> Result<(), Failed> {
 }
 
 impl Run {
+    /// Runs test `index` (again after a failure, as often as its `retries` allow) and gives
+    /// libtest-mimic the verdict.
     fn judge(&mut self, index: usize) -> Result<(), Failed> {
-        let outcome = match self.scheduler.outcome_of(index) {
-            Ok(outcome) => outcome,
-            Err(RunError::Spawn(error)) => {
-                let reason = format!("could not start the test's child process: {error}");
-                let message =
-                    report::failure_message(&reason, Default::default(), Default::default());
-                return Err(self.failed(index, message));
+        let retries = self.scheduler.test(index).retries;
+        let mut earlier_failures = Vec::new();
+        let mut time = Duration::ZERO;
+        let mut next = self.scheduler.outcome_of(index);
+        loop {
+            let outcome = match next {
+                Ok(outcome) => outcome,
+                Err(RunError::Spawn(error)) => {
+                    let reason = format!("could not start the test's child process: {error}");
+                    return Err(self.fail(index, &reason, Captured::default(), time));
+                }
+                Err(RunError::Interrupted(signal)) => self.end_interrupted(signal, index),
+            };
+            time += outcome.duration;
+            self.take_clues(index, &outcome);
+            let test = self.scheduler.test(index);
+            let verdict = verdict::judge(&outcome, &test.expect);
+            let captured = Captured {
+                stdout: outcome.stdout,
+                stderr: outcome.stderr,
+            };
+            match verdict {
+                Verdict::Fail { reason } if earlier_failures.len() < retries as usize => {
+                    earlier_failures.push(reason);
+                    next = self.scheduler.retry(index);
+                }
+                Verdict::Fail { reason } => return Err(self.fail(index, &reason, captured, time)),
+                Verdict::Pass { note } => {
+                    self.pass(index, note, earlier_failures, captured, time);
+                    return Ok(());
+                }
             }
-            Err(RunError::Interrupted(signal)) => self.end_interrupted(signal, index),
-        };
+        }
+    }
+
+    /// What a finished child said beyond its verdict: processes it left, stderr to pass through.
+    fn take_clues(&mut self, index: usize, outcome: &ChildOutcome) {
         let escapees = self.scheduler.take_escapees();
         self.after.escapees.extend(escapees);
         let test = self.scheduler.test(index);
@@ -197,36 +239,134 @@ impl Run {
             // Captured only to be checked: the user asked to see it as it came.
             let _ = io::stderr().write_all(outcome.stderr.text().as_bytes());
         }
-        match verdict::judge(&outcome, &test.expect) {
-            Verdict::Pass { note } => {
-                match note {
-                    Some(Note::AllowedLeak(leak)) => {
-                        self.after.allowed_leaks.push((test.name(), leak))
-                    }
-                    Some(Note::LeakCheckUnavailable) => self.after.unchecked += 1,
-                    None => {}
-                }
-                if self.show_output {
-                    if let Some(output) = report::success_output(outcome.stdout, outcome.stderr) {
-                        self.after.successes.push((test.name(), output));
-                    }
-                }
-                self.tally.passed += 1;
-                Ok(())
-            }
-            Verdict::Fail { reason } => {
-                let message = report::failure_message(&reason, outcome.stdout, outcome.stderr);
-                Err(self.failed(index, message))
-            }
-        }
     }
 
-    fn failed(&mut self, index: usize, message: String) -> Failed {
+    fn pass(
+        &mut self,
+        index: usize,
+        note: Option<Note>,
+        earlier_failures: Vec<String>,
+        captured: Captured,
+        time: Duration,
+    ) {
+        let test = self.scheduler.test(index);
+        match note {
+            Some(Note::AllowedLeak(leak)) => self.after.allowed_leaks.push((test.name(), leak)),
+            Some(Note::LeakCheckUnavailable) => self.after.unchecked += 1,
+            None => {}
+        }
+        if !earlier_failures.is_empty() {
+            self.after.flaky.push(report::Flaky {
+                name: test.name(),
+                attempts: 1 + test.retries as usize,
+                failures: earlier_failures.clone(),
+            });
+        }
+        if let Some(junit) = &mut self.junit {
+            junit.push(JunitCase {
+                name: test.name(),
+                outcome: if earlier_failures.is_empty() {
+                    JunitOutcome::Passed
+                } else {
+                    JunitOutcome::Flaky {
+                        failures: earlier_failures,
+                    }
+                },
+                time,
+                stdout: captured.stdout.text(),
+                stderr: captured.stderr.text(),
+                properties: Vec::new(),
+            });
+        }
+        if self.show_output {
+            if let Some(output) = report::success_output(captured.stdout, captured.stderr) {
+                self.after.successes.push((test.name(), output));
+            }
+        }
+        self.tally.passed += 1;
+    }
+
+    fn fail(&mut self, index: usize, reason: &str, captured: Captured, time: Duration) -> Failed {
         let name = self.scheduler.test(index).name();
+        if let Some(junit) = &mut self.junit {
+            junit.push(JunitCase {
+                name: name.clone(),
+                outcome: JunitOutcome::Failed {
+                    message: reason.to_owned(),
+                    details: reason.to_owned(),
+                },
+                time,
+                stdout: captured.stdout.text(),
+                stderr: captured.stderr.text(),
+                properties: Vec::new(),
+            });
+        }
+        let message = report::failure_message(reason, captured.stdout, captured.stderr);
         self.tally.failures.push((name, message.clone()));
         message.into()
     }
 
+    /// Writes the JUnit report, with the ignored tests that libtest-mimic never asked about.
+    fn write_junit(&mut self, path: &Path) {
+        let Some(mut cases) = self.junit.take() else {
+            return;
+        };
+        for (index, _) in self
+            .tally
+            .ignored
+            .iter()
+            .enumerate()
+            .filter(|(_, &ignored)| ignored)
+        {
+            cases.push(JunitCase {
+                name: self.scheduler.test(index).name(),
+                outcome: JunitOutcome::Ignored,
+                time: Duration::ZERO,
+                stdout: String::new(),
+                stderr: String::new(),
+                properties: Vec::new(),
+            });
+        }
+        cases.sort_by(|a, b| a.name.cmp(&b.name));
+        let report = JunitReport {
+            suite: suite_name(),
+            started: self.tally.started_at,
+            time: self.tally.started.elapsed(),
+            cases,
+        };
+        if let Err(error) = std::fs::write(path, junit::render(&report)) {
+            eprintln!(
+                "{} could not write the JUnit report to {}: {error}",
+                console::style("error:").red().bold(),
+                path.display()
+            );
+        }
+    }
+}
+
+/// A child's captured output.
+#[derive(Default)]
+struct Captured {
+    stdout: CapturedStream,
+    stderr: CapturedStream,
+}
+
+/// The test binary's name without the hash cargo appends (`death-0123456789abcdef` → `death`).
+fn suite_name() -> String {
+    let program = std::env::args_os().next().unwrap_or_default();
+    let stem = Path::new(&program)
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match stem.rsplit_once('-') {
+        Some((name, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            name.to_owned()
+        }
+        _ => stem,
+    }
+}
+
+impl Run {
     /// A signal from outside stopped the run while test `index` was running: its children are
     /// already dead; say what finished and end as the signal asks.
     fn end_interrupted(&mut self, signal: Signal, index: usize) -> ! {
@@ -246,6 +386,9 @@ impl Run {
         }
         .print(self.pretty);
         self.after.print();
+        if let Some(path) = self.junit_path.take() {
+            self.write_junit(&path);
+        }
         let _ = io::stdout().flush();
         std::process::exit(128 + signal as i32)
     }

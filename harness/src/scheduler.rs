@@ -67,6 +67,16 @@ impl Scheduler {
         if !self.started[index] {
             self.start(index).map_err(RunError::Spawn)?;
         }
+        self.wait_for(index)
+    }
+
+    /// Runs test `index` again in a fresh child, and waits for its outcome.
+    pub(crate) fn retry(&mut self, index: usize) -> Result<ChildOutcome, RunError> {
+        self.start(index).map_err(RunError::Spawn)?;
+        self.wait_for(index)
+    }
+
+    fn wait_for(&mut self, index: usize) -> Result<ChildOutcome, RunError> {
         loop {
             if let Some(signal) = signals::interrupted() {
                 return Err(RunError::Interrupted(signal));

@@ -28,6 +28,8 @@ pub(crate) struct ChildOutcome {
     pub(crate) signalled_harness: Option<i32>,
     /// The timeout the child ran past, when the harness killed it for that.
     pub(crate) timed_out: Option<Duration>,
+    /// From the fork to the reap.
+    pub(crate) duration: Duration,
     pub(crate) stdout: CapturedStream,
     pub(crate) stderr: CapturedStream,
 }
@@ -347,6 +349,7 @@ impl Supervisor {
             signalled_harness,
             end,
             timed_out: child.killed_for_timeout.then_some(child.timeout).flatten(),
+            duration: child.started.elapsed(),
             stdout: child.captured_stdout,
             stderr: child.captured_stderr,
         };

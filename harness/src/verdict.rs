@@ -313,6 +313,7 @@ mod tests {
             end,
             signalled_harness: None,
             timed_out: None,
+            duration: Duration::ZERO,
             stdout: CapturedStream::default(),
             stderr: CapturedStream::default(),
         }

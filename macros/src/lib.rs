@@ -14,7 +14,8 @@ use syn::{Attribute, Error, Expr, ExprLit, ItemFn, Lit, LitStr, Meta, Result, Re
 /// Marks a function as a test that runs in its own forked child process.
 ///
 /// Arguments, all optional: `timeout = "2s"`, `leak_limit = 4096`, `allow_leaks`,
-/// `signal = "SIGSEGV"`, `exit_code = 3`, `stderr = "regex"`. `#[should_panic]` and `#[ignore]`
+/// `signal = "SIGSEGV"`, `exit_code = 3`, `stderr = "regex"`, `retries = 2`. `#[should_panic]`
+/// and `#[ignore]`
 /// work as with `#[test]`. See the `isolated-test` crate.
 #[proc_macro_attribute]
 pub fn isolated_test(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -32,10 +33,11 @@ struct Arguments {
     signal: Option<(Span, TokenStream2)>,
     exit_code: Option<(Span, i32)>,
     stderr: Option<(Span, LitStr)>,
+    retries: Option<(Span, u32)>,
 }
 
 const EXPECTED: &str = "expected `timeout = \"...\"`, `leak_limit = N`, `allow_leaks`, \
-                        `signal = \"SIGSEGV\"`, `exit_code = N` or `stderr = \"regex\"`";
+                        `signal = \"SIGSEGV\"`, `exit_code = N`, `stderr = \"regex\"` or `retries = N`";
 
 /// Signal names as `kill -l` lists them, without `SIG`. Each becomes `libc::SIG...`, so a name
 /// the target lacks is still a compile error, at the attribute.
@@ -107,6 +109,21 @@ fn parse_arguments(args: TokenStream2) -> Result<Arguments> {
                 };
                 parsed.exit_code = Some((meta.span(), i32::from(code)));
             }
+            ("retries", Meta::NameValue(pair)) => {
+                reject_duplicate(parsed.retries.is_some(), &meta, "retries")?;
+                let retries = match &pair.value {
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Int(int), ..
+                    }) => int.base10_parse::<u32>()?,
+                    other => {
+                        return Err(Error::new(
+                            other.span(),
+                            "retries takes how many times to run a failing test again, like `retries = 2`",
+                        ))
+                    }
+                };
+                parsed.retries = Some((meta.span(), retries));
+            }
             ("stderr", Meta::NameValue(pair)) => {
                 reject_duplicate(parsed.stderr.is_some(), &meta, "stderr")?;
                 let pattern = string_literal(&pair.value, "stderr = \"out of memory\"")?;
@@ -122,7 +139,7 @@ fn parse_arguments(args: TokenStream2) -> Result<Arguments> {
                 reject_duplicate(parsed.allow_leaks.is_some(), &meta, "allow_leaks")?;
                 parsed.allow_leaks = Some(meta.span());
             }
-            ("timeout" | "leak_limit" | "signal" | "exit_code" | "stderr", _) => {
+            ("timeout" | "leak_limit" | "signal" | "exit_code" | "stderr" | "retries", _) => {
                 return Err(Error::new(meta.span(), format!("write `{name} = ...`")));
             }
             ("allow_leaks", _) => {
@@ -399,6 +416,10 @@ fn expand(args: TokenStream2, item: TokenStream2) -> Result<TokenStream2> {
         Some((_, pattern)) => quote!(::core::option::Option::Some(#pattern)),
         None => quote!(::core::option::Option::None),
     };
+    let retries = match arguments.retries {
+        Some((_, retries)) => quote!(::core::option::Option::Some(#retries)),
+        None => quote!(::core::option::Option::None),
+    };
     let should_panic = standard.should_panic;
     let ignore = standard.ignore;
     Ok(quote! {
@@ -419,6 +440,7 @@ fn expand(args: TokenStream2, item: TokenStream2) -> Result<TokenStream2> {
                     leaks: #leaks,
                     end: #end,
                     stderr: #stderr,
+                    retries: #retries,
                 }
             }
         };

@@ -17,6 +17,7 @@ mod outcomes;
 mod output;
 mod panic_abort;
 mod parallel;
+mod retries;
 mod timeouts;
 
 /// `FILE:LINE:COLUMN` of the one place `needle` occurs in `source`, as a panic location reads.
