@@ -5,14 +5,25 @@
 //! spawned and joined included).
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 
 use serde::{Deserialize, Serialize};
 
-static ALLOCATED_BYTES: AtomicU64 = AtomicU64::new(0);
+static LIVE_BYTES: AtomicI64 = AtomicI64::new(0);
 static ALLOCATED_BLOCKS: AtomicU64 = AtomicU64::new(0);
-static FREED_BYTES: AtomicU64 = AtomicU64::new(0);
 static FREED_BLOCKS: AtomicU64 = AtomicU64::new(0);
+/// Live heap that belongs to the harness though a test's body made it grow (std's panic hook
+/// keeps its backtrace caches): left out of limits and peaks.
+static EXCUSED_BYTES: AtomicI64 = AtomicI64::new(0);
+/// The highest live heap (less the excused) since [`begin_test`].
+static PEAK_BYTES: AtomicI64 = AtomicI64::new(0);
+/// The live heap (less the excused) when the test's body began.
+static TEST_BASE_BYTES: AtomicI64 = AtomicI64::new(0);
+/// The most live heap (less the excused) an allocation may bring about: the test's memory limit
+/// over its base, or `i64::MAX`.
+static LIMIT_BYTES: AtomicI64 = AtomicI64::new(i64::MAX);
+/// Set while the harness's panic hook runs: its allocations count for no peak and no limit.
+static PAUSED: AtomicBool = AtomicBool::new(false);
 
 /// A [`GlobalAlloc`] that counts bytes and blocks, wrapping another allocator ([`System`] by
 /// default).
@@ -38,24 +49,83 @@ impl<A> CountingAllocator<A> {
     }
 }
 
+/// The live heap that counts against the test: all of it less what is excused.
+fn counted_live() -> i64 {
+    LIVE_BYTES.load(Relaxed) - EXCUSED_BYTES.load(Relaxed)
+}
+
+/// Whether `growth` more bytes stay within the test's memory limit; if not, tells the parent,
+/// without allocating, before the allocation fails.
+fn within_limit(growth: usize) -> bool {
+    let limit = LIMIT_BYTES.load(Relaxed);
+    if limit == i64::MAX || PAUSED.load(Relaxed) {
+        return true;
+    }
+    let live = counted_live();
+    if live.saturating_add(growth as i64) <= limit {
+        return true;
+    }
+    let base = TEST_BASE_BYTES.load(Relaxed);
+    crate::child::report_memory_limit(
+        (limit - base) as u64,
+        growth as u64,
+        (live - base).max(0) as u64,
+    );
+    false
+}
+
 fn count_alloc(ptr: *mut u8, size: usize) {
     if ptr.is_null() {
         crate::child::report_failed_allocation(size);
         return;
     }
-    ALLOCATED_BYTES.fetch_add(size as u64, Relaxed);
+    let live = LIVE_BYTES.fetch_add(size as i64, Relaxed) + size as i64;
     ALLOCATED_BLOCKS.fetch_add(1, Relaxed);
+    let counted = live - EXCUSED_BYTES.load(Relaxed);
+    if counted > PEAK_BYTES.load(Relaxed) && !PAUSED.load(Relaxed) {
+        PEAK_BYTES.fetch_max(counted, Relaxed);
+    }
 }
 
 fn count_free(size: usize) {
-    FREED_BYTES.fetch_add(size as u64, Relaxed);
+    LIVE_BYTES.fetch_sub(size as i64, Relaxed);
     FREED_BLOCKS.fetch_add(1, Relaxed);
+}
+
+/// Starts a test's measurements: its peak from here, and its memory limit (bytes over the live
+/// heap now).
+pub(crate) fn begin_test(memory_limit: Option<u64>) {
+    let base = counted_live();
+    TEST_BASE_BYTES.store(base, Relaxed);
+    PEAK_BYTES.store(base, Relaxed);
+    let limit = memory_limit.map_or(i64::MAX, |limit| {
+        base.saturating_add(i64::try_from(limit).unwrap_or(i64::MAX))
+    });
+    LIMIT_BYTES.store(limit, Relaxed);
+}
+
+/// Ends the test's limit, so the harness can report freely; returns its peak over the base.
+pub(crate) fn end_test() -> u64 {
+    LIMIT_BYTES.store(i64::MAX, Relaxed);
+    (PEAK_BYTES.load(Relaxed) - TEST_BASE_BYTES.load(Relaxed)).max(0) as u64
+}
+
+/// Runs `f` (the harness's own panic reporting) without its allocations counting towards the
+/// test's peak or limit.
+pub(crate) fn paused<T>(f: impl FnOnce() -> T) -> T {
+    let was = PAUSED.swap(true, Relaxed);
+    let result = f();
+    PAUSED.store(was, Relaxed);
+    result
 }
 
 // SAFETY: every method forwards to the wrapped allocator with the caller's arguments unchanged and
 // returns its result; counting has no effect on the memory handed out.
 unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if !within_limit(layout.size()) {
+            return std::ptr::null_mut();
+        }
         // SAFETY: forwarded from our caller, who upholds `GlobalAlloc::alloc`'s contract.
         let ptr = unsafe { self.inner.alloc(layout) };
         count_alloc(ptr, layout.size());
@@ -63,6 +133,9 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if !within_limit(layout.size()) {
+            return std::ptr::null_mut();
+        }
         // SAFETY: as for `alloc`.
         let ptr = unsafe { self.inner.alloc_zeroed(layout) };
         count_alloc(ptr, layout.size());
@@ -76,6 +149,9 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if !within_limit(new_size.saturating_sub(layout.size())) {
+            return std::ptr::null_mut();
+        }
         // SAFETY: as for `dealloc`; `new_size` is checked by our caller.
         let new = unsafe { self.inner.realloc(ptr, layout, new_size) };
         if !new.is_null() {
@@ -97,31 +173,30 @@ pub(crate) fn counting_is_installed() -> bool {
 /// The allocator's counters at one instant.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct HeapSnapshot {
-    allocated_bytes: u64,
+    live_bytes: i64,
     allocated_blocks: u64,
-    freed_bytes: u64,
     freed_blocks: u64,
 }
 
 impl HeapSnapshot {
     pub(crate) fn now() -> Self {
         Self {
-            allocated_bytes: ALLOCATED_BYTES.load(Relaxed),
+            live_bytes: LIVE_BYTES.load(Relaxed),
             allocated_blocks: ALLOCATED_BLOCKS.load(Relaxed),
-            freed_bytes: FREED_BYTES.load(Relaxed),
             freed_blocks: FREED_BLOCKS.load(Relaxed),
         }
     }
 
-    /// What happened to the heap between `self` and `later`.
+    /// What happened to the heap between `self` and `later`; `peak_bytes` is left at 0.
     pub(crate) fn delta_to(self, later: HeapSnapshot) -> HeapDelta {
-        let live = |alloc: u64, free: u64| alloc as i64 - free as i64;
+        let live_blocks = |snapshot: HeapSnapshot| {
+            snapshot.allocated_blocks as i64 - snapshot.freed_blocks as i64
+        };
         HeapDelta {
-            net_bytes: live(later.allocated_bytes, later.freed_bytes)
-                - live(self.allocated_bytes, self.freed_bytes),
-            net_blocks: live(later.allocated_blocks, later.freed_blocks)
-                - live(self.allocated_blocks, self.freed_blocks),
+            net_bytes: later.live_bytes - self.live_bytes,
+            net_blocks: live_blocks(later) - live_blocks(self),
             allocations: later.allocated_blocks - self.allocated_blocks,
+            peak_bytes: 0,
         }
     }
 }
@@ -149,7 +224,10 @@ impl HeapCharge {
         }
     }
 
+    /// Charges `delta` to the harness: taken off the test's figures, and excused from its peak
+    /// and limit.
     pub(crate) fn charge(&self, delta: HeapDelta) {
+        EXCUSED_BYTES.fetch_add(delta.net_bytes, Relaxed);
         self.net_bytes.fetch_add(delta.net_bytes, Relaxed);
         self.net_blocks.fetch_add(delta.net_blocks, Relaxed);
         self.allocations.fetch_add(delta.allocations, Relaxed);
@@ -160,6 +238,7 @@ impl HeapCharge {
             net_bytes: delta.net_bytes - self.net_bytes.load(Relaxed),
             net_blocks: delta.net_blocks - self.net_blocks.load(Relaxed),
             allocations: delta.allocations - self.allocations.load(Relaxed),
+            peak_bytes: delta.peak_bytes,
         }
     }
 }
@@ -173,6 +252,8 @@ pub struct HeapDelta {
     pub net_blocks: i64,
     /// Every allocation the body made, freed or not.
     pub allocations: u64,
+    /// The most the live heap grew above where it was when the body began.
+    pub peak_bytes: u64,
 }
 
 #[cfg(test)]
@@ -182,15 +263,13 @@ mod tests {
     #[test]
     fn delta_counts_net_growth() {
         let before = HeapSnapshot {
-            allocated_bytes: 100,
+            live_bytes: 60,
             allocated_blocks: 2,
-            freed_bytes: 40,
             freed_blocks: 1,
         };
         let after = HeapSnapshot {
-            allocated_bytes: 164,
+            live_bytes: 92,
             allocated_blocks: 5,
-            freed_bytes: 72,
             freed_blocks: 3,
         };
         let delta = before.delta_to(after);
@@ -202,12 +281,12 @@ mod tests {
     #[test]
     fn delta_can_shrink() {
         let before = HeapSnapshot {
-            allocated_bytes: 10,
+            live_bytes: 10,
             allocated_blocks: 1,
             ..Default::default()
         };
         let after = HeapSnapshot {
-            freed_bytes: 10,
+            live_bytes: 0,
             freed_blocks: 1,
             ..before
         };

@@ -8,7 +8,7 @@ use std::sync::atomic::{
     AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed,
 };
 
-use crate::alloc::{HeapCharge, HeapSnapshot};
+use crate::alloc::{HeapCharge, HeapDelta, HeapSnapshot};
 use crate::protocol::{self, ChildReport, Message, PanicLocation, PanicRecord};
 use crate::registry::TestCase;
 
@@ -45,7 +45,7 @@ pub(crate) fn install_panic_hook() {
         // With RUST_BACKTRACE set, std's hook keeps megabytes of symbolisation caches: charged to
         // the harness, not to a test that catches a panic.
         let before = HeapSnapshot::now();
-        default_hook(info);
+        crate::alloc::paused(|| default_hook(info));
         if CHANNEL_FD.load(Relaxed) >= 0 {
             HOOK_HEAP.charge(before.delta_to(HeapSnapshot::now()));
         }
@@ -100,6 +100,37 @@ pub(crate) fn report_failed_allocation(size: usize) {
     if let Some(length) = protocol::encode_into(&mut frame, CHANNEL_TOKEN.load(Relaxed), message) {
         let _ = write_all(fd, &frame[..length]);
     }
+}
+
+/// Called by the counting allocator when an allocation of `size` bytes would take the test's live
+/// heap (`live` now) over its memory `limit`; the allocation then fails. Allocates nothing.
+pub(crate) fn report_memory_limit(limit: u64, size: u64, live: u64) {
+    let fd = CHANNEL_FD.load(Relaxed);
+    if fd < 0 || CLUE_FRAMES_SENT.fetch_add(1, Relaxed) >= protocol::MAX_CLUE_FRAMES {
+        return;
+    }
+    let mut frame = [0u8; 64];
+    let message = Message::MemoryLimit { limit, size, live };
+    if let Some(length) = protocol::encode_into(&mut frame, CHANNEL_TOKEN.load(Relaxed), message) {
+        let _ = write_all(fd, &frame[..length]);
+    }
+}
+
+/// Caps the child's address space well above its memory limit: a backstop for memory the
+/// counting allocator never sees (`mmap`, a foreign allocator), not the limit itself.
+fn limit_address_space(memory_limit: u64) {
+    const SLACK: u64 = 512 << 20;
+    let page = 4096;
+    let Some(mapped) = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|statm| statm.split_whitespace().next()?.parse::<u64>().ok())
+    else {
+        return;
+    };
+    let cap = (mapped * page)
+        .saturating_add(memory_limit.saturating_mul(2))
+        .saturating_add(SLACK);
+    let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_AS, cap, cap);
 }
 
 fn payload_text(payload: &(dyn std::any::Any + Send)) -> Option<String> {
@@ -175,7 +206,13 @@ fn has_children() -> bool {
 }
 
 /// Runs `case` in this freshly forked child, reports on `channel`, and ends the process.
-pub(crate) fn run_test(case: &TestCase, channel: BorrowedFd<'_>, token: u64, counting: bool) -> ! {
+pub(crate) fn run_test(
+    case: &TestCase,
+    channel: BorrowedFd<'_>,
+    token: u64,
+    counting: bool,
+    memory_limit: Option<u64>,
+) -> ! {
     let fd = channel.as_raw_fd();
     CHANNEL_FD.store(fd, Relaxed);
     CHANNEL_TOKEN.store(token, Relaxed);
@@ -183,8 +220,13 @@ pub(crate) fn run_test(case: &TestCase, channel: BorrowedFd<'_>, token: u64, cou
     // SAFETY: `pthread_self` has no preconditions.
     TEST_THREAD.store(unsafe { libc::pthread_self() } as usize, Relaxed);
 
+    if let Some(limit) = memory_limit {
+        limit_address_space(limit);
+    }
     let before = HeapSnapshot::now();
+    crate::alloc::begin_test(memory_limit);
     let result = panic::catch_unwind(AssertUnwindSafe(case.body));
+    let peak_bytes = crate::alloc::end_test();
     let mut after = HeapSnapshot::now();
     if before.delta_to(after).holds_memory() {
         // Only growth can be an exiting thread's: counting threads costs a walk through /proc.
@@ -198,7 +240,13 @@ pub(crate) fn run_test(case: &TestCase, channel: BorrowedFd<'_>, token: u64, cou
     }
     let report = match result {
         Ok(Ok(())) => Message::Report(ChildReport::Returned {
-            heap: counting.then(|| HOOK_HEAP.deduct_from(before.delta_to(after))),
+            heap: counting.then(|| {
+                let delta = HOOK_HEAP.deduct_from(before.delta_to(after));
+                HeapDelta {
+                    peak_bytes,
+                    ..delta
+                }
+            }),
         }),
         Ok(Err(error)) => Message::Report(ChildReport::ReturnedErr { error }),
         Err(payload) => {

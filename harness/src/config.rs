@@ -31,6 +31,8 @@ pub(crate) struct Invocation {
     pub(crate) self_check: bool,
     /// `ISOLATED_TEST_JUNIT`: where to write a JUnit XML report of the run.
     pub(crate) junit: Option<std::path::PathBuf>,
+    /// `ISOLATED_TEST_REPORT=memory`: list the memory figures of every passing test.
+    pub(crate) report_memory: bool,
 }
 
 /// Run-wide defaults that a test's own attribute overrides.
@@ -42,6 +44,8 @@ pub(crate) struct RunDefaults {
     pub(crate) leak_limit: u64,
     /// `ISOLATED_TEST_RETRIES`: how many times a failing test is run again.
     pub(crate) retries: u32,
+    /// `ISOLATED_TEST_MEMORY_LIMIT`, in bytes: `None` when unset or `0`.
+    pub(crate) memory_limit: Option<u64>,
 }
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -89,6 +93,15 @@ impl Invocation {
             junit: env("ISOLATED_TEST_JUNIT")
                 .filter(|path| !path.is_empty())
                 .map(Into::into),
+            report_memory: match env("ISOLATED_TEST_REPORT").as_deref() {
+                None | Some("") => false,
+                Some("memory") => true,
+                Some(other) => {
+                    return Err(ConfigError(format!(
+                        "ISOLATED_TEST_REPORT={other:?} is not a report this harness writes (try \"memory\")"
+                    )))
+                }
+            },
         })
     }
 }
@@ -159,10 +172,23 @@ impl RunDefaults {
                 ))
             })?,
         };
+        let memory_limit = match env("ISOLATED_TEST_MEMORY_LIMIT") {
+            None => None,
+            Some(value) => match crate::size::parse(&value) {
+                Ok(0) => None,
+                Ok(bytes) => Some(bytes),
+                Err(why) => {
+                    return Err(ConfigError(format!(
+                        "ISOLATED_TEST_MEMORY_LIMIT={value:?} is not a size: {why} (try \"64MiB\", \"1GiB\", or \"0\" for none)"
+                    )))
+                }
+            },
+        };
         Ok(Self {
             timeout,
             leak_limit,
             retries,
+            memory_limit,
         })
     }
 }

@@ -52,6 +52,7 @@ pub(crate) fn spawn(
     context: &ForkContext,
     case: &'static TestCase,
     token: u64,
+    memory_limit: Option<u64>,
     harness_fds: &[RawFd],
 ) -> io::Result<SpawnedChild> {
     debug_assert_single_threaded(context.task_dir.as_ref());
@@ -74,7 +75,13 @@ pub(crate) fn spawn(
             let stderr_write = stderr.map(|(_read, write)| write);
             become_test_process(context, stdout_write, stderr_write, harness_fds);
             clear_nonblocking(result_write.as_raw_fd());
-            child::run_test(case, result_write.as_fd(), token, context.counting)
+            child::run_test(
+                case,
+                result_write.as_fd(),
+                token,
+                context.counting,
+                memory_limit,
+            )
         }
         ForkResult::Parent { child } => {
             // Also set by the child itself; whichever runs first wins the race against a kill.

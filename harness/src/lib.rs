@@ -81,6 +81,7 @@ mod report;
 mod runner;
 mod scheduler;
 mod signals;
+mod size;
 mod supervisor;
 mod verdict;
 

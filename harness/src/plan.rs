@@ -17,6 +17,8 @@ pub(crate) struct PlannedTest {
     pub(crate) expect: Expectations,
     /// How many times a failing test is run again, each in a fresh child.
     pub(crate) retries: u32,
+    /// Bytes of live heap the test's allocations may bring about; more fail.
+    pub(crate) memory_limit: Option<u64>,
 }
 
 impl PlannedTest {
@@ -30,12 +32,14 @@ impl PlannedTest {
             case,
             timeout: case.timeout.or(defaults.timeout),
             retries: case.retries.unwrap_or(defaults.retries),
+            memory_limit: case.memory_limit.or(defaults.memory_limit),
             expect: Expectations {
                 should_panic: case.should_panic,
                 leak_limit,
                 end: case.end,
                 stderr: case.stderr,
                 panic_aborts: crate::child::PANIC_ABORTS,
+                max_peak: case.max_peak,
             },
         }
     }
@@ -76,6 +80,8 @@ mod tests {
         end: crate::registry::ExpectedEnd::Finish,
         stderr: None,
         retries: Some(1),
+        memory_limit: None,
+        max_peak: None,
     };
 
     #[test]
@@ -84,11 +90,13 @@ mod tests {
             timeout: Some(Duration::from_secs(60)),
             leak_limit: 10,
             retries: 3,
+            memory_limit: Some(1 << 20),
         };
         let test = PlannedTest::new(&CASE, &defaults);
         assert_eq!(test.timeout, Some(Duration::from_secs(2)));
         assert_eq!(test.expect.leak_limit, None);
         assert_eq!(test.retries, 1);
+        assert_eq!(test.memory_limit, Some(1 << 20));
     }
 
     #[test]

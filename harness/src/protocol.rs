@@ -53,6 +53,9 @@ pub(crate) enum Message {
     },
     /// The global allocator returned null (the test may still handle it, as `try_reserve` does).
     AllocationFailed { size: u64 },
+    /// An allocation of `size` bytes would have taken the test's live heap (`live`) over its
+    /// memory `limit`, and failed.
+    MemoryLimit { limit: u64, size: u64, live: u64 },
     /// The test's body ended with these processes of its own still around.
     LeftProcesses { pids: Vec<i32> },
 }
@@ -71,6 +74,16 @@ pub(crate) struct ChannelContents {
     pub(crate) clues: DeathClues,
 }
 
+/// An allocation the counting allocator refused for the test's memory limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct MemoryLimitHit {
+    pub(crate) limit: u64,
+    /// The refused allocation's size.
+    pub(crate) size: u64,
+    /// The test's live heap when it was refused.
+    pub(crate) live: u64,
+}
+
 /// What a child said before its report: what a child that died without one was doing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct DeathClues {
@@ -78,6 +91,8 @@ pub(crate) struct DeathClues {
     pub(crate) first_panic: Option<PanicRecord>,
     /// The size of the last allocation that failed.
     pub(crate) failed_allocation: Option<u64>,
+    /// The last allocation refused for the test's memory limit.
+    pub(crate) memory_limit: Option<MemoryLimitHit>,
     /// The test left processes behind (or may have: it sent no report).
     pub(crate) left_processes: bool,
     /// The processes it said it left.
@@ -185,6 +200,7 @@ fn shrink(message: Message) -> Message {
         },
         small @ (Message::Report(ChildReport::Returned { .. })
         | Message::AllocationFailed { .. }
+        | Message::MemoryLimit { .. }
         | Message::LeftProcesses { .. }) => small,
     }
 }
@@ -268,6 +284,9 @@ pub(crate) fn decode(token: u64, mut bytes: &[u8]) -> ChannelContents {
                 report = Ok(ChildReport::Panicked(record));
             }
             Message::AllocationFailed { size } => clues.failed_allocation = Some(size),
+            Message::MemoryLimit { limit, size, live } => {
+                clues.memory_limit = Some(MemoryLimitHit { limit, size, live });
+            }
             Message::LeftProcesses { pids } => {
                 clues.left_processes = true;
                 clues.descendants = pids;
@@ -308,6 +327,7 @@ mod tests {
                     net_bytes: 24,
                     net_blocks: 1,
                     allocations: 3,
+                    peak_bytes: 4096,
                 }),
             },
             ChildReport::Returned { heap: None },

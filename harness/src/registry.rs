@@ -27,6 +27,10 @@ pub struct TestCase {
     pub stderr: Option<&'static str>,
     /// `retries = N`: overrides the run's default.
     pub retries: Option<u32>,
+    /// `memory_limit = "64MiB"`, in bytes: overrides the run's default.
+    pub memory_limit: Option<u64>,
+    /// `max_peak = "8MiB"`, in bytes: the most the test's live heap may grow.
+    pub max_peak: Option<u64>,
 }
 
 /// How a test's child must end for the test to pass.
@@ -133,6 +137,8 @@ mod tests {
             end: ExpectedEnd::Finish,
             stderr: None,
             retries: None,
+            memory_limit: None,
+            max_peak: None,
         }
     }
 

@@ -14,7 +14,8 @@ use crate::config::Invocation;
 use crate::fork::ForkContext;
 use crate::junit::{self, JunitCase, JunitOutcome, JunitReport};
 use crate::plan::{self, PlannedTest};
-use crate::report::{self, AfterRun};
+use crate::protocol::ChildReport;
+use crate::report::{self, AfterRun, MemoryFigures};
 use crate::scheduler::{RunError, Scheduler};
 use crate::supervisor::{ChildOutcome, Supervisor};
 use crate::verdict::{self, Note, Verdict};
@@ -26,6 +27,8 @@ struct Run {
     show_output: bool,
     /// `--nocapture`: children write to the harness's own stdout and stderr.
     nocapture: bool,
+    /// `ISOLATED_TEST_REPORT=memory` or `--show-output`: list every passing test's memory.
+    report_memory: bool,
     /// libtest's pretty format, where an interruption lands mid-line.
     pretty: bool,
     after: AfterRun,
@@ -105,6 +108,7 @@ pub fn run_main() -> ! {
         scheduler: Scheduler::new(tests, order.clone(), supervisor, jobs),
         show_output: args.show_output,
         nocapture: args.nocapture,
+        report_memory: invocation.report_memory || args.show_output,
         pretty: !args.quiet && matches!(args.format, None | Some(FormatSetting::Pretty)),
         after: AfterRun::default(),
         junit: invocation.junit.is_some().then(Vec::new),
@@ -209,7 +213,15 @@ impl Run {
             self.take_clues(index, &outcome);
             let test = self.scheduler.test(index);
             let verdict = verdict::judge(&outcome, &test.expect);
+            let heap = match &outcome.report {
+                Ok(ChildReport::Returned { heap }) => *heap,
+                _ => None,
+            };
             let captured = Captured {
+                memory: MemoryFigures {
+                    heap,
+                    usage: outcome.usage,
+                },
                 stdout: outcome.stdout,
                 stderr: outcome.stderr,
             };
@@ -275,8 +287,13 @@ impl Run {
                 time,
                 stdout: captured.stdout.text(),
                 stderr: captured.stderr.text(),
-                properties: Vec::new(),
+                properties: captured.memory.properties(),
             });
+        }
+        if self.report_memory {
+            if let Some(line) = captured.memory.line() {
+                self.after.memory.push((test.name(), line));
+            }
         }
         if self.show_output {
             if let Some(output) = report::success_output(captured.stdout, captured.stderr) {
@@ -298,10 +315,11 @@ impl Run {
                 time,
                 stdout: captured.stdout.text(),
                 stderr: captured.stderr.text(),
-                properties: Vec::new(),
+                properties: captured.memory.properties(),
             });
         }
-        let message = report::failure_message(reason, captured.stdout, captured.stderr);
+        let message =
+            report::failure_message(reason, &captured.memory, captured.stdout, captured.stderr);
         self.tally.failures.push((name, message.clone()));
         message.into()
     }
@@ -344,9 +362,10 @@ impl Run {
     }
 }
 
-/// A child's captured output.
+/// A child's captured output and memory figures.
 #[derive(Default)]
 struct Captured {
+    memory: MemoryFigures,
     stdout: CapturedStream,
     stderr: CapturedStream,
 }

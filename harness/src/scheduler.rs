@@ -95,7 +95,7 @@ impl Scheduler {
         let test = &self.tests[index];
         let token = self.token_seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         self.supervisor
-            .start(index, test.case, test.timeout, token)?;
+            .start(index, test.case, test.timeout, test.memory_limit, token)?;
         self.started[index] = true;
         Ok(())
     }

@@ -30,11 +30,21 @@ pub(crate) struct ChildOutcome {
     pub(crate) timed_out: Option<Duration>,
     /// From the fork to the reap.
     pub(crate) duration: Duration,
+    /// What the child used, as the kernel counted it.
+    pub(crate) usage: Option<Usage>,
     pub(crate) stdout: CapturedStream,
     pub(crate) stderr: CapturedStream,
 }
 
 pub(crate) use crate::protocol::DeathClues;
+
+/// A finished child's resource usage (`getrusage` of the child, from `wait4`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Usage {
+    pub(crate) max_rss_bytes: u64,
+    pub(crate) user: Duration,
+    pub(crate) system: Duration,
+}
 
 /// How the child process ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -184,6 +194,7 @@ impl Supervisor {
         key: usize,
         case: &'static TestCase,
         timeout: Option<Duration>,
+        memory_limit: Option<u64>,
         token: u64,
     ) -> io::Result<()> {
         let harness_fds = &mut self.harness_fds;
@@ -194,7 +205,7 @@ impl Supervisor {
         }
         let group = GroupSlot::reserve();
         let blocked = signals::TerminationBlocked::new();
-        let spawned = fork::spawn(&self.context, case, token, &self.harness_fds)?;
+        let spawned = fork::spawn(&self.context, case, token, memory_limit, &self.harness_fds)?;
         group.set_group(spawned.pid.as_raw());
         drop(blocked);
         self.running.push(RunningChild {
@@ -342,7 +353,7 @@ impl Supervisor {
             // group would grow the harness with the suite.
             self.orphans.group_finished(child.pid.as_raw());
         }
-        let end = reap(child.pid);
+        let (end, usage) = reap(child.pid);
         let outcome = ChildOutcome {
             report,
             clues,
@@ -350,6 +361,7 @@ impl Supervisor {
             end,
             timed_out: child.killed_for_timeout.then_some(child.timeout).flatten(),
             duration: child.started.elapsed(),
+            usage,
             stdout: child.captured_stdout,
             stderr: child.captured_stderr,
         };
@@ -400,11 +412,13 @@ impl Drop for Supervisor {
     }
 }
 
-fn reap(pid: Pid) -> ChildEnd {
+/// Waits for `pid` and says how it ended and what it used.
+fn reap(pid: Pid) -> (ChildEnd, Option<Usage>) {
     let mut status = 0;
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     loop {
-        // SAFETY: `waitpid` writes the child's status into our local.
-        let reaped = unsafe { libc::waitpid(pid.as_raw(), &mut status, 0) };
+        // SAFETY: `wait4` writes the child's status and usage into our locals.
+        let reaped = unsafe { libc::wait4(pid.as_raw(), &mut status, 0, usage.as_mut_ptr()) };
         if reaped == pid.as_raw() {
             break;
         }
@@ -412,14 +426,27 @@ fn reap(pid: Pid) -> ChildEnd {
             continue;
         }
         // Not our child any more: nothing else can be learned.
-        return ChildEnd::Exited(-1);
+        return (ChildEnd::Exited(-1), None);
     }
-    if libc::WIFSIGNALED(status) {
+    // SAFETY: zeroed, then filled by the successful `wait4`.
+    let usage = unsafe { usage.assume_init() };
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    let usage = Usage {
+        // macOS counts it in bytes, the others in KiB.
+        max_rss_bytes: (usage.ru_maxrss.max(0) as u64)
+            * if cfg!(target_os = "macos") { 1 } else { 1024 },
+        user: time(usage.ru_utime),
+        system: time(usage.ru_stime),
+    };
+    let end = if libc::WIFSIGNALED(status) {
         ChildEnd::Signaled {
             signal: libc::WTERMSIG(status),
             core_dumped: libc::WCOREDUMP(status),
         }
     } else {
         ChildEnd::Exited(libc::WEXITSTATUS(status))
-    }
+    };
+    (end, Some(usage))
 }

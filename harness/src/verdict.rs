@@ -9,8 +9,9 @@ use nix::sys::signal::Signal;
 
 use crate::alloc::HeapDelta;
 use crate::child::{CHANNEL_LOST_LINE, EXIT_CHANNEL_LOST};
-use crate::protocol::{ChildReport, PanicRecord, ProtocolError};
+use crate::protocol::{ChildReport, MemoryLimitHit, PanicRecord, ProtocolError};
 use crate::registry::{ExpectedEnd, ShouldPanic};
+use crate::size;
 use crate::supervisor::{ChildEnd, ChildOutcome, DeathClues};
 
 /// What a test must do to pass, resolved from its attributes and the run's defaults.
@@ -26,6 +27,8 @@ pub(crate) struct Expectations {
     /// The binary was built with `panic = "abort"`: a panic on the test's thread is reported,
     /// then aborts the child.
     pub(crate) panic_aborts: bool,
+    /// `max_peak`: the most bytes the live heap may grow above where the body began.
+    pub(crate) max_peak: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,6 +127,10 @@ fn lost_channel(outcome: &ChildOutcome) -> bool {
 fn last_words(clues: &DeathClues) -> String {
     match clues {
         DeathClues {
+            memory_limit: Some(hit),
+            ..
+        } => format!(" after it {}", memory_limit_text(hit)),
+        DeathClues {
             failed_allocation: Some(size),
             ..
         } => format!(" after an allocation of {size} bytes failed"),
@@ -133,6 +140,16 @@ fn last_words(clues: &DeathClues) -> String {
         } => format!(" after it {}", panic_text(panic)),
         _ => String::new(),
     }
+}
+
+/// `exceeded its memory limit of 64 MiB (allocating 1048576 bytes with 63.5 MiB live)`.
+fn memory_limit_text(hit: &MemoryLimitHit) -> String {
+    format!(
+        "exceeded its memory limit of {} (allocating {} bytes with {} live)",
+        size::format(hit.limit),
+        hit.size,
+        size::format(hit.live)
+    )
 }
 
 /// How the child ended, to follow "but it": `was killed by signal 6 (SIGABRT) after it
@@ -165,6 +182,10 @@ fn what_happened(outcome: &ChildOutcome) -> String {
 
 /// The verdict on a test that must finish its body: return, or panic as `should_panic` asks.
 fn judge_finished(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
+    if let (Err(_), Some(hit)) = (&outcome.report, &outcome.clues.memory_limit) {
+        // The refused allocation is why it died: `handle_alloc_error` aborts.
+        return fail(memory_limit_text(hit));
+    }
     let after_panic = last_words(&outcome.clues);
     let report = match (&outcome.report, outcome.end) {
         // Built with `panic = "abort"`, a panic reports itself and then aborts the child.
@@ -214,7 +235,7 @@ fn judge_finished(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
         (ChildReport::Returned { .. }, ShouldPanic::WithMessage(expected)) => fail(format!(
             "returned normally, but should have panicked with a message containing {expected:?}"
         )),
-        (ChildReport::Returned { heap }, ShouldPanic::No) => judge_heap(*heap, expect.leak_limit),
+        (ChildReport::Returned { heap }, ShouldPanic::No) => judge_heap(*heap, expect),
         (ChildReport::Panicked(panic), ShouldPanic::No) => fail(panic_text(panic)),
         (ChildReport::Panicked(_), ShouldPanic::Yes) => PASS,
         (ChildReport::Panicked(panic), ShouldPanic::WithMessage(expected)) => {
@@ -229,12 +250,22 @@ fn judge_finished(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
     }
 }
 
-fn judge_heap(heap: Option<HeapDelta>, limit: Option<u64>) -> Verdict {
+fn judge_heap(heap: Option<HeapDelta>, expect: &Expectations) -> Verdict {
     let Some(heap) = heap else {
         return Verdict::Pass {
             note: Some(Note::LeakCheckUnavailable),
         };
     };
+    if let Some(max_peak) = expect.max_peak {
+        if heap.peak_bytes > max_peak {
+            return fail(format!(
+                "its heap peaked at {} above where it began, over its max_peak of {}",
+                size::format(heap.peak_bytes),
+                size::format(max_peak)
+            ));
+        }
+    }
+    let limit = expect.leak_limit;
     let leaked = heap.net_bytes.max(0) as u64;
     match limit {
         Some(limit) if leaked > limit => fail(format!(
@@ -307,6 +338,7 @@ mod tests {
             clues: DeathClues {
                 first_panic,
                 failed_allocation: None,
+                memory_limit: None,
                 left_processes: false,
                 descendants: Vec::new(),
             },
@@ -314,6 +346,7 @@ mod tests {
             signalled_harness: None,
             timed_out: None,
             duration: Duration::ZERO,
+            usage: None,
             stdout: CapturedStream::default(),
             stderr: CapturedStream::default(),
         }
@@ -325,6 +358,7 @@ mod tests {
         end: ExpectedEnd::Finish,
         stderr: None,
         panic_aborts: false,
+        max_peak: None,
     };
 
     const SEGV: ChildEnd = ChildEnd::Signaled {
@@ -407,6 +441,46 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_allocation_names_the_memory_limit() {
+        let mut aborted = outcome(Err(ProtocolError::NoReport), ABRT);
+        aborted.clues.memory_limit = Some(MemoryLimitHit {
+            limit: 64 << 20,
+            size: 1 << 20,
+            live: 127 << 19,
+        });
+        assert_eq!(
+            reason(judge(&aborted, &STRICT)),
+            "exceeded its memory limit of 64 MiB (allocating 1048576 bytes with 63.5 MiB live)"
+        );
+        let expect_segv = Expectations {
+            end: ExpectedEnd::Signal(11),
+            ..STRICT
+        };
+        assert_eq!(
+            reason(judge(&aborted, &expect_segv)),
+            "should have been killed by signal 11 (SIGSEGV), but it was killed by signal 6 (SIGABRT) after it exceeded its memory limit of 64 MiB (allocating 1048576 bytes with 63.5 MiB live)"
+        );
+    }
+
+    #[test]
+    fn a_heap_peak_over_max_peak_fails() {
+        let expect = Expectations {
+            max_peak: Some(8 << 20),
+            ..STRICT
+        };
+        let mut big = outcome(returned(0), ChildEnd::Exited(0));
+        if let Ok(ChildReport::Returned { heap: Some(heap) }) = &mut big.report {
+            heap.peak_bytes = 16 << 20;
+        }
+        assert_eq!(
+            reason(judge(&big, &expect)),
+            "its heap peaked at 16 MiB above where it began, over its max_peak of 8 MiB"
+        );
+        let small = outcome(returned(0), ChildEnd::Exited(0));
+        assert_eq!(judge(&small, &expect), PASS);
+    }
+
+    #[test]
     fn should_panic_passes_when_the_panic_aborts() {
         let aborting = Expectations {
             should_panic: ShouldPanic::WithMessage("boom"),
@@ -441,6 +515,7 @@ mod tests {
                 net_bytes,
                 net_blocks: net_bytes.signum(),
                 allocations: 1,
+                peak_bytes: net_bytes.max(0) as u64,
             }),
         })
     }

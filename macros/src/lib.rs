@@ -14,8 +14,8 @@ use syn::{Attribute, Error, Expr, ExprLit, ItemFn, Lit, LitStr, Meta, Result, Re
 /// Marks a function as a test that runs in its own forked child process.
 ///
 /// Arguments, all optional: `timeout = "2s"`, `leak_limit = 4096`, `allow_leaks`,
-/// `signal = "SIGSEGV"`, `exit_code = 3`, `stderr = "regex"`, `retries = 2`. `#[should_panic]`
-/// and `#[ignore]`
+/// `signal = "SIGSEGV"`, `exit_code = 3`, `stderr = "regex"`, `retries = 2`,
+/// `memory_limit = "64MiB"`, `max_peak = "8MiB"`. `#[should_panic]` and `#[ignore]`
 /// work as with `#[test]`. See the `isolated-test` crate.
 #[proc_macro_attribute]
 pub fn isolated_test(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -34,10 +34,13 @@ struct Arguments {
     exit_code: Option<(Span, i32)>,
     stderr: Option<(Span, LitStr)>,
     retries: Option<(Span, u32)>,
+    memory_limit: Option<(Span, u64)>,
+    max_peak: Option<(Span, u64)>,
 }
 
 const EXPECTED: &str = "expected `timeout = \"...\"`, `leak_limit = N`, `allow_leaks`, \
-                        `signal = \"SIGSEGV\"`, `exit_code = N`, `stderr = \"regex\"` or `retries = N`";
+                        `signal = \"SIGSEGV\"`, `exit_code = N`, `stderr = \"regex\"`, `retries = N`, \
+                        `memory_limit = \"64MiB\"` or `max_peak = \"8MiB\"`";
 
 /// Signal names as `kill -l` lists them, without `SIG`. Each becomes `libc::SIG...`, so a name
 /// the target lacks is still a compile error, at the attribute.
@@ -109,6 +112,16 @@ fn parse_arguments(args: TokenStream2) -> Result<Arguments> {
                 };
                 parsed.exit_code = Some((meta.span(), i32::from(code)));
             }
+            ("memory_limit", Meta::NameValue(pair)) => {
+                reject_duplicate(parsed.memory_limit.is_some(), &meta, "memory_limit")?;
+                let bytes = size_argument(&pair.value, "memory_limit")?;
+                parsed.memory_limit = Some((meta.span(), bytes));
+            }
+            ("max_peak", Meta::NameValue(pair)) => {
+                reject_duplicate(parsed.max_peak.is_some(), &meta, "max_peak")?;
+                let bytes = size_argument(&pair.value, "max_peak")?;
+                parsed.max_peak = Some((meta.span(), bytes));
+            }
             ("retries", Meta::NameValue(pair)) => {
                 reject_duplicate(parsed.retries.is_some(), &meta, "retries")?;
                 let retries = match &pair.value {
@@ -139,7 +152,11 @@ fn parse_arguments(args: TokenStream2) -> Result<Arguments> {
                 reject_duplicate(parsed.allow_leaks.is_some(), &meta, "allow_leaks")?;
                 parsed.allow_leaks = Some(meta.span());
             }
-            ("timeout" | "leak_limit" | "signal" | "exit_code" | "stderr" | "retries", _) => {
+            (
+                "timeout" | "leak_limit" | "signal" | "exit_code" | "stderr" | "retries"
+                | "memory_limit" | "max_peak",
+                _,
+            ) => {
                 return Err(Error::new(meta.span(), format!("write `{name} = ...`")));
             }
             ("allow_leaks", _) => {
@@ -182,7 +199,33 @@ fn parse_arguments(args: TokenStream2) -> Result<Arguments> {
             "a test that must die sends no heap report: leak settings have no effect on it",
         ));
     }
+    if let (Some(_), Some((span, _))) = (dies, parsed.max_peak) {
+        return Err(Error::new(
+            span,
+            "a test that must die sends no heap report: `max_peak` has no effect on it",
+        ));
+    }
     Ok(parsed)
+}
+
+/// `"64MiB"`, `"1.5 GB"` or `"4096"`: bytes, more than zero.
+fn size_argument(value: &Expr, name: &str) -> Result<u64> {
+    let example = format!("{name} = \"64MiB\"");
+    let text = string_literal(value, &example)?;
+    match text.value().trim().parse::<bytesize::ByteSize>() {
+        Ok(size) if size.as_u64() > 0 => Ok(size.as_u64()),
+        Ok(_) => Err(Error::new(
+            text.span(),
+            format!("{name} must be more than zero"),
+        )),
+        Err(why) => Err(Error::new(
+            text.span(),
+            format!(
+                "invalid size {:?}: {why} (try \"64MiB\" or \"512KiB\")",
+                text.value()
+            ),
+        )),
+    }
 }
 
 /// `"SIGSEGV"`, `"SEGV"`, `"11"` or `11`, as the tokens of an `i32` expression.
@@ -420,6 +463,12 @@ fn expand(args: TokenStream2, item: TokenStream2) -> Result<TokenStream2> {
         Some((_, retries)) => quote!(::core::option::Option::Some(#retries)),
         None => quote!(::core::option::Option::None),
     };
+    let optional = |value: Option<u64>| match value {
+        Some(bytes) => quote!(::core::option::Option::Some(#bytes)),
+        None => quote!(::core::option::Option::None),
+    };
+    let memory_limit = optional(arguments.memory_limit.map(|(_, bytes)| bytes));
+    let max_peak = optional(arguments.max_peak.map(|(_, bytes)| bytes));
     let should_panic = standard.should_panic;
     let ignore = standard.ignore;
     Ok(quote! {
@@ -441,6 +490,8 @@ fn expand(args: TokenStream2, item: TokenStream2) -> Result<TokenStream2> {
                     end: #end,
                     stderr: #stderr,
                     retries: #retries,
+                    memory_limit: #memory_limit,
+                    max_peak: #max_peak,
                 }
             }
         };

@@ -105,7 +105,11 @@ impl Report {
             // The section ends where the harness's own notes begin.
             let end = section
                 .iter()
-                .position(|line| line.starts_with("note: ") || line.starts_with("warning: "))
+                .position(|line| {
+                    line.starts_with("note: ")
+                        || line.starts_with("warning: ")
+                        || *line == "memory of the tests that passed:"
+                })
                 .unwrap_or(section.len());
             for (name, body) in entries_of(&section[..end]) {
                 self.successes.insert(name, Output::parse(&body));

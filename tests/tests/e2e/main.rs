@@ -13,6 +13,7 @@ mod interrupts;
 mod leaks;
 mod lifetimes;
 mod load;
+mod memory;
 mod outcomes;
 mod output;
 mod panic_abort;
