@@ -102,6 +102,64 @@ pub(crate) fn report_failed_allocation(size: usize) {
     }
 }
 
+/// The signal the harness sends a child at its timeout, before killing it, to learn where the
+/// test's thread is.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn stuck_signal() -> libc::c_int {
+    libc::SIGRTMIN() + 4
+}
+
+/// Installs the handler for [`stuck_signal`] in the harness, for every child to inherit, and
+/// runs the unwinder once so that nothing in it is first set up inside a handler.
+pub(crate) fn install_stuck_handler() {
+    backtrace::trace(|_| false);
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        // SAFETY: the handler only reads atomics, unwinds its own stack, and writes a frame
+        // built on its stack with `write`; a zeroed sigaction with these fields set is valid.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_stuck as extern "C" fn(libc::c_int) as usize;
+            action.sa_flags = libc::SA_RESTART;
+            libc::sigaction(stuck_signal(), &action, std::ptr::null_mut());
+        }
+    }
+}
+
+/// Sends the test thread's return addresses on the channel. Allocates nothing: it may have
+/// interrupted the allocator.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+extern "C" fn on_stuck(signal: libc::c_int) {
+    let fd = CHANNEL_FD.load(Relaxed);
+    if fd < 0 {
+        return;
+    }
+    if !on_test_thread() {
+        // SAFETY: the test's thread is alive (it runs the body this child exists for).
+        unsafe { libc::pthread_kill(TEST_THREAD.load(Relaxed) as libc::pthread_t, signal) };
+        return;
+    }
+    let mut frames = [0u64; protocol::STUCK_FRAMES];
+    let mut count = 0;
+    // SAFETY: unsynchronised unwinding of this thread's own stack; no other thread of this
+    // child unwinds with the backtrace crate, and libgcc's unwinder does not allocate.
+    unsafe {
+        backtrace::trace_unsynchronized(|frame| {
+            frames[count] = frame.ip() as u64;
+            count += 1;
+            count < frames.len()
+        });
+    }
+    let mut frame = [0u8; 512];
+    let message = Message::Stuck {
+        frames,
+        count: count as u8,
+    };
+    if let Some(length) = protocol::encode_into(&mut frame, CHANNEL_TOKEN.load(Relaxed), message) {
+        let _ = write_all(fd, &frame[..length]);
+    }
+}
+
 /// Called by the counting allocator when an allocation of `size` bytes would take the test's live
 /// heap (`live` now) over its memory `limit`; the allocation then fails. Allocates nothing.
 pub(crate) fn report_memory_limit(limit: u64, size: u64, live: u64) {

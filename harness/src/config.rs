@@ -46,9 +46,13 @@ pub(crate) struct RunDefaults {
     pub(crate) retries: u32,
     /// `ISOLATED_TEST_MEMORY_LIMIT`, in bytes: `None` when unset or `0`.
     pub(crate) memory_limit: Option<u64>,
+    /// `ISOLATED_TEST_SLOW_AFTER`: when to say a test is still running; `None` for never.
+    pub(crate) slow_after: Option<Duration>,
 }
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// libtest's: "test NAME has been running for over 60 seconds".
+const SLOW_AFTER: Duration = Duration::from_secs(60);
 
 /// The environment, read through a function so tests can supply their own.
 pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -184,11 +188,18 @@ impl RunDefaults {
                 }
             },
         };
+        let slow_after = match env("ISOLATED_TEST_SLOW_AFTER") {
+            None => Some(SLOW_AFTER),
+            Some(value) => parse_timeout(&value).map_err(|why| {
+                ConfigError(format!("ISOLATED_TEST_SLOW_AFTER={value:?} is not a duration: {why} (try \"60s\", \"2m\", or \"0\" for never)"))
+            })?,
+        };
         Ok(Self {
             timeout,
             leak_limit,
             retries,
             memory_limit,
+            slow_after,
         })
     }
 }

@@ -83,6 +83,7 @@ mod scheduler;
 mod signals;
 mod size;
 mod supervisor;
+mod symbols;
 mod verdict;
 
 pub use alloc::{CountingAllocator, HeapDelta};

@@ -91,6 +91,7 @@ mod tests {
             leak_limit: 10,
             retries: 3,
             memory_limit: Some(1 << 20),
+            slow_after: None,
         };
         let test = PlannedTest::new(&CASE, &defaults);
         assert_eq!(test.timeout, Some(Duration::from_secs(2)));

@@ -39,6 +39,7 @@ pub(crate) struct PanicLocation {
 
 /// One frame's content.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(clippy::large_enum_variant)] // `Stuck` is built in a signal handler: no `Box` there
 pub(crate) enum Message {
     /// The panic hook saw a panic (the test may still catch it).
     Panic(PanicRecord),
@@ -58,6 +59,12 @@ pub(crate) enum Message {
     MemoryLimit { limit: u64, size: u64, live: u64 },
     /// The test's body ended with these processes of its own still around.
     LeftProcesses { pids: Vec<i32> },
+    /// The test's thread was asked where it was, at its timeout: its return addresses, innermost
+    /// first, `count` of them.
+    Stuck {
+        frames: [u64; STUCK_FRAMES],
+        count: u8,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -93,11 +100,16 @@ pub(crate) struct DeathClues {
     pub(crate) failed_allocation: Option<u64>,
     /// The last allocation refused for the test's memory limit.
     pub(crate) memory_limit: Option<MemoryLimitHit>,
+    /// Where the test's thread was when its timeout came (return addresses, innermost first).
+    pub(crate) stuck_at: Vec<u64>,
     /// The test left processes behind (or may have: it sent no report).
     pub(crate) left_processes: bool,
     /// The processes it said it left.
     pub(crate) descendants: Vec<i32>,
 }
+
+/// How many return addresses a [`Message::Stuck`] frame holds (serde's arrays go up to 32).
+pub(crate) const STUCK_FRAMES: usize = 32;
 
 const MAGIC: [u8; 4] = *b"ISOT";
 const HEADER: usize = MAGIC.len() + 4;
@@ -201,6 +213,7 @@ fn shrink(message: Message) -> Message {
         small @ (Message::Report(ChildReport::Returned { .. })
         | Message::AllocationFailed { .. }
         | Message::MemoryLimit { .. }
+        | Message::Stuck { .. }
         | Message::LeftProcesses { .. }) => small,
     }
 }
@@ -284,6 +297,9 @@ pub(crate) fn decode(token: u64, mut bytes: &[u8]) -> ChannelContents {
                 report = Ok(ChildReport::Panicked(record));
             }
             Message::AllocationFailed { size } => clues.failed_allocation = Some(size),
+            Message::Stuck { frames, count } => {
+                clues.stuck_at = frames[..usize::from(count).min(STUCK_FRAMES)].to_vec();
+            }
             Message::MemoryLimit { limit, size, live } => {
                 clues.memory_limit = Some(MemoryLimitHit { limit, size, live });
             }

@@ -75,14 +75,20 @@ fn millis(duration: Duration) -> String {
 }
 
 /// The text libtest-mimic prints under `---- NAME ----` for a failed test: the reason, the
-/// memory figures, then the captured output.
+/// evidence behind it (where a hung test was stuck), the memory figures, then the captured
+/// output.
 pub(crate) fn failure_message(
     reason: &str,
+    evidence: &[String],
     memory: &MemoryFigures,
     stdout: CapturedStream,
     stderr: CapturedStream,
 ) -> String {
     let mut message = style(reason).red().bold().to_string();
+    for line in evidence {
+        message.push('\n');
+        message.push_str(line);
+    }
     if let Some(line) = memory.line() {
         message.push('\n');
         message.push_str(&style(line).dim().to_string());

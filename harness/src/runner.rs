@@ -17,9 +17,9 @@ use crate::plan::{self, PlannedTest};
 use crate::protocol::ChildReport;
 use crate::report::{self, AfterRun, MemoryFigures};
 use crate::scheduler::{RunError, Scheduler};
-use crate::supervisor::{ChildOutcome, Supervisor};
+use crate::supervisor::{ChildOutcome, SlowNotice, Supervisor};
 use crate::verdict::{self, Note, Verdict};
-use crate::{alloc, child, orphans, registry, signals};
+use crate::{alloc, child, orphans, registry, signals, symbols};
 
 /// The run in progress, driven from the main thread only: every fork happens there.
 struct Run {
@@ -99,7 +99,17 @@ pub fn run_main() -> ! {
         .map(|trial| args.is_ignored(trial) && !args.is_filtered_out(trial))
         .collect();
     let descriptors_at_start = invocation.self_check.then(open_descriptors);
-    let supervisor = match start_supervisor(args.nocapture) {
+    let pretty = !args.quiet && matches!(args.format, None | Some(FormatSetting::Pretty));
+    // JSON output has no room for a notice line.
+    let slow_notice = invocation
+        .defaults
+        .slow_after
+        .filter(|_| args.format != Some(FormatSetting::Json))
+        .map(|after| SlowNotice {
+            after,
+            mid_line: pretty,
+        });
+    let supervisor = match start_supervisor(args.nocapture, slow_notice) {
         Ok(supervisor) => supervisor,
         Err(error) => report::config_error(&format!("could not set up the harness: {error}")),
     };
@@ -109,7 +119,7 @@ pub fn run_main() -> ! {
         show_output: args.show_output,
         nocapture: args.nocapture,
         report_memory: invocation.report_memory || args.show_output,
-        pretty: !args.quiet && matches!(args.format, None | Some(FormatSetting::Pretty)),
+        pretty,
         after: AfterRun::default(),
         junit: invocation.junit.is_some().then(Vec::new),
         junit_path: invocation.junit.clone(),
@@ -163,8 +173,9 @@ fn open_descriptors() -> usize {
 
 /// Everything the children share, with what std allocates lazily and keeps already allocated,
 /// so that it is not counted as any test's leak.
-fn start_supervisor(nocapture: bool) -> io::Result<Supervisor> {
+fn start_supervisor(nocapture: bool, slow_notice: Option<SlowNotice>) -> io::Result<Supervisor> {
     child::install_panic_hook();
+    child::install_stuck_handler();
     let _ = io::stdout().lock().flush();
     let _ = io::stderr().lock().flush();
     // Its 8 KiB buffer is allocated on first use and kept.
@@ -182,7 +193,7 @@ fn start_supervisor(nocapture: bool) -> io::Result<Supervisor> {
         task_dir: std::fs::File::open("/proc/self/task").ok().map(Into::into),
         parent: nix::unistd::getpid(),
     };
-    Supervisor::new(context)
+    Supervisor::new(context, slow_notice)
 }
 
 fn run_trial(index: usize) -> Result<(), Failed> {
@@ -201,7 +212,7 @@ impl Run {
         let mut time = Duration::ZERO;
         let mut next = self.scheduler.outcome_of(index);
         loop {
-            let outcome = match next {
+            let mut outcome = match next {
                 Ok(outcome) => outcome,
                 Err(RunError::Spawn(error)) => {
                     let reason = format!("could not start the test's child process: {error}");
@@ -218,6 +229,7 @@ impl Run {
                 _ => None,
             };
             let captured = Captured {
+                stuck_at: std::mem::take(&mut outcome.clues.stuck_at),
                 memory: MemoryFigures {
                     heap,
                     usage: outcome.usage,
@@ -318,8 +330,14 @@ impl Run {
                 properties: captured.memory.properties(),
             });
         }
-        let message =
-            report::failure_message(reason, &captured.memory, captured.stdout, captured.stderr);
+        let evidence = stuck_evidence(&mut self.scheduler, &captured.stuck_at);
+        let message = report::failure_message(
+            reason,
+            &evidence,
+            &captured.memory,
+            captured.stdout,
+            captured.stderr,
+        );
         self.tally.failures.push((name, message.clone()));
         message.into()
     }
@@ -365,9 +383,29 @@ impl Run {
 /// A child's captured output and memory figures.
 #[derive(Default)]
 struct Captured {
+    /// Where its test's thread was at the timeout, if it timed out and said.
+    stuck_at: Vec<u64>,
     memory: MemoryFigures,
     stdout: CapturedStream,
     stderr: CapturedStream,
+}
+
+/// `stuck at:` and the test's frames, innermost first, when a timed-out child said where it was.
+fn stuck_evidence(scheduler: &mut Scheduler, stuck_at: &[u64]) -> Vec<String> {
+    if stuck_at.is_empty() {
+        return Vec::new();
+    }
+    let frames = scheduler.resolve(stuck_at);
+    let shown = symbols::test_frames(&frames);
+    if shown.is_empty() {
+        return Vec::new();
+    }
+    std::iter::once("stuck at:".to_owned())
+        .chain(shown.iter().map(|frame| match &frame.location {
+            Some(location) => format!("    {} at {location}", frame.function),
+            None => format!("    {}", frame.function),
+        }))
+        .collect()
 }
 
 /// The test binary's name without the hash cargo appends (`death-0123456789abcdef` → `death`).

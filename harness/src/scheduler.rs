@@ -119,6 +119,11 @@ impl Scheduler {
         }
     }
 
+    /// Names and source lines for a child's return addresses.
+    pub(crate) fn resolve(&mut self, addresses: &[u64]) -> Vec<crate::symbols::Frame> {
+        self.supervisor.resolve(addresses)
+    }
+
     /// Processes that escaped a test's group, killed since the last call.
     pub(crate) fn take_escapees(&mut self) -> Vec<Escapee> {
         self.supervisor.take_escapees()

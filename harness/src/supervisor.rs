@@ -1,7 +1,7 @@
 //! Watching running children: one poll loop over every child's pipes and the SIGCHLD wake-up
 //! pipe drains output, notices exits and enforces deadlines. It never blocks on a child's output.
 
-use std::io;
+use std::io::{self, Write};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,7 @@ use crate::orphans::{self, Escapee, OrphanSweeper};
 use crate::protocol::{self, ChannelContents, ChildReport, ProtocolError};
 use crate::registry::TestCase;
 use crate::signals::{self, GroupSlot, WakePipe};
+use crate::symbols::{Frame, Symbolizer};
 
 /// Everything the harness learned about one finished child: plain data for the verdict.
 #[derive(Debug)]
@@ -59,6 +60,10 @@ const CHUNK: usize = 64 << 10;
 
 struct RunningChild {
     key: usize,
+    /// Its test: named only if it runs long enough for a notice.
+    case: &'static TestCase,
+    /// Whether the "has been running for over" notice was printed.
+    noticed_slow: bool,
     pid: Pid,
     token: u64,
     stdout: Option<OwnedFd>,
@@ -69,8 +74,62 @@ struct RunningChild {
     result_bytes: Vec<u8>,
     started: Instant,
     timeout: Option<Duration>,
-    killed_for_timeout: bool,
+    timeout_state: TimeoutState,
     group: GroupSlot,
+}
+
+/// Where a child stands with its timeout.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TimeoutState {
+    Running,
+    /// Past its deadline and asked where it is, at `at`, when its result channel held
+    /// `result_bytes`.
+    Asked {
+        at: Instant,
+        result_bytes: usize,
+    },
+    Killed,
+}
+
+/// When and how to say that a test is still running.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SlowNotice {
+    pub(crate) after: Duration,
+    /// libtest-mimic's pretty output has `test NAME ... ` open on the current line.
+    pub(crate) mid_line: bool,
+}
+
+impl SlowNotice {
+    fn print(&self, case: &TestCase) {
+        let seconds = self.after.as_secs();
+        let span = if self.after == Duration::from_secs(seconds) {
+            format!("{seconds} second{}", if seconds == 1 { "" } else { "s" })
+        } else {
+            humantime::format_duration(self.after).to_string()
+        };
+        // On stderr: on stdout it would split the `test NAME ... ok` line that tools parse. On a
+        // terminal that line is open, so the notice starts a line of its own.
+        let newline = if self.mid_line { "\n" } else { "" };
+        let mut out = std::io::stderr().lock();
+        let _ = writeln!(
+            out,
+            "{newline}test {} has been running for over {span}",
+            case.full_name()
+        );
+        let _ = out.flush();
+    }
+}
+
+/// How long a child past its timeout has to say where it is before its group is killed.
+const WHERE_GRACE: Duration = Duration::from_millis(250);
+
+/// Asks a child past its timeout for its test thread's backtrace; `false` where that cannot be.
+fn ask_where(pid: Pid) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: `kill` of our own child with the signal whose handler every child inherits.
+    return unsafe { libc::kill(pid.as_raw(), crate::child::stuck_signal()) } == 0;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    return false;
 }
 
 #[derive(Clone, Copy)]
@@ -83,6 +142,11 @@ enum Stream {
 impl RunningChild {
     fn deadline(&self) -> Option<Instant> {
         self.timeout.map(|timeout| self.started + timeout)
+    }
+
+    fn kill_for_timeout(&mut self) {
+        self.timeout_state = TimeoutState::Killed;
+        let _ = killpg(self.pid, Signal::SIGKILL);
     }
 
     fn pipe(&mut self, stream: Stream) -> &mut Option<OwnedFd> {
@@ -155,6 +219,9 @@ impl RunningChild {
 
 /// The running children and the machinery to watch them.
 pub(crate) struct Supervisor {
+    slow_after: Option<SlowNotice>,
+    /// Resolves where timed-out tests were stuck; started on first use.
+    symbolizer: Symbolizer,
     context: ForkContext,
     wake: WakePipe,
     running: Vec<RunningChild>,
@@ -169,9 +236,13 @@ pub(crate) struct Supervisor {
 }
 
 impl Supervisor {
-    pub(crate) fn new(context: ForkContext) -> io::Result<Self> {
+    /// `slow_after`: when to say that a test is still running (libtest's 60 seconds); `None` for
+    /// never.
+    pub(crate) fn new(context: ForkContext, slow_after: Option<SlowNotice>) -> io::Result<Self> {
         orphans::become_subreaper();
         Ok(Self {
+            slow_after,
+            symbolizer: Symbolizer::default(),
             context,
             wake: signals::install()?,
             running: Vec::new(),
@@ -210,6 +281,8 @@ impl Supervisor {
         drop(blocked);
         self.running.push(RunningChild {
             key,
+            case,
+            noticed_slow: false,
             pid: spawned.pid,
             token,
             stdout: spawned.stdout,
@@ -220,7 +293,7 @@ impl Supervisor {
             result_bytes: Vec::new(),
             started: Instant::now(),
             timeout,
-            killed_for_timeout: false,
+            timeout_state: TimeoutState::Running,
             group,
         });
         Ok(())
@@ -246,23 +319,49 @@ impl Supervisor {
         }
     }
 
-    /// Kills every child whose deadline passed; returns how long poll may sleep.
+    /// Kills every child whose deadline passed, after asking it where it is; returns how long
+    /// poll may sleep.
     fn enforce_deadlines(&mut self) -> Option<Duration> {
         let now = Instant::now();
         let mut sleep: Option<Duration> = None;
+        let mut wake_in = |left: Duration| {
+            sleep = Some(sleep.map_or(left, |sleep: Duration| sleep.min(left)));
+        };
         for child in &mut self.running {
+            if let (Some(slow), false) = (self.slow_after, child.noticed_slow) {
+                let noticed_at = child.started + slow.after;
+                if noticed_at <= now {
+                    child.noticed_slow = true;
+                    slow.print(child.case);
+                } else {
+                    wake_in(noticed_at - now);
+                }
+            }
             let Some(deadline) = child.deadline() else {
                 continue;
             };
-            if child.killed_for_timeout {
-                continue;
-            }
-            if deadline <= now {
-                child.killed_for_timeout = true;
-                let _ = killpg(child.pid, Signal::SIGKILL);
-            } else {
-                let left = deadline - now;
-                sleep = Some(sleep.map_or(left, |sleep| sleep.min(left)));
+            match child.timeout_state {
+                TimeoutState::Running if deadline <= now => {
+                    if ask_where(child.pid) {
+                        child.timeout_state = TimeoutState::Asked {
+                            at: now,
+                            result_bytes: child.result_bytes.len(),
+                        };
+                        wake_in(WHERE_GRACE);
+                    } else {
+                        child.kill_for_timeout();
+                    }
+                }
+                TimeoutState::Running => wake_in(deadline - now),
+                TimeoutState::Asked { at, result_bytes } => {
+                    // The answer is a frame on the result channel: kill as soon as it is in.
+                    if child.result_bytes.len() > result_bytes || now >= at + WHERE_GRACE {
+                        child.kill_for_timeout();
+                    } else {
+                        wake_in(at + WHERE_GRACE - now);
+                    }
+                }
+                TimeoutState::Killed => {}
             }
         }
         sleep
@@ -359,7 +458,9 @@ impl Supervisor {
             clues,
             signalled_harness,
             end,
-            timed_out: child.killed_for_timeout.then_some(child.timeout).flatten(),
+            timed_out: (child.timeout_state != TimeoutState::Running)
+                .then_some(child.timeout)
+                .flatten(),
             duration: child.started.elapsed(),
             usage,
             stdout: child.captured_stdout,
@@ -401,8 +502,15 @@ impl Supervisor {
 
     fn sweep_orphans(&mut self) -> Vec<Escapee> {
         let running = &self.running;
-        self.orphans
-            .sweep(|pid| running.iter().any(|child| child.pid.as_raw() == pid))
+        let symbolizer = self.symbolizer.pid();
+        self.orphans.sweep(|pid| {
+            symbolizer == Some(pid) || running.iter().any(|child| child.pid.as_raw() == pid)
+        })
+    }
+
+    /// Names and source lines for a child's return addresses.
+    pub(crate) fn resolve(&mut self, addresses: &[u64]) -> Vec<Frame> {
+        self.symbolizer.resolve(addresses)
     }
 }
 

@@ -339,6 +339,7 @@ mod tests {
                 first_panic,
                 failed_allocation: None,
                 memory_limit: None,
+                stuck_at: Vec::new(),
                 left_processes: false,
                 descendants: Vec::new(),
             },

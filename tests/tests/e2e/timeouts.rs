@@ -3,6 +3,10 @@
 
 use isolated_test_e2e::fixture;
 
+const SOURCE: &str = include_str!("../../fixtures/timeouts.rs");
+/// As a backtrace shows it: relative to the directory the suite ran in, this package's.
+const FILE_FROM_HERE: &str = "fixtures/timeouts.rs";
+
 #[test]
 fn a_timeout_attribute_kills_the_test() {
     let run = fixture!("timeouts")
@@ -55,4 +59,60 @@ fn output_printed_before_a_timeout_is_shown() {
     );
     assert_eq!(failure.output.stdout.as_deref(), Some("started, then hung"));
     assert_eq!(failure.output.stderr.as_deref(), Some("hung on stderr too"));
+}
+
+#[test]
+fn a_hung_test_shows_where_it_was_stuck() {
+    let run = fixture!("timeouts")
+        .args(["--exact", "hangs_spinning"])
+        .run();
+    let failure = run.assert_failed(
+        "hangs_spinning",
+        "timed out after 300ms; its process group was killed",
+    );
+    let lines: Vec<&str> = failure.reason_lines.iter().map(String::as_str).collect();
+    let at = lines
+        .iter()
+        .position(|line| *line == "stuck at:")
+        .unwrap_or_else(|| panic!("no backtrace\n{}", run.context()));
+    let frames: Vec<&str> = lines[at + 1..]
+        .iter()
+        .copied()
+        .take_while(|line| line.starts_with("    "))
+        .collect();
+    assert!(
+        frames
+            .iter()
+            .any(|frame| frame
+                .starts_with("    timeouts::spin_until_killed at fixtures/timeouts.rs:")),
+        "the spinning function is named\n{}",
+        run.context()
+    );
+    let call = crate::location_of(SOURCE, FILE_FROM_HERE, "spin_until_killed();");
+    assert_eq!(
+        frames.last().copied(),
+        Some(format!("    timeouts::hangs_spinning at {call}").as_str()),
+        "the outermost frame is the test, at its call\n{}",
+        run.context()
+    );
+}
+
+#[test]
+fn a_long_running_test_gets_libtests_notice() {
+    // The notice comes at 1 s, the timeout at 2 s: the order is fixed, however loaded the machine.
+    let run = fixture!("timeouts")
+        .env("ISOLATED_TEST_SLOW_AFTER", "1s")
+        .env("ISOLATED_TEST_TIMEOUT", "2s")
+        .args(["--exact", "hangs_under_the_default_timeout"])
+        .run();
+    assert!(
+        run.stderr.lines().any(|line| line
+            == "test hangs_under_the_default_timeout has been running for over 1 second"),
+        "{}",
+        run.context()
+    );
+    run.assert_failed(
+        "hangs_under_the_default_timeout",
+        "timed out after 2s; its process group was killed",
+    );
 }
