@@ -85,9 +85,13 @@ fn count_alloc(ptr: *mut u8, size: usize) {
     if counted > PEAK_BYTES.load(Relaxed) && !PAUSED.load(Relaxed) {
         PEAK_BYTES.fetch_max(counted, Relaxed);
     }
+    if !PAUSED.load(Relaxed) {
+        crate::leak_sites::record_alloc(ptr as usize, size);
+    }
 }
 
-fn count_free(size: usize) {
+fn count_free(ptr: *mut u8, size: usize) {
+    crate::leak_sites::record_free(ptr as usize);
     LIVE_BYTES.fetch_sub(size as i64, Relaxed);
     FREED_BLOCKS.fetch_add(1, Relaxed);
 }
@@ -143,7 +147,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        count_free(layout.size());
+        count_free(ptr, layout.size());
         // SAFETY: `ptr` and `layout` come from our caller, who got `ptr` from this allocator.
         unsafe { self.inner.dealloc(ptr, layout) }
     }
@@ -156,7 +160,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
         let new = unsafe { self.inner.realloc(ptr, layout, new_size) };
         if !new.is_null() {
             // A successful realloc frees the old block and hands out a new one.
-            count_free(layout.size());
+            count_free(ptr, layout.size());
         }
         count_alloc(new, new_size);
         new

@@ -19,6 +19,25 @@ pub(crate) const EXIT_CHANNEL_LOST: i32 = 199;
 pub(crate) const CHANNEL_LOST_LINE: &str =
     "isolated-test: the test closed or replaced its result channel; no result was sent\n";
 
+/// What a child does beyond running its test, fixed when it is forked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ChildOptions {
+    /// Bytes of live heap the body may bring about.
+    pub(crate) memory_limit: Option<u64>,
+    /// Record every allocation's call stack, to say where leaked blocks came from.
+    pub(crate) track_allocations: bool,
+}
+
+impl ChildOptions {
+    /// The same, recording allocations.
+    pub(crate) fn tracking_allocations(self) -> Self {
+        Self {
+            track_allocations: true,
+            ..self
+        }
+    }
+}
+
 /// Whether this binary was built with `panic = "abort"`: a panic on the test's thread then ends
 /// the process, and the panic hook reports it as the test's end.
 pub(crate) const PANIC_ABORTS: bool = cfg!(panic = "abort");
@@ -269,8 +288,9 @@ pub(crate) fn run_test(
     channel: BorrowedFd<'_>,
     token: u64,
     counting: bool,
-    memory_limit: Option<u64>,
+    options: ChildOptions,
 ) -> ! {
+    let memory_limit = options.memory_limit;
     let fd = channel.as_raw_fd();
     CHANNEL_FD.store(fd, Relaxed);
     CHANNEL_TOKEN.store(token, Relaxed);
@@ -282,14 +302,23 @@ pub(crate) fn run_test(
         limit_address_space(limit);
     }
     let before = HeapSnapshot::now();
+    if options.track_allocations {
+        crate::leak_sites::start();
+    }
     crate::alloc::begin_test(memory_limit);
     let result = panic::catch_unwind(AssertUnwindSafe(case.body));
     let peak_bytes = crate::alloc::end_test();
+    crate::leak_sites::stop();
     let mut after = HeapSnapshot::now();
     if before.delta_to(after).holds_memory() {
         // Only growth can be an exiting thread's: counting threads costs a walk through /proc.
         settle_threads();
         after = HeapSnapshot::now();
+    }
+    if options.track_allocations {
+        send(Message::LeakSites {
+            sites: crate::leak_sites::sites(),
+        });
     }
     if has_children() {
         send(Message::LeftProcesses {

@@ -33,6 +33,8 @@ pub(crate) struct Invocation {
     pub(crate) junit: Option<std::path::PathBuf>,
     /// `ISOLATED_TEST_REPORT=memory`: list the memory figures of every passing test.
     pub(crate) report_memory: bool,
+    /// `ISOLATED_TEST_LEAK_SITES`: on unless `0`.
+    pub(crate) leak_sites: bool,
 }
 
 /// Run-wide defaults that a test's own attribute overrides.
@@ -97,6 +99,15 @@ impl Invocation {
             junit: env("ISOLATED_TEST_JUNIT")
                 .filter(|path| !path.is_empty())
                 .map(Into::into),
+            leak_sites: match env("ISOLATED_TEST_LEAK_SITES").as_deref().map(str::trim) {
+                None | Some("" | "1") => true,
+                Some("0") => false,
+                Some(other) => {
+                    return Err(ConfigError(format!(
+                        "ISOLATED_TEST_LEAK_SITES={other:?} is neither 1 nor 0"
+                    )))
+                }
+            },
             report_memory: match env("ISOLATED_TEST_REPORT").as_deref() {
                 None | Some("") => false,
                 Some("memory") => true,

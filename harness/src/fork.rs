@@ -11,7 +11,7 @@ use nix::sys::resource::{setrlimit, Resource};
 use nix::sys::signal::{signal, SigHandler, Signal};
 use nix::unistd::{self, ForkResult, Pid};
 
-use crate::child;
+use crate::child::{self, ChildOptions};
 use crate::registry::TestCase;
 
 /// The parent's ends of a new child's pipes.
@@ -52,7 +52,7 @@ pub(crate) fn spawn(
     context: &ForkContext,
     case: &'static TestCase,
     token: u64,
-    memory_limit: Option<u64>,
+    options: ChildOptions,
     harness_fds: &[RawFd],
 ) -> io::Result<SpawnedChild> {
     debug_assert_single_threaded(context.task_dir.as_ref());
@@ -75,13 +75,7 @@ pub(crate) fn spawn(
             let stderr_write = stderr.map(|(_read, write)| write);
             become_test_process(context, stdout_write, stderr_write, harness_fds);
             clear_nonblocking(result_write.as_raw_fd());
-            child::run_test(
-                case,
-                result_write.as_fd(),
-                token,
-                context.counting,
-                memory_limit,
-            )
+            child::run_test(case, result_write.as_fd(), token, context.counting, options)
         }
         ForkResult::Parent { child } => {
             // Also set by the child itself; whichever runs first wins the race against a kill.

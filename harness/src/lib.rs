@@ -73,6 +73,7 @@ mod child;
 mod config;
 mod fork;
 mod junit;
+mod leak_sites;
 mod orphans;
 mod plan;
 mod protocol;

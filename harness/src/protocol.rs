@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::alloc::HeapDelta;
+use crate::leak_sites::LeakSite;
 
 /// What the child says about its test: facts only; the parent decides the verdict.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +60,8 @@ pub(crate) enum Message {
     MemoryLimit { limit: u64, size: u64, live: u64 },
     /// The test's body ended with these processes of its own still around.
     LeftProcesses { pids: Vec<i32> },
+    /// Where the blocks still allocated when the body returned came from (tracked runs only).
+    LeakSites { sites: Vec<LeakSite> },
     /// The test's thread was asked where it was, at its timeout: its return addresses, innermost
     /// first, `count` of them.
     Stuck {
@@ -102,6 +105,8 @@ pub(crate) struct DeathClues {
     pub(crate) memory_limit: Option<MemoryLimitHit>,
     /// Where the test's thread was when its timeout came (return addresses, innermost first).
     pub(crate) stuck_at: Vec<u64>,
+    /// Where a tracked run's leaked blocks came from.
+    pub(crate) leak_sites: Vec<LeakSite>,
     /// The test left processes behind (or may have: it sent no report).
     pub(crate) left_processes: bool,
     /// The processes it said it left.
@@ -214,6 +219,7 @@ fn shrink(message: Message) -> Message {
         | Message::AllocationFailed { .. }
         | Message::MemoryLimit { .. }
         | Message::Stuck { .. }
+        | Message::LeakSites { .. }
         | Message::LeftProcesses { .. }) => small,
     }
 }
@@ -297,6 +303,7 @@ pub(crate) fn decode(token: u64, mut bytes: &[u8]) -> ChannelContents {
                 report = Ok(ChildReport::Panicked(record));
             }
             Message::AllocationFailed { size } => clues.failed_allocation = Some(size),
+            Message::LeakSites { sites } => clues.leak_sites = sites,
             Message::Stuck { frames, count } => {
                 clues.stuck_at = frames[..usize::from(count).min(STUCK_FRAMES)].to_vec();
             }

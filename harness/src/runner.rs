@@ -10,16 +10,18 @@ use libtest_mimic::{Failed, FormatSetting, Trial};
 use nix::sys::signal::Signal;
 
 use crate::capture::CapturedStream;
+use crate::child::ChildOptions;
 use crate::config::Invocation;
 use crate::fork::ForkContext;
 use crate::junit::{self, JunitCase, JunitOutcome, JunitReport};
+use crate::leak_sites::LeakSite;
 use crate::plan::{self, PlannedTest};
 use crate::protocol::ChildReport;
 use crate::report::{self, AfterRun, MemoryFigures};
 use crate::scheduler::{RunError, Scheduler};
 use crate::supervisor::{ChildOutcome, SlowNotice, Supervisor};
 use crate::verdict::{self, Note, Verdict};
-use crate::{alloc, child, orphans, registry, signals, symbols};
+use crate::{alloc, child, orphans, registry, signals, size, symbols};
 
 /// The run in progress, driven from the main thread only: every fork happens there.
 struct Run {
@@ -29,6 +31,8 @@ struct Run {
     nocapture: bool,
     /// `ISOLATED_TEST_REPORT=memory` or `--show-output`: list every passing test's memory.
     report_memory: bool,
+    /// `ISOLATED_TEST_LEAK_SITES` (on unless `0`): find where a leaking test's blocks came from.
+    leak_sites: bool,
     /// libtest's pretty format, where an interruption lands mid-line.
     pretty: bool,
     after: AfterRun,
@@ -119,6 +123,7 @@ pub fn run_main() -> ! {
         show_output: args.show_output,
         nocapture: args.nocapture,
         report_memory: invocation.report_memory || args.show_output,
+        leak_sites: invocation.leak_sites,
         pretty,
         after: AfterRun::default(),
         junit: invocation.junit.is_some().then(Vec::new),
@@ -229,6 +234,7 @@ impl Run {
                 _ => None,
             };
             let captured = Captured {
+                leak_sites: None,
                 stuck_at: std::mem::take(&mut outcome.clues.stuck_at),
                 memory: MemoryFigures {
                     heap,
@@ -238,16 +244,38 @@ impl Run {
                 stderr: outcome.stderr,
             };
             match verdict {
-                Verdict::Fail { reason } if earlier_failures.len() < retries as usize => {
+                Verdict::Fail { reason, .. } if earlier_failures.len() < retries as usize => {
                     earlier_failures.push(reason);
                     next = self.scheduler.retry(index);
                 }
-                Verdict::Fail { reason } => return Err(self.fail(index, &reason, captured, time)),
+                Verdict::Fail { reason, leaked } => {
+                    let mut captured = captured;
+                    if leaked && self.leak_sites {
+                        captured.leak_sites = Some(self.find_leak_sites(index));
+                    }
+                    return Err(self.fail(index, &reason, captured, time));
+                }
                 Verdict::Pass { note } => {
                     self.pass(index, note, earlier_failures, captured, time);
                     return Ok(());
                 }
             }
+        }
+    }
+
+    /// Runs test `index` once more, recording its allocations, and returns where the blocks it
+    /// left came from.
+    fn find_leak_sites(&mut self, index: usize) -> Vec<LeakSite> {
+        match self
+            .scheduler
+            .retry_with(index, ChildOptions::tracking_allocations)
+        {
+            Ok(mut outcome) => {
+                self.take_clues(index, &outcome);
+                std::mem::take(&mut outcome.clues.leak_sites)
+            }
+            Err(RunError::Interrupted(signal)) => self.end_interrupted(signal, index),
+            Err(RunError::Spawn(_)) => Vec::new(),
         }
     }
 
@@ -330,7 +358,10 @@ impl Run {
                 properties: captured.memory.properties(),
             });
         }
-        let evidence = stuck_evidence(&mut self.scheduler, &captured.stuck_at);
+        let mut evidence = stuck_evidence(&mut self.scheduler, &captured.stuck_at);
+        if let Some(sites) = &captured.leak_sites {
+            evidence.extend(leak_evidence(sites));
+        }
         let message = report::failure_message(
             reason,
             &evidence,
@@ -383,6 +414,8 @@ impl Run {
 /// A child's captured output and memory figures.
 #[derive(Default)]
 struct Captured {
+    /// Where a leak's blocks came from, when a tracked run was made to find out.
+    leak_sites: Option<Vec<LeakSite>>,
     /// Where its test's thread was at the timeout, if it timed out and said.
     stuck_at: Vec<u64>,
     memory: MemoryFigures,
@@ -406,6 +439,28 @@ fn stuck_evidence(scheduler: &mut Scheduler, stuck_at: &[u64]) -> Vec<String> {
             None => format!("    {}", frame.function),
         }))
         .collect()
+}
+
+/// `leak sites:` and, for each, its size and the test's frames that allocated it.
+fn leak_evidence(sites: &[LeakSite]) -> Vec<String> {
+    if sites.is_empty() {
+        return vec![
+            "leak sites: a second run that tracked allocations found no block left".to_owned(),
+        ];
+    }
+    let mut lines = vec!["leak sites (from a second run that tracked allocations):".to_owned()];
+    for site in sites {
+        let mut frames = site.frames.iter();
+        let first = frames.next().map_or("an unknown place", String::as_str);
+        lines.push(format!(
+            "    {} in {} block{}: {first}",
+            size::format(site.bytes),
+            site.blocks,
+            if site.blocks == 1 { "" } else { "s" },
+        ));
+        lines.extend(frames.map(|frame| format!("        called from {frame}")));
+    }
+    lines
 }
 
 /// The test binary's name without the hash cargo appends (`death-0123456789abcdef` → `death`).

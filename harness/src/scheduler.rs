@@ -9,6 +9,7 @@ use std::io;
 
 use nix::sys::signal::Signal;
 
+use crate::child::ChildOptions;
 use crate::orphans::Escapee;
 use crate::plan::PlannedTest;
 use crate::signals;
@@ -72,7 +73,16 @@ impl Scheduler {
 
     /// Runs test `index` again in a fresh child, and waits for its outcome.
     pub(crate) fn retry(&mut self, index: usize) -> Result<ChildOutcome, RunError> {
-        self.start(index).map_err(RunError::Spawn)?;
+        self.retry_with(index, |options| options)
+    }
+
+    /// Runs test `index` again in a fresh child, its options adjusted, and waits for it.
+    pub(crate) fn retry_with(
+        &mut self,
+        index: usize,
+        adjust: impl FnOnce(ChildOptions) -> ChildOptions,
+    ) -> Result<ChildOutcome, RunError> {
+        self.start_with(index, adjust).map_err(RunError::Spawn)?;
         self.wait_for(index)
     }
 
@@ -92,10 +102,22 @@ impl Scheduler {
     }
 
     fn start(&mut self, index: usize) -> io::Result<()> {
+        self.start_with(index, |options| options)
+    }
+
+    fn start_with(
+        &mut self,
+        index: usize,
+        adjust: impl FnOnce(ChildOptions) -> ChildOptions,
+    ) -> io::Result<()> {
         let test = &self.tests[index];
         let token = self.token_seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let options = adjust(ChildOptions {
+            memory_limit: test.memory_limit,
+            track_allocations: false,
+        });
         self.supervisor
-            .start(index, test.case, test.timeout, test.memory_limit, token)?;
+            .start(index, test.case, test.timeout, options, token)?;
         self.started[index] = true;
         Ok(())
     }

@@ -11,6 +11,7 @@ use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::{self, Pid};
 
 use crate::capture::CapturedStream;
+use crate::child::ChildOptions;
 use crate::fork::{self, ForkContext};
 use crate::orphans::{self, Escapee, OrphanSweeper};
 use crate::protocol::{self, ChannelContents, ChildReport, ProtocolError};
@@ -265,7 +266,7 @@ impl Supervisor {
         key: usize,
         case: &'static TestCase,
         timeout: Option<Duration>,
-        memory_limit: Option<u64>,
+        options: ChildOptions,
         token: u64,
     ) -> io::Result<()> {
         let harness_fds = &mut self.harness_fds;
@@ -276,7 +277,7 @@ impl Supervisor {
         }
         let group = GroupSlot::reserve();
         let blocked = signals::TerminationBlocked::new();
-        let spawned = fork::spawn(&self.context, case, token, memory_limit, &self.harness_fds)?;
+        let spawned = fork::spawn(&self.context, case, token, options, &self.harness_fds)?;
         group.set_group(spawned.pid.as_raw());
         drop(blocked);
         self.running.push(RunningChild {

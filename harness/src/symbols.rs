@@ -218,7 +218,7 @@ fn describe(addresses: &[u64]) -> String {
 }
 
 /// A path as a user reads it: relative to the working directory, or from `library/` for std.
-fn shorten(path: &std::path::Path) -> String {
+pub(crate) fn shorten(path: &std::path::Path) -> String {
     if let Ok(cwd) = std::env::current_dir() {
         if let Ok(relative) = path.strip_prefix(&cwd) {
             return relative.display().to_string();

@@ -34,11 +34,11 @@ pub(crate) struct Expectations {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Verdict {
     /// `note` is said after the run.
-    Pass {
-        note: Option<Note>,
-    },
+    Pass { note: Option<Note> },
     Fail {
         reason: String,
+        /// It failed for a leak: where the leaked blocks came from is worth finding out.
+        leaked: bool,
     },
 }
 
@@ -54,6 +54,7 @@ pub(crate) enum Note {
 fn fail(reason: impl Into<String>) -> Verdict {
     Verdict::Fail {
         reason: reason.into(),
+        leaked: false,
     }
 }
 
@@ -268,12 +269,15 @@ fn judge_heap(heap: Option<HeapDelta>, expect: &Expectations) -> Verdict {
     let limit = expect.leak_limit;
     let leaked = heap.net_bytes.max(0) as u64;
     match limit {
-        Some(limit) if leaked > limit => fail(format!(
+        Some(limit) if leaked > limit => Verdict::Fail {
+            leaked: true,
+            reason: format!(
             "leaked {} in {} (limit: {}); allow it with #[isolated_test(leak_limit = {leaked})] or #[isolated_test(allow_leaks)]",
             count(leaked, "byte"),
             count(heap.net_blocks.max(0) as u64, "allocation"),
             count(limit, "byte"),
-        )),
+        ),
+        },
         None if leaked > 0 => Verdict::Pass {
             note: Some(Note::AllowedLeak(format!(
                 "leaked {} in {} (allowed)",
@@ -340,6 +344,7 @@ mod tests {
                 failed_allocation: None,
                 memory_limit: None,
                 stuck_at: Vec::new(),
+                leak_sites: Vec::new(),
                 left_processes: false,
                 descendants: Vec::new(),
             },
@@ -534,7 +539,7 @@ mod tests {
 
     fn reason(verdict: Verdict) -> String {
         match verdict {
-            Verdict::Fail { reason } => reason,
+            Verdict::Fail { reason, .. } => reason,
             pass => panic!("expected a failure, got {pass:?}"),
         }
     }

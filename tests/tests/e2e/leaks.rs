@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use isolated_test_e2e::{fixture, Run};
+use isolated_test_e2e::{fixture, Run, TempDir};
 
 /// fixtures/leaks.rs under the default leak limit of 0, run once and shared.
 fn leaks() -> &'static Run {
@@ -104,4 +104,69 @@ fn without_the_counting_allocator_tests_still_run_and_the_check_is_said_to_be_un
         "{}",
         run.context()
     );
+}
+
+const SOURCE: &str = include_str!("../../fixtures/leaks.rs");
+/// As a leak site shows it: relative to the directory the suite ran in, this package's.
+const FILE_FROM_HERE: &str = "fixtures/leaks.rs";
+
+#[test]
+fn a_leak_is_traced_to_the_lines_that_allocated_it() {
+    let run = leaks();
+    let failure = run.assert_failed(
+        "leaks_through_a_helper",
+        "leaked 98 bytes in 3 allocations (limit: 0 bytes); allow it with #[isolated_test(leak_limit = 98)] or #[isolated_test(allow_leaks)]",
+    );
+    let at = |needle| crate::location_of(SOURCE, FILE_FROM_HERE, needle);
+    let caller = format!(
+        "        called from leaks::leaks_through_a_helper at {}",
+        at("remember(&mut cache, word)")
+    );
+    let expected = [
+        "leak sites (from a second run that tracked allocations):".to_owned(),
+        format!(
+            "    96 B in 1 block: leaks::remember at {}",
+            at("push(owned)")
+        ),
+        caller.clone(),
+        format!(
+            "    2 B in 2 blocks: leaks::remember at {}",
+            at("to_owned()")
+        ),
+        caller,
+    ];
+    assert_eq!(
+        failure.reason_lines[1..=expected.len()],
+        expected,
+        "{}",
+        run.context()
+    );
+}
+
+#[test]
+fn leak_sites_can_be_turned_off() {
+    let run = fixture!("leaks")
+        .env("ISOLATED_TEST_LEAK_SITES", "0")
+        .args(["--exact", "leaks_through_a_helper"])
+        .run();
+    let failure = run.failure("leaks_through_a_helper");
+    assert!(
+        !failure
+            .reason_lines
+            .iter()
+            .any(|line| line.starts_with("leak sites")),
+        "{}",
+        run.context()
+    );
+}
+
+#[test]
+fn only_a_test_that_leaked_runs_again_to_find_its_leak_sites() {
+    let dir = TempDir::new("leak-runs");
+    fixture!("leaks")
+        .env("RUNS_DIR", dir.path())
+        .args(["counts_its_runs"])
+        .run();
+    assert_eq!(dir.read("leaks_and_counts_its_runs"), "run\nrun\n");
+    assert_eq!(dir.read("frees_and_counts_its_runs"), "run\n");
 }
