@@ -1,4 +1,7 @@
-//! Every outcome isolated-test reports, each as a user sees it. Half of these fail on purpose.
+//! Every outcome isolated-test reports, each as a user sees it: 27 tests, of which 10 pass, 16 fail
+//! on purpose and 1 is ignored. Crashes, early exits, hangs (with where they were stuck), leaks,
+//! death tests (`signal`, `exit_code`, `stderr`), memory limits (`memory_limit`, `max_peak`) and a
+//! flaky test that passes on a retry.
 //!
 //! Run: `cargo test -p isolated-test-examples --test demo`
 
@@ -72,6 +75,32 @@ fn exits_three() {
     std::process::exit(3);
 }
 
+/// A death test: it passes only if its child is killed by SIGSEGV.
+#[isolated_test(signal = "SIGSEGV")]
+fn should_segfault_and_does() {
+    // SAFETY: none; this test crashes on purpose.
+    unsafe { std::ptr::null_mut::<u8>().write_volatile(1) };
+}
+
+/// Dies, but by another signal: it fails, naming both.
+#[isolated_test(signal = "SIGSEGV")]
+fn should_segfault_but_aborts() {
+    std::process::abort();
+}
+
+/// Passes only if the child exits with exactly this status before the body finishes.
+#[isolated_test(exit_code = 3)]
+fn should_exit_three_and_does() {
+    std::process::exit(3);
+}
+
+/// The death must come with a message on stderr that matches the regex.
+#[isolated_test(signal = "SIGABRT", stderr = r"^invariant broken: \d+ items")]
+fn should_abort_saying_why() {
+    eprintln!("invariant broken: 3 items in an empty list");
+    std::process::abort();
+}
+
 #[isolated_test]
 fn sends_no_result() {
     // SAFETY: closes the descriptors above stderr, the result channel among them.
@@ -92,11 +121,17 @@ fn sends_garbage() {
     }
 }
 
+/// Spins until a flag is set; nothing sets it.
+#[inline(never)]
+fn wait_until_ready(ready: &std::sync::atomic::AtomicBool) {
+    while !ready.load(std::sync::atomic::Ordering::Acquire) {}
+}
+
+/// Killed at its timeout; the failure shows where it was stuck.
 #[isolated_test(timeout = "500ms")]
 fn hangs() {
-    loop {
-        std::thread::sleep(std::time::Duration::from_secs(1));
-    }
+    let ready = std::sync::atomic::AtomicBool::new(false);
+    wait_until_ready(&ready);
 }
 
 #[isolated_test]
@@ -112,6 +147,34 @@ fn leaks_under_its_limit() {
 #[isolated_test(allow_leaks)]
 fn leaks_allowed() {
     std::mem::forget(vec![0u8; 1024]);
+}
+
+/// The 32 MiB allocation is refused inside the allocator, and the test fails.
+#[isolated_test(memory_limit = "16MiB")]
+fn exceeds_its_memory_limit() {
+    let big = vec![0u8; 32 << 20];
+    std::hint::black_box(big);
+}
+
+/// Freed again before the end, but its heap peaked at 16 MiB.
+#[isolated_test(max_peak = "8MiB")]
+fn peaks_over_its_max_peak() {
+    let big = vec![0u8; 16 << 20];
+    std::hint::black_box(big);
+}
+
+/// Fails its first attempt and passes its second: ok, with a FLAKY note after the summary.
+#[isolated_test(retries = 2)]
+fn fails_once() {
+    // Counts attempts in a file named after this run's harness, the parent of every attempt.
+    let path = std::env::temp_dir().join(format!(
+        "isolated-test-demo-flaky-{}",
+        std::os::unix::process::parent_id()
+    ));
+    let attempt = std::fs::read_to_string(&path).map_or(0, |text| text.parse().unwrap()) + 1;
+    std::fs::write(&path, attempt.to_string()).unwrap();
+    assert!(attempt >= 2, "the first attempt fails");
+    std::fs::remove_file(&path).unwrap();
 }
 
 #[isolated_test]

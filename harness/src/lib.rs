@@ -37,9 +37,43 @@
 //! ```
 //!
 //! `cargo test` then runs each test in a forked child and prints libtest's lines
-//! (`test adds ... ok`), with a reason line and the captured output under every failure. All of
-//! libtest's usual flags work: a filter, `--exact`, `--skip`, `--ignored`, `--include-ignored`,
-//! `--list`, `--test-threads`, `--nocapture`, `--show-output`, `--color`, `-q`.
+//! (`test adds ... ok`), with a reason line, a `memory:` line and the captured output under every
+//! failure. All of libtest's usual flags work: a filter, `--exact`, `--skip`, `--ignored`,
+//! `--include-ignored`, `--list`, `--test-threads`, `--nocapture`, `--show-output`, `--color`,
+//! `-q`.
+//!
+//! # Death tests and memory limits
+//!
+//! A death test passes only if its child ends the way it names: killed by a signal, or exiting
+//! with a status before the body finishes. `stderr` also checks what it printed first. A memory
+//! limit fails the allocation that would take the test's live heap over it, and the test with it.
+//!
+//! ```no_run
+//! use isolated_test::isolated_test;
+//!
+//! #[isolated_test(signal = "SIGABRT", stderr = "invariant broken")]
+//! fn aborts_on_a_broken_invariant() {
+//!     eprintln!("invariant broken: 3 items in an empty list");
+//!     std::process::abort();
+//! }
+//!
+//! #[isolated_test(exit_code = 2)]
+//! fn exits_with_status_2() {
+//!     std::process::exit(2);
+//! }
+//!
+//! // Fails: "exceeded its memory limit of 16 MiB (allocating 33554432 bytes with 0 B live)".
+//! #[isolated_test(memory_limit = "16MiB")]
+//! fn loads_the_whole_file() {
+//!     let contents = vec![0u8; 32 << 20];
+//!     std::hint::black_box(contents);
+//! }
+//!
+//! isolated_test::main!();
+//! ```
+//!
+//! A death test that ends another way fails with, for example, `should have been killed by signal
+//! 6 (SIGABRT), but it returned normally`.
 //!
 //! # Attribute arguments
 //!
@@ -48,17 +82,38 @@
 //! | `timeout = "2s"` | kill the test's process group after this long ([humantime] syntax); overrides `ISOLATED_TEST_TIMEOUT` |
 //! | `leak_limit = 4096` | bytes of net heap growth allowed; overrides `ISOLATED_TEST_LEAK_LIMIT` |
 //! | `allow_leaks` | report leaks, never fail for them |
+//! | `memory_limit = "64MiB"` | fail the allocation that would take the test's live heap over this, and the test with it; the address space is capped too (`RLIMIT_AS`); overrides `ISOLATED_TEST_MEMORY_LIMIT` |
+//! | `max_peak = "8MiB"` | fail a test whose heap peaked more than this above where it began |
+//! | `signal = "SIGSEGV"` | pass only if the child is killed by this signal (`"SEGV"` or `11` too) |
+//! | `exit_code = 3` | pass only if the child exits with exactly this status before the body finishes |
+//! | `stderr = "regex"` | with `signal`, `exit_code` or `#[should_panic]`: the captured stderr must also match |
+//! | `retries = 2` | run a failing test again in a fresh child up to this many times; passing on a retry is `ok` with a `FLAKY` note; overrides `ISOLATED_TEST_RETRIES` |
+//!
+//! Sizes are bytes or take a unit (`KiB`, `MiB`, `GiB` in 1024s; `KB`, `MB`, `GB` in 1000s).
+//! Contradictions are compile errors: `signal` with `exit_code`, either with `#[should_panic]`,
+//! `leak_limit` with `allow_leaks`, leak settings or `max_peak` on a test that must die, and
+//! `stderr` without `signal`, `exit_code` or `#[should_panic]`.
 //!
 //! `#[should_panic]`, `#[should_panic(expected = "..")]` and `#[ignore]`/`#[ignore = ".."]` work as
-//! with `#[test]`, written before or after `#[isolated_test]`.
+//! with `#[test]`, written before or after `#[isolated_test]`. `#[should_panic]` works in a binary
+//! built with `panic = "abort"` too.
 //!
 //! # Environment
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
-//! | `ISOLATED_TEST_TIMEOUT` | `60s` | each test's timeout; `0` for none |
+//! | `ISOLATED_TEST_TIMEOUT` | `60s` | each test's timeout; `0` for none. A test that times out shows where it was `stuck at:` |
 //! | `ISOLATED_TEST_LEAK_LIMIT` | `0` | bytes of net heap growth a test may leave behind |
+//! | `ISOLATED_TEST_MEMORY_LIMIT` | none | each test's memory limit, like `64MiB`; `0` for none |
+//! | `ISOLATED_TEST_RETRIES` | `0` | how many times a failing test is run again |
+//! | `ISOLATED_TEST_SLOW_AFTER` | `60s` | print libtest's `test NAME has been running for over 60 seconds` after this long; `0` for never |
+//! | `ISOLATED_TEST_LEAK_SITES` | `1` | `0`: do not re-run a leaking test to list where its live blocks were allocated |
+//! | `ISOLATED_TEST_REPORT` | off | `memory`: after the run, list each passing test's memory line (`--show-output` does too) |
+//! | `ISOLATED_TEST_JUNIT` | off | a path: write a JUnit XML report there (times, output, heap figures, flaky retries) |
 //! | `ISOLATED_TEST_SELF_CHECK` | off | `1`: check the harness ends with the descriptors it started with and no child |
+//! | `RUST_TEST_THREADS` | all cores | like `--test-threads` |
+//!
+//! A test's own attribute wins over the environment.
 //!
 //! [humantime]: https://docs.rs/humantime
 

@@ -94,7 +94,18 @@ pub fn run_main() -> ! {
         .collect();
     let args = &invocation.args;
     if args.list {
-        libtest_mimic::run(args, trials).exit();
+        let listed = trials
+            .iter()
+            .filter(|trial| !args.is_filtered_out(trial))
+            .count();
+        let conclusion = libtest_mimic::run(args, trials);
+        if !args.quiet && matches!(args.format, None | Some(FormatSetting::Pretty)) {
+            // libtest's footer, which libtest-mimic leaves out: tools compare the two outputs.
+            let tests = if listed == 1 { "test" } else { "tests" };
+            let gap = if listed == 0 { "" } else { "\n" };
+            println!("{gap}{listed} {tests}, 0 benchmarks");
+        }
+        conclusion.exit();
     }
 
     let order = plan::run_order(args, &trials);

@@ -47,8 +47,16 @@ fn assert_fails_on_purpose_reported(run: &Run) {
 }
 
 /// `NAME: test` lines, for `--list`.
+/// What `--format terse --list` prints: a line per test, as libtest and cargo-nextest read it.
 fn listed(names: &[&str]) -> String {
     names.iter().map(|name| format!("{name}: test\n")).collect()
+}
+
+/// What plain `--list` prints, byte for byte as libtest does: the lines, then a count.
+fn listed_with_count(names: &[&str]) -> String {
+    let tests = if names.len() == 1 { "test" } else { "tests" };
+    let gap = if names.is_empty() { "" } else { "\n" };
+    format!("{}{gap}{} {tests}, 0 benchmarks\n", listed(names), names.len())
 }
 
 #[test]
@@ -131,10 +139,13 @@ fn include_ignored_runs_everything() {
 #[test]
 fn list_prints_every_test_and_runs_none() {
     let names: Vec<&str> = ALL.iter().map(|(name, _)| *name).collect();
-    for args in [&["--list"][..], &["--list", "--format", "terse"]] {
+    for (args, expected) in [
+        (&["--list"][..], listed_with_count(&names)),
+        (&["--list", "--format", "terse"], listed(&names)),
+    ] {
         let run = flags(args);
         run.assert_exit_code(0);
-        assert_eq!(run.stdout, listed(&names), "{}", run.context());
+        assert_eq!(run.stdout, expected, "{}", run.context());
         assert_eq!(run.stderr, "");
     }
 }
@@ -142,20 +153,25 @@ fn list_prints_every_test_and_runs_none() {
 #[test]
 fn list_ignored_prints_only_the_ignored_tests() {
     // What cargo-nextest asks, to learn which tests are ignored.
-    for args in [
-        &["--list", "--ignored"][..],
-        &["--list", "--format", "terse", "--ignored"],
+    for (args, expected) in [
+        (&["--list", "--ignored"][..], listed_with_count(&IGNORED)),
+        (
+            &["--list", "--format", "terse", "--ignored"],
+            listed(&IGNORED),
+        ),
     ] {
         let run = flags(args);
         run.assert_exit_code(0);
-        assert_eq!(run.stdout, listed(&IGNORED), "{}", run.context());
+        assert_eq!(run.stdout, expected, "{}", run.context());
     }
 }
 
 #[test]
 fn list_honours_a_filter() {
     let run = flags(&["--list", "gamma"]);
-    assert_eq!(run.stdout, listed(&["inner::gamma"]));
+    assert_eq!(run.stdout, listed_with_count(&["inner::gamma"]));
+    let none = flags(&["--list", "no_such_test"]);
+    assert_eq!(none.stdout, "0 tests, 0 benchmarks\n");
 }
 
 #[test]

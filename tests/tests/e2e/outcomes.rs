@@ -36,7 +36,9 @@ fn the_run_reports_every_test_once_in_name_order_and_exits_101() {
         run.context()
     );
 
-    let listed = fixture!("outcomes").args(["--list"]).run();
+    let listed = fixture!("outcomes")
+        .args(["--list", "--format", "terse"])
+        .run();
     let listed: Vec<&str> = listed
         .stdout
         .lines()
