@@ -56,7 +56,11 @@ fn listed(names: &[&str]) -> String {
 fn listed_with_count(names: &[&str]) -> String {
     let tests = if names.len() == 1 { "test" } else { "tests" };
     let gap = if names.is_empty() { "" } else { "\n" };
-    format!("{}{gap}{} {tests}, 0 benchmarks\n", listed(names), names.len())
+    format!(
+        "{}{gap}{} {tests}, 0 benchmarks\n",
+        listed(names),
+        names.len()
+    )
 }
 
 #[test]
