@@ -9,7 +9,7 @@ use isolated_test::isolated_test;
 
 #[isolated_test]
 fn passes() {
-    assert_eq!(1 + 1, 2);
+    assert_eq!(["isolated", "test"].join("-"), "isolated-test");
 }
 
 #[isolated_test]
