@@ -5,25 +5,34 @@
 //! spawned and joined included).
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering::Relaxed};
 
 use serde::{Deserialize, Serialize};
 
 static LIVE_BYTES: AtomicI64 = AtomicI64::new(0);
 static ALLOCATED_BLOCKS: AtomicU64 = AtomicU64::new(0);
 static FREED_BLOCKS: AtomicU64 = AtomicU64::new(0);
+/// The highest `LIVE_BYTES` since [`begin_test`].
+static PEAK_BYTES: AtomicI64 = AtomicI64::new(0);
+/// `LIVE_BYTES` and `EXCUSED_BYTES` when the test's body began.
+static TEST_BASE_BYTES: AtomicI64 = AtomicI64::new(0);
+static TEST_BASE_EXCUSED: AtomicI64 = AtomicI64::new(0);
 /// Live heap that belongs to the harness though a test's body made it grow (std's panic hook
 /// keeps its backtrace caches): left out of limits and peaks.
 static EXCUSED_BYTES: AtomicI64 = AtomicI64::new(0);
-/// The highest live heap (less the excused) since [`begin_test`].
-static PEAK_BYTES: AtomicI64 = AtomicI64::new(0);
-/// The live heap (less the excused) when the test's body began.
-static TEST_BASE_BYTES: AtomicI64 = AtomicI64::new(0);
-/// The most live heap (less the excused) an allocation may bring about: the test's memory limit
-/// over its base, or `i64::MAX`.
+/// The most `LIVE_BYTES` an allocation may bring about while [`LIMITED`].
 static LIMIT_BYTES: AtomicI64 = AtomicI64::new(i64::MAX);
-/// Set while the harness's panic hook runs: its allocations count for no peak and no limit.
-static PAUSED: AtomicBool = AtomicBool::new(false);
+
+/// What the allocator does beyond counting, as bits: one load tells the common case (none) apart.
+static MODE: AtomicU8 = AtomicU8::new(0);
+/// A memory limit is set.
+const LIMITED: u8 = 1;
+/// New allocations are recorded for leak sites.
+const RECORDING: u8 = 2;
+/// Frees are looked up among the recorded allocations.
+const TRACKED: u8 = 4;
+/// The harness's panic hook runs: its allocations count for no peak, no limit and no site.
+const PAUSED: u8 = 8;
 
 /// A [`GlobalAlloc`] that counts bytes and blocks, wrapping another allocator ([`System`] by
 /// default).
@@ -49,77 +58,88 @@ impl<A> CountingAllocator<A> {
     }
 }
 
-/// The live heap that counts against the test: all of it less what is excused.
-fn counted_live() -> i64 {
-    LIVE_BYTES.load(Relaxed) - EXCUSED_BYTES.load(Relaxed)
-}
-
 /// Whether `growth` more bytes stay within the test's memory limit; if not, tells the parent,
 /// without allocating, before the allocation fails.
-fn within_limit(growth: usize) -> bool {
-    let limit = LIMIT_BYTES.load(Relaxed);
-    if limit == i64::MAX || PAUSED.load(Relaxed) {
-        return true;
-    }
-    let live = counted_live();
+#[inline(always)]
+fn within_limit(mode: u8, growth: usize) -> bool {
+    mode & (LIMITED | PAUSED) != LIMITED || admits(growth)
+}
+
+fn admits(growth: usize) -> bool {
+    let (live, limit) = (LIVE_BYTES.load(Relaxed), LIMIT_BYTES.load(Relaxed));
     if live.saturating_add(growth as i64) <= limit {
         return true;
     }
     let base = TEST_BASE_BYTES.load(Relaxed);
+    let excused = EXCUSED_BYTES.load(Relaxed) - TEST_BASE_EXCUSED.load(Relaxed);
     crate::child::report_memory_limit(
-        (limit - base) as u64,
+        (limit - base - excused) as u64,
         growth as u64,
-        (live - base).max(0) as u64,
+        (live - base - excused).max(0) as u64,
     );
     false
 }
 
-fn count_alloc(ptr: *mut u8, size: usize) {
+#[inline(always)]
+fn count_alloc(mode: u8, ptr: *mut u8, size: usize) {
     if ptr.is_null() {
         crate::child::report_failed_allocation(size);
         return;
     }
     let live = LIVE_BYTES.fetch_add(size as i64, Relaxed) + size as i64;
     ALLOCATED_BLOCKS.fetch_add(1, Relaxed);
-    let counted = live - EXCUSED_BYTES.load(Relaxed);
-    if counted > PEAK_BYTES.load(Relaxed) && !PAUSED.load(Relaxed) {
-        PEAK_BYTES.fetch_max(counted, Relaxed);
+    if live > PEAK_BYTES.load(Relaxed) && mode & PAUSED == 0 {
+        PEAK_BYTES.fetch_max(live, Relaxed);
     }
-    if !PAUSED.load(Relaxed) {
+    if mode & (RECORDING | PAUSED) == RECORDING {
         crate::leak_sites::record_alloc(ptr as usize, size);
     }
 }
 
+#[inline(always)]
 fn count_free(ptr: *mut u8, size: usize) {
-    crate::leak_sites::record_free(ptr as usize);
     LIVE_BYTES.fetch_sub(size as i64, Relaxed);
     FREED_BLOCKS.fetch_add(1, Relaxed);
+    if MODE.load(Relaxed) & TRACKED != 0 {
+        crate::leak_sites::record_free(ptr as usize);
+    }
 }
 
-/// Starts a test's measurements: its peak from here, and its memory limit (bytes over the live
-/// heap now).
-pub(crate) fn begin_test(memory_limit: Option<u64>) {
-    let base = counted_live();
+/// Starts a test's measurements: its peak from here, its memory limit (bytes over the live heap
+/// now), and, for a leak-site run, the recording of its allocations.
+pub(crate) fn begin_test(memory_limit: Option<u64>, record: bool) {
+    let base = LIVE_BYTES.load(Relaxed);
     TEST_BASE_BYTES.store(base, Relaxed);
+    TEST_BASE_EXCUSED.store(EXCUSED_BYTES.load(Relaxed), Relaxed);
     PEAK_BYTES.store(base, Relaxed);
-    let limit = memory_limit.map_or(i64::MAX, |limit| {
-        base.saturating_add(i64::try_from(limit).unwrap_or(i64::MAX))
-    });
-    LIMIT_BYTES.store(limit, Relaxed);
+    let mut mode = 0;
+    if let Some(limit) = memory_limit {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        LIMIT_BYTES.store(base.saturating_add(limit), Relaxed);
+        mode |= LIMITED;
+    }
+    if record {
+        mode |= RECORDING | TRACKED;
+    }
+    MODE.fetch_or(mode, Relaxed);
 }
 
-/// Ends the test's limit, so the harness can report freely; returns its peak over the base.
+/// Ends the test's limit and recording, so the harness can report freely; returns its peak over
+/// the base, less what the harness was excused.
 pub(crate) fn end_test() -> u64 {
-    LIMIT_BYTES.store(i64::MAX, Relaxed);
-    (PEAK_BYTES.load(Relaxed) - TEST_BASE_BYTES.load(Relaxed)).max(0) as u64
+    MODE.fetch_and(!(LIMITED | RECORDING), Relaxed);
+    let excused = EXCUSED_BYTES.load(Relaxed) - TEST_BASE_EXCUSED.load(Relaxed);
+    (PEAK_BYTES.load(Relaxed) - TEST_BASE_BYTES.load(Relaxed) - excused).max(0) as u64
 }
 
 /// Runs `f` (the harness's own panic reporting) without its allocations counting towards the
-/// test's peak or limit.
+/// test's peak, limit or leak sites.
 pub(crate) fn paused<T>(f: impl FnOnce() -> T) -> T {
-    let was = PAUSED.swap(true, Relaxed);
+    let was = MODE.fetch_or(PAUSED, Relaxed) & PAUSED;
     let result = f();
-    PAUSED.store(was, Relaxed);
+    if was == 0 {
+        MODE.fetch_and(!PAUSED, Relaxed);
+    }
     result
 }
 
@@ -127,22 +147,24 @@ pub(crate) fn paused<T>(f: impl FnOnce() -> T) -> T {
 // returns its result; counting has no effect on the memory handed out.
 unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if !within_limit(layout.size()) {
+        let mode = MODE.load(Relaxed);
+        if !within_limit(mode, layout.size()) {
             return std::ptr::null_mut();
         }
         // SAFETY: forwarded from our caller, who upholds `GlobalAlloc::alloc`'s contract.
         let ptr = unsafe { self.inner.alloc(layout) };
-        count_alloc(ptr, layout.size());
+        count_alloc(mode, ptr, layout.size());
         ptr
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if !within_limit(layout.size()) {
+        let mode = MODE.load(Relaxed);
+        if !within_limit(mode, layout.size()) {
             return std::ptr::null_mut();
         }
         // SAFETY: as for `alloc`.
         let ptr = unsafe { self.inner.alloc_zeroed(layout) };
-        count_alloc(ptr, layout.size());
+        count_alloc(mode, ptr, layout.size());
         ptr
     }
 
@@ -153,7 +175,8 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if !within_limit(new_size.saturating_sub(layout.size())) {
+        let mode = MODE.load(Relaxed);
+        if !within_limit(mode, new_size.saturating_sub(layout.size())) {
             return std::ptr::null_mut();
         }
         // SAFETY: as for `dealloc`; `new_size` is checked by our caller.
@@ -162,7 +185,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
             // A successful realloc frees the old block and hands out a new one.
             count_free(ptr, layout.size());
         }
-        count_alloc(new, new_size);
+        count_alloc(mode, new, new_size);
         new
     }
 }
@@ -232,6 +255,7 @@ impl HeapCharge {
     /// and limit.
     pub(crate) fn charge(&self, delta: HeapDelta) {
         EXCUSED_BYTES.fetch_add(delta.net_bytes, Relaxed);
+        LIMIT_BYTES.fetch_add(delta.net_bytes, Relaxed);
         self.net_bytes.fetch_add(delta.net_bytes, Relaxed);
         self.net_blocks.fetch_add(delta.net_blocks, Relaxed);
         self.allocations.fetch_add(delta.allocations, Relaxed);

@@ -217,6 +217,34 @@ fn payload_text(payload: &(dyn std::any::Any + Send)) -> Option<String> {
         .or_else(|| payload.downcast_ref::<String>().cloned())
 }
 
+/// Writes this child's coverage profile (`LLVM_PROFILE_FILE`, where `%p` makes it a file of its
+/// own) when the binary is instrumented: the `_exit` that ends a child skips the profiler
+/// runtime's exit hook, so code that ran only in children would count as never run.
+fn write_coverage() {
+    #[cfg(isolated_test_coverage)]
+    {
+        extern "C" {
+            fn __llvm_profile_set_filename(pattern: *const libc::c_char);
+            fn __llvm_profile_write_file() -> libc::c_int;
+        }
+        // The runtime expanded `%p` once, in the harness, and ignores the same pattern set
+        // again: set another (which it opens, so a harmless one), then the pattern, so that it
+        // names this child. Without `LLVM_PROFILE_FILE`, rustc's default pattern.
+        let pattern = std::env::var("LLVM_PROFILE_FILE")
+            .unwrap_or_else(|_| "default_%m_%p.profraw".to_owned());
+        let Ok(pattern) = std::ffi::CString::new(pattern) else {
+            return;
+        };
+        // SAFETY: the profiler runtime is linked into every `-C instrument-coverage` binary;
+        // it copies the pattern, and writing the profile only reads its counters.
+        unsafe {
+            __llvm_profile_set_filename(c"/dev/null".as_ptr());
+            __llvm_profile_set_filename(pattern.as_ptr());
+            __llvm_profile_write_file();
+        }
+    }
+}
+
 /// Writes one frame on the result channel; a child whose channel is gone ends at once.
 fn send(message: Message) {
     let fd = CHANNEL_FD.load(Relaxed);
@@ -224,6 +252,7 @@ fn send(message: Message) {
     if !channel_is_intact(fd) || write_all(fd, &frame).is_err() {
         let _ = std::io::stderr().write_all(CHANNEL_LOST_LINE.as_bytes());
         flush_stdout();
+        write_coverage();
         // SAFETY: `_exit` ends the process at once; nothing of the test is left to run.
         unsafe { libc::_exit(EXIT_CHANNEL_LOST) };
     }
@@ -302,13 +331,10 @@ pub(crate) fn run_test(
         limit_address_space(limit);
     }
     let before = HeapSnapshot::now();
-    if options.track_allocations {
-        crate::leak_sites::start();
-    }
-    crate::alloc::begin_test(memory_limit);
+    let record = options.track_allocations && crate::leak_sites::start();
+    crate::alloc::begin_test(memory_limit, record);
     let result = panic::catch_unwind(AssertUnwindSafe(case.body));
     let peak_bytes = crate::alloc::end_test();
-    crate::leak_sites::stop();
     let mut after = HeapSnapshot::now();
     if before.delta_to(after).holds_memory() {
         // Only growth can be an exiting thread's: counting threads costs a walk through /proc.
@@ -348,6 +374,7 @@ pub(crate) fn run_test(
     };
     send(report);
     flush_stdout();
+    write_coverage();
     // SAFETY: `_exit` skips atexit handlers and destructors inherited from the parent, which
     // belong to the harness, not to this test.
     unsafe { libc::_exit(0) }

@@ -29,8 +29,6 @@ struct Slot {
     frames: [usize; FRAMES],
 }
 
-/// Whether allocations are being recorded.
-static RECORDING: AtomicBool = AtomicBool::new(false);
 static TABLE: AtomicPtr<Slot> = AtomicPtr::new(std::ptr::null_mut());
 /// A spin lock over the table: allocations may come from several threads of the test.
 static LOCKED: AtomicBool = AtomicBool::new(false);
@@ -49,8 +47,9 @@ pub(crate) struct LeakSite {
     pub(crate) frames: Vec<String>,
 }
 
-/// Starts recording: maps the table. Call in the child, just before the body.
-pub(crate) fn start() {
+/// Maps the table; `false` if it could not be. Call in the child, just before the body; the
+/// counting allocator records from then on.
+pub(crate) fn start() -> bool {
     let bytes = SLOTS * std::mem::size_of::<Slot>();
     // SAFETY: a fresh private anonymous mapping; zeroed pages are empty slots.
     let table = unsafe {
@@ -63,15 +62,11 @@ pub(crate) fn start() {
             0,
         )
     };
-    if table != libc::MAP_FAILED {
-        TABLE.store(table.cast(), Ordering::Release);
-        RECORDING.store(true, Ordering::Release);
+    if table == libc::MAP_FAILED {
+        return false;
     }
-}
-
-/// Stops recording; what is still in the table is what the body left allocated.
-pub(crate) fn stop() {
-    RECORDING.store(false, Ordering::Release);
+    TABLE.store(table.cast(), Ordering::Release);
+    true
 }
 
 fn with_table(f: impl FnOnce(&mut [Slot])) {
@@ -97,7 +92,7 @@ fn home(address: usize) -> usize {
 
 /// Records a new allocation, from inside the counting allocator.
 pub(crate) fn record_alloc(address: usize, size: usize) {
-    if !RECORDING.load(Ordering::Relaxed) || BUSY.with(Cell::get) {
+    if BUSY.with(Cell::get) {
         return;
     }
     BUSY.with(|busy| busy.set(true));
@@ -131,7 +126,7 @@ pub(crate) fn record_alloc(address: usize, size: usize) {
 
 /// Forgets a freed allocation, from inside the counting allocator.
 pub(crate) fn record_free(address: usize) {
-    if TABLE.load(Ordering::Relaxed).is_null() || BUSY.with(Cell::get) {
+    if BUSY.with(Cell::get) {
         return;
     }
     with_table(|table| {
@@ -150,7 +145,7 @@ pub(crate) fn record_free(address: usize) {
 }
 
 /// The sites of the allocations still recorded, largest first, resolved to the test's own
-/// frames. Call after [`stop`]; allocates freely.
+/// frames. Call after the body, recording over; allocates freely.
 pub(crate) fn sites() -> Vec<LeakSite> {
     let mut by_stack: HashMap<[usize; FRAMES], (u64, u64)> = HashMap::new();
     with_table(|table| {

@@ -7,6 +7,7 @@
 
 mod cli;
 mod colour;
+mod coverage;
 mod death;
 mod hostile;
 mod interrupts;
@@ -14,6 +15,7 @@ mod leaks;
 mod lifetimes;
 mod load;
 mod memory;
+mod nextest;
 mod outcomes;
 mod output;
 mod panic_abort;

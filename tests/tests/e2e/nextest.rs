@@ -1,0 +1,156 @@
+//! cargo-nextest as the engine at scale, over the unit-fixture library (tests/unit-fixture):
+//! shards that together run every test exactly once, and an archive run on another checkout.
+//! Skipped, and said so, where cargo-nextest is not on PATH.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use isolated_test_e2e::{strip_ansi, TempDir};
+
+const PACKAGE: &str = "isolated-test-unit-fixture";
+
+/// Every test in the unit fixture, as nextest names them.
+const ALL: [&str; 9] = [
+    "parse::tests::a_private_function_is_tested_directly",
+    "parse::tests::a_static_starts_fresh",
+    "parse::tests::a_static_starts_fresh_in_every_test",
+    "parse::tests::an_abort_takes_only_its_own_child",
+    "parse::tests::an_exit_takes_only_its_own_child",
+    "parse::tests::garbage_does_not_parse",
+    "parse::tests::pairs_parse",
+    "parse::tests::poisons_the_environment",
+    "parse::tests::the_environment_is_unpoisoned",
+];
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+fn nextest_is_installed() -> bool {
+    let found = Command::new(cargo())
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !found {
+        eprintln!("skipped: cargo-nextest is not on PATH (install it to run this test)");
+    }
+    found
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// A target directory of its own: the outer `cargo test` holds the normal one.
+fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("nextest")
+}
+
+/// Runs `cargo nextest ARGS`; returns the names of the tests that passed, and fails on any other
+/// outcome.
+fn nextest(args: &[&str], cwd: &Path) -> Vec<String> {
+    let output = Command::new(cargo())
+        .arg("nextest")
+        .args(args)
+        .args(["--color", "never", "--no-fail-fast"])
+        .current_dir(cwd)
+        .output()
+        .expect("cargo nextest runs");
+    let text = strip_ansi(&String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "cargo nextest {args:?} failed\n{text}"
+    );
+    // `        PASS [   0.004s] isolated-test-unit-fixture parse::tests::pairs_parse`
+    text.lines()
+        .filter(|line| line.trim_start().starts_with("PASS ["))
+        .filter_map(|line| line.split_whitespace().last())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn run_args<'a>(partition: &'a str, target: &'a str) -> Vec<&'a str> {
+    vec![
+        "run",
+        "--package",
+        PACKAGE,
+        "--lib",
+        "--target-dir",
+        target,
+        "--partition",
+        partition,
+    ]
+}
+
+#[test]
+fn shards_together_run_every_test_exactly_once() {
+    if !nextest_is_installed() {
+        return;
+    }
+    let target = target_dir();
+    let target = target.to_str().unwrap();
+    for kind in ["count", "hash"] {
+        let mut seen = Vec::new();
+        for shard in 1..=3 {
+            let partition = format!("{kind}:{shard}/3");
+            seen.extend(nextest(&run_args(&partition, target), &workspace()));
+        }
+        let unique: BTreeSet<&str> = seen.iter().map(String::as_str).collect();
+        assert_eq!(
+            seen.len(),
+            ALL.len(),
+            "{kind}: some test ran twice or not at all: {seen:?}"
+        );
+        assert_eq!(unique, ALL.into_iter().collect(), "{kind}");
+    }
+}
+
+#[test]
+fn an_archive_runs_on_another_checkout() {
+    if !nextest_is_installed() {
+        return;
+    }
+    let dir = TempDir::new("nextest-archive");
+    let archive = dir.path().join("suite.tar.zst");
+    let target = target_dir();
+    let status = Command::new(cargo())
+        .args(["nextest", "archive", "--package", PACKAGE, "--lib"])
+        .arg("--target-dir")
+        .arg(&target)
+        .arg("--archive-file")
+        .arg(&archive)
+        .current_dir(workspace())
+        .status()
+        .expect("cargo nextest archive runs");
+    assert!(status.success(), "cargo nextest archive failed");
+
+    // Another checkout: the package's sources somewhere else, and no build there.
+    let checkout = dir.path().join("checkout");
+    let package = checkout.join("tests/unit-fixture");
+    std::fs::create_dir_all(package.join("src")).unwrap();
+    for file in ["Cargo.toml", "src/lib.rs"] {
+        std::fs::copy(
+            workspace().join("tests/unit-fixture").join(file),
+            package.join(file),
+        )
+        .unwrap();
+    }
+    // nextest wants the workspace's manifest there too.
+    std::fs::copy(workspace().join("Cargo.toml"), checkout.join("Cargo.toml")).unwrap();
+    let ran = nextest(
+        &[
+            "run",
+            "--archive-file",
+            archive.to_str().unwrap(),
+            "--workspace-remap",
+            checkout.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let ran: BTreeSet<&str> = ran.iter().map(String::as_str).collect();
+    assert_eq!(ran, ALL.into_iter().collect());
+}
