@@ -273,15 +273,15 @@ impl HeapCharge {
 
 /// The heap growth of one test body, as the counting allocator saw it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HeapDelta {
+pub(crate) struct HeapDelta {
     /// Bytes allocated and not freed (negative when the body freed more than it allocated).
-    pub net_bytes: i64,
+    pub(crate) net_bytes: i64,
     /// Blocks allocated and not freed.
-    pub net_blocks: i64,
+    pub(crate) net_blocks: i64,
     /// Every allocation the body made, freed or not.
-    pub allocations: u64,
+    pub(crate) allocations: u64,
     /// The most the live heap grew above where it was when the body began.
-    pub peak_bytes: u64,
+    pub(crate) peak_bytes: u64,
 }
 
 #[cfg(test)]

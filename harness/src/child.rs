@@ -295,7 +295,7 @@ fn flush_stdout() {
 /// has freed its thread-locals, and those frees belong inside the measurement.
 fn settle_threads() {
     for _ in 0..1000 {
-        if crate::fork::thread_count().map_or(true, |threads| threads <= 1) {
+        if crate::fork::thread_count().is_none_or(|threads| threads <= 1) {
             return;
         }
         std::thread::yield_now();

@@ -40,7 +40,62 @@
 //! (`test adds ... ok`), with a reason line, a `memory:` line and the captured output under every
 //! failure. All of libtest's usual flags work: a filter, `--exact`, `--skip`, `--ignored`,
 //! `--include-ignored`, `--list`, `--test-threads`, `--nocapture`, `--show-output`, `--color`,
-//! `-q`.
+//! `-q`. cargo-nextest runs them too (see
+//! [Running at scale](#running-at-scale-with-cargo-nextest)).
+//!
+//! `#[isolated_test] async fn` is a compile error that says to build a runtime in the test and
+//! call `block_on`. Do that, so that the runtime is built, used and dropped in the test's child:
+//!
+//! ```ignore
+//! #[isolated_test]
+//! fn fetches_the_answer() {
+//!     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+//!     runtime.block_on(async { assert_eq!(fetch_answer().await, 42) });
+//! }
+//! ```
+//!
+//! # Unit tests next to the code
+//!
+//! A library's unit tests, in its private modules, can be `#[isolated_test]`s too: set
+//! `harness = false` on the library's target, add `isolated-test` as a dev-dependency, and end
+//! `lib.rs` with `#[cfg(test)] isolated_test::main!();`. The library's plain `#[test]` functions
+//! then no longer run: make them `#[isolated_test]`s.
+//!
+//! ```toml
+//! # Cargo.toml
+//! [lib]
+//! harness = false
+//!
+//! [dev-dependencies]
+//! isolated-test = "0.1"
+//! ```
+//!
+//! ```no_run
+//! // src/lib.rs
+//! mod parse {
+//!     fn number(text: &str) -> Option<i32> {
+//!         text.trim().parse().ok()
+//!     }
+//!
+//!     #[cfg(test)]
+//!     mod tests {
+//!         use isolated_test::isolated_test;
+//!
+//!         use super::*;
+//!
+//!         #[isolated_test]
+//!         fn a_private_function_is_tested_directly() {
+//!             assert_eq!(number(" 7 "), Some(7));
+//!         }
+//!     }
+//! }
+//!
+//! #[cfg(test)]
+//! isolated_test::main!();
+//! ```
+//!
+//! `cargo test` runs them as `parse::tests::a_private_function_is_tested_directly`. The
+//! repository's `tests/unit-fixture` is a working example.
 //!
 //! # Death tests and memory limits
 //!
@@ -115,6 +170,55 @@
 //!
 //! A test's own attribute wins over the environment.
 //!
+//! # Running at scale with cargo-nextest
+//!
+//! cargo-nextest lists a suite with `--list --format terse` and runs each test as
+//! `BIN --exact NAME --nocapture`; the test still runs in its own forked child under the harness,
+//! so leak verdicts, timeouts and death tests keep working. Its partitions split a run across CI
+//! machines, each test run exactly once, and its archives build once and run on every runner:
+//!
+//! ```sh
+//! cargo nextest run --partition count:1/3   # count:2/3, count:3/3 (or hash:1/3 ...) elsewhere
+//! cargo nextest archive --workspace --archive-file tests.tar.zst
+//! cargo nextest run --archive-file tests.tar.zst --workspace-remap . --partition count:1/3
+//! ```
+//!
+//! The README has a GitHub Actions workflow: a build job that archives, and a matrix of shards.
+//! For a JUnit report per shard, use nextest's (`[profile.ci.junit]` in `.config/nextest.toml`):
+//! nextest starts the binary once per test, so `ISOLATED_TEST_JUNIT`, one run's report, would
+//! keep only the last test.
+//!
+//! # Editors
+//!
+//! rust-analyzer's and RustRover's "Run test"
+//! (`cargo test --package P --test T -- NAME --exact --nocapture`) runs exactly that test.
+//! `--list` prints what libtest prints, byte for byte, down to the `N tests, 0 benchmarks` footer,
+//! so test explorers find the tests.
+//!
+//! # Coverage
+//!
+//! Code that runs only in the children is counted: with `cargo llvm-cov`, or with
+//! `RUSTFLAGS="-C instrument-coverage"` and an `LLVM_PROFILE_FILE` containing `%p`, every child
+//! writes its own `.profraw`. The harness calls the profiler runtime before a child's `_exit`
+//! (which skips the runtime's exit hook); its build script turns that on when it finds
+//! `-C instrument-coverage` in the rustflags.
+//!
+//! ```sh
+//! export LLVM_PROFILE_FILE="$PWD/target/profraw/%p-%m.profraw"
+//! RUSTFLAGS="-C instrument-coverage" cargo test
+//! ```
+//!
+//! # Optimising the harness
+//!
+//! The harness's own code runs for every test, in the parent and in the test's child. Building it
+//! optimised while your tests stay in debug made the trivial benchmark suite about 15% faster:
+//!
+//! ```toml
+//! # your workspace's Cargo.toml
+//! [profile.dev.package.isolated-test]
+//! opt-level = 3
+//! ```
+//!
 //! [humantime]: https://docs.rs/humantime
 
 #![deny(missing_docs)]
@@ -142,8 +246,26 @@ mod supervisor;
 mod symbols;
 mod verdict;
 
-pub use alloc::{CountingAllocator, HeapDelta};
-/// Marks a function as a test that runs in its own child process. See the [crate] docs.
+pub use alloc::CountingAllocator;
+/// Marks a function as a test that runs in its own child process. See the [crate] docs for every
+/// argument.
+///
+/// ```no_run
+/// use isolated_test::isolated_test;
+///
+/// #[isolated_test(timeout = "2s", memory_limit = "64MiB")]
+/// fn parses_a_large_file() {
+///     let numbers: Vec<u64> = (0..1_000).collect();
+///     assert_eq!(numbers.len(), 1_000);
+/// }
+///
+/// #[isolated_test(signal = "SIGABRT")]
+/// fn aborting_is_the_point() {
+///     std::process::abort();
+/// }
+///
+/// isolated_test::main!();
+/// ```
 pub use isolated_test_macros::isolated_test;
 
 /// Installs the counting global allocator and writes the test target's `main`.

@@ -412,6 +412,12 @@ impl Run {
             time: self.tally.started.elapsed(),
             cases,
         };
+        // `%p` names one file per process: cargo-nextest runs a process per test.
+        let path = PathBuf::from(
+            path.to_string_lossy()
+                .replace("%p", &std::process::id().to_string()),
+        );
+        let path = path.as_path();
         if let Err(error) = std::fs::write(path, junit::render(&report)) {
             eprintln!(
                 "{} could not write the JUnit report to {}: {error}",

@@ -19,7 +19,7 @@ pub(crate) fn format(bytes: u64) -> String {
         scale *= 1024;
         unit += 1;
     }
-    if bytes % scale == 0 {
+    if bytes.is_multiple_of(scale) {
         format!("{} {}", bytes / scale, UNITS[unit])
     } else {
         format!("{:.1} {}", bytes as f64 / scale as f64, UNITS[unit])

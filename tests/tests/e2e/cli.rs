@@ -216,6 +216,18 @@ fn exact_name_with_nocapture_runs_that_one_test() {
     assert_fails_on_purpose_reported(&run);
 }
 
+#[test]
+fn an_editors_run_test_command_runs_exactly_that_test() {
+    // rust-analyzer's and RustRover's "Run test":
+    // `cargo test --package P --test T -- NAME --exact --nocapture`, of which the binary gets
+    // what follows `--`. A name that is a prefix of others must still run that one test alone.
+    let run = flags(&["alpha", "--exact", "--nocapture"]);
+    run.assert_exit_code(0);
+    assert_verdicts(&run, &[("alpha", "ok")]);
+    let summary = run.report.summary.unwrap();
+    assert_eq!((summary.passed, summary.filtered_out), (1, 8));
+}
+
 /// Asserts the run was refused with exit code 2, nothing on stdout and exactly one stderr line,
 /// and returns that line.
 #[track_caller]

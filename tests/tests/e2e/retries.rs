@@ -119,3 +119,24 @@ fn the_junit_report_parses_with_the_right_counts() {
     );
     assert_eq!(case("passes").attribute("classname"), Some("retries"));
 }
+
+#[test]
+fn a_junit_path_with_pid_gives_each_process_a_file() {
+    // cargo-nextest runs a process per test: `%p` keeps their reports apart.
+    let dir = TempDir::new("junit-pid");
+    let pattern = dir.path().join("report-%p.xml");
+    for name in ["passes", "passes_on_the_second_attempt"] {
+        let run = fixture!("retries")
+            .env("ATTEMPTS_DIR", dir.path())
+            .env("ISOLATED_TEST_JUNIT", pattern.to_str().unwrap())
+            .args(["--exact", name])
+            .run();
+        run.assert_ok(name);
+    }
+    let reports: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("report-") && name.ends_with(".xml"))
+        .collect();
+    assert_eq!(reports.len(), 2, "{reports:?}");
+}
