@@ -110,12 +110,17 @@ fn report_panic(info: &PanicHookInfo<'_>) {
 /// Called by the counting allocator when the allocator under it returned null: if the child then
 /// aborts (`handle_alloc_error`), the parent knows why. Allocates nothing.
 pub(crate) fn report_failed_allocation(size: usize) {
+    send_clue_without_allocating(Message::AllocationFailed { size: size as u64 });
+}
+
+/// Sends a clue frame built on the stack: from inside the allocator or a signal handler, where
+/// allocating could deadlock. Clues past [`protocol::MAX_CLUE_FRAMES`] are dropped.
+fn send_clue_without_allocating(message: Message) {
     let fd = CHANNEL_FD.load(Relaxed);
     if fd < 0 || CLUE_FRAMES_SENT.fetch_add(1, Relaxed) >= protocol::MAX_CLUE_FRAMES {
         return;
     }
-    let mut frame = [0u8; 64];
-    let message = Message::AllocationFailed { size: size as u64 };
+    let mut frame = [0u8; 512];
     if let Some(length) = protocol::encode_into(&mut frame, CHANNEL_TOKEN.load(Relaxed), message) {
         let _ = write_all(fd, &frame[..length]);
     }
@@ -169,28 +174,16 @@ extern "C" fn on_stuck(signal: libc::c_int) {
             count < frames.len()
         });
     }
-    let mut frame = [0u8; 512];
-    let message = Message::Stuck {
+    send_clue_without_allocating(Message::Stuck {
         frames,
         count: count as u8,
-    };
-    if let Some(length) = protocol::encode_into(&mut frame, CHANNEL_TOKEN.load(Relaxed), message) {
-        let _ = write_all(fd, &frame[..length]);
-    }
+    });
 }
 
 /// Called by the counting allocator when an allocation of `size` bytes would take the test's live
 /// heap (`live` now) over its memory `limit`; the allocation then fails. Allocates nothing.
 pub(crate) fn report_memory_limit(limit: u64, size: u64, live: u64) {
-    let fd = CHANNEL_FD.load(Relaxed);
-    if fd < 0 || CLUE_FRAMES_SENT.fetch_add(1, Relaxed) >= protocol::MAX_CLUE_FRAMES {
-        return;
-    }
-    let mut frame = [0u8; 64];
-    let message = Message::MemoryLimit { limit, size, live };
-    if let Some(length) = protocol::encode_into(&mut frame, CHANNEL_TOKEN.load(Relaxed), message) {
-        let _ = write_all(fd, &frame[..length]);
-    }
+    send_clue_without_allocating(Message::MemoryLimit { limit, size, live });
 }
 
 /// Caps the child's address space well above its memory limit: a backstop for memory the

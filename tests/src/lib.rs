@@ -29,6 +29,37 @@ pub fn rlimit_nofile() -> libc::rlimit {
     limit
 }
 
+/// The cargo that runs these tests (`$CARGO`), else `cargo` from PATH.
+pub fn cargo() -> std::process::Command {
+    std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+}
+
+/// Builds fixture bin `bin` of this package into `target_dir`, a target directory of its own:
+/// the outer `cargo test` holds the normal one, and a build with other flags must not disturb
+/// it. `configure` adds the build's own arguments and environment.
+pub fn build_fixture_apart(
+    bin: &str,
+    target_dir: &std::path::Path,
+    configure: impl FnOnce(&mut std::process::Command),
+) {
+    let mut command = cargo();
+    command
+        .args([
+            "build",
+            "--quiet",
+            "--package",
+            "isolated-test-e2e",
+            "--bin",
+            bin,
+        ])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    configure(&mut command);
+    let status = command.status().expect("cargo runs");
+    assert!(status.success(), "building the fixture {bin} failed");
+}
+
 /// A [`Harness`] for the fixture bin target `$name`, built by cargo before the integration tests.
 #[macro_export]
 macro_rules! fixture {

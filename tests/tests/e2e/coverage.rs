@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use isolated_test_e2e::{Harness, TempDir};
+use isolated_test_e2e::{build_fixture_apart, Harness, TempDir};
 
 /// The host's target triple: building for it explicitly keeps the instrumentation away from
 /// proc macros and build scripts.
@@ -24,23 +24,11 @@ fn host() -> String {
 fn build_instrumented() -> PathBuf {
     let host = host();
     let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("coverage");
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
-        .args([
-            "build",
-            "--quiet",
-            "--package",
-            "isolated-test-e2e",
-            "--bin",
-            "coverage",
-        ])
-        .args(["--target", &host])
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .env("RUSTFLAGS", "-C instrument-coverage")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building the instrumented fixture failed");
+    build_fixture_apart("coverage", &target_dir, |cargo| {
+        cargo
+            .args(["--target", &host])
+            .env("RUSTFLAGS", "-C instrument-coverage");
+    });
     target_dir.join(host).join("debug").join("coverage")
 }
 

@@ -4,9 +4,8 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use isolated_test_e2e::{strip_ansi, TempDir};
+use isolated_test_e2e::{cargo, strip_ansi, TempDir};
 
 const PACKAGE: &str = "isolated-test-unit-fixture";
 
@@ -23,12 +22,8 @@ const ALL: [&str; 9] = [
     "parse::tests::the_environment_is_unpoisoned",
 ];
 
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
-}
-
 fn nextest_is_installed() -> bool {
-    let found = Command::new(cargo())
+    let found = cargo()
         .args(["nextest", "--version"])
         .output()
         .is_ok_and(|output| output.status.success());
@@ -53,7 +48,7 @@ fn target_dir() -> PathBuf {
 /// Runs `cargo nextest ARGS`; returns the names of the tests that passed, and fails on any other
 /// outcome.
 fn nextest(args: &[&str], cwd: &Path) -> Vec<String> {
-    let output = Command::new(cargo())
+    let output = cargo()
         .arg("nextest")
         .args(args)
         .args(["--color", "never", "--no-fail-fast"])
@@ -117,7 +112,7 @@ fn an_archive_runs_on_another_checkout() {
     let dir = TempDir::new("nextest-archive");
     let archive = dir.path().join("suite.tar.zst");
     let target = target_dir();
-    let status = Command::new(cargo())
+    let status = cargo()
         .args(["nextest", "archive", "--package", PACKAGE, "--lib"])
         .arg("--target-dir")
         .arg(&target)

@@ -2,36 +2,18 @@
 //! hook reports the panic before the abort, so the verdict is the same as with unwinding.
 
 use std::path::PathBuf;
-use std::process::Command;
 
-use isolated_test_e2e::Harness;
+use isolated_test_e2e::{build_fixture_apart, Harness};
 
 const SOURCE: &str = include_str!("../../fixtures/panic_abort.rs");
 const FILE: &str = "tests/fixtures/panic_abort.rs";
 
-/// Builds the fixture with `panic = "abort"`, in a target directory of its own so the normal
-/// build is untouched (and cargo's lock on it is not needed).
+/// Builds the fixture with `panic = "abort"`, apart from the normal build.
 fn build_with_panic_abort() -> PathBuf {
     let target_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("panic-abort");
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
-        .args([
-            "build",
-            "--quiet",
-            "--package",
-            "isolated-test-e2e",
-            "--bin",
-            "panic_abort",
-        ])
-        .args(["--config", "profile.dev.panic=\"abort\""])
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("cargo runs");
-    assert!(
-        status.success(),
-        "building the panic = \"abort\" fixture failed"
-    );
+    build_fixture_apart("panic_abort", &target_dir, |cargo| {
+        cargo.args(["--config", "profile.dev.panic=\"abort\""]);
+    });
     target_dir.join("debug").join("panic_abort")
 }
 
