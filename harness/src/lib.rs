@@ -41,7 +41,8 @@
 //! failure. All of libtest's usual flags work: a filter, `--exact`, `--skip`, `--ignored`,
 //! `--include-ignored`, `--list`, `--test-threads`, `--nocapture`, `--show-output`, `--color`,
 //! `-q`. cargo-nextest runs them too (see
-//! [Running at scale](#running-at-scale-with-cargo-nextest)).
+//! [Running at scale](#running-at-scale-with-cargo-nextest)). On a terminal, a live status line
+//! below libtest's open line shows the tests done, the failures so far and the tests running.
 //!
 //! `#[isolated_test] async fn` is a compile error that says to build a runtime in the test and
 //! call `block_on`. Do that, so that the runtime is built, used and dropped in the test's child:
@@ -242,6 +243,7 @@ mod runner;
 mod scheduler;
 mod signals;
 mod size;
+mod status;
 mod supervisor;
 mod symbols;
 mod verdict;

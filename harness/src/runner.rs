@@ -129,8 +129,14 @@ pub fn run_main() -> ! {
         Err(error) => report::config_error(&format!("could not set up the harness: {error}")),
     };
     let jobs = invocation.jobs.min(signals::MAX_CHILDREN);
+    let mut scheduler = Scheduler::new(tests, order.clone(), supervisor, jobs);
+    // Only where a person watches libtest's lines on a terminal; never between its JSON or dots,
+    // nor among a test's own output.
+    if pretty && !args.nocapture && io::stdout().is_terminal() && io::stderr().is_terminal() {
+        scheduler.show_status();
+    }
     *current_run() = Some(Run {
-        scheduler: Scheduler::new(tests, order.clone(), supervisor, jobs),
+        scheduler,
         show_output: args.show_output,
         nocapture: args.nocapture,
         report_memory: invocation.report_memory || args.show_output,
@@ -268,6 +274,7 @@ impl Run {
                 }
                 Verdict::Pass { note } => {
                     self.pass(index, note, earlier_failures, captured, time);
+                    self.scheduler.test_done(true);
                     return Ok(());
                 }
             }
@@ -355,6 +362,7 @@ impl Run {
     }
 
     fn fail(&mut self, index: usize, reason: &str, captured: Captured, time: Duration) -> Failed {
+        self.scheduler.test_done(false);
         let name = self.scheduler.test(index).name();
         if let Some(junit) = &mut self.junit {
             junit.push(JunitCase {
@@ -499,6 +507,7 @@ impl Run {
     /// A signal from outside stopped the run while test `index` was running: its children are
     /// already dead; say what finished and end as the signal asks.
     fn end_interrupted(&mut self, signal: Signal, index: usize) -> ! {
+        self.scheduler.clear_status();
         let escapees = self.scheduler.kill_all();
         self.after.escapees.extend(escapees);
         let tally = &self.tally;

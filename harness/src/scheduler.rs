@@ -141,6 +141,22 @@ impl Scheduler {
         }
     }
 
+    /// Shows a live status line for the rest of the run.
+    pub(crate) fn show_status(&mut self) {
+        let total = self.upcoming.len();
+        self.supervisor.show_status(total);
+    }
+
+    /// A test's verdict is in: counted, and the status line leaves the screen for it.
+    pub(crate) fn test_done(&mut self, passed: bool) {
+        self.supervisor.test_done(passed);
+    }
+
+    /// Takes the status line off the screen before something else is printed.
+    pub(crate) fn clear_status(&mut self) {
+        self.supervisor.clear_status();
+    }
+
     /// Names and source lines for a child's return addresses.
     pub(crate) fn resolve(&mut self, addresses: &[u64]) -> Vec<crate::symbols::Frame> {
         self.supervisor.resolve(addresses)

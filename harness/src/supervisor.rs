@@ -17,6 +17,7 @@ use crate::orphans::{self, Escapee, OrphanSweeper};
 use crate::protocol::{self, ChannelContents, ChildReport, ProtocolError};
 use crate::registry::TestCase;
 use crate::signals::{self, GroupSlot, WakePipe};
+use crate::status::StatusLine;
 use crate::symbols::{Frame, Symbolizer};
 
 /// Everything the harness learned about one finished child: plain data for the verdict.
@@ -221,6 +222,8 @@ impl RunningChild {
 /// The running children and the machinery to watch them.
 pub(crate) struct Supervisor {
     slow_after: Option<SlowNotice>,
+    /// The live status line, on a terminal.
+    status: Option<StatusLine>,
     /// Resolves where timed-out tests were stuck; started on first use.
     symbolizer: Symbolizer,
     context: ForkContext,
@@ -243,6 +246,7 @@ impl Supervisor {
         orphans::become_subreaper();
         Ok(Self {
             slow_after,
+            status: None,
             symbolizer: Symbolizer::default(),
             context,
             wake: signals::install()?,
@@ -254,6 +258,41 @@ impl Supervisor {
             poll_owners: Vec::new(),
             harness_fds: Vec::new(),
         })
+    }
+
+    /// Shows a live status line from now on, for a run of `total` tests.
+    pub(crate) fn show_status(&mut self, total: usize) {
+        self.status = Some(StatusLine::new(total));
+    }
+
+    /// A test's verdict is in: counted on the status line, which leaves the screen so that
+    /// libtest-mimic can print the verdict.
+    pub(crate) fn test_done(&mut self, passed: bool) {
+        if let Some(status) = &mut self.status {
+            status.count(passed);
+        }
+        self.clear_status();
+    }
+
+    /// Takes the status line off the screen before something else is printed.
+    pub(crate) fn clear_status(&mut self) {
+        if let Some(status) = &mut self.status {
+            status.clear();
+        }
+    }
+
+    fn draw_status(&mut self) -> Option<Duration> {
+        let status = self.status.as_mut()?;
+        let now = Instant::now();
+        if status.due(now) {
+            let running: Vec<(String, Duration)> = self
+                .running
+                .iter()
+                .map(|child| (child.case.full_name(), now - child.started))
+                .collect();
+            status.draw(&running, now);
+        }
+        Some(crate::status::REDRAW_EVERY)
     }
 
     pub(crate) fn running(&self) -> usize {
@@ -315,7 +354,10 @@ impl Supervisor {
                     return finished;
                 }
             }
-            let poll_timeout = self.enforce_deadlines();
+            let mut poll_timeout = self.enforce_deadlines();
+            if let Some(redraw) = self.draw_status() {
+                poll_timeout = Some(poll_timeout.map_or(redraw, |timeout| timeout.min(redraw)));
+            }
             check_exits = self.poll(poll_timeout);
         }
     }
@@ -333,6 +375,9 @@ impl Supervisor {
                 let noticed_at = child.started + slow.after;
                 if noticed_at <= now {
                     child.noticed_slow = true;
+                    if let Some(status) = &mut self.status {
+                        status.clear();
+                    }
                     slow.print(child.case);
                 } else {
                     wake_in(noticed_at - now);

@@ -21,6 +21,7 @@ mod output;
 mod panic_abort;
 mod parallel;
 mod retries;
+mod status;
 mod timeouts;
 
 /// `FILE:LINE:COLUMN` of the one place `needle` occurs in `source`, as a panic location reads.
