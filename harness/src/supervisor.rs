@@ -347,6 +347,8 @@ impl Supervisor {
             if signals::interrupted().is_some() {
                 return Vec::new();
             }
+            // Before looking for exits: a test waited for is shown, however fast it ends.
+            let redraw = self.draw_status();
             if check_exits {
                 let finished = self.collect_exited();
                 if !finished.is_empty() {
@@ -355,7 +357,7 @@ impl Supervisor {
                 }
             }
             let mut poll_timeout = self.enforce_deadlines();
-            if let Some(redraw) = self.draw_status() {
+            if let Some(redraw) = redraw {
                 poll_timeout = Some(poll_timeout.map_or(redraw, |timeout| timeout.min(redraw)));
             }
             check_exits = self.poll(poll_timeout);
