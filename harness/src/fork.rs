@@ -119,10 +119,9 @@ fn become_test_process(
     #[cfg(any(target_os = "linux", target_os = "android"))]
     let _ = nix::sys::prctl::set_child_subreaper(true);
     let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
-    for signal_number in [Signal::SIGCHLD, Signal::SIGINT, Signal::SIGTERM] {
-        // SAFETY: restoring the default disposition installs no handler of ours.
-        let _ = unsafe { signal(signal_number, SigHandler::SigDfl) };
-    }
+    // SAFETY: restoring the default disposition installs no handler of ours.
+    let _ = unsafe { signal(Signal::SIGCHLD, SigHandler::SigDfl) };
+    crate::signals::restore_termination_dispositions();
     // SAFETY: as above; a test sees SIGPIPE ignored, as under libtest.
     let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigIgn) };
     crate::signals::unblock_termination();

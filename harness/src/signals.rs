@@ -1,9 +1,11 @@
 //! The harness's signal handlers.
 //!
 //! - SIGCHLD wakes the supervisor's poll through a self-pipe.
-//! - SIGINT and SIGTERM from outside (Ctrl-C, a CI runner) kill and reap every running child's
-//!   process group at once, then mark the run interrupted for the main loop to report. From a
-//!   test's own process group they are that test's misdeed: recorded against it, and ignored.
+//! - SIGINT, SIGTERM, SIGHUP and SIGQUIT from outside (Ctrl-C, a CI runner, a closed terminal,
+//!   `Ctrl-\`) kill and reap every running child and its process group at once, then mark the run
+//!   interrupted for the main loop to report. From a test's own process group they are that
+//!   test's misdeed: recorded against it, and ignored. One the harness was started with ignored
+//!   (`nohup`) stays ignored, in the harness and in every child.
 //! - SIGPIPE (`... | head`) kills the children and ends the harness quietly, as a Unix tool ends.
 //!
 //! Handlers only touch atomics and make async-signal-safe calls (`write`, `kill`, `waitpid`,
@@ -11,7 +13,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicI32, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering::Relaxed};
 
 use nix::fcntl::OFlag;
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
@@ -121,20 +123,42 @@ fn slot_of(pid: libc::pid_t) -> Option<usize> {
     })
 }
 
+/// How many 1 ms naps the handler waits for killed children to be reapable: SIGKILL ends any
+/// process not stuck in the kernel at once, and one that is must not hang the harness.
+const REAP_NAPS: u32 = 2000;
+
 fn kill_and_reap_all() {
-    for slot in &GROUPS {
-        let group = slot.load(Relaxed);
-        if group > 0 {
-            // SAFETY: `kill` is async-signal-safe; the group is one of our children's.
-            unsafe { libc::kill(-group, libc::SIGKILL) };
-        }
-    }
-    // Reap them too, or they linger as zombies of whoever inherits them.
     for slot in &GROUPS {
         let leader = slot.load(Relaxed);
         if leader > 0 {
-            // SAFETY: `waitpid` is async-signal-safe; the leader was just sent SIGKILL.
-            unsafe { libc::waitpid(leader, std::ptr::null_mut(), 0) };
+            // SAFETY: `kill` is async-signal-safe; the group and the process are one of our
+            // children's. By pid too: a test may have moved itself out of its group.
+            unsafe {
+                libc::kill(-leader, libc::SIGKILL);
+                libc::kill(leader, libc::SIGKILL);
+            }
+        }
+    }
+    // Reap them too, or they linger as zombies of whoever inherits them.
+    let mut naps = 0;
+    for slot in &GROUPS {
+        let leader = slot.load(Relaxed);
+        if leader <= 0 {
+            continue;
+        }
+        // SAFETY: `waitpid` and `nanosleep` are async-signal-safe; the child was just sent
+        // SIGKILL.
+        unsafe {
+            while libc::waitpid(leader, std::ptr::null_mut(), libc::WNOHANG) == 0
+                && naps < REAP_NAPS
+            {
+                naps += 1;
+                let nap = libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 1_000_000,
+                };
+                libc::nanosleep(&nap, std::ptr::null_mut());
+            }
         }
     }
 }
@@ -161,11 +185,40 @@ pub(crate) fn install() -> io::Result<WakePipe> {
     // SAFETY: the handlers above only call async-signal-safe functions and touch atomics.
     unsafe {
         sigaction(Signal::SIGCHLD, &wake)?;
-        sigaction(Signal::SIGINT, &terminate)?;
-        sigaction(Signal::SIGTERM, &terminate)?;
         sigaction(Signal::SIGPIPE, &terminate)?;
+        for (index, &signal) in TERMINATION.iter().enumerate() {
+            let previous = sigaction(signal, &terminate)?;
+            if matches!(previous.handler(), SigHandler::SigIgn) {
+                sigaction(signal, &previous)?;
+                STARTED_IGNORED[index].store(true, Relaxed);
+            }
+        }
     }
     Ok(WakePipe { read, write })
+}
+
+/// The signals that end the run when they come from outside.
+const TERMINATION: [Signal; 4] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+];
+/// Per [`TERMINATION`] signal: the harness was started with it ignored.
+static STARTED_IGNORED: [AtomicBool; 4] = [const { AtomicBool::new(false) }; 4];
+
+/// In a new child: the termination signals as the harness found them (default, or ignored),
+/// not the harness's handler.
+pub(crate) fn restore_termination_dispositions() {
+    for (index, &signal) in TERMINATION.iter().enumerate() {
+        let handler = if STARTED_IGNORED[index].load(Relaxed) {
+            SigHandler::SigIgn
+        } else {
+            SigHandler::SigDfl
+        };
+        // SAFETY: a default or ignored disposition installs no handler.
+        let _ = unsafe { nix::sys::signal::signal(signal, handler) };
+    }
 }
 
 /// Until children exist, a closed stdout (`--list | head`) just ends the harness, quietly.
@@ -174,14 +227,16 @@ pub(crate) fn end_quietly_on_broken_pipe() {
     let _ = unsafe { nix::sys::signal::signal(Signal::SIGPIPE, SigHandler::SigDfl) };
 }
 
-/// SIGINT and SIGTERM held back while a child is forked and registered, so that a child that
-/// signals the harness at once is already known as the sender. Restores the mask when dropped.
+/// The termination signals held back while a child is forked and registered, so that a child
+/// that signals the harness at once is already known as the sender. Restores the mask when
+/// dropped.
 pub(crate) struct TerminationBlocked(SigSet);
 
 fn termination_signals() -> SigSet {
     let mut set = SigSet::empty();
-    set.add(Signal::SIGINT);
-    set.add(Signal::SIGTERM);
+    for signal in TERMINATION {
+        set.add(signal);
+    }
     set
 }
 

@@ -30,7 +30,7 @@ pub(crate) struct ChildOutcome {
     /// The signal the test's process group sent to the harness itself.
     pub(crate) signalled_harness: Option<i32>,
     /// The timeout the child ran past, when the harness killed it for that.
-    pub(crate) timed_out: Option<Duration>,
+    pub(crate) timed_out: Option<TimedOut>,
     /// From the fork to the reap.
     pub(crate) duration: Duration,
     /// What the child used, as the kernel counted it.
@@ -47,6 +47,14 @@ pub(crate) struct Usage {
     pub(crate) max_rss_bytes: u64,
     pub(crate) user: Duration,
     pub(crate) system: Duration,
+}
+
+/// A child the harness killed at its timeout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TimedOut {
+    pub(crate) after: Duration,
+    /// The signal that had stopped it (`SIGSTOP`, `SIGTSTP`), if it was stopped at the deadline.
+    pub(crate) stopped_by: Option<i32>,
 }
 
 /// How the child process ended.
@@ -90,7 +98,10 @@ enum TimeoutState {
         at: Instant,
         result_bytes: usize,
     },
-    Killed,
+    /// Killed; `stopped_by` is the signal that had stopped it at its deadline, if one had.
+    Killed {
+        stopped_by: Option<i32>,
+    },
 }
 
 /// When and how to say that a test is still running.
@@ -146,9 +157,22 @@ impl RunningChild {
         self.timeout.map(|timeout| self.started + timeout)
     }
 
-    fn kill_for_timeout(&mut self) {
-        self.timeout_state = TimeoutState::Killed;
-        let _ = killpg(self.pid, Signal::SIGKILL);
+    fn kill_for_timeout(&mut self, stopped_by: Option<i32>) {
+        self.timeout_state = TimeoutState::Killed { stopped_by };
+        kill_test_process(self.pid);
+    }
+
+    /// What the verdict needs of a timeout, if the child was killed for one.
+    fn timed_out(&self) -> Option<TimedOut> {
+        let after = self.timeout?;
+        match self.timeout_state {
+            TimeoutState::Running => None,
+            TimeoutState::Asked { .. } => Some(TimedOut {
+                after,
+                stopped_by: None,
+            }),
+            TimeoutState::Killed { stopped_by } => Some(TimedOut { after, stopped_by }),
+        }
     }
 
     fn pipe(&mut self, stream: Stream) -> &mut Option<OwnedFd> {
@@ -390,26 +414,29 @@ impl Supervisor {
             };
             match child.timeout_state {
                 TimeoutState::Running if deadline <= now => {
-                    if ask_where(child.pid) {
+                    if let Some(signal) = stop_signal(child.pid) {
+                        // A stopped process cannot say where it is.
+                        child.kill_for_timeout(Some(signal));
+                    } else if ask_where(child.pid) {
                         child.timeout_state = TimeoutState::Asked {
                             at: now,
                             result_bytes: child.result_bytes.len(),
                         };
                         wake_in(WHERE_GRACE);
                     } else {
-                        child.kill_for_timeout();
+                        child.kill_for_timeout(None);
                     }
                 }
                 TimeoutState::Running => wake_in(deadline - now),
                 TimeoutState::Asked { at, result_bytes } => {
                     // The answer is a frame on the result channel: kill as soon as it is in.
                     if child.result_bytes.len() > result_bytes || now >= at + WHERE_GRACE {
-                        child.kill_for_timeout();
+                        child.kill_for_timeout(None);
                     } else {
                         wake_in(at + WHERE_GRACE - now);
                     }
                 }
-                TimeoutState::Killed => {}
+                TimeoutState::Killed { .. } => {}
             }
         }
         sleep
@@ -492,6 +519,7 @@ impl Supervisor {
             child.close(stream);
         }
         let signalled_harness = child.group.signal_sent_to_harness();
+        let timed_out = child.timed_out();
         // Off the table before the reap frees the group's id for reuse.
         drop(child.group);
         let ChannelContents { report, clues } = protocol::decode(child.token, &child.result_bytes);
@@ -506,9 +534,7 @@ impl Supervisor {
             clues,
             signalled_harness,
             end,
-            timed_out: (child.timeout_state != TimeoutState::Running)
-                .then_some(child.timeout)
-                .flatten(),
+            timed_out,
             duration: child.started.elapsed(),
             usage,
             stdout: child.captured_stdout,
@@ -521,7 +547,7 @@ impl Supervisor {
     /// found alive.
     pub(crate) fn kill_all(&mut self) -> Vec<Escapee> {
         for child in self.running.drain(..) {
-            let _ = killpg(child.pid, Signal::SIGKILL);
+            kill_test_process(child.pid);
             drop(child.group);
             self.orphans.group_finished(child.pid.as_raw());
             reap(child.pid);
@@ -568,21 +594,56 @@ impl Drop for Supervisor {
     }
 }
 
-/// Waits for `pid` and says how it ended and what it used.
+/// Kills a test's child by its process group and by its pid: a test that moved itself into
+/// another group (even the harness's) is still killed, and one still in its group takes the
+/// group's other processes with it.
+fn kill_test_process(pid: Pid) {
+    let _ = killpg(pid, Signal::SIGKILL);
+    let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+}
+
+/// The signal that has stopped `pid`, if it is stopped now. Leaves the stop reportable.
+fn stop_signal(pid: Pid) -> Option<i32> {
+    let mut info = std::mem::MaybeUninit::<libc::siginfo_t>::zeroed();
+    let flags = libc::WSTOPPED | libc::WNOHANG | libc::WNOWAIT;
+    // SAFETY: `waitid` writes a siginfo into our zeroed buffer; WNOWAIT leaves the child as it is.
+    let ok = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid.as_raw() as libc::id_t,
+            info.as_mut_ptr(),
+            flags,
+        )
+    } == 0;
+    // SAFETY: zeroed, then filled (or left zeroed) by `waitid`.
+    let info = unsafe { info.assume_init() };
+    // SAFETY: for a stopped child, `si_status` holds the signal that stopped it.
+    (ok && info.si_code == libc::CLD_STOPPED).then(|| unsafe { info.si_status() })
+}
+
+/// How long reaping a child the harness killed may take: SIGKILL ends any process not stuck in
+/// the kernel at once, and one that is must not hang the harness.
+const REAP_LIMIT: Duration = Duration::from_secs(5);
+
+/// Waits for `pid`, which has exited or been sent SIGKILL, and says how it ended and what it
+/// used; gives up after [`REAP_LIMIT`].
 fn reap(pid: Pid) -> (ChildEnd, Option<Usage>) {
     let mut status = 0;
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    let started = Instant::now();
     loop {
         // SAFETY: `wait4` writes the child's status and usage into our locals.
-        let reaped = unsafe { libc::wait4(pid.as_raw(), &mut status, 0, usage.as_mut_ptr()) };
+        let reaped =
+            unsafe { libc::wait4(pid.as_raw(), &mut status, libc::WNOHANG, usage.as_mut_ptr()) };
         if reaped == pid.as_raw() {
             break;
         }
-        if reaped < 0 && Errno::last() == Errno::EINTR {
-            continue;
+        let still_running = reaped == 0 || Errno::last() == Errno::EINTR;
+        if !still_running || started.elapsed() > REAP_LIMIT {
+            // Not our child any more, or stuck in the kernel: nothing else can be learned.
+            return (ChildEnd::Exited(-1), None);
         }
-        // Not our child any more: nothing else can be learned.
-        return (ChildEnd::Exited(-1), None);
+        std::thread::sleep(Duration::from_millis(1));
     }
     // SAFETY: zeroed, then filled by the successful `wait4`.
     let usage = unsafe { usage.assume_init() };

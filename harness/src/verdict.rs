@@ -62,10 +62,14 @@ const PASS: Verdict = Verdict::Pass { note: None };
 
 /// The verdict on one child's run.
 pub(crate) fn judge(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
-    if let Some(timeout) = outcome.timed_out {
+    if let Some(timed_out) = outcome.timed_out {
+        let stopped = timed_out
+            .stopped_by
+            .map(|signal| format!(" while stopped by signal {}", signal_name(signal)))
+            .unwrap_or_default();
         return fail(format!(
-            "timed out after {}; its process group was killed",
-            humantime::format_duration(round_to_millis(timeout))
+            "timed out after {}{stopped}; its process group was killed",
+            humantime::format_duration(round_to_millis(timed_out.after))
         ));
     }
     if let Some(signal) = outcome.signalled_harness {
@@ -331,6 +335,7 @@ fn round_to_millis(duration: Duration) -> Duration {
 mod tests {
     use super::*;
     use crate::capture::CapturedStream;
+    use crate::supervisor::TimedOut;
 
     fn outcome(report: Result<ChildReport, ProtocolError>, end: ChildEnd) -> ChildOutcome {
         let first_panic = match &report {
@@ -398,7 +403,10 @@ mod tests {
             "should have been killed by signal 11 (SIGSEGV), but it returned normally"
         );
         let mut timed_out = outcome(Err(ProtocolError::NoReport), SEGV);
-        timed_out.timed_out = Some(Duration::from_secs(1));
+        timed_out.timed_out = Some(TimedOut {
+            after: Duration::from_secs(1),
+            stopped_by: None,
+        });
         assert_eq!(
             reason(judge(&timed_out, &expect)),
             "timed out after 1s; its process group was killed"
@@ -696,10 +704,21 @@ mod tests {
                 core_dumped: false,
             },
         );
-        hung.timed_out = Some(Duration::from_millis(2000));
+        hung.timed_out = Some(TimedOut {
+            after: Duration::from_millis(2000),
+            stopped_by: None,
+        });
         assert_eq!(
             reason(judge(&hung, &STRICT)),
             "timed out after 2s; its process group was killed"
+        );
+        hung.timed_out = Some(TimedOut {
+            after: Duration::from_millis(300),
+            stopped_by: Some(libc::SIGSTOP),
+        });
+        assert_eq!(
+            reason(judge(&hung, &STRICT)),
+            "timed out after 300ms while stopped by signal 19 (SIGSTOP); its process group was killed"
         );
     }
 }

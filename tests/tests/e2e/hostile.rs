@@ -132,19 +132,38 @@ fn expectations() -> BTreeMap<&'static str, Expected> {
     for hang in HANGS {
         cases.insert(hang, reason(TIMED_OUT));
     }
+    for (stopper, signal) in STOPPERS {
+        cases.insert(
+            stopper,
+            reason(&format!(
+                "timed out after 300ms while stopped by signal {signal}; its process group was killed"
+            )),
+        );
+    }
     for poisoner in POISONERS {
         cases.insert(poisoner, Ok);
     }
     cases
 }
 
-const HANGS: [&str; 6] = [
+const HANGS: [&str; 7] = [
     "hang::spins",
     "hang::sleeps_forever",
     "hang::deadlocks_on_two_mutexes",
     "hang::blocks_reading_a_pipe_nobody_writes",
     "hang::ignores_sigterm",
     "hang::blocks_sigterm",
+    "hang::joins_the_harness_process_group",
+];
+
+/// Tests that stop themselves, and the signal that stops each.
+const STOPPERS: [(&str, &str); 3] = [
+    ("hang::stops_itself", "19 (SIGSTOP)"),
+    ("hang::stops_itself_with_sigtstp", "20 (SIGTSTP)"),
+    (
+        "hang::joins_the_harness_process_group_and_stops",
+        "19 (SIGSTOP)",
+    ),
 ];
 
 const POISONERS: [&str; 12] = [

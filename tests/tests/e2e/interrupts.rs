@@ -17,16 +17,28 @@ struct Stopped {
     grandchild: Option<i32>,
 }
 
+/// What the sleeping test does before it says it runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sleeper {
+    Alone,
+    /// Starts `sleep 1000` in its process group.
+    WithGrandchild,
+    /// Leaves its process group for the harness's.
+    InTheHarnessGroup,
+}
+
 /// Runs the suite, waits until its last test sleeps, sends `signal` to the harness, and waits
 /// for the harness to end.
-fn stop_mid_run(signal: i32, with_grandchild: bool) -> Stopped {
+fn stop_mid_run(signal: i32, sleeper: Sleeper) -> Stopped {
     let dir = TempDir::new("interrupts");
     let fifo = Fifo::create(dir.path().join("ready"));
     let mut harness = fixture!("interrupts")
         .env("E2E_READY_FIFO", fifo.path())
         .args(["--test-threads=1"]);
-    if with_grandchild {
-        harness = harness.env("E2E_WITH_GRANDCHILD", "1");
+    match sleeper {
+        Sleeper::Alone => {}
+        Sleeper::WithGrandchild => harness = harness.env("E2E_WITH_GRANDCHILD", "1"),
+        Sleeper::InTheHarnessGroup => harness = harness.env("E2E_JOIN_HARNESS_GROUP", "1"),
     }
     let running = harness.spawn();
     let Some(line) = fifo.read_line_while(&running) else {
@@ -38,8 +50,8 @@ fn stop_mid_run(signal: i32, with_grandchild: bool) -> Stopped {
     };
     let (sleeper, grandchild) = parse_ready_line(&line);
     // Should the harness outlive the hang guard, `wait` kills its process group; these two are
-    // in the sleeping test's group, which this guard kills.
-    let _guard = KillGroupIfPanicking(sleeper);
+    // in the sleeping test's group (or the harness's), which this guard kills.
+    let _guard = KillIfPanicking(sleeper);
     running.signal(signal);
     let run = running.wait();
     Stopped {
@@ -64,13 +76,16 @@ fn parse_ready_line(line: &str) -> (i32, i32) {
     }
 }
 
-struct KillGroupIfPanicking(i32);
+struct KillIfPanicking(i32);
 
-impl Drop for KillGroupIfPanicking {
+impl Drop for KillIfPanicking {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            // SAFETY: a plain signal to the sleeping test's process group.
-            unsafe { libc::kill(-self.0, libc::SIGKILL) };
+            // SAFETY: plain signals to the sleeping test's process group and the test itself.
+            unsafe {
+                libc::kill(-self.0, libc::SIGKILL);
+                libc::kill(self.0, libc::SIGKILL);
+            }
         }
     }
 }
@@ -124,27 +139,45 @@ impl Stopped {
     }
 }
 
+/// Stops the run with `signal` and checks it ends as libtest's would for it: every child
+/// killed, a count of what finished, exit status 128 + `signal`.
+#[track_caller]
+fn assert_stopped_cleanly(signal: i32, name: &str, sleeper: Sleeper) {
+    let stopped = stop_mid_run(signal, sleeper);
+    stopped.assert_nothing_remains();
+    stopped.assert_interrupted_summary(name);
+    stopped.run.assert_exit_code(128 + signal);
+    stopped.run.assert_harness_did_not_panic();
+}
+
 #[test]
 fn sigint_mid_run_kills_every_child_reports_what_finished_and_exits_130() {
-    let stopped = stop_mid_run(libc::SIGINT, true);
-    stopped.assert_nothing_remains();
-    stopped.assert_interrupted_summary("SIGINT");
-    stopped.run.assert_exit_code(130);
-    stopped.run.assert_harness_did_not_panic();
+    assert_stopped_cleanly(libc::SIGINT, "SIGINT", Sleeper::WithGrandchild);
 }
 
 #[test]
 fn sigterm_mid_run_kills_every_child_reports_what_finished_and_exits_143() {
-    let stopped = stop_mid_run(libc::SIGTERM, true);
-    stopped.assert_nothing_remains();
-    stopped.assert_interrupted_summary("SIGTERM");
-    stopped.run.assert_exit_code(143);
-    stopped.run.assert_harness_did_not_panic();
+    assert_stopped_cleanly(libc::SIGTERM, "SIGTERM", Sleeper::WithGrandchild);
+}
+
+#[test]
+fn sighup_mid_run_ends_it_like_sigterm_and_exits_129() {
+    assert_stopped_cleanly(libc::SIGHUP, "SIGHUP", Sleeper::WithGrandchild);
+}
+
+#[test]
+fn sigquit_mid_run_ends_it_like_sigterm_and_exits_131() {
+    assert_stopped_cleanly(libc::SIGQUIT, "SIGQUIT", Sleeper::WithGrandchild);
+}
+
+#[test]
+fn sigterm_ends_the_run_when_a_test_left_its_group_for_the_harnesss() {
+    assert_stopped_cleanly(libc::SIGTERM, "SIGTERM", Sleeper::InTheHarnessGroup);
 }
 
 #[test]
 fn a_sigkilled_harness_takes_its_children_with_it() {
-    let stopped = stop_mid_run(libc::SIGKILL, false);
+    let stopped = stop_mid_run(libc::SIGKILL, Sleeper::Alone);
     assert_eq!(
         stopped.run.signal,
         Some(libc::SIGKILL),
