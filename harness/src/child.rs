@@ -335,9 +335,7 @@ pub(crate) fn run_test(
         after = HeapSnapshot::now();
     }
     if options.track_allocations {
-        send(Message::LeakSites {
-            sites: crate::leak_sites::sites(),
-        });
+        send(Message::TrackedLeaks(crate::leak_sites::tracked_leaks()));
     }
     if has_children() {
         send(Message::LeftProcesses {

@@ -4,20 +4,26 @@
 //! allocation the body makes, with its return addresses, in a table outside the heap (a fresh
 //! `mmap`, so recording never allocates), and forgets it when it is freed. What is left when the
 //! body returns is the leak; its call stacks are resolved in the child and sent as text.
+//!
+//! The table is an open-addressing hash table without tombstones (a removal shifts the entries
+//! after it back), so a lookup stays short however many blocks come and go. One thread at a time
+//! holds it, and a thread that holds it records nothing: an allocation or free made while the
+//! table is held (by the unwinder, or while the sites are read) can never wait for the table.
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
 /// Return addresses kept per allocation: enough to get past the allocator and std's containers
 /// to the test's own code.
 const FRAMES: usize = 24;
-/// Live allocations the table can hold; later ones go unrecorded.
+/// Live allocations the table can hold; later ones go unrecorded (and are counted).
 const SLOTS: usize = 1 << 15;
+/// Kept free, so that every probe ends at an empty slot.
+const MAX_RECORDED: usize = SLOTS - SLOTS / 8;
 const EMPTY: usize = 0;
-const GONE: usize = 1;
 /// Sites a failure lists, and the test's own frames shown for each.
 const SITES_SHOWN: usize = 5;
 const FRAMES_SHOWN: usize = 3;
@@ -32,9 +38,14 @@ struct Slot {
 static TABLE: AtomicPtr<Slot> = AtomicPtr::new(std::ptr::null_mut());
 /// A spin lock over the table: allocations may come from several threads of the test.
 static LOCKED: AtomicBool = AtomicBool::new(false);
+static RECORDED: AtomicU64 = AtomicU64::new(0);
+/// Allocations not recorded because the table was full.
+static UNRECORDED: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {
-    /// Set while this thread records, so that the unwinder's own needs are not recorded.
+    /// Set while this thread records or holds the table: the unwinder's own allocations, and
+    /// anything allocated or freed while the table is held, are not recorded (a `const`
+    /// thread-local with no destructor: usable from inside the allocator, at any time).
     static BUSY: Cell<bool> = const { Cell::new(false) };
 }
 
@@ -45,6 +56,14 @@ pub(crate) struct LeakSite {
     pub(crate) blocks: u64,
     /// The first frames of the test's own code, innermost first: `function at file:line:col`.
     pub(crate) frames: Vec<String>,
+}
+
+/// What the tracking run found: the sites, and the blocks it could not record.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct TrackedLeaks {
+    pub(crate) sites: Vec<LeakSite>,
+    /// Allocations the full table could not record.
+    pub(crate) unrecorded: u64,
 }
 
 /// Maps the table; `false` if it could not be. Call in the child, just before the body; the
@@ -69,11 +88,14 @@ pub(crate) fn start() -> bool {
     true
 }
 
+/// Runs `f` on the table with this thread marked busy; does nothing if this thread is busy
+/// already (it holds the table) or there is no table. Must not allocate: the allocator calls it.
 fn with_table(f: impl FnOnce(&mut [Slot])) {
     let table = TABLE.load(Ordering::Acquire);
-    if table.is_null() {
+    if table.is_null() || BUSY.with(Cell::get) {
         return;
     }
+    BUSY.with(|busy| busy.set(true));
     while LOCKED
         .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
         .is_err()
@@ -84,6 +106,7 @@ fn with_table(f: impl FnOnce(&mut [Slot])) {
     // gives this thread the only reference.
     f(unsafe { std::slice::from_raw_parts_mut(table, SLOTS) });
     LOCKED.store(false, Ordering::Release);
+    BUSY.with(|busy| busy.set(false));
 }
 
 fn home(address: usize) -> usize {
@@ -107,59 +130,89 @@ pub(crate) fn record_alloc(address: usize, size: usize) {
             count < FRAMES
         });
     }
-    with_table(|table| {
-        let start = home(address);
-        for step in 0..SLOTS {
-            let slot = &mut table[(start + step) % SLOTS];
-            if slot.address == EMPTY || slot.address == GONE {
-                *slot = Slot {
-                    address,
-                    size,
-                    frames,
-                };
-                return;
-            }
-        }
-    });
     BUSY.with(|busy| busy.set(false));
+    with_table(|table| insert(table, address, size, frames));
 }
 
 /// Forgets a freed allocation, from inside the counting allocator.
 pub(crate) fn record_free(address: usize) {
-    if BUSY.with(Cell::get) {
-        return;
-    }
-    with_table(|table| {
-        let start = home(address);
-        for step in 0..SLOTS {
-            let slot = &mut table[(start + step) % SLOTS];
-            if slot.address == address {
-                slot.address = GONE;
-                return;
-            }
-            if slot.address == EMPTY {
-                return;
-            }
+    with_table(|table| remove(table, address));
+}
+
+fn insert(table: &mut [Slot], address: usize, size: usize, frames: [usize; FRAMES]) {
+    let mut index = home(address);
+    loop {
+        let slot = &mut table[index];
+        if slot.address == address {
+            // A block freed unseen (while its thread held the table): this is its successor.
+            *slot = Slot {
+                address,
+                size,
+                frames,
+            };
+            return;
         }
-    });
+        if slot.address == EMPTY {
+            if RECORDED.load(Ordering::Relaxed) as usize >= MAX_RECORDED {
+                UNRECORDED.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            RECORDED.fetch_add(1, Ordering::Relaxed);
+            *slot = Slot {
+                address,
+                size,
+                frames,
+            };
+            return;
+        }
+        index = (index + 1) % SLOTS;
+    }
+}
+
+fn remove(table: &mut [Slot], address: usize) {
+    let mut hole = home(address);
+    loop {
+        match table[hole].address {
+            EMPTY => return,
+            found if found == address => break,
+            _ => hole = (hole + 1) % SLOTS,
+        }
+    }
+    RECORDED.fetch_sub(1, Ordering::Relaxed);
+    // Shift back every later entry of the run that the hole would otherwise cut off from its
+    // home slot.
+    let mut next = (hole + 1) % SLOTS;
+    while table[next].address != EMPTY {
+        let wanted = home(table[next].address);
+        let distance = |from: usize, to: usize| (to + SLOTS - from) % SLOTS;
+        if distance(wanted, next) >= distance(hole, next) {
+            table[hole] = table[next];
+            hole = next;
+        }
+        next = (next + 1) % SLOTS;
+    }
+    table[hole].address = EMPTY;
 }
 
 /// The sites of the allocations still recorded, largest first, resolved to the test's own
 /// frames. Call after the body, recording over; allocates freely.
-pub(crate) fn sites() -> Vec<LeakSite> {
-    let mut by_stack: HashMap<[usize; FRAMES], (u64, u64)> = HashMap::new();
+pub(crate) fn tracked_leaks() -> TrackedLeaks {
+    let mut stacks: Vec<([usize; FRAMES], u64, u64)> = Vec::new();
+    let mut by_stack: HashMap<[usize; FRAMES], usize> = HashMap::new();
     with_table(|table| {
-        for slot in table.iter().filter(|slot| slot.address > GONE) {
-            let entry = by_stack.entry(slot.frames).or_default();
-            entry.0 += slot.size as u64;
-            entry.1 += 1;
+        for slot in table.iter().filter(|slot| slot.address != EMPTY) {
+            let at = *by_stack.entry(slot.frames).or_insert_with(|| {
+                stacks.push((slot.frames, 0, 0));
+                stacks.len() - 1
+            });
+            stacks[at].1 += slot.size as u64;
+            stacks[at].2 += 1;
         }
     });
-    let mut stacks: Vec<_> = by_stack.into_iter().collect();
-    stacks.sort_by_key(|(_, (bytes, _))| std::cmp::Reverse(*bytes));
+    stacks.sort_by_key(|(_, bytes, _)| std::cmp::Reverse(*bytes));
     stacks.truncate(SITES_SHOWN * 4);
     let mut sites: Vec<LeakSite> = Vec::new();
-    for (stack, (bytes, blocks)) in stacks {
+    for (stack, bytes, blocks) in stacks {
         let frames = own_frames(&stack);
         match sites.iter_mut().find(|site| site.frames == frames) {
             Some(site) => {
@@ -175,11 +228,14 @@ pub(crate) fn sites() -> Vec<LeakSite> {
     }
     sites.sort_by_key(|site| std::cmp::Reverse(site.bytes));
     sites.truncate(SITES_SHOWN);
-    sites
+    TrackedLeaks {
+        sites,
+        unrecorded: UNRECORDED.load(Ordering::Relaxed),
+    }
 }
 
 /// The first frames of a stack that belong to the test, not to the allocator, std, a
-/// dependency or us; none past the test's body.
+/// dependency or us; none past the test's body, or past the start of the thread that allocated.
 fn own_frames(stack: &[usize]) -> Vec<String> {
     let mut frames = Vec::new();
     let mut past_body = false;
@@ -189,7 +245,8 @@ fn own_frames(stack: &[usize]) -> Vec<String> {
             let function = symbol
                 .name()
                 .map_or_else(String::new, |name| format!("{name:#}"));
-            past_body |= function.ends_with("__isolated_test_body");
+            // A block allocated on a thread the test spawned: its closure's frames came before.
+            past_body |= function.ends_with("__isolated_test_body") || is_thread_start(&function);
             let file = symbol.filename().map(crate::symbols::shorten);
             if past_body || frames.len() >= FRAMES_SHOWN || is_machinery(&function, file.as_deref())
             {
@@ -207,6 +264,15 @@ fn own_frames(stack: &[usize]) -> Vec<String> {
         }
     }
     frames
+}
+
+/// Where a thread begins: std's entry point for spawned threads and the C library's below it.
+fn is_thread_start(function: &str) -> bool {
+    function.ends_with("::thread_start")
+        || matches!(
+            function,
+            "start_thread" | "clone" | "clone3" | "__clone" | "thread_start"
+        )
 }
 
 /// Frames of code that allocates on a test's behalf: never where a leak is. Known by name, or by
@@ -261,5 +327,65 @@ mod tests {
         assert!(!is_machinery("suite::leaks_a_box", Some("tests/suite.rs")));
         let own_impl = "<suite::Cache as core::default::Default>::default";
         assert!(!is_machinery(own_impl, Some("tests/suite.rs")));
+    }
+
+    #[test]
+    fn threads_start_in_std_or_the_c_library() {
+        assert!(is_thread_start(
+            "std::sys::pal::unix::thread::Thread::new::thread_start"
+        ));
+        assert!(is_thread_start("start_thread"));
+        assert!(is_thread_start("clone3"));
+        assert!(!is_thread_start("suite::starts_a_thread::{{closure}}"));
+    }
+
+    fn slot_addresses(table: &[Slot]) -> Vec<usize> {
+        let mut addresses: Vec<usize> = table
+            .iter()
+            .map(|slot| slot.address)
+            .filter(|&address| address != EMPTY)
+            .collect();
+        addresses.sort_unstable();
+        addresses
+    }
+
+    #[test]
+    fn removals_leave_every_other_entry_findable() {
+        let empty = Slot {
+            address: EMPTY,
+            size: 0,
+            frames: [0; FRAMES],
+        };
+        let mut table = vec![empty; SLOTS];
+        // Addresses with the same home slot make one long run; removing from its middle must
+        // not cut the rest off.
+        let colliding: Vec<usize> = (1..=64).map(|n| n * SLOTS * 16).collect();
+        assert!(colliding.iter().all(|&a| home(a) == home(colliding[0])));
+        let spread: Vec<usize> = (1..=64).map(|n| n * 16 + 8).collect();
+        for &address in colliding.iter().chain(&spread) {
+            insert(&mut table, address, 8, [0; FRAMES]);
+        }
+        for &address in colliding.iter().step_by(3).chain(spread.iter().step_by(2)) {
+            remove(&mut table, address);
+        }
+        let mut kept: Vec<usize> = colliding
+            .iter()
+            .enumerate()
+            .filter(|(n, _)| n % 3 != 0)
+            .map(|(_, &a)| a)
+            .chain(
+                spread
+                    .iter()
+                    .enumerate()
+                    .filter(|(n, _)| n % 2 != 0)
+                    .map(|(_, &a)| a),
+            )
+            .collect();
+        kept.sort_unstable();
+        assert_eq!(slot_addresses(&table), kept);
+        for &address in &kept {
+            remove(&mut table, address);
+        }
+        assert_eq!(slot_addresses(&table), Vec::<usize>::new());
     }
 }

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::alloc::HeapDelta;
-use crate::leak_sites::LeakSite;
+use crate::leak_sites::TrackedLeaks;
 
 /// What the child says about its test: facts only; the parent decides the verdict.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,7 +61,7 @@ pub(crate) enum Message {
     /// The test's body ended with these processes of its own still around.
     LeftProcesses { pids: Vec<i32> },
     /// Where the blocks still allocated when the body returned came from (tracked runs only).
-    LeakSites { sites: Vec<LeakSite> },
+    TrackedLeaks(TrackedLeaks),
     /// The test's thread was asked where it was, at its timeout: its return addresses, innermost
     /// first, `count` of them.
     Stuck {
@@ -106,7 +106,7 @@ pub(crate) struct DeathClues {
     /// Where the test's thread was when its timeout came (return addresses, innermost first).
     pub(crate) stuck_at: Vec<u64>,
     /// Where a tracked run's leaked blocks came from.
-    pub(crate) leak_sites: Vec<LeakSite>,
+    pub(crate) tracked_leaks: Option<TrackedLeaks>,
     /// The test left processes behind (or may have: it sent no report).
     pub(crate) left_processes: bool,
     /// The processes it said it left.
@@ -219,7 +219,7 @@ fn shrink(message: Message) -> Message {
         | Message::AllocationFailed { .. }
         | Message::MemoryLimit { .. }
         | Message::Stuck { .. }
-        | Message::LeakSites { .. }
+        | Message::TrackedLeaks(_)
         | Message::LeftProcesses { .. }) => small,
     }
 }
@@ -303,7 +303,7 @@ pub(crate) fn decode(token: u64, mut bytes: &[u8]) -> ChannelContents {
                 report = Ok(ChildReport::Panicked(record));
             }
             Message::AllocationFailed { size } => clues.failed_allocation = Some(size),
-            Message::LeakSites { sites } => clues.leak_sites = sites,
+            Message::TrackedLeaks(leaks) => clues.tracked_leaks = Some(leaks),
             Message::Stuck { frames, count } => {
                 clues.stuck_at = frames[..usize::from(count).min(STUCK_FRAMES)].to_vec();
             }

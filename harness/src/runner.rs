@@ -9,12 +9,12 @@ use std::time::{Duration, Instant, SystemTime};
 use libtest_mimic::{Failed, FormatSetting, Trial};
 use nix::sys::signal::Signal;
 
+use crate::alloc::HeapDelta;
 use crate::capture::CapturedStream;
-use crate::child::ChildOptions;
 use crate::config::Invocation;
 use crate::fork::ForkContext;
 use crate::junit::{self, JunitCase, JunitOutcome, JunitReport};
-use crate::leak_sites::LeakSite;
+use crate::leak_sites::TrackedLeaks;
 use crate::plan::{self, PlannedTest};
 use crate::protocol::ChildReport;
 use crate::report::{self, AfterRun, MemoryFigures};
@@ -242,7 +242,8 @@ impl Run {
                 }
                 Err(RunError::Interrupted(signal)) => self.end_interrupted(signal, index),
             };
-            time += outcome.duration;
+            let took = outcome.duration;
+            time += took;
             self.take_clues(index, &outcome);
             let test = self.scheduler.test(index);
             let verdict = verdict::judge(&outcome, &test.expect);
@@ -267,8 +268,8 @@ impl Run {
                 }
                 Verdict::Fail { reason, leaked } => {
                     let mut captured = captured;
-                    if leaked && self.leak_sites {
-                        captured.leak_sites = Some(self.find_leak_sites(index));
+                    if let (true, true, Some(heap)) = (leaked, self.leak_sites, heap) {
+                        captured.leak_sites = Some(self.find_leak_sites(index, heap, took));
                     }
                     return Err(self.fail(index, &reason, captured, time));
                 }
@@ -281,19 +282,48 @@ impl Run {
         }
     }
 
-    /// Runs test `index` once more, recording its allocations, and returns where the blocks it
-    /// left came from.
-    fn find_leak_sites(&mut self, index: usize) -> Vec<LeakSite> {
-        match self
-            .scheduler
-            .retry_with(index, ChildOptions::tracking_allocations)
-        {
-            Ok(mut outcome) => {
-                self.take_clues(index, &outcome);
-                std::mem::take(&mut outcome.clues.leak_sites)
-            }
+    /// Runs test `index` once more, recording its allocations, and says where the blocks it left
+    /// came from, or why that could not be found. `first` is what the failing run leaked, in
+    /// `first_took`.
+    fn find_leak_sites(
+        &mut self,
+        index: usize,
+        first: HeapDelta,
+        first_took: Duration,
+    ) -> LeakSiteSearch {
+        let timeout = tracking_timeout(first_took, first.allocations);
+        let mut outcome = match self.scheduler.track_allocations(index, timeout) {
+            Ok(outcome) => outcome,
             Err(RunError::Interrupted(signal)) => self.end_interrupted(signal, index),
-            Err(RunError::Spawn(_)) => Vec::new(),
+            Err(RunError::Spawn(error)) => {
+                return LeakSiteSearch::Failed(format!("could not be started: {error}"))
+            }
+        };
+        self.take_clues(index, &outcome);
+        let test = self.scheduler.test(index);
+        let verdict = verdict::judge(&outcome, &test.expect);
+        let heap = match &outcome.report {
+            Ok(ChildReport::Returned { heap: Some(heap) }) => *heap,
+            _ => {
+                let reason = match verdict {
+                    Verdict::Fail { reason, .. } => reason,
+                    Verdict::Pass { .. } => "sent no heap figures".to_owned(),
+                };
+                return LeakSiteSearch::Failed(reason);
+            }
+        };
+        if let Verdict::Fail {
+            reason,
+            leaked: false,
+        } = verdict
+        {
+            return LeakSiteSearch::Failed(reason);
+        }
+        let leaks = outcome.clues.tracked_leaks.take().unwrap_or_default();
+        let same = heap.net_bytes == first.net_bytes && heap.net_blocks == first.net_blocks;
+        LeakSiteSearch::Found {
+            leaks,
+            differently: (!same).then_some(heap),
         }
     }
 
@@ -440,7 +470,7 @@ impl Run {
 #[derive(Default)]
 struct Captured {
     /// Where a leak's blocks came from, when a tracked run was made to find out.
-    leak_sites: Option<Vec<LeakSite>>,
+    leak_sites: Option<LeakSiteSearch>,
     /// Where its test's thread was at the timeout, if it timed out and said.
     stuck_at: Vec<u64>,
     memory: MemoryFigures,
@@ -466,15 +496,61 @@ fn stuck_evidence(scheduler: &mut Scheduler, stuck_at: &[u64]) -> Vec<String> {
         .collect()
 }
 
-/// `leak sites:` and, for each, its size and the test's frames that allocated it.
-fn leak_evidence(sites: &[LeakSite]) -> Vec<String> {
-    if sites.is_empty() {
-        return vec![
-            "leak sites: a second run that tracked allocations found no block left".to_owned(),
-        ];
+/// How long the run that tracks a leaking test's allocations may take, whatever the test's own
+/// timeout: ten times the failing run's time, plus 10 µs for each allocation it made (recording
+/// a call stack costs about 4 µs), in whole seconds from 1 to 30.
+fn tracking_timeout(first_took: Duration, allocations: u64) -> Duration {
+    let needed = first_took
+        .saturating_mul(10)
+        .saturating_add(Duration::from_micros(allocations.saturating_mul(10)));
+    Duration::from_secs(needed.as_secs_f64().ceil() as u64)
+        .clamp(Duration::from_secs(1), Duration::from_secs(30))
+}
+
+/// What the run that tracked a leaking test's allocations found.
+#[derive(Debug)]
+enum LeakSiteSearch {
+    /// It returned, and recorded where its live blocks came from. `differently`: its heap
+    /// figures, when they differ from the failing run's.
+    Found {
+        leaks: TrackedLeaks,
+        differently: Option<HeapDelta>,
+    },
+    /// It did not return as the failing run did: why, as a verdict's reason.
+    Failed(String),
+}
+
+/// `leak sites:` and, for each, its size and the test's frames that allocated it; or why there
+/// are none.
+fn leak_evidence(search: &LeakSiteSearch) -> Vec<String> {
+    let (leaks, differently) = match search {
+        LeakSiteSearch::Failed(reason) => {
+            return vec![format!(
+                "leak sites: not found; the run that tracked allocations failed: {reason}"
+            )]
+        }
+        LeakSiteSearch::Found { leaks, differently } => (leaks, differently),
+    };
+    let mut lines = Vec::new();
+    match differently {
+        Some(heap) if heap.net_bytes <= 0 && heap.net_blocks <= 0 => {
+            return vec![
+                "leak sites: not found; the run that tracked allocations leaked nothing".to_owned(),
+            ]
+        }
+        Some(heap) => lines.push(format!(
+            "leak sites (from a second run that tracked allocations, which leaked {} in {}):",
+            verdict::count(heap.net_bytes.max(0) as u64, "byte"),
+            verdict::count(heap.net_blocks.max(0) as u64, "allocation"),
+        )),
+        None => lines.push("leak sites (from a second run that tracked allocations):".to_owned()),
     }
-    let mut lines = vec!["leak sites (from a second run that tracked allocations):".to_owned()];
-    for site in sites {
+    if leaks.sites.is_empty() {
+        lines.push(
+            "    none recorded: the blocks left were allocated outside the tracking".to_owned(),
+        );
+    }
+    for site in &leaks.sites {
         let mut frames = site.frames.iter();
         let first = frames.next().map_or("an unknown place", String::as_str);
         lines.push(format!(
@@ -484,6 +560,12 @@ fn leak_evidence(sites: &[LeakSite]) -> Vec<String> {
             if site.blocks == 1 { "" } else { "s" },
         ));
         lines.extend(frames.map(|frame| format!("        called from {frame}")));
+    }
+    if leaks.unrecorded > 0 {
+        lines.push(format!(
+            "    and {} not recorded: the tracking table was full",
+            verdict::count(leaks.unrecorded, "allocation")
+        ));
     }
     lines
 }
@@ -529,5 +611,22 @@ impl Run {
         }
         let _ = io::stdout().flush();
         std::process::exit(128 + signal as i32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tracking_run_gets_whole_seconds_from_1_to_30() {
+        let ms = Duration::from_millis;
+        assert_eq!(tracking_timeout(ms(3), 10), Duration::from_secs(1));
+        assert_eq!(
+            tracking_timeout(ms(230), 1_040_000),
+            Duration::from_secs(13)
+        );
+        assert_eq!(tracking_timeout(ms(5_000), 0), Duration::from_secs(30));
+        assert_eq!(tracking_timeout(ms(1), u64::MAX), Duration::from_secs(30));
     }
 }

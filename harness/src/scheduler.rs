@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
@@ -13,7 +14,7 @@ use crate::child::ChildOptions;
 use crate::orphans::Escapee;
 use crate::plan::PlannedTest;
 use crate::signals;
-use crate::supervisor::{ChildOutcome, Supervisor};
+use crate::supervisor::{ChildOutcome, Supervisor, Watch};
 
 /// Why a test's outcome could not be had.
 #[derive(Debug)]
@@ -73,16 +74,23 @@ impl Scheduler {
 
     /// Runs test `index` again in a fresh child, and waits for its outcome.
     pub(crate) fn retry(&mut self, index: usize) -> Result<ChildOutcome, RunError> {
-        self.retry_with(index, |options| options)
+        self.start(index).map_err(RunError::Spawn)?;
+        self.wait_for(index)
     }
 
-    /// Runs test `index` again in a fresh child, its options adjusted, and waits for it.
-    pub(crate) fn retry_with(
+    /// Runs test `index` again in a fresh child that records where its allocations come from,
+    /// killed after `timeout` and never announced as slow, and waits for it.
+    pub(crate) fn track_allocations(
         &mut self,
         index: usize,
-        adjust: impl FnOnce(ChildOptions) -> ChildOptions,
+        timeout: Duration,
     ) -> Result<ChildOutcome, RunError> {
-        self.start_with(index, adjust).map_err(RunError::Spawn)?;
+        let watch = Watch {
+            timeout: Some(timeout),
+            notice_slow: false,
+        };
+        self.start_with(index, watch, ChildOptions::tracking_allocations)
+            .map_err(RunError::Spawn)?;
         self.wait_for(index)
     }
 
@@ -102,12 +110,17 @@ impl Scheduler {
     }
 
     fn start(&mut self, index: usize) -> io::Result<()> {
-        self.start_with(index, |options| options)
+        let watch = Watch {
+            timeout: self.tests[index].timeout,
+            notice_slow: true,
+        };
+        self.start_with(index, watch, |options| options)
     }
 
     fn start_with(
         &mut self,
         index: usize,
+        watch: Watch,
         adjust: impl FnOnce(ChildOptions) -> ChildOptions,
     ) -> io::Result<()> {
         let test = &self.tests[index];
@@ -117,7 +130,7 @@ impl Scheduler {
             track_allocations: false,
         });
         self.supervisor
-            .start(index, test.case, test.timeout, options, token)?;
+            .start(index, test.case, watch, options, token)?;
         self.started[index] = true;
         Ok(())
     }

@@ -104,6 +104,16 @@ enum TimeoutState {
     },
 }
 
+/// How the supervisor watches one child.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Watch {
+    /// Killed after this long.
+    pub(crate) timeout: Option<Duration>,
+    /// Whether a long run gets libtest's "has been running for over" notice: not for a run the
+    /// harness makes of its own accord.
+    pub(crate) notice_slow: bool,
+}
+
 /// When and how to say that a test is still running.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SlowNotice {
@@ -328,7 +338,7 @@ impl Supervisor {
         &mut self,
         key: usize,
         case: &'static TestCase,
-        timeout: Option<Duration>,
+        watch: Watch,
         options: ChildOptions,
         token: u64,
     ) -> io::Result<()> {
@@ -346,7 +356,8 @@ impl Supervisor {
         self.running.push(RunningChild {
             key,
             case,
-            noticed_slow: false,
+            // A run the user did not ask for is never announced.
+            noticed_slow: !watch.notice_slow,
             pid: spawned.pid,
             token,
             stdout: spawned.stdout,
@@ -356,7 +367,7 @@ impl Supervisor {
             captured_stderr: CapturedStream::default(),
             result_bytes: Vec::new(),
             started: Instant::now(),
-            timeout,
+            timeout: watch.timeout,
             timeout_state: TimeoutState::Running,
             group,
         });

@@ -293,7 +293,8 @@ fn judge_heap(heap: Option<HeapDelta>, expect: &Expectations) -> Verdict {
     }
 }
 
-fn count(n: u64, unit: &str) -> String {
+/// `1 byte`, `2 bytes`.
+pub(crate) fn count(n: u64, unit: &str) -> String {
     if n == 1 {
         format!("1 {unit}")
     } else {
@@ -349,7 +350,7 @@ mod tests {
                 failed_allocation: None,
                 memory_limit: None,
                 stuck_at: Vec::new(),
-                leak_sites: Vec::new(),
+                tracked_leaks: None,
                 left_processes: false,
                 descendants: Vec::new(),
             },

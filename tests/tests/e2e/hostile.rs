@@ -26,6 +26,12 @@ fn at(needle: &str) -> String {
     crate::location_of(SOURCE, FILE, needle)
 }
 
+/// Where `needle` is in the fixture as a leak site shows it: relative to the directory the suite
+/// ran in, this package's.
+fn site(needle: &str) -> String {
+    crate::location_of(SOURCE, "fixtures/hostile.rs", needle)
+}
+
 /// What a case must get.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Expected {
@@ -129,6 +135,9 @@ fn expectations() -> BTreeMap<&'static str, Expected> {
             reason("killed by signal 9 (SIGKILL)"),
         ),
     ]);
+    for (name, bytes, blocks, _) in leak_cases() {
+        cases.insert(name, reason(&leaked(bytes, blocks)));
+    }
     for hang in HANGS {
         cases.insert(hang, reason(TIMED_OUT));
     }
@@ -144,6 +153,105 @@ fn expectations() -> BTreeMap<&'static str, Expected> {
         cases.insert(poisoner, Ok);
     }
     cases
+}
+
+/// `leaked N bytes in M allocations ...`: the reason line of a leak at the default limit.
+fn leaked(bytes: u64, blocks: u64) -> String {
+    let allocations = if blocks == 1 {
+        "allocation"
+    } else {
+        "allocations"
+    };
+    format!(
+        "leaked {bytes} bytes in {blocks} {allocations} (limit: 0 bytes); allow it with #[isolated_test(leak_limit = {bytes})] or #[isolated_test(allow_leaks)]"
+    )
+}
+
+/// The leaking tests: what each leaks (bytes, blocks) and the lines between its reason and its
+/// `memory:` line, where the run that tracked its allocations says what it found.
+fn leak_cases() -> Vec<(&'static str, u64, u64, Vec<String>)> {
+    const FOUND: &str = "leak sites (from a second run that tracked allocations):";
+    const FAILED: &str = "leak sites: not found; the run that tracked allocations failed: ";
+    let caller = |leaker: &str| {
+        format!(
+            "        called from hostile::leak::from_five_call_stacks at {}",
+            site(&format!("{leaker}();"))
+        )
+    };
+    let mut five = vec![FOUND.to_owned()];
+    for (leaker, bytes) in [
+        ("leak_80", 80),
+        ("leak_64", 64),
+        ("leak_48", 48),
+        ("leak_32", 32),
+        ("leak_16", 16),
+    ] {
+        five.push(format!(
+            "    {bytes} B in 1 block: hostile::leak::{leaker} at {}",
+            site("vec![0u8; $bytes]")
+        ));
+        five.push(caller(leaker));
+    }
+    vec![
+        ("leak::from_five_call_stacks", 240, 5, five),
+        (
+            "leak::in_a_spawned_thread",
+            100,
+            1,
+            vec![
+                FOUND.to_owned(),
+                format!(
+                    "    100 B in 1 block: hostile::leak::in_a_spawned_thread::{{{{closure}}}} at {}",
+                    site("vec![0u8; 100]")
+                ),
+            ],
+        ),
+        (
+            "leak::from_more_blocks_than_are_tracked",
+            160_000,
+            40_000,
+            vec![
+                FOUND.to_owned(),
+                format!(
+                    "    112 KiB in 28672 blocks: hostile::leak::from_more_blocks_than_are_tracked at {}",
+                    site("Box::new(n));")
+                ),
+                "    and 11328 allocations not recorded: the tracking table was full".to_owned(),
+            ],
+        ),
+        (
+            "leak::then_hangs_when_tracked",
+            64,
+            1,
+            vec![format!(
+                "{FAILED}timed out after 1s; its process group was killed"
+            )],
+        ),
+        (
+            "leak::then_aborts_when_tracked",
+            64,
+            1,
+            vec![format!("{FAILED}killed by signal 6 (SIGABRT)")],
+        ),
+        (
+            "leak::then_leaks_more_when_tracked",
+            1024,
+            1,
+            vec![
+                "leak sites (from a second run that tracked allocations, which leaked 2048 bytes in 2 allocations):".to_owned(),
+                format!(
+                    "    2 KiB in 2 blocks: hostile::leak::then_leaks_more_when_tracked at {}",
+                    site("vec![0u8; 1024]")
+                ),
+            ],
+        ),
+        (
+            "leak::then_leaks_nothing_when_tracked",
+            64,
+            1,
+            vec!["leak sites: not found; the run that tracked allocations leaked nothing".to_owned()],
+        ),
+    ]
 }
 
 const HANGS: [&str; 7] = [
@@ -473,6 +581,32 @@ fn ends_with_the_panic_message(stderr: &str, location: &str, message: &str) -> b
         }
         _ => false,
     }
+}
+
+#[test]
+fn leak_sites_are_found_or_the_tracking_run_says_why_not() {
+    let mut problems = problems_with("leak::");
+    for run in both_runs() {
+        for (name, _, _, expected) in leak_cases() {
+            let Some(failure) = run.run.report.failures.get(name) else {
+                continue;
+            };
+            let evidence: Vec<&str> = failure
+                .reason_lines
+                .iter()
+                .skip(1)
+                .take_while(|line| !line.starts_with("memory: "))
+                .map(String::as_str)
+                .collect();
+            if evidence != expected {
+                problems.push(format!(
+                    "{name}, at {} thread(s): expected the lines {expected:#?}\ngot {evidence:#?}",
+                    run.threads
+                ));
+            }
+        }
+    }
+    assert_no_problems(problems);
 }
 
 #[test]
