@@ -5,12 +5,12 @@ use std::io::Write;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
 use std::sync::atomic::{
-    AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed,
+    AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed,
 };
 
 use crate::alloc::{HeapCharge, HeapDelta, HeapSnapshot};
 use crate::protocol::{self, ChildReport, Message, PanicLocation, PanicRecord};
-use crate::registry::TestCase;
+use crate::registry::{ShouldPanic, TestCase};
 
 /// The exit status of a child that could not send its report because the test closed or replaced
 /// the result channel; [`CHANNEL_LOST_LINE`] is then the last line on its stderr, which tells it
@@ -47,6 +47,8 @@ static CHANNEL_FD: AtomicI32 = AtomicI32::new(-1);
 static CHANNEL_TOKEN: AtomicU64 = AtomicU64::new(0);
 /// The inode of the channel's pipe, to notice a test that put another file on its descriptor.
 static CHANNEL_INODE: AtomicU64 = AtomicU64::new(0);
+/// The test this child runs, for the panic hook to match a panic against `should_panic`.
+static CASE: AtomicPtr<TestCase> = AtomicPtr::new(std::ptr::null_mut());
 /// The thread running the body: panics on other threads are the test's business.
 static TEST_THREAD: AtomicUsize = AtomicUsize::new(0);
 /// Heap growth inside std's panic hook during this child's test.
@@ -73,6 +75,7 @@ pub(crate) fn install_panic_hook() {
             send(Message::Unwound {
                 hooked: true,
                 message: None,
+                contains_expected: None,
             });
         }
     }));
@@ -95,8 +98,10 @@ fn report_panic(info: &PanicHookInfo<'_>) {
         LATEST_PANIC_SENT.store(false, Relaxed);
         return;
     }
+    let message = payload_text(info.payload());
     let record = PanicRecord {
-        message: payload_text(info.payload()),
+        contains_expected: contains_expected(message.as_deref()),
+        message,
         location: info.location().map(|location| PanicLocation {
             file: location.file().to_owned(),
             line: location.line(),
@@ -105,6 +110,17 @@ fn report_panic(info: &PanicHookInfo<'_>) {
     };
     send(Message::Panic(record));
     LATEST_PANIC_SENT.store(true, Relaxed);
+}
+
+/// Whether a panic's message contains the text `#[should_panic(expected = ..)]` names, decided
+/// here on the whole message (the parent may get it shortened); `None` when the test names none.
+fn contains_expected(message: Option<&str>) -> Option<bool> {
+    // SAFETY: set once per child to a `&'static TestCase` before the body runs, never freed.
+    let case = unsafe { CASE.load(Relaxed).as_ref() }?;
+    match case.should_panic {
+        ShouldPanic::WithMessage(expected) => Some(message.is_some_and(|m| m.contains(expected))),
+        ShouldPanic::No | ShouldPanic::Yes => None,
+    }
 }
 
 /// Called by the counting allocator when the allocator under it returned null: if the child then
@@ -317,6 +333,7 @@ pub(crate) fn run_test(
     CHANNEL_FD.store(fd, Relaxed);
     CHANNEL_TOKEN.store(token, Relaxed);
     CHANNEL_INODE.store(inode_of(fd).unwrap_or(0), Relaxed);
+    CASE.store((case as *const TestCase).cast_mut(), Relaxed);
     // SAFETY: `pthread_self` has no preconditions.
     TEST_THREAD.store(unsafe { libc::pthread_self() } as usize, Relaxed);
 
@@ -359,6 +376,7 @@ pub(crate) fn run_test(
             std::mem::forget(payload);
             Message::Unwound {
                 hooked: LATEST_PANIC_SENT.load(Relaxed),
+                contains_expected: contains_expected(message.as_deref()),
                 message,
             }
         }

@@ -25,9 +25,13 @@ pub(crate) enum ChildReport {
 /// A panic on the test's thread, as the panic hook saw it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PanicRecord {
-    /// `None` when the payload is not a string (`panic_any`).
+    /// `None` when the payload is not a string (`panic_any`). Shortened when over
+    /// [`MAX_TEXT`].
     pub(crate) message: Option<String>,
     pub(crate) location: Option<PanicLocation>,
+    /// Whether the whole message contains `should_panic`'s expected text, as the child found;
+    /// `None` when the test expects none.
+    pub(crate) contains_expected: Option<bool>,
 }
 
 /// Where a panic happened.
@@ -52,6 +56,7 @@ pub(crate) enum Message {
     Unwound {
         hooked: bool,
         message: Option<String>,
+        contains_expected: Option<bool>,
     },
     /// The global allocator returned null (the test may still handle it, as `try_reserve` does).
     AllocationFailed { size: u64 },
@@ -174,18 +179,21 @@ fn config() -> impl bincode::config::Config {
     bincode::config::standard().with_limit::<MAX_FRAME>()
 }
 
-/// One frame carrying `message`.
+/// One frame carrying `message`, its texts shortened to [`MAX_TEXT`].
 pub(crate) fn encode(token: u64, message: Message) -> Vec<u8> {
     let mut frame = MAGIC.to_vec();
     frame.extend_from_slice(&[0; 4]);
-    let envelope = Envelope { token, message };
+    let envelope = Envelope {
+        token,
+        message: message.shortened(MAX_TEXT),
+    };
     let encoded = bincode::serde::encode_into_std_write(&envelope, &mut frame, config());
     if encoded.is_err() || frame.len() - HEADER > MAX_FRAME {
-        // Too large to send whole: cut down to what still tells the parent what happened.
+        // Still too large (a report of very many long names): its texts cut down further.
         frame.truncate(HEADER);
         let envelope = Envelope {
             token,
-            message: shrink(envelope.message),
+            message: envelope.message.shortened(MIN_TEXT),
         };
         bincode::serde::encode_into_std_write(&envelope, &mut frame, config())
             .expect("plain data encodes into a Vec");
@@ -195,32 +203,72 @@ pub(crate) fn encode(token: u64, message: Message) -> Vec<u8> {
     frame
 }
 
-fn shrink(message: Message) -> Message {
-    const TOO_LARGE: &str = "<too large to send>";
-    let short = |record: PanicRecord| PanicRecord {
-        message: Some(TOO_LARGE.to_owned()),
-        location: record.location,
+/// The longest panic message or error text sent whole; a longer one keeps its head and tail.
+pub(crate) const MAX_TEXT: usize = 64 << 10;
+const MIN_TEXT: usize = 1 << 10;
+
+/// `text` cut to its first and last `limit / 2` bytes (on character boundaries) around
+/// `[... N bytes omitted ...]`, if it is longer than `limit`.
+pub(crate) fn shorten(text: String, limit: usize) -> String {
+    if text.len() <= limit {
+        return text;
+    }
+    let floor = |mut at: usize| {
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        at
     };
-    match message {
-        Message::Panic(record) => Message::Panic(short(record)),
-        Message::Report(ChildReport::Panicked(record)) => {
-            Message::Report(ChildReport::Panicked(short(record)))
+    let head_end = floor(limit / 2);
+    let tail_start = floor(text.len() - limit / 2);
+    format!(
+        "{}\n[... {} bytes omitted ...]\n{}",
+        &text[..head_end],
+        tail_start - head_end,
+        &text[tail_start..]
+    )
+}
+
+impl Message {
+    fn shortened(self, limit: usize) -> Message {
+        let text = |text: Option<String>| text.map(|text| shorten(text, limit));
+        let record = |record: PanicRecord| PanicRecord {
+            message: text(record.message),
+            ..record
+        };
+        match self {
+            Message::Panic(panic) => Message::Panic(record(panic)),
+            Message::Report(ChildReport::Panicked(panic)) => {
+                Message::Report(ChildReport::Panicked(record(panic)))
+            }
+            Message::Report(ChildReport::ReturnedErr { error }) => {
+                Message::Report(ChildReport::ReturnedErr {
+                    error: shorten(error, limit),
+                })
+            }
+            Message::Unwound {
+                hooked,
+                message,
+                contains_expected,
+            } => Message::Unwound {
+                hooked,
+                message: text(message),
+                contains_expected,
+            },
+            Message::TrackedLeaks(mut leaks) => {
+                for site in &mut leaks.sites {
+                    for frame in &mut site.frames {
+                        *frame = shorten(std::mem::take(frame), limit);
+                    }
+                }
+                Message::TrackedLeaks(leaks)
+            }
+            small @ (Message::Report(ChildReport::Returned { .. })
+            | Message::AllocationFailed { .. }
+            | Message::MemoryLimit { .. }
+            | Message::Stuck { .. }
+            | Message::LeftProcesses { .. }) => small,
         }
-        Message::Report(ChildReport::ReturnedErr { .. }) => {
-            Message::Report(ChildReport::ReturnedErr {
-                error: TOO_LARGE.to_owned(),
-            })
-        }
-        Message::Unwound { hooked, .. } => Message::Unwound {
-            hooked,
-            message: Some(TOO_LARGE.to_owned()),
-        },
-        small @ (Message::Report(ChildReport::Returned { .. })
-        | Message::AllocationFailed { .. }
-        | Message::MemoryLimit { .. }
-        | Message::Stuck { .. }
-        | Message::TrackedLeaks(_)
-        | Message::LeftProcesses { .. }) => small,
     }
 }
 
@@ -292,12 +340,17 @@ pub(crate) fn decode(token: u64, mut bytes: &[u8]) -> ChannelContents {
                 last_panic = Some(record);
             }
             Message::Report(final_report) => report = Ok(final_report),
-            Message::Unwound { hooked, message } => {
+            Message::Unwound {
+                hooked,
+                message,
+                contains_expected,
+            } => {
                 let record = match last_panic.take() {
                     Some(record) if hooked => record,
                     _ => PanicRecord {
                         message,
                         location: None,
+                        contains_expected,
                     },
                 };
                 report = Ok(ChildReport::Panicked(record));
@@ -326,6 +379,7 @@ mod tests {
 
     fn record(message: &str) -> PanicRecord {
         PanicRecord {
+            contains_expected: None,
             message: Some(message.to_owned()),
             location: Some(PanicLocation {
                 file: "tests/a.rs".to_owned(),
@@ -373,6 +427,7 @@ mod tests {
             Message::Unwound {
                 hooked: true,
                 message: Some("escaped".to_owned()),
+                contains_expected: None,
             },
         ]);
         let contents = decode(7, &bytes);
@@ -458,13 +513,52 @@ mod tests {
     }
 
     #[test]
-    fn an_oversized_panic_message_still_arrives() {
+    fn an_oversized_panic_message_arrives_as_its_head_and_tail() {
         let mut big = record("x");
-        big.message = Some("x".repeat(2 * MAX_FRAME));
-        let contents = decode(7, &encode(7, Message::Panic(big)));
+        let text = format!(
+            "{}{}{}",
+            "<".repeat(MAX_FRAME),
+            "é".repeat(MAX_FRAME),
+            ">".repeat(MAX_FRAME)
+        );
+        big.message = Some(text.clone());
+        big.contains_expected = Some(true);
+        let arrived = decode(7, &encode(7, Message::Panic(big)))
+            .clues
+            .first_panic
+            .unwrap();
+        let message = arrived.message.unwrap();
+        let omitted = text.len() - MAX_TEXT;
         assert_eq!(
-            contents.clues.first_panic.unwrap().message.as_deref(),
-            Some("<too large to send>")
+            message,
+            format!(
+                "{}\n[... {omitted} bytes omitted ...]\n{}",
+                "<".repeat(MAX_TEXT / 2),
+                ">".repeat(MAX_TEXT / 2)
+            )
+        );
+        assert_eq!(arrived.contains_expected, Some(true));
+        let error = "e".repeat(3 * MAX_FRAME);
+        let report = decode(
+            7,
+            &encode(7, Message::Report(ChildReport::ReturnedErr { error })),
+        );
+        let Ok(ChildReport::ReturnedErr { error }) = report.report else {
+            panic!("no error report: {:?}", report.report);
+        };
+        assert!(error.contains(&format!(
+            "[... {} bytes omitted ...]",
+            3 * MAX_FRAME - MAX_TEXT
+        )));
+    }
+
+    #[test]
+    fn shortening_keeps_whole_characters() {
+        assert_eq!(shorten("short".to_owned(), 8), "short");
+        // Halves of 4 bytes end inside a two-byte character: both cuts move back to a boundary.
+        assert_eq!(
+            shorten("aééééé".to_owned(), 8),
+            "aé\n[... 4 bytes omitted ...]\néé"
         );
     }
 }

@@ -244,9 +244,16 @@ fn judge_finished(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
         (ChildReport::Panicked(panic), ShouldPanic::No) => fail(panic_text(panic)),
         (ChildReport::Panicked(_), ShouldPanic::Yes) => PASS,
         (ChildReport::Panicked(panic), ShouldPanic::WithMessage(expected)) => {
-            match &panic.message {
-                Some(message) if message.contains(expected) => PASS,
-                _ => fail(format!(
+            // Decided by the child on the whole message: what arrived may be shortened.
+            let found = panic.contains_expected.unwrap_or_else(|| {
+                panic
+                    .message
+                    .as_ref()
+                    .is_some_and(|message| message.contains(expected))
+            });
+            match found {
+                true => PASS,
+                false => fail(format!(
                     "{}, but should have panicked with a message containing {expected:?}",
                     panic_text(panic)
                 )),
@@ -394,6 +401,7 @@ mod tests {
         aborted.clues.first_panic = Some(PanicRecord {
             message: Some("boom".to_owned()),
             location: None,
+            contains_expected: None,
         });
         assert_eq!(
             reason(judge(&aborted, &expect)),
@@ -537,6 +545,7 @@ mod tests {
 
     fn panicked(message: &str) -> Result<ChildReport, ProtocolError> {
         Ok(ChildReport::Panicked(PanicRecord {
+            contains_expected: None,
             message: Some(message.to_owned()),
             location: Some(crate::protocol::PanicLocation {
                 file: "tests/t.rs".to_owned(),
@@ -604,6 +613,7 @@ mod tests {
         aborted.clues.first_panic = Some(PanicRecord {
             message: Some("first".to_owned()),
             location: None,
+            contains_expected: None,
         });
         let should_panic = Expectations {
             should_panic: ShouldPanic::Yes,

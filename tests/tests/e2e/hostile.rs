@@ -135,6 +135,12 @@ fn expectations() -> BTreeMap<&'static str, Expected> {
             reason("killed by signal 9 (SIGKILL)"),
         ),
     ]);
+    for (name, reason_start, _) in big_cases() {
+        match reason_start {
+            Some(start) => cases.insert(name, ReasonStartingWith(start)),
+            None => cases.insert(name, Ok),
+        };
+    }
     for (name, bytes, blocks, _) in leak_cases() {
         cases.insert(name, reason(&leaked(bytes, blocks)));
     }
@@ -153,6 +159,51 @@ fn expectations() -> BTreeMap<&'static str, Expected> {
         cases.insert(poisoner, Ok);
     }
     cases
+}
+
+/// The tests with oversized messages: how each failure's reason line starts (`None` for a pass)
+/// and the line that follows it, which says how much of the middle was left out.
+fn big_cases() -> Vec<(&'static str, Option<String>, Option<String>)> {
+    const MIB: usize = 1 << 20;
+    /// What is kept of each end of a text over 64 KiB.
+    const HALF: usize = 32 << 10;
+    let omitted = |length: usize| Some(format!("[... {} bytes omitted ...]", length - 2 * HALF));
+    vec![
+        (
+            "big::should_panic_with_an_assert_eq_of_two_300_kb_vectors",
+            None,
+            None,
+        ),
+        (
+            "big::should_panic_with_the_expected_text_in_the_middle_of_2_mib",
+            None,
+            None,
+        ),
+        (
+            "big::should_panic_with_text_its_2_mib_message_lacks",
+            Some(format!(
+                "panicked at {}: {}",
+                at(r#"panic!("{hay}{hay}")"#),
+                "n".repeat(HALF)
+            )),
+            omitted(2 * MIB),
+        ),
+        (
+            "big::panics_with_a_1_mib_message",
+            Some(format!(
+                "panicked at {}: {}",
+                at(r#"panic!("{}", "m".repeat(1 << 20))"#),
+                "m".repeat(HALF)
+            )),
+            omitted(MIB),
+        ),
+        (
+            "big::returns_a_1_mib_error",
+            // The error's `Debug` text: quoted.
+            Some(format!("returned an error: \"{}", "e".repeat(HALF - 1))),
+            omitted(MIB + 2),
+        ),
+    ]
 }
 
 /// `leaked N bytes in M allocations ...`: the reason line of a leak at the default limit.
@@ -602,6 +653,32 @@ fn leak_sites_are_found_or_the_tracking_run_says_why_not() {
                 problems.push(format!(
                     "{name}, at {} thread(s): expected the lines {expected:#?}\ngot {evidence:#?}",
                     run.threads
+                ));
+            }
+        }
+    }
+    assert_no_problems(problems);
+}
+
+#[test]
+fn oversized_messages_are_matched_whole_and_shown_as_head_and_tail() {
+    let mut problems = problems_with("big::");
+    for run in both_runs() {
+        for (name, start, omitted) in big_cases() {
+            let (Some(start), Some(omitted)) = (start, omitted) else {
+                continue;
+            };
+            let Some(failure) = run.run.report.failures.get(name) else {
+                continue;
+            };
+            let lines = &failure.reason_lines;
+            if lines.first() != Some(&start) || lines.get(1) != Some(&omitted) {
+                problems.push(format!(
+                    "{name}, at {} thread(s): expected a first line of {} bytes and then {omitted:?}, got lines of {:?} bytes, the second {:?}",
+                    run.threads,
+                    start.len(),
+                    lines.iter().map(String::len).collect::<Vec<_>>(),
+                    lines.get(1).map(|line| &line[..line.len().min(80)]),
                 ));
             }
         }
