@@ -19,6 +19,9 @@ pub(crate) const EXIT_CHANNEL_LOST: i32 = 199;
 pub(crate) const CHANNEL_LOST_LINE: &str =
     "isolated-test: the test closed or replaced its result channel; no result was sent\n";
 
+/// The exit status of a process the test forked that returned from the test body.
+const EXIT_FORKED_COPY: i32 = 198;
+
 /// What a child does beyond running its test, fixed when it is forked.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct ChildOptions {
@@ -49,6 +52,8 @@ static CHANNEL_TOKEN: AtomicU64 = AtomicU64::new(0);
 static CHANNEL_INODE: AtomicU64 = AtomicU64::new(0);
 /// The test this child runs, for the panic hook to match a panic against `should_panic`.
 static CASE: AtomicPtr<TestCase> = AtomicPtr::new(std::ptr::null_mut());
+/// The process the harness forked for the test.
+static TEST_PID: AtomicI32 = AtomicI32::new(0);
 /// The thread running the body: panics on other threads are the test's business.
 static TEST_THREAD: AtomicUsize = AtomicUsize::new(0);
 /// Heap growth inside std's panic hook during this child's test.
@@ -81,10 +86,19 @@ pub(crate) fn install_panic_hook() {
     }));
 }
 
+/// Whether this is the test's thread in the process the harness forked (a process the test
+/// forks from its thread has a thread of the same id).
 fn on_test_thread() -> bool {
     // SAFETY: `pthread_self` has no preconditions.
     let me = unsafe { libc::pthread_self() } as usize;
-    TEST_THREAD.load(Relaxed) == me
+    TEST_THREAD.load(Relaxed) == me && is_test_process()
+}
+
+/// Whether this is the process the harness forked, not a copy the test forked from it: only that
+/// one speaks for the test.
+fn is_test_process() -> bool {
+    // SAFETY: `getpid` has no preconditions.
+    TEST_PID.load(Relaxed) == unsafe { libc::getpid() }
 }
 
 /// Sends each panic on the test's thread as it happens: if the child then dies (a panic while
@@ -133,7 +147,10 @@ pub(crate) fn report_failed_allocation(size: usize) {
 /// allocating could deadlock. Clues past [`protocol::MAX_CLUE_FRAMES`] are dropped.
 fn send_clue_without_allocating(message: Message) {
     let fd = CHANNEL_FD.load(Relaxed);
-    if fd < 0 || CLUE_FRAMES_SENT.fetch_add(1, Relaxed) >= protocol::MAX_CLUE_FRAMES {
+    if fd < 0
+        || !is_test_process()
+        || CLUE_FRAMES_SENT.fetch_add(1, Relaxed) >= protocol::MAX_CLUE_FRAMES
+    {
         return;
     }
     let mut frame = [0u8; 512];
@@ -254,6 +271,18 @@ fn write_coverage() {
     }
 }
 
+/// A process the test forked came back out of the test body (it did not end with `_exit`): it
+/// says so, and ends before it can run anything of the harness's.
+fn forked_copy_returned(panicked: bool) -> ! {
+    let frame = protocol::encode(
+        CHANNEL_TOKEN.load(Relaxed),
+        Message::ForkedCopyReturned { panicked },
+    );
+    let _ = write_all(CHANNEL_FD.load(Relaxed), &frame);
+    // SAFETY: `_exit` ends this copy at once, running nothing it inherited.
+    unsafe { libc::_exit(EXIT_FORKED_COPY) }
+}
+
 /// Writes one frame on the result channel; a child whose channel is gone ends at once.
 fn send(message: Message) {
     let fd = CHANNEL_FD.load(Relaxed);
@@ -334,6 +363,8 @@ pub(crate) fn run_test(
     CHANNEL_TOKEN.store(token, Relaxed);
     CHANNEL_INODE.store(inode_of(fd).unwrap_or(0), Relaxed);
     CASE.store((case as *const TestCase).cast_mut(), Relaxed);
+    // SAFETY: `getpid` has no preconditions.
+    TEST_PID.store(unsafe { libc::getpid() }, Relaxed);
     // SAFETY: `pthread_self` has no preconditions.
     TEST_THREAD.store(unsafe { libc::pthread_self() } as usize, Relaxed);
 
@@ -344,6 +375,9 @@ pub(crate) fn run_test(
     let record = options.track_allocations && crate::leak_sites::start();
     crate::alloc::begin_test(memory_limit, record);
     let result = panic::catch_unwind(AssertUnwindSafe(case.body));
+    if !is_test_process() {
+        forked_copy_returned(result.is_err());
+    }
     let peak_bytes = crate::alloc::end_test();
     let mut after = HeapSnapshot::now();
     if before.delta_to(after).holds_memory() {

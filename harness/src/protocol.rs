@@ -63,6 +63,9 @@ pub(crate) enum Message {
     /// An allocation of `size` bytes would have taken the test's live heap (`live`) over its
     /// memory `limit`, and failed.
     MemoryLimit { limit: u64, size: u64, live: u64 },
+    /// A process the test forked returned from the test body (`panicked`: by unwinding) instead
+    /// of ending with `_exit`. Sent by that process, never by the test's own.
+    ForkedCopyReturned { panicked: bool },
     /// The test's body ended with these processes of its own still around.
     LeftProcesses { pids: Vec<i32> },
     /// Where the blocks still allocated when the body returned came from (tracked runs only).
@@ -116,6 +119,8 @@ pub(crate) struct DeathClues {
     pub(crate) left_processes: bool,
     /// The processes it said it left.
     pub(crate) descendants: Vec<i32>,
+    /// A process the test forked returned from the test body: `Some(panicked)`.
+    pub(crate) forked_copy_returned: Option<bool>,
 }
 
 /// How many return addresses a [`Message::Stuck`] frame holds (serde's arrays go up to 32).
@@ -267,7 +272,8 @@ impl Message {
             | Message::AllocationFailed { .. }
             | Message::MemoryLimit { .. }
             | Message::Stuck { .. }
-            | Message::LeftProcesses { .. }) => small,
+            | Message::LeftProcesses { .. }
+            | Message::ForkedCopyReturned { .. }) => small,
         }
     }
 }
@@ -322,11 +328,18 @@ pub(crate) fn decode(token: u64, mut bytes: &[u8]) -> ChannelContents {
     let mut last_panic: Option<PanicRecord> = None;
     let mut report = Err(ProtocolError::NoReport);
     while !bytes.is_empty() {
-        if report.is_ok() {
-            report = Err(ProtocolError::TrailingBytes { extra: bytes.len() });
-            break;
-        }
         let (message, used) = match decode_frame(token, bytes) {
+            // A forked copy of the test may still speak after the test reported: heard, since
+            // it can only fail the test.
+            Ok((Message::ForkedCopyReturned { panicked }, used)) => {
+                clues.forked_copy_returned.get_or_insert(panicked);
+                bytes = &bytes[used..];
+                continue;
+            }
+            _ if report.is_ok() => {
+                report = Err(ProtocolError::TrailingBytes { extra: bytes.len() });
+                break;
+            }
             Ok(frame) => frame,
             Err(error) => {
                 report = Err(error);
@@ -367,6 +380,7 @@ pub(crate) fn decode(token: u64, mut bytes: &[u8]) -> ChannelContents {
                 clues.left_processes = true;
                 clues.descendants = pids;
             }
+            Message::ForkedCopyReturned { .. } => unreachable!("taken above"),
         }
     }
     clues.left_processes |= report.is_err();
@@ -490,6 +504,17 @@ mod tests {
             decode(7, &doubled).report,
             Err(ProtocolError::TrailingBytes { .. })
         ));
+    }
+
+    #[test]
+    fn a_forked_copy_is_heard_before_or_after_the_report() {
+        let returned = Message::Report(ChildReport::Returned { heap: None });
+        let copy = Message::ForkedCopyReturned { panicked: false };
+        for order in [[copy.clone(), returned.clone()], [returned, copy]] {
+            let contents = decode(7, &channel(&order));
+            assert_eq!(contents.report, Ok(ChildReport::Returned { heap: None }));
+            assert_eq!(contents.clues.forked_copy_returned, Some(false));
+        }
     }
 
     #[test]

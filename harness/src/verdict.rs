@@ -72,6 +72,16 @@ pub(crate) fn judge(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
             humantime::format_duration(round_to_millis(timed_out.after))
         ));
     }
+    if let Some(panicked) = outcome.clues.forked_copy_returned {
+        let how = if panicked {
+            "unwound out of the test body with a panic"
+        } else {
+            "returned from the test body"
+        };
+        return fail(format!(
+            "a process forked by the test {how} (end a forked process with `_exit`)"
+        ));
+    }
     if let Some(signal) = outcome.signalled_harness {
         return fail(format!(
             "sent signal {} to the harness",
@@ -360,6 +370,7 @@ mod tests {
                 tracked_leaks: None,
                 left_processes: false,
                 descendants: Vec::new(),
+                forked_copy_returned: None,
             },
             end,
             signalled_harness: None,

@@ -105,6 +105,14 @@ fn expectations() -> BTreeMap<&'static str, Expected> {
         ),
         ("lie::puts_dev_null_over_stdout_and_stderr", Ok),
         (
+            "lie::a_forked_copy_returns_from_the_body_and_the_test_exits_zero",
+            reason("a process forked by the test returned from the test body (end a forked process with `_exit`)"),
+        ),
+        (
+            "lie::a_forked_copy_panics_out_of_the_body_and_the_test_returns",
+            reason("a process forked by the test unwound out of the test body with a panic (end a forked process with `_exit`)"),
+        ),
+        (
             "lie::writes_garbage_into_every_pipe",
             ReasonStartingWith("sent no valid result:".to_owned()),
         ),
