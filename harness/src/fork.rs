@@ -127,12 +127,15 @@ fn become_test_process(
     crate::signals::unblock_termination();
     let _ = unistd::dup2_stdin(&context.dev_null);
     for (fd, target) in [(stdout, 1), (stderr, 2)] {
-        if let Some(fd) = fd {
-            // SAFETY: both are descriptor numbers; dup2 onto 1 and 2 replaces the child's stdio,
-            // which only this child uses.
-            unsafe { libc::dup2(fd.as_raw_fd(), target) };
-            clear_nonblocking(target);
-            close(fd);
+        match fd {
+            Some(fd) => {
+                // SAFETY: both are descriptor numbers; dup2 onto 1 and 2 replaces the child's
+                // stdio, which only this child uses.
+                unsafe { libc::dup2(fd.as_raw_fd(), target) };
+                clear_nonblocking(target);
+                close(fd);
+            }
+            None => take_own_description(target),
         }
     }
     for &fd in harness_fds {
@@ -142,6 +145,62 @@ fn become_test_process(
     for fd in std::iter::once(&context.dev_null).chain(&context.task_dir) {
         // SAFETY: as above: the harness's own descriptors, unused in the child.
         unsafe { libc::close(fd.as_raw_fd()) };
+    }
+}
+
+/// Under `--nocapture` the child writes to the harness's own stdout and stderr: where they are a
+/// pipe or a terminal, it gets an open file description of its own on the same file, so that
+/// status flags it sets (`O_NONBLOCK`) are not the harness's. A regular file keeps the shared one:
+/// its offset must be shared, and `O_NONBLOCK` means nothing there.
+fn take_own_description(fd: RawFd) {
+    let path = match fd {
+        1 => c"/proc/self/fd/1",
+        2 => c"/proc/self/fd/2",
+        _ => return,
+    };
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `fstat` fills the buffer on success; `fcntl(F_GETFL)` only reads the flags.
+    let (kind, flags) = unsafe {
+        if libc::fstat(fd, stat.as_mut_ptr()) != 0 {
+            return;
+        }
+        (
+            stat.assume_init().st_mode & libc::S_IFMT,
+            libc::fcntl(fd, libc::F_GETFL),
+        )
+    };
+    if !(kind == libc::S_IFIFO || kind == libc::S_IFCHR) || flags < 0 {
+        return;
+    }
+    // Opened non-blocking, or a pipe nobody reads would block the open itself.
+    let keep = flags & (libc::O_ACCMODE | libc::O_APPEND);
+    // SAFETY: a NUL-terminated path; the new descriptor replaces `fd` and is closed.
+    unsafe {
+        let own = libc::open(
+            path.as_ptr(),
+            keep | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC,
+        );
+        if own >= 0 {
+            libc::dup2(own, fd);
+            libc::close(own);
+            libc::fcntl(fd, libc::F_SETFL, keep);
+        }
+    }
+}
+
+/// Under `--nocapture`, after a child ended: its stdout and stderr may share the harness's open
+/// file description still (a socket cannot be reopened), so a test that set `O_NONBLOCK` there
+/// set it for the harness too. Clears it, so that the harness's own output never fails with
+/// "would block".
+pub(crate) fn keep_stdio_blocking() {
+    for fd in [1, 2] {
+        // SAFETY: F_GETFL and F_SETFL only read and change the status flags of stdout and stderr.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            if flags >= 0 && flags & libc::O_NONBLOCK != 0 {
+                libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+            }
+        }
     }
 }
 

@@ -529,6 +529,9 @@ impl Supervisor {
             child.drain(stream, &mut self.buffer, usize::MAX);
             child.close(stream);
         }
+        if !self.context.capture {
+            fork::keep_stdio_blocking();
+        }
         let signalled_harness = child.group.signal_sent_to_harness();
         let timed_out = child.timed_out();
         // Off the table before the reap frees the group's id for reuse.

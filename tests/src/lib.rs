@@ -12,7 +12,7 @@ mod run;
 pub use fifo::Fifo;
 pub use processes::{assert_process_ends, processes_that_outlive_the_run, Survivor, TempDir};
 pub use report::{strip_ansi, Failure, Output, Report, Summary};
-pub use run::{Harness, Run, Running};
+pub use run::{pidfd_open, Harness, Run, Running};
 
 /// This process's `RLIMIT_NOFILE`: what the poisoned-state fixture lowers and the driver expects
 /// the next test to see unchanged.

@@ -163,3 +163,68 @@ fn nocapture_lets_a_failing_tests_output_through_instead_of_under_the_failure() 
     assert!(run.stdout.contains("to stdout\n"), "{}", run.context());
     assert!(run.stderr.contains("to stderr\n"), "{}", run.context());
 }
+
+/// Under `--nocapture` a test makes its stdout non-blocking and fills the pipe; nothing reads it
+/// until the harness waits to write its verdict (the kernel says it waits in `pipe_write`). The
+/// harness must wait there, not fail with "would block": the test's flag is not the harness's.
+#[test]
+fn nocapture_a_test_that_makes_stdout_nonblocking_cannot_break_the_harness() {
+    use std::os::fd::AsRawFd;
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nonblocking"))
+        .args(["--nocapture", "--test-threads=1", "--color", "never"])
+        .env_remove("RUST_BACKTRACE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the fixture starts");
+    let pid = child.id() as i32;
+    let pidfd = isolated_test_e2e::pidfd_open(pid).expect("pidfd_open");
+    let deadline = Instant::now() + std::time::Duration::from_secs(60);
+    let waited_to_write = loop {
+        let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+        if wchan.ends_with("pipe_write") {
+            break true;
+        }
+        let mut ended = libc::pollfd {
+            fd: pidfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one live pollfd; a millisecond between looks at where the harness waits.
+        if unsafe { libc::poll(&mut ended, 1, 1) } == 1 {
+            break false;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the harness neither ended nor waited to write within a minute");
+        }
+    };
+    let output = child
+        .wait_with_output()
+        .expect("the fixture's output is read");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let context = format!(
+        "exit status {:?}\n--- stderr ---\n{stderr}\n--- stdout (end) ---\n{}",
+        output.status,
+        &stdout[stdout.len().saturating_sub(500)..]
+    );
+    assert!(
+        waited_to_write,
+        "the harness ended without waiting to write\n{context}"
+    );
+    assert_eq!(output.status.code(), Some(0), "{context}");
+    // The verdict's `ok` follows the flood on the line libtest-mimic opened for the test.
+    let flooded = stdout.bytes().filter(|&byte| byte == b'x').count();
+    assert!(
+        stdout.starts_with("\nrunning 1 test\ntest makes_stdout_nonblocking_and_fills_it ... x")
+            && stdout.contains("xok\n\ntest result: ok. 1 passed; 0 failed;")
+            && flooded >= 4096,
+        "{context}"
+    );
+    assert!(!stderr.contains("panicked"), "{context}");
+}
