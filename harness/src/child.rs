@@ -329,15 +329,41 @@ fn flush_stdout() {
     let _ = std::io::stdout().flush();
 }
 
-/// Gives threads the test joined a moment to finish exiting: a scoped thread is joined before it
-/// has freed its thread-locals, and those frees belong inside the measurement.
+/// How long the leak check waits for the test's other threads to finish exiting.
+const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Waits, at most [`SETTLE_LIMIT`], while another thread of the test is still running: a scoped
+/// or joined thread is joined before it has freed its thread-locals, and those frees belong
+/// inside the measurement. A thread that sleeps (parked, blocked) is a live background thread,
+/// not one exiting: it is not waited for.
 fn settle_threads() {
-    for _ in 0..1000 {
-        if crate::fork::thread_count().is_none_or(|threads| threads <= 1) {
-            return;
-        }
+    let started = std::time::Instant::now();
+    while crate::fork::thread_count().is_some_and(|threads| threads > 1)
+        && another_thread_runs()
+        && started.elapsed() < SETTLE_LIMIT
+    {
         std::thread::yield_now();
     }
+}
+
+/// Whether a thread of this process other than the caller is running or waiting for a processor
+/// (state `R`), or in uninterruptible sleep (`D`), as `/proc/self/task/*/stat` says.
+fn another_thread_runs() -> bool {
+    // SAFETY: `gettid` has no preconditions.
+    let me = unsafe { libc::gettid() }.to_string();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return false;
+    };
+    tasks.flatten().any(|task| {
+        task.file_name().to_str() != Some(me.as_str())
+            && std::fs::read_to_string(task.path().join("stat"))
+                .ok()
+                .and_then(|stat| {
+                    let after_name = stat.get(stat.rfind(')')? + 1..)?;
+                    after_name.split_whitespace().next().map(str::to_owned)
+                })
+                .is_some_and(|state| state == "R" || state == "D")
+    })
 }
 
 /// Whether this process has any child, living or not yet reaped: a process the test started, or

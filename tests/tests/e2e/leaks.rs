@@ -170,3 +170,22 @@ fn only_a_test_that_leaked_runs_again_to_find_its_leak_sites() {
     assert_eq!(dir.read("leaks_and_counts_its_runs"), "run\nrun\n");
     assert_eq!(dir.read("frees_and_counts_its_runs"), "run\n");
 }
+
+/// Twenty copies of a test whose scoped threads free their thread-locals only as they exit,
+/// after the scope returned (fixtures/scoped_threads.rs): none leaks, at any thread count.
+#[test]
+fn threads_still_exiting_when_the_body_returns_never_count_as_a_leak() {
+    for threads in [1, 2, 8] {
+        let run = fixture!("scoped_threads")
+            .args([format!("--test-threads={threads}")])
+            .run();
+        let summary = run.report.summary.map(|s| (s.passed, s.failed));
+        assert_eq!(
+            summary,
+            Some((20, 0)),
+            "at {threads} thread(s)\n{}",
+            run.context()
+        );
+        run.assert_exit_code(0);
+    }
+}
