@@ -26,6 +26,8 @@ pub(crate) struct Invocation {
     /// How many children may run at once (`--test-threads`).
     pub(crate) jobs: usize,
     pub(crate) colour: bool,
+    /// `TERM=dumb`: a terminal that takes no colour and no cursor movement (Emacs' shell, say).
+    pub(crate) dumb_terminal: bool,
     pub(crate) defaults: RunDefaults,
     /// `ISOLATED_TEST_SELF_CHECK`: check the harness leaked no descriptor or process.
     pub(crate) self_check: bool,
@@ -93,6 +95,7 @@ impl Invocation {
             args,
             jobs,
             colour,
+            dumb_terminal: is_dumb_terminal(env),
             defaults: RunDefaults::from_env(env)?,
             self_check: env("ISOLATED_TEST_SELF_CHECK")
                 .is_some_and(|value| !value.is_empty() && value != "0"),
@@ -146,14 +149,18 @@ fn test_threads(flag: Option<usize>, env: Env) -> Result<usize, ConfigError> {
     Ok(jobs)
 }
 
-/// `--color` wins; under `auto`, `NO_COLOR` turns colour off, `CLICOLOR_FORCE` on, and otherwise
-/// a terminal on stdout decides.
+fn is_dumb_terminal(env: Env) -> bool {
+    env("TERM").as_deref() == Some("dumb")
+}
+
+/// `--color` wins; under `auto`, `NO_COLOR` or `TERM=dumb` turns colour off, `CLICOLOR_FORCE`
+/// on, and otherwise a terminal on stdout decides.
 fn decide_colour(flag: Option<ColorSetting>, env: Env, stdout_is_terminal: bool) -> bool {
     let set = |name: &str| env(name).is_some_and(|value| !value.is_empty());
     match flag.unwrap_or(ColorSetting::Auto) {
         ColorSetting::Always => true,
         ColorSetting::Never => false,
-        ColorSetting::Auto if set("NO_COLOR") => false,
+        ColorSetting::Auto if set("NO_COLOR") || is_dumb_terminal(env) => false,
         ColorSetting::Auto
             if set("CLICOLOR_FORCE") && env("CLICOLOR_FORCE").as_deref() != Some("0") =>
         {
@@ -324,6 +331,13 @@ mod tests {
             true
         ));
         assert!(!decide(None, &[("NO_COLOR", "1")], true));
+        assert!(!decide(None, &[("TERM", "dumb")], true));
+        assert!(decide(None, &[("TERM", "xterm-256color")], true));
+        assert!(decide(
+            Some(ColorSetting::Always),
+            &[("TERM", "dumb")],
+            false
+        ));
         assert!(decide(None, &[("CLICOLOR_FORCE", "1")], false));
         assert!(!decide(None, &[("CLICOLOR_FORCE", "0")], false));
         assert!(decide(None, none, true));

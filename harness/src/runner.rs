@@ -130,9 +130,14 @@ pub fn run_main() -> ! {
     };
     let jobs = invocation.jobs.min(signals::MAX_CHILDREN);
     let mut scheduler = Scheduler::new(tests, order.clone(), supervisor, jobs);
-    // Only where a person watches libtest's lines on a terminal; never between its JSON or dots,
-    // nor among a test's own output.
-    if pretty && !args.nocapture && io::stdout().is_terminal() && io::stderr().is_terminal() {
+    // Only where a person watches libtest's lines on a terminal that moves its cursor; never
+    // between its JSON or dots, nor among a test's own output.
+    if pretty
+        && !args.nocapture
+        && !invocation.dumb_terminal
+        && io::stdout().is_terminal()
+        && io::stderr().is_terminal()
+    {
         scheduler.show_status();
     }
     *current_run() = Some(Run {

@@ -12,13 +12,17 @@ const CLEAR: &str = "\x1b7\x1bD\r\x1b[2K\x1b8";
 /// Runs the flags fixture on a pseudo-terminal (util-linux `script`); `None` where there is no
 /// `script` to make one.
 fn on_a_terminal(args: &str) -> Option<String> {
+    on_a_terminal_called(&format!("--color never {args}"), "xterm-256color")
+}
+
+/// Runs the flags fixture with `args` on a pseudo-terminal that says it is `term`.
+fn on_a_terminal_called(args: &str, term: &str) -> Option<String> {
     let output = Command::new("script")
-        .args([
-            "-qfec",
-            &format!("{FLAGS} --color never {args}"),
-            "/dev/null",
-        ])
+        .args(["-qfec", &format!("{FLAGS} {args}"), "/dev/null"])
         .env_remove("RUST_BACKTRACE")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env("TERM", term)
         .output();
     match output {
         Ok(output) => Some(String::from_utf8_lossy(&output.stdout).into_owned()),
@@ -51,6 +55,21 @@ fn quiet_runs_have_no_status_line() {
     };
     assert!(!screen.contains("running:"), "{screen:?}");
     assert!(!screen.contains('\x1b'), "{screen:?}");
+}
+
+#[test]
+fn a_dumb_terminal_gets_no_colour_and_no_cursor_movement() {
+    let Some(screen) = on_a_terminal_called("--exact alpha", "dumb") else {
+        return;
+    };
+    assert!(screen.contains("test alpha ... ok"), "{screen:?}");
+    assert!(!screen.contains('\x1b'), "{screen:?}");
+    // The same on a terminal that takes them: colour and the status line both.
+    let Some(screen) = on_a_terminal_called("--exact alpha", "xterm-256color") else {
+        return;
+    };
+    assert!(screen.contains("running: alpha"), "{screen:?}");
+    assert!(screen.contains("\x1b[32mok"), "{screen:?}");
 }
 
 #[test]
