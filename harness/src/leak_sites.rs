@@ -236,8 +236,11 @@ pub(crate) fn tracked_leaks() -> TrackedLeaks {
 
 /// The first frames of a stack that belong to the test, not to the allocator, std, a
 /// dependency or us; none past the test's body, or past the start of the thread that allocated.
+/// Where the test has no frame on the stack (a dependency's own thread allocated), the
+/// dependency's first frames instead.
 fn own_frames(stack: &[usize]) -> Vec<String> {
-    let mut frames = Vec::new();
+    let mut own = Vec::new();
+    let mut dependency = Vec::new();
     let mut past_body = false;
     for &address in stack.iter().take_while(|&&address| address != 0) {
         let call = address.saturating_sub(1) as *mut std::ffi::c_void;
@@ -248,22 +251,30 @@ fn own_frames(stack: &[usize]) -> Vec<String> {
             // A block allocated on a thread the test spawned: its closure's frames came before.
             past_body |= function.ends_with("__isolated_test_body") || is_thread_start(&function);
             let file = symbol.filename().map(crate::symbols::shorten);
-            if past_body || frames.len() >= FRAMES_SHOWN || is_machinery(&function, file.as_deref())
-            {
-                return;
-            }
+            let kept = match kind_of(&function, file.as_deref()) {
+                _ if past_body || own.len() >= FRAMES_SHOWN => return,
+                FrameKind::Machinery => return,
+                FrameKind::Dependency if dependency.len() >= FRAMES_SHOWN => return,
+                FrameKind::Dependency => &mut dependency,
+                FrameKind::Own => &mut own,
+            };
+            let file = file.as_deref().map(without_download_prefix);
             let location = match (file, symbol.lineno(), symbol.colno()) {
                 (Some(file), Some(line), Some(column)) => format!(" at {file}:{line}:{column}"),
                 (Some(file), Some(line), None) => format!(" at {file}:{line}"),
                 _ => String::new(),
             };
-            frames.push(format!("{function}{location}"));
+            kept.push(format!("{function}{location}"));
         });
-        if past_body || frames.len() >= FRAMES_SHOWN {
+        if past_body || own.len() >= FRAMES_SHOWN {
             break;
         }
     }
-    frames
+    if own.is_empty() {
+        dependency
+    } else {
+        own
+    }
 }
 
 /// Where a thread begins: std's entry point for spawned threads and the C library's below it.
@@ -275,9 +286,21 @@ fn is_thread_start(function: &str) -> bool {
         )
 }
 
-/// Frames of code that allocates on a test's behalf: never where a leak is. Known by name, or by
-/// a source file in std or in a dependency's download.
-fn is_machinery(function: &str, file: Option<&str>) -> bool {
+/// Whose code a frame is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FrameKind {
+    /// The test's own crate: where a leak is.
+    Own,
+    /// A dependency's download: where a leak is only when no frame of the test's is there.
+    Dependency,
+    /// The allocator, std or the harness: never where a leak is.
+    Machinery,
+}
+
+const DOWNLOADS: &[&str] = &["/.cargo/registry/src/", "/.cargo/git/checkouts/"];
+
+/// Known by name, or by a source file in std or in a dependency's download.
+fn kind_of(function: &str, file: Option<&str>) -> FrameKind {
     const NAMES: &[&str] = &[
         "backtrace::",
         "isolated_test::",
@@ -292,14 +315,37 @@ fn is_machinery(function: &str, file: Option<&str>) -> bool {
         "__rdl",
         "__rg",
     ];
-    const FILES: &[&str] = &["library/", "/rustc/", "/.cargo/registry/", "/.cargo/git/"];
-    function.is_empty()
-        || NAMES.iter().any(|prefix| function.starts_with(prefix))
-        || file.is_some_and(|file| {
-            FILES
+    const STD_FILES: &[&str] = &["library/", "/rustc/"];
+    let in_any = |parts: &[&str]| {
+        file.is_some_and(|file| {
+            parts
                 .iter()
                 .any(|part| file.starts_with(part) || file.contains(part))
         })
+    };
+    let by_name = function.is_empty() || NAMES.iter().any(|prefix| function.starts_with(prefix));
+    if by_name || in_any(STD_FILES) {
+        FrameKind::Machinery
+    } else if in_any(DOWNLOADS) {
+        FrameKind::Dependency
+    } else {
+        FrameKind::Own
+    }
+}
+
+/// A dependency's file from its package on: `tokio-1.48.0/src/runtime/mod.rs`.
+fn without_download_prefix(file: &str) -> String {
+    for download in DOWNLOADS {
+        if let Some(at) = file.find(download) {
+            // The folder after the download's root is the registry's or the repository's.
+            let rest = &file[at + download.len()..];
+            return rest
+                .split_once('/')
+                .map_or(rest, |(_, path)| path)
+                .to_owned();
+        }
+    }
+    file.to_owned()
 }
 
 #[cfg(test)]
@@ -307,26 +353,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn allocator_std_and_dependency_frames_are_machinery() {
-        assert!(is_machinery("alloc::alloc::alloc", None));
-        assert!(is_machinery(
-            "<alloc::vec::Vec<T> as core::clone::Clone>::clone",
-            None
-        ));
-        assert!(is_machinery("isolated_test::alloc::count_alloc", None));
+    fn frames_are_the_tests_a_dependencys_or_machinery() {
+        use FrameKind::{Dependency, Machinery, Own};
+        assert_eq!(kind_of("alloc::alloc::alloc", None), Machinery);
+        let clone = "<alloc::vec::Vec<T> as core::clone::Clone>::clone";
+        assert_eq!(kind_of(clone, None), Machinery);
+        assert_eq!(
+            kind_of("isolated_test::alloc::count_alloc", None),
+            Machinery
+        );
         let from_elem = "<u8 as alloc::vec::spec_from_elem::SpecFromElem>::from_elem";
-        assert!(is_machinery(
-            from_elem,
-            Some("library/alloc/src/vec/spec_from_elem.rs")
-        ));
+        let std_file = Some("library/alloc/src/vec/spec_from_elem.rs");
+        assert_eq!(kind_of(from_elem, std_file), Machinery);
         let dependency = "/home/u/.cargo/registry/src/index.crates.io-x/hashbrown-0.15/src/raw.rs";
-        assert!(is_machinery(
-            "hashbrown::raw::RawTable::reserve",
-            Some(dependency)
-        ));
-        assert!(!is_machinery("suite::leaks_a_box", Some("tests/suite.rs")));
+        assert_eq!(
+            kind_of("hashbrown::raw::RawTable::reserve", Some(dependency)),
+            Dependency
+        );
+        assert_eq!(
+            without_download_prefix(dependency),
+            "hashbrown-0.15/src/raw.rs"
+        );
+        let suite = Some("tests/suite.rs");
+        assert_eq!(kind_of("suite::leaks_a_box", suite), Own);
         let own_impl = "<suite::Cache as core::default::Default>::default";
-        assert!(!is_machinery(own_impl, Some("tests/suite.rs")));
+        assert_eq!(kind_of(own_impl, suite), Own);
+        assert_eq!(without_download_prefix("tests/suite.rs"), "tests/suite.rs");
     }
 
     #[test]
