@@ -238,6 +238,7 @@ mod leak_sites;
 mod orphans;
 mod plan;
 mod protocol;
+mod reap;
 mod registry;
 mod report;
 mod runner;

@@ -7,8 +7,6 @@
 
 use std::collections::HashSet;
 
-use nix::errno::Errno;
-
 /// A process a test left running outside its process group; killed when found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Escapee {
@@ -97,13 +95,9 @@ impl OrphanSweeper {
             let escaped = stat.state != 'Z' && !self.finished_groups.contains(&stat.group);
             // A process that leads its own group takes that group with it.
             let target = if stat.group == pid { -pid } else { pid };
-            // SAFETY: `kill` and `waitpid` on a child of ours; no memory is shared.
-            unsafe {
-                libc::kill(target, libc::SIGKILL);
-                while libc::waitpid(pid, std::ptr::null_mut(), 0) < 0
-                    && Errno::last() == Errno::EINTR
-                {}
-            }
+            // SAFETY: `kill` of a child of ours (and its group); no memory is shared.
+            unsafe { libc::kill(target, libc::SIGKILL) };
+            crate::reap::reap(pid);
             if stat.group == pid {
                 self.finished_groups.insert(pid);
             }

@@ -635,32 +635,13 @@ fn stop_signal(pid: Pid) -> Option<i32> {
     (ok && info.si_code == libc::CLD_STOPPED).then(|| unsafe { info.si_status() })
 }
 
-/// How long reaping a child the harness killed may take: SIGKILL ends any process not stuck in
-/// the kernel at once, and one that is must not hang the harness.
-const REAP_LIMIT: Duration = Duration::from_secs(5);
-
 /// Waits for `pid`, which has exited or been sent SIGKILL, and says how it ended and what it
-/// used; gives up after [`REAP_LIMIT`].
+/// used; gives up after [`REAP_LIMIT`](crate::reap::REAP_LIMIT).
 fn reap(pid: Pid) -> (ChildEnd, Option<Usage>) {
-    let mut status = 0;
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    let started = Instant::now();
-    loop {
-        // SAFETY: `wait4` writes the child's status and usage into our locals.
-        let reaped =
-            unsafe { libc::wait4(pid.as_raw(), &mut status, libc::WNOHANG, usage.as_mut_ptr()) };
-        if reaped == pid.as_raw() {
-            break;
-        }
-        let still_running = reaped == 0 || Errno::last() == Errno::EINTR;
-        if !still_running || started.elapsed() > REAP_LIMIT {
-            // Not our child any more, or stuck in the kernel: nothing else can be learned.
-            return (ChildEnd::Exited(-1), None);
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    // SAFETY: zeroed, then filled by the successful `wait4`.
-    let usage = unsafe { usage.assume_init() };
+    let Some((status, usage)) = crate::reap::reap(pid.as_raw()) else {
+        // Not our child any more, or stuck in the kernel: nothing else can be learned.
+        return (ChildEnd::Exited(-1), None);
+    };
     let time = |t: libc::timeval| {
         Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
     };

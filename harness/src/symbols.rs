@@ -73,11 +73,9 @@ impl Symbolizer {
     fn stop(&mut self) {
         if let Some(running) = self.running.take() {
             drop(running.requests);
-            // SAFETY: `kill` and `waitpid` of our own child.
-            unsafe {
-                libc::kill(running.pid, libc::SIGKILL);
-                libc::waitpid(running.pid, std::ptr::null_mut(), 0);
-            }
+            // SAFETY: `kill` of our own child.
+            unsafe { libc::kill(running.pid, libc::SIGKILL) };
+            crate::reap::reap(running.pid);
         }
     }
 }
