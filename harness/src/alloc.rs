@@ -33,6 +33,8 @@ const RECORDING: u8 = 2;
 const TRACKED: u8 = 4;
 /// The harness's panic hook runs: its allocations count for no peak, no limit and no site.
 const PAUSED: u8 = 8;
+/// A tracked run's heap of its own exists: frees look there first.
+const OWN_HEAP: u8 = 16;
 
 /// A [`GlobalAlloc`] that counts bytes and blocks, wrapping another allocator ([`System`] by
 /// default).
@@ -97,12 +99,24 @@ fn count_alloc(mode: u8, ptr: *mut u8, size: usize) {
 }
 
 #[inline(always)]
-fn count_free(ptr: *mut u8, size: usize) {
+fn count_free(mode: u8, ptr: *mut u8, size: usize) {
     LIVE_BYTES.fetch_sub(size as i64, Relaxed);
     FREED_BLOCKS.fetch_add(1, Relaxed);
-    if MODE.load(Relaxed) & TRACKED != 0 {
+    if mode & TRACKED != 0 {
         crate::leak_sites::record_free(ptr as usize);
     }
+}
+
+/// Whether a new block comes from the tracked run's heap of its own: while the body runs.
+#[inline(always)]
+fn from_own_heap(mode: u8) -> bool {
+    mode & (RECORDING | PAUSED | OWN_HEAP) == RECORDING | OWN_HEAP
+}
+
+/// Whether `ptr` was handed out by the tracked run's heap of its own.
+#[inline(always)]
+fn in_own_heap(mode: u8, ptr: *mut u8) -> bool {
+    mode & OWN_HEAP != 0 && crate::tracking_heap::contains(ptr)
 }
 
 /// Starts a test's measurements: its peak from here, its memory limit (bytes over the live heap
@@ -120,6 +134,9 @@ pub(crate) fn begin_test(memory_limit: Option<u64>, record: bool) {
     }
     if record {
         mode |= RECORDING | TRACKED;
+        if crate::tracking_heap::start() {
+            mode |= OWN_HEAP;
+        }
     }
     MODE.fetch_or(mode, Relaxed);
 }
@@ -130,6 +147,11 @@ pub(crate) fn end_test() -> u64 {
     MODE.fetch_and(!(LIMITED | RECORDING), Relaxed);
     let excused = EXCUSED_BYTES.load(Relaxed) - TEST_BASE_EXCUSED.load(Relaxed);
     (PEAK_BYTES.load(Relaxed) - TEST_BASE_BYTES.load(Relaxed) - excused).max(0) as u64
+}
+
+/// Stops looking up frees among the recorded allocations: the tracked run's table is read.
+pub(crate) fn stop_tracking() {
+    MODE.fetch_and(!TRACKED, Relaxed);
 }
 
 /// Runs `f` (the harness's own panic reporting) without its allocations counting towards the
@@ -144,7 +166,10 @@ pub(crate) fn paused<T>(f: impl FnOnce() -> T) -> T {
 }
 
 // SAFETY: every method forwards to the wrapped allocator with the caller's arguments unchanged and
-// returns its result; counting has no effect on the memory handed out.
+// returns its result, except in a run that tracks allocations, where the body's blocks come from
+// the tracking heap (valid, aligned blocks of at least the size asked) and are given back to it;
+// a block moves between the two only by copying it whole into a new one. Counting has no effect
+// on the memory handed out.
 unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let mode = MODE.load(Relaxed);
@@ -152,7 +177,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
             return std::ptr::null_mut();
         }
         // SAFETY: forwarded from our caller, who upholds `GlobalAlloc::alloc`'s contract.
-        let ptr = unsafe { self.inner.alloc(layout) };
+        let ptr = unsafe { self.fresh(mode, layout, false) };
         count_alloc(mode, ptr, layout.size());
         ptr
     }
@@ -163,15 +188,16 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
             return std::ptr::null_mut();
         }
         // SAFETY: as for `alloc`.
-        let ptr = unsafe { self.inner.alloc_zeroed(layout) };
+        let ptr = unsafe { self.fresh(mode, layout, true) };
         count_alloc(mode, ptr, layout.size());
         ptr
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        count_free(ptr, layout.size());
+        let mode = MODE.load(Relaxed);
+        count_free(mode, ptr, layout.size());
         // SAFETY: `ptr` and `layout` come from our caller, who got `ptr` from this allocator.
-        unsafe { self.inner.dealloc(ptr, layout) }
+        unsafe { self.give_back(mode, ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
@@ -179,13 +205,83 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
         if !within_limit(mode, new_size.saturating_sub(layout.size())) {
             return std::ptr::null_mut();
         }
-        // SAFETY: as for `dealloc`; `new_size` is checked by our caller.
-        let new = unsafe { self.inner.realloc(ptr, layout, new_size) };
+        let new = if in_own_heap(mode, ptr) || from_own_heap(mode) {
+            // SAFETY: as for `dealloc`; `new_size` is checked by our caller.
+            unsafe { self.move_block(mode, ptr, layout, new_size) }
+        } else {
+            // SAFETY: as for `dealloc`; `new_size` is checked by our caller.
+            unsafe { self.inner.realloc(ptr, layout, new_size) }
+        };
         if !new.is_null() {
             // A successful realloc frees the old block and hands out a new one.
-            count_free(ptr, layout.size());
+            count_free(mode, ptr, layout.size());
         }
         count_alloc(mode, new, new_size);
+        new
+    }
+}
+
+impl<A: GlobalAlloc> CountingAllocator<A> {
+    /// A new block: from the tracking heap while a tracked body runs, else the wrapped
+    /// allocator's.
+    ///
+    /// # Safety
+    /// As `GlobalAlloc::alloc`.
+    #[inline(always)]
+    unsafe fn fresh(&self, mode: u8, layout: Layout, zeroed: bool) -> *mut u8 {
+        if from_own_heap(mode) {
+            let ptr = crate::tracking_heap::alloc(layout, zeroed);
+            if !ptr.is_null() {
+                return ptr;
+            }
+        }
+        // SAFETY: guaranteed by the caller.
+        unsafe {
+            if zeroed {
+                self.inner.alloc_zeroed(layout)
+            } else {
+                self.inner.alloc(layout)
+            }
+        }
+    }
+
+    /// Gives a block back to whichever heap handed it out.
+    ///
+    /// # Safety
+    /// As `GlobalAlloc::dealloc`.
+    #[inline(always)]
+    unsafe fn give_back(&self, mode: u8, ptr: *mut u8, layout: Layout) {
+        if in_own_heap(mode, ptr) {
+            crate::tracking_heap::free(ptr, layout);
+        } else {
+            // SAFETY: guaranteed by the caller.
+            unsafe { self.inner.dealloc(ptr, layout) }
+        }
+    }
+
+    /// A realloc that involves the tracking heap: a new block, the old one's bytes copied over,
+    /// the old one given back; null (the old block untouched) if no new block could be had.
+    ///
+    /// # Safety
+    /// As `GlobalAlloc::realloc`.
+    unsafe fn move_block(
+        &self,
+        mode: u8,
+        ptr: *mut u8,
+        layout: Layout,
+        new_size: usize,
+    ) -> *mut u8 {
+        // SAFETY: the caller guarantees `new_size`, rounded up to the alignment, fits `isize`.
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        // SAFETY: a valid layout of non-zero size (the caller's contract).
+        let new = unsafe { self.fresh(mode, new_layout, false) };
+        if !new.is_null() {
+            // SAFETY: both blocks are live and distinct, each at least as long as the copy.
+            unsafe {
+                std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+                self.give_back(mode, ptr, layout);
+            }
+        }
         new
     }
 }

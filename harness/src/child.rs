@@ -27,15 +27,19 @@ const EXIT_FORKED_COPY: i32 = 198;
 pub(crate) struct ChildOptions {
     /// Bytes of live heap the body may bring about.
     pub(crate) memory_limit: Option<u64>,
-    /// Record every allocation's call stack, to say where leaked blocks came from.
+    /// Record every allocation the body makes, to tell the blocks it left apart into lost and
+    /// still reachable.
     pub(crate) track_allocations: bool,
+    /// With `track_allocations`: each allocation's call stack too, to say where blocks came from.
+    pub(crate) record_stacks: bool,
 }
 
 impl ChildOptions {
-    /// The same, recording allocations.
-    pub(crate) fn tracking_allocations(self) -> Self {
+    /// The same, recording allocations (and their call stacks if `stacks`).
+    pub(crate) fn tracking_allocations(self, stacks: bool) -> Self {
         Self {
             track_allocations: true,
+            record_stacks: stacks,
             ..self
         }
     }
@@ -397,8 +401,10 @@ pub(crate) fn run_test(
     if let Some(limit) = memory_limit {
         limit_address_space(limit);
     }
+    // Heap, but made before the body's heap is measured: the mappings that are roots.
+    let pre_body = options.track_allocations.then(crate::reach::PreBody::now);
     let before = HeapSnapshot::now();
-    let record = options.track_allocations && crate::leak_sites::start();
+    let record = options.track_allocations && crate::leak_sites::start(options.record_stacks);
     crate::alloc::begin_test(memory_limit, record);
     let result = panic::catch_unwind(AssertUnwindSafe(case.body));
     if !is_test_process() {
@@ -411,8 +417,14 @@ pub(crate) fn run_test(
         settle_threads();
         after = HeapSnapshot::now();
     }
-    if options.track_allocations {
-        send(Message::TrackedLeaks(crate::leak_sites::tracked_leaks()));
+    if let Some(pre_body) = &pre_body {
+        // This frame ran the body: below it, the stack holds only what the body's frames left.
+        let here = 0u8;
+        let stack_floor = std::hint::black_box(&here) as *const u8 as usize;
+        send(Message::TrackedLeaks(crate::leak_sites::tracked_leaks(
+            pre_body,
+            stack_floor,
+        )));
     }
     if has_children() {
         send(Message::LeftProcesses {

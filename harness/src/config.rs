@@ -52,6 +52,8 @@ pub(crate) struct RunDefaults {
     pub(crate) memory_limit: Option<u64>,
     /// `ISOLATED_TEST_SLOW_AFTER`: when to say a test is still running; `None` for never.
     pub(crate) slow_after: Option<Duration>,
+    /// `ISOLATED_TEST_STRICT_LEAKS`: all heap growth counts as a leak, still reachable or not.
+    pub(crate) strict_leaks: bool,
 }
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -212,12 +214,22 @@ impl RunDefaults {
                 ConfigError(format!("ISOLATED_TEST_SLOW_AFTER={value:?} is not a duration: {why} (try \"60s\", \"2m\", or \"0\" for never)"))
             })?,
         };
+        let strict_leaks = match env("ISOLATED_TEST_STRICT_LEAKS").as_deref().map(str::trim) {
+            None | Some("" | "0") => false,
+            Some("1") => true,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "ISOLATED_TEST_STRICT_LEAKS={other:?} is neither 1 nor 0"
+                )))
+            }
+        };
         Ok(Self {
             timeout,
             leak_limit,
             retries,
             memory_limit,
             slow_after,
+            strict_leaks,
         })
     }
 }

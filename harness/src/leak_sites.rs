@@ -16,11 +16,14 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use crate::reach::{self, Block, Mapped, PreBody, ScanBuffers};
+
 /// Return addresses kept per allocation: enough to get past the allocator and std's containers
 /// to the test's own code.
 const FRAMES: usize = 24;
-/// Live allocations the table can hold; later ones go unrecorded (and are counted).
-const SLOTS: usize = 1 << 15;
+/// Live allocations the table can hold; later ones go unrecorded (and are counted). Its pages
+/// are touched only as it fills.
+const SLOTS: usize = 1 << 17;
 /// Kept free, so that every probe ends at an empty slot.
 const MAX_RECORDED: usize = SLOTS - SLOTS / 8;
 const EMPTY: usize = 0;
@@ -41,6 +44,8 @@ static LOCKED: AtomicBool = AtomicBool::new(false);
 static RECORDED: AtomicU64 = AtomicU64::new(0);
 /// Allocations not recorded because the table was full.
 static UNRECORDED: AtomicU64 = AtomicU64::new(0);
+/// Whether each recorded allocation's call stack is recorded too (`ISOLATED_TEST_LEAK_SITES`).
+static RECORD_STACKS: AtomicBool = AtomicBool::new(true);
 
 thread_local! {
     /// Set while this thread records or holds the table: the unwinder's own allocations, and
@@ -58,17 +63,33 @@ pub(crate) struct LeakSite {
     pub(crate) frames: Vec<String>,
 }
 
-/// What the tracking run found: the sites, and the blocks it could not record.
+/// The blocks of one kind a tracked run left, and where the largest came from.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct LeakTally {
+    pub(crate) bytes: u64,
+    pub(crate) blocks: u64,
+    /// Empty where call stacks were not recorded.
+    pub(crate) sites: Vec<LeakSite>,
+}
+
+/// What the tracking run found: the blocks the body left that nothing reaches any more, those
+/// still reachable, and the allocations it could not record.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct TrackedLeaks {
-    pub(crate) sites: Vec<LeakSite>,
-    /// Allocations the full table could not record.
+    pub(crate) lost: LeakTally,
+    pub(crate) reachable: LeakTally,
+    /// Allocations the full table could not record: neither lost nor reachable as far as the
+    /// scan knows.
     pub(crate) unrecorded: u64,
+    /// The scan could not run (no memory for it, or the mappings could not be read): every block
+    /// counts as reachable.
+    pub(crate) unscanned: bool,
 }
 
 /// Maps the table; `false` if it could not be. Call in the child, just before the body; the
-/// counting allocator records from then on.
-pub(crate) fn start() -> bool {
+/// counting allocator records from then on, call stacks too if `stacks`.
+pub(crate) fn start(stacks: bool) -> bool {
+    RECORD_STACKS.store(stacks, Ordering::Relaxed);
     let bytes = SLOTS * std::mem::size_of::<Slot>();
     // SAFETY: a fresh private anonymous mapping; zeroed pages are empty slots.
     let table = unsafe {
@@ -118,19 +139,21 @@ pub(crate) fn record_alloc(address: usize, size: usize) {
     if BUSY.with(Cell::get) {
         return;
     }
-    BUSY.with(|busy| busy.set(true));
     let mut frames = [0usize; FRAMES];
-    let mut count = 0;
-    // SAFETY: unwinding this thread's own stack; libgcc's unwinder does not allocate, and
-    // `BUSY` keeps anything it might allocate from being recorded in turn.
-    unsafe {
-        backtrace::trace_unsynchronized(|frame| {
-            frames[count] = frame.ip() as usize;
-            count += 1;
-            count < FRAMES
-        });
+    if RECORD_STACKS.load(Ordering::Relaxed) {
+        BUSY.with(|busy| busy.set(true));
+        let mut count = 0;
+        // SAFETY: unwinding this thread's own stack; libgcc's unwinder does not allocate, and
+        // `BUSY` keeps anything it might allocate from being recorded in turn.
+        unsafe {
+            backtrace::trace_unsynchronized(|frame| {
+                frames[count] = frame.ip() as usize;
+                count += 1;
+                count < FRAMES
+            });
+        }
+        BUSY.with(|busy| busy.set(false));
     }
-    BUSY.with(|busy| busy.set(false));
     with_table(|table| insert(table, address, size, frames));
 }
 
@@ -194,44 +217,158 @@ fn remove(table: &mut [Slot], address: usize) {
     table[hole].address = EMPTY;
 }
 
-/// The sites of the allocations still recorded, largest first, resolved to the test's own
-/// frames. Call after the body, recording over; allocates freely.
-pub(crate) fn tracked_leaks() -> TrackedLeaks {
-    let mut stacks: Vec<([usize; FRAMES], u64, u64)> = Vec::new();
-    let mut by_stack: HashMap<[usize; FRAMES], usize> = HashMap::new();
-    with_table(|table| {
-        for slot in table.iter().filter(|slot| slot.address != EMPTY) {
-            let at = *by_stack.entry(slot.frames).or_insert_with(|| {
-                stacks.push((slot.frames, 0, 0));
-                stacks.len() - 1
-            });
-            stacks[at].1 += slot.size as u64;
-            stacks[at].2 += 1;
+/// A recorded block, with its slot in the table (for its call stack).
+#[derive(Clone, Copy, Default)]
+struct Recorded {
+    block: Block,
+    slot: u32,
+}
+
+/// The blocks still recorded, told apart into lost and still reachable by a scan from the roots
+/// (`pre_body`: the mappings before the body; `stack_floor`: an address in the frame that ran the
+/// body), each kind with its largest sites. Call after the body, recording over; allocates only
+/// once the scan is done.
+pub(crate) fn tracked_leaks(pre_body: &PreBody, stack_floor: usize) -> TrackedLeaks {
+    // Frees no longer look for their block: nothing below waits on the table's lock.
+    crate::alloc::stop_tracking();
+    let table = TABLE.load(Ordering::Acquire);
+    if table.is_null() {
+        return TrackedLeaks::default();
+    }
+    let unrecorded = UNRECORDED.load(Ordering::Relaxed);
+    let Some(mut scan) = Scan::new(RECORDED.load(Ordering::Relaxed) as usize) else {
+        return TrackedLeaks {
+            unrecorded,
+            unscanned: true,
+            ..TrackedLeaks::default()
+        };
+    };
+    let mut count = 0;
+    with_table(|slots| {
+        let recorded = scan.recorded.as_mut_slice();
+        for (index, slot) in slots.iter().enumerate() {
+            if slot.address != EMPTY && count < recorded.len() {
+                recorded[count] = Recorded {
+                    block: Block {
+                        start: slot.address,
+                        size: slot.size,
+                    },
+                    slot: index as u32,
+                };
+                count += 1;
+            }
         }
     });
+    let recorded = &mut scan.recorded.as_mut_slice()[..count];
+    recorded.sort_unstable_by_key(|recorded| recorded.block.start);
+    let blocks = &mut scan.blocks.as_mut_slice()[..count];
+    for (block, recorded) in blocks.iter_mut().zip(recorded.iter()) {
+        *block = recorded.block;
+    }
+    let table_bytes = SLOTS * std::mem::size_of::<Slot>();
+    let [text, mappings, tids] = scan.buffers.ranges();
+    let excluded = [
+        crate::tracking_heap::region(),
+        (table as usize, table as usize + table_bytes),
+        scan.recorded.range(),
+        scan.blocks.range(),
+        scan.reachable.range(),
+        scan.work.range(),
+        text,
+        mappings,
+        tids,
+    ];
+    let scanned = reach::mark_reachable(
+        &scan.blocks.as_mut_slice()[..count],
+        &mut scan.reachable.as_mut_slice()[..count],
+        &mut scan.work.as_mut_slice()[..count],
+        pre_body,
+        &mut scan.buffers,
+        &excluded,
+        stack_floor,
+    );
+    // The world runs again: from here on, allocating is fine.
+    // SAFETY: the table lives for the rest of the process; nothing writes it any more.
+    let slots = unsafe { std::slice::from_raw_parts(table, SLOTS) };
+    let recorded = &scan.recorded.as_mut_slice()[..count];
+    let reachable = &scan.reachable.as_mut_slice()[..count];
+    let kind = |want: bool| {
+        tally(
+            recorded
+                .iter()
+                .zip(reachable)
+                .filter(|(_, &reached)| reached == want)
+                .map(|(recorded, _)| &slots[recorded.slot as usize]),
+        )
+    };
+    TrackedLeaks {
+        lost: kind(false),
+        reachable: kind(true),
+        unrecorded,
+        unscanned: !scanned,
+    }
+}
+
+/// The scan's memory, mapped outside the heap it scans.
+struct Scan {
+    recorded: Mapped<Recorded>,
+    blocks: Mapped<Block>,
+    reachable: Mapped<bool>,
+    work: Mapped<u32>,
+    buffers: ScanBuffers,
+}
+
+impl Scan {
+    fn new(blocks: usize) -> Option<Self> {
+        Some(Self {
+            recorded: Mapped::zeroed(blocks).ok()?,
+            blocks: Mapped::zeroed(blocks).ok()?,
+            reachable: Mapped::zeroed(blocks).ok()?,
+            work: Mapped::zeroed(blocks).ok()?,
+            buffers: ScanBuffers::new().ok()?,
+        })
+    }
+}
+
+/// The bytes and blocks of `slots`, and their largest sites, resolved to the test's own frames.
+fn tally<'a>(slots: impl Iterator<Item = &'a Slot>) -> LeakTally {
+    let mut tally = LeakTally::default();
+    let mut stacks: Vec<([usize; FRAMES], u64, u64)> = Vec::new();
+    let mut by_stack: HashMap<[usize; FRAMES], usize> = HashMap::new();
+    for slot in slots {
+        tally.bytes += slot.size as u64;
+        tally.blocks += 1;
+        let at = *by_stack.entry(slot.frames).or_insert_with(|| {
+            stacks.push((slot.frames, 0, 0));
+            stacks.len() - 1
+        });
+        stacks[at].1 += slot.size as u64;
+        stacks[at].2 += 1;
+    }
+    if !RECORD_STACKS.load(Ordering::Relaxed) {
+        return tally;
+    }
     stacks.sort_by_key(|(_, bytes, _)| std::cmp::Reverse(*bytes));
     stacks.truncate(SITES_SHOWN * 4);
-    let mut sites: Vec<LeakSite> = Vec::new();
     for (stack, bytes, blocks) in stacks {
         let frames = own_frames(&stack);
-        match sites.iter_mut().find(|site| site.frames == frames) {
+        match tally.sites.iter_mut().find(|site| site.frames == frames) {
             Some(site) => {
                 site.bytes += bytes;
                 site.blocks += blocks;
             }
-            None => sites.push(LeakSite {
+            None => tally.sites.push(LeakSite {
                 bytes,
                 blocks,
                 frames,
             }),
         }
     }
-    sites.sort_by_key(|site| std::cmp::Reverse(site.bytes));
-    sites.truncate(SITES_SHOWN);
-    TrackedLeaks {
-        sites,
-        unrecorded: UNRECORDED.load(Ordering::Relaxed),
-    }
+    tally
+        .sites
+        .sort_by_key(|site| std::cmp::Reverse(site.bytes));
+    tally.sites.truncate(SITES_SHOWN);
+    tally
 }
 
 /// The first frames of a stack that belong to the test, not to the allocator, std, a

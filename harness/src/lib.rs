@@ -238,6 +238,7 @@ mod leak_sites;
 mod orphans;
 mod plan;
 mod protocol;
+mod reach;
 mod reap;
 mod registry;
 mod report;
@@ -248,6 +249,7 @@ mod size;
 mod status;
 mod supervisor;
 mod symbols;
+mod tracking_heap;
 mod verdict;
 
 pub use alloc::CountingAllocator;

@@ -40,6 +40,7 @@ impl PlannedTest {
                 stderr: case.stderr,
                 panic_aborts: crate::child::PANIC_ABORTS,
                 max_peak: case.max_peak,
+                strict_leaks: defaults.strict_leaks,
             },
         }
     }
@@ -92,6 +93,7 @@ mod tests {
             retries: 3,
             memory_limit: Some(1 << 20),
             slow_after: None,
+            strict_leaks: false,
         };
         let test = PlannedTest::new(&CASE, &defaults);
         assert_eq!(test.timeout, Some(Duration::from_secs(2)));

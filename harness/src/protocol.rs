@@ -261,7 +261,12 @@ impl Message {
                 contains_expected,
             },
             Message::TrackedLeaks(mut leaks) => {
-                for site in &mut leaks.sites {
+                let sites = leaks
+                    .lost
+                    .sites
+                    .iter_mut()
+                    .chain(&mut leaks.reachable.sites);
+                for site in sites {
                     for frame in &mut site.frames {
                         *frame = shorten(std::mem::take(frame), limit);
                     }

@@ -20,6 +20,9 @@ use crate::supervisor::Usage;
 pub(crate) struct MemoryFigures {
     pub(crate) heap: Option<HeapDelta>,
     pub(crate) usage: Option<Usage>,
+    /// Of what the heap kept, the bytes still reachable, where a run that tracked allocations
+    /// told them apart.
+    pub(crate) still_reachable: Option<u64>,
 }
 
 impl MemoryFigures {
@@ -37,6 +40,10 @@ impl MemoryFigures {
                 heap.net_blocks.max(0),
                 if heap.net_blocks == 1 { "" } else { "s" },
             ));
+            let reachable = self.still_reachable.filter(|&bytes| bytes > 0);
+            if let (Some(reachable), Some(last)) = (reachable, parts.last_mut()) {
+                last.push_str(&format!(" ({} still reachable)", size::format(reachable)));
+            }
         }
         if let Some(usage) = self.usage {
             parts.push(format!("max RSS {}", size::format(usage.max_rss_bytes)));
@@ -57,6 +64,12 @@ impl MemoryFigures {
             properties.push(("heap.allocations".to_owned(), heap.allocations.to_string()));
             properties.push(("heap.leaked_bytes".to_owned(), heap.net_bytes.to_string()));
             properties.push(("heap.leaked_blocks".to_owned(), heap.net_blocks.to_string()));
+        }
+        if let Some(reachable) = self.still_reachable {
+            properties.push((
+                "heap.still_reachable_bytes".to_owned(),
+                reachable.to_string(),
+            ));
         }
         if let Some(usage) = self.usage {
             properties.push(("max_rss_bytes".to_owned(), usage.max_rss_bytes.to_string()));
@@ -129,8 +142,9 @@ fn sections(stdout: CapturedStream, stderr: CapturedStream) -> String {
 /// What the run has to say after libtest-mimic's summary.
 #[derive(Default)]
 pub(crate) struct AfterRun {
-    /// Tests whose leaks `allow_leaks` let pass, with what they leaked.
-    pub(crate) allowed_leaks: Vec<(String, String)>,
+    /// Passing tests with something to say of their heap: what `allow_leaks` let pass, growth a
+    /// second run did not reproduce.
+    pub(crate) leak_notes: Vec<(String, String)>,
     /// How many tests passed without a leak check.
     pub(crate) unchecked: usize,
     /// Captured output of passing tests, for `--show-output`.
@@ -196,7 +210,7 @@ impl AfterRun {
                 if count == 1 { "" } else { "s" },
             );
         }
-        for (name, leak) in &self.allowed_leaks {
+        for (name, leak) in &self.leak_notes {
             let _ = writeln!(out, "{} {name} {leak}", style("note:").yellow().bold());
         }
         for Escapee { pid, command } in &self.escapees {

@@ -14,7 +14,7 @@ use crate::capture::CapturedStream;
 use crate::config::Invocation;
 use crate::fork::ForkContext;
 use crate::junit::{self, JunitCase, JunitOutcome, JunitReport};
-use crate::leak_sites::TrackedLeaks;
+use crate::leak_sites::{LeakSite, TrackedLeaks};
 use crate::plan::{self, PlannedTest};
 use crate::protocol::ChildReport;
 use crate::report::{self, AfterRun, MemoryFigures};
@@ -203,6 +203,7 @@ fn open_descriptors() -> usize {
 fn start_supervisor(nocapture: bool, slow_notice: Option<SlowNotice>) -> io::Result<Supervisor> {
     child::install_panic_hook();
     child::install_stuck_handler();
+    crate::reach::install_stop_handler();
     let _ = io::stdout().lock().flush();
     let _ = io::stderr().lock().flush();
     // Its 8 KiB buffer is allocated on first use and kept.
@@ -250,19 +251,22 @@ impl Run {
             let took = outcome.duration;
             time += took;
             self.take_clues(index, &outcome);
-            let test = self.scheduler.test(index);
-            let verdict = verdict::judge(&outcome, &test.expect);
             let heap = match &outcome.report {
                 Ok(ChildReport::Returned { heap }) => *heap,
                 _ => None,
             };
+            let (verdict, tracked) = self.verdict_on(index, &outcome, heap, took);
             let captured = Captured {
-                leak_sites: None,
                 stuck_at: std::mem::take(&mut outcome.clues.stuck_at),
                 memory: MemoryFigures {
                     heap,
                     usage: outcome.usage,
+                    still_reachable: match &tracked {
+                        Some(LeakSiteSearch::Found { leaks, .. }) => Some(leaks.reachable.bytes),
+                        _ => None,
+                    },
                 },
+                leak_sites: tracked,
                 stdout: outcome.stdout,
                 stderr: outcome.stderr,
             };
@@ -271,11 +275,7 @@ impl Run {
                     earlier_failures.push(reason);
                     next = self.scheduler.retry(index);
                 }
-                Verdict::Fail { reason, leaked } => {
-                    let mut captured = captured;
-                    if let (true, true, Some(heap)) = (leaked, self.leak_sites, heap) {
-                        captured.leak_sites = Some(self.find_leak_sites(index, heap, took));
-                    }
+                Verdict::Fail { reason, .. } => {
                     return Err(self.fail(index, &reason, captured, time));
                 }
                 Verdict::Pass { note } => {
@@ -287,17 +287,49 @@ impl Run {
         }
     }
 
-    /// Runs test `index` once more, recording its allocations, and says where the blocks it left
-    /// came from, or why that could not be found. `first` is what the failing run leaked, in
-    /// `first_took`.
-    fn find_leak_sites(
+    /// The verdict on one run of test `index`. A run whose heap grew past its leak limit runs
+    /// once more, tracking its allocations: unless the test is strict about leaks, only the
+    /// blocks that nothing reaches any more then count.
+    fn verdict_on(
+        &mut self,
+        index: usize,
+        outcome: &ChildOutcome,
+        heap: Option<HeapDelta>,
+        took: Duration,
+    ) -> (Verdict, Option<LeakSiteSearch>) {
+        let expect = self.scheduler.test(index).expect;
+        let verdict = verdict::judge(outcome, &expect);
+        let (Verdict::Fail { leaked: true, .. }, Some(first)) = (&verdict, heap) else {
+            return (verdict, None);
+        };
+        if expect.strict_leaks && !self.leak_sites {
+            return (verdict, None);
+        }
+        let tracked = self.track_blocks(index, first, took);
+        let verdict = match &tracked {
+            LeakSiteSearch::Found { leaks, second, .. } if !expect.strict_leaks => {
+                verdict::judge_tracked(first, *second, leaks, &expect)
+            }
+            _ => verdict,
+        };
+        (verdict, Some(tracked))
+    }
+
+    /// Runs test `index` once more, tracking its allocations (with their call stacks, unless
+    /// `ISOLATED_TEST_LEAK_SITES=0`), and says which blocks it left are lost and which still
+    /// reachable, and where they came from; or why that could not be found. `first` is what the
+    /// failing run left, in `first_took`.
+    fn track_blocks(
         &mut self,
         index: usize,
         first: HeapDelta,
         first_took: Duration,
     ) -> LeakSiteSearch {
         let timeout = tracking_timeout(first_took, first.allocations);
-        let mut outcome = match self.scheduler.track_allocations(index, timeout) {
+        let tracked = self
+            .scheduler
+            .track_allocations(index, timeout, self.leak_sites);
+        let mut outcome = match tracked {
             Ok(outcome) => outcome,
             Err(RunError::Interrupted(signal)) => self.end_interrupted(signal, index),
             Err(RunError::Spawn(error)) => {
@@ -325,10 +357,10 @@ impl Run {
             return LeakSiteSearch::Failed(reason);
         }
         let leaks = outcome.clues.tracked_leaks.take().unwrap_or_default();
-        let same = heap.net_bytes == first.net_bytes && heap.net_blocks == first.net_blocks;
         LeakSiteSearch::Found {
             leaks,
-            differently: (!same).then_some(heap),
+            second: heap,
+            first,
         }
     }
 
@@ -356,7 +388,9 @@ impl Run {
     ) {
         let test = self.scheduler.test(index);
         match note {
-            Some(Note::AllowedLeak(leak)) => self.after.allowed_leaks.push((test.name(), leak)),
+            Some(Note::AllowedLeak(text) | Note::NotReproducible(text)) => {
+                self.after.leak_notes.push((test.name(), text))
+            }
             Some(Note::LeakCheckUnavailable) => self.after.unchecked += 1,
             None => {}
         }
@@ -413,8 +447,9 @@ impl Run {
             });
         }
         let mut evidence = stuck_evidence(&mut self.scheduler, &captured.stuck_at);
-        if let Some(sites) = &captured.leak_sites {
-            evidence.extend(leak_evidence(sites));
+        if let Some(search) = &captured.leak_sites {
+            let strict = self.scheduler.test(index).expect.strict_leaks;
+            evidence.extend(leak_evidence(search, strict));
         }
         let message = report::failure_message(
             reason,
@@ -502,12 +537,12 @@ fn stuck_evidence(scheduler: &mut Scheduler, stuck_at: &[u64]) -> Vec<String> {
 }
 
 /// How long the run that tracks a leaking test's allocations may take, whatever the test's own
-/// timeout: ten times the failing run's time, plus 10 µs for each allocation it made (recording
-/// a call stack costs about 4 µs), in whole seconds from 1 to 30.
+/// timeout: ten times the failing run's time, plus 50 µs for each allocation it made (recording
+/// a call stack costs about 4 µs on an idle machine), in whole seconds from 1 to 30.
 fn tracking_timeout(first_took: Duration, allocations: u64) -> Duration {
     let needed = first_took
         .saturating_mul(10)
-        .saturating_add(Duration::from_micros(allocations.saturating_mul(10)));
+        .saturating_add(Duration::from_micros(allocations.saturating_mul(50)));
     Duration::from_secs(needed.as_secs_f64().ceil() as u64)
         .clamp(Duration::from_secs(1), Duration::from_secs(30))
 }
@@ -515,47 +550,91 @@ fn tracking_timeout(first_took: Duration, allocations: u64) -> Duration {
 /// What the run that tracked a leaking test's allocations found.
 #[derive(Debug)]
 enum LeakSiteSearch {
-    /// It returned, and recorded where its live blocks came from. `differently`: its heap
-    /// figures, when they differ from the failing run's.
+    /// It returned: its blocks told apart, with their sites; its heap figures, and the failing
+    /// run's.
     Found {
         leaks: TrackedLeaks,
-        differently: Option<HeapDelta>,
+        second: HeapDelta,
+        first: HeapDelta,
     },
     /// It did not return as the failing run did: why, as a verdict's reason.
     Failed(String),
 }
 
-/// `leak sites:` and, for each, its size and the test's frames that allocated it; or why there
-/// are none.
-fn leak_evidence(search: &LeakSiteSearch) -> Vec<String> {
-    let (leaks, differently) = match search {
+/// What the tracking run found, under a leak failure: where the lost blocks came from (with
+/// `strict_leaks`, the still reachable ones too), or why that is not known.
+fn leak_evidence(search: &LeakSiteSearch, strict: bool) -> Vec<String> {
+    let (leaks, second, first) = match search {
         LeakSiteSearch::Failed(reason) => {
             return vec![format!(
                 "leak sites: not found; the run that tracked allocations failed: {reason}"
             )]
         }
-        LeakSiteSearch::Found { leaks, differently } => (leaks, differently),
+        LeakSiteSearch::Found {
+            leaks,
+            second,
+            first,
+        } => (leaks, second, first),
     };
     let mut lines = Vec::new();
-    match differently {
-        Some(heap) if heap.net_bytes <= 0 && heap.net_blocks <= 0 => {
-            return vec![
-                "leak sites: not found; the run that tracked allocations leaked nothing".to_owned(),
-            ]
-        }
-        Some(heap) => lines.push(format!(
-            "leak sites (from a second run that tracked allocations, which leaked {} in {}):",
+    let amount = |heap: &HeapDelta| {
+        format!(
+            "{} in {}",
             verdict::count(heap.net_bytes.max(0) as u64, "byte"),
-            verdict::count(heap.net_blocks.max(0) as u64, "allocation"),
-        )),
-        None => lines.push("leak sites (from a second run that tracked allocations):".to_owned()),
+            verdict::count(heap.net_blocks.max(0) as u64, "allocation")
+        )
+    };
+    if (second.net_bytes, second.net_blocks) != (first.net_bytes, first.net_blocks) {
+        if second.net_bytes <= 0 && second.net_blocks <= 0 {
+            return lines;
+        }
+        lines.push(format!(
+            "not reproducible: the first run left {}, a second run that tracked allocations {}",
+            amount(first),
+            amount(second)
+        ));
     }
-    if leaks.sites.is_empty() {
+    if leaks.unscanned {
+        lines.push(
+            "lost or still reachable: not known, the process's memory could not be scanned"
+                .to_owned(),
+        );
+    }
+    let mut kinds = vec![("lost", &leaks.lost)];
+    if strict {
+        kinds.push(("still reachable", &leaks.reachable));
+    }
+    let stacks = kinds.iter().any(|(_, tally)| !tally.sites.is_empty());
+    if !stacks {
+        return lines;
+    }
+    lines.push("leak sites (from a second run that tracked allocations):".to_owned());
+    for (kind, tally) in kinds {
+        if tally.blocks == 0 {
+            continue;
+        }
+        if strict {
+            lines.push(format!("  {kind}:"));
+        }
+        site_lines(&tally.sites, &mut lines);
+    }
+    if leaks.unrecorded > 0 {
+        lines.push(format!(
+            "    and {} not recorded: the tracking table was full",
+            verdict::count(leaks.unrecorded, "allocation")
+        ));
+    }
+    lines
+}
+
+/// For each site, its size and the test's frames that allocated it.
+fn site_lines(sites: &[LeakSite], lines: &mut Vec<String>) {
+    if sites.is_empty() {
         lines.push(
             "    none recorded: the blocks left were allocated outside the tracking".to_owned(),
         );
     }
-    for site in &leaks.sites {
+    for site in sites {
         let mut frames = site.frames.iter();
         let first = frames.next().map_or("an unknown place", String::as_str);
         lines.push(format!(
@@ -566,13 +645,6 @@ fn leak_evidence(search: &LeakSiteSearch) -> Vec<String> {
         ));
         lines.extend(frames.map(|frame| format!("        called from {frame}")));
     }
-    if leaks.unrecorded > 0 {
-        lines.push(format!(
-            "    and {} not recorded: the tracking table was full",
-            verdict::count(leaks.unrecorded, "allocation")
-        ));
-    }
-    lines
 }
 
 /// The test binary's name without the hash cargo appends (`death-0123456789abcdef` → `death`).
@@ -627,10 +699,7 @@ mod tests {
     fn the_tracking_run_gets_whole_seconds_from_1_to_30() {
         let ms = Duration::from_millis;
         assert_eq!(tracking_timeout(ms(3), 10), Duration::from_secs(1));
-        assert_eq!(
-            tracking_timeout(ms(230), 1_040_000),
-            Duration::from_secs(13)
-        );
+        assert_eq!(tracking_timeout(ms(230), 240_000), Duration::from_secs(15));
         assert_eq!(tracking_timeout(ms(5_000), 0), Duration::from_secs(30));
         assert_eq!(tracking_timeout(ms(1), u64::MAX), Duration::from_secs(30));
     }

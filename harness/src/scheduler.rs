@@ -78,18 +78,19 @@ impl Scheduler {
         self.wait_for(index)
     }
 
-    /// Runs test `index` again in a fresh child that records where its allocations come from,
-    /// killed after `timeout` and never announced as slow, and waits for it.
+    /// Runs test `index` again in a fresh child that tracks its allocations (their call stacks
+    /// too if `stacks`), killed after `timeout` and never announced as slow, and waits for it.
     pub(crate) fn track_allocations(
         &mut self,
         index: usize,
         timeout: Duration,
+        stacks: bool,
     ) -> Result<ChildOutcome, RunError> {
         let watch = Watch {
             timeout: Some(timeout),
             notice_slow: false,
         };
-        self.start_with(index, watch, ChildOptions::tracking_allocations)
+        self.start_with(index, watch, |options| options.tracking_allocations(stacks))
             .map_err(RunError::Spawn)?;
         self.wait_for(index)
     }
@@ -128,6 +129,7 @@ impl Scheduler {
         let options = adjust(ChildOptions {
             memory_limit: test.memory_limit,
             track_allocations: false,
+            record_stacks: false,
         });
         self.supervisor
             .start(index, test.case, watch, options, token)?;

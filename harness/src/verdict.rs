@@ -9,6 +9,7 @@ use nix::sys::signal::Signal;
 
 use crate::alloc::HeapDelta;
 use crate::child::{CHANNEL_LOST_LINE, EXIT_CHANNEL_LOST};
+use crate::leak_sites::TrackedLeaks;
 use crate::protocol::{ChildReport, MemoryLimitHit, PanicRecord, ProtocolError};
 use crate::registry::{ExpectedEnd, ShouldPanic};
 use crate::size;
@@ -29,6 +30,8 @@ pub(crate) struct Expectations {
     pub(crate) panic_aborts: bool,
     /// `max_peak`: the most bytes the live heap may grow above where the body began.
     pub(crate) max_peak: Option<u64>,
+    /// `strict_leaks`: all heap growth counts against `leak_limit`, still reachable or not.
+    pub(crate) strict_leaks: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,6 +52,8 @@ pub(crate) enum Note {
     AllowedLeak(String),
     /// No counting allocator is installed, so the leak check could not be done.
     LeakCheckUnavailable,
+    /// The heap grew, but not in a second run that tracked allocations: nothing to count.
+    NotReproducible(String),
 }
 
 fn fail(reason: impl Into<String>) -> Verdict {
@@ -292,12 +297,7 @@ fn judge_heap(heap: Option<HeapDelta>, expect: &Expectations) -> Verdict {
     match limit {
         Some(limit) if leaked > limit => Verdict::Fail {
             leaked: true,
-            reason: format!(
-            "leaked {} in {} (limit: {}); allow it with #[isolated_test(leak_limit = {leaked})] or #[isolated_test(allow_leaks)]",
-            count(leaked, "byte"),
-            count(heap.net_blocks.max(0) as u64, "allocation"),
-            count(limit, "byte"),
-        ),
+            reason: leak_reason(leaked, heap.net_blocks.max(0) as u64, limit),
         },
         None if leaked > 0 => Verdict::Pass {
             note: Some(Note::AllowedLeak(format!(
@@ -308,6 +308,46 @@ fn judge_heap(heap: Option<HeapDelta>, expect: &Expectations) -> Verdict {
         },
         _ => Verdict::Pass { note: None },
     }
+}
+
+/// `leaked 24 bytes in 1 allocation (limit: 0 bytes); allow it with ...`.
+fn leak_reason(bytes: u64, blocks: u64, limit: u64) -> String {
+    format!(
+        "leaked {} in {} (limit: {}); allow it with #[isolated_test(leak_limit = {bytes})] or #[isolated_test(allow_leaks)]",
+        count(bytes, "byte"),
+        count(blocks, "allocation"),
+        count(limit, "byte"),
+    )
+}
+
+/// The verdict on a test whose heap grew over its leak limit (`first`), once a second run that
+/// tracked its allocations (growing by `second`) told the blocks it left apart: only the lost
+/// ones count. A second run that grew by nothing cannot tell them apart: the growth, not
+/// reproducible, is noted and not counted (a blocking call that allocated a thread-local only
+/// when it had to wait grows the heap on some runs only).
+pub(crate) fn judge_tracked(
+    first: HeapDelta,
+    second: HeapDelta,
+    leaks: &TrackedLeaks,
+    expect: &Expectations,
+) -> Verdict {
+    let limit = expect.leak_limit.unwrap_or(u64::MAX);
+    if leaks.lost.bytes > limit {
+        return Verdict::Fail {
+            leaked: true,
+            reason: leak_reason(leaks.lost.bytes, leaks.lost.blocks, limit),
+        };
+    }
+    if second.net_bytes <= 0 && second.net_blocks <= 0 {
+        return Verdict::Pass {
+            note: Some(Note::NotReproducible(format!(
+                "grew its heap by {} in {}, but a second run that tracked allocations did not: not reproducible, not counted",
+                count(first.net_bytes.max(0) as u64, "byte"),
+                count(first.net_blocks.max(0) as u64, "allocation"),
+            ))),
+        };
+    }
+    PASS
 }
 
 /// `1 byte`, `2 bytes`.
@@ -389,6 +429,7 @@ mod tests {
         stderr: None,
         panic_aborts: false,
         max_peak: None,
+        strict_leaks: false,
     };
 
     const SEGV: ChildEnd = ChildEnd::Signaled {

@@ -1,0 +1,724 @@
+//! Which of the blocks a test left are still reachable, found as LeakSanitizer finds them: a
+//! conservative scan from the roots through the blocks.
+//!
+//! Runs in a child that tracked its body's allocations, after the body. The roots are every
+//! private writable mapping that existed before the body began (statics, the main thread's
+//! thread-local storage, heap memory allocated before the body), the main thread's stack above
+//! the scanner, the stacks of the test's threads still alive from where each was stopped (its
+//! registers were saved there by the stop signal; its thread-local storage sits at the top of its
+//! stack), and writable mappings made during the body other than dead threads' stacks. Any word
+//! in a root, or in a reached block, that points into a block (interior pointers count) reaches
+//! it. Blocks nothing reaches are lost: directly, or only through other lost blocks.
+//!
+//! Other threads are stopped for the scan: each is sent [`stop_signal`], whose handler records
+//! its stack pointer and waits until the scan is over.
+
+use std::io;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering::SeqCst};
+use std::time::{Duration, Instant};
+
+/// A block the body left: `[start, start + size)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Block {
+    pub(crate) start: usize,
+    pub(crate) size: usize,
+}
+
+impl Block {
+    fn end(&self) -> usize {
+        self.start + self.size
+    }
+}
+
+/// A byte range `[start, end)`.
+pub(crate) type Range = (usize, usize);
+
+/// The process's mappings before the body began: all of them are roots.
+#[derive(Debug, Default)]
+pub(crate) struct PreBody(Vec<Range>);
+
+impl PreBody {
+    /// Reads the mappings now. Call before the body, and before its heap is first measured: the
+    /// list is heap the body did not make.
+    pub(crate) fn now() -> Self {
+        Self(
+            mappings()
+                .iter()
+                .map(|mapping| (mapping.start, mapping.end))
+                .collect(),
+        )
+    }
+
+    fn overlaps(&self, mapping: &Mapping) -> bool {
+        self.0
+            .iter()
+            .any(|&(start, end)| start < mapping.end && mapping.start < end)
+    }
+}
+
+/// One line of `/proc/self/maps`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Mapping {
+    start: usize,
+    end: usize,
+    /// `rw-p`: private, readable and writable (shared memory could be a device's).
+    private_writable: bool,
+    /// `---p`: a guard.
+    inaccessible: bool,
+    /// No file and no kernel name: `mmap` memory (thread stacks among it).
+    anonymous: bool,
+    /// `[stack]`: the main thread's.
+    main_stack: bool,
+}
+
+fn parse_mapping(line: &str) -> Option<Mapping> {
+    let mut fields = line.split_whitespace();
+    let (start, end) = fields.next()?.split_once('-')?;
+    let perms = fields.next()?;
+    let _offset = fields.next()?;
+    let _device = fields.next()?;
+    let inode = fields.next()?;
+    let path = fields.next().unwrap_or("");
+    Some(Mapping {
+        start: usize::from_str_radix(start, 16).ok()?,
+        end: usize::from_str_radix(end, 16).ok()?,
+        private_writable: perms.starts_with("rw") && perms.ends_with('p'),
+        inaccessible: perms == "---p",
+        anonymous: inode == "0" && path.is_empty(),
+        main_stack: path == "[stack]",
+    })
+}
+
+fn mappings() -> Vec<Mapping> {
+    std::fs::read_to_string("/proc/self/maps")
+        .map(|text| text.lines().filter_map(parse_mapping).collect())
+        .unwrap_or_default()
+}
+
+/// Gives each root to `push`, given the mappings, the stack pointer of every stopped thread
+/// (`None` where some thread could not be stopped) and the scanner's own stack pointer.
+fn roots(
+    mappings: &[Mapping],
+    pre_body: &PreBody,
+    stopped: Option<&[usize]>,
+    scanner_sp: usize,
+    mut push: impl FnMut(Range),
+) {
+    for (index, mapping) in mappings.iter().enumerate() {
+        if !mapping.private_writable {
+            continue;
+        }
+        let within = |sp: &usize| (mapping.start..mapping.end).contains(sp);
+        if mapping.main_stack && within(&scanner_sp) {
+            push((scanner_sp, mapping.end));
+            continue;
+        }
+        if let Some(lowest) = stopped.unwrap_or(&[]).iter().filter(|sp| within(sp)).min() {
+            // A live thread's stack: its frames and saved registers from where it stopped up,
+            // and its thread-local storage at the top.
+            push((*lowest, mapping.end));
+            continue;
+        }
+        // A thread stack is an anonymous mapping right above its guard page. Made during the
+        // body and holding no live thread's stack pointer, it is a dead thread's, which the C
+        // library keeps for reuse: what its frames left there reaches nothing.
+        let guarded = index > 0 && {
+            let below = &mappings[index - 1];
+            below.end == mapping.start && below.inaccessible && below.anonymous
+        };
+        let dead_stack = mapping.anonymous && guarded && !pre_body.overlaps(mapping);
+        if dead_stack && stopped.is_some() {
+            continue;
+        }
+        push((mapping.start, mapping.end));
+    }
+}
+
+/// Gives `push` the parts of `[start, end)` outside every `excluded` range.
+fn without(start: usize, end: usize, excluded: &[Range], push: &mut impl FnMut(usize, usize)) {
+    match excluded.split_first() {
+        None => push(start, end),
+        Some((&(cut_start, cut_end), rest)) => {
+            if cut_end <= start || end <= cut_start {
+                return without(start, end, rest, push);
+            }
+            if start < cut_start {
+                without(start, cut_start, rest, push);
+            }
+            if cut_end < end {
+                without(cut_end, end, rest, push);
+            }
+        }
+    }
+}
+
+/// What the scan needs, mapped before any thread is stopped: a stopped thread may hold a lock
+/// of the C library's allocator, so nothing is allocated while they are.
+pub(crate) struct ScanBuffers {
+    maps_text: Mapped<u8>,
+    mappings: Mapped<Mapping>,
+    tids: Mapped<libc::pid_t>,
+}
+
+const MAPS_TEXT: usize = 8 << 20;
+const MAX_MAPPINGS: usize = 1 << 16;
+
+impl ScanBuffers {
+    pub(crate) fn new() -> io::Result<Self> {
+        Ok(Self {
+            maps_text: Mapped::zeroed(MAPS_TEXT)?,
+            mappings: Mapped::zeroed(MAX_MAPPINGS)?,
+            tids: Mapped::zeroed(MAX_STOPPED)?,
+        })
+    }
+
+    /// The bytes they cover, to be left out of the roots.
+    pub(crate) fn ranges(&self) -> [Range; 3] {
+        [
+            self.maps_text.range(),
+            self.mappings.range(),
+            self.tids.range(),
+        ]
+    }
+}
+
+/// Marks in `reachable` every block of `blocks` (sorted by start, disjoint) that a root reaches;
+/// `work` has room for one index per block. `excluded` are the harness's own bookkeeping (the
+/// tracker's table, this scan's buffers): never roots. `stack_floor` is where the main thread's
+/// stack is scanned from: an address in the frame that ran the body, since the stack below it
+/// is what the body's own frames left. Returns `false`, with every block marked reachable, where
+/// the process's mappings could not be read whole.
+pub(crate) fn mark_reachable(
+    blocks: &[Block],
+    reachable: &mut [bool],
+    work: &mut [u32],
+    pre_body: &PreBody,
+    buffers: &mut ScanBuffers,
+    excluded: &[Range],
+    stack_floor: usize,
+) -> bool {
+    if blocks.is_empty() {
+        return true;
+    }
+    let scanner_sp = stack_floor;
+    let stopped = StoppedThreads::stop(buffers.tids.as_mut_slice());
+    let Some(mappings) = read_mappings(buffers) else {
+        reachable.fill(true);
+        return false;
+    };
+    let mut marker = Marker {
+        blocks,
+        reachable,
+        work,
+        pending: 0,
+        low: blocks[0].start,
+        high: blocks[blocks.len() - 1].end(),
+    };
+    let stack_pointers = stopped.stack_pointers();
+    roots(
+        mappings,
+        pre_body,
+        stack_pointers,
+        scanner_sp,
+        |(start, end)| {
+            without(start, end, excluded, &mut |start, end| {
+                marker.scan_root(start, end)
+            });
+        },
+    );
+    while marker.pending > 0 {
+        marker.pending -= 1;
+        let block = blocks[marker.work[marker.pending] as usize];
+        marker.scan(block.start, block.end());
+    }
+    drop(stopped);
+    true
+}
+
+/// `/proc/self/maps`, read and parsed into the buffers without allocating; `None` if it does
+/// not fit.
+fn read_mappings(buffers: &mut ScanBuffers) -> Option<&[Mapping]> {
+    let text = buffers.maps_text.as_mut_slice();
+    let length = read_file(c"/proc/self/maps", text)?;
+    let text = std::str::from_utf8(&text[..length]).ok()?;
+    let mappings = buffers.mappings.as_mut_slice();
+    let mut count = 0;
+    for mapping in text.lines().filter_map(parse_mapping) {
+        *mappings.get_mut(count)? = mapping;
+        count += 1;
+    }
+    Some(&mappings[..count])
+}
+
+/// Reads the whole of a file into `buffer` with plain system calls (no allocation); `None` if it
+/// cannot be read or does not fit.
+fn read_file(path: &std::ffi::CStr, buffer: &mut [u8]) -> Option<usize> {
+    // SAFETY: a NUL-terminated path; reads go into `buffer` within its length; the descriptor
+    // is closed before returning.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return None;
+        }
+        let mut length = 0;
+        let whole = loop {
+            if length == buffer.len() {
+                break false;
+            }
+            let read = libc::read(
+                fd,
+                buffer[length..].as_mut_ptr().cast(),
+                buffer.len() - length,
+            );
+            match read {
+                0 => break true,
+                n if n > 0 => length += n as usize,
+                _ if *libc::__errno_location() == libc::EINTR => {}
+                _ => break false,
+            }
+        };
+        libc::close(fd);
+        whole.then_some(length)
+    }
+}
+
+struct Marker<'a> {
+    blocks: &'a [Block],
+    reachable: &'a mut [bool],
+    /// Reached blocks not yet scanned, `work[..pending]`.
+    work: &'a mut [u32],
+    pending: usize,
+    /// No block starts below `low` or ends above `high`: most words are rejected by these.
+    low: usize,
+    high: usize,
+}
+
+impl Marker<'_> {
+    /// Scans a root, skipping the blocks inside it: a block is reached only through a pointer.
+    fn scan_root(&mut self, start: usize, end: usize) {
+        let blocks = self.blocks;
+        let mut from = start;
+        let first = blocks.partition_point(|block| block.end() <= start);
+        for block in blocks[first..].iter().take_while(|block| block.start < end) {
+            self.scan(from, block.start.max(from));
+            from = block.end().max(from);
+        }
+        self.scan(from, end);
+    }
+
+    /// Looks at every aligned word in `[start, end)`.
+    fn scan(&mut self, start: usize, end: usize) {
+        const WORD: usize = std::mem::size_of::<usize>();
+        let mut at = start.next_multiple_of(WORD);
+        while at + WORD <= end {
+            // SAFETY: `[start, end)` lies in a readable mapping (a root read from
+            // /proc/self/maps while every other thread is stopped, or a live block); the scan
+            // unmaps nothing.
+            let word = unsafe { std::ptr::read_volatile(at as *const usize) };
+            if self.low <= word && word < self.high {
+                self.reach(word);
+            }
+            at += WORD;
+        }
+    }
+
+    fn reach(&mut self, address: usize) {
+        let after = self.blocks.partition_point(|block| block.start <= address);
+        let Some(index) = after.checked_sub(1) else {
+            return;
+        };
+        if address < self.blocks[index].end() && !self.reachable[index] {
+            self.reachable[index] = true;
+            self.work[self.pending] = index as u32;
+            self.pending += 1;
+        }
+    }
+}
+
+/// The signal that stops a thread for the scan: its handler is installed in the harness before
+/// any fork, so every child has it.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn stop_signal() -> libc::c_int {
+    libc::SIGRTMIN() + 5
+}
+
+const MAX_STOPPED: usize = 1024;
+static STACK_POINTERS: [AtomicUsize; MAX_STOPPED] = [const { AtomicUsize::new(0) }; MAX_STOPPED];
+static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
+static ARRIVED: AtomicUsize = AtomicUsize::new(0);
+/// A futex word: 0 while the stopped threads must wait.
+static RESUME: AtomicU32 = AtomicU32::new(0);
+/// How long the scanner waits for threads to stop.
+const STOP_WAIT: Duration = Duration::from_millis(200);
+
+/// Installs the stop handler, for every child to inherit. Call once, in the harness.
+pub(crate) fn install_stop_handler() {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: the handler only touches atomics, `errno` and the futex system call; a zeroed
+    // sigaction with these fields set is valid.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_stop as extern "C" fn(libc::c_int) as usize;
+        action.sa_flags = libc::SA_RESTART;
+        libc::sigaction(stop_signal(), &action, std::ptr::null_mut());
+    }
+}
+
+/// Records where this thread's stack is (the interrupted registers are saved above this frame)
+/// and waits until the scan is over. Async-signal-safe.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+extern "C" fn on_stop(_signal: libc::c_int) {
+    // SAFETY: `__errno_location` returns this thread's errno, kept across the futex calls.
+    let errno = unsafe { *libc::__errno_location() };
+    let here = 0u8;
+    let sp = std::hint::black_box(&here) as *const u8 as usize;
+    let slot = NEXT_SLOT.fetch_add(1, SeqCst);
+    if let Some(stack_pointer) = STACK_POINTERS.get(slot) {
+        stack_pointer.store(sp, SeqCst);
+    }
+    ARRIVED.fetch_add(1, SeqCst);
+    while RESUME.load(SeqCst) == 0 {
+        // SAFETY: FUTEX_WAIT on a static word, returning at once unless it is still 0.
+        unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                RESUME.as_ptr(),
+                libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+                0u32,
+                std::ptr::null::<libc::timespec>(),
+            )
+        };
+    }
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = errno };
+}
+
+/// Every other thread of this process, stopped in [`on_stop`] until this is dropped.
+struct StoppedThreads {
+    signalled: usize,
+}
+
+impl StoppedThreads {
+    /// Stops every other thread; `tids` is room for their ids. Allocates nothing.
+    fn stop(tids: &mut [libc::pid_t]) -> Self {
+        RESUME.store(0, SeqCst);
+        NEXT_SLOT.store(0, SeqCst);
+        ARRIVED.store(0, SeqCst);
+        let mut signalled = 0;
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            // SAFETY: `getpid` and `gettid` have no preconditions.
+            let (pid, me) = unsafe { (libc::getpid(), libc::gettid()) };
+            // A stopped thread cannot start another, but one not yet stopped can: look again
+            // until no new thread shows up.
+            for _ in 0..8 {
+                let before = signalled;
+                for_each_live_thread(|tid| {
+                    if tid == me || tids[..signalled].contains(&tid) || signalled == tids.len() {
+                        return;
+                    }
+                    // SAFETY: `tgkill` sends the stop signal to a thread of this process.
+                    if unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, stop_signal()) } == 0 {
+                        tids[signalled] = tid;
+                        signalled += 1;
+                    }
+                });
+                let deadline = Instant::now() + STOP_WAIT;
+                while ARRIVED.load(SeqCst) < signalled && Instant::now() < deadline {
+                    std::thread::yield_now();
+                }
+                if signalled == before {
+                    break;
+                }
+            }
+        }
+        Self { signalled }
+    }
+
+    /// Where each stopped thread's stack is; `None` if some thread did not stop.
+    fn stack_pointers(&self) -> Option<&'static [usize]> {
+        let arrived = ARRIVED.load(SeqCst);
+        if arrived < self.signalled || arrived > MAX_STOPPED {
+            return None;
+        }
+        // SAFETY: `AtomicUsize` has the layout of `usize`; the first `arrived` slots were
+        // written before `ARRIVED` counted them, and nothing writes them until the next stop.
+        Some(unsafe { std::slice::from_raw_parts(STACK_POINTERS.as_ptr().cast(), arrived) })
+    }
+}
+
+impl Drop for StoppedThreads {
+    fn drop(&mut self) {
+        RESUME.store(1, SeqCst);
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        // SAFETY: FUTEX_WAKE of every waiter on a static word.
+        unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                RESUME.as_ptr(),
+                libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+                i32::MAX,
+            )
+        };
+    }
+}
+
+/// Calls `f` with each thread of this process that can take a signal (not those already exiting),
+/// reading `/proc/self/task` with plain system calls: some threads may be stopped, so nothing is
+/// allocated.
+fn for_each_live_thread(mut f: impl FnMut(libc::pid_t)) {
+    // SAFETY: opens a directory; `getdents64` fills our stack buffer with records whose lengths
+    // it gives; the descriptor is closed at the end.
+    unsafe {
+        let fd = libc::open(
+            c"/proc/self/task".as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        );
+        if fd < 0 {
+            return;
+        }
+        let mut buffer = [0u8; 4096];
+        loop {
+            let read = libc::syscall(libc::SYS_getdents64, fd, buffer.as_mut_ptr(), buffer.len());
+            if read <= 0 {
+                break;
+            }
+            let mut at = 0;
+            while at < read as usize {
+                // linux_dirent64: u64 inode, i64 offset, u16 record length, u8 type, name.
+                let record = &buffer[at..read as usize];
+                let length = u16::from_ne_bytes([record[16], record[17]]) as usize;
+                let name = &record[19..length.min(record.len())];
+                let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+                if let Some(tid) = std::str::from_utf8(name).ok().and_then(|n| n.parse().ok()) {
+                    if thread_can_take_signals(tid) {
+                        f(tid);
+                    }
+                }
+                at += length.max(1);
+            }
+        }
+        libc::close(fd);
+    }
+}
+
+/// Whether thread `tid` is not a zombie or dead: its `stat` read without allocating.
+fn thread_can_take_signals(tid: libc::pid_t) -> bool {
+    let mut path = [0u8; 48];
+    let mut cursor = std::io::Cursor::new(&mut path[..]);
+    if std::io::Write::write_fmt(&mut cursor, format_args!("/proc/self/task/{tid}/stat\0")).is_err()
+    {
+        return false;
+    }
+    let Ok(path) = std::ffi::CStr::from_bytes_until_nul(&path) else {
+        return false;
+    };
+    let mut stat = [0u8; 512];
+    let Some(length) = read_file_prefix(path, &mut stat) else {
+        return false;
+    };
+    let stat = &stat[..length];
+    let Some(close) = stat.iter().rposition(|&b| b == b')') else {
+        return false;
+    };
+    !matches!(stat.get(close + 2), Some(b'Z' | b'X'))
+}
+
+/// Reads up to `buffer.len()` bytes of a file; `None` if it cannot be read.
+fn read_file_prefix(path: &std::ffi::CStr, buffer: &mut [u8]) -> Option<usize> {
+    // SAFETY: a NUL-terminated path; one read into `buffer` within its length; closed after.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return None;
+        }
+        let read = libc::read(fd, buffer.as_mut_ptr().cast(), buffer.len());
+        libc::close(fd);
+        (read >= 0).then_some(read as usize)
+    }
+}
+
+/// Memory of the harness's own, outside the heap and never a root: a private anonymous mapping,
+/// zeroed, unmapped when dropped.
+pub(crate) struct Mapped<T: Copy> {
+    start: *mut T,
+    len: usize,
+}
+
+impl<T: Copy> Mapped<T> {
+    /// Room for `len` values of `T`, all bytes zero (so `T` must be valid all-zero).
+    pub(crate) fn zeroed(len: usize) -> io::Result<Self> {
+        let bytes = (len.max(1) * std::mem::size_of::<T>()).max(1);
+        // SAFETY: a fresh private anonymous mapping; nothing else refers to it.
+        let start = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                bytes,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if start == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Self {
+            start: start.cast(),
+            len,
+        })
+    }
+
+    /// The bytes it covers, to be left out of the roots.
+    pub(crate) fn range(&self) -> Range {
+        let start = self.start as usize;
+        (start, start + self.len * std::mem::size_of::<T>())
+    }
+
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
+        // SAFETY: the mapping holds `len` values, zeroed, and lives as long as `self`.
+        unsafe { std::slice::from_raw_parts_mut(self.start, self.len) }
+    }
+}
+
+impl<T: Copy> Drop for Mapped<T> {
+    fn drop(&mut self) {
+        let (start, end) = self.range();
+        // SAFETY: unmaps exactly the mapping made in `zeroed`.
+        unsafe { libc::munmap(start as *mut libc::c_void, (end - start).max(1)) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapping(start: usize, end: usize, perms: &str, anonymous: bool) -> Mapping {
+        Mapping {
+            start,
+            end,
+            private_writable: perms == "rw-p",
+            inaccessible: perms == "---p",
+            anonymous,
+            main_stack: false,
+        }
+    }
+
+    #[test]
+    fn maps_lines_parse() {
+        let data =
+            "559a3581a000-559a3581c000 rw-p 00059000 fe:00 10109065                   /tmp/exp/m";
+        assert_eq!(
+            parse_mapping(data),
+            Some(mapping(0x559a3581a000, 0x559a3581c000, "rw-p", false))
+        );
+        let anonymous = "7f8e065b2000-7f8e067b2000 rw-p 00000000 00:00 0 ";
+        assert!(parse_mapping(anonymous).unwrap().anonymous);
+        let stack =
+            "7ffd2765f000-7ffd27680000 rw-p 00000000 00:00 0                          [stack]";
+        let stack = parse_mapping(stack).unwrap();
+        assert!(stack.main_stack && !stack.anonymous);
+        assert_eq!(parse_mapping("garbage"), None);
+    }
+
+    #[test]
+    fn dead_thread_stacks_made_during_the_body_are_no_roots() {
+        let maps = [
+            mapping(0x1000, 0x2000, "rw-p", false),
+            // A guard page, then a stack: one live (its thread stopped at 0x5800), one dead.
+            mapping(0x4000, 0x5000, "---p", true),
+            mapping(0x5000, 0x6000, "rw-p", true),
+            mapping(0x6000, 0x7000, "---p", true),
+            mapping(0x7000, 0x8000, "rw-p", true),
+            // The same shape before the body: kept, whatever it is.
+            mapping(0x9000, 0xa000, "---p", true),
+            mapping(0xa000, 0xb000, "rw-p", true),
+            mapping(0xc000, 0xd000, "r--p", false),
+        ];
+        let pre_body = PreBody(vec![(0x1000, 0x2000), (0x9000, 0xb000)]);
+        let all_roots = |stopped: Option<&[usize]>| {
+            let mut found = Vec::new();
+            roots(&maps, &pre_body, stopped, 0, |range| found.push(range));
+            found
+        };
+        assert_eq!(
+            all_roots(Some(&[0x5800])),
+            vec![(0x1000, 0x2000), (0x5800, 0x6000), (0xa000, 0xb000)]
+        );
+        // A thread that did not stop could be using any stack: all are kept whole.
+        assert_eq!(
+            all_roots(None),
+            vec![
+                (0x1000, 0x2000),
+                (0x5000, 0x6000),
+                (0x7000, 0x8000),
+                (0xa000, 0xb000)
+            ]
+        );
+    }
+
+    #[test]
+    fn excluded_ranges_are_cut_out() {
+        let mut kept = Vec::new();
+        for (start, end) in [(0, 100), (200, 300)] {
+            without(start, end, &[(50, 60), (250, 400)], &mut |start, end| {
+                kept.push((start, end))
+            });
+        }
+        assert_eq!(kept, vec![(0, 50), (60, 100), (200, 250)]);
+    }
+
+    #[test]
+    fn this_process_lists_its_threads_without_allocating() {
+        let mut tids = Vec::new();
+        for_each_live_thread(|tid| tids.push(tid));
+        // SAFETY: `gettid` has no preconditions.
+        assert!(tids.contains(&unsafe { libc::gettid() }));
+        let mut buffers = ScanBuffers::new().unwrap();
+        let mappings = read_mappings(&mut buffers).unwrap();
+        assert!(mappings.iter().any(|mapping| mapping.main_stack));
+    }
+
+    #[test]
+    fn blocks_are_reached_through_interior_pointers_and_chains_only() {
+        // Blocks in a buffer of our own: a root word points into the middle of block 0, which
+        // points at block 1; block 2 is pointed at only by itself (a cycle).
+        let mut memory = vec![0usize; 64];
+        let base = memory.as_mut_ptr() as usize;
+        let word = std::mem::size_of::<usize>();
+        let blocks = [
+            Block {
+                start: base + 8 * word,
+                size: 4 * word,
+            },
+            Block {
+                start: base + 16 * word,
+                size: 4 * word,
+            },
+            Block {
+                start: base + 24 * word,
+                size: 4 * word,
+            },
+        ];
+        memory[0] = blocks[0].start + 2 * word;
+        memory[9] = blocks[1].start;
+        memory[25] = blocks[2].start;
+        let mut reachable = [false; 3];
+        let mut work = [0u32; 3];
+        let mut marker = Marker {
+            blocks: &blocks,
+            reachable: &mut reachable,
+            work: &mut work,
+            pending: 0,
+            low: blocks[0].start,
+            high: blocks[2].end(),
+        };
+        marker.scan_root(base, base + 64 * word);
+        while marker.pending > 0 {
+            marker.pending -= 1;
+            let block = blocks[marker.work[marker.pending] as usize];
+            marker.scan(block.start, block.end());
+        }
+        assert_eq!(reachable, [true, true, false]);
+    }
+}
