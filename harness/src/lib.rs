@@ -98,6 +98,40 @@
 //! `cargo test` runs them as `parse::tests::a_private_function_is_tested_directly`. The
 //! repository's `tests/unit-fixture` is a working example.
 //!
+//! # Leaks: lost or still reachable
+//!
+//! A test whose heap grew past its `leak_limit` runs once more, tracking its allocations, and the
+//! blocks it left are told apart as LeakSanitizer tells them: a conservative scan from the
+//! statics, thread-local storage, live threads' stacks and the heap from before the body. Only
+//! blocks that nothing reaches any more (**lost**) count; memory a static, a thread-local or a
+//! live thread still reaches passes, and shows in the memory line as `still reachable`.
+//!
+//! ```no_run
+//! use isolated_test::isolated_test;
+//! use std::sync::OnceLock;
+//!
+//! static NAMES: OnceLock<Vec<String>> = OnceLock::new();
+//!
+//! #[isolated_test]
+//! fn still_reachable_passes() {
+//!     NAMES.get_or_init(|| vec!["ada".to_owned()]);
+//! }
+//!
+//! // Fails: "leaked 200 bytes in 1 allocation (limit: 0 bytes); ...", then where it was allocated.
+//! #[isolated_test]
+//! fn lost_fails() {
+//!     std::mem::forget(vec![0u8; 200]);
+//! }
+//!
+//! // Fails for the 24 bytes of `Vec` and 3 of `String` the static keeps: all growth counts.
+//! #[isolated_test(strict_leaks)]
+//! fn strict_counts_everything() {
+//!     NAMES.get_or_init(|| vec!["ada".to_owned()]);
+//! }
+//!
+//! isolated_test::main!();
+//! ```
+//!
 //! # Death tests and memory limits
 //!
 //! A death test passes only if its child ends the way it names: killed by a signal, or exiting
@@ -136,8 +170,9 @@
 //! | argument | meaning |
 //! |---|---|
 //! | `timeout = "2s"` | kill the test's process group after this long ([humantime] syntax); overrides `ISOLATED_TEST_TIMEOUT` |
-//! | `leak_limit = 4096` | bytes of net heap growth allowed; overrides `ISOLATED_TEST_LEAK_LIMIT` |
+//! | `leak_limit = 4096` | bytes of lost heap allowed; overrides `ISOLATED_TEST_LEAK_LIMIT` |
 //! | `allow_leaks` | report leaks, never fail for them |
+//! | `strict_leaks` | all heap growth counts against `leak_limit`, still reachable or not |
 //! | `memory_limit = "64MiB"` | fail the allocation that would take the test's live heap over this, and the test with it; the address space is capped too (`RLIMIT_AS`); overrides `ISOLATED_TEST_MEMORY_LIMIT` |
 //! | `max_peak = "8MiB"` | fail a test whose heap peaked more than this above where it began |
 //! | `signal = "SIGSEGV"` | pass only if the child is killed by this signal (`"SEGV"` or `11` too) |
@@ -159,11 +194,12 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `ISOLATED_TEST_TIMEOUT` | `60s` | each test's timeout; `0` for none. A test that times out shows where it was `stuck at:` |
-//! | `ISOLATED_TEST_LEAK_LIMIT` | `0` | bytes of net heap growth a test may leave behind |
+//! | `ISOLATED_TEST_LEAK_LIMIT` | `0` | bytes of lost heap a test may leave behind |
+//! | `ISOLATED_TEST_STRICT_LEAKS` | `0` | `1`: all heap growth counts as a leak, still reachable or not |
 //! | `ISOLATED_TEST_MEMORY_LIMIT` | none | each test's memory limit, like `64MiB`; `0` for none |
 //! | `ISOLATED_TEST_RETRIES` | `0` | how many times a failing test is run again |
 //! | `ISOLATED_TEST_SLOW_AFTER` | `60s` | print libtest's `test NAME has been running for over 60 seconds` after this long; `0` for never |
-//! | `ISOLATED_TEST_LEAK_SITES` | `1` | `0`: do not re-run a leaking test to list where its live blocks were allocated |
+//! | `ISOLATED_TEST_LEAK_SITES` | `1` | `0`: the run that tells lost from still reachable records no call stacks |
 //! | `ISOLATED_TEST_REPORT` | off | `memory`: after the run, list each passing test's memory line (`--show-output` does too) |
 //! | `ISOLATED_TEST_JUNIT` | off | a path: write a JUnit XML report there (times, output, heap figures, flaky retries) |
 //! | `ISOLATED_TEST_SELF_CHECK` | off | `1`: check the harness ends with the descriptors it started with and no child |

@@ -40,7 +40,7 @@ impl PlannedTest {
                 stderr: case.stderr,
                 panic_aborts: crate::child::PANIC_ABORTS,
                 max_peak: case.max_peak,
-                strict_leaks: defaults.strict_leaks,
+                strict_leaks: case.strict_leaks || defaults.strict_leaks,
             },
         }
     }
@@ -83,6 +83,7 @@ mod tests {
         retries: Some(1),
         memory_limit: None,
         max_peak: None,
+        strict_leaks: false,
     };
 
     #[test]

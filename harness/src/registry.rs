@@ -31,6 +31,8 @@ pub struct TestCase {
     pub memory_limit: Option<u64>,
     /// `max_peak = "8MiB"`, in bytes: the most the test's live heap may grow.
     pub max_peak: Option<u64>,
+    /// `strict_leaks`: all heap growth counts as a leak, still reachable or not.
+    pub strict_leaks: bool,
 }
 
 /// How a test's child must end for the test to pass.
@@ -139,6 +141,7 @@ mod tests {
             retries: None,
             memory_limit: None,
             max_peak: None,
+            strict_leaks: false,
         }
     }
 

@@ -14,7 +14,7 @@ use syn::{Attribute, Error, Expr, ExprLit, ItemFn, Lit, LitStr, Meta, Result, Re
 /// Marks a function as a test that runs in its own forked child process.
 ///
 /// Arguments, all optional: `timeout = "2s"`, `leak_limit = 4096`, `allow_leaks`,
-/// `signal = "SIGSEGV"`, `exit_code = 3`, `stderr = "regex"`, `retries = 2`,
+/// `strict_leaks`, `signal = "SIGSEGV"`, `exit_code = 3`, `stderr = "regex"`, `retries = 2`,
 /// `memory_limit = "64MiB"`, `max_peak = "8MiB"`. `#[should_panic]` and `#[ignore]`
 /// work as with `#[test]`. See the `isolated-test` crate.
 #[proc_macro_attribute]
@@ -30,6 +30,7 @@ struct Arguments {
     timeout: Option<(Span, std::time::Duration)>,
     leak_limit: Option<(Span, u64)>,
     allow_leaks: Option<Span>,
+    strict_leaks: Option<Span>,
     signal: Option<(Span, TokenStream2)>,
     exit_code: Option<(Span, i32)>,
     stderr: Option<(Span, LitStr)>,
@@ -38,7 +39,7 @@ struct Arguments {
     max_peak: Option<(Span, u64)>,
 }
 
-const EXPECTED: &str = "expected `timeout = \"...\"`, `leak_limit = N`, `allow_leaks`, \
+const EXPECTED: &str = "expected `timeout = \"...\"`, `leak_limit = N`, `allow_leaks`, `strict_leaks`, \
                         `signal = \"SIGSEGV\"`, `exit_code = N`, `stderr = \"regex\"`, `retries = N`, \
                         `memory_limit = \"64MiB\"` or `max_peak = \"8MiB\"`";
 
@@ -152,6 +153,10 @@ fn parse_arguments(args: TokenStream2) -> Result<Arguments> {
                 reject_duplicate(parsed.allow_leaks.is_some(), &meta, "allow_leaks")?;
                 parsed.allow_leaks = Some(meta.span());
             }
+            ("strict_leaks", Meta::Path(_)) => {
+                reject_duplicate(parsed.strict_leaks.is_some(), &meta, "strict_leaks")?;
+                parsed.strict_leaks = Some(meta.span());
+            }
             (
                 "timeout" | "leak_limit" | "signal" | "exit_code" | "stderr" | "retries"
                 | "memory_limit" | "max_peak",
@@ -159,8 +164,8 @@ fn parse_arguments(args: TokenStream2) -> Result<Arguments> {
             ) => {
                 return Err(Error::new(meta.span(), format!("write `{name} = ...`")));
             }
-            ("allow_leaks", _) => {
-                return Err(Error::new(meta.span(), "`allow_leaks` takes no value"));
+            ("allow_leaks" | "strict_leaks", _) => {
+                return Err(Error::new(meta.span(), format!("`{name}` takes no value")));
             }
             _ => {
                 return Err(Error::new(
@@ -174,6 +179,12 @@ fn parse_arguments(args: TokenStream2) -> Result<Arguments> {
         return Err(Error::new(
             span,
             "`allow_leaks` and `leak_limit` contradict each other; keep one",
+        ));
+    }
+    if let (Some(_), Some(span)) = (parsed.allow_leaks, parsed.strict_leaks) {
+        return Err(Error::new(
+            span,
+            "`strict_leaks` has no effect with `allow_leaks`, which never fails for leaks; keep one",
         ));
     }
     if let (Some(_), Some((span, _))) = (&parsed.signal, parsed.exit_code) {
@@ -192,7 +203,8 @@ fn parse_arguments(args: TokenStream2) -> Result<Arguments> {
         parsed
             .leak_limit
             .map(|(span, _)| span)
-            .or(parsed.allow_leaks),
+            .or(parsed.allow_leaks)
+            .or(parsed.strict_leaks),
     ) {
         return Err(Error::new(
             span,
@@ -469,6 +481,7 @@ fn expand(args: TokenStream2, item: TokenStream2) -> Result<TokenStream2> {
     };
     let memory_limit = optional(arguments.memory_limit.map(|(_, bytes)| bytes));
     let max_peak = optional(arguments.max_peak.map(|(_, bytes)| bytes));
+    let strict_leaks = arguments.strict_leaks.is_some();
     let should_panic = standard.should_panic;
     let ignore = standard.ignore;
     Ok(quote! {
@@ -492,6 +505,7 @@ fn expand(args: TokenStream2, item: TokenStream2) -> Result<TokenStream2> {
                     retries: #retries,
                     memory_limit: #memory_limit,
                     max_peak: #max_peak,
+                    strict_leaks: #strict_leaks,
                 }
             }
         };

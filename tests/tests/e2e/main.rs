@@ -20,6 +20,7 @@ mod outcomes;
 mod output;
 mod panic_abort;
 mod parallel;
+mod reachability;
 mod retries;
 mod status;
 mod timeouts;

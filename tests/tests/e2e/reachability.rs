@@ -1,0 +1,140 @@
+//! Only memory that nothing reaches fails (fixtures/reachability.rs): the patterns real crates'
+//! tests leave (statics, thread-locals, blocked receivers, live threads, regex, log and tokio
+//! globals) pass; lost buffers, leaked boxes, `Rc` cycles and buffers lost in joined threads
+//! fail, counted alone. The same verdicts at 1, 2 and 8 test threads, run after run.
+
+use std::collections::BTreeMap;
+
+use isolated_test_e2e::{fixture, Run};
+
+const SOURCE: &str = include_str!("../../fixtures/reachability.rs");
+
+/// `leaked N bytes in M allocations ...`: the reason of a lost leak at the default limit.
+fn leaked(bytes: u64, blocks: u64) -> String {
+    let allocations = if blocks == 1 {
+        "allocation"
+    } else {
+        "allocations"
+    };
+    format!(
+        "leaked {bytes} bytes in {blocks} {allocations} (limit: 0 bytes); allow it with #[isolated_test(leak_limit = {bytes})] or #[isolated_test(allow_leaks)]"
+    )
+}
+
+/// Every test and the reason it must fail with; `None` for a pass.
+fn expectations() -> BTreeMap<&'static str, Option<String>> {
+    let mut cases: BTreeMap<&str, Option<String>> = [
+        "reachable::blocks_in_mpsc_recv_once",
+        "reachable::compiles_a_regex_into_a_lazy_static",
+        "reachable::fills_a_oncelock_static",
+        "reachable::forces_a_lazylock_static",
+        "reachable::installs_a_global_logger",
+        "reachable::leaves_a_thread_running_that_holds_a_buffer",
+        "reachable::pushes_into_a_thread_local_cache",
+        "reachable::registers_a_callback_in_a_global_registry",
+        "reachable::runs_a_tokio_runtime_and_drops_it",
+        "reachable::sets_a_handler_once",
+    ]
+    .into_iter()
+    .map(|name| (name, None))
+    .collect();
+    for (name, bytes, blocks) in [
+        // Two `Rc` boxes of 72 bytes each, pointing at each other.
+        ("lost::builds_an_rc_cycle", 144, 2),
+        ("lost::forgets_a_buffer", 1024, 1),
+        ("lost::forgets_a_buffer_in_a_joined_thread", 300, 1),
+        ("lost::leaks_a_box_and_drops_the_reference", 64, 1),
+        // Not the 4 KiB the static keeps.
+        ("lost::loses_a_buffer_next_to_reachable_growth", 200, 1),
+        // All growth counts: the 100-byte string the static keeps.
+        ("strict_counts_reachable_growth", 100, 1),
+    ] {
+        cases.insert(name, Some(leaked(bytes, blocks)));
+    }
+    cases
+}
+
+/// What each test got in `run`: its reason line, `None` for a pass.
+fn verdicts(run: &Run) -> BTreeMap<String, Option<String>> {
+    run.report
+        .verdicts
+        .iter()
+        .map(|(name, verdict)| {
+            let reason = run
+                .report
+                .failures
+                .get(name)
+                .map(|failure| failure.reason.clone());
+            assert!(
+                (verdict == "ok") == reason.is_none(),
+                "{name}: verdict {verdict} with reason {reason:?}"
+            );
+            (name.clone(), reason)
+        })
+        .collect()
+}
+
+#[test]
+fn reachable_growth_passes_and_lost_blocks_fail_at_every_thread_count() {
+    let expected: BTreeMap<String, Option<String>> = expectations()
+        .into_iter()
+        .map(|(name, reason)| (name.to_owned(), reason))
+        .collect();
+    for threads in [1, 2, 8, 8] {
+        let run = fixture!("reachability")
+            .args([format!("--test-threads={threads}")])
+            .run();
+        assert_eq!(
+            verdicts(&run),
+            expected,
+            "at {threads} thread(s)\n{}",
+            run.context()
+        );
+        run.assert_exit_code(101);
+    }
+}
+
+#[test]
+fn a_lost_block_is_traced_and_reachable_growth_is_counted_apart() {
+    let run = fixture!("reachability")
+        .args(["--exact", "lost::loses_a_buffer_next_to_reachable_growth"])
+        .run();
+    let failure = run.assert_failed(
+        "lost::loses_a_buffer_next_to_reachable_growth",
+        &leaked(200, 1),
+    );
+    let location = crate::location_of(SOURCE, "fixtures/reachability.rs", "vec![0u8; 200]");
+    let lines: Vec<&str> = failure.reason_lines.iter().map(String::as_str).collect();
+    assert_eq!(
+        lines[1..3],
+        [
+            "leak sites (from a second run that tracked allocations):",
+            &format!(
+                "    200 B in 1 block: reachability::lost::loses_a_buffer_next_to_reachable_growth at {location}"
+            ),
+        ],
+        "{}",
+        run.context()
+    );
+    assert!(
+        lines[3].starts_with("memory: ")
+            && lines[3].contains(" left in 2 blocks (4 KiB still reachable); "),
+        "{}",
+        run.context()
+    );
+}
+
+#[test]
+fn strict_leaks_from_the_environment_counts_all_growth() {
+    let run = fixture!("reachability")
+        .env("ISOLATED_TEST_STRICT_LEAKS", "1")
+        .args(["--exact", "reachable::fills_a_oncelock_static"])
+        .run();
+    let failure = run.assert_failed("reachable::fills_a_oncelock_static", &leaked(248, 9));
+    assert_eq!(
+        failure.reason_lines[2],
+        "  still reachable:",
+        "{}",
+        run.context()
+    );
+}
