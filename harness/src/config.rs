@@ -8,6 +8,8 @@ use std::time::Duration;
 use clap::Parser;
 use libtest_mimic::{Arguments, ColorSetting};
 
+use crate::registry::SuiteDefaults;
+
 /// A bad flag or environment value, reported as one line.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct ConfigError(pub(crate) String);
@@ -70,6 +72,7 @@ impl Invocation {
     pub(crate) fn parse(
         argv: Vec<std::ffi::OsString>,
         env: Env,
+        suite: &SuiteDefaults,
         stdout_is_terminal: bool,
     ) -> Result<Self, ConfigError> {
         let mut args = Arguments::try_parse_from(argv).map_err(|error| {
@@ -98,7 +101,7 @@ impl Invocation {
             jobs,
             colour,
             dumb_terminal: is_dumb_terminal(env),
-            defaults: RunDefaults::from_env(env)?,
+            defaults: RunDefaults::from_env(env, suite)?,
             self_check: env("ISOLATED_TEST_SELF_CHECK")
                 .is_some_and(|value| !value.is_empty() && value != "0"),
             junit: env("ISOLATED_TEST_JUNIT")
@@ -173,15 +176,16 @@ fn decide_colour(flag: Option<ColorSetting>, env: Env, stdout_is_terminal: bool)
 }
 
 impl RunDefaults {
-    fn from_env(env: Env) -> Result<Self, ConfigError> {
+    /// The environment's values, else the suite's (`main!(...)`), else the harness's own.
+    fn from_env(env: Env, suite: &SuiteDefaults) -> Result<Self, ConfigError> {
         let timeout = match env("ISOLATED_TEST_TIMEOUT") {
-            None => Some(DEFAULT_TIMEOUT),
+            None => Some(suite.timeout.unwrap_or(DEFAULT_TIMEOUT)),
             Some(value) => parse_timeout(&value).map_err(|why| {
                 ConfigError(format!("ISOLATED_TEST_TIMEOUT={value:?} is not a duration: {why} (try \"30s\", \"2m\", or \"0\" for none)"))
             })?,
         };
         let leak_limit = match env("ISOLATED_TEST_LEAK_LIMIT") {
-            None => 0,
+            None => suite.leak_limit.unwrap_or(0),
             Some(value) => value.trim().parse::<u64>().map_err(|_| {
                 ConfigError(format!(
                     "ISOLATED_TEST_LEAK_LIMIT={value:?} is not a number of bytes (try \"0\" or \"4096\")"
@@ -189,7 +193,7 @@ impl RunDefaults {
             })?,
         };
         let retries = match env("ISOLATED_TEST_RETRIES") {
-            None => 0,
+            None => suite.retries.unwrap_or(0),
             Some(value) => value.trim().parse::<u32>().map_err(|_| {
                 ConfigError(format!(
                     "ISOLATED_TEST_RETRIES={value:?} is not a number of retries (try \"0\" or \"2\")"
@@ -197,7 +201,7 @@ impl RunDefaults {
             })?,
         };
         let memory_limit = match env("ISOLATED_TEST_MEMORY_LIMIT") {
-            None => None,
+            None => suite.memory_limit,
             Some(value) => match crate::size::parse(&value) {
                 Ok(0) => None,
                 Ok(bytes) => Some(bytes),
@@ -215,7 +219,8 @@ impl RunDefaults {
             })?,
         };
         let strict_leaks = match env("ISOLATED_TEST_STRICT_LEAKS").as_deref().map(str::trim) {
-            None | Some("" | "0") => false,
+            None => suite.strict_leaks,
+            Some("" | "0") => false,
             Some("1") => true,
             Some(other) => {
                 return Err(ConfigError(format!(
@@ -261,8 +266,46 @@ mod tests {
     }
 
     fn parse(argv: &[&str], env: &[(&str, &str)]) -> Result<Invocation, ConfigError> {
+        parse_with(argv, env, &SuiteDefaults::default())
+    }
+
+    fn parse_with(
+        argv: &[&str],
+        env: &[(&str, &str)],
+        suite: &SuiteDefaults,
+    ) -> Result<Invocation, ConfigError> {
         let argv = std::iter::once("suite").chain(argv.iter().copied());
-        Invocation::parse(argv.map(Into::into).collect(), &env_of(env), false)
+        Invocation::parse(argv.map(Into::into).collect(), &env_of(env), suite, false)
+    }
+
+    #[test]
+    fn the_suites_defaults_stand_between_the_environment_and_the_harnesss() {
+        let suite = SuiteDefaults {
+            timeout: Some(Duration::from_secs(5)),
+            leak_limit: Some(1024),
+            memory_limit: Some(1 << 20),
+            retries: Some(2),
+            strict_leaks: true,
+        };
+        let defaults = parse_with(&[], &[], &suite).unwrap().defaults;
+        assert_eq!(defaults.timeout, Some(Duration::from_secs(5)));
+        assert_eq!(defaults.leak_limit, 1024);
+        assert_eq!(defaults.memory_limit, Some(1 << 20));
+        assert_eq!(defaults.retries, 2);
+        assert!(defaults.strict_leaks);
+        let env = [
+            ("ISOLATED_TEST_TIMEOUT", "0"),
+            ("ISOLATED_TEST_LEAK_LIMIT", "0"),
+            ("ISOLATED_TEST_MEMORY_LIMIT", "0"),
+            ("ISOLATED_TEST_RETRIES", "0"),
+            ("ISOLATED_TEST_STRICT_LEAKS", "0"),
+        ];
+        let defaults = parse_with(&[], &env, &suite).unwrap().defaults;
+        assert_eq!(defaults.timeout, None);
+        assert_eq!(defaults.leak_limit, 0);
+        assert_eq!(defaults.memory_limit, None);
+        assert_eq!(defaults.retries, 0);
+        assert!(!defaults.strict_leaks);
     }
 
     #[test]

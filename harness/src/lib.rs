@@ -318,32 +318,29 @@ pub use isolated_test_macros::isolated_test;
 /// isolated_test::main!();
 /// ```
 ///
+/// Its arguments set the suite's defaults, so that a suite needs neither an attribute on every
+/// test nor a variable in every CI job: `timeout`, `leak_limit`, `memory_limit`, `retries` and
+/// `strict_leaks`, written as on [`#[isolated_test]`](isolated_test). A test's own attribute wins
+/// over them, and an environment variable (`ISOLATED_TEST_TIMEOUT` and the others) over both.
+///
+/// ```no_run
+/// isolated_test::main!(timeout = "10s", leak_limit = 1024, retries = 1);
+/// ```
+///
 /// To wrap another global allocator, name it: it must be a unit struct that implements
 /// [`GlobalAlloc`](std::alloc::GlobalAlloc), such as `std::alloc::System`.
 ///
 /// ```no_run
 /// isolated_test::main!(allocator = std::alloc::System);
 /// ```
-#[macro_export]
-macro_rules! main {
-    () => {
-        $crate::main!(allocator = ::std::alloc::System);
-    };
-    (allocator = $allocator:path $(,)?) => {
-        #[global_allocator]
-        static __ISOLATED_TEST_ALLOCATOR: $crate::CountingAllocator<$allocator> =
-            $crate::CountingAllocator::new($allocator);
-
-        fn main() {
-            $crate::__private::run_main()
-        }
-    };
-}
+pub use isolated_test_macros::main;
 
 /// Not public API: what `#[isolated_test]` and `main!` expand to.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::registry::{ExpectedEnd, Ignore, LeakPolicy, ShouldPanic, TestCase, TestReturn};
+    pub use crate::registry::{
+        ExpectedEnd, Ignore, LeakPolicy, ShouldPanic, SuiteDefaults, TestCase, TestReturn,
+    };
     pub use crate::runner::run_main;
     pub use core::time::Duration;
     pub use inventory;

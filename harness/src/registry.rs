@@ -35,6 +35,22 @@ pub struct TestCase {
     pub strict_leaks: bool,
 }
 
+/// The suite's defaults, as `main!(...)` sets them: an environment variable wins over each, a
+/// test's own attribute over both. `None` leaves the harness's own default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SuiteDefaults {
+    /// `timeout = "..."`.
+    pub timeout: Option<Duration>,
+    /// `leak_limit = N`, in bytes.
+    pub leak_limit: Option<u64>,
+    /// `memory_limit = "64MiB"`, in bytes.
+    pub memory_limit: Option<u64>,
+    /// `retries = N`.
+    pub retries: Option<u32>,
+    /// `strict_leaks`.
+    pub strict_leaks: bool,
+}
+
 /// How a test's child must end for the test to pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExpectedEnd {

@@ -17,6 +17,7 @@ use crate::junit::{self, JunitCase, JunitOutcome, JunitReport};
 use crate::leak_sites::{LeakSite, TrackedLeaks};
 use crate::plan::{self, PlannedTest};
 use crate::protocol::ChildReport;
+use crate::registry::SuiteDefaults;
 use crate::report::{self, AfterRun, MemoryFigures};
 use crate::scheduler::{RunError, Scheduler};
 use crate::supervisor::{ChildOutcome, SlowNotice, Supervisor};
@@ -64,13 +65,14 @@ fn current_run() -> MutexGuard<'static, Option<Run>> {
 }
 
 /// Runs every registered test and exits: the body of the `main` that [`main!`](crate::main)
-/// writes.
-pub fn run_main() -> ! {
+/// writes, with the suite's defaults it was given.
+pub fn run_main(suite: SuiteDefaults) -> ! {
     signals::end_quietly_on_broken_pipe();
     let env = |name: &str| std::env::var_os(name).map(|value| value.to_string_lossy().into_owned());
     let invocation = match Invocation::parse(
         std::env::args_os().collect(),
         &env,
+        &suite,
         io::stdout().is_terminal(),
     ) {
         Ok(invocation) => invocation,

@@ -3,6 +3,8 @@
 //! Use it through the `isolated-test` crate, which re-exports it; this crate only turns a test
 //! function into a registration that the harness finds at run time.
 
+mod suite;
+
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{quote, quote_spanned};
@@ -20,6 +22,16 @@ use syn::{Attribute, Error, Expr, ExprLit, ItemFn, Lit, LitStr, Meta, Result, Re
 #[proc_macro_attribute]
 pub fn isolated_test(args: TokenStream, item: TokenStream) -> TokenStream {
     match expand(args.into(), item.into()) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => error.to_compile_error().into(),
+    }
+}
+
+/// The test target's `main`: installs the counting allocator and runs the harness, with the
+/// suite's defaults. Use it through the `isolated-test` crate: `isolated_test::main!();`.
+#[proc_macro]
+pub fn main(args: TokenStream) -> TokenStream {
+    match suite::expand(args.into()) {
         Ok(tokens) => tokens.into(),
         Err(error) => error.to_compile_error().into(),
     }

@@ -296,3 +296,38 @@ fn a_bad_rust_test_threads_is_refused_in_one_line() {
         r#"error: RUST_TEST_THREADS must be a whole number of at least 1 (got "zero")"#
     );
 }
+
+/// `main!(timeout = "300ms", leak_limit = 64)` (fixtures/suite_defaults.rs): the suite's
+/// defaults apply where a test names none; a test's attribute wins over them; the environment
+/// over both.
+#[test]
+fn main_sets_the_suites_defaults_under_the_tests_own_and_the_environment() {
+    let run = fixture!("suite_defaults").run();
+    run.assert_failed(
+        "hangs_past_the_suites_timeout",
+        "timed out after 300ms; its process group was killed",
+    );
+    run.assert_failed(
+        "hangs_past_its_own_timeout",
+        "timed out after 400ms; its process group was killed",
+    );
+    run.assert_ok("loses_32_bytes_under_the_suites_limit");
+    run.assert_failed(
+        "loses_32_bytes_over_its_own_limit",
+        "leaked 32 bytes in 1 allocation (limit: 0 bytes); allow it with #[isolated_test(leak_limit = 32)] or #[isolated_test(allow_leaks)]",
+    );
+
+    let run = fixture!("suite_defaults")
+        .env("ISOLATED_TEST_TIMEOUT", "200ms")
+        .env("ISOLATED_TEST_LEAK_LIMIT", "0")
+        .args(["suites_"])
+        .run();
+    run.assert_failed(
+        "hangs_past_the_suites_timeout",
+        "timed out after 200ms; its process group was killed",
+    );
+    run.assert_failed(
+        "loses_32_bytes_under_the_suites_limit",
+        "leaked 32 bytes in 1 allocation (limit: 0 bytes); allow it with #[isolated_test(leak_limit = 32)] or #[isolated_test(allow_leaks)]",
+    );
+}

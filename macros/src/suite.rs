@@ -1,0 +1,92 @@
+//! `isolated_test::main!(...)`: the test target's `main`, with the counting allocator and the
+//! suite's defaults.
+
+use proc_macro2::TokenStream as TokenStream2;
+use quote::{quote, ToTokens};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Error, Expr, Meta, Result, Token};
+
+/// The arguments `main!` takes: the allocator, and each test argument that has an environment
+/// variable.
+const EXPECTED: &str = "`main!` takes `allocator = Path`, `timeout = \"...\"`, `leak_limit = N`, \
+                        `memory_limit = \"64MiB\"`, `retries = N` and `strict_leaks`";
+
+/// Arguments of a test that no suite-wide default stands for.
+const TEST_ONLY: &[&str] = &["allow_leaks", "signal", "exit_code", "stderr", "max_peak"];
+
+pub(crate) fn expand(args: TokenStream2) -> Result<TokenStream2> {
+    let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args)?;
+    let mut allocator: Option<syn::Path> = None;
+    let mut defaults = Punctuated::<Meta, Token![,]>::new();
+    for meta in metas {
+        let name = meta
+            .path()
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        match (name.as_str(), &meta) {
+            ("allocator", Meta::NameValue(pair)) => {
+                crate::reject_duplicate(allocator.is_some(), &meta, "allocator")?;
+                let Expr::Path(path) = &pair.value else {
+                    return Err(Error::new(
+                        pair.value.span(),
+                        "allocator takes the path of a unit struct that implements `GlobalAlloc`, like `allocator = std::alloc::System`",
+                    ));
+                };
+                allocator = Some(path.path.clone());
+            }
+            ("allocator", _) => {
+                return Err(Error::new(meta.span(), "write `allocator = ...`"));
+            }
+            ("timeout" | "leak_limit" | "memory_limit" | "retries" | "strict_leaks", _) => {
+                defaults.push(meta)
+            }
+            (name, _) if TEST_ONLY.contains(&name) => {
+                return Err(Error::new(
+                    meta.path().span(),
+                    format!(
+                        "`{name}` is an argument of one test, not a suite-wide default; {EXPECTED}"
+                    ),
+                ));
+            }
+            _ => {
+                return Err(Error::new(
+                    meta.path().span(),
+                    format!("unknown argument; {EXPECTED}"),
+                ))
+            }
+        }
+    }
+    let arguments = crate::parse_arguments(defaults.to_token_stream())?;
+    let private = crate::private();
+    let some = |value: Option<TokenStream2>| match value {
+        Some(value) => quote!(::core::option::Option::Some(#value)),
+        None => quote!(::core::option::Option::None),
+    };
+    let timeout = some(arguments.timeout.map(|(_, duration)| {
+        let (secs, nanos) = (duration.as_secs(), duration.subsec_nanos());
+        quote!(#private::Duration::new(#secs, #nanos))
+    }));
+    let leak_limit = some(arguments.leak_limit.map(|(_, bytes)| quote!(#bytes)));
+    let memory_limit = some(arguments.memory_limit.map(|(_, bytes)| quote!(#bytes)));
+    let retries = some(arguments.retries.map(|(_, retries)| quote!(#retries)));
+    let strict_leaks = arguments.strict_leaks.is_some();
+    let allocator = allocator.map_or_else(|| quote!(::std::alloc::System), |path| quote!(#path));
+    Ok(quote! {
+        #[global_allocator]
+        static __ISOLATED_TEST_ALLOCATOR: ::isolated_test::CountingAllocator<#allocator> =
+            ::isolated_test::CountingAllocator::new(#allocator);
+
+        fn main() {
+            #private::run_main(#private::SuiteDefaults {
+                timeout: #timeout,
+                leak_limit: #leak_limit,
+                memory_limit: #memory_limit,
+                retries: #retries,
+                strict_leaks: #strict_leaks,
+            })
+        }
+    })
+}
