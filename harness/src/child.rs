@@ -32,14 +32,18 @@ pub(crate) struct ChildOptions {
     pub(crate) track_allocations: bool,
     /// With `track_allocations`: each allocation's call stack too, to say where blocks came from.
     pub(crate) record_stacks: bool,
+    /// With `record_stacks`: the sites of the still reachable blocks too, not only the lost.
+    pub(crate) reachable_sites: bool,
 }
 
 impl ChildOptions {
-    /// The same, recording allocations (and their call stacks if `stacks`).
-    pub(crate) fn tracking_allocations(self, stacks: bool) -> Self {
+    /// The same, recording allocations (and their call stacks if `stacks`; the sites of the
+    /// still reachable blocks too if `reachable_sites`).
+    pub(crate) fn tracking_allocations(self, stacks: bool, reachable_sites: bool) -> Self {
         Self {
             track_allocations: true,
             record_stacks: stacks,
+            reachable_sites,
             ..self
         }
     }
@@ -424,6 +428,7 @@ pub(crate) fn run_test(
         send(Message::TrackedLeaks(crate::leak_sites::tracked_leaks(
             pre_body,
             stack_floor,
+            options.reachable_sites,
         )));
     }
     if has_children() {

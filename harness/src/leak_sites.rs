@@ -226,9 +226,14 @@ struct Recorded {
 
 /// The blocks still recorded, told apart into lost and still reachable by a scan from the roots
 /// (`pre_body`: the mappings before the body; `stack_floor`: an address in the frame that ran the
-/// body), each kind with its largest sites. Call after the body, recording over; allocates only
-/// once the scan is done.
-pub(crate) fn tracked_leaks(pre_body: &PreBody, stack_floor: usize) -> TrackedLeaks {
+/// body), with the largest sites of the lost ones (and of the reachable ones if
+/// `reachable_sites`: resolving call stacks takes a while). Call after the body, recording over;
+/// allocates only once the scan is done.
+pub(crate) fn tracked_leaks(
+    pre_body: &PreBody,
+    stack_floor: usize,
+    reachable_sites: bool,
+) -> TrackedLeaks {
     // Frees no longer look for their block: nothing below waits on the table's lock.
     crate::alloc::stop_tracking();
     let table = TABLE.load(Ordering::Acquire);
@@ -292,18 +297,19 @@ pub(crate) fn tracked_leaks(pre_body: &PreBody, stack_floor: usize) -> TrackedLe
     let slots = unsafe { std::slice::from_raw_parts(table, SLOTS) };
     let recorded = &scan.recorded.as_mut_slice()[..count];
     let reachable = &scan.reachable.as_mut_slice()[..count];
-    let kind = |want: bool| {
+    let kind = |want: bool, sites: bool| {
         tally(
             recorded
                 .iter()
                 .zip(reachable)
                 .filter(|(_, &reached)| reached == want)
                 .map(|(recorded, _)| &slots[recorded.slot as usize]),
+            sites,
         )
     };
     TrackedLeaks {
-        lost: kind(false),
-        reachable: kind(true),
+        lost: kind(false, true),
+        reachable: kind(true, reachable_sites),
         unrecorded,
         unscanned: !scanned,
     }
@@ -330,8 +336,9 @@ impl Scan {
     }
 }
 
-/// The bytes and blocks of `slots`, and their largest sites, resolved to the test's own frames.
-fn tally<'a>(slots: impl Iterator<Item = &'a Slot>) -> LeakTally {
+/// The bytes and blocks of `slots`, and (if `sites`) their largest sites, resolved to the test's
+/// own frames.
+fn tally<'a>(slots: impl Iterator<Item = &'a Slot>, sites: bool) -> LeakTally {
     let mut tally = LeakTally::default();
     let mut stacks: Vec<([usize; FRAMES], u64, u64)> = Vec::new();
     let mut by_stack: HashMap<[usize; FRAMES], usize> = HashMap::new();
@@ -345,7 +352,7 @@ fn tally<'a>(slots: impl Iterator<Item = &'a Slot>) -> LeakTally {
         stacks[at].1 += slot.size as u64;
         stacks[at].2 += 1;
     }
-    if !RECORD_STACKS.load(Ordering::Relaxed) {
+    if !sites || !RECORD_STACKS.load(Ordering::Relaxed) {
         return tally;
     }
     stacks.sort_by_key(|(_, bytes, _)| std::cmp::Reverse(*bytes));

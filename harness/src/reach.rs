@@ -396,6 +396,8 @@ extern "C" fn on_stop(_signal: libc::c_int) {
 /// Every other thread of this process, stopped in [`on_stop`] until this is dropped.
 struct StoppedThreads {
     signalled: usize,
+    /// A thread blocks the stop signal: it runs on, where nobody knows.
+    unstoppable: bool,
 }
 
 impl StoppedThreads {
@@ -404,7 +406,7 @@ impl StoppedThreads {
         RESUME.store(0, SeqCst);
         NEXT_SLOT.store(0, SeqCst);
         ARRIVED.store(0, SeqCst);
-        let mut signalled = 0;
+        let (mut seen, mut signalled, mut unstoppable) = (0, 0, false);
         #[cfg(any(target_os = "linux", target_os = "android"))]
         {
             // SAFETY: `getpid` and `gettid` have no preconditions.
@@ -412,33 +414,41 @@ impl StoppedThreads {
             // A stopped thread cannot start another, but one not yet stopped can: look again
             // until no new thread shows up.
             for _ in 0..8 {
-                let before = signalled;
+                let before = seen;
                 for_each_live_thread(|tid| {
-                    if tid == me || tids[..signalled].contains(&tid) || signalled == tids.len() {
+                    if tid == me || tids[..seen].contains(&tid) || seen == tids.len() {
+                        return;
+                    }
+                    tids[seen] = tid;
+                    seen += 1;
+                    if blocks_stop_signal(tid) {
+                        unstoppable = true;
                         return;
                     }
                     // SAFETY: `tgkill` sends the stop signal to a thread of this process.
                     if unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, stop_signal()) } == 0 {
-                        tids[signalled] = tid;
                         signalled += 1;
                     }
                 });
+                if seen == before {
+                    break;
+                }
                 let deadline = Instant::now() + STOP_WAIT;
                 while ARRIVED.load(SeqCst) < signalled && Instant::now() < deadline {
                     std::thread::yield_now();
                 }
-                if signalled == before {
-                    break;
-                }
             }
         }
-        Self { signalled }
+        Self {
+            signalled,
+            unstoppable,
+        }
     }
 
     /// Where each stopped thread's stack is; `None` if some thread did not stop.
     fn stack_pointers(&self) -> Option<&'static [usize]> {
         let arrived = ARRIVED.load(SeqCst);
-        if arrived < self.signalled || arrived > MAX_STOPPED {
+        if self.unstoppable || arrived < self.signalled || arrived > MAX_STOPPED {
             return None;
         }
         // SAFETY: `AtomicUsize` has the layout of `usize`; the first `arrived` slots were
@@ -522,6 +532,34 @@ fn thread_can_take_signals(tid: libc::pid_t) -> bool {
         return false;
     };
     !matches!(stat.get(close + 2), Some(b'Z' | b'X'))
+}
+
+/// Whether thread `tid` blocks the stop signal (its `SigBlk` mask in `/proc`), read without
+/// allocating: signalling it would only wait for nothing.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn blocks_stop_signal(tid: libc::pid_t) -> bool {
+    let mut path = [0u8; 48];
+    let mut cursor = std::io::Cursor::new(&mut path[..]);
+    if std::io::Write::write_fmt(&mut cursor, format_args!("/proc/self/task/{tid}/status\0"))
+        .is_err()
+    {
+        return false;
+    }
+    let Ok(path) = std::ffi::CStr::from_bytes_until_nul(&path) else {
+        return false;
+    };
+    let mut status = [0u8; 4096];
+    let Some(length) = read_file_prefix(path, &mut status) else {
+        return false;
+    };
+    let Ok(status) = std::str::from_utf8(&status[..length]) else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigBlk:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (stop_signal() - 1)) != 0)
 }
 
 /// Reads up to `buffer.len()` bytes of a file; `None` if it cannot be read.

@@ -19,7 +19,7 @@ use crate::plan::{self, PlannedTest};
 use crate::protocol::ChildReport;
 use crate::registry::SuiteDefaults;
 use crate::report::{self, AfterRun, MemoryFigures};
-use crate::scheduler::{RunError, Scheduler};
+use crate::scheduler::{RunError, Scheduler, TrackingPlan};
 use crate::supervisor::{ChildOutcome, SlowNotice, Supervisor};
 use crate::verdict::{self, Note, Verdict};
 use crate::{alloc, child, orphans, registry, signals, size, symbols};
@@ -32,8 +32,6 @@ struct Run {
     nocapture: bool,
     /// `ISOLATED_TEST_REPORT=memory` or `--show-output`: list every passing test's memory.
     report_memory: bool,
-    /// `ISOLATED_TEST_LEAK_SITES` (on unless `0`): find where a leaking test's blocks came from.
-    leak_sites: bool,
     /// libtest's pretty format, where an interruption lands mid-line.
     pretty: bool,
     after: AfterRun,
@@ -131,7 +129,13 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
         Err(error) => report::config_error(&format!("could not set up the harness: {error}")),
     };
     let jobs = invocation.jobs.min(signals::MAX_CHILDREN);
-    let mut scheduler = Scheduler::new(tests, order.clone(), supervisor, jobs);
+    let mut scheduler = Scheduler::new(
+        tests,
+        order.clone(),
+        supervisor,
+        jobs,
+        invocation.leak_sites,
+    );
     // Only where a person watches libtest's lines on a terminal that moves its cursor; never
     // between its JSON or dots, nor among a test's own output.
     if pretty
@@ -147,7 +151,6 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
         show_output: args.show_output,
         nocapture: args.nocapture,
         report_memory: invocation.report_memory || args.show_output,
-        leak_sites: invocation.leak_sites,
         pretty,
         after: AfterRun::default(),
         junit: invocation.junit.is_some().then(Vec::new),
@@ -250,14 +253,13 @@ impl Run {
                 }
                 Err(RunError::Interrupted(signal)) => self.end_interrupted(signal, index),
             };
-            let took = outcome.duration;
-            time += took;
+            time += outcome.duration;
             self.take_clues(index, &outcome);
             let heap = match &outcome.report {
                 Ok(ChildReport::Returned { heap }) => *heap,
                 _ => None,
             };
-            let (verdict, tracked) = self.verdict_on(index, &outcome, heap, took);
+            let (verdict, tracked) = self.verdict_on(index, &outcome, heap);
             let captured = Captured {
                 stuck_at: std::mem::take(&mut outcome.clues.stuck_at),
                 memory: MemoryFigures {
@@ -297,17 +299,13 @@ impl Run {
         index: usize,
         outcome: &ChildOutcome,
         heap: Option<HeapDelta>,
-        took: Duration,
     ) -> (Verdict, Option<LeakSiteSearch>) {
         let expect = self.scheduler.test(index).expect;
         let verdict = verdict::judge(outcome, &expect);
-        let (Verdict::Fail { leaked: true, .. }, Some(first)) = (&verdict, heap) else {
+        let (Some(plan), Some(first)) = (self.scheduler.tracking_for(index, outcome), heap) else {
             return (verdict, None);
         };
-        if expect.strict_leaks && !self.leak_sites {
-            return (verdict, None);
-        }
-        let tracked = self.track_blocks(index, first, took);
+        let tracked = self.track_blocks(index, plan, first);
         let verdict = match &tracked {
             LeakSiteSearch::Found { leaks, second, .. } if !expect.strict_leaks => {
                 verdict::judge_tracked(first, *second, leaks, &expect)
@@ -317,21 +315,17 @@ impl Run {
         (verdict, Some(tracked))
     }
 
-    /// Runs test `index` once more, tracking its allocations (with their call stacks, unless
-    /// `ISOLATED_TEST_LEAK_SITES=0`), and says which blocks it left are lost and which still
-    /// reachable, and where they came from; or why that could not be found. `first` is what the
-    /// failing run left, in `first_took`.
+    /// The run of test `index` that tracked its allocations (with their call stacks, unless
+    /// `ISOLATED_TEST_LEAK_SITES=0`): which blocks it left are lost and which still reachable,
+    /// and where they came from; or why that could not be found. `first` is what the failing
+    /// run left.
     fn track_blocks(
         &mut self,
         index: usize,
+        plan: TrackingPlan,
         first: HeapDelta,
-        first_took: Duration,
     ) -> LeakSiteSearch {
-        let timeout = tracking_timeout(first_took, first.allocations);
-        let tracked = self
-            .scheduler
-            .track_allocations(index, timeout, self.leak_sites);
-        let mut outcome = match tracked {
+        let mut outcome = match self.scheduler.tracked(index, plan) {
             Ok(outcome) => outcome,
             Err(RunError::Interrupted(signal)) => self.end_interrupted(signal, index),
             Err(RunError::Spawn(error)) => {
@@ -538,17 +532,6 @@ fn stuck_evidence(scheduler: &mut Scheduler, stuck_at: &[u64]) -> Vec<String> {
         .collect()
 }
 
-/// How long the run that tracks a leaking test's allocations may take, whatever the test's own
-/// timeout: ten times the failing run's time, plus 50 µs for each allocation it made (recording
-/// a call stack costs about 4 µs on an idle machine), in whole seconds from 1 to 30.
-fn tracking_timeout(first_took: Duration, allocations: u64) -> Duration {
-    let needed = first_took
-        .saturating_mul(10)
-        .saturating_add(Duration::from_micros(allocations.saturating_mul(50)));
-    Duration::from_secs(needed.as_secs_f64().ceil() as u64)
-        .clamp(Duration::from_secs(1), Duration::from_secs(30))
-}
-
 /// What the run that tracked a leaking test's allocations found.
 #[derive(Debug)]
 enum LeakSiteSearch {
@@ -690,19 +673,5 @@ impl Run {
         }
         let _ = io::stdout().flush();
         std::process::exit(128 + signal as i32)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_tracking_run_gets_whole_seconds_from_1_to_30() {
-        let ms = Duration::from_millis;
-        assert_eq!(tracking_timeout(ms(3), 10), Duration::from_secs(1));
-        assert_eq!(tracking_timeout(ms(230), 240_000), Duration::from_secs(15));
-        assert_eq!(tracking_timeout(ms(5_000), 0), Duration::from_secs(30));
-        assert_eq!(tracking_timeout(ms(1), u64::MAX), Duration::from_secs(30));
     }
 }

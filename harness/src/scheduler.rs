@@ -13,8 +13,10 @@ use nix::sys::signal::Signal;
 use crate::child::ChildOptions;
 use crate::orphans::Escapee;
 use crate::plan::PlannedTest;
+use crate::protocol::ChildReport;
 use crate::signals;
 use crate::supervisor::{ChildOutcome, Supervisor, Watch};
+use crate::verdict::{self, Verdict};
 
 /// Why a test's outcome could not be had.
 #[derive(Debug)]
@@ -38,6 +40,20 @@ pub(crate) struct Scheduler {
     /// The most children started ahead of the one being reported, running or finished.
     lookahead: usize,
     token_seed: u64,
+    /// `ISOLATED_TEST_LEAK_SITES`: tracked runs record call stacks.
+    leak_sites: bool,
+    /// Per test: a tracked run was started for its latest outcome, not yet taken.
+    tracking: Vec<bool>,
+}
+
+/// How to run a test again to tell the blocks it left apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TrackingPlan {
+    pub(crate) timeout: Duration,
+    /// Record call stacks, to name sites.
+    pub(crate) stacks: bool,
+    /// Name the still reachable blocks' sites too (`strict_leaks`).
+    pub(crate) reachable_sites: bool,
 }
 
 impl Scheduler {
@@ -46,8 +62,10 @@ impl Scheduler {
         order: Vec<usize>,
         supervisor: Supervisor,
         jobs: usize,
+        leak_sites: bool,
     ) -> Self {
         let started = vec![false; tests.len()];
+        let tracking = vec![false; tests.len()];
         Self {
             tests,
             upcoming: order.into(),
@@ -57,6 +75,8 @@ impl Scheduler {
             jobs,
             lookahead: jobs * 4 + 16,
             token_seed: random_seed(),
+            leak_sites,
+            tracking,
         }
     }
 
@@ -78,35 +98,91 @@ impl Scheduler {
         self.wait_for(index)
     }
 
-    /// Runs test `index` again in a fresh child that tracks its allocations (their call stacks
-    /// too if `stacks`), killed after `timeout` and never announced as slow, and waits for it.
-    pub(crate) fn track_allocations(
-        &mut self,
+    /// Whether `outcome`, a run of test `index`, must be run again tracking its allocations: its
+    /// heap grew past its leak limit, and the blocks it left are to be told apart or traced.
+    pub(crate) fn tracking_for(
+        &self,
         index: usize,
-        timeout: Duration,
-        stacks: bool,
-    ) -> Result<ChildOutcome, RunError> {
-        let watch = Watch {
-            timeout: Some(timeout),
-            notice_slow: false,
+        outcome: &ChildOutcome,
+    ) -> Option<TrackingPlan> {
+        let expect = &self.tests[index].expect;
+        let Ok(ChildReport::Returned { heap: Some(heap) }) = &outcome.report else {
+            return None;
         };
-        self.start_with(index, watch, |options| options.tracking_allocations(stacks))
-            .map_err(RunError::Spawn)?;
-        self.wait_for(index)
+        // Cheap first: most runs that grew at all stayed within their limit.
+        if heap.net_bytes.max(0) as u64 <= expect.leak_limit? {
+            return None;
+        }
+        let leaked = matches!(
+            verdict::judge(outcome, expect),
+            Verdict::Fail { leaked: true, .. }
+        );
+        (leaked && (self.leak_sites || !expect.strict_leaks)).then(|| TrackingPlan {
+            timeout: tracking_timeout(outcome.duration, heap.allocations),
+            stacks: self.leak_sites,
+            reachable_sites: expect.strict_leaks,
+        })
     }
 
-    fn wait_for(&mut self, index: usize) -> Result<ChildOutcome, RunError> {
+    /// The outcome of the tracked run of test `index`, started now if it was not started as
+    /// soon as the run it follows ended.
+    pub(crate) fn tracked(
+        &mut self,
+        index: usize,
+        plan: TrackingPlan,
+    ) -> Result<ChildOutcome, RunError> {
+        if !self.tracking[index] {
+            self.start_tracking(index, plan).map_err(RunError::Spawn)?;
+        }
+        self.tracking[index] = false;
+        self.wait_for(self.tracking_key(index))
+    }
+
+    /// The key a tracked run's outcome comes back under: apart from the test's own runs.
+    fn tracking_key(&self, index: usize) -> usize {
+        self.tests.len() + index
+    }
+
+    fn start_tracking(&mut self, index: usize, plan: TrackingPlan) -> io::Result<()> {
+        let watch = Watch {
+            timeout: Some(plan.timeout),
+            notice_slow: false,
+        };
+        let key = self.tracking_key(index);
+        self.start_keyed(index, key, watch, |options| {
+            options.tracking_allocations(plan.stacks, plan.reachable_sites)
+        })?;
+        self.tracking[index] = true;
+        Ok(())
+    }
+
+    fn wait_for(&mut self, key: usize) -> Result<ChildOutcome, RunError> {
         loop {
             if let Some(signal) = signals::interrupted() {
                 return Err(RunError::Interrupted(signal));
             }
             self.fill();
-            if let Some(at) = self.finished.iter().position(|(key, _)| *key == index) {
+            if let Some(at) = self.finished.iter().position(|(done, _)| *done == key) {
                 let (_, outcome) = self.finished.swap_remove(at);
                 self.fill();
                 return Ok(outcome);
             }
-            self.finished.extend(self.supervisor.wait());
+            for (done, outcome) in self.supervisor.wait() {
+                self.track_early(done, &outcome);
+                self.finished.push((done, outcome));
+            }
+        }
+    }
+
+    /// Starts the tracked run of a run that just ended, if it will need one: the verdict waits
+    /// for it, so it runs beside the runs before that verdict rather than after them.
+    fn track_early(&mut self, key: usize, outcome: &ChildOutcome) {
+        if key >= self.tests.len() || self.tracking[key] {
+            return;
+        }
+        if let Some(plan) = self.tracking_for(key, outcome) {
+            // A fork that fails here is tried again when the verdict asks for the run.
+            let _ = self.start_tracking(key, plan);
         }
     }
 
@@ -124,15 +200,27 @@ impl Scheduler {
         watch: Watch,
         adjust: impl FnOnce(ChildOptions) -> ChildOptions,
     ) -> io::Result<()> {
+        self.start_keyed(index, index, watch, adjust)
+    }
+
+    /// Forks a child for test `index`, whose outcome comes back under `key`.
+    fn start_keyed(
+        &mut self,
+        index: usize,
+        key: usize,
+        watch: Watch,
+        adjust: impl FnOnce(ChildOptions) -> ChildOptions,
+    ) -> io::Result<()> {
         let test = &self.tests[index];
         let token = self.token_seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let options = adjust(ChildOptions {
             memory_limit: test.memory_limit,
             track_allocations: false,
             record_stacks: false,
+            reachable_sites: false,
         });
         self.supervisor
-            .start(index, test.case, watch, options, token)?;
+            .start(key, test.case, watch, options, token)?;
         self.started[index] = true;
         Ok(())
     }
@@ -193,9 +281,35 @@ impl Scheduler {
     }
 }
 
+/// How long the run that tracks a leaking test's allocations may take, whatever the test's own
+/// timeout: ten times the failing run's time, plus 50 µs for each allocation it made (recording
+/// a call stack costs about 4 µs on an idle machine), in whole seconds from 2 to 30 (resolving
+/// the sites' call stacks alone can take half a second on a loaded machine).
+fn tracking_timeout(first_took: Duration, allocations: u64) -> Duration {
+    let needed = first_took
+        .saturating_mul(10)
+        .saturating_add(Duration::from_micros(allocations.saturating_mul(50)));
+    Duration::from_secs(needed.as_secs_f64().ceil() as u64)
+        .clamp(Duration::from_secs(2), Duration::from_secs(30))
+}
+
 fn random_seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u32(std::process::id());
     hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tracking_run_gets_whole_seconds_from_2_to_30() {
+        let ms = Duration::from_millis;
+        assert_eq!(tracking_timeout(ms(3), 10), Duration::from_secs(2));
+        assert_eq!(tracking_timeout(ms(230), 240_000), Duration::from_secs(15));
+        assert_eq!(tracking_timeout(ms(5_000), 0), Duration::from_secs(30));
+        assert_eq!(tracking_timeout(ms(1), u64::MAX), Duration::from_secs(30));
+    }
 }

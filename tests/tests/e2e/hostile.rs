@@ -282,7 +282,7 @@ fn leak_cases() -> Vec<(&'static str, String, Vec<String>)> {
             "leak::then_hangs_when_tracked",
             leaked(64, 1),
             vec![format!(
-                "{FAILED}timed out after 1s; its process group was killed"
+                "{FAILED}timed out after 2s; its process group was killed"
             )],
         ),
         (

@@ -30,6 +30,7 @@ fn expectations() -> BTreeMap<&'static str, Option<String>> {
         "reachable::forces_a_lazylock_static",
         "reachable::installs_a_global_logger",
         "reachable::leaves_a_thread_running_that_holds_a_buffer",
+        "reachable::leaves_a_thread_that_blocks_every_signal_holding_a_buffer",
         "reachable::pushes_into_a_thread_local_cache",
         "reachable::registers_a_callback_in_a_global_registry",
         "reachable::runs_a_tokio_runtime_and_drops_it",
