@@ -1,0 +1,235 @@
+"""Real crates' own test suites, under libtest and mechanically ported to isolated-test.
+
+Fetches the pinned published sources of each crate below with cargo, makes two copies under
+target/real-suites/: `libtest/NAME` (as published) and `ported/NAME`, where every `#[test]` becomes
+`#[isolated_test::isolated_test]` (`#[cfg(test)]` first in src/, as #[test] implies it), every
+test target and the lib get `harness = false`, each test root ends in `isolated_test::main!();`
+and isolated-test is a path dev-dependency on this repository's harness/. Both copies run
+`cargo test --tests --no-fail-fast FEATURES`; builds are done beforehand and not timed.
+
+Fails if a suite did not build or run (0 tests counted), if a ported test fails, or if a ported
+suite passes a different number of tests than libtest does. Times are printed, never asserted.
+Logs: target/real-suites/logs/NAME.{libtest,ported}.{build,test}.log.
+Usage: tests/real-suites/run   (from anywhere; needs cargo, python3 >= 3.11 and crates.io)
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]  # the workspace: tests/real-suites/real_suites.py
+HARNESS = ROOT / "harness"
+SCRATCH = ROOT / "target" / "real-suites"
+TIMEOUT = 900  # seconds per cargo command: a hang fails the step instead of stalling CI
+
+# signal-hook's tests use its unpublished path-only workspace member `serial_test`, which the
+# published manifest drops. Upstream's API: one global lock the signal tests serialise on.
+SERIAL_TEST = """\
+use std::sync::{Mutex, MutexGuard};
+
+static LOCK: Mutex<()> = Mutex::new(());
+
+pub fn lock() -> MutexGuard<'static, ()> {
+    LOCK.lock().unwrap()
+}
+"""
+
+# (crate, pinned version, `cargo test` feature arguments, stand-ins for lost dev-dependencies)
+CRATES = [
+    ("once_cell", "1.21.4", [], {}),
+    ("signal-hook", "0.4.6", ["--all-features"], {"serial_test": SERIAL_TEST}),
+]
+
+TEST_ATTR = re.compile(r"^(\s*)#\[test\]", re.M)
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+RUNNING = re.compile(r"^\s+Running (?:unittests )?(\S+)")
+VERDICT = re.compile(r"^test (\S+)(?: - should panic.*?)?\s+\.\.\. FAILED")
+HEADER = re.compile(r"^---- (\S+?)(?: stdout)? ----$")
+RESULT = re.compile(r"^test result: \w+\. (\d+) passed; (\d+) failed")
+
+
+def toml_str(s):
+    return json.dumps(str(s))  # a TOML basic string, for the paths written here
+
+
+def workspace_root_manifest(d, body):
+    """Write d/Cargo.toml; `[workspace]` keeps cargo from adopting it into ROOT's workspace."""
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "Cargo.toml").write_text(body.rstrip("\n") + "\n\n[workspace]\n")
+
+
+def run(cmd, cwd, log, env):
+    """Run cmd with its output appended to log; the exit code, or None if killed at TIMEOUT."""
+    with open(log, "a") as f:
+        p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+        try:
+            return p.wait(timeout=TIMEOUT)
+        except BaseException as e:  # the timeout, or ^C: take the whole process group down
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+            if not isinstance(e, subprocess.TimeoutExpired):
+                raise
+            f.write(f"\n[real-suites] killed after {TIMEOUT}s\n")
+            return None
+
+
+def fetch(env):
+    """The pinned crates' pristine source directories, as cargo unpacked them."""
+    d = SCRATCH / "fetch"
+    shutil.rmtree(d, ignore_errors=True)
+    deps = "".join(f'{name} = "={version}"\n' for name, version, _, _ in CRATES)
+    workspace_root_manifest(d, '[package]\nname = "fetch"\nversion = "0.0.0"\nedition = "2021"\n'
+                               f'publish = false\n\n[dependencies]\n{deps}')
+    (d / "src").mkdir()
+    (d / "src" / "lib.rs").write_text("")
+    out = subprocess.run(["cargo", "metadata", "--quiet", "--format-version", "1"], cwd=d,
+                         env=env, check=True, stdout=subprocess.PIPE, text=True).stdout
+    return {(p["name"], p["version"]): Path(p["manifest_path"]).parent
+            for p in json.loads(out)["packages"] if p["source"]}
+
+
+def port(d):
+    """Port the copy at d to isolated-test in place."""
+    mf = d / "Cargo.toml"
+    text = mf.read_text()
+    manifest = tomllib.loads(text)
+    tests, lib = manifest.get("test", []), manifest.get("lib")
+    # A published (normalized) manifest lists every target; a custom harness is not ported.
+    if manifest["package"].get("autotests") is not False or lib is None or \
+            any("harness" in t for t in tests + [lib]):
+        sys.exit(f"{mf}: expected explicit [lib] and [[test]] targets without `harness`")
+    for f in sorted(d.glob("src/**/*.rs")) + sorted(d.glob("tests/**/*.rs")):
+        attr = "#[isolated_test::isolated_test]"
+        if f.is_relative_to(d / "src"):
+            attr = "#[cfg(test)] " + attr
+        src, n = TEST_ATTR.subn(lambda m: m.group(1) + attr, f.read_text())
+        if n:
+            f.write_text(src)
+    text = re.sub(r"^\[\[test\]\]$", "[[test]]\nharness = false", text, flags=re.M)
+    text = re.sub(r"^\[lib\]$", "[lib]\nharness = false", text, flags=re.M)
+    harness = os.path.relpath(HARNESS, d)
+    text += f"\n[dev-dependencies.isolated-test]\npath = {toml_str(harness)}\n"
+    tomllib.loads(text)  # still valid TOML
+    mf.write_text(text)
+    for path, main in [(t["path"], "") for t in tests] + [(lib["path"], "#[cfg(test)]\n")]:
+        with open(d / path, "a") as f:
+            f.write(f"\n{main}isolated_test::main!();\n")
+
+
+def parse(log):
+    """(passed, failed, {failing test: first reason line}) from a `cargo test` log."""
+    passed = failed = 0
+    fails, reasons, binary = {}, {}, "?"
+    lines = [ANSI.sub("", line.rstrip("\n")) for line in open(log, errors="replace")]
+    for i, line in enumerate(lines):
+        if m := RUNNING.match(line):
+            binary = Path(m.group(1)).with_suffix("").as_posix().replace("/main", "")
+        elif m := VERDICT.match(line):
+            fails[(binary, m.group(1))] = ""
+        elif m := HEADER.match(line):
+            reasons[(binary, m.group(1))] = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        elif m := RESULT.match(line):
+            passed, failed = passed + int(m.group(1)), failed + int(m.group(2))
+    return passed, failed, {f"{b}::{t}": reasons.get((b, t), "?") for b, t in fails}
+
+
+def side(name, features, copy, kind, env):
+    """Build, then run and time, one copy's suite: a dict for the table."""
+    target = dict(env, CARGO_TARGET_DIR=str(SCRATCH / "target" / kind))
+    log = SCRATCH / "logs" / f"{name}.{kind}"
+    for suffix in (".build.log", ".test.log"):
+        log.with_name(log.name + suffix).unlink(missing_ok=True)
+    build = log.with_name(log.name + ".build.log")
+    print(f"[real-suites] {name} [{kind}] building", file=sys.stderr, flush=True)
+    rc = run(["cargo", "test", "--tests", "--no-run", *features], copy, build, target)
+    # once_cell's reentrant_init runs its example binary, which `cargo test --tests` does not build
+    if rc == 0 and (copy / "examples").is_dir():
+        rc = run(["cargo", "build", "--examples", *features], copy, build, target)
+    if rc != 0:
+        tail = build.read_text(errors="replace").splitlines()[-30:]
+        print("\n".join(tail), file=sys.stderr)
+        return {"passed": 0, "failed": 0, "fails": {}, "wall": 0.0,
+                "problem": f"{kind} build failed (rc {rc}), see {build}"}
+    print(f"[real-suites] {name} [{kind}] running", file=sys.stderr, flush=True)
+    test = log.with_name(log.name + ".test.log")
+    t0 = time.monotonic()
+    rc = run(["cargo", "test", "--tests", "--no-fail-fast", *features], copy, test, target)
+    wall = time.monotonic() - t0
+    passed, failed, fails = parse(test)
+    problem = None
+    if rc is None:
+        problem = f"{kind} run killed after {TIMEOUT}s, see {test}"
+    elif passed + failed == 0:
+        problem = f"{kind} suite counted no tests, see {test}"
+    elif rc != 0 and not failed:
+        problem = f"{kind} run exited {rc} with no failing test counted, see {test}"
+    return {"passed": passed, "failed": failed, "fails": fails, "wall": wall, "problem": problem}
+
+
+def main():
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("ISOLATED_TEST_", "RUST_TEST_"))
+           and k not in ("RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_TARGET_DIR")}
+    env.update(CARGO_TERM_COLOR="never", NO_COLOR="1")
+    (SCRATCH / "logs").mkdir(parents=True, exist_ok=True)
+    sources = fetch(env)
+    rows = []
+    for name, version, features, shims in CRATES:
+        src = sources[(name, version)]
+        for shim, lib_rs in shims.items():
+            d = SCRATCH / "shims" / shim
+            workspace_root_manifest(d, f'[package]\nname = "{shim}"\nversion = "0.1.0"\n'
+                                       'edition = "2018"\npublish = false')
+            (d / "src").mkdir(exist_ok=True)
+            (d / "src" / "lib.rs").write_text(lib_rs)
+        copies = {kind: SCRATCH / kind / name for kind in ("libtest", "ported")}
+        for copy in copies.values():  # both copies: the pristine suite plus the lost dev-deps
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(src, copy, symlinks=True)
+            text = (copy / "Cargo.toml").read_text()
+            for shim in shims:
+                path = os.path.relpath(SCRATCH / "shims" / shim, copy)
+                text += f"\n[dev-dependencies.{shim}]\npath = {toml_str(path)}\n"
+            workspace_root_manifest(copy, text)
+        port(copies["ported"])
+        lib, iso = (side(name, features, copy, kind, env) for kind, copy in copies.items())
+        problems = [p for p in (lib["problem"], iso["problem"]) if p]
+        if iso["failed"]:
+            problems.append(f"{iso['failed']} test(s) fail under isolated-test")
+        if not problems and iso["passed"] != lib["passed"]:
+            problems.append(f"isolated-test passed {iso['passed']}, libtest {lib['passed']}")
+        rows.append((f"{name} {version} {' '.join(features)}".strip(), lib, iso, problems))
+
+    head = ("crate", "libtest pass/fail", "time", "isolated pass/fail", "time", "ratio")
+    table = [head] + [(label, f"{lib['passed']}/{lib['failed']}", f"{lib['wall']:.1f}s",
+                       f"{iso['passed']}/{iso['failed']}", f"{iso['wall']:.1f}s",
+                       f"{iso['wall'] / lib['wall']:.2f}x" if lib["wall"] and iso["wall"] else "-")
+                      for label, lib, iso, _ in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(head))]
+    print(f"\nReal suites: libtest against isolated-test ({os.cpu_count()} CPUs; "
+          "time = wall time of `cargo test --tests --no-fail-fast`, builds excluded)")
+    table.insert(1, tuple("-" * w for w in widths))  # a Markdown table, aligned as text too
+    for r in table:
+        print("| " + " | ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                                for i, (c, w) in enumerate(zip(r, widths))) + " |")
+    for label, lib, iso, problems in rows:
+        for kind, res in (("libtest", lib), ("isolated-test", iso)):
+            for test, reason in sorted(res["fails"].items()):
+                print(f"  {label}: {kind} FAILED {test}: {reason}")
+        for p in problems:
+            print(f"  {label}: PROBLEM: {p}")
+    bad = sum(len(p) for *_, p in rows)
+    print(f"real-suites: {'FAILED, ' + str(bad) + ' problem(s)' if bad else 'ok'}; "
+          f"logs in {SCRATCH / 'logs'}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
