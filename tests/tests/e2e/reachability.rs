@@ -33,6 +33,7 @@ fn expectations() -> BTreeMap<&'static str, Option<String>> {
         "reachable::leaves_a_thread_that_blocks_every_signal_holding_a_buffer",
         "reachable::pushes_into_a_thread_local_cache",
         "reachable::registers_a_callback_in_a_global_registry",
+        "reachable::runs_a_property_test",
         "reachable::runs_a_tokio_runtime_and_drops_it",
         "reachable::sets_a_handler_once",
     ]
