@@ -459,7 +459,8 @@ fn kind_of(function: &str, file: Option<&str>) -> FrameKind {
         "__rdl",
         "__rg",
     ];
-    const STD_FILES: &[&str] = &["library/", "/rustc/"];
+    // std's sources, and the crates std itself is built from (hashbrown, say).
+    const STD_FILES: &[&str] = &["library/", "/rustc/", "/rust/deps/"];
     let in_any = |parts: &[&str]| {
         file.is_some_and(|file| {
             parts

@@ -200,7 +200,7 @@
 //! | `ISOLATED_TEST_RETRIES` | `0` | how many times a failing test is run again |
 //! | `ISOLATED_TEST_SLOW_AFTER` | `60s` | print libtest's `test NAME has been running for over 60 seconds` after this long; `0` for never |
 //! | `ISOLATED_TEST_LEAK_SITES` | `1` | `0`: the run that tells lost from still reachable records no call stacks |
-//! | `ISOLATED_TEST_REPORT` | off | `memory`: after the run, list each passing test's memory line (`--show-output` does too) |
+//! | `ISOLATED_TEST_REPORT` | off | `memory`: after the run, list each passing test's memory line, and where its still reachable growth came from (`--show-output` does too) |
 //! | `ISOLATED_TEST_JUNIT` | off | a path: write a JUnit XML report there (times, output, heap figures, flaky retries) |
 //! | `ISOLATED_TEST_SELF_CHECK` | off | `1`: check the harness ends with the descriptors it started with and no child |
 //! | `RUST_TEST_THREADS` | all cores | like `--test-threads` |

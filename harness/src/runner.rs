@@ -19,7 +19,7 @@ use crate::plan::{self, PlannedTest};
 use crate::protocol::ChildReport;
 use crate::registry::SuiteDefaults;
 use crate::report::{self, AfterRun, MemoryFigures};
-use crate::scheduler::{RunError, Scheduler, TrackingPlan};
+use crate::scheduler::{RunError, Scheduler, TrackingPlan, LARGE_GROWTH};
 use crate::supervisor::{ChildOutcome, SlowNotice, Supervisor};
 use crate::verdict::{self, Note, Verdict};
 use crate::{alloc, child, orphans, registry, signals, size, symbols};
@@ -135,6 +135,7 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
         supervisor,
         jobs,
         invocation.leak_sites,
+        invocation.report_memory || args.show_output,
     );
     // Only where a person watches libtest's lines on a terminal that moves its cursor; never
     // between its JSON or dots, nor among a test's own output.
@@ -389,6 +390,19 @@ impl Run {
             }
             Some(Note::LeakCheckUnavailable) => self.after.unchecked += 1,
             None => {}
+        }
+        if let Some(LeakSiteSearch::Found { leaks, .. }) = &captured.leak_sites {
+            let reachable = &leaks.reachable;
+            if !reachable.sites.is_empty()
+                && (self.report_memory || reachable.bytes >= LARGE_GROWTH)
+            {
+                let mut lines = vec![format!(
+                    "left {} still reachable (not a leak), from:",
+                    size::format(reachable.bytes)
+                )];
+                site_lines(&reachable.sites, &mut lines);
+                self.after.leak_notes.push((test.name(), lines.join("\n")));
+            }
         }
         if !earlier_failures.is_empty() {
             self.after.flaky.push(report::Flaky {

@@ -42,6 +42,8 @@ pub(crate) struct Scheduler {
     token_seed: u64,
     /// `ISOLATED_TEST_LEAK_SITES`: tracked runs record call stacks.
     leak_sites: bool,
+    /// `ISOLATED_TEST_REPORT=memory`: tracked runs name the still reachable blocks' sites too.
+    report_memory: bool,
     /// Per test: a tracked run was started for its latest outcome, not yet taken.
     tracking: Vec<bool>,
 }
@@ -52,9 +54,13 @@ pub(crate) struct TrackingPlan {
     pub(crate) timeout: Duration,
     /// Record call stacks, to name sites.
     pub(crate) stacks: bool,
-    /// Name the still reachable blocks' sites too (`strict_leaks`).
+    /// Name the still reachable blocks' sites too: under `strict_leaks`, with
+    /// `ISOLATED_TEST_REPORT=memory`, and where the growth is [`LARGE_GROWTH`] or more.
     pub(crate) reachable_sites: bool,
 }
+
+/// Growth that large is worth naming the sites of, still reachable or not.
+pub(crate) const LARGE_GROWTH: u64 = 1 << 20;
 
 impl Scheduler {
     pub(crate) fn new(
@@ -63,6 +69,7 @@ impl Scheduler {
         supervisor: Supervisor,
         jobs: usize,
         leak_sites: bool,
+        report_memory: bool,
     ) -> Self {
         let started = vec![false; tests.len()];
         let tracking = vec![false; tests.len()];
@@ -76,6 +83,7 @@ impl Scheduler {
             lookahead: jobs * 4 + 16,
             token_seed: random_seed(),
             leak_sites,
+            report_memory,
             tracking,
         }
     }
@@ -120,7 +128,9 @@ impl Scheduler {
         (leaked && (self.leak_sites || !expect.strict_leaks)).then(|| TrackingPlan {
             timeout: tracking_timeout(outcome.duration, heap.allocations),
             stacks: self.leak_sites,
-            reachable_sites: expect.strict_leaks,
+            reachable_sites: expect.strict_leaks
+                || self.report_memory
+                || heap.net_bytes.max(0) as u64 >= LARGE_GROWTH,
         })
     }
 

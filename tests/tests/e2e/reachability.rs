@@ -140,3 +140,26 @@ fn strict_leaks_from_the_environment_counts_all_growth() {
         run.context()
     );
 }
+
+#[test]
+fn report_memory_names_where_still_reachable_growth_came_from() {
+    let run = fixture!("reachability")
+        .env("ISOLATED_TEST_REPORT", "memory")
+        .args(["--exact", "reachable::pushes_into_a_thread_local_cache"])
+        .run();
+    run.assert_ok("reachable::pushes_into_a_thread_local_cache");
+    let location = crate::location_of(SOURCE, "fixtures/reachability.rs", "extend_from_slice");
+    let note = "note: reachable::pushes_into_a_thread_local_cache left 4 KiB still reachable (not a leak), from:";
+    let after = &run.report.after_summary;
+    let at = after
+        .iter()
+        .position(|line| line == note)
+        .unwrap_or_else(|| panic!("no line {note:?}\n{}", run.context()));
+    assert!(
+        after.get(at + 1).is_some_and(
+            |line| line.starts_with("    4 KiB in 1 block: ") && line.ends_with(&location)
+        ),
+        "{}",
+        run.context()
+    );
+}
