@@ -66,16 +66,7 @@ fn current_run() -> MutexGuard<'static, Option<Run>> {
 /// writes, with the suite's defaults it was given.
 pub fn run_main(suite: SuiteDefaults) -> ! {
     signals::end_quietly_on_broken_pipe();
-    let env = |name: &str| std::env::var_os(name).map(|value| value.to_string_lossy().into_owned());
-    let invocation = match Invocation::parse(
-        std::env::args_os().collect(),
-        &env,
-        &suite,
-        io::stdout().is_terminal(),
-    ) {
-        Ok(invocation) => invocation,
-        Err(error) => report::config_error(&error.to_string()),
-    };
+    let invocation = invocation(&suite);
     console::set_colors_enabled(invocation.colour);
     console::set_colors_enabled_stderr(invocation.colour);
 
@@ -94,18 +85,7 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
         .collect();
     let args = &invocation.args;
     if args.list {
-        let listed = trials
-            .iter()
-            .filter(|trial| !args.is_filtered_out(trial))
-            .count();
-        let conclusion = libtest_mimic::run(args, trials);
-        if !args.quiet && matches!(args.format, None | Some(FormatSetting::Pretty)) {
-            // libtest's footer, which libtest-mimic leaves out: tools compare the two outputs.
-            let tests = if listed == 1 { "test" } else { "tests" };
-            let gap = if listed == 0 { "" } else { "\n" };
-            println!("{gap}{listed} {tests}, 0 benchmarks");
-        }
-        conclusion.exit();
+        list(args, trials);
     }
 
     let order = plan::run_order(args, &trials);
@@ -185,6 +165,35 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
         std::process::exit(128 + signal as i32);
     }
     conclusion.exit()
+}
+
+/// `--list`: what libtest prints, down to its footer, which libtest-mimic leaves out (tools
+/// compare the two outputs).
+fn list(args: &libtest_mimic::Arguments, trials: Vec<Trial>) -> ! {
+    let listed = trials
+        .iter()
+        .filter(|trial| !args.is_filtered_out(trial))
+        .count();
+    let conclusion = libtest_mimic::run(args, trials);
+    if !args.quiet && matches!(args.format, None | Some(FormatSetting::Pretty)) {
+        let tests = if listed == 1 { "test" } else { "tests" };
+        let gap = if listed == 0 { "" } else { "\n" };
+        println!("{gap}{listed} {tests}, 0 benchmarks");
+    }
+    conclusion.exit()
+}
+
+/// The command line and the environment, over the suite's defaults; a mistake in them ends the
+/// run with one `error:` line.
+fn invocation(suite: &SuiteDefaults) -> Invocation {
+    let env = |name: &str| std::env::var_os(name).map(|value| value.to_string_lossy().into_owned());
+    let parsed = Invocation::parse(
+        std::env::args_os().collect(),
+        &env,
+        suite,
+        io::stdout().is_terminal(),
+    );
+    parsed.unwrap_or_else(|error| report::config_error(&error.to_string()))
 }
 
 /// `ISOLATED_TEST_SELF_CHECK`: the harness must end with the descriptors it started with and no

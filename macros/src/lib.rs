@@ -187,6 +187,12 @@ fn parse_arguments(args: TokenStream2) -> Result<Arguments> {
             }
         }
     }
+    reject_contradictions(&parsed)?;
+    Ok(parsed)
+}
+
+/// Arguments that cannot go together, each a compile error at the one that contradicts.
+fn reject_contradictions(parsed: &Arguments) -> Result<()> {
     if let (Some(_), Some(span)) = (parsed.leak_limit, parsed.allow_leaks) {
         return Err(Error::new(
             span,
@@ -229,7 +235,7 @@ fn parse_arguments(args: TokenStream2) -> Result<Arguments> {
             "a test that must die sends no heap report: `max_peak` has no effect on it",
         ));
     }
-    Ok(parsed)
+    Ok(())
 }
 
 /// `"64MiB"`, `"1.5 GB"` or `"4096"`: bytes, more than zero.
