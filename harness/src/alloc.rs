@@ -256,7 +256,7 @@ impl<A: GlobalAlloc> CountingAllocator<A> {
     /// As `GlobalAlloc::alloc`.
     #[inline(always)]
     unsafe fn fresh(&self, mode: u8, layout: Layout, zeroed: bool) -> *mut u8 {
-        if from_own_heap(mode) {
+        if from_own_heap(mode) && !crate::leak_sites::is_full() {
             let ptr = crate::tracking_heap::alloc(layout, zeroed);
             if !ptr.is_null() {
                 return ptr;

@@ -86,6 +86,13 @@ pub(crate) struct TrackedLeaks {
     pub(crate) unscanned: bool,
 }
 
+/// Whether the table is full: what is allocated now goes unrecorded, and had better come from
+/// the C library's heap, which the scan reads as a root (a block the scan does not know about
+/// may hold the only pointer to one it does).
+pub(crate) fn is_full() -> bool {
+    RECORDED.load(Ordering::Relaxed) as usize >= MAX_RECORDED
+}
+
 /// Maps the table; `false` if it could not be. Call in the child, just before the body; the
 /// counting allocator records from then on, call stacks too if `stacks`.
 pub(crate) fn start(stacks: bool) -> bool {

@@ -29,6 +29,7 @@ fn expectations() -> BTreeMap<&'static str, Option<String>> {
         "reachable::fills_a_oncelock_static",
         "reachable::forces_a_lazylock_static",
         "reachable::installs_a_global_logger",
+        "reachable::keeps_more_blocks_than_are_tracked_in_a_static",
         "reachable::leaves_a_thread_running_that_holds_a_buffer",
         "reachable::leaves_a_thread_that_blocks_every_signal_holding_a_buffer",
         "reachable::pushes_into_a_thread_local_cache",
