@@ -204,6 +204,7 @@
 //! | `ISOLATED_TEST_JUNIT` | off | a path: write a JUnit XML report there (times, output, heap figures, flaky retries) |
 //! | `ISOLATED_TEST_SELF_CHECK` | off | `1`: check the harness ends with the descriptors it started with and no child |
 //! | `RUST_TEST_THREADS` | all cores | like `--test-threads` |
+//! | `NO_COLOR`, `CLICOLOR_FORCE` | | colour under `--color auto` |
 //! | `TERM` | | `dumb`: no colour under `--color auto`, and no live status line |
 //!
 //! A test's own attribute wins over the environment.

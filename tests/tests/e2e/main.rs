@@ -9,6 +9,7 @@ mod cli;
 mod colour;
 mod coverage;
 mod death;
+mod docs;
 mod hostile;
 mod interrupts;
 mod leaks;

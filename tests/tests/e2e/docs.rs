@@ -1,0 +1,72 @@
+//! The attribute and environment tables are written twice, in the crate docs (docs.rs) and in
+//! the README (the repository's front page): both must name the same arguments and variables,
+//! with the same defaults, and every variable the harness reads.
+
+use std::collections::BTreeMap;
+
+const README: &str = include_str!("../../../README.md");
+const CRATE_DOCS: &str = include_str!("../../../harness/src/lib.rs");
+const CONFIG: &str = include_str!("../../../harness/src/config.rs");
+
+/// The rows of the table under `heading` (up to the next heading of that level): the first
+/// cell of each, with the second.
+fn table(text: &str, prefix: &str, heading: &str) -> BTreeMap<String, String> {
+    let lines: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix(prefix))
+        .collect();
+    let start = lines
+        .iter()
+        .position(|line| *line == heading)
+        .unwrap_or_else(|| panic!("no heading {heading:?}"));
+    let level = heading.split(' ').next().unwrap_or("#");
+    lines[start + 1..]
+        .iter()
+        .take_while(|line| {
+            !(line.starts_with(level) && line.as_bytes().get(level.len()) == Some(&b' '))
+        })
+        .filter(|line| line.starts_with("| `"))
+        .map(|line| {
+            let cells: Vec<&str> = line.split(" | ").collect();
+            let name = cells[0].trim_start_matches("| ").to_owned();
+            (name, cells.get(1).copied().unwrap_or("").trim().to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn the_attribute_tables_name_the_same_arguments() {
+    let readme = table(README, "", "## Attribute arguments");
+    let docs = table(CRATE_DOCS, "//! ", "# Attribute arguments");
+    assert_eq!(
+        readme.keys().collect::<Vec<_>>(),
+        docs.keys().collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn the_environment_tables_name_the_same_variables_with_the_same_defaults() {
+    let readme = table(README, "", "## Flags and environment");
+    let docs = table(CRATE_DOCS, "//! ", "# Environment");
+    assert_eq!(readme, docs.into_iter().collect::<BTreeMap<_, _>>());
+}
+
+#[test]
+fn every_variable_the_harness_reads_is_in_the_tables() {
+    let documented: String = table(README, "", "## Flags and environment")
+        .into_keys()
+        .collect();
+    let mut read: Vec<&str> = CONFIG
+        .split("env(\"")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('"').map(|(name, _)| name))
+        .collect();
+    read.sort_unstable();
+    read.dedup();
+    assert!(!read.is_empty());
+    let missing: Vec<&&str> = read
+        .iter()
+        .filter(|name| !documented.contains(&format!("`{name}`")))
+        .collect();
+    assert!(missing.is_empty(), "undocumented: {missing:?}");
+}
