@@ -7,7 +7,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering::Relaxed};
 
-use serde::{Deserialize, Serialize};
+pub(crate) use crate::protocol::HeapDelta;
 
 static LIVE_BYTES: AtomicI64 = AtomicI64::new(0);
 static ALLOCATED_BLOCKS: AtomicU64 = AtomicU64::new(0);
@@ -74,7 +74,7 @@ fn admits(growth: usize) -> bool {
     }
     let base = TEST_BASE_BYTES.load(Relaxed);
     let excused = EXCUSED_BYTES.load(Relaxed) - TEST_BASE_EXCUSED.load(Relaxed);
-    crate::child::report_memory_limit(
+    crate::channel::report_memory_limit(
         (limit - base - excused) as u64,
         growth as u64,
         (live - base - excused).max(0) as u64,
@@ -86,7 +86,7 @@ fn admits(growth: usize) -> bool {
 #[inline(always)]
 fn count_plain_alloc(ptr: *mut u8, size: usize) {
     if ptr.is_null() {
-        crate::child::report_failed_allocation(size);
+        crate::channel::report_failed_allocation(size);
         return;
     }
     let live = LIVE_BYTES.fetch_add(size as i64, Relaxed) + size as i64;
@@ -99,7 +99,7 @@ fn count_plain_alloc(ptr: *mut u8, size: usize) {
 #[inline(always)]
 fn count_alloc(mode: u8, ptr: *mut u8, size: usize) {
     if ptr.is_null() {
-        crate::child::report_failed_allocation(size);
+        crate::channel::report_failed_allocation(size);
         return;
     }
     let live = LIVE_BYTES.fetch_add(size as i64, Relaxed) + size as i64;
@@ -351,13 +351,6 @@ impl HeapSnapshot {
     }
 }
 
-impl HeapDelta {
-    /// Whether the heap holds more than before: bytes or blocks.
-    pub(crate) fn holds_memory(&self) -> bool {
-        self.net_bytes > 0 || self.net_blocks > 0
-    }
-}
-
 /// Heap growth that happened during a test but belongs to the harness, to be taken off the test's.
 pub(crate) struct HeapCharge {
     net_bytes: AtomicI64,
@@ -392,19 +385,6 @@ impl HeapCharge {
             peak_bytes: delta.peak_bytes,
         }
     }
-}
-
-/// The heap growth of one test body, as the counting allocator saw it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct HeapDelta {
-    /// Bytes allocated and not freed (negative when the body freed more than it allocated).
-    pub(crate) net_bytes: i64,
-    /// Blocks allocated and not freed.
-    pub(crate) net_blocks: i64,
-    /// Every allocation the body made, freed or not.
-    pub(crate) allocations: u64,
-    /// The most the live heap grew above where it was when the body began.
-    pub(crate) peak_bytes: u64,
 }
 
 #[cfg(test)]

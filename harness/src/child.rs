@@ -2,13 +2,12 @@
 //! report it sends before `_exit`.
 
 use std::io::Write;
-use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
-use std::sync::atomic::{
-    AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed,
-};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering::Relaxed};
 
 use crate::alloc::{HeapCharge, HeapDelta, HeapSnapshot};
+use crate::channel;
 use crate::protocol::{self, ChildReport, Message, PanicLocation, PanicRecord};
 use crate::registry::{ShouldPanic, TestCase};
 
@@ -53,20 +52,12 @@ impl ChildOptions {
 /// the process, and the panic hook reports it as the test's end.
 pub(crate) const PANIC_ABORTS: bool = cfg!(panic = "abort");
 
-/// The channel of the child this process is, if it is one: read by the panic hook.
-static CHANNEL_FD: AtomicI32 = AtomicI32::new(-1);
-static CHANNEL_TOKEN: AtomicU64 = AtomicU64::new(0);
-/// The inode of the channel's pipe, to notice a test that put another file on its descriptor.
-static CHANNEL_INODE: AtomicU64 = AtomicU64::new(0);
 /// The test this child runs, for the panic hook to match a panic against `should_panic`.
 static CASE: AtomicPtr<TestCase> = AtomicPtr::new(std::ptr::null_mut());
-/// The process the harness forked for the test.
-static TEST_PID: AtomicI32 = AtomicI32::new(0);
 /// The thread running the body: panics on other threads are the test's business.
 static TEST_THREAD: AtomicUsize = AtomicUsize::new(0);
 /// Heap growth inside std's panic hook during this child's test.
 static HOOK_HEAP: HeapCharge = HeapCharge::new();
-static CLUE_FRAMES_SENT: AtomicU32 = AtomicU32::new(0);
 /// Whether the latest panic's frame was sent (not over the cap).
 static LATEST_PANIC_SENT: AtomicBool = AtomicBool::new(false);
 
@@ -80,7 +71,7 @@ pub(crate) fn install_panic_hook() {
         // the harness, not to a test that catches a panic.
         let before = HeapSnapshot::now();
         crate::alloc::paused(|| default_hook(info));
-        if CHANNEL_FD.load(Relaxed) >= 0 {
+        if channel::is_open() {
             HOOK_HEAP.charge(before.delta_to(HeapSnapshot::now()));
         }
         if PANIC_ABORTS && LATEST_PANIC_SENT.load(Relaxed) && on_test_thread() {
@@ -99,24 +90,17 @@ pub(crate) fn install_panic_hook() {
 fn on_test_thread() -> bool {
     // SAFETY: `pthread_self` has no preconditions.
     let me = unsafe { libc::pthread_self() } as usize;
-    TEST_THREAD.load(Relaxed) == me && is_test_process()
-}
-
-/// Whether this is the process the harness forked, not a copy the test forked from it: only that
-/// one speaks for the test.
-fn is_test_process() -> bool {
-    // SAFETY: `getpid` has no preconditions.
-    TEST_PID.load(Relaxed) == unsafe { libc::getpid() }
+    TEST_THREAD.load(Relaxed) == me && channel::is_test_process()
 }
 
 /// Sends each panic on the test's thread as it happens: if the child then dies (a panic while
 /// panicking aborts), the parent still learns where. Nothing is kept in the child, so a test that
 /// catches a panic is not charged for the hook's allocations.
 fn report_panic(info: &PanicHookInfo<'_>) {
-    if CHANNEL_FD.load(Relaxed) < 0 || !on_test_thread() {
+    if !channel::is_open() || !on_test_thread() {
         return;
     }
-    if CLUE_FRAMES_SENT.fetch_add(1, Relaxed) >= protocol::MAX_CLUE_FRAMES {
+    if !channel::take_clue_slot() {
         LATEST_PANIC_SENT.store(false, Relaxed);
         return;
     }
@@ -142,28 +126,6 @@ fn contains_expected(message: Option<&str>) -> Option<bool> {
     match case.should_panic {
         ShouldPanic::WithMessage(expected) => Some(message.is_some_and(|m| m.contains(expected))),
         ShouldPanic::No | ShouldPanic::Yes => None,
-    }
-}
-
-/// Called by the counting allocator when the allocator under it returned null: if the child then
-/// aborts (`handle_alloc_error`), the parent knows why. Allocates nothing.
-pub(crate) fn report_failed_allocation(size: usize) {
-    send_clue_without_allocating(Message::AllocationFailed { size: size as u64 });
-}
-
-/// Sends a clue frame built on the stack: from inside the allocator or a signal handler, where
-/// allocating could deadlock. Clues past [`protocol::MAX_CLUE_FRAMES`] are dropped.
-fn send_clue_without_allocating(message: Message) {
-    let fd = CHANNEL_FD.load(Relaxed);
-    if fd < 0
-        || !is_test_process()
-        || CLUE_FRAMES_SENT.fetch_add(1, Relaxed) >= protocol::MAX_CLUE_FRAMES
-    {
-        return;
-    }
-    let mut frame = [0u8; 512];
-    if let Some(length) = protocol::encode_into(&mut frame, CHANNEL_TOKEN.load(Relaxed), message) {
-        let _ = write_all(fd, &frame[..length]);
     }
 }
 
@@ -195,8 +157,7 @@ pub(crate) fn install_stuck_handler() {
 /// interrupted the allocator.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 extern "C" fn on_stuck(signal: libc::c_int) {
-    let fd = CHANNEL_FD.load(Relaxed);
-    if fd < 0 {
+    if !channel::is_open() {
         return;
     }
     if !on_test_thread() {
@@ -215,16 +176,10 @@ extern "C" fn on_stuck(signal: libc::c_int) {
             count < frames.len()
         });
     }
-    send_clue_without_allocating(Message::Stuck {
+    channel::send_clue_without_allocating(Message::Stuck {
         frames,
         count: count as u8,
     });
-}
-
-/// Called by the counting allocator when an allocation of `size` bytes would take the test's live
-/// heap (`live` now) over its memory `limit`; the allocation then fails. Allocates nothing.
-pub(crate) fn report_memory_limit(limit: u64, size: u64, live: u64) {
-    send_clue_without_allocating(Message::MemoryLimit { limit, size, live });
 }
 
 /// Caps the child's address space well above its memory limit: a backstop for memory the
@@ -282,20 +237,14 @@ fn write_coverage() {
 /// A process the test forked came back out of the test body (it did not end with `_exit`): it
 /// says so, and ends before it can run anything of the harness's.
 fn forked_copy_returned(panicked: bool) -> ! {
-    let frame = protocol::encode(
-        CHANNEL_TOKEN.load(Relaxed),
-        Message::ForkedCopyReturned { panicked },
-    );
-    let _ = write_all(CHANNEL_FD.load(Relaxed), &frame);
+    let _ = channel::write(Message::ForkedCopyReturned { panicked });
     // SAFETY: `_exit` ends this copy at once, running nothing it inherited.
     unsafe { libc::_exit(EXIT_FORKED_COPY) }
 }
 
 /// Writes one frame on the result channel; a child whose channel is gone ends at once.
 fn send(message: Message) {
-    let fd = CHANNEL_FD.load(Relaxed);
-    let frame = protocol::encode(CHANNEL_TOKEN.load(Relaxed), message);
-    if !channel_is_intact(fd) || write_all(fd, &frame).is_err() {
+    if !channel::is_intact() || channel::write(message).is_err() {
         let _ = std::io::stderr().write_all(CHANNEL_LOST_LINE.as_bytes());
         flush_stdout();
         write_coverage();
@@ -304,37 +253,19 @@ fn send(message: Message) {
     }
 }
 
-fn inode_of(fd: RawFd) -> Option<u64> {
-    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: `fstat` writes a `stat` into the buffer we own, or fails and writes nothing we read.
-    let ok = unsafe { libc::fstat(fd, stat.as_mut_ptr()) } == 0;
-    // SAFETY: initialised by the successful `fstat` above.
-    #[allow(clippy::unnecessary_cast)] // `st_ino` is not u64 everywhere
-    ok.then(|| unsafe { stat.assume_init() }.st_ino as u64)
-}
-
-fn channel_is_intact(fd: RawFd) -> bool {
-    inode_of(fd).is_some_and(|inode| inode == CHANNEL_INODE.load(Relaxed))
-}
-
-fn write_all(fd: RawFd, mut bytes: &[u8]) -> std::io::Result<()> {
-    while !bytes.is_empty() {
-        // SAFETY: `bytes` is a live buffer of the given length; `fd` is a plain descriptor number.
-        let written = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        if written < 0 {
-            let error = std::io::Error::last_os_error();
-            if error.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(error);
-        }
-        bytes = &bytes[written as usize..];
-    }
-    Ok(())
-}
-
 fn flush_stdout() {
     let _ = std::io::stdout().flush();
+}
+
+/// How many threads this process has, where the platform says: one `stat`, since
+/// `/proc/self/task` has a link per thread plus `.` and `..`.
+pub(crate) fn thread_count() -> Option<usize> {
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: a NUL-terminated path and a buffer `stat` fills on success; no allocation, as this
+    // runs before every fork and after every test body.
+    let ok = unsafe { libc::stat(c"/proc/self/task".as_ptr(), stat.as_mut_ptr()) } == 0;
+    // SAFETY: initialised by the successful `stat` above.
+    ok.then(|| unsafe { stat.assume_init() }.st_nlink.saturating_sub(2) as usize)
 }
 
 /// How long the leak check waits for the test's other threads to finish exiting.
@@ -346,7 +277,7 @@ const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_millis(500);
 /// not one exiting: it is not waited for.
 fn settle_threads() {
     let started = std::time::Instant::now();
-    while crate::fork::thread_count().is_some_and(|threads| threads > 1)
+    while thread_count().is_some_and(|threads| threads > 1)
         && another_thread_runs()
         && started.elapsed() < SETTLE_LIMIT
     {
@@ -393,12 +324,8 @@ pub(crate) fn run_test(
 ) -> ! {
     let memory_limit = options.memory_limit;
     let fd = channel.as_raw_fd();
-    CHANNEL_FD.store(fd, Relaxed);
-    CHANNEL_TOKEN.store(token, Relaxed);
-    CHANNEL_INODE.store(inode_of(fd).unwrap_or(0), Relaxed);
+    channel::open(fd, token);
     CASE.store((case as *const TestCase).cast_mut(), Relaxed);
-    // SAFETY: `getpid` has no preconditions.
-    TEST_PID.store(unsafe { libc::getpid() }, Relaxed);
     // SAFETY: `pthread_self` has no preconditions.
     TEST_THREAD.store(unsafe { libc::pthread_self() } as usize, Relaxed);
 
@@ -411,7 +338,7 @@ pub(crate) fn run_test(
     let record = options.track_allocations && crate::leak_sites::start(options.record_stacks);
     crate::alloc::begin_test(memory_limit, record);
     let result = panic::catch_unwind(AssertUnwindSafe(case.body));
-    if !is_test_process() {
+    if !channel::is_test_process() {
         forked_copy_returned(result.is_err());
     }
     let peak_bytes = crate::alloc::end_test();
@@ -425,6 +352,7 @@ pub(crate) fn run_test(
         // This frame ran the body: below it, the stack holds only what the body's frames left.
         let here = 0u8;
         let stack_floor = std::hint::black_box(&here) as *const u8 as usize;
+        crate::alloc::stop_tracking();
         send(Message::TrackedLeaks(crate::leak_sites::tracked_leaks(
             pre_body,
             stack_floor,

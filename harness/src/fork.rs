@@ -211,17 +211,6 @@ fn clear_nonblocking(fd: RawFd) {
     unsafe { libc::fcntl(fd, libc::F_SETFL, 0) };
 }
 
-/// How many threads this process has, where the platform says: one `stat`, since
-/// `/proc/self/task` has a link per thread plus `.` and `..`.
-pub(crate) fn thread_count() -> Option<usize> {
-    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: a NUL-terminated path and a buffer `stat` fills on success; no allocation, as this
-    // runs before every fork and after every test body.
-    let ok = unsafe { libc::stat(c"/proc/self/task".as_ptr(), stat.as_mut_ptr()) } == 0;
-    // SAFETY: initialised by the successful `stat` above.
-    ok.then(|| unsafe { stat.assume_init() }.st_nlink.saturating_sub(2) as usize)
-}
-
 /// The harness's thread count, by `fstat` on its `/proc/self/task` opened once: no path walk
 /// before every fork.
 fn parent_thread_count(task_dir: Option<&OwnedFd>) -> Option<usize> {
@@ -253,6 +242,6 @@ mod tests {
         // libtest runs this on a thread of its own: the main thread waits, so at least two.
         let task_dir: Option<OwnedFd> = std::fs::File::open("/proc/self/task").ok().map(Into::into);
         assert!(parent_thread_count(task_dir.as_ref()).unwrap() >= 2);
-        assert!(thread_count().unwrap() >= 2);
+        assert!(crate::child::thread_count().unwrap() >= 2);
     }
 }

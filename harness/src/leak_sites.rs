@@ -14,7 +14,7 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
-use serde::{Deserialize, Serialize};
+pub(crate) use crate::protocol::{LeakSite, LeakTally, TrackedLeaks};
 
 use crate::reach::{self, Block, Mapped, PreBody, ScanBuffers};
 
@@ -52,38 +52,6 @@ thread_local! {
     /// anything allocated or freed while the table is held, are not recorded (a `const`
     /// thread-local with no destructor: usable from inside the allocator, at any time).
     static BUSY: Cell<bool> = const { Cell::new(false) };
-}
-
-/// One place the leaked blocks came from.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct LeakSite {
-    pub(crate) bytes: u64,
-    pub(crate) blocks: u64,
-    /// The first frames of the test's own code, innermost first: `function at file:line:col`.
-    pub(crate) frames: Vec<String>,
-}
-
-/// The blocks of one kind a tracked run left, and where the largest came from.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct LeakTally {
-    pub(crate) bytes: u64,
-    pub(crate) blocks: u64,
-    /// Empty where call stacks were not recorded.
-    pub(crate) sites: Vec<LeakSite>,
-}
-
-/// What the tracking run found: the blocks the body left that nothing reaches any more, those
-/// still reachable, and the allocations it could not record.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct TrackedLeaks {
-    pub(crate) lost: LeakTally,
-    pub(crate) reachable: LeakTally,
-    /// Allocations the full table could not record: neither lost nor reachable as far as the
-    /// scan knows.
-    pub(crate) unrecorded: u64,
-    /// The scan could not run (no memory for it, or the mappings could not be read): every block
-    /// counts as reachable.
-    pub(crate) unscanned: bool,
 }
 
 /// Whether the table is full: what is allocated now goes unrecorded, and had better come from
@@ -234,15 +202,14 @@ struct Recorded {
 /// The blocks still recorded, told apart into lost and still reachable by a scan from the roots
 /// (`pre_body`: the mappings before the body; `stack_floor`: an address in the frame that ran the
 /// body), with the largest sites of the lost ones (and of the reachable ones if
-/// `reachable_sites`: resolving call stacks takes a while). Call after the body, recording over;
-/// allocates only once the scan is done.
+/// `reachable_sites`: resolving call stacks takes a while). Call after the body, recording and
+/// tracking over (`alloc::stop_tracking`: no free waits on the table's lock any more); allocates
+/// only once the scan is done.
 pub(crate) fn tracked_leaks(
     pre_body: &PreBody,
     stack_floor: usize,
     reachable_sites: bool,
 ) -> TrackedLeaks {
-    // Frees no longer look for their block: nothing below waits on the table's lock.
-    crate::alloc::stop_tracking();
     let table = TABLE.load(Ordering::Acquire);
     if table.is_null() {
         return TrackedLeaks::default();

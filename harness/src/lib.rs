@@ -267,6 +267,7 @@ compile_error!("isolated-test forks a child per test and supports Unix-like syst
 
 mod alloc;
 mod capture;
+mod channel;
 mod child;
 mod config;
 mod fork;

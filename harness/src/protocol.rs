@@ -8,8 +8,57 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::alloc::HeapDelta;
-use crate::leak_sites::TrackedLeaks;
+/// The heap growth of one test body, as the counting allocator saw it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct HeapDelta {
+    /// Bytes allocated and not freed (negative when the body freed more than it allocated).
+    pub(crate) net_bytes: i64,
+    /// Blocks allocated and not freed.
+    pub(crate) net_blocks: i64,
+    /// Every allocation the body made, freed or not.
+    pub(crate) allocations: u64,
+    /// The most the live heap grew above where it was when the body began.
+    pub(crate) peak_bytes: u64,
+}
+
+impl HeapDelta {
+    /// Whether the heap holds more than before: bytes or blocks.
+    pub(crate) fn holds_memory(&self) -> bool {
+        self.net_bytes > 0 || self.net_blocks > 0
+    }
+}
+
+/// One place the leaked blocks came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct LeakSite {
+    pub(crate) bytes: u64,
+    pub(crate) blocks: u64,
+    /// The first frames of the test's own code, innermost first: `function at file:line:col`.
+    pub(crate) frames: Vec<String>,
+}
+
+/// The blocks of one kind a tracked run left, and where the largest came from.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct LeakTally {
+    pub(crate) bytes: u64,
+    pub(crate) blocks: u64,
+    /// Empty where call stacks were not recorded.
+    pub(crate) sites: Vec<LeakSite>,
+}
+
+/// What the tracking run found: the blocks the body left that nothing reaches any more, those
+/// still reachable, and the allocations it could not record.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct TrackedLeaks {
+    pub(crate) lost: LeakTally,
+    pub(crate) reachable: LeakTally,
+    /// Allocations the full table could not record: neither lost nor reachable as far as the
+    /// scan knows.
+    pub(crate) unrecorded: u64,
+    /// The scan could not run (no memory for it, or the mappings could not be read): every block
+    /// counts as reachable.
+    pub(crate) unscanned: bool,
+}
 
 /// What the child says about its test: facts only; the parent decides the verdict.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
