@@ -65,22 +65,11 @@ pub(crate) fn is_full() -> bool {
 /// counting allocator records from then on, call stacks too if `stacks`.
 pub(crate) fn start(stacks: bool) -> bool {
     RECORD_STACKS.store(stacks, Ordering::Relaxed);
-    let bytes = SLOTS * std::mem::size_of::<Slot>();
-    // SAFETY: a fresh private anonymous mapping; zeroed pages are empty slots.
-    let table = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            bytes,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    if table == libc::MAP_FAILED {
+    // Zeroed pages are empty slots.
+    let Ok(table) = Mapped::<Slot>::zeroed(SLOTS) else {
         return false;
-    }
-    TABLE.store(table.cast(), Ordering::Release);
+    };
+    TABLE.store(table.leak(), Ordering::Release);
     true
 }
 

@@ -514,20 +514,10 @@ fn for_each_live_thread(mut f: impl FnMut(libc::pid_t)) {
 
 /// Whether thread `tid` is not a zombie or dead: its `stat` read without allocating.
 fn thread_can_take_signals(tid: libc::pid_t) -> bool {
-    let mut path = [0u8; 48];
-    let mut cursor = std::io::Cursor::new(&mut path[..]);
-    if std::io::Write::write_fmt(&mut cursor, format_args!("/proc/self/task/{tid}/stat\0")).is_err()
-    {
-        return false;
-    }
-    let Ok(path) = std::ffi::CStr::from_bytes_until_nul(&path) else {
-        return false;
-    };
     let mut stat = [0u8; 512];
-    let Some(length) = read_file_prefix(path, &mut stat) else {
+    let Some(stat) = read_task_file(tid, "stat", &mut stat) else {
         return false;
     };
-    let stat = &stat[..length];
     let Some(close) = stat.iter().rposition(|&b| b == b')') else {
         return false;
     };
@@ -538,21 +528,11 @@ fn thread_can_take_signals(tid: libc::pid_t) -> bool {
 /// allocating: signalling it would only wait for nothing.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn blocks_stop_signal(tid: libc::pid_t) -> bool {
-    let mut path = [0u8; 48];
-    let mut cursor = std::io::Cursor::new(&mut path[..]);
-    if std::io::Write::write_fmt(&mut cursor, format_args!("/proc/self/task/{tid}/status\0"))
-        .is_err()
-    {
-        return false;
-    }
-    let Ok(path) = std::ffi::CStr::from_bytes_until_nul(&path) else {
-        return false;
-    };
     let mut status = [0u8; 4096];
-    let Some(length) = read_file_prefix(path, &mut status) else {
+    let Some(status) = read_task_file(tid, "status", &mut status) else {
         return false;
     };
-    let Ok(status) = std::str::from_utf8(&status[..length]) else {
+    let Ok(status) = std::str::from_utf8(status) else {
         return false;
     };
     status
@@ -560,6 +540,16 @@ fn blocks_stop_signal(tid: libc::pid_t) -> bool {
         .find_map(|line| line.strip_prefix("SigBlk:"))
         .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
         .is_some_and(|mask| mask & (1 << (stop_signal() - 1)) != 0)
+}
+
+/// The start of `/proc/self/task/TID/NAME`, read into `buffer` without allocating.
+fn read_task_file<'a>(tid: libc::pid_t, name: &str, buffer: &'a mut [u8]) -> Option<&'a [u8]> {
+    let mut path = [0u8; 64];
+    let mut cursor = std::io::Cursor::new(&mut path[..]);
+    std::io::Write::write_fmt(&mut cursor, format_args!("/proc/self/task/{tid}/{name}\0")).ok()?;
+    let path = std::ffi::CStr::from_bytes_until_nul(&path).ok()?;
+    let length = read_file_prefix(path, buffer)?;
+    Some(&buffer[..length])
 }
 
 /// Reads up to `buffer.len()` bytes of a file; `None` if it cannot be read.
@@ -611,6 +601,13 @@ impl<T: Copy> Mapped<T> {
     pub(crate) fn range(&self) -> Range {
         let start = self.start as usize;
         (start, start + self.len * std::mem::size_of::<T>())
+    }
+
+    /// Keeps the mapping for the rest of the process, and returns where it starts.
+    pub(crate) fn leak(self) -> *mut T {
+        let start = self.start;
+        std::mem::forget(self);
+        start
     }
 
     pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {

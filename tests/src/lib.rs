@@ -29,6 +29,18 @@ pub fn rlimit_nofile() -> libc::rlimit {
     limit
 }
 
+/// `leaked N bytes in M allocations ...`: the reason line of a leak at the default limit of 0.
+pub fn leaked(bytes: u64, blocks: u64) -> String {
+    let allocations = if blocks == 1 {
+        "allocation"
+    } else {
+        "allocations"
+    };
+    format!(
+        "leaked {bytes} bytes in {blocks} {allocations} (limit: 0 bytes); allow it with #[isolated_test(leak_limit = {bytes})] or #[isolated_test(allow_leaks)]"
+    )
+}
+
 /// The cargo that runs these tests (`$CARGO`), else `cargo` from PATH.
 pub fn cargo() -> std::process::Command {
     std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))

@@ -10,7 +10,7 @@ use std::fmt;
 use std::panic::AssertUnwindSafe;
 use std::sync::OnceLock;
 
-use isolated_test_e2e::{fixture, processes_that_outlive_the_run, Run, Survivor, TempDir};
+use isolated_test_e2e::{fixture, leaked, processes_that_outlive_the_run, Run, Survivor, TempDir};
 
 const SOURCE: &str = include_str!("../../fixtures/hostile.rs");
 /// The path rustc records in panic locations: relative to the workspace root.
@@ -213,18 +213,6 @@ fn big_cases() -> Vec<(&'static str, Option<String>, Option<String>)> {
             omitted(MIB + 2),
         ),
     ]
-}
-
-/// `leaked N bytes in M allocations ...`: the reason line of a leak at the default limit.
-fn leaked(bytes: u64, blocks: u64) -> String {
-    let allocations = if blocks == 1 {
-        "allocation"
-    } else {
-        "allocations"
-    };
-    format!(
-        "leaked {bytes} bytes in {blocks} {allocations} (limit: 0 bytes); allow it with #[isolated_test(leak_limit = {bytes})] or #[isolated_test(allow_leaks)]"
-    )
 }
 
 /// The leaking tests: the reason line of each, and the lines between it and its `memory:` line,

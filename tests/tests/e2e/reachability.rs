@@ -5,21 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use isolated_test_e2e::{fixture, Run};
+use isolated_test_e2e::{fixture, leaked, Run};
 
 const SOURCE: &str = include_str!("../../fixtures/reachability.rs");
-
-/// `leaked N bytes in M allocations ...`: the reason of a lost leak at the default limit.
-fn leaked(bytes: u64, blocks: u64) -> String {
-    let allocations = if blocks == 1 {
-        "allocation"
-    } else {
-        "allocations"
-    };
-    format!(
-        "leaked {bytes} bytes in {blocks} {allocations} (limit: 0 bytes); allow it with #[isolated_test(leak_limit = {bytes})] or #[isolated_test(allow_leaks)]"
-    )
-}
 
 /// Every test and the reason it must fail with; `None` for a pass.
 fn expectations() -> BTreeMap<&'static str, Option<String>> {
