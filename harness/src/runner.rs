@@ -452,23 +452,30 @@ impl Run {
     fn fail(&mut self, index: usize, reason: &str, captured: Captured, time: Duration) -> Failed {
         self.scheduler.test_done(false);
         let name = self.scheduler.test(index).name();
+        let mut evidence = stuck_evidence(&mut self.scheduler, &captured.stuck_at);
+        if let Some(search) = &captured.leak_sites {
+            let strict = self.scheduler.test(index).expect.strict_leaks;
+            evidence.extend(leak_evidence(search, strict));
+        }
         if let Some(junit) = &mut self.junit {
+            // The reason alone as the message; all that was said of the failure as its text
+            // (captured output has elements of its own).
+            let details = std::iter::once(reason.to_owned())
+                .chain(evidence.iter().cloned())
+                .chain(captured.memory.line())
+                .collect::<Vec<_>>()
+                .join("\n");
             junit.push(JunitCase {
                 name: name.clone(),
                 outcome: JunitOutcome::Failed {
                     message: reason.to_owned(),
-                    details: reason.to_owned(),
+                    details,
                 },
                 time,
                 stdout: captured.stdout.text(),
                 stderr: captured.stderr.text(),
                 properties: captured.memory.properties(),
             });
-        }
-        let mut evidence = stuck_evidence(&mut self.scheduler, &captured.stuck_at);
-        if let Some(search) = &captured.leak_sites {
-            let strict = self.scheduler.test(index).expect.strict_leaks;
-            evidence.extend(leak_evidence(search, strict));
         }
         let message = report::failure_message(
             reason,

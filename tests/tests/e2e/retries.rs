@@ -106,9 +106,15 @@ fn the_junit_report_parses_with_the_right_counts() {
     };
     let child = |name: &str, tag: &str| case(name).children().find(|node| node.has_tag_name(tag));
     let always_at = crate::location_of(SOURCE, FILE, "panic!(\"always fails\")");
-    assert_eq!(
-        child("fails_every_attempt", "failure").and_then(|node| node.attribute("message")),
-        Some(format!("panicked at {always_at}: always fails").as_str())
+    let failure = child("fails_every_attempt", "failure").expect("a failure element");
+    let reason = format!("panicked at {always_at}: always fails");
+    assert_eq!(failure.attribute("message"), Some(reason.as_str()));
+    // Its text: the reason, then all else said of the failure (the memory line), not the output.
+    let details = failure.text().unwrap_or_default();
+    let lines: Vec<&str> = details.lines().collect();
+    assert!(
+        lines.len() == 2 && lines[0] == reason && lines[1].starts_with("memory: "),
+        "{details:?}"
     );
     assert!(child("ignored", "skipped").is_some());
     assert!(child("passes_on_the_second_attempt", "flakyFailure").is_some());
