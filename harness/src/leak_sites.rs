@@ -234,7 +234,7 @@ pub(crate) fn tracked_leaks(
         *block = recorded.block;
     }
     let table_bytes = SLOTS * std::mem::size_of::<Slot>();
-    let [text, mappings, tids] = scan.buffers.ranges();
+    let [text, mappings, tids, staging] = scan.buffers.ranges();
     let excluded = [
         crate::tracking_heap::region(),
         (table as usize, table as usize + table_bytes),
@@ -245,6 +245,7 @@ pub(crate) fn tracked_leaks(
         text,
         mappings,
         tids,
+        staging,
     ];
     let scanned = reach::mark_reachable(
         &scan.blocks.as_mut_slice()[..count],

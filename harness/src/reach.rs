@@ -158,10 +158,13 @@ pub(crate) struct ScanBuffers {
     maps_text: Mapped<u8>,
     mappings: Mapped<Mapping>,
     tids: Mapped<libc::pid_t>,
+    staging: Mapped<usize>,
 }
 
 const MAPS_TEXT: usize = 8 << 20;
 const MAX_MAPPINGS: usize = 1 << 16;
+/// Words of a root copied at a time.
+const STAGING_WORDS: usize = 8 << 10;
 
 impl ScanBuffers {
     pub(crate) fn new() -> io::Result<Self> {
@@ -169,15 +172,17 @@ impl ScanBuffers {
             maps_text: Mapped::zeroed(MAPS_TEXT)?,
             mappings: Mapped::zeroed(MAX_MAPPINGS)?,
             tids: Mapped::zeroed(MAX_STOPPED)?,
+            staging: Mapped::zeroed(STAGING_WORDS)?,
         })
     }
 
     /// The bytes they cover, to be left out of the roots.
-    pub(crate) fn ranges(&self) -> [Range; 3] {
+    pub(crate) fn ranges(&self) -> [Range; 4] {
         [
             self.maps_text.range(),
             self.mappings.range(),
             self.tids.range(),
+            self.staging.range(),
         ]
     }
 }
@@ -202,12 +207,13 @@ pub(crate) fn mark_reachable(
     }
     let scanner_sp = stack_floor;
     let stopped = StoppedThreads::stop(buffers.tids.as_mut_slice());
-    let Some(mappings) = read_mappings(buffers) else {
+    let Some(mappings) = read_mappings(&mut buffers.maps_text, &mut buffers.mappings) else {
         reachable.fill(true);
         return false;
     };
     let mut marker = Marker {
         blocks,
+        staging: buffers.staging.as_mut_slice(),
         reachable,
         work,
         pending: 0,
@@ -237,11 +243,14 @@ pub(crate) fn mark_reachable(
 
 /// `/proc/self/maps`, read and parsed into the buffers without allocating; `None` if it does
 /// not fit.
-fn read_mappings(buffers: &mut ScanBuffers) -> Option<&[Mapping]> {
-    let text = buffers.maps_text.as_mut_slice();
+fn read_mappings<'a>(
+    maps_text: &mut Mapped<u8>,
+    mappings: &'a mut Mapped<Mapping>,
+) -> Option<&'a [Mapping]> {
+    let text = maps_text.as_mut_slice();
     let length = read_file(c"/proc/self/maps", text)?;
     let text = std::str::from_utf8(&text[..length]).ok()?;
-    let mappings = buffers.mappings.as_mut_slice();
+    let mappings = mappings.as_mut_slice();
     let mut count = 0;
     for mapping in text.lines().filter_map(parse_mapping) {
         *mappings.get_mut(count)? = mapping;
@@ -284,6 +293,8 @@ fn read_file(path: &std::ffi::CStr, buffer: &mut [u8]) -> Option<usize> {
 
 struct Marker<'a> {
     blocks: &'a [Block],
+    /// Where words of a root are copied to be looked at.
+    staging: &'a mut [usize],
     reachable: &'a mut [bool],
     /// Reached blocks not yet scanned, `work[..pending]`.
     work: &'a mut [u32],
@@ -300,10 +311,47 @@ impl Marker<'_> {
         let mut from = start;
         let first = blocks.partition_point(|block| block.end() <= start);
         for block in blocks[first..].iter().take_while(|block| block.start < end) {
-            self.scan(from, block.start.max(from));
+            self.scan_copied(from, block.start.max(from));
             from = block.end().max(from);
         }
-        self.scan(from, end);
+        self.scan_copied(from, end);
+    }
+
+    /// Looks at every aligned word in `[start, end)` of a root through copies made by the
+    /// kernel (`process_vm_readv` on this process): a page listed as readable may still fault
+    /// (a guard page the C library put inside a cached thread stack), and a page that cannot be
+    /// read is skipped, not a crash.
+    fn scan_copied(&mut self, start: usize, end: usize) {
+        const WORD: usize = std::mem::size_of::<usize>();
+        const PAGE: usize = 4096;
+        let mut at = start.next_multiple_of(WORD);
+        while at + WORD <= end {
+            let want = (end - at).min(self.staging.len() * WORD) / WORD * WORD;
+            let local = libc::iovec {
+                iov_base: self.staging.as_mut_ptr().cast(),
+                iov_len: want,
+            };
+            let remote = libc::iovec {
+                iov_base: at as *mut libc::c_void,
+                iov_len: want,
+            };
+            // SAFETY: copies at most `want` bytes into `staging`, which holds that many; the
+            // kernel checks the source and fails (or stops short) where it cannot be read.
+            let copied =
+                unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
+            let copied = usize::try_from(copied).unwrap_or(0) / WORD * WORD;
+            for index in 0..copied / WORD {
+                let word = self.staging[index];
+                if self.low <= word && word < self.high {
+                    self.reach(word);
+                }
+            }
+            at += copied;
+            if copied < want {
+                // Past the page that could not be read.
+                at = (at + 1).next_multiple_of(PAGE);
+            }
+        }
     }
 
     /// Looks at every aligned word in `[start, end)`.
@@ -710,7 +758,7 @@ mod tests {
         // SAFETY: `gettid` has no preconditions.
         assert!(tids.contains(&unsafe { libc::gettid() }));
         let mut buffers = ScanBuffers::new().unwrap();
-        let mappings = read_mappings(&mut buffers).unwrap();
+        let mappings = read_mappings(&mut buffers.maps_text, &mut buffers.mappings).unwrap();
         assert!(mappings.iter().any(|mapping| mapping.main_stack));
     }
 
@@ -740,8 +788,10 @@ mod tests {
         memory[25] = blocks[2].start;
         let mut reachable = [false; 3];
         let mut work = [0u32; 3];
+        let mut staging = [0usize; 16];
         let mut marker = Marker {
             blocks: &blocks,
+            staging: &mut staging,
             reachable: &mut reachable,
             work: &mut work,
             pending: 0,

@@ -15,6 +15,7 @@ fn expectations() -> BTreeMap<&'static str, Option<String>> {
         "reachable::blocks_in_mpsc_recv_once",
         "reachable::compiles_a_regex_into_a_lazy_static",
         "reachable::fills_a_oncelock_static",
+        "reachable::fills_a_static_from_300_threads_and_leaves_one_that_blocks_signals",
         "reachable::forces_a_lazylock_static",
         "reachable::installs_a_global_logger",
         "reachable::keeps_more_blocks_than_are_tracked_in_a_static",
