@@ -265,32 +265,24 @@
 #[cfg(not(unix))]
 compile_error!("isolated-test forks a child per test and supports Unix-like systems only");
 
-mod alloc;
-mod capture;
-mod channel;
+// The data flows one way: registry -> plan -> parent (spawn) -> child -> wire -> parent
+// (supervisor) -> outcome -> verdict -> report, with the runner driving it from libtest-mimic.
+// `child` runs after the fork and never imports `parent`; `child::no_alloc` never allocates.
 mod child;
 mod config;
-mod fork;
-mod junit;
-mod leak_sites;
-mod orphans;
+mod outcome;
+mod parent;
 mod plan;
-mod protocol;
-mod reach;
-mod reap;
 mod registry;
 mod report;
 mod runner;
-mod scheduler;
-mod signals;
 mod size;
-mod status;
-mod supervisor;
 mod symbols;
-mod tracking_heap;
+mod sys;
 mod verdict;
+mod wire;
 
-pub use alloc::CountingAllocator;
+pub use child::no_alloc::counting::CountingAllocator;
 /// Marks a function as a test that runs in its own child process. See the [crate] docs for every
 /// argument.
 ///

@@ -1,19 +1,18 @@
-//! Turning what a child did into pass or fail, with the one reason line a failure shows.
+//! Turning what a child did into pass or fail: typed, with no text (the report words it).
 //!
 //! A pure function of plain data: a test passes only when its child sent a valid report that
 //! says so and then ended normally.
 
-use std::time::Duration;
-
 use nix::sys::signal::Signal;
 
-use crate::alloc::HeapDelta;
-use crate::child::{CHANNEL_LOST_LINE, EXIT_CHANNEL_LOST};
-use crate::leak_sites::TrackedLeaks;
-use crate::protocol::{ChildReport, MemoryLimitHit, PanicRecord, ProtocolError};
+use crate::outcome::{ChildEnd, ChildOutcome, ChildReport, DeathClues, ProtocolError};
+use crate::outcome::{SignalNumber, TimedOut};
 use crate::registry::{ExpectedEnd, ShouldPanic};
-use crate::size;
-use crate::supervisor::{ChildEnd, ChildOutcome, DeathClues};
+use crate::wire::{HeapDelta, MemoryLimitHit, PanicRecord, TrackedLeaks};
+use crate::wire::{CHANNEL_LOST_LINE, EXIT_CHANNEL_LOST};
+
+/// Heap growth this large is worth naming the sites of, still reachable or not.
+pub(crate) const LARGE_GROWTH: u64 = 1 << 20;
 
 /// What a test must do to pass, resolved from its attributes and the run's defaults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,72 +35,159 @@ pub(crate) struct Expectations {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Verdict {
-    /// `note` is said after the run.
-    Pass { note: Option<Note> },
-    Fail {
-        reason: String,
-        /// It failed for a leak: where the leaked blocks came from is worth finding out.
-        leaked: bool,
-    },
+    /// Passed; the note is said after the run.
+    Pass(Option<Note>),
+    Fail(Failure),
 }
 
 /// Something a passing test did that the user should still hear about.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Note {
     /// `allow_leaks` let this leak pass.
-    AllowedLeak(String),
+    AllowedLeak { bytes: u64, blocks: u64 },
     /// No counting allocator is installed, so the leak check could not be done.
     LeakCheckUnavailable,
-    /// The heap grew, but not in a second run that tracked allocations: nothing to count.
-    NotReproducible(String),
+    /// The heap grew by this much, but not in a second run that tracked allocations: nothing to
+    /// count.
+    NotReproducible { bytes: u64, blocks: u64 },
 }
 
-fn fail(reason: impl Into<String>) -> Verdict {
-    Verdict::Fail {
-        reason: reason.into(),
-        leaked: false,
+/// Why a test failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// Killed at its timeout.
+    TimedOut(TimedOut),
+    /// A process the test forked came back out of the body (`panicked`: by unwinding).
+    ForkedCopyReturned { panicked: bool },
+    /// The test's process group sent this signal to the harness.
+    SignalledHarness(SignalNumber),
+    /// A death test that ended otherwise.
+    NotKilledBy {
+        expected: SignalNumber,
+        ending: Ending,
+    },
+    /// An exit test that ended otherwise.
+    NotExitedWith { expected: i32, ending: Ending },
+    /// Ended as expected, but its stderr does not match the test's regex.
+    StderrMismatch { pattern: &'static str },
+    /// The test's stderr regex does not compile.
+    InvalidStderrRegex {
+        pattern: &'static str,
+        error: String,
+    },
+    /// An allocation over the memory limit was refused, and the child died of it.
+    OverMemoryLimit(MemoryLimitHit),
+    /// It ended in a way that is never a pass.
+    Ended(Ending),
+    /// It returned, but `should_panic` asked for a panic (with this text, if any).
+    ShouldHavePanicked { expected: Option<&'static str> },
+    /// It panicked without the text `should_panic` asked for.
+    WrongPanic {
+        panic: PanicRecord,
+        expected: &'static str,
+    },
+    /// Its heap peaked above `max_peak`.
+    PeakOverMax { peak: u64, max: u64 },
+    /// It left more heap than its leak limit allows.
+    Leaked { bytes: u64, blocks: u64, limit: u64 },
+    /// Its child could not be started.
+    NotStarted(String),
+}
+
+impl Failure {
+    /// Whether it failed for a leak: where the leaked blocks came from is worth finding out.
+    pub(crate) fn is_leak(&self) -> bool {
+        matches!(self, Failure::Leaked { .. })
     }
 }
 
-const PASS: Verdict = Verdict::Pass { note: None };
+/// How a child ended, read from its report and its exit together: the one classification that
+/// both a failure and the "but it ..." of a death test that ended otherwise are told from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// It finished the body and exited normally; the report says how the body ended.
+    Reported(ChildReport),
+    Killed {
+        signal: SignalNumber,
+        core_dumped: bool,
+        last_words: Option<LastWords>,
+    },
+    ExitedAfterReport {
+        code: i32,
+    },
+    /// The test closed or replaced its result channel.
+    ChannelLost,
+    /// It exited before the test finished.
+    ExitedEarly {
+        code: i32,
+        last_words: Option<LastWords>,
+    },
+    /// What it sent is not a valid report.
+    InvalidReport(ProtocolError),
+    /// It could not be reaped: its end is unknown.
+    NotReaped,
+}
+
+/// What a child that died was doing, when it said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum LastWords {
+    MemoryLimit(MemoryLimitHit),
+    FailedAllocation(u64),
+    Panicked(PanicRecord),
+}
+
+impl Ending {
+    pub(crate) fn of(outcome: &ChildOutcome) -> Self {
+        let last_words = last_words(&outcome.clues);
+        match (&outcome.report, outcome.end) {
+            (
+                _,
+                ChildEnd::Signaled {
+                    signal,
+                    core_dumped,
+                },
+            ) => Ending::Killed {
+                signal,
+                core_dumped,
+                last_words,
+            },
+            (_, ChildEnd::NotReaped) => Ending::NotReaped,
+            (Ok(report), ChildEnd::Exited(0)) => Ending::Reported(report.clone()),
+            (Ok(_), ChildEnd::Exited(code)) => Ending::ExitedAfterReport { code },
+            _ if lost_channel(outcome) => Ending::ChannelLost,
+            (Err(ProtocolError::NoReport), ChildEnd::Exited(code)) => {
+                Ending::ExitedEarly { code, last_words }
+            }
+            (Err(error), _) => Ending::InvalidReport(error.clone()),
+        }
+    }
+}
+
+fn fail(failure: Failure) -> Verdict {
+    Verdict::Fail(failure)
+}
+
+const PASS: Verdict = Verdict::Pass(None);
 
 /// The verdict on one child's run.
 pub(crate) fn judge(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
     if let Some(timed_out) = outcome.timed_out {
-        let stopped = timed_out
-            .stopped_by
-            .map(|signal| format!(" while stopped by signal {}", signal_name(signal)))
-            .unwrap_or_default();
-        return fail(format!(
-            "timed out after {}{stopped}; its process group was killed",
-            humantime::format_duration(round_to_millis(timed_out.after))
-        ));
+        return fail(Failure::TimedOut(timed_out));
     }
     if let Some(panicked) = outcome.clues.forked_copy_returned {
-        let how = if panicked {
-            "unwound out of the test body with a panic"
-        } else {
-            "returned from the test body"
-        };
-        return fail(format!(
-            "a process forked by the test {how} (end a forked process with `_exit`)"
-        ));
+        return fail(Failure::ForkedCopyReturned { panicked });
     }
     if let Some(signal) = outcome.signalled_harness {
-        return fail(format!(
-            "sent signal {} to the harness",
-            signal_name(signal)
-        ));
+        return fail(Failure::SignalledHarness(signal));
     }
     let verdict = match expect.end {
         ExpectedEnd::Finish => judge_finished(outcome, expect),
         ExpectedEnd::Signal(expected) => match outcome.end {
-            ChildEnd::Signaled { signal, .. } if signal == expected => PASS,
-            _ => fail(format!(
-                "should have been killed by signal {}, but it {}",
-                signal_name(expected),
-                what_happened(outcome)
-            )),
+            ChildEnd::Signaled { signal, .. } if signal.0 == expected => PASS,
+            _ => fail(Failure::NotKilledBy {
+                expected: SignalNumber(expected),
+                ending: Ending::of(outcome),
+            }),
         },
         ExpectedEnd::ExitCode(expected) => match (&outcome.report, outcome.end) {
             (Err(ProtocolError::NoReport), ChildEnd::Exited(code))
@@ -109,19 +195,20 @@ pub(crate) fn judge(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
             {
                 PASS
             }
-            _ => fail(format!(
-                "should have exited with status {expected} before the test finished, but it {}",
-                what_happened(outcome)
-            )),
+            _ => fail(Failure::NotExitedWith {
+                expected,
+                ending: Ending::of(outcome),
+            }),
         },
     };
     match (verdict, expect.stderr) {
-        (Verdict::Pass { note }, Some(pattern)) => match stderr_matches(outcome, pattern) {
-            Ok(true) => Verdict::Pass { note },
-            Ok(false) => fail(format!(
-                "ended as expected, but its stderr does not match the regex {pattern:?}"
-            )),
-            Err(error) => fail(format!("has an invalid stderr regex {pattern:?}: {error}")),
+        (Verdict::Pass(note), Some(pattern)) => match stderr_matches(outcome, pattern) {
+            Ok(true) => Verdict::Pass(note),
+            Ok(false) => fail(Failure::StderrMismatch { pattern }),
+            Err(error) => fail(Failure::InvalidStderrRegex {
+                pattern,
+                error: error.to_string(),
+            }),
         },
         (verdict, _) => verdict,
     }
@@ -142,121 +229,42 @@ fn lost_channel(outcome: &ChildOutcome) -> bool {
     ) && outcome.stderr.ends_with(CHANNEL_LOST_LINE.as_bytes())
 }
 
-/// ` after it panicked at …` or ` after an allocation of N bytes failed`: what a child that died
-/// was doing, when it said.
-fn last_words(clues: &DeathClues) -> String {
-    match clues {
-        DeathClues {
-            memory_limit: Some(hit),
-            ..
-        } => format!(" after it {}", memory_limit_text(hit)),
-        DeathClues {
-            failed_allocation: Some(size),
-            ..
-        } => format!(" after an allocation of {size} bytes failed"),
-        DeathClues {
-            first_panic: Some(panic),
-            ..
-        } => format!(" after it {}", panic_text(panic)),
-        _ => String::new(),
+fn last_words(clues: &DeathClues) -> Option<LastWords> {
+    if let Some(hit) = clues.memory_limit {
+        return Some(LastWords::MemoryLimit(hit));
     }
-}
-
-/// `exceeded its memory limit of 64 MiB (allocating 1048576 bytes with 63.5 MiB live)`.
-fn memory_limit_text(hit: &MemoryLimitHit) -> String {
-    format!(
-        "exceeded its memory limit of {} (allocating {} bytes with {} live)",
-        size::format(hit.limit),
-        hit.size,
-        size::format(hit.live)
-    )
-}
-
-/// How the child ended, to follow "but it": `was killed by signal 6 (SIGABRT) after it
-/// panicked at …`, `returned normally`, `exited with status 3 before the test finished`.
-fn what_happened(outcome: &ChildOutcome) -> String {
-    let after = last_words(&outcome.clues);
-    match (&outcome.report, outcome.end) {
-        (
-            _,
-            ChildEnd::Signaled {
-                signal,
-                core_dumped,
-            },
-        ) => format!("was {}{after}", killed_reason(signal, core_dumped)),
-        (Ok(ChildReport::Returned { .. }), ChildEnd::Exited(0)) => "returned normally".to_owned(),
-        (Ok(ChildReport::ReturnedErr { error }), ChildEnd::Exited(0)) => {
-            format!("returned an error: {error}")
-        }
-        (Ok(ChildReport::Panicked(panic)), ChildEnd::Exited(0)) => panic_text(panic),
-        (Ok(_), ChildEnd::Exited(code)) => {
-            format!("exited with status {code} after reporting its result")
-        }
-        _ if lost_channel(outcome) => "closed or replaced its result channel".to_owned(),
-        (Err(ProtocolError::NoReport), ChildEnd::Exited(code)) => {
-            format!("exited with status {code} before the test finished{after}")
-        }
-        (Err(error), _) => format!("sent no valid result: {error}"),
+    if let Some(size) = clues.failed_allocation {
+        return Some(LastWords::FailedAllocation(size));
     }
+    clues.first_panic.clone().map(LastWords::Panicked)
 }
 
 /// The verdict on a test that must finish its body: return, or panic as `should_panic` asks.
 fn judge_finished(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
     if let (Err(_), Some(hit)) = (&outcome.report, &outcome.clues.memory_limit) {
         // The refused allocation is why it died: `handle_alloc_error` aborts.
-        return fail(memory_limit_text(hit));
+        return fail(Failure::OverMemoryLimit(*hit));
     }
-    let after_panic = last_words(&outcome.clues);
-    let report = match (&outcome.report, outcome.end) {
+    let report = match (Ending::of(outcome), &outcome.report) {
         // Built with `panic = "abort"`, a panic reports itself and then aborts the child.
-        (Ok(report @ ChildReport::Panicked(_)), ChildEnd::Signaled { signal, .. })
-            if expect.panic_aborts && signal == libc::SIGABRT =>
+        (Ending::Killed { signal, .. }, Ok(report @ ChildReport::Panicked(_)))
+            if expect.panic_aborts && signal == SignalNumber(Signal::SIGABRT as i32) =>
         {
-            report
+            report.clone()
         }
-        (
-            _,
-            ChildEnd::Signaled {
-                signal,
-                core_dumped,
-            },
-        ) => {
-            return fail(format!(
-                "{}{after_panic}",
-                killed_reason(signal, core_dumped)
-            ))
-        }
-        (Ok(report), ChildEnd::Exited(0)) => report,
-        (Ok(_), ChildEnd::Exited(code)) => {
-            return fail(format!(
-                "exited with status {code} after reporting its result"
-            ))
-        }
-        _ if lost_channel(outcome) => {
-            return fail("sent no result: the test closed or replaced its result channel")
-        }
-        (Err(ProtocolError::NoReport), ChildEnd::Exited(0)) => {
-            return fail(format!(
-            "exited with status 0 before the test finished{after_panic} (exiting is never a pass)"
-        ))
-        }
-        (Err(ProtocolError::NoReport), ChildEnd::Exited(code)) => {
-            return fail(format!(
-                "exited with status {code} before the test finished{after_panic}"
-            ))
-        }
-        (Err(error), _) => return fail(format!("sent no valid result: {error}")),
+        (Ending::Reported(report), _) => report,
+        (ending, _) => return fail(Failure::Ended(ending)),
     };
     match (report, expect.should_panic) {
-        (ChildReport::ReturnedErr { error }, _) => fail(format!("returned an error: {error}")),
         (ChildReport::Returned { .. }, ShouldPanic::Yes) => {
-            fail("returned normally, but should have panicked")
+            fail(Failure::ShouldHavePanicked { expected: None })
         }
-        (ChildReport::Returned { .. }, ShouldPanic::WithMessage(expected)) => fail(format!(
-            "returned normally, but should have panicked with a message containing {expected:?}"
-        )),
-        (ChildReport::Returned { heap }, ShouldPanic::No) => judge_heap(*heap, expect),
-        (ChildReport::Panicked(panic), ShouldPanic::No) => fail(panic_text(panic)),
+        (ChildReport::Returned { .. }, ShouldPanic::WithMessage(expected)) => {
+            fail(Failure::ShouldHavePanicked {
+                expected: Some(expected),
+            })
+        }
+        (ChildReport::Returned { heap }, ShouldPanic::No) => judge_heap(heap, expect),
         (ChildReport::Panicked(_), ShouldPanic::Yes) => PASS,
         (ChildReport::Panicked(panic), ShouldPanic::WithMessage(expected)) => {
             // Decided by the child on the whole message: what arrived may be shortened.
@@ -268,56 +276,42 @@ fn judge_finished(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
             });
             match found {
                 true => PASS,
-                false => fail(format!(
-                    "{}, but should have panicked with a message containing {expected:?}",
-                    panic_text(panic)
-                )),
+                false => fail(Failure::WrongPanic { panic, expected }),
             }
+        }
+        (report @ (ChildReport::ReturnedErr { .. } | ChildReport::Panicked(_)), _) => {
+            fail(Failure::Ended(Ending::Reported(report)))
         }
     }
 }
 
 fn judge_heap(heap: Option<HeapDelta>, expect: &Expectations) -> Verdict {
     let Some(heap) = heap else {
-        return Verdict::Pass {
-            note: Some(Note::LeakCheckUnavailable),
-        };
+        return Verdict::Pass(Some(Note::LeakCheckUnavailable));
     };
-    if let Some(max_peak) = expect.max_peak {
-        if heap.peak_bytes > max_peak {
-            return fail(format!(
-                "its heap peaked at {} above where it began, over its max_peak of {}",
-                size::format(heap.peak_bytes),
-                size::format(max_peak)
-            ));
+    if let Some(max) = expect.max_peak {
+        if heap.peak_bytes > max {
+            return fail(Failure::PeakOverMax {
+                peak: heap.peak_bytes,
+                max,
+            });
         }
     }
-    let limit = expect.leak_limit;
-    let leaked = heap.net_bytes.max(0) as u64;
-    match limit {
-        Some(limit) if leaked > limit => Verdict::Fail {
-            leaked: true,
-            reason: leak_reason(leaked, heap.net_blocks.max(0) as u64, limit),
-        },
-        None if leaked > 0 => Verdict::Pass {
-            note: Some(Note::AllowedLeak(format!(
-                "leaked {} in {} (allowed)",
-                count(leaked, "byte"),
-                count(heap.net_blocks.max(0) as u64, "allocation"),
-            ))),
-        },
-        _ => Verdict::Pass { note: None },
+    let (bytes, blocks) = left(heap);
+    match expect.leak_limit {
+        Some(limit) if bytes > limit => fail(Failure::Leaked {
+            bytes,
+            blocks,
+            limit,
+        }),
+        None if bytes > 0 => Verdict::Pass(Some(Note::AllowedLeak { bytes, blocks })),
+        _ => PASS,
     }
 }
 
-/// `leaked 24 bytes in 1 allocation (limit: 0 bytes); allow it with ...`.
-fn leak_reason(bytes: u64, blocks: u64, limit: u64) -> String {
-    format!(
-        "leaked {} in {} (limit: {}); allow it with #[isolated_test(leak_limit = {bytes})] or #[isolated_test(allow_leaks)]",
-        count(bytes, "byte"),
-        count(blocks, "allocation"),
-        count(limit, "byte"),
-    )
+/// The bytes and blocks a heap delta left, none below zero.
+pub(crate) fn left(heap: HeapDelta) -> (u64, u64) {
+    (heap.net_bytes.max(0) as u64, heap.net_blocks.max(0) as u64)
 }
 
 /// The verdict on a test whose heap grew over its leak limit (`first`), once a second run that
@@ -333,67 +327,48 @@ pub(crate) fn judge_tracked(
 ) -> Verdict {
     let limit = expect.leak_limit.unwrap_or(u64::MAX);
     if leaks.lost.bytes > limit {
-        return Verdict::Fail {
-            leaked: true,
-            reason: leak_reason(leaks.lost.bytes, leaks.lost.blocks, limit),
-        };
+        return fail(Failure::Leaked {
+            bytes: leaks.lost.bytes,
+            blocks: leaks.lost.blocks,
+            limit,
+        });
     }
-    if second.net_bytes <= 0 && second.net_blocks <= 0 {
-        return Verdict::Pass {
-            note: Some(Note::NotReproducible(format!(
-                "grew its heap by {} in {}, but a second run that tracked allocations did not: not reproducible, not counted",
-                count(first.net_bytes.max(0) as u64, "byte"),
-                count(first.net_blocks.max(0) as u64, "allocation"),
-            ))),
-        };
+    if !second.holds_memory() {
+        let (bytes, blocks) = left(first);
+        return Verdict::Pass(Some(Note::NotReproducible { bytes, blocks }));
     }
     PASS
 }
 
-/// `1 byte`, `2 bytes`.
-pub(crate) fn count(n: u64, unit: &str) -> String {
-    if n == 1 {
-        format!("1 {unit}")
-    } else {
-        format!("{n} {unit}s")
-    }
+/// What the run that tracked a leaking test's allocations found.
+#[derive(Debug)]
+pub(crate) enum LeakSiteSearch {
+    /// It returned: its blocks told apart, with their sites; its heap figures, and the failing
+    /// run's.
+    Found {
+        leaks: TrackedLeaks,
+        second: HeapDelta,
+        first: HeapDelta,
+    },
+    /// It did not return as the failing run did.
+    Failed(SearchFailure),
 }
 
-fn panic_text(panic: &PanicRecord) -> String {
-    let at = panic
-        .location
-        .as_ref()
-        .map(|l| format!(" at {}:{}:{}", l.file, l.line, l.column))
-        .unwrap_or_default();
-    match &panic.message {
-        Some(message) => format!("panicked{at}: {message}"),
-        None => format!("panicked{at} with a payload that is not a string"),
-    }
-}
-
-/// `killed by signal 11 (SIGSEGV)`.
-fn killed_reason(signal: i32, core_dumped: bool) -> String {
-    let core = if core_dumped { ", core dumped" } else { "" };
-    format!("killed by signal {}{core}", signal_name(signal))
-}
-
-/// `11 (SIGSEGV)`, or the bare number of a signal without a name.
-fn signal_name(signal: i32) -> String {
-    match Signal::try_from(signal) {
-        Ok(named) => format!("{signal} ({})", named.as_str()),
-        Err(_) => signal.to_string(),
-    }
-}
-
-fn round_to_millis(duration: Duration) -> Duration {
-    Duration::from_millis(duration.as_millis() as u64)
+/// Why the run that tracked allocations found nothing.
+#[derive(Debug)]
+pub(crate) enum SearchFailure {
+    NotStarted(String),
+    /// It failed otherwise than for a leak.
+    Failed(Failure),
+    /// It passed without heap figures.
+    NoHeapFigures,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::CapturedStream;
-    use crate::supervisor::TimedOut;
+    use crate::outcome::CapturedStream;
+    use std::time::Duration;
 
     fn outcome(report: Result<ChildReport, ProtocolError>, end: ChildEnd) -> ChildOutcome {
         let first_panic = match &report {
@@ -433,11 +408,11 @@ mod tests {
     };
 
     const SEGV: ChildEnd = ChildEnd::Signaled {
-        signal: 11,
+        signal: SignalNumber(11),
         core_dumped: false,
     };
     const ABRT: ChildEnd = ChildEnd::Signaled {
-        signal: 6,
+        signal: SignalNumber(6),
         core_dumped: false,
     };
 
@@ -599,7 +574,7 @@ mod tests {
         Ok(ChildReport::Panicked(PanicRecord {
             contains_expected: None,
             message: Some(message.to_owned()),
-            location: Some(crate::protocol::PanicLocation {
+            location: Some(crate::wire::PanicLocation {
                 file: "tests/t.rs".to_owned(),
                 line: 4,
                 column: 9,
@@ -609,7 +584,7 @@ mod tests {
 
     fn reason(verdict: Verdict) -> String {
         match verdict {
-            Verdict::Fail { reason, .. } => reason,
+            Verdict::Fail(failure) => failure.to_string(),
             pass => panic!("expected a failure, got {pass:?}"),
         }
     }
@@ -617,7 +592,7 @@ mod tests {
     #[test]
     fn a_pass_needs_a_report_and_a_clean_exit() {
         let ok = judge(&outcome(returned(0), ChildEnd::Exited(0)), &STRICT);
-        assert_eq!(ok, Verdict::Pass { note: None });
+        assert_eq!(ok, Verdict::Pass(None));
         let silent = judge(
             &outcome(Err(ProtocolError::NoReport), ChildEnd::Exited(0)),
             &STRICT,
@@ -636,7 +611,7 @@ mod tests {
     #[test]
     fn signals_are_named() {
         let end = ChildEnd::Signaled {
-            signal: 11,
+            signal: SignalNumber(11),
             core_dumped: false,
         };
         assert_eq!(
@@ -644,7 +619,7 @@ mod tests {
             "killed by signal 11 (SIGSEGV)"
         );
         let end = ChildEnd::Signaled {
-            signal: 6,
+            signal: SignalNumber(6),
             core_dumped: true,
         };
         assert_eq!(
@@ -658,7 +633,7 @@ mod tests {
         let mut aborted = outcome(
             Err(ProtocolError::NoReport),
             ChildEnd::Signaled {
-                signal: 6,
+                signal: SignalNumber(6),
                 core_dumped: false,
             },
         );
@@ -687,7 +662,7 @@ mod tests {
         let mut aborted = outcome(
             Err(ProtocolError::NoReport),
             ChildEnd::Signaled {
-                signal: 6,
+                signal: SignalNumber(6),
                 core_dumped: false,
             },
         );
@@ -701,7 +676,7 @@ mod tests {
     #[test]
     fn signalling_the_harness_fails_even_a_passing_test() {
         let mut rude = outcome(returned(0), ChildEnd::Exited(0));
-        rude.signalled_harness = Some(15);
+        rude.signalled_harness = Some(SignalNumber(15));
         assert_eq!(
             reason(judge(&rude, &STRICT)),
             "sent signal 15 (SIGTERM) to the harness"
@@ -717,7 +692,7 @@ mod tests {
         let boom = outcome(panicked("big boom"), ChildEnd::Exited(0));
         assert_eq!(
             judge(&boom, &expect(ShouldPanic::WithMessage("boom"))),
-            Verdict::Pass { note: None }
+            Verdict::Pass(None)
         );
         assert_eq!(
             reason(judge(&boom, &expect(ShouldPanic::WithMessage("bang")))),
@@ -743,18 +718,17 @@ mod tests {
             leak_limit: Some(24),
             ..STRICT
         };
-        assert_eq!(judge(&leaky, &roomy), Verdict::Pass { note: None });
+        assert_eq!(judge(&leaky, &roomy), Verdict::Pass(None));
         let allowed = Expectations {
             leak_limit: None,
             ..STRICT
         };
+        let Verdict::Pass(Some(note)) = judge(&leaky, &allowed) else {
+            panic!("an allowed leak passes with a note");
+        };
         assert_eq!(
-            judge(&leaky, &allowed),
-            Verdict::Pass {
-                note: Some(Note::AllowedLeak(
-                    "leaked 24 bytes in 1 allocation (allowed)".to_owned()
-                ))
-            }
+            note.to_string(),
+            "leaked 24 bytes in 1 allocation (allowed)"
         );
     }
 
@@ -763,7 +737,7 @@ mod tests {
         let mut hung = outcome(
             Err(ProtocolError::NoReport),
             ChildEnd::Signaled {
-                signal: 9,
+                signal: SignalNumber(9),
                 core_dumped: false,
             },
         );
@@ -777,7 +751,7 @@ mod tests {
         );
         hung.timed_out = Some(TimedOut {
             after: Duration::from_millis(300),
-            stopped_by: Some(libc::SIGSTOP),
+            stopped_by: Some(SignalNumber(libc::SIGSTOP)),
         });
         assert_eq!(
             reason(judge(&hung, &STRICT)),

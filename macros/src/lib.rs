@@ -73,110 +73,17 @@ fn parse_arguments(args: TokenStream2) -> Result<Arguments> {
                 format!("unknown argument; {EXPECTED}"),
             ));
         };
-        match (name.as_str(), &meta) {
-            ("timeout", Meta::NameValue(pair)) => {
-                reject_duplicate(parsed.timeout.is_some(), &meta, "timeout")?;
-                let text = string_literal(&pair.value, "timeout = \"2s\"")?;
-                let duration = humantime::parse_duration(&text.value()).map_err(|error| {
-                    Error::new(
-                        text.span(),
-                        format!(
-                            "invalid timeout {:?}: {error} (try \"500ms\", \"2s\" or \"1m 30s\")",
-                            text.value()
-                        ),
-                    )
-                })?;
-                if duration.is_zero() {
-                    return Err(Error::new(text.span(), "timeout must be longer than zero"));
-                }
-                parsed.timeout = Some((meta.span(), duration));
+        match &meta {
+            Meta::NameValue(pair) if VALUED.contains(&name.as_str()) => {
+                parse_valued(&mut parsed, &name, &meta, &pair.value)?
             }
-            ("leak_limit", Meta::NameValue(pair)) => {
-                reject_duplicate(parsed.leak_limit.is_some(), &meta, "leak_limit")?;
-                let limit = match &pair.value {
-                    Expr::Lit(ExprLit {
-                        lit: Lit::Int(int), ..
-                    }) => int.base10_parse::<u64>()?,
-                    other => {
-                        return Err(Error::new(
-                            other.span(),
-                            "leak_limit takes a number of bytes, like `leak_limit = 4096`",
-                        ))
-                    }
-                };
-                parsed.leak_limit = Some((meta.span(), limit));
+            Meta::Path(_) if FLAGS.contains(&name.as_str()) => {
+                parse_flag(&mut parsed, &name, &meta)?
             }
-            ("signal", Meta::NameValue(pair)) => {
-                reject_duplicate(parsed.signal.is_some(), &meta, "signal")?;
-                parsed.signal = Some((meta.span(), signal_number(&pair.value)?));
-            }
-            ("exit_code", Meta::NameValue(pair)) => {
-                reject_duplicate(parsed.exit_code.is_some(), &meta, "exit_code")?;
-                let code = match &pair.value {
-                    Expr::Lit(ExprLit {
-                        lit: Lit::Int(int), ..
-                    }) => int.base10_parse::<u8>().map_err(|_| {
-                        Error::new(int.span(), "an exit status is a number from 0 to 255")
-                    })?,
-                    other => return Err(Error::new(
-                        other.span(),
-                        "exit_code takes the status the test must exit with, like `exit_code = 3`",
-                    )),
-                };
-                parsed.exit_code = Some((meta.span(), i32::from(code)));
-            }
-            ("memory_limit", Meta::NameValue(pair)) => {
-                reject_duplicate(parsed.memory_limit.is_some(), &meta, "memory_limit")?;
-                let bytes = size_argument(&pair.value, "memory_limit")?;
-                parsed.memory_limit = Some((meta.span(), bytes));
-            }
-            ("max_peak", Meta::NameValue(pair)) => {
-                reject_duplicate(parsed.max_peak.is_some(), &meta, "max_peak")?;
-                let bytes = size_argument(&pair.value, "max_peak")?;
-                parsed.max_peak = Some((meta.span(), bytes));
-            }
-            ("retries", Meta::NameValue(pair)) => {
-                reject_duplicate(parsed.retries.is_some(), &meta, "retries")?;
-                let retries = match &pair.value {
-                    Expr::Lit(ExprLit {
-                        lit: Lit::Int(int), ..
-                    }) => int.base10_parse::<u32>()?,
-                    other => {
-                        return Err(Error::new(
-                            other.span(),
-                            "retries takes how many times to run a failing test again, like `retries = 2`",
-                        ))
-                    }
-                };
-                parsed.retries = Some((meta.span(), retries));
-            }
-            ("stderr", Meta::NameValue(pair)) => {
-                reject_duplicate(parsed.stderr.is_some(), &meta, "stderr")?;
-                let pattern = string_literal(&pair.value, "stderr = \"out of memory\"")?;
-                if let Err(error) = regex_syntax::Parser::new().parse(&pattern.value()) {
-                    return Err(Error::new(
-                        pattern.span(),
-                        format!("invalid stderr regex: {error}"),
-                    ));
-                }
-                parsed.stderr = Some((meta.span(), pattern.clone()));
-            }
-            ("allow_leaks", Meta::Path(_)) => {
-                reject_duplicate(parsed.allow_leaks.is_some(), &meta, "allow_leaks")?;
-                parsed.allow_leaks = Some(meta.span());
-            }
-            ("strict_leaks", Meta::Path(_)) => {
-                reject_duplicate(parsed.strict_leaks.is_some(), &meta, "strict_leaks")?;
-                parsed.strict_leaks = Some(meta.span());
-            }
-            (
-                "timeout" | "leak_limit" | "signal" | "exit_code" | "stderr" | "retries"
-                | "memory_limit" | "max_peak",
-                _,
-            ) => {
+            _ if VALUED.contains(&name.as_str()) => {
                 return Err(Error::new(meta.span(), format!("write `{name} = ...`")));
             }
-            ("allow_leaks" | "strict_leaks", _) => {
+            _ if FLAGS.contains(&name.as_str()) => {
                 return Err(Error::new(meta.span(), format!("`{name}` takes no value")));
             }
             _ => {
@@ -189,6 +96,133 @@ fn parse_arguments(args: TokenStream2) -> Result<Arguments> {
     }
     reject_contradictions(&parsed)?;
     Ok(parsed)
+}
+
+/// The arguments written `name = value`.
+const VALUED: &[&str] = &[
+    "timeout",
+    "leak_limit",
+    "signal",
+    "exit_code",
+    "stderr",
+    "retries",
+    "memory_limit",
+    "max_peak",
+];
+/// The arguments written as a bare name.
+const FLAGS: &[&str] = &["allow_leaks", "strict_leaks"];
+
+/// One `name = value` argument, one of [`VALUED`].
+fn parse_valued(parsed: &mut Arguments, name: &str, meta: &Meta, value: &Expr) -> Result<()> {
+    let span = meta.span();
+    match name {
+        "timeout" => {
+            reject_duplicate(parsed.timeout.is_some(), meta, name)?;
+            parsed.timeout = Some((span, timeout_argument(value)?));
+        }
+        "leak_limit" => {
+            reject_duplicate(parsed.leak_limit.is_some(), meta, name)?;
+            let message = "leak_limit takes a number of bytes, like `leak_limit = 4096`";
+            parsed.leak_limit = Some((span, int_argument(value, message)?));
+        }
+        "signal" => {
+            reject_duplicate(parsed.signal.is_some(), meta, name)?;
+            parsed.signal = Some((span, signal_number(value)?));
+        }
+        "exit_code" => {
+            reject_duplicate(parsed.exit_code.is_some(), meta, name)?;
+            parsed.exit_code = Some((span, exit_code_argument(value)?));
+        }
+        "memory_limit" => {
+            reject_duplicate(parsed.memory_limit.is_some(), meta, name)?;
+            parsed.memory_limit = Some((span, size_argument(value, name)?));
+        }
+        "max_peak" => {
+            reject_duplicate(parsed.max_peak.is_some(), meta, name)?;
+            parsed.max_peak = Some((span, size_argument(value, name)?));
+        }
+        "retries" => {
+            reject_duplicate(parsed.retries.is_some(), meta, name)?;
+            let message =
+                "retries takes how many times to run a failing test again, like `retries = 2`";
+            parsed.retries = Some((span, int_argument(value, message)?));
+        }
+        _ => {
+            reject_duplicate(parsed.stderr.is_some(), meta, name)?;
+            parsed.stderr = Some((span, stderr_argument(value)?));
+        }
+    }
+    Ok(())
+}
+
+/// One bare-name argument, one of [`FLAGS`].
+fn parse_flag(parsed: &mut Arguments, name: &str, meta: &Meta) -> Result<()> {
+    let slot = match name {
+        "allow_leaks" => &mut parsed.allow_leaks,
+        _ => &mut parsed.strict_leaks,
+    };
+    reject_duplicate(slot.is_some(), meta, name)?;
+    *slot = Some(meta.span());
+    Ok(())
+}
+
+/// `timeout = "2s"`: longer than zero.
+fn timeout_argument(value: &Expr) -> Result<std::time::Duration> {
+    let text = string_literal(value, "timeout = \"2s\"")?;
+    let duration = humantime::parse_duration(&text.value()).map_err(|error| {
+        Error::new(
+            text.span(),
+            format!(
+                "invalid timeout {:?}: {error} (try \"500ms\", \"2s\" or \"1m 30s\")",
+                text.value()
+            ),
+        )
+    })?;
+    if duration.is_zero() {
+        return Err(Error::new(text.span(), "timeout must be longer than zero"));
+    }
+    Ok(duration)
+}
+
+/// An integer literal; `message` where the value is something else.
+fn int_argument<T>(value: &Expr, message: &str) -> Result<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(int), ..
+        }) => int.base10_parse::<T>(),
+        other => Err(Error::new(other.span(), message)),
+    }
+}
+
+/// `exit_code = 3`: a status from 0 to 255.
+fn exit_code_argument(value: &Expr) -> Result<i32> {
+    let message = "exit_code takes the status the test must exit with, like `exit_code = 3`";
+    let Expr::Lit(ExprLit {
+        lit: Lit::Int(int), ..
+    }) = value
+    else {
+        return Err(Error::new(value.span(), message));
+    };
+    let code = int
+        .base10_parse::<u8>()
+        .map_err(|_| Error::new(int.span(), "an exit status is a number from 0 to 255"))?;
+    Ok(i32::from(code))
+}
+
+/// `stderr = "regex"`: a regex that compiles.
+fn stderr_argument(value: &Expr) -> Result<LitStr> {
+    let pattern = string_literal(value, "stderr = \"out of memory\"")?;
+    if let Err(error) = regex_syntax::Parser::new().parse(&pattern.value()) {
+        return Err(Error::new(
+            pattern.span(),
+            format!("invalid stderr regex: {error}"),
+        ));
+    }
+    Ok(pattern.clone())
 }
 
 /// Arguments that cannot go together, each a compile error at the one that contradicts.

@@ -10,12 +10,13 @@
 //! in a root, or in a reached block, that points into a block (interior pointers count) reaches
 //! it. Blocks nothing reaches are lost: directly, or only through other lost blocks.
 //!
-//! Other threads are stopped for the scan: each is sent [`stop_signal`], whose handler records
+//! Other threads are stopped for the scan: each is sent [`stop_signal`](super::stop::stop_signal), whose handler records
 //! its stack pointer and waits until the scan is over.
-
 use std::io;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering::SeqCst};
-use std::time::{Duration, Instant};
+
+use super::mapped::{Mapped, Range};
+use super::stop::{StoppedThreads, MAX_STOPPED};
+use crate::sys;
 
 /// A block the body left: `[start, start + size)`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -30,20 +31,17 @@ impl Block {
     }
 }
 
-/// A byte range `[start, end)`.
-pub(crate) type Range = (usize, usize);
-
 /// The process's mappings before the body began: all of them are roots.
 #[derive(Debug, Default)]
 pub(crate) struct PreBody(Vec<Range>);
 
 impl PreBody {
-    /// Reads the mappings now. Call before the body, and before its heap is first measured: the
-    /// list is heap the body did not make.
-    pub(crate) fn now() -> Self {
+    /// The ranges of `/proc/self/maps`' text: made before the body, in the only step of the scan
+    /// that allocates.
+    pub(crate) fn from_maps(text: &str) -> Self {
         Self(
-            mappings()
-                .iter()
+            text.lines()
+                .filter_map(parse_mapping)
                 .map(|mapping| (mapping.start, mapping.end))
                 .collect(),
         )
@@ -87,12 +85,6 @@ fn parse_mapping(line: &str) -> Option<Mapping> {
         anonymous: inode == "0" && path.is_empty(),
         main_stack: path == "[stack]",
     })
-}
-
-fn mappings() -> Vec<Mapping> {
-    std::fs::read_to_string("/proc/self/maps")
-        .map(|text| text.lines().filter_map(parse_mapping).collect())
-        .unwrap_or_default()
 }
 
 /// Gives each root to `push`, given the mappings, the stack pointer of every stopped thread
@@ -248,7 +240,7 @@ fn read_mappings<'a>(
     mappings: &'a mut Mapped<Mapping>,
 ) -> Option<&'a [Mapping]> {
     let text = maps_text.as_mut_slice();
-    let length = read_file(c"/proc/self/maps", text)?;
+    let length = sys::read_whole_file(c"/proc/self/maps", text)?;
     let text = std::str::from_utf8(&text[..length]).ok()?;
     let mappings = mappings.as_mut_slice();
     let mut count = 0;
@@ -257,38 +249,6 @@ fn read_mappings<'a>(
         count += 1;
     }
     Some(&mappings[..count])
-}
-
-/// Reads the whole of a file into `buffer` with plain system calls (no allocation); `None` if it
-/// cannot be read or does not fit.
-fn read_file(path: &std::ffi::CStr, buffer: &mut [u8]) -> Option<usize> {
-    // SAFETY: a NUL-terminated path; reads go into `buffer` within its length; the descriptor
-    // is closed before returning.
-    unsafe {
-        let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
-        if fd < 0 {
-            return None;
-        }
-        let mut length = 0;
-        let whole = loop {
-            if length == buffer.len() {
-                break false;
-            }
-            let read = libc::read(
-                fd,
-                buffer[length..].as_mut_ptr().cast(),
-                buffer.len() - length,
-            );
-            match read {
-                0 => break true,
-                n if n > 0 => length += n as usize,
-                _ if *libc::__errno_location() == libc::EINTR => {}
-                _ => break false,
-            }
-        };
-        libc::close(fd);
-        whole.then_some(length)
-    }
 }
 
 struct Marker<'a> {
@@ -383,295 +343,6 @@ impl Marker<'_> {
     }
 }
 
-/// The signal that stops a thread for the scan: its handler is installed in the harness before
-/// any fork, so every child has it.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn stop_signal() -> libc::c_int {
-    libc::SIGRTMIN() + 5
-}
-
-const MAX_STOPPED: usize = 1024;
-static STACK_POINTERS: [AtomicUsize; MAX_STOPPED] = [const { AtomicUsize::new(0) }; MAX_STOPPED];
-static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
-static ARRIVED: AtomicUsize = AtomicUsize::new(0);
-/// A futex word: 0 while the stopped threads must wait.
-static RESUME: AtomicU32 = AtomicU32::new(0);
-/// How long the scanner waits for threads to stop.
-const STOP_WAIT: Duration = Duration::from_millis(200);
-
-/// Installs the stop handler, for every child to inherit. Call once, in the harness.
-pub(crate) fn install_stop_handler() {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    // SAFETY: the handler only touches atomics, `errno` and the futex system call; a zeroed
-    // sigaction with these fields set is valid.
-    unsafe {
-        let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = on_stop as extern "C" fn(libc::c_int) as usize;
-        action.sa_flags = libc::SA_RESTART;
-        libc::sigaction(stop_signal(), &action, std::ptr::null_mut());
-    }
-}
-
-/// Records where this thread's stack is (the interrupted registers are saved above this frame)
-/// and waits until the scan is over. Async-signal-safe.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-extern "C" fn on_stop(_signal: libc::c_int) {
-    // SAFETY: `__errno_location` returns this thread's errno, kept across the futex calls.
-    let errno = unsafe { *libc::__errno_location() };
-    let here = 0u8;
-    let sp = std::hint::black_box(&here) as *const u8 as usize;
-    let slot = NEXT_SLOT.fetch_add(1, SeqCst);
-    if let Some(stack_pointer) = STACK_POINTERS.get(slot) {
-        stack_pointer.store(sp, SeqCst);
-    }
-    ARRIVED.fetch_add(1, SeqCst);
-    while RESUME.load(SeqCst) == 0 {
-        // SAFETY: FUTEX_WAIT on a static word, returning at once unless it is still 0.
-        unsafe {
-            libc::syscall(
-                libc::SYS_futex,
-                RESUME.as_ptr(),
-                libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
-                0u32,
-                std::ptr::null::<libc::timespec>(),
-            )
-        };
-    }
-    // SAFETY: as above.
-    unsafe { *libc::__errno_location() = errno };
-}
-
-/// Every other thread of this process, stopped in [`on_stop`] until this is dropped.
-struct StoppedThreads {
-    signalled: usize,
-    /// A thread blocks the stop signal: it runs on, where nobody knows.
-    unstoppable: bool,
-}
-
-impl StoppedThreads {
-    /// Stops every other thread; `tids` is room for their ids. Allocates nothing.
-    fn stop(tids: &mut [libc::pid_t]) -> Self {
-        RESUME.store(0, SeqCst);
-        NEXT_SLOT.store(0, SeqCst);
-        ARRIVED.store(0, SeqCst);
-        let (mut seen, mut signalled, mut unstoppable) = (0, 0, false);
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        {
-            // SAFETY: `getpid` and `gettid` have no preconditions.
-            let (pid, me) = unsafe { (libc::getpid(), libc::gettid()) };
-            // A stopped thread cannot start another, but one not yet stopped can: look again
-            // until no new thread shows up.
-            for _ in 0..8 {
-                let before = seen;
-                for_each_live_thread(|tid| {
-                    if tid == me || tids[..seen].contains(&tid) || seen == tids.len() {
-                        return;
-                    }
-                    tids[seen] = tid;
-                    seen += 1;
-                    if blocks_stop_signal(tid) {
-                        unstoppable = true;
-                        return;
-                    }
-                    // SAFETY: `tgkill` sends the stop signal to a thread of this process.
-                    if unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, stop_signal()) } == 0 {
-                        signalled += 1;
-                    }
-                });
-                if seen == before {
-                    break;
-                }
-                let deadline = Instant::now() + STOP_WAIT;
-                while ARRIVED.load(SeqCst) < signalled && Instant::now() < deadline {
-                    std::thread::yield_now();
-                }
-            }
-        }
-        Self {
-            signalled,
-            unstoppable,
-        }
-    }
-
-    /// Where each stopped thread's stack is; `None` if some thread did not stop.
-    fn stack_pointers(&self) -> Option<&'static [usize]> {
-        let arrived = ARRIVED.load(SeqCst);
-        if self.unstoppable || arrived < self.signalled || arrived > MAX_STOPPED {
-            return None;
-        }
-        // SAFETY: `AtomicUsize` has the layout of `usize`; the first `arrived` slots were
-        // written before `ARRIVED` counted them, and nothing writes them until the next stop.
-        Some(unsafe { std::slice::from_raw_parts(STACK_POINTERS.as_ptr().cast(), arrived) })
-    }
-}
-
-impl Drop for StoppedThreads {
-    fn drop(&mut self) {
-        RESUME.store(1, SeqCst);
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        // SAFETY: FUTEX_WAKE of every waiter on a static word.
-        unsafe {
-            libc::syscall(
-                libc::SYS_futex,
-                RESUME.as_ptr(),
-                libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
-                i32::MAX,
-            )
-        };
-    }
-}
-
-/// Calls `f` with each thread of this process that can take a signal (not those already exiting),
-/// reading `/proc/self/task` with plain system calls: some threads may be stopped, so nothing is
-/// allocated.
-fn for_each_live_thread(mut f: impl FnMut(libc::pid_t)) {
-    // SAFETY: opens a directory; `getdents64` fills our stack buffer with records whose lengths
-    // it gives; the descriptor is closed at the end.
-    unsafe {
-        let fd = libc::open(
-            c"/proc/self/task".as_ptr(),
-            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        );
-        if fd < 0 {
-            return;
-        }
-        let mut buffer = [0u8; 4096];
-        loop {
-            let read = libc::syscall(libc::SYS_getdents64, fd, buffer.as_mut_ptr(), buffer.len());
-            if read <= 0 {
-                break;
-            }
-            let mut at = 0;
-            while at < read as usize {
-                // linux_dirent64: u64 inode, i64 offset, u16 record length, u8 type, name.
-                let record = &buffer[at..read as usize];
-                let length = u16::from_ne_bytes([record[16], record[17]]) as usize;
-                let name = &record[19..length.min(record.len())];
-                let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
-                if let Some(tid) = std::str::from_utf8(name).ok().and_then(|n| n.parse().ok()) {
-                    if thread_can_take_signals(tid) {
-                        f(tid);
-                    }
-                }
-                at += length.max(1);
-            }
-        }
-        libc::close(fd);
-    }
-}
-
-/// Whether thread `tid` is not a zombie or dead: its `stat` read without allocating.
-fn thread_can_take_signals(tid: libc::pid_t) -> bool {
-    let mut stat = [0u8; 512];
-    let Some(stat) = read_task_file(tid, "stat", &mut stat) else {
-        return false;
-    };
-    let Some(close) = stat.iter().rposition(|&b| b == b')') else {
-        return false;
-    };
-    !matches!(stat.get(close + 2), Some(b'Z' | b'X'))
-}
-
-/// Whether thread `tid` blocks the stop signal (its `SigBlk` mask in `/proc`), read without
-/// allocating: signalling it would only wait for nothing.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn blocks_stop_signal(tid: libc::pid_t) -> bool {
-    let mut status = [0u8; 4096];
-    let Some(status) = read_task_file(tid, "status", &mut status) else {
-        return false;
-    };
-    let Ok(status) = std::str::from_utf8(status) else {
-        return false;
-    };
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("SigBlk:"))
-        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
-        .is_some_and(|mask| mask & (1 << (stop_signal() - 1)) != 0)
-}
-
-/// The start of `/proc/self/task/TID/NAME`, read into `buffer` without allocating.
-fn read_task_file<'a>(tid: libc::pid_t, name: &str, buffer: &'a mut [u8]) -> Option<&'a [u8]> {
-    let mut path = [0u8; 64];
-    let mut cursor = std::io::Cursor::new(&mut path[..]);
-    std::io::Write::write_fmt(&mut cursor, format_args!("/proc/self/task/{tid}/{name}\0")).ok()?;
-    let path = std::ffi::CStr::from_bytes_until_nul(&path).ok()?;
-    let length = read_file_prefix(path, buffer)?;
-    Some(&buffer[..length])
-}
-
-/// Reads up to `buffer.len()` bytes of a file; `None` if it cannot be read.
-fn read_file_prefix(path: &std::ffi::CStr, buffer: &mut [u8]) -> Option<usize> {
-    // SAFETY: a NUL-terminated path; one read into `buffer` within its length; closed after.
-    unsafe {
-        let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
-        if fd < 0 {
-            return None;
-        }
-        let read = libc::read(fd, buffer.as_mut_ptr().cast(), buffer.len());
-        libc::close(fd);
-        (read >= 0).then_some(read as usize)
-    }
-}
-
-/// Memory of the harness's own, outside the heap and never a root: a private anonymous mapping,
-/// zeroed, unmapped when dropped.
-pub(crate) struct Mapped<T: Copy> {
-    start: *mut T,
-    len: usize,
-}
-
-impl<T: Copy> Mapped<T> {
-    /// Room for `len` values of `T`, all bytes zero (so `T` must be valid all-zero).
-    pub(crate) fn zeroed(len: usize) -> io::Result<Self> {
-        let bytes = (len.max(1) * std::mem::size_of::<T>()).max(1);
-        // SAFETY: a fresh private anonymous mapping; nothing else refers to it.
-        let start = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                bytes,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if start == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(Self {
-            start: start.cast(),
-            len,
-        })
-    }
-
-    /// The bytes it covers, to be left out of the roots.
-    pub(crate) fn range(&self) -> Range {
-        let start = self.start as usize;
-        (start, start + self.len * std::mem::size_of::<T>())
-    }
-
-    /// Keeps the mapping for the rest of the process, and returns where it starts.
-    pub(crate) fn leak(self) -> *mut T {
-        let start = self.start;
-        std::mem::forget(self);
-        start
-    }
-
-    pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
-        // SAFETY: the mapping holds `len` values, zeroed, and lives as long as `self`.
-        unsafe { std::slice::from_raw_parts_mut(self.start, self.len) }
-    }
-}
-
-impl<T: Copy> Drop for Mapped<T> {
-    fn drop(&mut self) {
-        let (start, end) = self.range();
-        // SAFETY: unmaps exactly the mapping made in `zeroed`.
-        unsafe { libc::munmap(start as *mut libc::c_void, (end - start).max(1)) };
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -752,11 +423,7 @@ mod tests {
     }
 
     #[test]
-    fn this_process_lists_its_threads_without_allocating() {
-        let mut tids = Vec::new();
-        for_each_live_thread(|tid| tids.push(tid));
-        // SAFETY: `gettid` has no preconditions.
-        assert!(tids.contains(&unsafe { libc::gettid() }));
+    fn this_process_reads_its_mappings_without_allocating() {
         let mut buffers = ScanBuffers::new().unwrap();
         let mappings = read_mappings(&mut buffers.maps_text, &mut buffers.mappings).unwrap();
         assert!(mappings.iter().any(|mapping| mapping.main_stack));

@@ -14,10 +14,14 @@
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering::Relaxed};
+use std::time::{Duration, Instant};
 
 use nix::fcntl::OFlag;
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
-use nix::unistd;
+use nix::unistd::{self, Pid};
+
+use crate::outcome::SignalNumber;
+use crate::sys;
 
 /// The most children that run at once, whatever `--test-threads` asks.
 pub(crate) const MAX_CHILDREN: usize = 1024;
@@ -61,8 +65,8 @@ impl WakePipe {
 fn wake() {
     let fd = WAKE_WRITE.load(Relaxed);
     if fd >= 0 {
-        // SAFETY: `write` is async-signal-safe; a full pipe already means "wake up".
-        unsafe { libc::write(fd, [0u8].as_ptr().cast(), 1) };
+        // A full pipe already means "wake up".
+        let _ = sys::write_all(fd, &[0]);
     }
 }
 
@@ -123,43 +127,23 @@ fn slot_of(pid: libc::pid_t) -> Option<usize> {
     })
 }
 
-/// How many 1 ms naps the handler waits for killed children to be reapable: SIGKILL ends any
-/// process not stuck in the kernel at once, and one that is must not hang the harness.
-const REAP_NAPS: u32 = 2000;
+/// How long the handler waits, in all, for killed children to be reapable.
+const REAP_WITHIN: Duration = Duration::from_secs(2);
 
 fn kill_and_reap_all() {
-    for slot in &GROUPS {
-        let leader = slot.load(Relaxed);
-        if leader > 0 {
-            // SAFETY: `kill` is async-signal-safe; the group and the process are one of our
-            // children's. By pid too: a test may have moved itself out of its group.
-            unsafe {
-                libc::kill(-leader, libc::SIGKILL);
-                libc::kill(leader, libc::SIGKILL);
-            }
-        }
-    }
+    let leaders = || {
+        GROUPS
+            .iter()
+            .map(|slot| slot.load(Relaxed))
+            .filter(|&leader| leader > 0)
+            .map(Pid::from_raw)
+    };
+    // By pid too: a test may have moved itself out of its group.
+    leaders().for_each(sys::kill_process_and_group);
     // Reap them too, or they linger as zombies of whoever inherits them.
-    let mut naps = 0;
-    for slot in &GROUPS {
-        let leader = slot.load(Relaxed);
-        if leader <= 0 {
-            continue;
-        }
-        // SAFETY: `waitpid` and `nanosleep` are async-signal-safe; the child was just sent
-        // SIGKILL.
-        unsafe {
-            while libc::waitpid(leader, std::ptr::null_mut(), libc::WNOHANG) == 0
-                && naps < REAP_NAPS
-            {
-                naps += 1;
-                let nap = libc::timespec {
-                    tv_sec: 0,
-                    tv_nsec: 1_000_000,
-                };
-                libc::nanosleep(&nap, std::ptr::null_mut());
-            }
-        }
+    let deadline = Instant::now() + REAP_WITHIN;
+    for leader in leaders() {
+        sys::reap_by(leader, deadline);
     }
 }
 
@@ -294,8 +278,10 @@ impl GroupSlot {
     }
 
     /// The signal this child's process group sent to the harness, if any.
-    pub(crate) fn signal_sent_to_harness(&self) -> Option<i32> {
-        Some(CULPRITS[self.0].load(Relaxed)).filter(|&signal| signal != 0)
+    pub(crate) fn signal_sent_to_harness(&self) -> Option<SignalNumber> {
+        Some(CULPRITS[self.0].load(Relaxed))
+            .filter(|&signal| signal != 0)
+            .map(SignalNumber)
     }
 }
 

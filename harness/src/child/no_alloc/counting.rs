@@ -7,7 +7,8 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering::Relaxed};
 
-pub(crate) use crate::protocol::HeapDelta;
+use super::{channel, table, tracking_heap};
+use crate::wire::HeapDelta;
 
 static LIVE_BYTES: AtomicI64 = AtomicI64::new(0);
 static ALLOCATED_BLOCKS: AtomicU64 = AtomicU64::new(0);
@@ -74,7 +75,7 @@ fn admits(growth: usize) -> bool {
     }
     let base = TEST_BASE_BYTES.load(Relaxed);
     let excused = EXCUSED_BYTES.load(Relaxed) - TEST_BASE_EXCUSED.load(Relaxed);
-    crate::channel::report_memory_limit(
+    channel::report_memory_limit(
         (limit - base - excused) as u64,
         growth as u64,
         (live - base - excused).max(0) as u64,
@@ -86,7 +87,7 @@ fn admits(growth: usize) -> bool {
 #[inline(always)]
 fn count_plain_alloc(ptr: *mut u8, size: usize) {
     if ptr.is_null() {
-        crate::channel::report_failed_allocation(size);
+        channel::report_failed_allocation(size);
         return;
     }
     let live = LIVE_BYTES.fetch_add(size as i64, Relaxed) + size as i64;
@@ -99,7 +100,7 @@ fn count_plain_alloc(ptr: *mut u8, size: usize) {
 #[inline(always)]
 fn count_alloc(mode: u8, ptr: *mut u8, size: usize) {
     if ptr.is_null() {
-        crate::channel::report_failed_allocation(size);
+        channel::report_failed_allocation(size);
         return;
     }
     let live = LIVE_BYTES.fetch_add(size as i64, Relaxed) + size as i64;
@@ -108,7 +109,7 @@ fn count_alloc(mode: u8, ptr: *mut u8, size: usize) {
         PEAK_BYTES.fetch_max(live, Relaxed);
     }
     if mode & (RECORDING | PAUSED) == RECORDING {
-        crate::leak_sites::record_alloc(ptr as usize, size);
+        table::record_alloc(ptr as usize, size);
     }
 }
 
@@ -117,7 +118,7 @@ fn count_free(mode: u8, ptr: *mut u8, size: usize) {
     LIVE_BYTES.fetch_sub(size as i64, Relaxed);
     FREED_BLOCKS.fetch_add(1, Relaxed);
     if mode & TRACKED != 0 {
-        crate::leak_sites::record_free(ptr as usize);
+        table::record_free(ptr as usize);
     }
 }
 
@@ -130,7 +131,7 @@ fn from_own_heap(mode: u8) -> bool {
 /// Whether `ptr` was handed out by the tracked run's heap of its own.
 #[inline(always)]
 fn in_own_heap(mode: u8, ptr: *mut u8) -> bool {
-    mode & OWN_HEAP != 0 && crate::tracking_heap::contains(ptr)
+    mode & OWN_HEAP != 0 && tracking_heap::contains(ptr)
 }
 
 /// Starts a test's measurements: its peak from here, its memory limit (bytes over the live heap
@@ -148,7 +149,7 @@ pub(crate) fn begin_test(memory_limit: Option<u64>, record: bool) {
     }
     if record {
         mode |= RECORDING | TRACKED;
-        if crate::tracking_heap::start() {
+        if tracking_heap::start() {
             mode |= OWN_HEAP;
         }
     }
@@ -256,8 +257,8 @@ impl<A: GlobalAlloc> CountingAllocator<A> {
     /// As `GlobalAlloc::alloc`.
     #[inline(always)]
     unsafe fn fresh(&self, mode: u8, layout: Layout, zeroed: bool) -> *mut u8 {
-        if from_own_heap(mode) && !crate::leak_sites::is_full() {
-            let ptr = crate::tracking_heap::alloc(layout, zeroed);
+        if from_own_heap(mode) && !table::is_full() {
+            let ptr = tracking_heap::alloc(layout, zeroed);
             if !ptr.is_null() {
                 return ptr;
             }
@@ -279,7 +280,7 @@ impl<A: GlobalAlloc> CountingAllocator<A> {
     #[inline(always)]
     unsafe fn give_back(&self, mode: u8, ptr: *mut u8, layout: Layout) {
         if in_own_heap(mode, ptr) {
-            crate::tracking_heap::free(ptr, layout);
+            tracking_heap::free(ptr, layout);
         } else {
             // SAFETY: guaranteed by the caller.
             unsafe { self.inner.dealloc(ptr, layout) }
@@ -311,13 +312,6 @@ impl<A: GlobalAlloc> CountingAllocator<A> {
         }
         new
     }
-}
-
-/// Whether the process's global allocator counts: one allocation must move the counters.
-pub(crate) fn counting_is_installed() -> bool {
-    let before = ALLOCATED_BLOCKS.load(Relaxed);
-    drop(std::hint::black_box(Box::new(0u64)));
-    ALLOCATED_BLOCKS.load(Relaxed) != before
 }
 
 /// The allocator's counters at one instant.

@@ -53,11 +53,6 @@ impl CapturedStream {
     }
 
     /// The text as shown under a failure.
-    pub(crate) fn into_text(self) -> String {
-        self.text()
-    }
-
-    /// The text as shown under a failure, leaving the stream as it is.
     pub(crate) fn text(&self) -> String {
         let mut bytes = self.head.clone();
         if self.omitted > 0 {
@@ -78,7 +73,7 @@ mod tests {
         let mut stream = CapturedStream::default();
         stream.push(b"hello ");
         stream.push(b"world");
-        assert_eq!(stream.into_text(), "hello world");
+        assert_eq!(stream.text(), "hello world");
     }
 
     #[test]
@@ -98,7 +93,7 @@ mod tests {
         for chunk in 0..total / 8 {
             stream.push(&[b'a' + (chunk % 26) as u8; 8]);
         }
-        let text = stream.into_text();
+        let text = stream.text();
         assert!(text.contains("[... 1000 bytes omitted ...]"));
         assert_eq!(
             text.len(),
@@ -111,7 +106,7 @@ mod tests {
         let mut stream = CapturedStream::default();
         stream.push(&vec![b'x'; HEAD + 2 * TAIL]);
         stream.push(b"end");
-        let text = stream.into_text();
+        let text = stream.text();
         assert!(text.ends_with("xend"));
         assert!(text.contains(&format!("[... {} bytes omitted ...]", TAIL + 3)));
     }

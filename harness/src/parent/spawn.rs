@@ -1,18 +1,22 @@
-//! Forking one child per test: the pipes, the fork, and the child's fresh process state.
+//! Forking one child per test: the pipes, the fork, and the child's fresh process state, up to
+//! the hand-over to [`child::run_test`].
 //!
 //! Only ever called on the harness's main thread while it is the process's only thread: a fork
 //! from a multi-threaded process can inherit a lock another thread held and hang the child.
 
 use std::io::{self, Write};
-use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
 use nix::fcntl::OFlag;
 use nix::sys::resource::{setrlimit, Resource};
 use nix::sys::signal::{signal, SigHandler, Signal};
 use nix::unistd::{self, ForkResult, Pid};
 
+use super::signals;
 use crate::child::{self, ChildOptions};
 use crate::registry::TestCase;
+use crate::sys::{self, close};
+use crate::wire::EXIT_CHANNEL_LOST;
 
 /// The parent's ends of a new child's pipes.
 pub(crate) struct SpawnedChild {
@@ -34,13 +38,6 @@ pub(crate) struct ForkContext {
     pub(crate) parent: Pid,
 }
 
-/// Closes `fd` without the check std's debug builds make on every drop (an `fcntl` each: six a
-/// test in the parent alone).
-pub(crate) fn close(fd: OwnedFd) {
-    // SAFETY: `into_raw_fd` hands our ownership of the descriptor to `close`.
-    unsafe { libc::close(fd.into_raw_fd()) };
-}
-
 /// A pipe whose read end the parent polls without blocking and whose write end a child inherits.
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?)
@@ -55,7 +52,6 @@ pub(crate) fn spawn(
     options: ChildOptions,
     harness_fds: &[RawFd],
 ) -> io::Result<SpawnedChild> {
-    debug_assert_single_threaded(context.task_dir.as_ref());
     let (result_read, result_write) = pipe()?;
     let stdout = context.capture.then(pipe).transpose()?;
     // A `stderr = "regex"` test's stderr is captured even under `--nocapture`, and shown after.
@@ -65,16 +61,15 @@ pub(crate) fn spawn(
     // A child inherits the stdout buffer: flushed here, it cannot print the harness's text again.
     let _ = io::stdout().flush();
 
-    // SAFETY: this process has one thread (asserted above in debug builds; the harness starts
-    // none and libtest-mimic runs with one), so the child inherits no lock held by another thread
-    // and may allocate and print freely.
-    match unsafe { unistd::fork() }? {
+    // SAFETY: this process has one thread (the harness starts none and libtest-mimic runs with
+    // one; `sys::fork` asserts it in debug builds).
+    match unsafe { sys::fork(context.task_dir.as_ref()) }? {
         ForkResult::Child => {
             close(result_read);
             let stdout_write = stdout.map(|(_read, write)| write);
             let stderr_write = stderr.map(|(_read, write)| write);
             become_test_process(context, stdout_write, stderr_write, harness_fds);
-            clear_nonblocking(result_write.as_raw_fd());
+            sys::set_blocking(result_write.as_raw_fd());
             child::run_test(case, result_write.as_fd(), token, context.counting, options)
         }
         ForkResult::Parent { child } => {
@@ -110,8 +105,7 @@ fn become_test_process(
         // Die with the harness even if it is SIGKILLed; if it already died, do not run at all.
         let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
         if unistd::getppid() != context.parent {
-            // SAFETY: `_exit` ends this process at once.
-            unsafe { libc::_exit(child::EXIT_CHANNEL_LOST) };
+            sys::exit_now(EXIT_CHANNEL_LOST);
         }
     }
     // Orphans of the test's own processes come to the child while it lives, so it can tell
@@ -121,30 +115,29 @@ fn become_test_process(
     let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
     // SAFETY: restoring the default disposition installs no handler of ours.
     let _ = unsafe { signal(Signal::SIGCHLD, SigHandler::SigDfl) };
-    crate::signals::restore_termination_dispositions();
+    signals::restore_termination_dispositions();
     // SAFETY: as above; a test sees SIGPIPE ignored, as under libtest.
     let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigIgn) };
-    crate::signals::unblock_termination();
+    signals::unblock_termination();
     let _ = unistd::dup2_stdin(&context.dev_null);
     for (fd, target) in [(stdout, 1), (stderr, 2)] {
         match fd {
             Some(fd) => {
-                // SAFETY: both are descriptor numbers; dup2 onto 1 and 2 replaces the child's
-                // stdio, which only this child uses.
-                unsafe { libc::dup2(fd.as_raw_fd(), target) };
-                clear_nonblocking(target);
-                close(fd);
+                sys::move_to(fd, target);
+                // `pipe` sets O_NONBLOCK on both ends, and no other status flag.
+                sys::set_blocking(target);
             }
             None => take_own_description(target),
         }
     }
-    for &fd in harness_fds {
-        // SAFETY: these descriptors belong to the parent's bookkeeping; this child never uses them.
-        unsafe { libc::close(fd) };
-    }
-    for fd in std::iter::once(&context.dev_null).chain(&context.task_dir) {
-        // SAFETY: as above: the harness's own descriptors, unused in the child.
-        unsafe { libc::close(fd.as_raw_fd()) };
+    // The parent's bookkeeping: this child never uses them.
+    let own = [&context.dev_null].into_iter().chain(&context.task_dir);
+    for fd in harness_fds
+        .iter()
+        .copied()
+        .chain(own.map(AsRawFd::as_raw_fd))
+    {
+        sys::close_raw(fd);
     }
 }
 
@@ -158,33 +151,8 @@ fn take_own_description(fd: RawFd) {
         2 => c"/proc/self/fd/2",
         _ => return,
     };
-    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: `fstat` fills the buffer on success; `fcntl(F_GETFL)` only reads the flags.
-    let (kind, flags) = unsafe {
-        if libc::fstat(fd, stat.as_mut_ptr()) != 0 {
-            return;
-        }
-        (
-            stat.assume_init().st_mode & libc::S_IFMT,
-            libc::fcntl(fd, libc::F_GETFL),
-        )
-    };
-    if !(kind == libc::S_IFIFO || kind == libc::S_IFCHR) || flags < 0 {
-        return;
-    }
-    // Opened non-blocking, or a pipe nobody reads would block the open itself.
-    let keep = flags & (libc::O_ACCMODE | libc::O_APPEND);
-    // SAFETY: a NUL-terminated path; the new descriptor replaces `fd` and is closed.
-    unsafe {
-        let own = libc::open(
-            path.as_ptr(),
-            keep | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC,
-        );
-        if own >= 0 {
-            libc::dup2(own, fd);
-            libc::close(own);
-            libc::fcntl(fd, libc::F_SETFL, keep);
-        }
+    if sys::is_pipe_or_terminal(fd) {
+        sys::reopen(fd, path);
     }
 }
 
@@ -193,55 +161,6 @@ fn take_own_description(fd: RawFd) {
 /// set it for the harness too. Clears it, so that the harness's own output never fails with
 /// "would block".
 pub(crate) fn keep_stdio_blocking() {
-    for fd in [1, 2] {
-        // SAFETY: F_GETFL and F_SETFL only read and change the status flags of stdout and stderr.
-        unsafe {
-            let flags = libc::fcntl(fd, libc::F_GETFL);
-            if flags >= 0 && flags & libc::O_NONBLOCK != 0 {
-                libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
-            }
-        }
-    }
-}
-
-/// Makes a pipe's write end blocking again: [`pipe`] sets O_NONBLOCK on both ends, and no other
-/// status flag, so clearing them all clears just that.
-fn clear_nonblocking(fd: RawFd) {
-    // SAFETY: F_SETFL on a descriptor we own changes only its status flags.
-    unsafe { libc::fcntl(fd, libc::F_SETFL, 0) };
-}
-
-/// The harness's thread count, by `fstat` on its `/proc/self/task` opened once: no path walk
-/// before every fork.
-fn parent_thread_count(task_dir: Option<&OwnedFd>) -> Option<usize> {
-    let fd = task_dir?.as_raw_fd();
-    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: `fstat` fills the buffer on success.
-    let ok = unsafe { libc::fstat(fd, stat.as_mut_ptr()) } == 0;
-    // SAFETY: initialised by the successful `fstat` above.
-    ok.then(|| unsafe { stat.assume_init() }.st_nlink.saturating_sub(2) as usize)
-}
-
-fn debug_assert_single_threaded(task_dir: Option<&OwnedFd>) {
-    if cfg!(debug_assertions) {
-        if let Some(threads) = parent_thread_count(task_dir) {
-            assert_eq!(
-                threads, 1,
-                "isolated-test: refusing to fork from a process with {threads} threads"
-            );
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn threads_are_counted_both_ways() {
-        // libtest runs this on a thread of its own: the main thread waits, so at least two.
-        let task_dir: Option<OwnedFd> = std::fs::File::open("/proc/self/task").ok().map(Into::into);
-        assert!(parent_thread_count(task_dir.as_ref()).unwrap() >= 2);
-        assert!(crate::child::thread_count().unwrap() >= 2);
-    }
+    sys::set_blocking(1);
+    sys::set_blocking(2);
 }

@@ -8,6 +8,13 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The exit status of a child that could not send its report because the test closed or replaced
+/// the result channel; [`CHANNEL_LOST_LINE`] is then the last line on its stderr, which tells it
+/// from a test that exits with the same status.
+pub(crate) const EXIT_CHANNEL_LOST: i32 = 199;
+pub(crate) const CHANNEL_LOST_LINE: &str =
+    "isolated-test: the test closed or replaced its result channel; no result was sent\n";
+
 /// The heap growth of one test body, as the counting allocator saw it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct HeapDelta {

@@ -7,6 +7,10 @@
 
 use std::collections::HashSet;
 
+use nix::unistd::Pid;
+
+use crate::sys;
+
 /// A process a test left running outside its process group; killed when found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Escapee {
@@ -49,21 +53,9 @@ fn stat_of(pid: i32) -> Option<ProcStat> {
     parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
 
-/// This process's children, where the kernel lists them.
-pub(crate) fn own_children() -> Vec<i32> {
-    let pid = std::process::id();
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .map(|text| {
-            text.split_whitespace()
-                .filter_map(|pid| pid.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// How many children this process has, where the kernel says.
 pub(crate) fn child_count() -> usize {
-    own_children().len()
+    sys::own_children().len()
 }
 
 /// Remembers the groups of finished tests, whose stragglers are killed with their group and need
@@ -83,7 +75,7 @@ impl OrphanSweeper {
     /// or process group); returns those that had escaped a test's process group alive.
     pub(crate) fn sweep(&mut self, is_running_test: impl Fn(i32) -> bool) -> Vec<Escapee> {
         let mut escapees = Vec::new();
-        for pid in own_children() {
+        for pid in sys::own_children() {
             if is_running_test(pid) {
                 continue;
             }
@@ -94,10 +86,7 @@ impl OrphanSweeper {
             }
             let escaped = stat.state != 'Z' && !self.finished_groups.contains(&stat.group);
             // A process that leads its own group takes that group with it.
-            let target = if stat.group == pid { -pid } else { pid };
-            // SAFETY: `kill` of a child of ours (and its group); no memory is shared.
-            unsafe { libc::kill(target, libc::SIGKILL) };
-            crate::reap::reap(pid);
+            sys::kill_and_reap(Pid::from_raw(pid));
             if stat.group == pid {
                 self.finished_groups.insert(pid);
             }

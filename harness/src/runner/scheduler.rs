@@ -11,12 +11,14 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use crate::child::ChildOptions;
-use crate::orphans::Escapee;
+use crate::outcome::{ChildOutcome, ChildReport};
+use crate::parent::orphans::Escapee;
+use crate::parent::signals;
+use crate::parent::supervisor::{Progress, Supervisor, Watch};
+use crate::parent::symbolizer::Symbolizer;
 use crate::plan::PlannedTest;
-use crate::protocol::ChildReport;
-use crate::signals;
-use crate::supervisor::{ChildOutcome, Supervisor, Watch};
-use crate::verdict::{self, Verdict};
+use crate::symbols::Frame;
+use crate::verdict::{self, Verdict, LARGE_GROWTH};
 
 /// Why a test's outcome could not be had.
 #[derive(Debug)]
@@ -36,6 +38,8 @@ pub(crate) struct Scheduler {
     /// small because the parent's memory is copied into every fork.
     finished: Vec<(usize, ChildOutcome)>,
     supervisor: Supervisor,
+    /// Resolves where timed-out tests were stuck; started on first use.
+    symbolizer: Symbolizer,
     jobs: usize,
     /// The most children started ahead of the one being reported, running or finished.
     lookahead: usize,
@@ -59,9 +63,6 @@ pub(crate) struct TrackingPlan {
     pub(crate) reachable_sites: bool,
 }
 
-/// Growth that large is worth naming the sites of, still reachable or not.
-pub(crate) const LARGE_GROWTH: u64 = 1 << 20;
-
 impl Scheduler {
     pub(crate) fn new(
         tests: Vec<PlannedTest>,
@@ -79,6 +80,7 @@ impl Scheduler {
             started,
             finished: Vec::new(),
             supervisor,
+            symbolizer: Symbolizer::default(),
             jobs,
             lookahead: jobs * 4 + 16,
             token_seed: random_seed(),
@@ -93,17 +95,25 @@ impl Scheduler {
     }
 
     /// Runs test `index` (if it is not running already) and waits for its child's outcome.
-    pub(crate) fn outcome_of(&mut self, index: usize) -> Result<ChildOutcome, RunError> {
+    pub(crate) fn outcome_of(
+        &mut self,
+        index: usize,
+        progress: &mut dyn Progress,
+    ) -> Result<ChildOutcome, RunError> {
         if !self.started[index] {
             self.start(index).map_err(RunError::Spawn)?;
         }
-        self.wait_for(index)
+        self.wait_for(index, progress)
     }
 
     /// Runs test `index` again in a fresh child, and waits for its outcome.
-    pub(crate) fn retry(&mut self, index: usize) -> Result<ChildOutcome, RunError> {
+    pub(crate) fn retry(
+        &mut self,
+        index: usize,
+        progress: &mut dyn Progress,
+    ) -> Result<ChildOutcome, RunError> {
         self.start(index).map_err(RunError::Spawn)?;
-        self.wait_for(index)
+        self.wait_for(index, progress)
     }
 
     /// Whether `outcome`, a run of test `index`, must be run again tracking its allocations: its
@@ -123,7 +133,7 @@ impl Scheduler {
         }
         let leaked = matches!(
             verdict::judge(outcome, expect),
-            Verdict::Fail { leaked: true, .. }
+            Verdict::Fail(failure) if failure.is_leak()
         );
         (leaked && (self.leak_sites || !expect.strict_leaks)).then(|| TrackingPlan {
             timeout: tracking_timeout(outcome.duration, heap.allocations),
@@ -140,12 +150,13 @@ impl Scheduler {
         &mut self,
         index: usize,
         plan: TrackingPlan,
+        progress: &mut dyn Progress,
     ) -> Result<ChildOutcome, RunError> {
         if !self.tracking[index] {
             self.start_tracking(index, plan).map_err(RunError::Spawn)?;
         }
         self.tracking[index] = false;
-        self.wait_for(self.tracking_key(index))
+        self.wait_for(self.tracking_key(index), progress)
     }
 
     /// The key a tracked run's outcome comes back under: apart from the test's own runs.
@@ -166,7 +177,11 @@ impl Scheduler {
         Ok(())
     }
 
-    fn wait_for(&mut self, key: usize) -> Result<ChildOutcome, RunError> {
+    fn wait_for(
+        &mut self,
+        key: usize,
+        progress: &mut dyn Progress,
+    ) -> Result<ChildOutcome, RunError> {
         loop {
             if let Some(signal) = signals::interrupted() {
                 return Err(RunError::Interrupted(signal));
@@ -177,7 +192,7 @@ impl Scheduler {
                 self.fill();
                 return Ok(outcome);
             }
-            for (done, outcome) in self.supervisor.wait() {
+            for (done, outcome) in self.supervisor.wait(progress) {
                 self.track_early(done, &outcome);
                 self.finished.push((done, outcome));
             }
@@ -254,25 +269,20 @@ impl Scheduler {
         }
     }
 
-    /// Shows a live status line for the rest of the run.
-    pub(crate) fn show_status(&mut self) {
-        let total = self.upcoming.len();
-        self.supervisor.show_status(total);
+    /// How many tests the run has yet to start.
+    pub(crate) fn upcoming(&self) -> usize {
+        self.upcoming.len()
     }
 
-    /// A test's verdict is in: counted, and the status line leaves the screen for it.
-    pub(crate) fn test_done(&mut self, passed: bool) {
-        self.supervisor.test_done(passed);
-    }
-
-    /// Takes the status line off the screen before something else is printed.
-    pub(crate) fn clear_status(&mut self) {
-        self.supervisor.clear_status();
-    }
-
-    /// Names and source lines for a child's return addresses.
-    pub(crate) fn resolve(&mut self, addresses: &[u64]) -> Vec<crate::symbols::Frame> {
-        self.supervisor.resolve(addresses)
+    /// The test's own frames where a timed-out child said it was stuck, named and located by
+    /// the symboliser.
+    pub(crate) fn stuck_frames(&mut self, addresses: &[u64]) -> Vec<Frame> {
+        if addresses.is_empty() {
+            return Vec::new();
+        }
+        let frames = self.symbolizer.resolve(addresses);
+        self.supervisor.spare(self.symbolizer.pid());
+        crate::symbols::test_frames(&frames).to_vec()
     }
 
     /// Processes that escaped a test's group, killed since the last call.

@@ -1,184 +1,25 @@
-//! Where a leaking test's still-live blocks were allocated.
+//! Where a leaking test's still-live blocks were allocated, and which of them nothing reaches.
 //!
 //! Only in a second run of a test that failed for a leak: the counting allocator records each
-//! allocation the body makes, with its return addresses, in a table outside the heap (a fresh
-//! `mmap`, so recording never allocates), and forgets it when it is freed. What is left when the
-//! body returns is the leak; its call stacks are resolved in the child and sent as text.
-//!
-//! The table is an open-addressing hash table without tombstones (a removal shifts the entries
-//! after it back), so a lookup stays short however many blocks come and go. One thread at a time
-//! holds it, and a thread that holds it records nothing: an allocation or free made while the
-//! table is held (by the unwinder, or while the sites are read) can never wait for the table.
+//! allocation the body makes in the [`table`], with its return addresses. What is left when the
+//! body returns is told apart by the [`scan`] into lost and still reachable; the call stacks of
+//! the largest sites are resolved here, in the child, and sent as text.
 
-use std::cell::Cell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
-pub(crate) use crate::protocol::{LeakSite, LeakTally, TrackedLeaks};
+use super::no_alloc::mapped::Mapped;
+use super::no_alloc::scan::{self, Block, PreBody, ScanBuffers};
+use super::no_alloc::table::{self, Slot, EMPTY, FRAMES};
+use crate::wire::{LeakSite, LeakTally, TrackedLeaks};
 
-use crate::reach::{self, Block, Mapped, PreBody, ScanBuffers};
-
-/// Return addresses kept per allocation: enough to get past the allocator and std's containers
-/// to the test's own code.
-const FRAMES: usize = 24;
-/// Live allocations the table can hold; later ones go unrecorded (and are counted). Its pages
-/// are touched only as it fills.
-const SLOTS: usize = 1 << 17;
-/// Kept free, so that every probe ends at an empty slot.
-const MAX_RECORDED: usize = SLOTS - SLOTS / 8;
-const EMPTY: usize = 0;
 /// Sites a failure lists, and the test's own frames shown for each.
 const SITES_SHOWN: usize = 5;
 const FRAMES_SHOWN: usize = 3;
 
-#[derive(Clone, Copy)]
-struct Slot {
-    address: usize,
-    size: usize,
-    frames: [usize; FRAMES],
-}
-
-static TABLE: AtomicPtr<Slot> = AtomicPtr::new(std::ptr::null_mut());
-/// A spin lock over the table: allocations may come from several threads of the test.
-static LOCKED: AtomicBool = AtomicBool::new(false);
-static RECORDED: AtomicU64 = AtomicU64::new(0);
-/// Allocations not recorded because the table was full.
-static UNRECORDED: AtomicU64 = AtomicU64::new(0);
-/// Whether each recorded allocation's call stack is recorded too (`ISOLATED_TEST_LEAK_SITES`).
-static RECORD_STACKS: AtomicBool = AtomicBool::new(true);
-
-thread_local! {
-    /// Set while this thread records or holds the table: the unwinder's own allocations, and
-    /// anything allocated or freed while the table is held, are not recorded (a `const`
-    /// thread-local with no destructor: usable from inside the allocator, at any time).
-    static BUSY: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Whether the table is full: what is allocated now goes unrecorded, and had better come from
-/// the C library's heap, which the scan reads as a root (a block the scan does not know about
-/// may hold the only pointer to one it does).
-pub(crate) fn is_full() -> bool {
-    RECORDED.load(Ordering::Relaxed) as usize >= MAX_RECORDED
-}
-
-/// Maps the table; `false` if it could not be. Call in the child, just before the body; the
-/// counting allocator records from then on, call stacks too if `stacks`.
-pub(crate) fn start(stacks: bool) -> bool {
-    RECORD_STACKS.store(stacks, Ordering::Relaxed);
-    // Zeroed pages are empty slots.
-    let Ok(table) = Mapped::<Slot>::zeroed(SLOTS) else {
-        return false;
-    };
-    TABLE.store(table.leak(), Ordering::Release);
-    true
-}
-
-/// Runs `f` on the table with this thread marked busy; does nothing if this thread is busy
-/// already (it holds the table) or there is no table. Must not allocate: the allocator calls it.
-fn with_table(f: impl FnOnce(&mut [Slot])) {
-    let table = TABLE.load(Ordering::Acquire);
-    if table.is_null() || BUSY.with(Cell::get) {
-        return;
-    }
-    BUSY.with(|busy| busy.set(true));
-    while LOCKED
-        .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-        .is_err()
-    {
-        std::hint::spin_loop();
-    }
-    // SAFETY: the mapping holds SLOTS slots and lives for the rest of the process; the lock
-    // gives this thread the only reference.
-    f(unsafe { std::slice::from_raw_parts_mut(table, SLOTS) });
-    LOCKED.store(false, Ordering::Release);
-    BUSY.with(|busy| busy.set(false));
-}
-
-fn home(address: usize) -> usize {
-    (address >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15) % SLOTS
-}
-
-/// Records a new allocation, from inside the counting allocator.
-pub(crate) fn record_alloc(address: usize, size: usize) {
-    if BUSY.with(Cell::get) {
-        return;
-    }
-    let mut frames = [0usize; FRAMES];
-    if RECORD_STACKS.load(Ordering::Relaxed) {
-        BUSY.with(|busy| busy.set(true));
-        let mut count = 0;
-        // SAFETY: unwinding this thread's own stack; libgcc's unwinder does not allocate, and
-        // `BUSY` keeps anything it might allocate from being recorded in turn.
-        unsafe {
-            backtrace::trace_unsynchronized(|frame| {
-                frames[count] = frame.ip() as usize;
-                count += 1;
-                count < FRAMES
-            });
-        }
-        BUSY.with(|busy| busy.set(false));
-    }
-    with_table(|table| insert(table, address, size, frames));
-}
-
-/// Forgets a freed allocation, from inside the counting allocator.
-pub(crate) fn record_free(address: usize) {
-    with_table(|table| remove(table, address));
-}
-
-fn insert(table: &mut [Slot], address: usize, size: usize, frames: [usize; FRAMES]) {
-    let mut index = home(address);
-    loop {
-        let slot = &mut table[index];
-        if slot.address == address {
-            // A block freed unseen (while its thread held the table): this is its successor.
-            *slot = Slot {
-                address,
-                size,
-                frames,
-            };
-            return;
-        }
-        if slot.address == EMPTY {
-            if RECORDED.load(Ordering::Relaxed) as usize >= MAX_RECORDED {
-                UNRECORDED.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
-            RECORDED.fetch_add(1, Ordering::Relaxed);
-            *slot = Slot {
-                address,
-                size,
-                frames,
-            };
-            return;
-        }
-        index = (index + 1) % SLOTS;
-    }
-}
-
-fn remove(table: &mut [Slot], address: usize) {
-    let mut hole = home(address);
-    loop {
-        match table[hole].address {
-            EMPTY => return,
-            found if found == address => break,
-            _ => hole = (hole + 1) % SLOTS,
-        }
-    }
-    RECORDED.fetch_sub(1, Ordering::Relaxed);
-    // Shift back every later entry of the run that the hole would otherwise cut off from its
-    // home slot.
-    let mut next = (hole + 1) % SLOTS;
-    while table[next].address != EMPTY {
-        let wanted = home(table[next].address);
-        let distance = |from: usize, to: usize| (to + SLOTS - from) % SLOTS;
-        if distance(wanted, next) >= distance(hole, next) {
-            table[hole] = table[next];
-            hole = next;
-        }
-        next = (next + 1) % SLOTS;
-    }
-    table[hole].address = EMPTY;
+/// The mappings before the body began, every one a root of the scan. Call before the body, and
+/// before its heap is first measured: the list is heap the body did not make.
+pub(crate) fn pre_body() -> PreBody {
+    PreBody::from_maps(&std::fs::read_to_string("/proc/self/maps").unwrap_or_default())
 }
 
 /// A recorded block, with its slot in the table (for its call stack).
@@ -192,52 +33,30 @@ struct Recorded {
 /// (`pre_body`: the mappings before the body; `stack_floor`: an address in the frame that ran the
 /// body), with the largest sites of the lost ones (and of the reachable ones if
 /// `reachable_sites`: resolving call stacks takes a while). Call after the body, recording and
-/// tracking over (`alloc::stop_tracking`: no free waits on the table's lock any more); allocates
+/// tracking over (`counting::stop_tracking`: no free waits on the table's lock any more); allocates
 /// only once the scan is done.
 pub(crate) fn tracked_leaks(
     pre_body: &PreBody,
     stack_floor: usize,
     reachable_sites: bool,
 ) -> TrackedLeaks {
-    let table = TABLE.load(Ordering::Acquire);
-    if table.is_null() {
+    let Some(table_range) = table::range() else {
         return TrackedLeaks::default();
-    }
-    let unrecorded = UNRECORDED.load(Ordering::Relaxed);
-    let Some(mut scan) = Scan::new(RECORDED.load(Ordering::Relaxed) as usize) else {
+    };
+    let (recorded, unrecorded) = table::counts();
+    let Some(mut scan) = Scan::new(recorded) else {
         return TrackedLeaks {
             unrecorded,
             unscanned: true,
             ..TrackedLeaks::default()
         };
     };
-    let mut count = 0;
-    with_table(|slots| {
-        let recorded = scan.recorded.as_mut_slice();
-        for (index, slot) in slots.iter().enumerate() {
-            if slot.address != EMPTY && count < recorded.len() {
-                recorded[count] = Recorded {
-                    block: Block {
-                        start: slot.address,
-                        size: slot.size,
-                    },
-                    slot: index as u32,
-                };
-                count += 1;
-            }
-        }
-    });
-    let recorded = &mut scan.recorded.as_mut_slice()[..count];
-    recorded.sort_unstable_by_key(|recorded| recorded.block.start);
-    let blocks = &mut scan.blocks.as_mut_slice()[..count];
-    for (block, recorded) in blocks.iter_mut().zip(recorded.iter()) {
-        *block = recorded.block;
-    }
-    let table_bytes = SLOTS * std::mem::size_of::<Slot>();
+    // Nothing is allocated from here until the scan is over: it stops the other threads.
+    let count = scan.take_recorded();
     let [text, mappings, tids, staging] = scan.buffers.ranges();
     let excluded = [
-        crate::tracking_heap::region(),
-        (table as usize, table as usize + table_bytes),
+        super::no_alloc::tracking_heap::region(),
+        table_range,
         scan.recorded.range(),
         scan.blocks.range(),
         scan.reachable.range(),
@@ -247,7 +66,7 @@ pub(crate) fn tracked_leaks(
         tids,
         staging,
     ];
-    let scanned = reach::mark_reachable(
+    let scanned = scan::mark_reachable(
         &scan.blocks.as_mut_slice()[..count],
         &mut scan.reachable.as_mut_slice()[..count],
         &mut scan.work.as_mut_slice()[..count],
@@ -257,8 +76,7 @@ pub(crate) fn tracked_leaks(
         stack_floor,
     );
     // The world runs again: from here on, allocating is fine.
-    // SAFETY: the table lives for the rest of the process; nothing writes it any more.
-    let slots = unsafe { std::slice::from_raw_parts(table, SLOTS) };
+    let slots = table::finished_slots().unwrap_or_default();
     let recorded = &scan.recorded.as_mut_slice()[..count];
     let reachable = &scan.reachable.as_mut_slice()[..count];
     let kind = |want: bool, sites: bool| {
@@ -298,6 +116,34 @@ impl Scan {
             buffers: ScanBuffers::new().ok()?,
         })
     }
+
+    /// Copies the table's blocks into `recorded` and `blocks`, sorted by address; returns how
+    /// many. Allocates nothing.
+    fn take_recorded(&mut self) -> usize {
+        let mut count = 0;
+        table::with_table(|slots| {
+            let recorded = self.recorded.as_mut_slice();
+            for (index, slot) in slots.iter().enumerate() {
+                if slot.address != EMPTY && count < recorded.len() {
+                    recorded[count] = Recorded {
+                        block: Block {
+                            start: slot.address,
+                            size: slot.size,
+                        },
+                        slot: index as u32,
+                    };
+                    count += 1;
+                }
+            }
+        });
+        let recorded = &mut self.recorded.as_mut_slice()[..count];
+        recorded.sort_unstable_by_key(|recorded| recorded.block.start);
+        let blocks = &mut self.blocks.as_mut_slice()[..count];
+        for (block, recorded) in blocks.iter_mut().zip(recorded.iter()) {
+            *block = recorded.block;
+        }
+        count
+    }
 }
 
 /// The bytes and blocks of `slots`, and (if `sites`) their largest sites, resolved to the test's
@@ -316,7 +162,7 @@ fn tally<'a>(slots: impl Iterator<Item = &'a Slot>, sites: bool) -> LeakTally {
         stacks[at].1 += slot.size as u64;
         stacks[at].2 += 1;
     }
-    if !sites || !RECORD_STACKS.load(Ordering::Relaxed) {
+    if !sites || !table::records_stacks() {
         return tally;
     }
     stacks.sort_by_key(|(_, bytes, _)| std::cmp::Reverse(*bytes));
@@ -498,55 +344,5 @@ mod tests {
         assert!(is_thread_start("start_thread"));
         assert!(is_thread_start("clone3"));
         assert!(!is_thread_start("suite::starts_a_thread::{{closure}}"));
-    }
-
-    fn slot_addresses(table: &[Slot]) -> Vec<usize> {
-        let mut addresses: Vec<usize> = table
-            .iter()
-            .map(|slot| slot.address)
-            .filter(|&address| address != EMPTY)
-            .collect();
-        addresses.sort_unstable();
-        addresses
-    }
-
-    #[test]
-    fn removals_leave_every_other_entry_findable() {
-        let empty = Slot {
-            address: EMPTY,
-            size: 0,
-            frames: [0; FRAMES],
-        };
-        let mut table = vec![empty; SLOTS];
-        // Addresses with the same home slot make one long run; removing from its middle must
-        // not cut the rest off.
-        let colliding: Vec<usize> = (1..=64).map(|n| n * SLOTS * 16).collect();
-        assert!(colliding.iter().all(|&a| home(a) == home(colliding[0])));
-        let spread: Vec<usize> = (1..=64).map(|n| n * 16 + 8).collect();
-        for &address in colliding.iter().chain(&spread) {
-            insert(&mut table, address, 8, [0; FRAMES]);
-        }
-        for &address in colliding.iter().step_by(3).chain(spread.iter().step_by(2)) {
-            remove(&mut table, address);
-        }
-        let mut kept: Vec<usize> = colliding
-            .iter()
-            .enumerate()
-            .filter(|(n, _)| n % 3 != 0)
-            .map(|(_, &a)| a)
-            .chain(
-                spread
-                    .iter()
-                    .enumerate()
-                    .filter(|(n, _)| n % 2 != 0)
-                    .map(|(_, &a)| a),
-            )
-            .collect();
-        kept.sort_unstable();
-        assert_eq!(slot_addresses(&table), kept);
-        for &address in &kept {
-            remove(&mut table, address);
-        }
-        assert_eq!(slot_addresses(&table), Vec::<usize>::new());
     }
 }

@@ -1,67 +1,31 @@
 //! Watching running children: one poll loop over every child's pipes and the SIGCHLD wake-up
 //! pipe drains output, notices exits and enforces deadlines. It never blocks on a child's output.
 
-use std::io::{self, Write};
+use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::sys::signal::{killpg, Signal};
 use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::{self, Pid};
 
-use crate::capture::CapturedStream;
+use super::orphans::{Escapee, OrphanSweeper};
+use super::signals::{self, GroupSlot, WakePipe};
+use super::spawn::{self, ForkContext};
 use crate::child::ChildOptions;
-use crate::fork::{self, ForkContext};
-use crate::orphans::{self, Escapee, OrphanSweeper};
-use crate::protocol::{self, ChannelContents, ChildReport, ProtocolError};
+use crate::outcome::{CapturedStream, ChildEnd, ChildOutcome, SignalNumber, TimedOut, Usage};
 use crate::registry::TestCase;
-use crate::signals::{self, GroupSlot, WakePipe};
-use crate::status::StatusLine;
-use crate::symbols::{Frame, Symbolizer};
+use crate::sys::{self, close};
+use crate::wire::{self, ChannelContents};
 
-/// Everything the harness learned about one finished child: plain data for the verdict.
-#[derive(Debug)]
-pub(crate) struct ChildOutcome {
-    pub(crate) report: Result<ChildReport, ProtocolError>,
-    /// What the child said before its report (panics, failed allocations).
-    pub(crate) clues: DeathClues,
-    pub(crate) end: ChildEnd,
-    /// The signal the test's process group sent to the harness itself.
-    pub(crate) signalled_harness: Option<i32>,
-    /// The timeout the child ran past, when the harness killed it for that.
-    pub(crate) timed_out: Option<TimedOut>,
-    /// From the fork to the reap.
-    pub(crate) duration: Duration,
-    /// What the child used, as the kernel counted it.
-    pub(crate) usage: Option<Usage>,
-    pub(crate) stdout: CapturedStream,
-    pub(crate) stderr: CapturedStream,
-}
-
-pub(crate) use crate::protocol::DeathClues;
-
-/// A finished child's resource usage (`getrusage` of the child, from `wait4`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Usage {
-    pub(crate) max_rss_bytes: u64,
-    pub(crate) user: Duration,
-    pub(crate) system: Duration,
-}
-
-/// A child the harness killed at its timeout.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct TimedOut {
-    pub(crate) after: Duration,
-    /// The signal that had stopped it (`SIGSTOP`, `SIGTSTP`), if it was stopped at the deadline.
-    pub(crate) stopped_by: Option<i32>,
-}
-
-/// How the child process ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ChildEnd {
-    Exited(i32),
-    Signaled { signal: i32, core_dumped: bool },
+/// What the supervisor tells whoever shows the run's progress, from inside its wait.
+pub(crate) trait Progress {
+    /// How often [`tick`](Self::tick) wants calling while children run; `None` for never.
+    fn tick_every(&self) -> Option<Duration>;
+    /// The tests running now, each with when it started.
+    fn tick(&mut self, running: &mut dyn Iterator<Item = (&'static TestCase, Instant)>);
+    /// A test the user asked for has been running for longer than the run's `slow_after`.
+    fn slow(&mut self, case: &'static TestCase);
 }
 
 /// How much one pipe may be read per wake-up, so one flooding child cannot starve the others.
@@ -100,7 +64,7 @@ enum TimeoutState {
     },
     /// Killed; `stopped_by` is the signal that had stopped it at its deadline, if one had.
     Killed {
-        stopped_by: Option<i32>,
+        stopped_by: Option<SignalNumber>,
     },
 }
 
@@ -112,35 +76,6 @@ pub(crate) struct Watch {
     /// Whether a long run gets libtest's "has been running for over" notice: not for a run the
     /// harness makes of its own accord.
     pub(crate) notice_slow: bool,
-}
-
-/// When and how to say that a test is still running.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct SlowNotice {
-    pub(crate) after: Duration,
-    /// libtest-mimic's pretty output has `test NAME ... ` open on the current line.
-    pub(crate) mid_line: bool,
-}
-
-impl SlowNotice {
-    fn print(&self, case: &TestCase) {
-        let seconds = self.after.as_secs();
-        let span = if self.after == Duration::from_secs(seconds) {
-            format!("{seconds} second{}", if seconds == 1 { "" } else { "s" })
-        } else {
-            humantime::format_duration(self.after).to_string()
-        };
-        // On stderr: on stdout it would split the `test NAME ... ok` line that tools parse. On a
-        // terminal that line is open, so the notice starts a line of its own.
-        let newline = if self.mid_line { "\n" } else { "" };
-        let mut out = std::io::stderr().lock();
-        let _ = writeln!(
-            out,
-            "{newline}test {} has been running for over {span}",
-            case.full_name()
-        );
-        let _ = out.flush();
-    }
 }
 
 /// How long a child past its timeout has to say where it is before its group is killed.
@@ -167,9 +102,9 @@ impl RunningChild {
         self.timeout.map(|timeout| self.started + timeout)
     }
 
-    fn kill_for_timeout(&mut self, stopped_by: Option<i32>) {
+    fn kill_for_timeout(&mut self, stopped_by: Option<SignalNumber>) {
         self.timeout_state = TimeoutState::Killed { stopped_by };
-        kill_test_process(self.pid);
+        sys::kill_process_and_group(self.pid);
     }
 
     /// What the verdict needs of a timeout, if the child was killed for one.
@@ -195,7 +130,7 @@ impl RunningChild {
 
     fn close(&mut self, stream: Stream) {
         if let Some(fd) = self.pipe(stream).take() {
-            fork::close(fd);
+            close(fd);
         }
     }
 
@@ -205,8 +140,7 @@ impl RunningChild {
             Stream::Stderr => self.captured_stderr.push(bytes),
             Stream::Result => {
                 // Never more than the channel's limit and a byte: enough to tell it was exceeded.
-                let room =
-                    (protocol::MAX_CHANNEL_BYTES + 1).saturating_sub(self.result_bytes.len());
+                let room = (wire::MAX_CHANNEL_BYTES + 1).saturating_sub(self.result_bytes.len());
                 self.result_bytes
                     .extend_from_slice(&bytes[..bytes.len().min(room)]);
             }
@@ -255,11 +189,10 @@ impl RunningChild {
 
 /// The running children and the machinery to watch them.
 pub(crate) struct Supervisor {
-    slow_after: Option<SlowNotice>,
-    /// The live status line, on a terminal.
-    status: Option<StatusLine>,
-    /// Resolves where timed-out tests were stuck; started on first use.
-    symbolizer: Symbolizer,
+    /// When a test is announced as still running (libtest's 60 seconds); `None` for never.
+    slow_after: Option<Duration>,
+    /// A child of the harness that is no test (the symboliser): never swept as an orphan.
+    spared: Option<i32>,
     context: ForkContext,
     wake: WakePipe,
     running: Vec<RunningChild>,
@@ -276,12 +209,11 @@ pub(crate) struct Supervisor {
 impl Supervisor {
     /// `slow_after`: when to say that a test is still running (libtest's 60 seconds); `None` for
     /// never.
-    pub(crate) fn new(context: ForkContext, slow_after: Option<SlowNotice>) -> io::Result<Self> {
-        orphans::become_subreaper();
+    pub(crate) fn new(context: ForkContext, slow_after: Option<Duration>) -> io::Result<Self> {
+        super::orphans::become_subreaper();
         Ok(Self {
             slow_after,
-            status: None,
-            symbolizer: Symbolizer::default(),
+            spared: None,
             context,
             wake: signals::install()?,
             running: Vec::new(),
@@ -294,39 +226,9 @@ impl Supervisor {
         })
     }
 
-    /// Shows a live status line from now on, for a run of `total` tests.
-    pub(crate) fn show_status(&mut self, total: usize) {
-        self.status = Some(StatusLine::new(total));
-    }
-
-    /// A test's verdict is in: counted on the status line, which leaves the screen so that
-    /// libtest-mimic can print the verdict.
-    pub(crate) fn test_done(&mut self, passed: bool) {
-        if let Some(status) = &mut self.status {
-            status.count(passed);
-        }
-        self.clear_status();
-    }
-
-    /// Takes the status line off the screen before something else is printed.
-    pub(crate) fn clear_status(&mut self) {
-        if let Some(status) = &mut self.status {
-            status.clear();
-        }
-    }
-
-    fn draw_status(&mut self) -> Option<Duration> {
-        let status = self.status.as_mut()?;
-        let now = Instant::now();
-        if status.due(now) {
-            let running: Vec<(String, Duration)> = self
-                .running
-                .iter()
-                .map(|child| (child.case.full_name(), now - child.started))
-                .collect();
-            status.draw(&running, now);
-        }
-        Some(crate::status::REDRAW_EVERY)
+    /// Never sweeps `pid`, a child of the harness that is no test, as an orphan.
+    pub(crate) fn spare(&mut self, pid: Option<i32>) {
+        self.spared = pid;
     }
 
     pub(crate) fn running(&self) -> usize {
@@ -350,7 +252,7 @@ impl Supervisor {
         }
         let group = GroupSlot::reserve();
         let blocked = signals::TerminationBlocked::new();
-        let spawned = fork::spawn(&self.context, case, token, options, &self.harness_fds)?;
+        let spawned = spawn::spawn(&self.context, case, token, options, &self.harness_fds)?;
         group.set_group(spawned.pid.as_raw());
         drop(blocked);
         self.running.push(RunningChild {
@@ -376,14 +278,17 @@ impl Supervisor {
 
     /// Blocks until at least one child has ended, and returns every child that has; returns
     /// nothing at once if the run was interrupted.
-    pub(crate) fn wait(&mut self) -> Vec<(usize, ChildOutcome)> {
+    pub(crate) fn wait(&mut self, progress: &mut dyn Progress) -> Vec<(usize, ChildOutcome)> {
         let mut check_exits = true;
         loop {
             if signals::interrupted().is_some() {
                 return Vec::new();
             }
             // Before looking for exits: a test waited for is shown, however fast it ends.
-            let redraw = self.draw_status();
+            let redraw = progress.tick_every();
+            if redraw.is_some() {
+                progress.tick(&mut self.running.iter().map(|child| (child.case, child.started)));
+            }
             if check_exits {
                 let finished = self.collect_exited();
                 if !finished.is_empty() {
@@ -391,7 +296,7 @@ impl Supervisor {
                     return finished;
                 }
             }
-            let mut poll_timeout = self.enforce_deadlines();
+            let mut poll_timeout = self.enforce_deadlines(progress);
             if let Some(redraw) = redraw {
                 poll_timeout = Some(poll_timeout.map_or(redraw, |timeout| timeout.min(redraw)));
             }
@@ -401,21 +306,18 @@ impl Supervisor {
 
     /// Kills every child whose deadline passed, after asking it where it is; returns how long
     /// poll may sleep.
-    fn enforce_deadlines(&mut self) -> Option<Duration> {
+    fn enforce_deadlines(&mut self, progress: &mut dyn Progress) -> Option<Duration> {
         let now = Instant::now();
         let mut sleep: Option<Duration> = None;
         let mut wake_in = |left: Duration| {
             sleep = Some(sleep.map_or(left, |sleep: Duration| sleep.min(left)));
         };
         for child in &mut self.running {
-            if let (Some(slow), false) = (self.slow_after, child.noticed_slow) {
-                let noticed_at = child.started + slow.after;
+            if let (Some(slow_after), false) = (self.slow_after, child.noticed_slow) {
+                let noticed_at = child.started + slow_after;
                 if noticed_at <= now {
                     child.noticed_slow = true;
-                    if let Some(status) = &mut self.status {
-                        status.clear();
-                    }
-                    slow.print(child.case);
+                    progress.slow(child.case);
                 } else {
                     wake_in(noticed_at - now);
                 }
@@ -425,9 +327,9 @@ impl Supervisor {
             };
             match child.timeout_state {
                 TimeoutState::Running if deadline <= now => {
-                    if let Some(signal) = stop_signal(child.pid) {
+                    if let Some(signal) = sys::stopped_by(child.pid) {
                         // A stopped process cannot say where it is.
-                        child.kill_for_timeout(Some(signal));
+                        child.kill_for_timeout(Some(SignalNumber(signal)));
                     } else if ask_where(child.pid) {
                         child.timeout_state = TimeoutState::Asked {
                             at: now,
@@ -460,30 +362,19 @@ impl Supervisor {
         let (fds, owners) = (&mut self.poll_fds, &mut self.poll_owners);
         fds.clear();
         owners.clear();
-        fds.push(libc::pollfd {
-            fd: self.wake.fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        });
+        fds.push(sys::readable(self.wake.fd()));
         for (index, child) in self.running.iter().enumerate() {
             for (stream, fd) in child.open_pipes() {
-                fds.push(libc::pollfd {
-                    fd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                });
+                fds.push(sys::readable(fd));
                 owners.push((index, stream));
             }
         }
-        let timeout_ms = timeout.map_or(-1, |timeout| {
-            // Round up: waking a millisecond early would only poll again.
-            timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
-        });
-        // SAFETY: `fds` is a live, correctly sized array of pollfd structs.
-        let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
-        if ready <= 0 {
-            // Timed out (a deadline may have passed) or interrupted by a signal.
-            return ready < 0;
+        match sys::poll(fds, timeout) {
+            // Timed out: a deadline may have passed.
+            Some(0) => return false,
+            // Interrupted by a signal: a child's exit, perhaps.
+            None => return true,
+            Some(_) => {}
         }
         let woken = self.poll_fds[0].revents != 0;
         if woken {
@@ -522,7 +413,7 @@ impl Supervisor {
     fn finish(&mut self, mut child: RunningChild) -> (usize, ChildOutcome) {
         // The unreaped leader keeps the group's id from being reused, so this kill can only hit
         // processes the test left behind.
-        let _ = killpg(child.pid, Signal::SIGKILL);
+        sys::kill_group(child.pid);
         // Whatever the child wrote before it exited is in the pipes now. A grandchild holding
         // them open cannot make us wait: these reads stop at "would block".
         for stream in [Stream::Stdout, Stream::Stderr, Stream::Result] {
@@ -530,13 +421,13 @@ impl Supervisor {
             child.close(stream);
         }
         if !self.context.capture {
-            fork::keep_stdio_blocking();
+            spawn::keep_stdio_blocking();
         }
         let signalled_harness = child.group.signal_sent_to_harness();
         let timed_out = child.timed_out();
         // Off the table before the reap frees the group's id for reuse.
         drop(child.group);
-        let ChannelContents { report, clues } = protocol::decode(child.token, &child.result_bytes);
+        let ChannelContents { report, clues } = wire::decode(child.token, &child.result_bytes);
         if clues.left_processes {
             // Only such a test can have left processes for a sweep to find; remembering every
             // group would grow the harness with the suite.
@@ -561,10 +452,9 @@ impl Supervisor {
     /// found alive.
     pub(crate) fn kill_all(&mut self) -> Vec<Escapee> {
         for child in self.running.drain(..) {
-            kill_test_process(child.pid);
+            sys::kill_and_reap(child.pid);
             drop(child.group);
             self.orphans.group_finished(child.pid.as_raw());
-            reap(child.pid);
         }
         let mut escapees = self.take_escapees();
         escapees.extend(self.sweep_orphans());
@@ -590,15 +480,10 @@ impl Supervisor {
 
     fn sweep_orphans(&mut self) -> Vec<Escapee> {
         let running = &self.running;
-        let symbolizer = self.symbolizer.pid();
+        let spared = self.spared;
         self.orphans.sweep(|pid| {
-            symbolizer == Some(pid) || running.iter().any(|child| child.pid.as_raw() == pid)
+            spared == Some(pid) || running.iter().any(|child| child.pid.as_raw() == pid)
         })
-    }
-
-    /// Names and source lines for a child's return addresses.
-    pub(crate) fn resolve(&mut self, addresses: &[u64]) -> Vec<Frame> {
-        self.symbolizer.resolve(addresses)
     }
 }
 
@@ -608,39 +493,10 @@ impl Drop for Supervisor {
     }
 }
 
-/// Kills a test's child by its process group and by its pid: a test that moved itself into
-/// another group (even the harness's) is still killed, and one still in its group takes the
-/// group's other processes with it.
-fn kill_test_process(pid: Pid) {
-    let _ = killpg(pid, Signal::SIGKILL);
-    let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
-}
-
-/// The signal that has stopped `pid`, if it is stopped now. Leaves the stop reportable.
-fn stop_signal(pid: Pid) -> Option<i32> {
-    let mut info = std::mem::MaybeUninit::<libc::siginfo_t>::zeroed();
-    let flags = libc::WSTOPPED | libc::WNOHANG | libc::WNOWAIT;
-    // SAFETY: `waitid` writes a siginfo into our zeroed buffer; WNOWAIT leaves the child as it is.
-    let ok = unsafe {
-        libc::waitid(
-            libc::P_PID,
-            pid.as_raw() as libc::id_t,
-            info.as_mut_ptr(),
-            flags,
-        )
-    } == 0;
-    // SAFETY: zeroed, then filled (or left zeroed) by `waitid`.
-    let info = unsafe { info.assume_init() };
-    // SAFETY: for a stopped child, `si_status` holds the signal that stopped it.
-    (ok && info.si_code == libc::CLD_STOPPED).then(|| unsafe { info.si_status() })
-}
-
-/// Waits for `pid`, which has exited or been sent SIGKILL, and says how it ended and what it
-/// used; gives up after [`REAP_LIMIT`](crate::reap::REAP_LIMIT).
+/// Reaps `pid`, which has exited or been sent SIGKILL: how it ended and what it used.
 fn reap(pid: Pid) -> (ChildEnd, Option<Usage>) {
-    let Some((status, usage)) = crate::reap::reap(pid.as_raw()) else {
-        // Not our child any more, or stuck in the kernel: nothing else can be learned.
-        return (ChildEnd::Exited(-1), None);
+    let Some((status, usage)) = sys::reap(pid) else {
+        return (ChildEnd::NotReaped, None);
     };
     let time = |t: libc::timeval| {
         Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
@@ -654,7 +510,7 @@ fn reap(pid: Pid) -> (ChildEnd, Option<Usage>) {
     };
     let end = if libc::WIFSIGNALED(status) {
         ChildEnd::Signaled {
-            signal: libc::WTERMSIG(status),
+            signal: SignalNumber(libc::WTERMSIG(status)),
             core_dumped: libc::WCOREDUMP(status),
         }
     } else {

@@ -1,0 +1,248 @@
+//! What runs in a forked child, after the fork: the test body, the heap snapshots around it, and
+//! the one report it sends before `_exit`. Nothing here imports the parent's side; what must not
+//! allocate is in [`no_alloc`].
+
+mod hooks;
+mod leak_sites;
+pub(crate) mod no_alloc;
+
+use std::io::Write;
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::Ordering::Relaxed;
+
+use crate::registry::TestCase;
+use crate::sys;
+use crate::wire::{self, ChildReport, HeapDelta, Message, CHANNEL_LOST_LINE, EXIT_CHANNEL_LOST};
+use no_alloc::channel;
+use no_alloc::counting::{self, HeapSnapshot};
+
+pub(crate) use hooks::install_panic_hook;
+pub(crate) use no_alloc::stop::install_stop_handler;
+pub(crate) use no_alloc::stuck::{install_stuck_handler, stuck_signal};
+
+/// Whether the process's global allocator counts: one allocation must move the counters. Call in
+/// the harness.
+pub(crate) fn counting_is_installed() -> bool {
+    let before = HeapSnapshot::now();
+    drop(std::hint::black_box(Box::new(0u64)));
+    HeapSnapshot::now() != before
+}
+
+/// The exit status of a process the test forked that returned from the test body.
+const EXIT_FORKED_COPY: i32 = 198;
+
+/// What a child does beyond running its test, fixed when it is forked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ChildOptions {
+    /// Bytes of live heap the body may bring about.
+    pub(crate) memory_limit: Option<u64>,
+    /// Record every allocation the body makes, to tell the blocks it left apart into lost and
+    /// still reachable.
+    pub(crate) track_allocations: bool,
+    /// With `track_allocations`: each allocation's call stack too, to say where blocks came from.
+    pub(crate) record_stacks: bool,
+    /// With `record_stacks`: the sites of the still reachable blocks too, not only the lost.
+    pub(crate) reachable_sites: bool,
+}
+
+impl ChildOptions {
+    /// The same, recording allocations (and their call stacks if `stacks`; the sites of the
+    /// still reachable blocks too if `reachable_sites`).
+    pub(crate) fn tracking_allocations(self, stacks: bool, reachable_sites: bool) -> Self {
+        Self {
+            track_allocations: true,
+            record_stacks: stacks,
+            reachable_sites,
+            ..self
+        }
+    }
+}
+
+/// Whether this binary was built with `panic = "abort"`: a panic on the test's thread then ends
+/// the process, and the panic hook reports it as the test's end.
+pub(crate) const PANIC_ABORTS: bool = cfg!(panic = "abort");
+
+/// Caps the child's address space well above its memory limit: a backstop for memory the
+/// counting allocator never sees (`mmap`, a foreign allocator), not the limit itself.
+fn limit_address_space(memory_limit: u64) {
+    const SLACK: u64 = 512 << 20;
+    let page = 4096;
+    let Some(mapped) = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|statm| statm.split_whitespace().next()?.parse::<u64>().ok())
+    else {
+        return;
+    };
+    let cap = (mapped * page)
+        .saturating_add(memory_limit.saturating_mul(2))
+        .saturating_add(SLACK);
+    let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_AS, cap, cap);
+}
+
+/// Writes this child's coverage profile (`LLVM_PROFILE_FILE`, where `%p` makes it a file of its
+/// own) when the binary is instrumented: the `_exit` that ends a child skips the profiler
+/// runtime's exit hook, so code that ran only in children would count as never run.
+fn write_coverage() {
+    #[cfg(isolated_test_coverage)]
+    {
+        extern "C" {
+            fn __llvm_profile_set_filename(pattern: *const libc::c_char);
+            fn __llvm_profile_write_file() -> libc::c_int;
+        }
+        // The runtime expanded `%p` once, in the harness, and ignores the same pattern set
+        // again: set another (which it opens, so a harmless one), then the pattern, so that it
+        // names this child. Without `LLVM_PROFILE_FILE`, rustc's default pattern.
+        let pattern = std::env::var("LLVM_PROFILE_FILE")
+            .unwrap_or_else(|_| "default_%m_%p.profraw".to_owned());
+        let Ok(pattern) = std::ffi::CString::new(pattern) else {
+            return;
+        };
+        // SAFETY: the profiler runtime is linked into every `-C instrument-coverage` binary;
+        // it copies the pattern, and writing the profile only reads its counters.
+        unsafe {
+            __llvm_profile_set_filename(c"/dev/null".as_ptr());
+            __llvm_profile_set_filename(pattern.as_ptr());
+            __llvm_profile_write_file();
+        }
+    }
+}
+
+/// A process the test forked came back out of the test body (it did not end with `_exit`): it
+/// says so, and ends before it can run anything of the harness's.
+fn forked_copy_returned(panicked: bool) -> ! {
+    let _ = write(Message::ForkedCopyReturned { panicked });
+    sys::exit_now(EXIT_FORKED_COPY)
+}
+
+/// Encodes and writes one frame. Allocates.
+fn write(message: Message) -> std::io::Result<()> {
+    channel::write_frame(&wire::encode(channel::token(), message))
+}
+
+/// Writes one frame on the result channel; a child whose channel is gone ends at once.
+pub(super) fn send(message: Message) {
+    if !channel::is_intact() || write(message).is_err() {
+        let _ = std::io::stderr().write_all(CHANNEL_LOST_LINE.as_bytes());
+        flush_stdout();
+        write_coverage();
+        sys::exit_now(EXIT_CHANNEL_LOST);
+    }
+}
+
+fn flush_stdout() {
+    let _ = std::io::stdout().flush();
+}
+
+/// How long the leak check waits for the test's other threads to finish exiting.
+const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Waits, at most [`SETTLE_LIMIT`], while another thread of the test is still running: a scoped
+/// or joined thread is joined before it has freed its thread-locals, and those frees belong
+/// inside the measurement. A thread that sleeps (parked, blocked) is a live background thread,
+/// not one exiting: it is not waited for.
+fn settle_threads() {
+    let started = std::time::Instant::now();
+    while sys::thread_count().is_some_and(|threads| threads > 1)
+        && another_thread_runs()
+        && started.elapsed() < SETTLE_LIMIT
+    {
+        std::thread::yield_now();
+    }
+}
+
+/// Whether a thread of this process other than the caller is running or waiting for a processor
+/// (state `R`), or in uninterruptible sleep (`D`), as `/proc/self/task/*/stat` says.
+fn another_thread_runs() -> bool {
+    // SAFETY: `gettid` has no preconditions.
+    let me = unsafe { libc::gettid() }.to_string();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return false;
+    };
+    tasks.flatten().any(|task| {
+        task.file_name().to_str() != Some(me.as_str())
+            && std::fs::read_to_string(task.path().join("stat"))
+                .ok()
+                .and_then(|stat| {
+                    let after_name = stat.get(stat.rfind(')')? + 1..)?;
+                    after_name.split_whitespace().next().map(str::to_owned)
+                })
+                .is_some_and(|state| state == "R" || state == "D")
+    })
+}
+
+/// Runs `case` in this freshly forked child, reports on `channel`, and ends the process.
+pub(crate) fn run_test(
+    case: &'static TestCase,
+    channel: BorrowedFd<'_>,
+    token: u64,
+    counting: bool,
+    options: ChildOptions,
+) -> ! {
+    let memory_limit = options.memory_limit;
+    channel::open(channel.as_raw_fd(), token);
+    hooks::set_case(case);
+    if let Some(limit) = memory_limit {
+        limit_address_space(limit);
+    }
+    // Heap, but made before the body's heap is measured: the mappings that are roots.
+    let pre_body = options.track_allocations.then(leak_sites::pre_body);
+    let before = HeapSnapshot::now();
+    let record = options.track_allocations && no_alloc::table::start(options.record_stacks);
+    counting::begin_test(memory_limit, record);
+    let result = panic::catch_unwind(AssertUnwindSafe(case.body));
+    if !channel::is_test_process() {
+        forked_copy_returned(result.is_err());
+    }
+    let peak_bytes = counting::end_test();
+    let mut after = HeapSnapshot::now();
+    if before.delta_to(after).holds_memory() {
+        // Only growth can be an exiting thread's: counting threads costs a walk through /proc.
+        settle_threads();
+        after = HeapSnapshot::now();
+    }
+    if let Some(pre_body) = &pre_body {
+        // This frame ran the body: below it, the stack holds only what the body's frames left.
+        let here = 0u8;
+        let stack_floor = std::hint::black_box(&here) as *const u8 as usize;
+        counting::stop_tracking();
+        send(Message::TrackedLeaks(leak_sites::tracked_leaks(
+            pre_body,
+            stack_floor,
+            options.reachable_sites,
+        )));
+    }
+    if sys::has_children() {
+        send(Message::LeftProcesses {
+            pids: sys::own_children(),
+        });
+    }
+    let heap = counting.then(|| HeapDelta {
+        peak_bytes,
+        ..hooks::HOOK_HEAP.deduct_from(before.delta_to(after))
+    });
+    send(final_word(result, heap));
+    flush_stdout();
+    write_coverage();
+    // Skips atexit handlers and destructors inherited from the parent, which belong to the
+    // harness, not to this test.
+    sys::exit_now(0)
+}
+
+/// The report on how the body ended: `heap` is its growth, where the allocator counts.
+fn final_word(result: std::thread::Result<Result<(), String>>, heap: Option<HeapDelta>) -> Message {
+    match result {
+        Ok(Ok(())) => Message::Report(ChildReport::Returned { heap }),
+        Ok(Err(error)) => Message::Report(ChildReport::ReturnedErr { error }),
+        Err(payload) => {
+            let message = hooks::payload_text(&*payload);
+            // A payload's destructor may panic again; it is the test's, not ours to run.
+            std::mem::forget(payload);
+            Message::Unwound {
+                hooked: hooks::LATEST_PANIC_SENT.load(Relaxed),
+                contains_expected: hooks::contains_expected(message.as_deref()),
+                message,
+            }
+        }
+    }
+}

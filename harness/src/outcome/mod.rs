@@ -1,0 +1,70 @@
+//! What the harness learned about one finished child: plain data, made by the supervisor and
+//! read by the verdict and the report.
+
+mod capture;
+
+use std::time::Duration;
+
+pub(crate) use crate::wire::{ChildReport, DeathClues, ProtocolError};
+pub(crate) use capture::CapturedStream;
+
+/// Everything the harness learned about one finished child.
+#[derive(Debug)]
+pub(crate) struct ChildOutcome {
+    pub(crate) report: Result<ChildReport, ProtocolError>,
+    /// What the child said before its report (panics, failed allocations).
+    pub(crate) clues: DeathClues,
+    pub(crate) end: ChildEnd,
+    /// The signal the test's process group sent to the harness itself.
+    pub(crate) signalled_harness: Option<SignalNumber>,
+    /// The timeout the child ran past, when the harness killed it for that.
+    pub(crate) timed_out: Option<TimedOut>,
+    /// From the fork to the reap.
+    pub(crate) duration: Duration,
+    /// What the child used, as the kernel counted it.
+    pub(crate) usage: Option<Usage>,
+    pub(crate) stdout: CapturedStream,
+    pub(crate) stderr: CapturedStream,
+}
+
+/// How the child process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ChildEnd {
+    Exited(i32),
+    Signaled {
+        signal: SignalNumber,
+        core_dumped: bool,
+    },
+    /// It could not be reaped: not the harness's child any more, or stuck in the kernel past
+    /// the reap's limit.
+    NotReaped,
+}
+
+/// A signal's number, as the kernel reports it: real-time signals have no name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SignalNumber(pub(crate) i32);
+
+impl SignalNumber {
+    /// `SIGSEGV`, where the signal has a name.
+    pub(crate) fn name(self) -> Option<&'static str> {
+        nix::sys::signal::Signal::try_from(self.0)
+            .ok()
+            .map(|signal| signal.as_str())
+    }
+}
+
+/// A child the harness killed at its timeout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TimedOut {
+    pub(crate) after: Duration,
+    /// The signal that had stopped it (`SIGSTOP`, `SIGTSTP`), if it was stopped at the deadline.
+    pub(crate) stopped_by: Option<SignalNumber>,
+}
+
+/// A finished child's resource usage (`getrusage` of the child, from `wait4`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Usage {
+    pub(crate) max_rss_bytes: u64,
+    pub(crate) user: Duration,
+    pub(crate) system: Duration,
+}

@@ -1,0 +1,9 @@
+//! The harness process's side of a test: forking its child, watching it, killing and reaping
+//! it and whatever it left. Makes [`ChildOutcome`](crate::outcome::ChildOutcome)s; prints
+//! nothing.
+
+pub(crate) mod orphans;
+pub(crate) mod signals;
+pub(crate) mod spawn;
+pub(crate) mod supervisor;
+pub(crate) mod symbolizer;

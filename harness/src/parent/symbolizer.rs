@@ -1,0 +1,210 @@
+//! The symboliser: names and source lines for return addresses, worked out in a child of the harness: the debug info
+//! a symboliser loads (tens of megabytes) would otherwise stay in the harness and make every
+//! later fork slower.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::time::{Duration, Instant};
+
+use nix::fcntl::OFlag;
+use nix::unistd::{self, ForkResult, Pid};
+
+use crate::symbols::{self, Frame};
+use crate::sys;
+
+/// How long the symboliser may take to answer, loading the debug info the first time.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A child forked from the harness that resolves return addresses for the rest of the run, so
+/// the debug info is loaded once, outside the harness.
+#[derive(Default)]
+pub(crate) struct Symbolizer {
+    running: Option<Running>,
+    /// It failed once: do not fork it again.
+    broken: bool,
+}
+
+struct Running {
+    pid: i32,
+    requests: File,
+    answers: File,
+}
+
+impl Symbolizer {
+    /// Its pid while it runs: a child of the harness that is no test.
+    pub(crate) fn pid(&self) -> Option<i32> {
+        self.running.as_ref().map(|running| running.pid)
+    }
+
+    /// Resolves `addresses` (return addresses of this very binary, as a forked child saw them);
+    /// inlined calls become frames of their own. Empty if the symboliser fails.
+    pub(crate) fn resolve(&mut self, addresses: &[u64]) -> Vec<Frame> {
+        if self.running.is_none() && !self.broken {
+            self.running = start();
+            self.broken = self.running.is_none();
+        }
+        let Some(running) = &mut self.running else {
+            return Vec::new();
+        };
+        let request: Vec<String> = addresses
+            .iter()
+            .map(|address| format!("{address:x}"))
+            .collect();
+        let answer = writeln!(running.requests, "{}", request.join(" "))
+            .ok()
+            .and_then(|()| read_answer(&mut running.answers));
+        match answer {
+            Some(text) => parse(&text),
+            None => {
+                self.stop();
+                self.broken = true;
+                Vec::new()
+            }
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            drop(running.requests);
+            sys::kill_and_reap(Pid::from_raw(running.pid));
+        }
+    }
+}
+
+impl Drop for Symbolizer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Forks the symboliser. The harness has one thread, so the child inherits no lock another
+/// thread held.
+fn start() -> Option<Running> {
+    let (request_read, request_write) = unistd::pipe2(OFlag::O_CLOEXEC).ok()?;
+    let (answer_read, answer_write) = unistd::pipe2(OFlag::O_CLOEXEC).ok()?;
+    let parent = unistd::getpid();
+    // SAFETY: see above.
+    match unsafe { sys::fork(None) }.ok()? {
+        ForkResult::Child => {
+            // Nothing of the harness's but these two pipes: a test's pipe kept open here would
+            // keep its writer from learning that the harness stopped reading.
+            // SAFETY: descriptor shuffling and `_exit` in our own fresh process.
+            unsafe {
+                // Out of the way first, so neither lands on the other's new number.
+                let requests = libc::fcntl(request_read.as_raw_fd(), libc::F_DUPFD, 64);
+                let answers = libc::fcntl(answer_write.as_raw_fd(), libc::F_DUPFD, 64);
+                libc::dup2(requests, 3);
+                libc::dup2(answers, 4);
+                close_from(5);
+            }
+            let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+            if unistd::getppid() == parent {
+                // SAFETY: 3 and 4 were just made ours, and nothing else owns them.
+                let (requests, answers) = unsafe { (File::from_raw_fd(3), File::from_raw_fd(4)) };
+                serve(requests, answers);
+            }
+            sys::exit_now(0)
+        }
+        ForkResult::Parent { child } => {
+            drop(request_read);
+            drop(answer_write);
+            Some(Running {
+                pid: child.as_raw(),
+                requests: File::from(request_write),
+                answers: File::from(answer_read),
+            })
+        }
+    }
+}
+
+/// Closes every descriptor from `first` up.
+///
+/// # Safety
+/// Nothing below may use those descriptors again.
+unsafe fn close_from(first: i32) {
+    // SAFETY: guaranteed by the caller.
+    if unsafe { libc::syscall(libc::SYS_close_range, first as u32, u32::MAX, 0u32) } != 0 {
+        for fd in first..1024 {
+            // SAFETY: as above.
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
+/// The symboliser's loop: a line of hex addresses in, their frames and an empty line out.
+fn serve(requests: File, mut answers: File) {
+    for line in BufReader::new(requests).lines() {
+        let Ok(line) = line else { return };
+        let addresses: Vec<u64> = line
+            .split_whitespace()
+            .filter_map(|address| u64::from_str_radix(address, 16).ok())
+            .collect();
+        let mut text = describe(&addresses);
+        text.push('\n');
+        if answers.write_all(text.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads one answer: everything up to an empty line. `None` if the symboliser died or took too
+/// long.
+fn read_answer(answers: &mut File) -> Option<String> {
+    let deadline = Instant::now() + PATIENCE;
+    let mut text = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !(text.ends_with(b"\n\n") || text == b"\n") {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        if let None | Some(0) = sys::poll(&mut [sys::readable(answers.as_raw_fd())], Some(left)) {
+            // A signal, or the time is up: the loop's first line tells which.
+            continue;
+        }
+        match answers.read(&mut buffer) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => text.extend_from_slice(&buffer[..n]),
+        }
+    }
+    text.pop();
+    Some(String::from_utf8_lossy(&text).into_owned())
+}
+
+/// One line per frame: `function\tlocation`.
+fn describe(addresses: &[u64]) -> String {
+    let mut text = String::new();
+    for &address in addresses {
+        // A return address points after the call: the call is the byte before.
+        let call = address.saturating_sub(1) as usize as *mut std::ffi::c_void;
+        let mut any = false;
+        backtrace::resolve(call, |symbol| {
+            any = true;
+            let function = symbol
+                .name()
+                .map_or_else(|| "<unknown>".to_owned(), |name| format!("{name:#}"));
+            let location = match (symbol.filename(), symbol.lineno()) {
+                (Some(file), Some(line)) => match symbol.colno() {
+                    Some(column) => format!("{}:{line}:{column}", symbols::shorten(file)),
+                    None => format!("{}:{line}", symbols::shorten(file)),
+                },
+                _ => String::new(),
+            };
+            text.push_str(&format!("{function}\t{location}\n"));
+        });
+        if !any {
+            text.push_str(&format!("{address:#x}\t\n"));
+        }
+    }
+    text
+}
+
+fn parse(text: &str) -> Vec<Frame> {
+    text.lines()
+        .filter_map(|line| {
+            let (function, location) = line.split_once('\t')?;
+            Some(Frame {
+                function: function.to_owned(),
+                location: (!location.is_empty()).then(|| location.to_owned()),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,367 @@
+//! Every reason, note and piece of evidence the harness words, in one place: `Display` for the
+//! verdict's types, and the lines said under a failure.
+
+use std::fmt::{self, Display, Formatter};
+use std::time::Duration;
+
+use crate::outcome::SignalNumber;
+use crate::size;
+use crate::symbols::Frame;
+use crate::verdict::{Ending, Failure, LastWords, LeakSiteSearch, Note, SearchFailure};
+use crate::wire::{ChildReport, HeapDelta, LeakSite, MemoryLimitHit, PanicRecord};
+
+/// `11 (SIGSEGV)`, or the bare number of a signal without a name.
+impl Display for SignalNumber {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => write!(f, "{} ({name})", self.0),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
+impl Display for Failure {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::TimedOut(timed_out) => {
+                let after = Duration::from_millis(timed_out.after.as_millis() as u64);
+                write!(f, "timed out after {}", humantime::format_duration(after))?;
+                if let Some(signal) = timed_out.stopped_by {
+                    write!(f, " while stopped by signal {signal}")?;
+                }
+                write!(f, "; its process group was killed")
+            }
+            Failure::ForkedCopyReturned { panicked } => {
+                let how = if *panicked {
+                    "unwound out of the test body with a panic"
+                } else {
+                    "returned from the test body"
+                };
+                write!(
+                    f,
+                    "a process forked by the test {how} (end a forked process with `_exit`)"
+                )
+            }
+            Failure::SignalledHarness(signal) => write!(f, "sent signal {signal} to the harness"),
+            Failure::NotKilledBy { expected, ending } => write!(
+                f,
+                "should have been killed by signal {expected}, but it {}",
+                Clause(ending)
+            ),
+            Failure::NotExitedWith { expected, ending } => write!(
+                f,
+                "should have exited with status {expected} before the test finished, but it {}",
+                Clause(ending)
+            ),
+            Failure::StderrMismatch { pattern } => write!(
+                f,
+                "ended as expected, but its stderr does not match the regex {pattern:?}"
+            ),
+            Failure::InvalidStderrRegex { pattern, error } => {
+                write!(f, "has an invalid stderr regex {pattern:?}: {error}")
+            }
+            Failure::OverMemoryLimit(hit) => write!(f, "{}", MemoryLimit(hit)),
+            Failure::Ended(ending) => write_ending(f, ending),
+            Failure::ShouldHavePanicked { expected: None } => {
+                write!(f, "returned normally, but should have panicked")
+            }
+            Failure::ShouldHavePanicked {
+                expected: Some(expected),
+            } => write!(
+                f,
+                "returned normally, but should have panicked with a message containing {expected:?}"
+            ),
+            Failure::WrongPanic { panic, expected } => write!(
+                f,
+                "{}, but should have panicked with a message containing {expected:?}",
+                Panicked(panic)
+            ),
+            Failure::PeakOverMax { peak, max } => write!(
+                f,
+                "its heap peaked at {} above where it began, over its max_peak of {}",
+                size::format(*peak),
+                size::format(*max)
+            ),
+            Failure::Leaked {
+                bytes,
+                blocks,
+                limit,
+            } => write!(
+                f,
+                "leaked {} in {} (limit: {}); allow it with #[isolated_test(leak_limit = {bytes})] or #[isolated_test(allow_leaks)]",
+                count(*bytes, "byte"),
+                count(*blocks, "allocation"),
+                count(*limit, "byte"),
+            ),
+            Failure::NotStarted(error) => {
+                write!(f, "could not start the test's child process: {error}")
+            }
+        }
+    }
+}
+
+/// An ending that failed a test, as the reason line says it.
+fn write_ending(f: &mut Formatter<'_>, ending: &Ending) -> fmt::Result {
+    match ending {
+        Ending::Killed {
+            signal,
+            core_dumped,
+            last_words,
+        } => write!(
+            f,
+            "{}{}",
+            Killed(*signal, *core_dumped),
+            After(last_words.as_ref())
+        ),
+        Ending::ChannelLost => write!(
+            f,
+            "sent no result: the test closed or replaced its result channel"
+        ),
+        Ending::ExitedEarly {
+            code: 0,
+            last_words,
+        } => write!(
+            f,
+            "exited with status 0 before the test finished{} (exiting is never a pass)",
+            After(last_words.as_ref())
+        ),
+        Ending::NotReaped => write!(f, "ended, but could not be reaped: how is unknown"),
+        other => write!(f, "{}", Clause(other)),
+    }
+}
+
+/// How a child ended, to follow "but it": `was killed by signal 6 (SIGABRT) after it panicked
+/// at …`, `returned normally`, `exited with status 3 before the test finished`.
+struct Clause<'a>(&'a Ending);
+
+impl Display for Clause<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Ending::Killed {
+                signal,
+                core_dumped,
+                last_words,
+            } => write!(
+                f,
+                "was {}{}",
+                Killed(*signal, *core_dumped),
+                After(last_words.as_ref())
+            ),
+            Ending::Reported(ChildReport::Returned { .. }) => write!(f, "returned normally"),
+            Ending::Reported(ChildReport::ReturnedErr { error }) => {
+                write!(f, "returned an error: {error}")
+            }
+            Ending::Reported(ChildReport::Panicked(panic)) => write!(f, "{}", Panicked(panic)),
+            Ending::ExitedAfterReport { code } => {
+                write!(f, "exited with status {code} after reporting its result")
+            }
+            Ending::ChannelLost => write!(f, "closed or replaced its result channel"),
+            Ending::ExitedEarly { code, last_words } => write!(
+                f,
+                "exited with status {code} before the test finished{}",
+                After(last_words.as_ref())
+            ),
+            Ending::InvalidReport(error) => write!(f, "sent no valid result: {error}"),
+            Ending::NotReaped => write!(f, "could not be reaped"),
+        }
+    }
+}
+
+/// `killed by signal 11 (SIGSEGV)`.
+struct Killed(SignalNumber, bool);
+
+impl Display for Killed {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let core = if self.1 { ", core dumped" } else { "" };
+        write!(f, "killed by signal {}{core}", self.0)
+    }
+}
+
+/// ` after it panicked at …` or ` after an allocation of N bytes failed`: what a child that died
+/// was doing, when it said.
+struct After<'a>(Option<&'a LastWords>);
+
+impl Display for After<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            None => Ok(()),
+            Some(LastWords::MemoryLimit(hit)) => write!(f, " after it {}", MemoryLimit(hit)),
+            Some(LastWords::FailedAllocation(size)) => {
+                write!(f, " after an allocation of {size} bytes failed")
+            }
+            Some(LastWords::Panicked(panic)) => write!(f, " after it {}", Panicked(panic)),
+        }
+    }
+}
+
+/// `exceeded its memory limit of 64 MiB (allocating 1048576 bytes with 63.5 MiB live)`.
+struct MemoryLimit<'a>(&'a MemoryLimitHit);
+
+impl Display for MemoryLimit<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "exceeded its memory limit of {} (allocating {} bytes with {} live)",
+            size::format(self.0.limit),
+            self.0.size,
+            size::format(self.0.live)
+        )
+    }
+}
+
+/// `panicked at tests/t.rs:4:9: boom`.
+struct Panicked<'a>(&'a PanicRecord);
+
+impl Display for Panicked<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "panicked")?;
+        if let Some(l) = &self.0.location {
+            write!(f, " at {}:{}:{}", l.file, l.line, l.column)?;
+        }
+        match &self.0.message {
+            Some(message) => write!(f, ": {message}"),
+            None => write!(f, " with a payload that is not a string"),
+        }
+    }
+}
+
+impl Display for Note {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Note::AllowedLeak { bytes, blocks } => write!(
+                f,
+                "leaked {} in {} (allowed)",
+                count(*bytes, "byte"),
+                count(*blocks, "allocation"),
+            ),
+            Note::LeakCheckUnavailable => write!(
+                f,
+                "passed without a leak check: no counting allocator is installed"
+            ),
+            Note::NotReproducible { bytes, blocks } => write!(
+                f,
+                "grew its heap by {} in {}, but a second run that tracked allocations did not: not reproducible, not counted",
+                count(*bytes, "byte"),
+                count(*blocks, "allocation"),
+            ),
+        }
+    }
+}
+
+impl Display for SearchFailure {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            SearchFailure::NotStarted(error) => write!(f, "could not be started: {error}"),
+            SearchFailure::Failed(failure) => write!(f, "{failure}"),
+            SearchFailure::NoHeapFigures => write!(f, "sent no heap figures"),
+        }
+    }
+}
+
+/// `1 byte`, `2 bytes`.
+pub(crate) fn count(n: u64, unit: &str) -> String {
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
+/// `stuck at:` and the test's frames, innermost first, when a timed-out child said where it was.
+pub(crate) fn stuck_evidence(frames: &[Frame]) -> Vec<String> {
+    if frames.is_empty() {
+        return Vec::new();
+    }
+    std::iter::once("stuck at:".to_owned())
+        .chain(frames.iter().map(|frame| match &frame.location {
+            Some(location) => format!("    {} at {location}", frame.function),
+            None => format!("    {}", frame.function),
+        }))
+        .collect()
+}
+
+/// What the tracking run found, under a leak failure: where the lost blocks came from (with
+/// `strict_leaks`, the still reachable ones too), or why that is not known.
+pub(crate) fn leak_evidence(search: &LeakSiteSearch, strict: bool) -> Vec<String> {
+    let (leaks, second, first) = match search {
+        LeakSiteSearch::Failed(reason) => {
+            return vec![format!(
+                "leak sites: not found; the run that tracked allocations failed: {reason}"
+            )]
+        }
+        LeakSiteSearch::Found {
+            leaks,
+            second,
+            first,
+        } => (leaks, second, first),
+    };
+    let mut lines = Vec::new();
+    let amount = |heap: &HeapDelta| {
+        let (bytes, blocks) = crate::verdict::left(*heap);
+        format!(
+            "{} in {}",
+            count(bytes, "byte"),
+            count(blocks, "allocation")
+        )
+    };
+    if (second.net_bytes, second.net_blocks) != (first.net_bytes, first.net_blocks) {
+        if !second.holds_memory() {
+            return lines;
+        }
+        lines.push(format!(
+            "not reproducible: the first run left {}, a second run that tracked allocations {}",
+            amount(first),
+            amount(second)
+        ));
+    }
+    if leaks.unscanned {
+        lines.push(
+            "lost or still reachable: not known, the process's memory could not be scanned"
+                .to_owned(),
+        );
+    }
+    let mut kinds = vec![("lost", &leaks.lost)];
+    if strict {
+        kinds.push(("still reachable", &leaks.reachable));
+    }
+    if kinds.iter().all(|(_, tally)| tally.sites.is_empty()) {
+        return lines;
+    }
+    lines.push("leak sites (from a second run that tracked allocations):".to_owned());
+    for (kind, tally) in kinds {
+        if tally.blocks == 0 {
+            continue;
+        }
+        if strict {
+            lines.push(format!("  {kind}:"));
+        }
+        site_lines(&tally.sites, &mut lines);
+    }
+    if leaks.unrecorded > 0 {
+        lines.push(format!(
+            "    and {} not recorded: the tracking table was full",
+            count(leaks.unrecorded, "allocation")
+        ));
+    }
+    lines
+}
+
+/// For each site, its size and the test's frames that allocated it.
+pub(crate) fn site_lines(sites: &[LeakSite], lines: &mut Vec<String>) {
+    if sites.is_empty() {
+        lines.push(
+            "    none recorded: the blocks left were allocated outside the tracking".to_owned(),
+        );
+    }
+    for site in sites {
+        let mut frames = site.frames.iter();
+        let first = frames.next().map_or("an unknown place", String::as_str);
+        lines.push(format!(
+            "    {} in {} block{}: {first}",
+            size::format(site.bytes),
+            site.blocks,
+            if site.blocks == 1 { "" } else { "s" },
+        ));
+        lines.extend(frames.map(|frame| format!("        called from {frame}")));
+    }
+}

@@ -1,0 +1,186 @@
+//! The run from top to bottom: configuration, registry, plan, then libtest-mimic driving one
+//! trial at a time on the main thread, each trial asking the [`trial::Run`] for its verdict.
+
+mod scheduler;
+mod trial;
+
+use std::io::{self, IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+
+use libtest_mimic::{Arguments, FormatSetting, Trial};
+
+use crate::config::Invocation;
+use crate::parent::spawn::ForkContext;
+use crate::parent::supervisor::Supervisor;
+use crate::parent::{orphans, signals};
+use crate::plan::{self, PlannedTest};
+use crate::registry::{self, SuiteDefaults};
+use crate::report::{self, Reporter, Show};
+use scheduler::Scheduler;
+use trial::Run;
+
+/// Runs every registered test and exits: the body of the `main` that [`main!`](crate::main)
+/// writes, with the suite's defaults it was given.
+pub fn run_main(suite: SuiteDefaults) -> ! {
+    signals::end_quietly_on_broken_pipe();
+    let invocation = invocation(&suite);
+    console::set_colors_enabled(invocation.colour);
+    console::set_colors_enabled_stderr(invocation.colour);
+
+    let registered = registry::registered_tests();
+    let tests: Vec<PlannedTest> = registered
+        .iter()
+        .map(|(_, case)| PlannedTest::new(case, &invocation.defaults))
+        .collect();
+    // Shared with every trial's runner: libtest-mimic calls them one at a time, on this thread.
+    let run: Arc<Mutex<Option<Run>>> = Arc::default();
+    let trials: Vec<Trial> = registered
+        .into_iter()
+        .zip(&tests)
+        .enumerate()
+        .map(|(index, ((name, _), test))| {
+            let run = Arc::clone(&run);
+            Trial::test(name, move || trial::judge(&run, index))
+                .with_ignored_flag(test.is_ignored())
+        })
+        .collect();
+    let args = &invocation.args;
+    if args.list {
+        list(args, trials);
+    }
+    let descriptors_at_start = invocation.self_check.then(open_descriptors);
+    *trial::lock(&run) = Some(start_run(&invocation, tests, &trials));
+
+    let conclusion = libtest_mimic::run(args, trials);
+
+    let run = trial::lock(&run).take().expect("the run is still there");
+    run.finish();
+    if let Some(at_start) = descriptors_at_start {
+        self_check(at_start);
+    }
+    if let Some(signal) = signals::interrupted() {
+        std::process::exit(128 + signal as i32);
+    }
+    conclusion.exit()
+}
+
+/// Everything the trials share: the scheduler with its supervisor, and the reporter.
+fn start_run(invocation: &Invocation, tests: Vec<PlannedTest>, trials: &[Trial]) -> Run {
+    let args = &invocation.args;
+    let order = plan::run_order(args, trials);
+    let ignored = trials
+        .iter()
+        .map(|trial| args.is_ignored(trial) && !args.is_filtered_out(trial))
+        .collect();
+    let json = args.format == Some(FormatSetting::Json);
+    let show = Show {
+        output: args.show_output,
+        memory: invocation.report_memory || args.show_output,
+        pretty: !args.quiet && matches!(args.format, None | Some(FormatSetting::Pretty)),
+        nocapture: args.nocapture,
+        json,
+    };
+    let mut reporter = Reporter::new(
+        show,
+        invocation.defaults.slow_after,
+        invocation.junit.clone(),
+    );
+    let supervisor = match start_supervisor(args.nocapture, reporter.slow_after()) {
+        Ok(supervisor) => supervisor,
+        Err(error) => report::config_error(&format!("could not set up the harness: {error}")),
+    };
+    let scheduler = Scheduler::new(
+        tests,
+        order.clone(),
+        supervisor,
+        invocation.jobs.min(signals::MAX_CHILDREN),
+        invocation.leak_sites,
+        show.memory,
+    );
+    // Only where a person watches libtest's lines on a terminal that moves its cursor; never
+    // between its JSON or dots, nor among a test's own output.
+    if show.pretty
+        && !args.nocapture
+        && !invocation.dumb_terminal
+        && io::stdout().is_terminal()
+        && io::stderr().is_terminal()
+    {
+        reporter.show_status(scheduler.upcoming());
+    }
+    Run::new(scheduler, reporter, ignored, order)
+}
+
+/// `--list`: what libtest prints, down to its footer, which libtest-mimic leaves out (tools
+/// compare the two outputs).
+fn list(args: &Arguments, trials: Vec<Trial>) -> ! {
+    let listed = trials
+        .iter()
+        .filter(|trial| !args.is_filtered_out(trial))
+        .count();
+    let conclusion = libtest_mimic::run(args, trials);
+    if !args.quiet && matches!(args.format, None | Some(FormatSetting::Pretty)) {
+        let tests = if listed == 1 { "test" } else { "tests" };
+        let gap = if listed == 0 { "" } else { "\n" };
+        println!("{gap}{listed} {tests}, 0 benchmarks");
+    }
+    conclusion.exit()
+}
+
+/// The command line and the environment, over the suite's defaults; a mistake in them ends the
+/// run with one `error:` line.
+fn invocation(suite: &SuiteDefaults) -> Invocation {
+    let env = |name: &str| std::env::var_os(name).map(|value| value.to_string_lossy().into_owned());
+    let parsed = Invocation::parse(
+        std::env::args_os().collect(),
+        &env,
+        suite,
+        io::stdout().is_terminal(),
+    );
+    parsed.unwrap_or_else(|error| report::config_error(&error.to_string()))
+}
+
+/// `ISOLATED_TEST_SELF_CHECK`: the harness must end with the descriptors it started with and no
+/// child left.
+fn self_check(descriptors_at_start: usize) {
+    let at_end = open_descriptors();
+    let children = orphans::child_count();
+    eprintln!(
+        "isolated-test self-check: descriptors at start {descriptors_at_start}, at end {at_end}; children left {children}"
+    );
+    if at_end != descriptors_at_start || children != 0 {
+        report::config_error("the harness leaked descriptors or processes");
+    }
+}
+
+fn open_descriptors() -> usize {
+    std::fs::read_dir("/dev/fd").map_or(0, |entries| entries.count())
+}
+
+/// Everything the children share, with what std allocates lazily and keeps already allocated,
+/// so that it is not counted as any test's leak.
+fn start_supervisor(
+    nocapture: bool,
+    slow_after: Option<std::time::Duration>,
+) -> io::Result<Supervisor> {
+    crate::child::install_panic_hook();
+    crate::child::install_stuck_handler();
+    crate::child::install_stop_handler();
+    let _ = io::stdout().lock().flush();
+    let _ = io::stderr().lock().flush();
+    // Its 8 KiB buffer is allocated on first use and kept.
+    drop(io::stdin().lock());
+    // Every fork copies the page tables of the parent's heap: give back what setup freed.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` only returns free heap memory to the kernel.
+    unsafe {
+        libc::malloc_trim(0)
+    };
+    let context = ForkContext {
+        capture: !nocapture,
+        counting: crate::child::counting_is_installed(),
+        dev_null: std::fs::File::open("/dev/null")?.into(),
+        task_dir: std::fs::File::open("/proc/self/task").ok().map(Into::into),
+        parent: nix::unistd::getpid(),
+    };
+    Supervisor::new(context, slow_after)
+}

@@ -1,0 +1,266 @@
+//! One trial: run test `index` (again after a failure, as often as its `retries` allow, and once
+//! more tracking its allocations where it leaked), judge it, and hand the verdict to the reporter
+//! and to libtest-mimic.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use libtest_mimic::Failed;
+use nix::sys::signal::Signal;
+
+use super::scheduler::{RunError, Scheduler, TrackingPlan};
+use crate::outcome::{ChildOutcome, ChildReport};
+use crate::report::{Captured, FailureReport, MemoryFigures, Passed, Reporter, Unfinished};
+use crate::verdict::{self, Failure, LeakSiteSearch, SearchFailure, Verdict};
+use crate::wire::HeapDelta;
+
+/// The run in progress, driven from the main thread only: every fork happens there.
+pub(super) struct Run {
+    scheduler: Scheduler,
+    reporter: Reporter,
+    /// Per trial: whether libtest-mimic reports it as ignored without asking for it.
+    ignored: Vec<bool>,
+    /// The trials libtest-mimic will ask for, in order.
+    order: Vec<usize>,
+}
+
+/// The run, whichever trial holds it last: a child that panics in a trial's runner never
+/// returns here, and the harness carries on.
+pub(super) fn lock(run: &Mutex<Option<Run>>) -> MutexGuard<'_, Option<Run>> {
+    run.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A trial's runner: libtest-mimic asks for test `index`'s verdict.
+pub(super) fn judge(run: &Mutex<Option<Run>>, index: usize) -> Result<(), Failed> {
+    lock(run)
+        .as_mut()
+        .expect("trials run only while the run is set up")
+        .judge(index)
+}
+
+/// One run of a test and what was made of it.
+struct Judged {
+    outcome: ChildOutcome,
+    verdict: Verdict,
+    heap: Option<HeapDelta>,
+    leak_sites: Option<LeakSiteSearch>,
+}
+
+impl Run {
+    pub(super) fn new(
+        scheduler: Scheduler,
+        reporter: Reporter,
+        ignored: Vec<bool>,
+        order: Vec<usize>,
+    ) -> Self {
+        Self {
+            scheduler,
+            reporter,
+            ignored,
+            order,
+        }
+    }
+
+    /// Ends the run: every child killed and reaped, then the JUnit report and the notes after
+    /// libtest-mimic's summary.
+    pub(super) fn finish(mut self) {
+        let ignored = self.ignored_names();
+        let escapees = self.scheduler.shut_down();
+        self.reporter.finish(ignored, escapees);
+    }
+
+    /// Runs test `index` (again after a failure, as often as its `retries` allow) and gives
+    /// libtest-mimic the verdict.
+    fn judge(&mut self, index: usize) -> Result<(), Failed> {
+        let retries = self.scheduler.test(index).retries as usize;
+        let mut earlier_failures = Vec::new();
+        let mut time = Duration::ZERO;
+        let mut next = self.scheduler.outcome_of(index, &mut self.reporter);
+        loop {
+            let outcome = match next {
+                Ok(outcome) => outcome,
+                Err(RunError::Spawn(error)) => {
+                    let failure = Failure::NotStarted(error.to_string());
+                    return Err(self.fail(index, failure, None, time));
+                }
+                Err(RunError::Interrupted(signal)) => self.end_interrupted(signal, index),
+            };
+            time += outcome.duration;
+            let mut judged = self.verdict_on(index, outcome);
+            match judged.verdict.clone() {
+                Verdict::Fail(failure) if earlier_failures.len() < retries => {
+                    earlier_failures.push(failure);
+                    next = self.scheduler.retry(index, &mut self.reporter);
+                }
+                Verdict::Fail(failure) => {
+                    return Err(self.fail(index, failure, Some(judged), time));
+                }
+                Verdict::Pass(note) => {
+                    let still_reachable = match &judged.leak_sites {
+                        Some(LeakSiteSearch::Found { leaks, .. }) => Some(leaks.reachable.clone()),
+                        _ => None,
+                    };
+                    let passed = Passed {
+                        note,
+                        still_reachable,
+                        earlier_failures,
+                        attempts: 1 + retries,
+                        time,
+                    };
+                    let case = self.scheduler.test(index).case;
+                    self.reporter.passed(case, passed, captured(&mut judged));
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// The verdict on one run of test `index`. A run whose heap grew past its leak limit runs
+    /// once more, tracking its allocations: unless the test is strict about leaks, only the
+    /// blocks that nothing reaches any more then count.
+    fn verdict_on(&mut self, index: usize, outcome: ChildOutcome) -> Judged {
+        self.take_clues(index, &outcome);
+        let heap = match &outcome.report {
+            Ok(ChildReport::Returned { heap }) => *heap,
+            _ => None,
+        };
+        let expect = self.scheduler.test(index).expect;
+        let verdict = verdict::judge(&outcome, &expect);
+        let (Some(plan), Some(first)) = (self.scheduler.tracking_for(index, &outcome), heap) else {
+            return Judged {
+                outcome,
+                verdict,
+                heap,
+                leak_sites: None,
+            };
+        };
+        let search = self.track_blocks(index, plan, first);
+        let verdict = match &search {
+            LeakSiteSearch::Found { leaks, second, .. } if !expect.strict_leaks => {
+                verdict::judge_tracked(first, *second, leaks, &expect)
+            }
+            _ => verdict,
+        };
+        Judged {
+            outcome,
+            verdict,
+            heap,
+            leak_sites: Some(search),
+        }
+    }
+
+    /// The run of test `index` that tracked its allocations (with their call stacks, unless
+    /// `ISOLATED_TEST_LEAK_SITES=0`): which blocks it left are lost and which still reachable,
+    /// and where they came from; or why that could not be found. `first` is what the failing
+    /// run left.
+    fn track_blocks(
+        &mut self,
+        index: usize,
+        plan: TrackingPlan,
+        first: HeapDelta,
+    ) -> LeakSiteSearch {
+        let mut outcome = match self.scheduler.tracked(index, plan, &mut self.reporter) {
+            Ok(outcome) => outcome,
+            Err(RunError::Interrupted(signal)) => self.end_interrupted(signal, index),
+            Err(RunError::Spawn(error)) => {
+                return LeakSiteSearch::Failed(SearchFailure::NotStarted(error.to_string()))
+            }
+        };
+        self.take_clues(index, &outcome);
+        let verdict = verdict::judge(&outcome, &self.scheduler.test(index).expect);
+        let second = match (&outcome.report, verdict) {
+            (_, Verdict::Fail(failure)) if !failure.is_leak() => {
+                return LeakSiteSearch::Failed(SearchFailure::Failed(failure))
+            }
+            (Ok(ChildReport::Returned { heap: Some(heap) }), _) => *heap,
+            (_, Verdict::Fail(failure)) => {
+                return LeakSiteSearch::Failed(SearchFailure::Failed(failure))
+            }
+            (_, Verdict::Pass(_)) => return LeakSiteSearch::Failed(SearchFailure::NoHeapFigures),
+        };
+        LeakSiteSearch::Found {
+            leaks: outcome.clues.tracked_leaks.take().unwrap_or_default(),
+            second,
+            first,
+        }
+    }
+
+    /// What a finished child said beyond its verdict: processes it left, stderr to pass through.
+    fn take_clues(&mut self, index: usize, outcome: &ChildOutcome) {
+        let escapees = self.scheduler.take_escapees();
+        let case = self.scheduler.test(index).case;
+        self.reporter
+            .left_behind(case, &outcome.clues.descendants, escapees, &outcome.stderr);
+    }
+
+    /// Reports test `index`'s failure and returns it for libtest-mimic.
+    fn fail(
+        &mut self,
+        index: usize,
+        failure: Failure,
+        judged: Option<Judged>,
+        time: Duration,
+    ) -> Failed {
+        let test = self.scheduler.test(index);
+        let (case, strict_leaks) = (test.case, test.expect.strict_leaks);
+        let (stuck_at, leak_sites, captured) = match judged {
+            Some(mut judged) => {
+                let stuck_at = std::mem::take(&mut judged.outcome.clues.stuck_at);
+                let captured = captured(&mut judged);
+                (stuck_at, judged.leak_sites, captured)
+            }
+            None => (Vec::new(), None, Captured::default()),
+        };
+        let report = FailureReport {
+            failure,
+            stuck_at: self.scheduler.stuck_frames(&stuck_at),
+            leak_sites,
+            strict_leaks,
+            captured,
+        };
+        self.reporter.failed(case, report, time).into()
+    }
+
+    /// A signal from outside stopped the run while test `index` was running: its children are
+    /// already dead; say what finished and end as the signal asks.
+    fn end_interrupted(&mut self, signal: Signal, index: usize) -> ! {
+        let escapees = self.scheduler.kill_all();
+        let unfinished = Unfinished {
+            ignored: self.ignored[..index]
+                .iter()
+                .filter(|&&ignored| ignored)
+                .count(),
+            unfinished: self.order.iter().filter(|&&trial| trial >= index).count(),
+            ignored_names: self.ignored_names(),
+        };
+        self.reporter.interrupted(signal, unfinished, escapees);
+        std::process::exit(128 + signal as i32)
+    }
+
+    /// The tests libtest-mimic reports as ignored without asking for them.
+    fn ignored_names(&self) -> Vec<String> {
+        self.ignored
+            .iter()
+            .enumerate()
+            .filter(|(_, &ignored)| ignored)
+            .map(|(index, _)| self.scheduler.test(index).name())
+            .collect()
+    }
+}
+
+/// A judged run's captured output and memory figures, taken out of it.
+fn captured(judged: &mut Judged) -> Captured {
+    let still_reachable = match &judged.leak_sites {
+        Some(LeakSiteSearch::Found { leaks, .. }) => Some(leaks.reachable.bytes),
+        _ => None,
+    };
+    Captured {
+        memory: MemoryFigures {
+            heap: judged.heap,
+            usage: judged.outcome.usage,
+            still_reachable,
+        },
+        stdout: std::mem::take(&mut judged.outcome.stdout),
+        stderr: std::mem::take(&mut judged.outcome.stderr),
+    }
+}

@@ -1,0 +1,347 @@
+//! The operating system's calls that the harness makes in more than one place, each written once:
+//! forking, killing, reaping, counting threads, reading `/proc` without allocating.
+//!
+//! Functions marked "Allocates nothing" may run inside the allocator, in a signal handler or while
+//! other threads are stopped; the others may allocate.
+
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::unistd::{ForkResult, Pid};
+
+/// The longest a reap waits: SIGKILL ends any process not stuck in the kernel at once, and one
+/// that is must not hang the harness.
+pub(crate) const REAP_LIMIT: Duration = Duration::from_secs(5);
+
+/// Forks this process, which must have one thread: a fork from a multi-threaded process can
+/// inherit a lock another thread held and hang the child. The thread count is asserted in debug
+/// builds, through `task_dir` (this process's `/proc/self/task` opened once) where given.
+///
+/// # Safety
+/// The caller must be this process's only thread (the harness starts none and libtest-mimic runs
+/// with one), so that the child may allocate and print freely.
+pub(crate) unsafe fn fork(task_dir: Option<&OwnedFd>) -> nix::Result<ForkResult> {
+    if cfg!(debug_assertions) {
+        if let Some(threads) = task_dir.map_or_else(thread_count, thread_count_in) {
+            assert_eq!(
+                threads, 1,
+                "isolated-test: refusing to fork from a process with {threads} threads"
+            );
+        }
+    }
+    // SAFETY: guaranteed by the caller.
+    unsafe { nix::unistd::fork() }
+}
+
+/// Installs `handler` for `signal`, restarting interrupted system calls.
+///
+/// # Safety
+/// `handler` must be async-signal-safe: it may interrupt any code, the allocator's included.
+pub(crate) unsafe fn install_handler(signal: libc::c_int, handler: extern "C" fn(libc::c_int)) {
+    // SAFETY: a zeroed sigaction with these fields set is valid; the caller vouches for the
+    // handler.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = handler as usize;
+        action.sa_flags = libc::SA_RESTART;
+        libc::sigaction(signal, &action, std::ptr::null_mut());
+    }
+}
+
+/// Ends this process at once, running none of the destructors or exit handlers it inherited.
+/// Allocates nothing.
+pub(crate) fn exit_now(status: i32) -> ! {
+    // SAFETY: `_exit` has no preconditions.
+    unsafe { libc::_exit(status) }
+}
+
+/// Closes `fd` without the check std's debug builds make on every drop (an `fcntl` each: six a
+/// test in the parent alone).
+pub(crate) fn close(fd: OwnedFd) {
+    // SAFETY: `into_raw_fd` hands our ownership of the descriptor to `close`.
+    unsafe { libc::close(fd.into_raw_fd()) };
+}
+
+/// Closes descriptor `fd`, which nothing else owns.
+pub(crate) fn close_raw(fd: RawFd) {
+    // SAFETY: closing a descriptor number we were given to close.
+    unsafe { libc::close(fd) };
+}
+
+/// Makes `fd` descriptor `target` (replacing what was there), closing `fd`.
+pub(crate) fn move_to(fd: OwnedFd, target: RawFd) {
+    // SAFETY: both are descriptor numbers; `target` is replaced, which only this process uses.
+    unsafe { libc::dup2(fd.as_raw_fd(), target) };
+    close(fd);
+}
+
+/// Clears `O_NONBLOCK` on `fd`'s open file description.
+pub(crate) fn set_blocking(fd: RawFd) {
+    // SAFETY: F_GETFL and F_SETFL only read and change the status flags of `fd`.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags >= 0 && flags & libc::O_NONBLOCK != 0 {
+            libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+        }
+    }
+}
+
+/// Whether `fd` is a pipe or a character device (a terminal).
+pub(crate) fn is_pipe_or_terminal(fd: RawFd) -> bool {
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `fstat` fills the buffer on success.
+    if unsafe { libc::fstat(fd, stat.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: initialised by the successful `fstat` above.
+    let kind = unsafe { stat.assume_init() }.st_mode & libc::S_IFMT;
+    kind == libc::S_IFIFO || kind == libc::S_IFCHR
+}
+
+/// Opens `path` (the file on `fd`, through `/proc/self/fd`) again, with `fd`'s access mode and
+/// append flag, and puts the new open file description on `fd`.
+pub(crate) fn reopen(fd: RawFd, path: &std::ffi::CStr) {
+    // SAFETY: `fcntl(F_GETFL)` only reads the flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return;
+    }
+    let keep = flags & (libc::O_ACCMODE | libc::O_APPEND);
+    // Opened non-blocking, or a pipe nobody reads would block the open itself.
+    // SAFETY: a NUL-terminated path; the new descriptor replaces `fd` and is closed.
+    unsafe {
+        let own = libc::open(
+            path.as_ptr(),
+            keep | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC,
+        );
+        if own >= 0 {
+            libc::dup2(own, fd);
+            libc::close(own);
+            libc::fcntl(fd, libc::F_SETFL, keep);
+        }
+    }
+}
+
+/// Kills every process of the group `leader` leads. Allocates nothing.
+pub(crate) fn kill_group(leader: Pid) {
+    // SAFETY: `kill` only sends a signal; `leader` is a child of ours.
+    unsafe { libc::kill(-leader.as_raw(), libc::SIGKILL) };
+}
+
+/// Kills a process by its process group and by its pid: a test that moved itself into another
+/// group (even the harness's) is still killed, and one still in its group takes the group's other
+/// processes with it. Allocates nothing.
+pub(crate) fn kill_process_and_group(pid: Pid) {
+    // SAFETY: `kill` only sends a signal; `pid` is a child of ours.
+    unsafe {
+        libc::kill(-pid.as_raw(), libc::SIGKILL);
+        libc::kill(pid.as_raw(), libc::SIGKILL);
+    }
+}
+
+/// Kills child `pid` (and its group) and reaps it.
+pub(crate) fn kill_and_reap(pid: Pid) {
+    kill_process_and_group(pid);
+    reap(pid);
+}
+
+/// Waits for child `pid` (ended, or sent SIGKILL) and returns its wait status and resource
+/// usage; `None` if it is not this process's child, or is still there after [`REAP_LIMIT`].
+pub(crate) fn reap(pid: Pid) -> Option<(libc::c_int, libc::rusage)> {
+    reap_by(pid, Instant::now() + REAP_LIMIT)
+}
+
+/// [`reap`], giving up at `deadline`. Allocates nothing, and is async-signal-safe.
+pub(crate) fn reap_by(pid: Pid, deadline: Instant) -> Option<(libc::c_int, libc::rusage)> {
+    let mut status = 0;
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    loop {
+        // SAFETY: `wait4` writes the child's status and usage into our locals.
+        let reaped =
+            unsafe { libc::wait4(pid.as_raw(), &mut status, libc::WNOHANG, usage.as_mut_ptr()) };
+        if reaped == pid.as_raw() {
+            // SAFETY: zeroed, then filled by the successful `wait4`.
+            return Some((status, unsafe { usage.assume_init() }));
+        }
+        let still_there = reaped == 0 || Errno::last() == Errno::EINTR;
+        if !still_there || Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// The signal that has stopped child `pid`, if it is stopped now. Leaves the stop reportable.
+pub(crate) fn stopped_by(pid: Pid) -> Option<i32> {
+    let flags = libc::WSTOPPED | libc::WNOHANG | libc::WNOWAIT;
+    let info = waitid(libc::P_PID, pid.as_raw() as libc::id_t, flags)?;
+    // SAFETY: for a stopped child, `si_status` holds the signal that stopped it.
+    (info.si_code == libc::CLD_STOPPED).then(|| unsafe { info.si_status() })
+}
+
+/// Whether this process has any child, living or not yet reaped.
+pub(crate) fn has_children() -> bool {
+    waitid(
+        libc::P_ALL,
+        0,
+        libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+    )
+    .is_some()
+}
+
+fn waitid(kind: libc::idtype_t, id: libc::id_t, flags: libc::c_int) -> Option<libc::siginfo_t> {
+    let mut info = std::mem::MaybeUninit::<libc::siginfo_t>::zeroed();
+    // SAFETY: `waitid` writes a siginfo into our zeroed buffer; with WNOWAIT it leaves every child
+    // as it is.
+    let ok = unsafe { libc::waitid(kind, id, info.as_mut_ptr(), flags) } == 0;
+    // SAFETY: zeroed, then filled (or left zeroed) by `waitid`.
+    ok.then(|| unsafe { info.assume_init() })
+}
+
+/// This process's children, where the kernel lists them.
+pub(crate) fn own_children() -> Vec<i32> {
+    let pid = std::process::id();
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .map(|text| {
+            text.split_whitespace()
+                .filter_map(|pid| pid.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// How many threads this process has, where the platform says: one `stat`, since
+/// `/proc/self/task` has a link per thread plus `.` and `..`. Allocates nothing.
+pub(crate) fn thread_count() -> Option<usize> {
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: a NUL-terminated path and a buffer `stat` fills on success.
+    let ok = unsafe { libc::stat(c"/proc/self/task".as_ptr(), stat.as_mut_ptr()) } == 0;
+    // SAFETY: initialised by the successful `stat` above.
+    ok.then(|| unsafe { stat.assume_init() }.st_nlink.saturating_sub(2) as usize)
+}
+
+/// [`thread_count`] through `/proc/self/task` opened once (no path walk before every fork).
+pub(crate) fn thread_count_in(task_dir: &OwnedFd) -> Option<usize> {
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `fstat` fills the buffer on success.
+    let ok = unsafe { libc::fstat(task_dir.as_raw_fd(), stat.as_mut_ptr()) } == 0;
+    // SAFETY: initialised by the successful `fstat` above.
+    ok.then(|| unsafe { stat.assume_init() }.st_nlink.saturating_sub(2) as usize)
+}
+
+/// The inode of the file open on `fd`. Allocates nothing.
+pub(crate) fn inode_of(fd: RawFd) -> Option<u64> {
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `fstat` writes a `stat` into the buffer we own, or fails and writes nothing we read.
+    let ok = unsafe { libc::fstat(fd, stat.as_mut_ptr()) } == 0;
+    // SAFETY: initialised by the successful `fstat` above.
+    #[allow(clippy::unnecessary_cast)] // `st_ino` is not u64 everywhere
+    ok.then(|| unsafe { stat.assume_init() }.st_ino as u64)
+}
+
+/// Writes all of `bytes` to `fd`, retrying after a signal. Allocates nothing.
+pub(crate) fn write_all(fd: RawFd, mut bytes: &[u8]) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        // SAFETY: `bytes` is a live buffer of the given length; `fd` is a plain descriptor number.
+        let written = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if written < 0 {
+            let error = std::io::Error::last_os_error();
+            if error.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(error);
+        }
+        bytes = &bytes[written as usize..];
+    }
+    Ok(())
+}
+
+/// Waits until one of `fds` is ready or `timeout` passes (`None`: no limit); returns how many
+/// are ready (0 on a timeout), or `None` if a signal interrupted the wait.
+pub(crate) fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> Option<usize> {
+    let timeout_ms = timeout.map_or(-1, |timeout| {
+        // Round up: waking a millisecond early would only poll again.
+        timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
+    });
+    // SAFETY: `fds` is a live, correctly sized array of pollfd structs.
+    let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+    usize::try_from(ready).ok()
+}
+
+/// A `pollfd` waiting for `fd` to be readable.
+pub(crate) fn readable(fd: RawFd) -> libc::pollfd {
+    libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    }
+}
+
+/// Reads the whole of a file into `buffer` with plain system calls; `None` if it cannot be read
+/// or does not fit. Allocates nothing.
+pub(crate) fn read_whole_file(path: &std::ffi::CStr, buffer: &mut [u8]) -> Option<usize> {
+    read_file(path, buffer, true)
+}
+
+/// Reads up to `buffer.len()` bytes of a file; `None` if it cannot be read. Allocates nothing.
+pub(crate) fn read_file_prefix(path: &std::ffi::CStr, buffer: &mut [u8]) -> Option<usize> {
+    read_file(path, buffer, false)
+}
+
+fn read_file(path: &std::ffi::CStr, buffer: &mut [u8], whole: bool) -> Option<usize> {
+    // SAFETY: a NUL-terminated path; reads go into `buffer` within its length; the descriptor
+    // is closed before returning.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return None;
+        }
+        let mut length = 0;
+        let complete = loop {
+            if length == buffer.len() {
+                break !whole;
+            }
+            let read = libc::read(
+                fd,
+                buffer[length..].as_mut_ptr().cast(),
+                buffer.len() - length,
+            );
+            match read {
+                0 => break true,
+                n if n > 0 && !whole => {
+                    length += n as usize;
+                    break true;
+                }
+                n if n > 0 => length += n as usize,
+                _ if Errno::last() == Errno::EINTR => {}
+                _ => break false,
+            }
+        };
+        libc::close(fd);
+        complete.then_some(length)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_are_counted_both_ways() {
+        // libtest runs this on a thread of its own: the main thread waits, so at least two.
+        let task_dir: OwnedFd = std::fs::File::open("/proc/self/task").unwrap().into();
+        assert!(thread_count_in(&task_dir).unwrap() >= 2);
+        assert!(thread_count().unwrap() >= 2);
+    }
+
+    #[test]
+    fn files_are_read_whole_or_by_their_start() {
+        let mut buffer = [0u8; 4096];
+        let whole = read_whole_file(c"/proc/self/stat", &mut buffer).unwrap();
+        assert!(buffer[..whole].ends_with(b"\n"));
+        let mut small = [0u8; 4];
+        assert_eq!(read_file_prefix(c"/proc/self/stat", &mut small), Some(4));
+        assert_eq!(read_whole_file(c"/proc/self/stat", &mut small), None);
+    }
+}
