@@ -169,16 +169,16 @@
 //!
 //! | argument | meaning |
 //! |---|---|
-//! | `timeout = "2s"` | kill the test's process group after this long ([humantime] syntax); overrides `ISOLATED_TEST_TIMEOUT` |
-//! | `leak_limit = 4096` | bytes of lost heap allowed; overrides `ISOLATED_TEST_LEAK_LIMIT` |
-//! | `allow_leaks` | report leaks, never fail for them |
-//! | `strict_leaks` | all heap growth counts against `leak_limit`, still reachable or not |
-//! | `memory_limit = "64MiB"` | fail the allocation that would take the test's live heap over this, and the test with it; the address space is capped too (`RLIMIT_AS`); overrides `ISOLATED_TEST_MEMORY_LIMIT` |
-//! | `max_peak = "8MiB"` | fail a test whose heap peaked more than this above where it began |
-//! | `signal = "SIGSEGV"` | pass only if the child is killed by this signal (`"SEGV"` or `11` too) |
+//! | `timeout = "2s"` | kill the test's process group after this long ([humantime] syntax); default `ISOLATED_TEST_TIMEOUT` |
+//! | `leak_limit = 4096` | bytes of lost heap allowed; default `ISOLATED_TEST_LEAK_LIMIT` |
+//! | `allow_leaks` | report leaks after the summary, never fail for them |
+//! | `strict_leaks` | all heap growth counts against `leak_limit`, still reachable or not; default `ISOLATED_TEST_STRICT_LEAKS` |
+//! | `memory_limit = "64MiB"` | fail the allocation that would take the test's live heap over this, and the test with it; also caps the child's address space (`RLIMIT_AS`); default `ISOLATED_TEST_MEMORY_LIMIT` |
+//! | `max_peak = "8MiB"` | fail a test whose heap peaked more than this above where it began, even if it freed it all |
+//! | `signal = "SIGSEGV"` | a death test: pass only if the child is killed by this signal (`"SEGV"` or `11` work too) |
 //! | `exit_code = 3` | pass only if the child exits with exactly this status before the body finishes |
-//! | `stderr = "regex"` | with `signal`, `exit_code` or `#[should_panic]`: the captured stderr must also match |
-//! | `retries = 2` | run a failing test again in a fresh child up to this many times; passing on a retry is `ok` with a `FLAKY` note; overrides `ISOLATED_TEST_RETRIES` |
+//! | `stderr = "regex"` | with `signal`, `exit_code` or `#[should_panic]`: the captured stderr must also match ([regex] syntax, anywhere unless anchored) |
+//! | `retries = 2` | run a failing test again in a fresh child, up to this many times; default `ISOLATED_TEST_RETRIES` |
 //!
 //! Sizes are bytes or take a unit (`KiB`, `MiB`, `GiB` in 1024s; `KB`, `MB`, `GB` in 1000s).
 //! Contradictions are compile errors: `signal` with `exit_code`, either with `#[should_panic]`,
@@ -191,18 +191,18 @@
 //!
 //! # Environment
 //!
-//! | variable | default | meaning |
+//! | environment variable | default | meaning |
 //! |---|---|---|
-//! | `ISOLATED_TEST_TIMEOUT` | `60s` | each test's timeout; `0` for none. A test that times out shows where it was `stuck at:` |
+//! | `ISOLATED_TEST_TIMEOUT` | `60s` | each test's timeout ([humantime] syntax); `0`: none |
 //! | `ISOLATED_TEST_LEAK_LIMIT` | `0` | bytes of lost heap a test may leave behind |
 //! | `ISOLATED_TEST_STRICT_LEAKS` | `0` | `1`: all heap growth counts as a leak, still reachable or not |
-//! | `ISOLATED_TEST_MEMORY_LIMIT` | none | each test's memory limit, like `64MiB`; `0` for none |
+//! | `ISOLATED_TEST_MEMORY_LIMIT` | none | each test's memory limit, like `64MiB`; `0`: none |
 //! | `ISOLATED_TEST_RETRIES` | `0` | how many times a failing test is run again |
-//! | `ISOLATED_TEST_SLOW_AFTER` | `60s` | print libtest's `test NAME has been running for over 60 seconds` after this long; `0` for never |
-//! | `ISOLATED_TEST_LEAK_SITES` | `1` | `0`: the run that tells lost from still reachable records no call stacks |
-//! | `ISOLATED_TEST_REPORT` | off | `memory`: after the run, list each passing test's memory line, and where its still reachable growth came from (`--show-output` does too) |
-//! | `ISOLATED_TEST_JUNIT` | off | a path: write a JUnit XML report there (times, output, heap figures, flaky retries) |
-//! | `ISOLATED_TEST_SELF_CHECK` | off | `1`: check the harness ends with the descriptors it started with and no child |
+//! | `ISOLATED_TEST_SLOW_AFTER` | `60s` | print libtest's `test NAME has been running for over 60 seconds` on stderr after this long; `0`: never |
+//! | `ISOLATED_TEST_LEAK_SITES` | `1` | `0`: the run that tells lost from still reachable records no call stacks (faster, names no sites) |
+//! | `ISOLATED_TEST_REPORT` | off | `memory`: after the run, list each passing test's memory line, and where its still reachable growth came from |
+//! | `ISOLATED_TEST_JUNIT` | off | a path: write a JUnit XML report of the run there; `%p` in it becomes the process id |
+//! | `ISOLATED_TEST_SELF_CHECK` | off | `1`: at the end, check and print that the harness holds the descriptors it started with and no child |
 //! | `RUST_TEST_THREADS` | all cores | like `--test-threads` |
 //! | `NO_COLOR`, `CLICOLOR_FORCE` | | colour under `--color auto` |
 //! | `TERM` | | `dumb`: no colour under `--color auto`, and no live status line |
@@ -223,9 +223,10 @@
 //! ```
 //!
 //! The README has a GitHub Actions workflow: a build job that archives, and a matrix of shards.
-//! For a JUnit report per shard, use nextest's (`[profile.ci.junit]` in `.config/nextest.toml`):
-//! nextest starts the binary once per test, so `ISOLATED_TEST_JUNIT`, one run's report, would
-//! keep only the last test.
+//! For a JUnit report per shard, use nextest's (`[profile.ci.junit]` in `.config/nextest.toml`).
+//! `ISOLATED_TEST_JUNIT` writes one report per run of a test binary, and nextest starts the binary
+//! once per test: under nextest put `%p` in its path (`target/junit-%p.xml`), which becomes each
+//! process's id.
 //!
 //! # Editors
 //!
@@ -258,7 +259,8 @@
 //! opt-level = 3
 //! ```
 //!
-//! [humantime]: https://docs.rs/humantime
+//! [humantime]: https://docs.rs/humantime/latest/humantime/fn.parse_duration.html
+//! [regex]: https://docs.rs/regex/latest/regex/#syntax
 
 #![deny(missing_docs)]
 

@@ -473,7 +473,7 @@ impl Supervisor {
     }
 
     /// Escaped processes killed since the last call. Which test left each is told by the pids
-    /// tests listed in their reports ([`DeathClues::descendants`]).
+    /// tests listed in their reports ([`DeathClues::descendants`](crate::wire::DeathClues::descendants)).
     pub(crate) fn take_escapees(&mut self) -> Vec<Escapee> {
         std::mem::take(&mut self.escapees)
     }
