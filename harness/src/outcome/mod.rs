@@ -68,3 +68,11 @@ pub(crate) struct Usage {
     pub(crate) user: Duration,
     pub(crate) system: Duration,
 }
+
+/// A process a test left running outside its process group; killed when found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Escapee {
+    pub(crate) pid: i32,
+    /// The kernel's name for it (`/proc/PID/comm`: at most 15 bytes).
+    pub(crate) command: String,
+}

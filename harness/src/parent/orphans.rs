@@ -9,15 +9,8 @@ use std::collections::HashSet;
 
 use nix::unistd::Pid;
 
+use crate::outcome::Escapee;
 use crate::sys;
-
-/// A process a test left running outside its process group; killed when found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Escapee {
-    pub(crate) pid: i32,
-    /// The kernel's name for it (`/proc/PID/comm`: at most 15 bytes).
-    pub(crate) command: String,
-}
 
 /// Makes orphaned descendants of this process its own children (Linux only).
 pub(crate) fn become_subreaper() {

@@ -9,11 +9,13 @@ use nix::errno::Errno;
 use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::{self, Pid};
 
-use super::orphans::{Escapee, OrphanSweeper};
+use super::orphans::OrphanSweeper;
 use super::signals::{self, GroupSlot, WakePipe};
 use super::spawn::{self, ForkContext};
 use crate::child::ChildOptions;
-use crate::outcome::{CapturedStream, ChildEnd, ChildOutcome, SignalNumber, TimedOut, Usage};
+use crate::outcome::{
+    CapturedStream, ChildEnd, ChildOutcome, Escapee, SignalNumber, TimedOut, Usage,
+};
 use crate::registry::TestCase;
 use crate::sys::{self, close};
 use crate::wire::{self, ChannelContents};

@@ -14,8 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use console::style;
 use nix::sys::signal::Signal;
 
-use crate::outcome::{CapturedStream, Usage};
-use crate::parent::orphans::Escapee;
+use crate::outcome::{CapturedStream, Escapee, Usage};
 use crate::parent::supervisor::Progress;
 use crate::registry::TestCase;
 use crate::size;
@@ -186,7 +185,7 @@ struct AfterRun {
     /// How many tests passed without a leak check.
     unchecked: usize,
     /// Passing tests' captured output, for `--show-output`.
-    successes: Vec<(String, String)>,
+    successes: Vec<(String, Captured)>,
     /// Processes that escaped a test's process group, killed.
     escapees: Vec<Escapee>,
     /// Which test said it left which process.
@@ -219,7 +218,8 @@ impl AfterRun {
         let mut out = io::stdout().lock();
         if !self.successes.is_empty() {
             let _ = writeln!(out, "\nsuccesses:\n");
-            for (name, output) in &self.successes {
+            for (name, captured) in &self.successes {
+                let output = sections(&captured.stdout, &captured.stderr);
                 let _ = writeln!(out, "---- {name} ----\n{output}\n");
             }
         }
@@ -433,11 +433,8 @@ impl Reporter {
         if self.show.memory && captured.memory.line().is_some() {
             self.after.memory.push((name.clone(), captured.memory));
         }
-        if self.show.output {
-            let output = sections(&captured.stdout, &captured.stderr);
-            if !output.is_empty() {
-                self.after.successes.push((name, output));
-            }
+        if self.show.output && !(captured.stdout.is_empty() && captured.stderr.is_empty()) {
+            self.after.successes.push((name, captured));
         }
         self.tally.passed += 1;
     }

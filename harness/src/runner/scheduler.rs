@@ -11,8 +11,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use crate::child::ChildOptions;
-use crate::outcome::{ChildOutcome, ChildReport};
-use crate::parent::orphans::Escapee;
+use crate::outcome::{ChildOutcome, ChildReport, Escapee};
 use crate::parent::signals;
 use crate::parent::supervisor::{Progress, Supervisor, Watch};
 use crate::parent::symbolizer::Symbolizer;
