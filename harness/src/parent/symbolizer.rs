@@ -1,6 +1,6 @@
-//! The symboliser: names and source lines for return addresses, worked out in a child of the harness: the debug info
-//! a symboliser loads (tens of megabytes) would otherwise stay in the harness and make every
-//! later fork slower.
+//! The symboliser: names and source lines for return addresses, worked out in a child of the
+//! harness, since the debug info it loads (tens of megabytes) would otherwise stay in the harness
+//! and make every later fork slower.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
