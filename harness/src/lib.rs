@@ -36,7 +36,13 @@
 //! isolated_test::main!();
 //! ```
 //!
-//! `cargo test` then runs each test in a forked child and prints libtest's lines
+//! `harness = false` hands the target to isolated-test instead of libtest, so a plain `#[test]`
+//! function in such a target does not run: make it an `#[isolated_test]` (`#[test]` below the
+//! attribute is a compile error; above it, rustc drops the function outside libtest). A target
+//! that forgot `harness = false` fails under libtest with one test,
+//! `isolated_tests_need_harness_false`: `add harness = false to the [[test]] target NAME`.
+//!
+//! `cargo test` runs each test in a forked child and prints libtest's lines
 //! (`test adds ... ok`), with a reason line, a `memory:` line and the captured output under every
 //! failure. All of libtest's usual flags work: a filter, `--exact`, `--skip`, `--ignored`,
 //! `--include-ignored`, `--list`, `--test-threads`, `--nocapture`, `--show-output`, `--color`,
@@ -337,7 +343,7 @@ pub mod __private {
     pub use crate::registry::{
         ExpectedEnd, Ignore, LeakPolicy, ShouldPanic, SuiteDefaults, TestCase, TestReturn,
     };
-    pub use crate::runner::run_main;
+    pub use crate::runner::{harness_missing, run_main};
     pub use core::time::Duration;
     pub use inventory;
     pub use libc;

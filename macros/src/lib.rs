@@ -379,6 +379,8 @@ fn take_standard_attributes(attrs: &mut Vec<Attribute>) -> Result<StandardAttrib
                 return Err(Error::new(attr.span(), "`#[ignore]` is given twice"));
             }
             ignore = Some(parse_ignore(&attr)?);
+        } else if is_test_attribute(&attr) {
+            return Err(test_attribute_error(&attr));
         } else {
             kept.push(attr);
         }
@@ -390,6 +392,30 @@ fn take_standard_attributes(attrs: &mut Vec<Attribute>) -> Result<StandardAttrib
         should_panic_span,
         ignore: ignore.unwrap_or_else(|| quote!(#private::Ignore::No)),
     })
+}
+
+/// `#[test]`, `#[tokio::test]`, `#[core::prelude::v1::test]`: another harness's test attribute.
+fn is_test_attribute(attr: &Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|segment| segment.ident == "test")
+}
+
+/// Another test attribute below `#[isolated_test]` (one above it expands first, and is the
+/// other macro's to take: rustc drops a `#[test]` item outside libtest, so the README says to put
+/// `#[isolated_test]` alone).
+fn test_attribute_error(attr: &Attribute) -> Error {
+    let path = attr.path();
+    let written = quote!(#path).to_string().replace(' ', "");
+    let message = if written == "test" {
+        "remove `#[test]`: `#[isolated_test]` registers and runs the test itself".to_owned()
+    } else {
+        format!(
+            "remove `#[{written}]`: `#[isolated_test]` registers and runs the test itself, in its own process; build what `#[{written}]` set up (a runtime, say) inside the test"
+        )
+    };
+    Error::new(attr.meta.span(), message)
 }
 
 fn parse_should_panic(attr: &Attribute) -> Result<TokenStream2> {

@@ -88,5 +88,20 @@ pub(crate) fn expand(args: TokenStream2) -> Result<TokenStream2> {
                 strict_leaks: #strict_leaks,
             })
         }
+
+        // Compiled only by libtest's harness (`rustc --test`), which runs this instead of
+        // `main`: a target that forgot `harness = false` fails saying so, rather than running
+        // none of its tests and passing.
+        #[test]
+        fn isolated_tests_need_harness_false() {
+            ::core::panic!(
+                "{}",
+                #private::harness_missing(
+                    ::core::option_env!("CARGO_TARGET_TMPDIR").is_some(),
+                    ::core::option_env!("CARGO_BIN_NAME"),
+                    ::core::env!("CARGO_CRATE_NAME"),
+                )
+            );
+        }
     })
 }

@@ -64,6 +64,20 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
     conclusion.exit()
 }
 
+/// What the test that `main!` writes for libtest's harness says: the target runs under libtest,
+/// which runs none of its isolated tests. `integration` for a `[[test]]` target (cargo sets
+/// `CARGO_TARGET_TMPDIR` only for those and benches), `bin` for a `[[bin]]` target's name.
+pub fn harness_missing(integration: bool, bin: Option<&str>, crate_name: &str) -> String {
+    let target = match (integration, bin) {
+        (true, _) => format!("the [[test]] target {crate_name}"),
+        (false, Some(bin)) => format!("the [[bin]] target {bin}"),
+        (false, None) => "the [lib] target".to_owned(),
+    };
+    format!(
+        "add harness = false to {target} in Cargo.toml: libtest ran this target, so none of its #[isolated_test] tests ran"
+    )
+}
+
 /// Everything the trials share: the scheduler with its supervisor, and the reporter.
 fn start_run(invocation: &Invocation, tests: Vec<PlannedTest>, trials: &[Trial]) -> Run {
     let args = &invocation.args;

@@ -10,6 +10,7 @@ mod colour;
 mod coverage;
 mod death;
 mod docs;
+mod ecosystem;
 mod hostile;
 mod interrupts;
 mod leaks;
