@@ -236,8 +236,10 @@
 //!
 //! # Editors
 //!
-//! rust-analyzer's and RustRover's "Run test"
-//! (`cargo test --package P --test T -- NAME --exact --nocapture`) runs exactly that test.
+//! rust-analyzer shows its "Run Test | Debug" lens over every `#[isolated_test]` (when
+//! rust-analyzer expands the macro, the function carries the test attribute the lens looks for).
+//! The lens, like RustRover's "Run test"
+//! (`cargo test --package P --test T -- NAME --exact --show-output`), runs exactly that test.
 //! `--list` prints what libtest prints, byte for byte, down to the `N tests, 0 benchmarks` footer,
 //! so test explorers find the tests.
 //!

@@ -21,7 +21,7 @@ use syn::{Attribute, Error, Expr, ExprLit, ItemFn, Lit, LitStr, Meta, Result, Re
 /// work as with `#[test]`. See the `isolated-test` crate.
 #[proc_macro_attribute]
 pub fn isolated_test(args: TokenStream, item: TokenStream) -> TokenStream {
-    match expand(args.into(), item.into()) {
+    match expand(args.into(), item.into(), for_editor()) {
         Ok(tokens) => tokens.into(),
         Err(error) => error.to_compile_error().into(),
     }
@@ -492,7 +492,20 @@ fn check_signature(function: &ItemFn) -> Result<()> {
     Ok(())
 }
 
-fn expand(args: TokenStream2, item: TokenStream2) -> Result<TokenStream2> {
+/// Whether rust-analyzer is expanding this (its proc-macro server runs the macro): it offers its
+/// Run/Debug lens only on a function whose expansion carries a test attribute, so there the
+/// function gets one. rustc never sees it: a `#[test]` item outside libtest would be dropped.
+/// (A `cfg(rust_analyzer)` would do the same, but rustc warns of a cfg it does not know on every
+/// test.)
+fn for_editor() -> bool {
+    std::env::current_exe().is_ok_and(|exe| {
+        exe.file_name()
+            .is_some_and(|name| name.to_string_lossy().contains("rust-analyzer"))
+    })
+}
+
+/// The expansion; `for_editor` gives the function the test attribute rust-analyzer looks for.
+fn expand(args: TokenStream2, item: TokenStream2, for_editor: bool) -> Result<TokenStream2> {
     let arguments = parse_arguments(args)?;
     let mut function: ItemFn = syn::parse2(item)?;
     check_signature(&function)?;
@@ -562,7 +575,9 @@ fn expand(args: TokenStream2, item: TokenStream2) -> Result<TokenStream2> {
     let strict_leaks = arguments.strict_leaks.is_some();
     let should_panic = standard.should_panic;
     let ignore = standard.ignore;
+    let lens = for_editor.then(|| quote!(#[test]));
     Ok(quote! {
+        #lens
         #function
 
         const _: () = {
@@ -588,4 +603,39 @@ fn expand(args: TokenStream2, item: TokenStream2) -> Result<TokenStream2> {
             }
         };
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The function as it stands in the expansion, with its attributes.
+    fn function_in(expansion: TokenStream2) -> ItemFn {
+        let file: syn::File = syn::parse2(expansion).expect("the expansion parses");
+        file.items
+            .into_iter()
+            .find_map(|item| match item {
+                syn::Item::Fn(function) => Some(function),
+                _ => None,
+            })
+            .expect("the expansion keeps the function")
+    }
+
+    fn has_test_attribute(function: &ItemFn) -> bool {
+        function
+            .attrs
+            .iter()
+            .any(|attr| attr.path().is_ident("test"))
+    }
+
+    #[test]
+    fn only_rust_analyzer_sees_a_test_attribute() {
+        let item = quote!(
+            fn adds() {}
+        );
+        let for_rustc = expand(quote!(), item.clone(), false).unwrap();
+        assert!(!has_test_attribute(&function_in(for_rustc)));
+        let for_editor = expand(quote!(), item, true).unwrap();
+        assert!(has_test_attribute(&function_in(for_editor)));
+    }
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::Output;
 
-use isolated_test_e2e::cargo;
+use isolated_test_e2e::{cargo, fixture};
 
 /// A target directory of its own for builds under libtest's harness: the outer `cargo test`
 /// holds the normal one.
@@ -49,4 +49,17 @@ fn a_target_without_harness_false_fails_saying_so() {
         stdout.contains("test result: FAILED. 0 passed; 1 failed;"),
         "{context}"
     );
+}
+
+/// What rust-analyzer's Run lens runs on a test in a module: `cargo test --package P --test T --
+/// NAME --exact --show-output`, after the lens itself (a `#[test]` the macro gives the function
+/// when rust-analyzer expands it: `macros/src/lib.rs`'s unit test).
+#[test]
+fn the_editors_run_command_runs_exactly_that_test() {
+    let run = fixture!("flags")
+        .args(["inner::alpha", "--exact", "--show-output"])
+        .run();
+    run.assert_exit_code(0);
+    assert_eq!(run.names(), ["inner::alpha"], "{}", run.context());
+    run.assert_ok("inner::alpha");
 }
