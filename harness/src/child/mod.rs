@@ -190,7 +190,7 @@ pub(crate) fn run_test(
     let before = HeapSnapshot::now();
     let record = options.track_allocations && no_alloc::table::start(options.record_stacks);
     counting::begin_test(memory_limit, record);
-    let result = panic::catch_unwind(AssertUnwindSafe(case.body));
+    let result = panic::catch_unwind(AssertUnwindSafe(|| __rust_begin_short_backtrace(case.body)));
     if !channel::is_test_process() {
         forked_copy_returned(result.is_err());
     }
@@ -227,6 +227,16 @@ pub(crate) fn run_test(
     // Skips atexit handlers and destructors inherited from the parent, which belong to the
     // harness, not to this test.
     sys::exit_now(0)
+}
+
+/// Runs the body. Named as libtest's is: std's short backtraces (`RUST_BACKTRACE=1`) stop at a
+/// frame of this name, so a panic's backtrace shows the test's frames and none of the harness's.
+#[inline(never)]
+fn __rust_begin_short_backtrace<T>(body: fn() -> T) -> T {
+    let result = body();
+    // Keeps this frame on the stack: no tail call into the body.
+    std::hint::black_box(());
+    result
 }
 
 /// The report on how the body ended: `heap` is its growth, where the allocator counts.

@@ -63,3 +63,53 @@ fn the_editors_run_command_runs_exactly_that_test() {
     assert_eq!(run.names(), ["inner::alpha"], "{}", run.context());
     run.assert_ok("inner::alpha");
 }
+
+/// `RUST_BACKTRACE=1`: the panic's backtrace shows the test's frames and is cut where the
+/// harness called the test, as libtest's short backtraces are.
+#[test]
+fn a_short_backtrace_ends_at_the_test() {
+    let run = fixture!("outcomes")
+        .env("RUST_BACKTRACE", "1")
+        .args(["--exact", "panics"])
+        .run();
+    let stderr = run
+        .failure("panics")
+        .output
+        .stderr
+        .clone()
+        .unwrap_or_default();
+    let frames: Vec<&str> = stderr
+        .lines()
+        .skip_while(|line| *line != "stack backtrace:")
+        .skip(1)
+        .filter(|line| !line.trim_start().starts_with("at "))
+        .collect();
+    let functions: Vec<&str> = frames
+        .iter()
+        .filter_map(|line| line.split_once(": ").map(|(_, function)| function))
+        .collect();
+    // std's own frames above the test's depend on the toolchain; the test's, and where the
+    // backtrace ends, do not.
+    let from_test: Vec<&str> = functions
+        .iter()
+        .copied()
+        .skip_while(|function| *function != "outcomes::panics")
+        .collect();
+    assert_eq!(
+        from_test,
+        [
+            "outcomes::panics",
+            "outcomes::_::__isolated_test_body",
+            "Some details are omitted, run with `RUST_BACKTRACE=full` for a verbose backtrace.",
+        ],
+        "{}",
+        run.context()
+    );
+    assert!(
+        !functions
+            .iter()
+            .any(|function| function.contains("isolated_test::")),
+        "{}",
+        run.context()
+    );
+}
