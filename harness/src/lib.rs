@@ -245,15 +245,14 @@
 //!
 //! # Coverage
 //!
-//! Code that runs only in the children is counted: with `cargo llvm-cov`, or with
-//! `RUSTFLAGS="-C instrument-coverage"` and an `LLVM_PROFILE_FILE` containing `%p`, every child
-//! writes its own `.profraw`. The harness calls the profiler runtime before a child's `_exit`
-//! (which skips the runtime's exit hook); its build script turns that on when it finds
-//! `-C instrument-coverage` in the rustflags.
+//! Code that runs only in the children is counted: with `cargo llvm-cov`, `cargo llvm-cov
+//! nextest`, or `RUSTFLAGS="-C instrument-coverage"` and an `LLVM_PROFILE_FILE` containing `%p`,
+//! every child writes its own `.profraw`. The harness finds the profiler runtime at run time and
+//! calls it before a child's `_exit` (which skips the runtime's exit hook).
 //!
 //! ```sh
-//! export LLVM_PROFILE_FILE="$PWD/target/profraw/%p-%m.profraw"
-//! RUSTFLAGS="-C instrument-coverage" cargo test
+//! cargo llvm-cov --workspace
+//! RUSTFLAGS="-C instrument-coverage" LLVM_PROFILE_FILE="$PWD/target/profraw/%p-%m.profraw" cargo test
 //! ```
 //!
 //! # Optimising the harness

@@ -81,31 +81,24 @@ fn limit_address_space(memory_limit: u64) {
 }
 
 /// Writes this child's coverage profile (`LLVM_PROFILE_FILE`, where `%p` makes it a file of its
-/// own) when the binary is instrumented: the `_exit` that ends a child skips the profiler
+/// own) when the binary is instrumented, as found at run time (`cargo llvm-cov` instruments
+/// through a wrapper no build script sees): the `_exit` that ends a child skips the profiler
 /// runtime's exit hook, so code that ran only in children would count as never run.
 fn write_coverage() {
-    #[cfg(isolated_test_coverage)]
-    {
-        extern "C" {
-            fn __llvm_profile_set_filename(pattern: *const libc::c_char);
-            fn __llvm_profile_write_file() -> libc::c_int;
-        }
-        // The runtime expanded `%p` once, in the harness, and ignores the same pattern set
-        // again: set another (which it opens, so a harmless one), then the pattern, so that it
-        // names this child. Without `LLVM_PROFILE_FILE`, rustc's default pattern.
-        let pattern = std::env::var("LLVM_PROFILE_FILE")
-            .unwrap_or_else(|_| "default_%m_%p.profraw".to_owned());
-        let Ok(pattern) = std::ffi::CString::new(pattern) else {
-            return;
-        };
-        // SAFETY: the profiler runtime is linked into every `-C instrument-coverage` binary;
-        // it copies the pattern, and writing the profile only reads its counters.
-        unsafe {
-            __llvm_profile_set_filename(c"/dev/null".as_ptr());
-            __llvm_profile_set_filename(pattern.as_ptr());
-            __llvm_profile_write_file();
-        }
-    }
+    let Some(profiler) = sys::ProfilerRuntime::linked() else {
+        return;
+    };
+    // The runtime expanded `%p` once, in the harness, and ignores the same pattern set again:
+    // set another (which it opens, so a harmless one), then the pattern, so that it names this
+    // child. Without `LLVM_PROFILE_FILE`, rustc's default pattern.
+    let pattern =
+        std::env::var("LLVM_PROFILE_FILE").unwrap_or_else(|_| "default_%m_%p.profraw".to_owned());
+    let Ok(pattern) = std::ffi::CString::new(pattern) else {
+        return;
+    };
+    profiler.set_filename(c"/dev/null");
+    profiler.set_filename(&pattern);
+    profiler.write_file();
 }
 
 /// A process the test forked came back out of the test body (it did not end with `_exit`): it
