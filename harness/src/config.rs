@@ -5,9 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use clap::Parser;
-use libtest_mimic::{Arguments, ColorSetting};
-
+use crate::cli::{Arguments, ColorChoice};
 use crate::registry::SuiteDefaults;
 
 /// A bad flag or environment value, reported as one line.
@@ -20,10 +18,8 @@ impl fmt::Display for ConfigError {
     }
 }
 
-/// The run as configured: libtest-mimic's arguments (held to one thread, colour decided) and what
-/// isolated-test takes from them.
+/// The run as configured: libtest's arguments and what isolated-test takes from the environment.
 pub(crate) struct Invocation {
-    /// Handed to libtest-mimic, which then runs every trial on the main thread.
     pub(crate) args: Arguments,
     /// How many children may run at once (`--test-threads`).
     pub(crate) jobs: usize,
@@ -75,27 +71,9 @@ impl Invocation {
         suite: &SuiteDefaults,
         stdout_is_terminal: bool,
     ) -> Result<Self, ConfigError> {
-        let mut args = Arguments::try_parse_from(argv).map_err(|error| {
-            if !error.use_stderr() {
-                // `--help`: clap prints it and exits 0.
-                error.exit();
-            }
-            ConfigError(
-                first_line(&error.to_string())
-                    .trim_start_matches("error: ")
-                    .to_owned(),
-            )
-        })?;
+        let args = Arguments::parse(argv, env).map_err(|refused| ConfigError(refused.0))?;
         let jobs = test_threads(args.test_threads, env)?;
         let colour = decide_colour(args.color, env, stdout_is_terminal);
-        // libtest-mimic starts a thread per job unless told to use one: with one it calls each
-        // trial's runner on the main thread, which is the only thread we ever fork from.
-        args.test_threads = Some(1);
-        args.color = Some(if colour {
-            ColorSetting::Always
-        } else {
-            ColorSetting::Never
-        });
         Ok(Self {
             args,
             jobs,
@@ -129,10 +107,6 @@ impl Invocation {
     }
 }
 
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or("").trim_end()
-}
-
 fn test_threads(flag: Option<usize>, env: Env) -> Result<usize, ConfigError> {
     let jobs = match (flag, env("RUST_TEST_THREADS")) {
         (Some(0), _) => {
@@ -160,18 +134,18 @@ fn is_dumb_terminal(env: Env) -> bool {
 
 /// `--color` wins; under `auto`, `NO_COLOR` or `TERM=dumb` turns colour off, `CLICOLOR_FORCE`
 /// on, and otherwise a terminal on stdout decides.
-fn decide_colour(flag: Option<ColorSetting>, env: Env, stdout_is_terminal: bool) -> bool {
+fn decide_colour(flag: ColorChoice, env: Env, stdout_is_terminal: bool) -> bool {
     let set = |name: &str| env(name).is_some_and(|value| !value.is_empty());
-    match flag.unwrap_or(ColorSetting::Auto) {
-        ColorSetting::Always => true,
-        ColorSetting::Never => false,
-        ColorSetting::Auto if set("NO_COLOR") || is_dumb_terminal(env) => false,
-        ColorSetting::Auto
+    match flag {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto if set("NO_COLOR") || is_dumb_terminal(env) => false,
+        ColorChoice::Auto
             if set("CLICOLOR_FORCE") && env("CLICOLOR_FORCE").as_deref() != Some("0") =>
         {
             true
         }
-        ColorSetting::Auto => stdout_is_terminal,
+        ColorChoice::Auto => stdout_is_terminal,
     }
 }
 
@@ -286,6 +260,7 @@ mod tests {
             memory_limit: Some(1 << 20),
             retries: Some(2),
             strict_leaks: true,
+            root_file: "tests/suite.rs",
         };
         let defaults = parse_with(&[], &[], &suite).unwrap().defaults;
         assert_eq!(defaults.timeout, Some(Duration::from_secs(5)));
@@ -309,10 +284,9 @@ mod tests {
     }
 
     #[test]
-    fn libtest_mimic_is_held_to_one_thread() {
+    fn test_threads_is_how_many_children_run_at_once() {
         let run = parse(&["--test-threads=8"], &[]).unwrap();
         assert_eq!(run.jobs, 8);
-        assert_eq!(run.args.test_threads, Some(1));
     }
 
     #[test]
@@ -375,27 +349,20 @@ mod tests {
     fn colour_follows_flag_then_env_then_terminal() {
         let none: &[(&str, &str)] = &[];
         let decide = |flag, env: &[(&str, &str)], tty| decide_colour(flag, &env_of(env), tty);
-        assert!(decide(
-            Some(ColorSetting::Always),
-            &[("NO_COLOR", "1")],
-            false
-        ));
+        assert!(decide(ColorChoice::Always, &[("NO_COLOR", "1")], false));
         assert!(!decide(
-            Some(ColorSetting::Never),
+            ColorChoice::Never,
             &[("CLICOLOR_FORCE", "1")],
             true
         ));
-        assert!(!decide(None, &[("NO_COLOR", "1")], true));
-        assert!(!decide(None, &[("TERM", "dumb")], true));
-        assert!(decide(None, &[("TERM", "xterm-256color")], true));
-        assert!(decide(
-            Some(ColorSetting::Always),
-            &[("TERM", "dumb")],
-            false
-        ));
-        assert!(decide(None, &[("CLICOLOR_FORCE", "1")], false));
-        assert!(!decide(None, &[("CLICOLOR_FORCE", "0")], false));
-        assert!(decide(None, none, true));
-        assert!(!decide(None, none, false));
+        let auto = ColorChoice::Auto;
+        assert!(!decide(auto, &[("NO_COLOR", "1")], true));
+        assert!(!decide(auto, &[("TERM", "dumb")], true));
+        assert!(decide(auto, &[("TERM", "xterm-256color")], true));
+        assert!(decide(ColorChoice::Always, &[("TERM", "dumb")], false));
+        assert!(decide(auto, &[("CLICOLOR_FORCE", "1")], false));
+        assert!(!decide(auto, &[("CLICOLOR_FORCE", "0")], false));
+        assert!(decide(auto, none, true));
+        assert!(!decide(auto, none, false));
     }
 }

@@ -44,9 +44,12 @@
 //!
 //! `cargo test` runs each test in a forked child and prints libtest's lines
 //! (`test adds ... ok`), with a reason line, a `memory:` line and the captured output under every
-//! failure. All of libtest's usual flags work: a filter, `--exact`, `--skip`, `--ignored`,
-//! `--include-ignored`, `--list`, `--test-threads`, `--nocapture`, `--show-output`, `--color`,
-//! `-q`. cargo-nextest runs them too (see
+//! failure. libtest's command line works as libtest's does: filters, `--exact`, `--skip`,
+//! `--ignored`, `--include-ignored`, `--list`, `--test-threads`, `--nocapture`, `--show-output`,
+//! `--color`, `-q`, `--logfile`, and behind `-Z unstable-options` (`RUSTC_BOOTSTRAP=1` on a
+//! stable toolchain) `--format json|junit`, `--report-time`, `--ensure-time`, `--shuffle`,
+//! `--shuffle-seed`, `--exclude-should-panic`, with libtest's output byte for byte. cargo-nextest
+//! runs them too (see
 //! [Running at scale](#running-at-scale-with-cargo-nextest)). On a terminal, a live status line
 //! below libtest's open line shows the tests done, the failures so far and the tests running.
 //!
@@ -212,6 +215,9 @@
 //! | `RUST_TEST_THREADS` | all cores | like `--test-threads` |
 //! | `NO_COLOR`, `CLICOLOR_FORCE` | | colour under `--color auto` |
 //! | `TERM` | | `dumb`: no colour under `--color auto`, and no live status line |
+//! | `RUST_TEST_NOCAPTURE` | | not `0`: like `--nocapture` |
+//! | `RUST_TEST_SHUFFLE`, `RUST_TEST_SHUFFLE_SEED` | | with `-Z unstable-options`: like `--shuffle`, `--shuffle-seed` |
+//! | `RUST_TEST_TIME_UNIT`, `RUST_TEST_TIME_INTEGRATION` | `50,100`, `500,1000` | `WARN_MS,CRITICAL_MS` for `--report-time` and `--ensure-time` (a target whose root is in `src/` has unit tests, in `tests/` integration tests) |
 //!
 //! A test's own attribute wins over the environment.
 //!
@@ -275,9 +281,10 @@
 compile_error!("isolated-test forks a child per test and supports Unix-like systems only");
 
 // The data flows one way: registry -> plan -> parent (spawn) -> child -> wire -> parent
-// (supervisor) -> outcome -> verdict -> report, with the runner driving it from libtest-mimic.
+// (supervisor) -> outcome -> verdict -> report, with the runner driving it test by test.
 // `child` runs after the fork and never imports `parent`; `child::no_alloc` never allocates.
 mod child;
+mod cli;
 mod config;
 mod outcome;
 mod parent;
@@ -342,7 +349,7 @@ pub use isolated_test_macros::main;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::registry::{
-        ExpectedEnd, Ignore, LeakPolicy, ShouldPanic, SuiteDefaults, TestCase, TestReturn,
+        ExpectedEnd, Ignore, LeakPolicy, ShouldPanic, Source, SuiteDefaults, TestCase, TestReturn,
     };
     pub use crate::runner::{harness_missing, run_main};
     pub use core::time::Duration;

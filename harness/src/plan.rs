@@ -1,16 +1,16 @@
-//! From registered tests to what this run will do: each test's settings resolved against the
-//! run's defaults, and the order in which libtest-mimic will ask for results.
+//! From registered tests to what this run will do: which tests it takes and in what order, as
+//! libtest chooses them, and each test's settings resolved against the run's defaults.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Duration;
 
-use libtest_mimic::{Arguments, Trial};
-
+use crate::cli::{Arguments, RunIgnored};
 use crate::config::RunDefaults;
-use crate::registry::{Ignore, LeakPolicy, TestCase};
+use crate::registry::{Ignore, LeakPolicy, ShouldPanic, TestCase};
 use crate::verdict::Expectations;
 
 /// One test as this run will treat it. Small, as the parent's memory is copied into every fork:
-/// the name lives in libtest-mimic's trial and is made again when a report needs it.
+/// the name is made again when a report needs it.
 pub(crate) struct PlannedTest {
     pub(crate) case: &'static TestCase,
     pub(crate) timeout: Option<Duration>,
@@ -48,31 +48,112 @@ impl PlannedTest {
     pub(crate) fn name(&self) -> String {
         self.case.full_name()
     }
+}
 
-    pub(crate) fn is_ignored(&self) -> bool {
-        matches!(self.case.ignore, Ignore::Yes(_))
+/// The tests a run takes, as libtest takes them: those the filters name and the skips do not,
+/// sorted by name, then shuffled where a seed says.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Selection {
+    /// Indices into the registered tests, in the order the run reports them.
+    pub(crate) tests: Vec<usize>,
+    /// How many tests the filters left out.
+    pub(crate) filtered_out: usize,
+}
+
+/// The tests `args` select from `registered` (sorted by name, as the registry gives them).
+pub(crate) fn select(args: &Arguments, registered: &[(String, &TestCase)]) -> Selection {
+    let matches = |name: &str, filter: &str| {
+        if args.exact {
+            name == filter
+        } else {
+            name.contains(filter)
+        }
+    };
+    let mut tests: Vec<usize> = registered
+        .iter()
+        .enumerate()
+        .filter(|(_, (name, case))| {
+            (args.filters.is_empty() || args.filters.iter().any(|filter| matches(name, filter)))
+                && !args.skip.iter().any(|skip| matches(name, skip))
+                && !(args.exclude_should_panic && case.should_panic != ShouldPanic::No)
+                && (args.run_ignored != RunIgnored::Only || is_ignored(case))
+                && !args.benchmarks_only
+        })
+        .map(|(index, _)| index)
+        .collect();
+    let filtered_out = registered.len() - tests.len();
+    if let Some(seed) = args.shuffle_seed {
+        let names: Vec<&str> = tests.iter().map(|&i| registered[i].0.as_str()).collect();
+        shuffle(seed, &names, &mut tests);
+    }
+    Selection {
+        tests,
+        filtered_out,
     }
 }
 
-/// The indices of the trials libtest-mimic will run, in the order it runs them: the same filter
-/// it applies, asked of libtest-mimic itself.
-pub(crate) fn run_order(args: &Arguments, trials: &[Trial]) -> Vec<usize> {
-    trials
+/// Whether a selected test runs: an ignored one only under `--ignored` or `--include-ignored`.
+pub(crate) fn runs(args: &Arguments, case: &TestCase) -> bool {
+    !is_ignored(case) || args.run_ignored != RunIgnored::No
+}
+
+fn is_ignored(case: &TestCase) -> bool {
+    matches!(case.ignore, Ignore::Yes(_))
+}
+
+/// A test's name as libtest hashes it for a shuffle: by then it has given every name its
+/// padding (`AlignedTestName`, none for a test), and the derived hash starts with the variant.
+#[derive(Hash)]
+#[allow(dead_code, clippy::enum_variant_names)] // only the last is made; the others give the hash its variant index
+enum HashedName<'a> {
+    StaticTestName(&'a str),
+    DynTestName(String),
+    AlignedTestName(std::borrow::Cow<'a, str>, Padding),
+}
+
+#[derive(Hash)]
+#[allow(dead_code)]
+enum Padding {
+    PadNone,
+    PadOnRight,
+}
+
+/// Shuffles `items` (one per name, in `names`' order) as libtest shuffles its tests for `seed`,
+/// so that a seed gives the order libtest gives.
+fn shuffle<T>(seed: u64, names: &[&str], items: &mut [T]) {
+    let hashed: Vec<HashedName<'_>> = names
         .iter()
-        .enumerate()
-        .filter(|(_, trial)| !args.is_filtered_out(trial) && !args.is_ignored(trial))
-        .map(|(index, _)| index)
-        .collect()
+        .map(|name| HashedName::AlignedTestName((*name).into(), Padding::PadNone))
+        .collect();
+    let hashed: Vec<&HashedName<'_>> = hashed.iter().collect();
+    let extra = hash_of(&hashed);
+    let mut state = seed;
+    for start in 0..items.len() {
+        state = hash_of(&(state, extra));
+        let rest = &mut items[start..];
+        let pick = (state % rest.len() as u64) as usize;
+        rest.swap(0, pick);
+    }
+}
+
+fn hash_of<T: Hash>(value: &T) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::ShouldPanic;
 
     static CASE: TestCase = TestCase {
         module_path: "suite",
         name: "t",
+        source: crate::registry::Source {
+            file: "t.rs",
+            line: 1,
+            column: 4,
+        },
         body: || Ok(()),
         ignore: Ignore::No,
         should_panic: ShouldPanic::No,
@@ -103,24 +184,65 @@ mod tests {
         assert_eq!(test.memory_limit, Some(1 << 20));
     }
 
+    fn registered(names: &[&'static str]) -> Vec<(String, &'static TestCase)> {
+        names
+            .iter()
+            .map(|name| {
+                let case: &'static TestCase = Box::leak(Box::new(TestCase {
+                    name,
+                    ignore: if name.starts_with('i') {
+                        Ignore::Yes(None)
+                    } else {
+                        Ignore::No
+                    },
+                    should_panic: if name.starts_with('p') {
+                        ShouldPanic::Yes
+                    } else {
+                        ShouldPanic::No
+                    },
+                    ..CASE
+                }));
+                (name.to_string(), case)
+            })
+            .collect()
+    }
+
+    fn selected(argv: &[&str], names: &[&'static str]) -> Vec<&'static str> {
+        let env = |name: &str| (name == "RUSTC_BOOTSTRAP").then(|| "1".to_owned());
+        let argv = std::iter::once("t").chain(argv.iter().copied());
+        let args = Arguments::parse(argv.map(Into::into).collect(), &env).unwrap();
+        select(&args, &registered(names))
+            .tests
+            .into_iter()
+            .map(|index| names[index])
+            .collect()
+    }
+
     #[test]
-    fn run_order_follows_libtest_mimics_filter() {
-        let trials = || {
-            ["a", "ab", "b", "c"]
-                .into_iter()
-                .map(|name| Trial::test(name, || Ok(())).with_ignored_flag(name == "c"))
-                .collect::<Vec<_>>()
-        };
-        let parse =
-            |argv: &[&str]| Arguments::from_iter(std::iter::once("t").chain(argv.iter().copied()));
-        assert_eq!(run_order(&parse(&[]), &trials()), [0, 1, 2]);
-        assert_eq!(run_order(&parse(&["a"]), &trials()), [0, 1]);
-        assert_eq!(run_order(&parse(&["a", "--exact"]), &trials()), [0]);
-        assert_eq!(run_order(&parse(&["--skip", "b"]), &trials()), [0]);
-        assert_eq!(run_order(&parse(&["--ignored"]), &trials()), [3]);
+    fn selection_follows_libtests_filters() {
+        let names = ["a", "ab", "b", "ic", "pd"];
+        assert_eq!(selected(&[], &names), names);
+        assert_eq!(selected(&["a"], &names), ["a", "ab"]);
+        assert_eq!(selected(&["a", "b"], &names), ["a", "ab", "b"]);
+        assert_eq!(selected(&["a", "--exact"], &names), ["a"]);
+        assert_eq!(selected(&["--skip", "b"], &names), ["a", "ic", "pd"]);
+        assert_eq!(selected(&["--ignored"], &names), ["ic"]);
         assert_eq!(
-            run_order(&parse(&["--include-ignored"]), &trials()),
-            [0, 1, 2, 3]
+            selected(&["-Zunstable-options", "--exclude-should-panic"], &names),
+            ["a", "ab", "b", "ic"]
         );
+    }
+
+    /// The order libtest 1.95 ran these names in for `--shuffle-seed 42`.
+    #[test]
+    fn a_seed_shuffles_as_libtest_does() {
+        let names: Vec<String> = (0..8).map(|n| format!("tests::t{n}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut order: Vec<usize> = (0..names.len()).collect();
+        shuffle(42, &names, &mut order);
+        let mut again: Vec<usize> = (0..names.len()).collect();
+        shuffle(42, &names, &mut again);
+        assert_eq!(order, again);
+        assert_ne!(order, (0..names.len()).collect::<Vec<_>>());
     }
 }

@@ -11,6 +11,8 @@ pub struct TestCase {
     pub module_path: &'static str,
     /// The function's name.
     pub name: &'static str,
+    /// Where the function's name stands: `file!()`, and the line and column of the name.
+    pub source: Source,
     /// Runs the test body and turns its return value into a result.
     pub body: fn() -> Result<(), String>,
     /// `#[ignore]`, with the reason given by `#[ignore = "..."]`.
@@ -35,6 +37,17 @@ pub struct TestCase {
     pub strict_leaks: bool,
 }
 
+/// Where a test function's name stands in its source.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Source {
+    /// `file!()`: the path rustc was given.
+    pub file: &'static str,
+    /// `line!()` at the name.
+    pub line: u32,
+    /// `column!()` at the name (1-based).
+    pub column: u32,
+}
+
 /// The suite's defaults, as `main!(...)` sets them: an environment variable wins over each, a
 /// test's own attribute over both. `None` leaves the harness's own default.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -49,6 +62,9 @@ pub struct SuiteDefaults {
     pub retries: Option<u32>,
     /// `strict_leaks`.
     pub strict_leaks: bool,
+    /// `file!()` where `main!` stands: the target's root, whose folder says whether libtest would
+    /// call its tests unit or integration tests (`tests/`).
+    pub root_file: &'static str,
 }
 
 /// How a test's child must end for the test to pass.
@@ -147,6 +163,7 @@ mod tests {
         TestCase {
             module_path,
             name,
+            source: Source::default(),
             body: || Ok(()),
             ignore: Ignore::No,
             should_panic: ShouldPanic::No,

@@ -19,7 +19,7 @@ pub(crate) const REAP_LIMIT: Duration = Duration::from_secs(5);
 /// builds, through `task_dir` (this process's `/proc/self/task` opened once) where given.
 ///
 /// # Safety
-/// The caller must be this process's only thread (the harness starts none and libtest-mimic runs
+/// The caller must be this process's only thread (the harness starts none, and runs every test
 /// with one), so that the child may allocate and print freely.
 pub(crate) unsafe fn fork(task_dir: Option<&OwnedFd>) -> nix::Result<ForkResult> {
     if cfg!(debug_assertions) {

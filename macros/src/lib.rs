@@ -504,6 +504,30 @@ fn for_editor() -> bool {
     })
 }
 
+/// Arguments that contradict the function's `#[should_panic]`, or its absence.
+fn reject_contradictions_with(arguments: &Arguments, standard: &StandardAttributes) -> Result<()> {
+    if let Some(span) = standard.should_panic_span {
+        if arguments.signal.is_some() || arguments.exit_code.is_some() {
+            return Err(Error::new(
+                span,
+                "`#[should_panic]` contradicts `signal` and `exit_code`: a test that must die cannot also have to panic",
+            ));
+        }
+    }
+    if let Some((span, _)) = &arguments.stderr {
+        if standard.should_panic_span.is_none()
+            && arguments.signal.is_none()
+            && arguments.exit_code.is_none()
+        {
+            return Err(Error::new(
+                *span,
+                "`stderr` checks the output of a test that dies or panics: add `signal = \"...\"`, `exit_code = N` or `#[should_panic]`",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The expansion; `for_editor` gives the function the test attribute rust-analyzer looks for.
 fn expand(args: TokenStream2, item: TokenStream2, for_editor: bool) -> Result<TokenStream2> {
     let arguments = parse_arguments(args)?;
@@ -534,25 +558,7 @@ fn expand(args: TokenStream2, item: TokenStream2, for_editor: bool) -> Result<To
     let call = quote_spanned! {return_span=>
         #private::TestReturn::into_test_result(#ident())
     };
-    if let Some(span) = standard.should_panic_span {
-        if arguments.signal.is_some() || arguments.exit_code.is_some() {
-            return Err(Error::new(
-                span,
-                "`#[should_panic]` contradicts `signal` and `exit_code`: a test that must die cannot also have to panic",
-            ));
-        }
-    }
-    if let Some((span, _)) = &arguments.stderr {
-        if standard.should_panic_span.is_none()
-            && arguments.signal.is_none()
-            && arguments.exit_code.is_none()
-        {
-            return Err(Error::new(
-                *span,
-                "`stderr` checks the output of a test that dies or panics: add `signal = \"...\"`, `exit_code = N` or `#[should_panic]`",
-            ));
-        }
-    }
+    reject_contradictions_with(&arguments, &standard)?;
     let end = match (&arguments.signal, arguments.exit_code) {
         (Some((_, number)), _) => quote!(#private::ExpectedEnd::Signal(#number)),
         (None, Some((_, code))) => quote!(#private::ExpectedEnd::ExitCode(#code)),
@@ -576,6 +582,14 @@ fn expand(args: TokenStream2, item: TokenStream2, for_editor: bool) -> Result<To
     let should_panic = standard.should_panic;
     let ignore = standard.ignore;
     let lens = for_editor.then(|| quote!(#[test]));
+    // Spanned at the name: `line!()` and `column!()` then say where the name stands.
+    let source = quote_spanned! {ident.span()=>
+        #private::Source {
+            file: ::core::file!(),
+            line: ::core::line!(),
+            column: ::core::column!(),
+        }
+    };
     Ok(quote! {
         #lens
         #function
@@ -588,6 +602,7 @@ fn expand(args: TokenStream2, item: TokenStream2, for_editor: bool) -> Result<To
                 #private::TestCase {
                     module_path: ::core::module_path!(),
                     name: #name,
+                    source: #source,
                     body: __isolated_test_body,
                     ignore: #ignore,
                     should_panic: #should_panic,

@@ -86,6 +86,7 @@ pub(crate) fn expand(args: TokenStream2) -> Result<TokenStream2> {
                 memory_limit: #memory_limit,
                 retries: #retries,
                 strict_leaks: #strict_leaks,
+                root_file: ::core::file!(),
             })
         }
 

@@ -133,11 +133,13 @@ fn non_empty<'a>(lines: &'a [&'a str]) -> impl Iterator<Item = &'a str> + 'a {
     lines.iter().copied().filter(|line| !line.trim().is_empty())
 }
 
-/// `test NAME   ... VERDICT`, padding collapsed.
+/// `test NAME ... VERDICT`, or libtest's `test NAME - should panic ... VERDICT`.
 fn parse_verdict_line(line: &str) -> Option<(String, String)> {
     let rest = line.strip_prefix("test ")?;
     let (name, verdict) = rest.split_once(" ... ")?;
-    Some((name.trim_end().to_owned(), verdict.trim_end().to_owned()))
+    let name = name.trim_end();
+    let name = name.strip_suffix(" - should panic").unwrap_or(name);
+    Some((name.to_owned(), verdict.trim_end().to_owned()))
 }
 
 /// Splits a section into its `---- NAME ----` entries, each with its body lines (trailing blank

@@ -364,11 +364,17 @@ impl Run {
         lines.next()
     }
 
-    /// The line of one-character verdicts that `-q` prints after `running N tests`.
-    pub fn terse_marks(&self) -> Option<&str> {
+    /// The lines of one-character verdicts (and of named failures) that `-q` prints after
+    /// `running N tests`.
+    pub fn terse_marks(&self) -> Option<String> {
         let mut lines = self.stdout.lines();
         lines.find(|line| line.starts_with("running "))?;
-        lines.next()
+        let marks: Vec<&str> = lines
+            .take_while(|line| {
+                !line.is_empty() && *line != "failures:" && !line.starts_with("test result: ")
+            })
+            .collect();
+        Some(marks.join("\n"))
     }
 
     /// The harness's own stderr has no `panicked at` line: whatever a test does, the harness

@@ -236,7 +236,11 @@ fn __rust_begin_short_backtrace<T>(body: fn() -> T) -> T {
 fn final_word(result: std::thread::Result<Result<(), String>>, heap: Option<HeapDelta>) -> Message {
     match result {
         Ok(Ok(())) => Message::Report(ChildReport::Returned { heap }),
-        Ok(Err(error)) => Message::Report(ChildReport::ReturnedErr { error }),
+        Ok(Err(error)) => {
+            // As libtest reports a test's `Err`, on the test's stderr.
+            let _ = writeln!(std::io::stderr(), "Error: {error}");
+            Message::Report(ChildReport::ReturnedErr { error })
+        }
         Err(payload) => {
             let message = hooks::payload_text(&*payload);
             // A payload's destructor may panic again; it is the test's, not ours to run.

@@ -61,7 +61,7 @@ pub(crate) fn spawn(
     // A child inherits the stdout buffer: flushed here, it cannot print the harness's text again.
     let _ = io::stdout().flush();
 
-    // SAFETY: this process has one thread (the harness starts none and libtest-mimic runs with
+    // SAFETY: this process has one thread (the harness starts none, and runs every test from
     // one; `sys::fork` asserts it in debug builds).
     match unsafe { sys::fork(context.task_dir.as_ref()) }? {
         ForkResult::Child => {

@@ -1,7 +1,8 @@
-//! All the text the harness prints beyond libtest-mimic's own lines, made from typed data: the
+//! All the text the harness prints, made from typed data: libtest's console (`console`), the
 //! reason, evidence and captured output under each failure, the live status line, the slow
 //! notice, the notes after the run, the interruption summary and the JUnit report.
 
+pub(crate) mod console;
 pub(crate) mod junit;
 pub(crate) mod reasons;
 mod status;
@@ -11,7 +12,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use console::style;
+use ::console::style;
 use nix::sys::signal::Signal;
 
 use crate::outcome::{CapturedStream, Escapee, Usage};
@@ -105,6 +106,13 @@ pub(crate) struct Captured {
     pub(crate) stderr: CapturedStream,
 }
 
+impl Captured {
+    /// Everything the test printed, as libtest's formats carry it: stdout, then stderr.
+    pub(crate) fn output(&self) -> String {
+        self.stdout.text() + &self.stderr.text()
+    }
+}
+
 /// Everything said of one failed test.
 pub(crate) struct FailureReport {
     pub(crate) failure: Failure,
@@ -137,7 +145,7 @@ impl FailureReport {
             .join("\n")
     }
 
-    /// The text libtest-mimic prints under `---- NAME ----`: the reason, the evidence, the
+    /// The text the console prints under `---- NAME ----`: the reason, the evidence, the
     /// memory figures, then the captured output.
     fn message(&self) -> String {
         let mut message = style(self.failure.to_string()).red().bold().to_string();
@@ -445,7 +453,7 @@ impl Reporter {
         case: &TestCase,
         report: FailureReport,
         time: Duration,
-    ) -> String {
+    ) -> console::Failed {
         self.test_done(false);
         let name = case.full_name();
         if let Some((_, cases)) = &mut self.junit {
@@ -462,7 +470,10 @@ impl Reporter {
             name,
             message: message.clone(),
         });
-        message
+        console::Failed {
+            message,
+            details: report.details(),
+        }
     }
 
     /// Ends the run's output: the JUnit report (with the `ignored` tests libtest-mimic never

@@ -1,59 +1,80 @@
-//! The run from top to bottom: configuration, registry, plan, then libtest-mimic driving one
-//! trial at a time on the main thread, each trial asking the [`trial::Run`] for its verdict.
+//! The run from top to bottom: configuration, registry, selection, then each selected test in
+//! turn on the main thread, told to the console as libtest tells it.
 
 mod scheduler;
 mod trial;
 
 use std::io::{self, IsTerminal, Write};
-use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use libtest_mimic::{Arguments, FormatSetting, Trial};
-
+use crate::cli::Format;
 use crate::config::Invocation;
 use crate::parent::spawn::ForkContext;
 use crate::parent::supervisor::Supervisor;
 use crate::parent::{orphans, signals};
-use crate::plan::{self, PlannedTest};
-use crate::registry::{self, SuiteDefaults};
+use crate::plan::{self, PlannedTest, Selection};
+use crate::registry::{self, SuiteDefaults, TestCase};
+use crate::report::console::{self, Console, Finished, Outcome, TestKind, TestName, TimeLimits};
 use crate::report::{self, Reporter, Show};
 use scheduler::Scheduler;
 use trial::Run;
 
-/// Runs every registered test and exits: the body of the `main` that [`main!`](crate::main)
+/// Runs every selected test and exits: the body of the `main` that [`main!`](crate::main)
 /// writes, with the suite's defaults it was given.
 pub fn run_main(suite: SuiteDefaults) -> ! {
     signals::end_quietly_on_broken_pipe();
     let invocation = invocation(&suite);
-    console::set_colors_enabled(invocation.colour);
-    console::set_colors_enabled_stderr(invocation.colour);
-
+    console::set_colors(invocation.colour);
     let registered = registry::registered_tests();
+    let kind = TestKind::of_root(suite.root_file);
+    let args = &invocation.args;
+    let selection = plan::select(args, &registered);
+    let name_of = |index: usize| TestName {
+        name: &registered[index].0,
+        case: registered[index].1,
+        kind,
+    };
+    if args.list {
+        let listed: Vec<TestName<'_>> = selection.tests.iter().map(|&i| name_of(i)).collect();
+        console::list(args, &listed);
+    }
+    if args.force_run_in_process {
+        eprintln!(
+            "note: --force-run-in-process is ignored: every test runs in a process of its own"
+        );
+    }
+    let time_limits = args.report_time.then(|| {
+        TimeLimits::from_env(kind, &environment)
+            .unwrap_or_else(|error| report::config_error(&error))
+    });
+    let descriptors_at_start = invocation.self_check.then(open_descriptors);
     let tests: Vec<PlannedTest> = registered
         .iter()
         .map(|(_, case)| PlannedTest::new(case, &invocation.defaults))
         .collect();
-    // Shared with every trial's runner: libtest-mimic calls them one at a time, on this thread.
-    let run: Arc<Mutex<Option<Run>>> = Arc::default();
-    let trials: Vec<Trial> = registered
-        .into_iter()
-        .zip(&tests)
-        .enumerate()
-        .map(|(index, ((name, _), test))| {
-            let run = Arc::clone(&run);
-            Trial::test(name, move || trial::judge(&run, index))
-                .with_ignored_flag(test.is_ignored())
-        })
-        .collect();
-    let args = &invocation.args;
-    if args.list {
-        list(args, trials);
+    let mut run = start_run(&invocation, tests, &selection, &registered);
+    let mut console = Console::new(args, invocation.colour, time_limits);
+    console.run_start(
+        selection.tests.len(),
+        selection.filtered_out,
+        args.shuffle_seed,
+    );
+    for (position, &index) in selection.tests.iter().enumerate() {
+        let test = name_of(index);
+        console.test_start(test);
+        if !plan::runs(args, test.case) {
+            let ignored = Finished {
+                outcome: Outcome::Ignored,
+                time: Duration::ZERO,
+                output: String::new(),
+            };
+            console.result(test, ignored);
+            continue;
+        }
+        let finished = run.judge(index, position);
+        console.result(test, finished);
     }
-    let descriptors_at_start = invocation.self_check.then(open_descriptors);
-    *trial::lock(&run) = Some(start_run(&invocation, tests, &trials));
-
-    let conclusion = libtest_mimic::run(args, trials);
-
-    let run = trial::lock(&run).take().expect("the run is still there");
+    let passed = console.run_finish();
     run.finish();
     if let Some(at_start) = descriptors_at_start {
         self_check(at_start);
@@ -61,7 +82,11 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
     if let Some(signal) = signals::interrupted() {
         std::process::exit(128 + signal as i32);
     }
-    conclusion.exit()
+    std::process::exit(if passed { 0 } else { 101 })
+}
+
+fn environment(name: &str) -> Option<String> {
+    std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
 }
 
 /// What the test that `main!` writes for libtest's harness says: the target runs under libtest,
@@ -78,21 +103,32 @@ pub fn harness_missing(integration: bool, bin: Option<&str>, crate_name: &str) -
     )
 }
 
-/// Everything the trials share: the scheduler with its supervisor, and the reporter.
-fn start_run(invocation: &Invocation, tests: Vec<PlannedTest>, trials: &[Trial]) -> Run {
+/// Everything the run needs: the scheduler with its supervisor, and the reporter.
+fn start_run(
+    invocation: &Invocation,
+    tests: Vec<PlannedTest>,
+    selection: &Selection,
+    registered: &[(String, &'static TestCase)],
+) -> Run {
     let args = &invocation.args;
-    let order = plan::run_order(args, trials);
-    let ignored = trials
+    let runs: Vec<bool> = selection
+        .tests
         .iter()
-        .map(|trial| args.is_ignored(trial) && !args.is_filtered_out(trial))
+        .map(|&index| plan::runs(args, registered[index].1))
         .collect();
-    let json = args.format == Some(FormatSetting::Json);
+    let order: Vec<usize> = selection
+        .tests
+        .iter()
+        .zip(&runs)
+        .filter(|(_, &runs)| runs)
+        .map(|(&index, _)| index)
+        .collect();
     let show = Show {
         output: args.show_output,
         memory: invocation.report_memory || args.show_output,
-        pretty: !args.quiet && matches!(args.format, None | Some(FormatSetting::Pretty)),
+        pretty: args.format == Format::Pretty,
         nocapture: args.nocapture,
-        json,
+        json: matches!(args.format, Format::Json | Format::Junit),
     };
     let mut reporter = Reporter::new(
         show,
@@ -105,7 +141,7 @@ fn start_run(invocation: &Invocation, tests: Vec<PlannedTest>, trials: &[Trial])
     };
     let scheduler = Scheduler::new(
         tests,
-        order.clone(),
+        order,
         supervisor,
         invocation.jobs.min(signals::MAX_CHILDREN),
         invocation.leak_sites,
@@ -121,32 +157,15 @@ fn start_run(invocation: &Invocation, tests: Vec<PlannedTest>, trials: &[Trial])
     {
         reporter.show_status(scheduler.upcoming());
     }
-    Run::new(scheduler, reporter, ignored, order)
-}
-
-/// `--list`: what libtest prints, down to its footer, which libtest-mimic leaves out (tools
-/// compare the two outputs).
-fn list(args: &Arguments, trials: Vec<Trial>) -> ! {
-    let listed = trials
-        .iter()
-        .filter(|trial| !args.is_filtered_out(trial))
-        .count();
-    let conclusion = libtest_mimic::run(args, trials);
-    if !args.quiet && matches!(args.format, None | Some(FormatSetting::Pretty)) {
-        let tests = if listed == 1 { "test" } else { "tests" };
-        let gap = if listed == 0 { "" } else { "\n" };
-        println!("{gap}{listed} {tests}, 0 benchmarks");
-    }
-    conclusion.exit()
+    Run::new(scheduler, reporter, selection.tests.clone(), runs)
 }
 
 /// The command line and the environment, over the suite's defaults; a mistake in them ends the
 /// run with one `error:` line.
 fn invocation(suite: &SuiteDefaults) -> Invocation {
-    let env = |name: &str| std::env::var_os(name).map(|value| value.to_string_lossy().into_owned());
     let parsed = Invocation::parse(
         std::env::args_os().collect(),
-        &env,
+        &environment,
         suite,
         io::stdout().is_terminal(),
     );

@@ -1,15 +1,14 @@
 //! One trial: run test `index` (again after a failure, as often as its `retries` allow, and once
 //! more tracking its allocations where it leaked), judge it, and hand the verdict to the reporter
-//! and to libtest-mimic.
+//! and back to the runner's console.
 
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use libtest_mimic::Failed;
 use nix::sys::signal::Signal;
 
 use super::scheduler::{RunError, Scheduler, TrackingPlan};
 use crate::outcome::{ChildOutcome, ChildReport};
+use crate::report::console::{Finished, Outcome};
 use crate::report::{Captured, FailureReport, MemoryFigures, Passed, Reporter, Unfinished};
 use crate::verdict::{self, Failure, LeakSiteSearch, SearchFailure, Verdict};
 use crate::wire::HeapDelta;
@@ -18,24 +17,10 @@ use crate::wire::HeapDelta;
 pub(super) struct Run {
     scheduler: Scheduler,
     reporter: Reporter,
-    /// Per trial: whether libtest-mimic reports it as ignored without asking for it.
-    ignored: Vec<bool>,
-    /// The trials libtest-mimic will ask for, in order.
-    order: Vec<usize>,
-}
-
-/// The run, whichever trial holds it last: a child that panics in a trial's runner never
-/// returns here, and the harness carries on.
-pub(super) fn lock(run: &Mutex<Option<Run>>) -> MutexGuard<'_, Option<Run>> {
-    run.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// A trial's runner: libtest-mimic asks for test `index`'s verdict.
-pub(super) fn judge(run: &Mutex<Option<Run>>, index: usize) -> Result<(), Failed> {
-    lock(run)
-        .as_mut()
-        .expect("trials run only while the run is set up")
-        .judge(index)
+    /// The selected tests, in the order they are reported.
+    selected: Vec<usize>,
+    /// Per selected test: whether it runs (an ignored one does not, unless asked).
+    runs: Vec<bool>,
 }
 
 /// One run of a test and what was made of it.
@@ -50,14 +35,14 @@ impl Run {
     pub(super) fn new(
         scheduler: Scheduler,
         reporter: Reporter,
-        ignored: Vec<bool>,
-        order: Vec<usize>,
+        selected: Vec<usize>,
+        runs: Vec<bool>,
     ) -> Self {
         Self {
             scheduler,
             reporter,
-            ignored,
-            order,
+            selected,
+            runs,
         }
     }
 
@@ -69,9 +54,9 @@ impl Run {
         self.reporter.finish(ignored, escapees);
     }
 
-    /// Runs test `index` (again after a failure, as often as its `retries` allow) and gives
-    /// libtest-mimic the verdict.
-    fn judge(&mut self, index: usize) -> Result<(), Failed> {
+    /// Runs test `index`, the selection's `position`th (again after a failure, as often as its
+    /// `retries` allow), and says how it finished.
+    pub(super) fn judge(&mut self, index: usize, position: usize) -> Finished {
         let retries = self.scheduler.test(index).retries as usize;
         let mut earlier_failures = Vec::new();
         let mut time = Duration::ZERO;
@@ -81,19 +66,19 @@ impl Run {
                 Ok(outcome) => outcome,
                 Err(RunError::Spawn(error)) => {
                     let failure = Failure::NotStarted(error.to_string());
-                    return Err(self.fail(index, failure, None, time));
+                    return self.fail(index, failure, None, time);
                 }
-                Err(RunError::Interrupted(signal)) => self.end_interrupted(signal, index),
+                Err(RunError::Interrupted(signal)) => self.end_interrupted(signal, position),
             };
             time += outcome.duration;
-            let mut judged = self.verdict_on(index, outcome);
+            let mut judged = self.verdict_on(index, position, outcome);
             match judged.verdict.clone() {
                 Verdict::Fail(failure) if earlier_failures.len() < retries => {
                     earlier_failures.push(failure);
                     next = self.scheduler.retry(index, &mut self.reporter);
                 }
                 Verdict::Fail(failure) => {
-                    return Err(self.fail(index, failure, Some(judged), time));
+                    return self.fail(index, failure, Some(judged), time);
                 }
                 Verdict::Pass(note) => {
                     let still_reachable = match &judged.leak_sites {
@@ -108,8 +93,14 @@ impl Run {
                         time,
                     };
                     let case = self.scheduler.test(index).case;
-                    self.reporter.passed(case, passed, captured(&mut judged));
-                    return Ok(());
+                    let captured = captured(&mut judged);
+                    let output = captured.output();
+                    self.reporter.passed(case, passed, captured);
+                    return Finished {
+                        outcome: Outcome::Passed,
+                        time,
+                        output,
+                    };
                 }
             }
         }
@@ -118,7 +109,7 @@ impl Run {
     /// The verdict on one run of test `index`. A run whose heap grew past its leak limit runs
     /// once more, tracking its allocations: unless the test is strict about leaks, only the
     /// blocks that nothing reaches any more then count.
-    fn verdict_on(&mut self, index: usize, outcome: ChildOutcome) -> Judged {
+    fn verdict_on(&mut self, index: usize, position: usize, outcome: ChildOutcome) -> Judged {
         self.take_clues(index, &outcome);
         let heap = match &outcome.report {
             Ok(ChildReport::Returned { heap }) => *heap,
@@ -134,7 +125,7 @@ impl Run {
                 leak_sites: None,
             };
         };
-        let search = self.track_blocks(index, plan, first);
+        let search = self.track_blocks(index, position, plan, first);
         let verdict = match &search {
             LeakSiteSearch::Found { leaks, second, .. } if !expect.strict_leaks => {
                 verdict::judge_tracked(first, *second, leaks, &expect)
@@ -156,12 +147,13 @@ impl Run {
     fn track_blocks(
         &mut self,
         index: usize,
+        position: usize,
         plan: TrackingPlan,
         first: HeapDelta,
     ) -> LeakSiteSearch {
         let mut outcome = match self.scheduler.tracked(index, plan, &mut self.reporter) {
             Ok(outcome) => outcome,
-            Err(RunError::Interrupted(signal)) => self.end_interrupted(signal, index),
+            Err(RunError::Interrupted(signal)) => self.end_interrupted(signal, position),
             Err(RunError::Spawn(error)) => {
                 return LeakSiteSearch::Failed(SearchFailure::NotStarted(error.to_string()))
             }
@@ -200,7 +192,7 @@ impl Run {
         failure: Failure,
         judged: Option<Judged>,
         time: Duration,
-    ) -> Failed {
+    ) -> Finished {
         let test = self.scheduler.test(index);
         let (case, strict_leaks) = (test.case, test.expect.strict_leaks);
         let (stuck_at, leak_sites, captured) = match judged {
@@ -211,6 +203,7 @@ impl Run {
             }
             None => (Vec::new(), None, Captured::default()),
         };
+        let output = captured.output();
         let report = FailureReport {
             failure,
             stuck_at: self.scheduler.stuck_frames(&stuck_at),
@@ -218,32 +211,33 @@ impl Run {
             strict_leaks,
             captured,
         };
-        self.reporter.failed(case, report, time).into()
+        Finished {
+            outcome: Outcome::Failed(self.reporter.failed(case, report, time)),
+            time,
+            output,
+        }
     }
 
-    /// A signal from outside stopped the run while test `index` was running: its children are
-    /// already dead; say what finished and end as the signal asks.
-    fn end_interrupted(&mut self, signal: Signal, index: usize) -> ! {
+    /// A signal from outside stopped the run while the selection's `position`th test was
+    /// running: its children are already dead; say what finished and end as the signal asks.
+    fn end_interrupted(&mut self, signal: Signal, position: usize) -> ! {
         let escapees = self.scheduler.kill_all();
         let unfinished = Unfinished {
-            ignored: self.ignored[..index]
-                .iter()
-                .filter(|&&ignored| ignored)
-                .count(),
-            unfinished: self.order.iter().filter(|&&trial| trial >= index).count(),
+            ignored: self.runs[..position].iter().filter(|&&runs| !runs).count(),
+            unfinished: self.runs[position..].iter().filter(|&&runs| runs).count(),
             ignored_names: self.ignored_names(),
         };
         self.reporter.interrupted(signal, unfinished, escapees);
         std::process::exit(128 + signal as i32)
     }
 
-    /// The tests libtest-mimic reports as ignored without asking for them.
+    /// The selected tests that are reported as ignored, without running.
     fn ignored_names(&self) -> Vec<String> {
-        self.ignored
+        self.selected
             .iter()
-            .enumerate()
-            .filter(|(_, &ignored)| ignored)
-            .map(|(index, _)| self.scheduler.test(index).name())
+            .zip(&self.runs)
+            .filter(|(_, &runs)| !runs)
+            .map(|(&index, _)| self.scheduler.test(index).name())
             .collect()
     }
 }

@@ -14,6 +14,7 @@ mod ecosystem;
 mod hostile;
 mod interrupts;
 mod leaks;
+mod libtest;
 mod lifetimes;
 mod load;
 mod memory;

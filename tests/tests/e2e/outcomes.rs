@@ -73,8 +73,14 @@ fn returning_passes() {
 fn returning_an_error_fails_with_its_debug_text() {
     let failure =
         outcomes().assert_failed("returns_err", r#"returned an error: "the disk is full""#);
-    // Nothing printed, so no output headings.
-    assert_eq!(failure.output, Output::default());
+    // As libtest does, the error is printed on the test's stderr.
+    assert_eq!(
+        failure.output,
+        Output {
+            stdout: None,
+            stderr: Some(r#"Error: "the disk is full""#.to_owned()),
+        }
+    );
 }
 
 #[test]

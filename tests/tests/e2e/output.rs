@@ -18,13 +18,19 @@ fn shown(stdout: &str, stderr: &str) -> Output {
     }
 }
 
+/// What a test printed on stderr, then the line libtest prints for a test that returned its
+/// `Err`.
+fn with_error(stderr: &str) -> &str {
+    Box::leak(format!("{stderr}\nError: \"failing to show the output\"").into_boxed_str())
+}
+
 #[test]
 fn a_failure_shows_what_the_test_printed_to_stdout_and_stderr() {
     let failure = output().assert_failed(
         "prints_to_both_then_fails",
         r#"returned an error: "failing to show the output""#,
     );
-    assert_eq!(failure.output, shown("to stdout", "to stderr"));
+    assert_eq!(failure.output, shown("to stdout", with_error("to stderr")));
 }
 
 #[test]
@@ -51,7 +57,10 @@ fn output_of_a_subprocess_is_captured() {
         "subprocess_prints_then_fails",
         r#"returned an error: "failing to show the output""#,
     );
-    assert_eq!(failure.output, shown("from-sh", "from-sh-on-stderr"));
+    assert_eq!(
+        failure.output,
+        shown("from-sh", with_error("from-sh-on-stderr"))
+    );
 }
 
 #[test]
@@ -60,7 +69,10 @@ fn output_written_straight_to_the_descriptors_is_captured() {
         "writes_to_raw_descriptors_then_fails",
         r#"returned an error: "failing to show the output""#,
     );
-    assert_eq!(failure.output, shown("raw stdout", "raw stderr"));
+    assert_eq!(
+        failure.output,
+        shown("raw stdout", with_error("raw stderr"))
+    );
 }
 
 #[test]

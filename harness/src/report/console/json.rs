@@ -1,0 +1,91 @@
+//! libtest's `json` format (`-Z unstable-options --format json`), event for event and field for
+//! field, as editors read it; a failure's `message` carries the reason and what backs it.
+
+use std::fmt::{self, Display, Write};
+use std::time::Duration;
+
+use super::{Finished, Outcome, Tally, TestName};
+
+pub(super) fn suite_started(total: usize, seed: Option<u64>) -> String {
+    let seed = seed.map_or_else(String::new, |seed| format!(", \"shuffle_seed\": {seed}"));
+    format!("{{ \"type\": \"suite\", \"event\": \"started\", \"test_count\": {total}{seed} }}\n")
+}
+
+pub(super) fn test_started(name: &str) -> String {
+    format!(
+        "{{ \"type\": \"test\", \"event\": \"started\", \"name\": \"{}\" }}\n",
+        Escaped(name)
+    )
+}
+
+/// A test's event: its time under `--report-time`, its captured output where it failed (or
+/// under `--show-output`), and the failure's message or the ignore's reason.
+pub(super) fn result(
+    test: TestName<'_>,
+    finished: &Finished,
+    time: Option<Duration>,
+    show_output: bool,
+) -> String {
+    let event = match finished.outcome {
+        Outcome::Passed => "ok",
+        Outcome::Failed(_) | Outcome::TimeLimitExceeded => "failed",
+        Outcome::Ignored => "ignored",
+    };
+    let mut line = format!(
+        "{{ \"type\": \"test\", \"name\": \"{}\", \"event\": \"{event}\"",
+        Escaped(test.name)
+    );
+    if let Some(time) = time {
+        let _ = write!(line, ", \"exec_time\": {}", time.as_secs_f64());
+    }
+    let shown = show_output || !matches!(finished.outcome, Outcome::Passed);
+    if shown && !finished.output.is_empty() {
+        let _ = write!(line, ", \"stdout\": \"{}\"", Escaped(&finished.output));
+    }
+    match (&finished.outcome, test.ignore_message()) {
+        (Outcome::Failed(failed), _) => {
+            let _ = write!(line, ", \"message\": \"{}\"", Escaped(&failed.details));
+        }
+        (Outcome::TimeLimitExceeded, _) => line.push_str(", \"reason\": \"time limit exceeded\""),
+        (Outcome::Ignored, Some(message)) => {
+            let _ = write!(line, ", \"message\": \"{}\"", Escaped(message));
+        }
+        _ => {}
+    }
+    line.push_str(" }\n");
+    line
+}
+
+pub(super) fn suite_finished(tally: &Tally, elapsed: Duration) -> String {
+    format!(
+        "{{ \"type\": \"suite\", \"event\": \"{}\", \"passed\": {}, \"failed\": {}, \"ignored\": {}, \"measured\": 0, \"filtered_out\": {}, \"exec_time\": {} }}\n",
+        if tally.failed == 0 { "ok" } else { "failed" },
+        tally.passed,
+        tally.failed,
+        tally.ignored,
+        tally.filtered_out,
+        elapsed.as_secs_f64(),
+    )
+}
+
+/// A string inside JSON quotes, escaped as libtest escapes it.
+pub(super) struct Escaped<'a>(pub(super) &'a str);
+
+impl Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            match c {
+                '"' => f.write_str("\\\"")?,
+                '\\' => f.write_str("\\\\")?,
+                '\u{8}' => f.write_str("\\b")?,
+                '\t' => f.write_str("\\t")?,
+                '\n' => f.write_str("\\n")?,
+                '\u{c}' => f.write_str("\\f")?,
+                '\r' => f.write_str("\\r")?,
+                c if c < ' ' || c == '\u{7f}' => write!(f, "\\u{:04x}", c as u32)?,
+                c => f.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,77 @@
+//! libtest's `junit` format (`-Z unstable-options --format junit`): one line of XML at the end
+//! of the run, each failed test with its captured output. (The richer report that
+//! `ISOLATED_TEST_JUNIT` writes to a file is `report::junit`.)
+
+use std::time::Duration;
+
+use super::{Finished, Outcome, Tally, TestKind, TestName};
+
+/// One test's `<testcase>`, made when it finished.
+pub(super) struct Case(Option<String>);
+
+impl Case {
+    pub(super) fn new(test: TestName<'_>, finished: &Finished, time: Option<Duration>) -> Self {
+        let (class, name) = class_and_name(test);
+        let time = time.unwrap_or_default().as_secs_f64();
+        let open = format!("<testcase classname=\"{class}\" name=\"{name}\" time=\"{time}\"");
+        let output = (!finished.output.is_empty())
+            .then(|| format!("<system-out>{}</system-out>", cdata(&finished.output)));
+        Self(match &finished.outcome {
+            Outcome::Ignored => None,
+            Outcome::Passed => Some(format!("{open}/>")),
+            Outcome::Failed(failed) => Some(format!(
+                "{open}><failure message=\"{}\" type=\"assert\"/>{}</testcase>",
+                attribute(&failed.details),
+                output.unwrap_or_default()
+            )),
+            Outcome::TimeLimitExceeded => {
+                Some(format!("{open}><failure type=\"timeout\"/></testcase>"))
+            }
+        })
+    }
+}
+
+/// The whole document after the header, written when the run ends.
+pub(super) fn document(tally: &Tally, cases: Vec<Case>) -> String {
+    let mut text = format!(
+        "<testsuites><testsuite name=\"test\" package=\"test\" id=\"0\" errors=\"0\" failures=\"{}\" tests=\"{}\" skipped=\"{}\" >",
+        tally.failed, tally.total, tally.ignored
+    );
+    for case in cases.into_iter().filter_map(|case| case.0) {
+        text.push_str(&case);
+    }
+    text.push_str("<system-out/><system-err/></testsuite></testsuites>\n");
+    text
+}
+
+/// libtest's class name and name: the module path and the function's name for a unit test
+/// (`crate` at the root), `integration` or `unknown` and the whole name for the others.
+fn class_and_name(test: TestName<'_>) -> (String, String) {
+    let whole = |class: &str| (class.to_owned(), test.name.to_owned());
+    match (test.kind, test.name.rsplit_once("::")) {
+        (TestKind::Integration, _) => whole("integration"),
+        (TestKind::Unknown, _) => whole("unknown"),
+        (TestKind::Unit, Some((path, name))) => (path.to_owned(), name.to_owned()),
+        (TestKind::Unit, None) => whole("crate"),
+    }
+}
+
+/// Output inside CDATA, its newlines as `&#xA;` so that the document stays on one line.
+fn cdata(text: &str) -> String {
+    let escaped = text
+        .replace("]]>", "]]]]><![CDATA[>")
+        .replace("<?", "<]]><![CDATA[?")
+        .replace('\n', "]]>&#xA;<![CDATA[")
+        .replace("<![CDATA[]]>", "");
+    format!("<![CDATA[{escaped}]]>")
+}
+
+/// Text inside an attribute's quotes (libtest writes its message as it is; ours may hold
+/// quotes).
+fn attribute(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\n', "&#xA;")
+}

@@ -1,0 +1,363 @@
+//! isolated-test's output held against libtest's, byte for byte, on twin suites: the same tests
+//! (fixtures/twin_tests.rs) under `#[isolated_test]` (fixtures/twin.rs) and under libtest's
+//! `#[test]` (fixtures/twin_libtest.rs, built here with this toolchain's libtest). libtest's
+//! unstable options are on through `RUSTC_BOOTSTRAP=1`, as editors and CI tools switch them on.
+//!
+//! What differs by design is left out of a comparison and said where: a failure's `message`
+//! carries isolated-test's reason; a panic's output names the child's thread (`main`) and says
+//! `RUST_BACKTRACE` in every child, where libtest says it once per process; times differ.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use isolated_test_e2e::{cargo, TempDir};
+
+/// The tests whose output is the same, byte for byte, under both: none fails or panics.
+const QUIET_TESTS: [&str; 6] = [
+    "--skip",
+    "fails",
+    "--skip",
+    "returns_err",
+    "--skip",
+    "should_panic",
+];
+
+/// The libtest twin, built once with this toolchain's libtest.
+fn libtest_twin() -> &'static PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let output = cargo()
+            .args([
+                "test",
+                "--package",
+                "isolated-test-e2e",
+                "--test",
+                "twin_libtest",
+                "--no-run",
+                "--message-format=json",
+            ])
+            .arg("--target-dir")
+            .arg(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("libtest-harness"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("cargo runs");
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|message| message["target"]["name"] == "twin_libtest")
+            .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+            .expect("cargo names the twin's executable")
+    })
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs a twin with `args` and the environment every comparison shares.
+fn run(binary: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(binary);
+    command
+        .args(args)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env("RUST_BACKTRACE", "0")
+        .env_remove("RUST_TEST_THREADS")
+        .env_remove("ISOLATED_TEST_JUNIT");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("the twin runs")
+}
+
+/// Both twins' stdout for `args` (libtest held to one thread, so that its order is the run's),
+/// with the times made alike.
+fn both(args: &[&str]) -> (String, String) {
+    both_with(args, &[])
+}
+
+fn both_with(args: &[&str], env: &[(&str, &str)]) -> (String, String) {
+    let libtest_args: Vec<&str> = ["--test-threads", "1"]
+        .iter()
+        .chain(args)
+        .copied()
+        .collect();
+    let libtest = run(libtest_twin(), &libtest_args, env);
+    let isolated = run(env!("CARGO_BIN_EXE_twin").as_ref(), args, env);
+    (
+        without_times(&text(&libtest.stdout)),
+        without_times(&text(&isolated.stdout)),
+    )
+}
+
+/// Times in every format made alike (`T`, or 0 in JSON): they are measured, so never the same.
+fn without_times(output: &str) -> String {
+    let patterns = [
+        (r"finished in [0-9.]+s", "finished in Ts"),
+        (r"<[0-9.]+s>", "<Ts>"),
+        (r#""exec_time": [0-9.e-]+"#, r#""exec_time": 0"#),
+        (r#"time="[0-9.e-]+""#, r#"time="T""#),
+    ];
+    patterns
+        .iter()
+        .fold(output.to_owned(), |text, (pattern, with)| {
+            regex::Regex::new(pattern)
+                .unwrap()
+                .replace_all(&text, *with)
+                .into_owned()
+        })
+}
+
+fn args_with<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    args.iter().chain(QUIET_TESTS.iter()).copied().collect()
+}
+
+#[track_caller]
+fn assert_same(args: &[&str]) {
+    let (libtest, isolated) = both(args);
+    assert_eq!(isolated, libtest, "args: {args:?}");
+}
+
+#[test]
+fn the_json_discovery_is_libtests() {
+    assert_same(&["-Zunstable-options", "--list", "--format", "json"]);
+    assert_same(&[
+        "-Zunstable-options",
+        "--list",
+        "--format",
+        "json",
+        "--ignored",
+    ]);
+}
+
+#[test]
+fn the_plain_and_terse_lists_are_libtests() {
+    assert_same(&["--list"]);
+    assert_same(&["--list", "--format", "terse"]);
+}
+
+#[test]
+fn json_events_are_libtests_with_times_and_output() {
+    assert_same(&args_with(&["-Zunstable-options", "--format", "json"]));
+    assert_same(&args_with(&[
+        "-Zunstable-options",
+        "--format",
+        "json",
+        "--show-output",
+        "--report-time",
+    ]));
+}
+
+/// Failed tests: libtest's events and fields, `stdout` the test's own raw output, and
+/// isolated-test's reason in a `message` libtest leaves out for these tests.
+#[test]
+fn a_json_failure_carries_the_raw_output_and_the_reason() {
+    let (libtest, isolated) = both(&["-Zunstable-options", "--format", "json", "--show-output"]);
+    let events = |output: &str| -> Vec<serde_json::Map<String, serde_json::Value>> {
+        output
+            .lines()
+            .map(|line| match serde_json::from_str(line) {
+                Ok(serde_json::Value::Object(event)) => event,
+                _ => panic!("not a JSON event: {line}"),
+            })
+            .collect()
+    };
+    let (libtest, isolated) = (events(&libtest), events(&isolated));
+    assert_eq!(libtest.len(), isolated.len(), "{isolated:#?}");
+    for (theirs, ours) in libtest.iter().zip(&isolated) {
+        for (key, value) in theirs {
+            match key.as_str() {
+                // A panic's output: the child's thread is `main`, and says RUST_BACKTRACE.
+                "stdout" if ours.get("name") != Some(&"returns_err".into()) => {}
+                "exec_time" => {}
+                _ => assert_eq!(ours.get(key), Some(value), "{key} of {theirs:?}"),
+            }
+        }
+        if ours.get("type") == Some(&"test".into()) && ours.get("event") == Some(&"failed".into()) {
+            let message = ours
+                .get("message")
+                .and_then(|m| m.as_str())
+                .unwrap_or_default();
+            let reason = match ours.get("name").and_then(|name| name.as_str()) {
+                Some("returns_err") => "returned an error: \"nope\"",
+                _ => "panicked at tests/fixtures/twin_tests.rs:",
+            };
+            assert!(message.starts_with(reason), "{ours:?}");
+        }
+    }
+}
+
+#[test]
+fn the_pretty_and_terse_runs_are_libtests() {
+    assert_same(&args_with(&[]));
+    assert_same(&args_with(&["-q"]));
+    assert_same(&args_with(&["--include-ignored", "-q"]));
+    assert_same(&args_with(&["--ignored"]));
+}
+
+#[test]
+fn report_time_and_ensure_time_are_libtests() {
+    assert_same(&args_with(&["-Zunstable-options", "--report-time"]));
+    assert_same(&args_with(&["-Zunstable-options", "--ensure-time"]));
+    assert_same(&args_with(&["-Zunstable-options", "--report-time", "-q"]));
+}
+
+#[test]
+fn a_shuffle_seed_gives_libtests_order() {
+    for seed in ["42", "7", "18446744073709551615"] {
+        assert_same(&args_with(&["-Zunstable-options", "--shuffle-seed", seed]));
+        assert_same(&args_with(&[
+            "-Zunstable-options",
+            "--shuffle-seed",
+            seed,
+            "--include-ignored",
+            "--format",
+            "json",
+        ]));
+    }
+    let (libtest, isolated) = both_with(
+        &args_with(&["-Zunstable-options", "-q"]),
+        &[("RUST_TEST_SHUFFLE_SEED", "99")],
+    );
+    assert_eq!(isolated, libtest);
+    assert!(isolated.contains("(shuffle seed: 99)"), "{isolated}");
+}
+
+#[test]
+fn exclude_should_panic_and_junit_are_libtests() {
+    assert_same(&args_with(&[
+        "-Zunstable-options",
+        "--exclude-should-panic",
+    ]));
+    assert_same(&[
+        "-Zunstable-options",
+        "--exclude-should-panic",
+        "-q",
+        "should",
+    ]);
+    assert_same(&args_with(&["-Zunstable-options", "--format", "junit"]));
+    assert_same(&args_with(&[
+        "-Zunstable-options",
+        "--format",
+        "junit",
+        "--report-time",
+    ]));
+}
+
+#[test]
+fn the_log_file_is_libtests_and_the_output_still_printed() {
+    let dir = TempDir::new("logfile");
+    let log = |name: &str| dir.path().join(name);
+    let libtest = run(
+        libtest_twin(),
+        &[
+            "--test-threads",
+            "1",
+            "--logfile",
+            log("libtest").to_str().unwrap(),
+        ],
+        &[],
+    );
+    let isolated = run(
+        env!("CARGO_BIN_EXE_twin").as_ref(),
+        &["--logfile", log("isolated").to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(dir.read("isolated"), dir.read("libtest"));
+    assert!(dir.read("isolated").contains("failed returns_err\n"));
+    assert_eq!(text(&isolated.stderr), text(&libtest.stderr));
+    assert!(text(&isolated.stdout).contains("test passes ... ok\n"));
+    let list = |binary: &std::path::Path, name: &str| {
+        run(
+            binary,
+            &["--list", "--logfile", log(name).to_str().unwrap()],
+            &[],
+        );
+        dir.read(name)
+    };
+    assert_eq!(
+        list(env!("CARGO_BIN_EXE_twin").as_ref(), "isolated-list"),
+        list(libtest_twin(), "libtest-list")
+    );
+}
+
+/// Every unstable flag is refused without `-Z unstable-options`, in libtest's words (on stderr;
+/// isolated-test's exit code for a bad command line is 2, libtest's 101).
+#[test]
+fn unstable_flags_are_gated_as_libtest_gates_them() {
+    for args in [
+        &["--format", "json"][..],
+        &["--format", "junit"],
+        &["--report-time"],
+        &["--ensure-time"],
+        &["--shuffle"],
+        &["--shuffle-seed", "3"],
+        &["--exclude-should-panic"],
+        &["--force-run-in-process"],
+    ] {
+        let libtest = run(libtest_twin(), args, &[]);
+        let isolated = run(env!("CARGO_BIN_EXE_twin").as_ref(), args, &[]);
+        let first = |output: &Output| text(&output.stderr).lines().next().map(str::to_owned);
+        assert_eq!(first(&isolated), first(&libtest), "{args:?}");
+        assert_eq!(isolated.status.code(), Some(2), "{args:?}");
+    }
+    let mut no_bootstrap = Command::new(env!("CARGO_BIN_EXE_twin"));
+    no_bootstrap
+        .args(["-Z", "unstable-options"])
+        .env_remove("RUSTC_BOOTSTRAP");
+    let refused = no_bootstrap.output().unwrap();
+    assert_eq!(
+        text(&refused.stderr).lines().next(),
+        Some("error: the option `Z` is only accepted on the nightly compiler")
+    );
+}
+
+#[test]
+fn force_run_in_process_is_accepted_and_said_to_be_ignored() {
+    let output = run(
+        env!("CARGO_BIN_EXE_twin").as_ref(),
+        &args_with(&["-Zunstable-options", "--force-run-in-process"]),
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        text(&output.stderr).lines().next(),
+        Some("note: --force-run-in-process is ignored: every test runs in a process of its own")
+    );
+}
+
+/// `--ensure-time` fails a test over its critical time, as libtest does for a unit test (a target
+/// whose root is in `src/`): the unit fixture, with `RUST_TEST_TIME_UNIT=0,0`.
+#[test]
+fn ensure_time_fails_a_unit_test_over_its_critical_time() {
+    let output = cargo()
+        .args([
+            "test",
+            "--package",
+            "isolated-test-unit-fixture",
+            "--lib",
+            "--target-dir",
+        ])
+        .arg(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("libtest-harness"))
+        .args([
+            "--",
+            "-Zunstable-options",
+            "--ensure-time",
+            "--exact",
+            "parse::tests::pairs_parse",
+        ])
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env("RUST_TEST_TIME_UNIT", "0,0")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo runs");
+    let stdout = without_times(&text(&output.stdout));
+    assert_eq!(output.status.code(), Some(101), "{stdout}");
+    assert!(
+        stdout.contains(
+            "test parse::tests::pairs_parse ... FAILED (time limit exceeded) <Ts>\n\nfailures (time limit exceeded):\n\nfailures (time limit exceeded):\n    parse::tests::pairs_parse\n"
+        ),
+        "{stdout}"
+    );
+}
