@@ -29,8 +29,12 @@ pub(crate) struct Invocation {
     pub(crate) defaults: RunDefaults,
     /// `ISOLATED_TEST_SELF_CHECK`: check the harness leaked no descriptor or process.
     pub(crate) self_check: bool,
-    /// `ISOLATED_TEST_JUNIT`: where to write a JUnit XML report of the run.
+    /// `ISOLATED_TEST_JUNIT` (or Bazel's `XML_OUTPUT_FILE`): where to write a JUnit XML report.
     pub(crate) junit: Option<std::path::PathBuf>,
+    /// Bazel's (and GoogleTest's) sharding: this process runs one shard of the suite.
+    pub(crate) shard: Option<Shard>,
+    /// Bazel's `TEST_TMPDIR`: the tests' `TMPDIR`.
+    pub(crate) test_tmpdir: Option<std::path::PathBuf>,
     /// `ISOLATED_TEST_REPORT=memory`: list the memory figures of every passing test.
     pub(crate) report_memory: bool,
     /// `ISOLATED_TEST_LEAK_SITES`: on unless `0`.
@@ -52,6 +56,49 @@ pub(crate) struct RunDefaults {
     pub(crate) slow_after: Option<Duration>,
     /// `ISOLATED_TEST_STRICT_LEAKS`: all heap growth counts as a leak, still reachable or not.
     pub(crate) strict_leaks: bool,
+}
+
+/// One shard of a suite that a build system (Bazel, Buck2) spreads over several processes:
+/// GoogleTest's protocol, where the shard `index` of `total` runs every `total`th selected test.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Shard {
+    pub(crate) index: usize,
+    pub(crate) total: usize,
+    /// `TEST_SHARD_STATUS_FILE`: touched, to tell the build system the suite shards.
+    pub(crate) status_file: Option<std::path::PathBuf>,
+}
+
+impl Shard {
+    /// `TEST_TOTAL_SHARDS` and `TEST_SHARD_INDEX`, where both are set.
+    fn from_env(env: Env) -> Result<Option<Self>, ConfigError> {
+        let (Some(total), Some(index)) = (env("TEST_TOTAL_SHARDS"), env("TEST_SHARD_INDEX")) else {
+            return Ok(None);
+        };
+        let total = match total.trim().parse::<usize>() {
+            Ok(total) if total > 0 => total,
+            _ => {
+                return Err(ConfigError(format!(
+                    "TEST_TOTAL_SHARDS={total:?} is not a number of shards of at least 1"
+                )))
+            }
+        };
+        let index = match index.trim().parse::<usize>() {
+            Ok(index) if index < total => index,
+            _ => {
+                return Err(ConfigError(format!(
+                    "TEST_SHARD_INDEX={index:?} is not a shard from 0 to {} (TEST_TOTAL_SHARDS={total})",
+                    total - 1
+                )))
+            }
+        };
+        Ok(Some(Self {
+            index,
+            total,
+            status_file: env("TEST_SHARD_STATUS_FILE")
+                .filter(|path| !path.is_empty())
+                .map(Into::into),
+        }))
+    }
 }
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -83,6 +130,11 @@ impl Invocation {
             self_check: env("ISOLATED_TEST_SELF_CHECK")
                 .is_some_and(|value| !value.is_empty() && value != "0"),
             junit: env("ISOLATED_TEST_JUNIT")
+                .or_else(|| env("XML_OUTPUT_FILE"))
+                .filter(|path| !path.is_empty())
+                .map(Into::into),
+            shard: Shard::from_env(env)?,
+            test_tmpdir: env("TEST_TMPDIR")
                 .filter(|path| !path.is_empty())
                 .map(Into::into),
             leak_sites: match env("ISOLATED_TEST_LEAK_SITES").as_deref().map(str::trim) {
@@ -307,6 +359,27 @@ mod tests {
     fn unknown_flags_are_one_line() {
         let error = parse(&["--frobnicate"], &[]).err().unwrap();
         assert_eq!(error.0, "unexpected argument '--frobnicate' found");
+    }
+
+    #[test]
+    fn bazel_shards_are_checked() {
+        let env = [("TEST_TOTAL_SHARDS", "3"), ("TEST_SHARD_INDEX", "2")];
+        let shard = parse(&[], &env).unwrap().shard.unwrap();
+        assert_eq!((shard.index, shard.total), (2, 3));
+        assert!(parse(&[], &[("TEST_TOTAL_SHARDS", "3")])
+            .unwrap()
+            .shard
+            .is_none());
+        let error = parse(
+            &[],
+            &[("TEST_TOTAL_SHARDS", "3"), ("TEST_SHARD_INDEX", "3")],
+        );
+        assert_eq!(
+            error.err().unwrap().0,
+            "TEST_SHARD_INDEX=\"3\" is not a shard from 0 to 2 (TEST_TOTAL_SHARDS=3)"
+        );
+        let junit = parse(&[], &[("XML_OUTPUT_FILE", "out.xml")]).unwrap().junit;
+        assert_eq!(junit, Some("out.xml".into()));
     }
 
     #[test]

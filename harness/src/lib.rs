@@ -215,6 +215,10 @@
 //! | `RUST_TEST_THREADS` | all cores | like `--test-threads` |
 //! | `NO_COLOR`, `CLICOLOR_FORCE` | | colour under `--color auto` |
 //! | `TERM` | | `dumb`: no colour under `--color auto`, and no live status line |
+//! | `TEST_TOTAL_SHARDS`, `TEST_SHARD_INDEX` | | Bazel's sharding: run shard `INDEX` of `TOTAL`, every `TOTAL`th selected test |
+//! | `TEST_SHARD_STATUS_FILE` | | with sharding: touched, to say the suite shards |
+//! | `XML_OUTPUT_FILE` | | Bazel's: where the JUnit report goes, unless `ISOLATED_TEST_JUNIT` says |
+//! | `TEST_TMPDIR` | | Bazel's: the tests' `TMPDIR` |
 //! | `RUST_TEST_NOCAPTURE` | | not `0`: like `--nocapture` |
 //! | `RUST_TEST_SHUFFLE`, `RUST_TEST_SHUFFLE_SEED` | | with `-Z unstable-options`: like `--shuffle`, `--shuffle-seed` |
 //! | `RUST_TEST_TIME_UNIT`, `RUST_TEST_TIME_INTEGRATION` | `50,100`, `500,1000` | `WARN_MS,CRITICAL_MS` for `--report-time` and `--ensure-time` (a target whose root is in `src/` has unit tests, in `tests/` integration tests) |

@@ -5,7 +5,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Duration;
 
 use crate::cli::{Arguments, RunIgnored};
-use crate::config::RunDefaults;
+use crate::config::{RunDefaults, Shard};
 use crate::registry::{Ignore, LeakPolicy, ShouldPanic, TestCase};
 use crate::verdict::Expectations;
 
@@ -60,8 +60,13 @@ pub(crate) struct Selection {
     pub(crate) filtered_out: usize,
 }
 
-/// The tests `args` select from `registered` (sorted by name, as the registry gives them).
-pub(crate) fn select(args: &Arguments, registered: &[(String, &TestCase)]) -> Selection {
+/// The tests `args` select from `registered` (sorted by name, as the registry gives them): of
+/// these, every `total`th one from `index` when the run is one shard of a sharded suite.
+pub(crate) fn select(
+    args: &Arguments,
+    registered: &[(String, &TestCase)],
+    shard: Option<&Shard>,
+) -> Selection {
     let matches = |name: &str, filter: &str| {
         if args.exact {
             name == filter
@@ -80,6 +85,9 @@ pub(crate) fn select(args: &Arguments, registered: &[(String, &TestCase)]) -> Se
                 && !args.benchmarks_only
         })
         .map(|(index, _)| index)
+        .enumerate()
+        .filter(|(position, _)| shard.is_none_or(|shard| position % shard.total == shard.index))
+        .map(|(_, index)| index)
         .collect();
     let filtered_out = registered.len() - tests.len();
     if let Some(seed) = args.shuffle_seed {
@@ -211,7 +219,7 @@ mod tests {
         let env = |name: &str| (name == "RUSTC_BOOTSTRAP").then(|| "1".to_owned());
         let argv = std::iter::once("t").chain(argv.iter().copied());
         let args = Arguments::parse(argv.map(Into::into).collect(), &env).unwrap();
-        select(&args, &registered(names))
+        select(&args, &registered(names), None)
             .tests
             .into_iter()
             .map(|index| names[index])
@@ -233,7 +241,22 @@ mod tests {
         );
     }
 
-    /// The order libtest 1.95 ran these names in for `--shuffle-seed 42`.
+    #[test]
+    fn a_shard_takes_every_nth_selected_test() {
+        let names = ["a", "ab", "b", "ic", "pd"];
+        let env = |_: &str| None;
+        let args = Arguments::parse(vec!["t".into(), "a".into()], &env).unwrap();
+        let shard = |index| Shard {
+            index,
+            total: 2,
+            status_file: None,
+        };
+        let of = |index| select(&args, &registered(&names), Some(&shard(index))).tests;
+        assert_eq!((of(0), of(1)), (vec![0], vec![1]));
+    }
+
+    /// A seed gives one order, every time (tests/tests/e2e/libtest.rs holds it against
+    /// libtest's).
     #[test]
     fn a_seed_shuffles_as_libtest_does() {
         let names: Vec<String> = (0..8).map(|n| format!("tests::t{n}")).collect();

@@ -28,7 +28,8 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
     let registered = registry::registered_tests();
     let kind = TestKind::of_root(suite.root_file);
     let args = &invocation.args;
-    let selection = plan::select(args, &registered);
+    let selection = plan::select(args, &registered, invocation.shard.as_ref());
+    prepare_for_the_build_system(&invocation);
     let name_of = |index: usize| TestName {
         name: &registered[index].0,
         case: registered[index].1,
@@ -83,6 +84,27 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
         std::process::exit(128 + signal as i32);
     }
     std::process::exit(if passed { 0 } else { 101 })
+}
+
+/// Bazel's test environment: the shard status file touched (this suite shards), and the tests'
+/// temporary files under `TEST_TMPDIR`.
+fn prepare_for_the_build_system(invocation: &Invocation) {
+    if let Some(path) = invocation
+        .shard
+        .as_ref()
+        .and_then(|shard| shard.status_file.as_ref())
+    {
+        if let Err(error) = std::fs::write(path, "") {
+            report::config_error(&format!(
+                "could not touch the shard status file {}: {error}",
+                path.display()
+            ));
+        }
+    }
+    if let Some(dir) = &invocation.test_tmpdir {
+        // Still the only thread: every child inherits it.
+        std::env::set_var("TMPDIR", dir);
+    }
 }
 
 fn environment(name: &str) -> Option<String> {

@@ -113,3 +113,58 @@ fn a_short_backtrace_ends_at_the_test() {
         run.context()
     );
 }
+
+/// Bazel's (GoogleTest's) sharding: three shards of one suite take every test exactly once, each
+/// touches its status file and writes its JUnit report where `XML_OUTPUT_FILE` says.
+#[test]
+fn three_bazel_shards_run_every_test_exactly_once() {
+    let dir = isolated_test_e2e::TempDir::new("shards");
+    let mut seen: Vec<String> = Vec::new();
+    for index in 0..3 {
+        let status = dir.path().join(format!("status-{index}"));
+        let xml = dir.path().join(format!("junit-{index}.xml"));
+        let run = fixture!("flags")
+            .env("TEST_TOTAL_SHARDS", "3")
+            .env("TEST_SHARD_INDEX", index.to_string())
+            .env("TEST_SHARD_STATUS_FILE", &status)
+            .env("XML_OUTPUT_FILE", &xml)
+            .env("TEST_TMPDIR", dir.path())
+            .run();
+        assert!(status.exists(), "shard {index} touched no status file");
+        let names = run.names();
+        assert!(!names.is_empty(), "{}", run.context());
+        let report = std::fs::read_to_string(&xml).expect("the shard's JUnit report");
+        for name in &names {
+            assert!(
+                report.contains(&format!("name=\"{name}\"")),
+                "{name} not in {report}"
+            );
+        }
+        seen.extend(names.iter().map(|name| name.to_string()));
+    }
+    let all = fixture!("flags")
+        .args(["--list", "--format", "terse"])
+        .run();
+    let mut expected: Vec<String> = all
+        .stdout
+        .lines()
+        .filter_map(|line| line.strip_suffix(": test"))
+        .map(str::to_owned)
+        .collect();
+    seen.sort();
+    expected.sort();
+    assert_eq!(seen, expected);
+}
+
+#[test]
+fn a_shard_out_of_range_is_one_error_line() {
+    let run = fixture!("flags")
+        .env("TEST_TOTAL_SHARDS", "2")
+        .env("TEST_SHARD_INDEX", "2")
+        .run();
+    run.assert_exit_code(2);
+    assert_eq!(
+        run.stderr_lines(),
+        ["error: TEST_SHARD_INDEX=\"2\" is not a shard from 0 to 1 (TEST_TOTAL_SHARDS=2)"]
+    );
+}
