@@ -188,6 +188,7 @@
 //! | `exit_code = 3` | pass only if the child exits with exactly this status before the body finishes |
 //! | `stderr = "regex"` | with `signal`, `exit_code` or `#[should_panic]`: the captured stderr must also match ([regex] syntax, anywhere unless anchored) |
 //! | `retries = 2` | run a failing test again in a fresh child, up to this many times; default `ISOLATED_TEST_RETRIES` |
+//! | `serial = "database"` | no two tests of the group run at the same time, in any of the run's children (under cargo-nextest, which runs each test in a process of its own, use its test groups) |
 //!
 //! Sizes are bytes or take a unit (`KiB`, `MiB`, `GiB` in 1024s; `KB`, `MB`, `GB` in 1000s).
 //! Contradictions are compile errors: `signal` with `exit_code`, either with `#[should_panic]`,

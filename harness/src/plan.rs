@@ -173,6 +173,7 @@ mod tests {
         memory_limit: None,
         max_peak: None,
         strict_leaks: false,
+        serial: None,
     };
 
     #[test]

@@ -35,6 +35,8 @@ pub struct TestCase {
     pub max_peak: Option<u64>,
     /// `strict_leaks`: all heap growth counts as a leak, still reachable or not.
     pub strict_leaks: bool,
+    /// `serial = "group"`: no two tests of the group run at the same time.
+    pub serial: Option<&'static str>,
 }
 
 /// Where a test function's name stands in its source.
@@ -175,6 +177,7 @@ mod tests {
             memory_limit: None,
             max_peak: None,
             strict_leaks: false,
+            serial: None,
         }
     }
 

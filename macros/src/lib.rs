@@ -17,7 +17,8 @@ use syn::{Attribute, Error, Expr, ExprLit, ItemFn, Lit, LitStr, Meta, Result, Re
 ///
 /// Arguments, all optional: `timeout = "2s"`, `leak_limit = 4096`, `allow_leaks`,
 /// `strict_leaks`, `signal = "SIGSEGV"`, `exit_code = 3`, `stderr = "regex"`, `retries = 2`,
-/// `memory_limit = "64MiB"`, `max_peak = "8MiB"`. `#[should_panic]` and `#[ignore]`
+/// `memory_limit = "64MiB"`, `max_peak = "8MiB"`, `serial = "group"`. `#[should_panic]` and
+/// `#[ignore]`
 /// work as with `#[test]`. See the `isolated-test` crate.
 #[proc_macro_attribute]
 pub fn isolated_test(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -49,11 +50,12 @@ struct Arguments {
     retries: Option<(Span, u32)>,
     memory_limit: Option<(Span, u64)>,
     max_peak: Option<(Span, u64)>,
+    serial: Option<(Span, LitStr)>,
 }
 
 const EXPECTED: &str = "expected `timeout = \"...\"`, `leak_limit = N`, `allow_leaks`, `strict_leaks`, \
                         `signal = \"SIGSEGV\"`, `exit_code = N`, `stderr = \"regex\"`, `retries = N`, \
-                        `memory_limit = \"64MiB\"` or `max_peak = \"8MiB\"`";
+                        `memory_limit = \"64MiB\"`, `max_peak = \"8MiB\"` or `serial = \"group\"`";
 
 /// Signal names as `kill -l` lists them, without `SIG`. Each becomes `libc::SIG...`, so a name
 /// the target lacks is still a compile error, at the attribute.
@@ -108,6 +110,7 @@ const VALUED: &[&str] = &[
     "retries",
     "memory_limit",
     "max_peak",
+    "serial",
 ];
 /// The arguments written as a bare name.
 const FLAGS: &[&str] = &["allow_leaks", "strict_leaks"];
@@ -146,6 +149,10 @@ fn parse_valued(parsed: &mut Arguments, name: &str, meta: &Meta, value: &Expr) -
             let message =
                 "retries takes how many times to run a failing test again, like `retries = 2`";
             parsed.retries = Some((span, int_argument(value, message)?));
+        }
+        "serial" => {
+            reject_duplicate(parsed.serial.is_some(), meta, name)?;
+            parsed.serial = Some((span, serial_argument(value)?));
         }
         _ => {
             reject_duplicate(parsed.stderr.is_some(), meta, name)?;
@@ -211,6 +218,18 @@ fn exit_code_argument(value: &Expr) -> Result<i32> {
         .base10_parse::<u8>()
         .map_err(|_| Error::new(int.span(), "an exit status is a number from 0 to 255"))?;
     Ok(i32::from(code))
+}
+
+/// `serial = "database"`: the group's name, not empty.
+fn serial_argument(value: &Expr) -> Result<LitStr> {
+    let group = string_literal(value, "serial = \"database\"")?;
+    if group.value().trim().is_empty() {
+        return Err(Error::new(
+            group.span(),
+            "serial takes the name of a group of tests that must not run at the same time, like `serial = \"database\"`",
+        ));
+    }
+    Ok(group.clone())
 }
 
 /// `stderr = "regex"`: a regex that compiles.
@@ -579,6 +598,10 @@ fn expand(args: TokenStream2, item: TokenStream2, for_editor: bool) -> Result<To
     let memory_limit = optional(arguments.memory_limit.map(|(_, bytes)| bytes));
     let max_peak = optional(arguments.max_peak.map(|(_, bytes)| bytes));
     let strict_leaks = arguments.strict_leaks.is_some();
+    let serial = match &arguments.serial {
+        Some((_, group)) => quote!(::core::option::Option::Some(#group)),
+        None => quote!(::core::option::Option::None),
+    };
     let should_panic = standard.should_panic;
     let ignore = standard.ignore;
     let lens = for_editor.then(|| quote!(#[test]));
@@ -614,6 +637,7 @@ fn expand(args: TokenStream2, item: TokenStream2, for_editor: bool) -> Result<To
                     memory_limit: #memory_limit,
                     max_peak: #max_peak,
                     strict_leaks: #strict_leaks,
+                    serial: #serial,
                 }
             }
         };

@@ -14,7 +14,14 @@ const EXPECTED: &str = "`main!` takes `allocator = Path`, `timeout = \"...\"`, `
                         `memory_limit = \"64MiB\"`, `retries = N` and `strict_leaks`";
 
 /// Arguments of a test that no suite-wide default stands for.
-const TEST_ONLY: &[&str] = &["allow_leaks", "signal", "exit_code", "stderr", "max_peak"];
+const TEST_ONLY: &[&str] = &[
+    "allow_leaks",
+    "signal",
+    "exit_code",
+    "stderr",
+    "max_peak",
+    "serial",
+];
 
 pub(crate) fn expand(args: TokenStream2) -> Result<TokenStream2> {
     let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args)?;

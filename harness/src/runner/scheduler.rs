@@ -49,6 +49,8 @@ pub(crate) struct Scheduler {
     report_memory: bool,
     /// Per test: a tracked run was started for its latest outcome, not yet taken.
     tracking: Vec<bool>,
+    /// The `serial` groups with a child running, and how many: one at most, but counted.
+    busy_groups: Vec<(&'static str, usize)>,
 }
 
 /// How to run a test again to tell the blocks it left apart.
@@ -86,6 +88,7 @@ impl Scheduler {
             leak_sites,
             report_memory,
             tracking,
+            busy_groups: Vec::new(),
         }
     }
 
@@ -100,6 +103,7 @@ impl Scheduler {
         progress: &mut dyn Progress,
     ) -> Result<ChildOutcome, RunError> {
         if !self.started[index] {
+            self.wait_for_its_group(index, progress)?;
             self.start(index).map_err(RunError::Spawn)?;
         }
         self.wait_for(index, progress)
@@ -111,6 +115,7 @@ impl Scheduler {
         index: usize,
         progress: &mut dyn Progress,
     ) -> Result<ChildOutcome, RunError> {
+        self.wait_for_its_group(index, progress)?;
         self.start(index).map_err(RunError::Spawn)?;
         self.wait_for(index, progress)
     }
@@ -152,6 +157,7 @@ impl Scheduler {
         progress: &mut dyn Progress,
     ) -> Result<ChildOutcome, RunError> {
         if !self.tracking[index] {
+            self.wait_for_its_group(index, progress)?;
             self.start_tracking(index, plan).map_err(RunError::Spawn)?;
         }
         self.tracking[index] = false;
@@ -191,9 +197,63 @@ impl Scheduler {
                 self.fill();
                 return Ok(outcome);
             }
-            for (done, outcome) in self.supervisor.wait(progress) {
-                self.track_early(done, &outcome);
-                self.finished.push((done, outcome));
+            self.collect(progress);
+        }
+    }
+
+    /// Waits for children to end, and keeps what they said.
+    fn collect(&mut self, progress: &mut dyn Progress) {
+        for (done, outcome) in self.supervisor.wait(progress) {
+            self.group_left(done);
+            self.track_early(done, &outcome);
+            self.finished.push((done, outcome));
+        }
+    }
+
+    /// Waits until no test of test `index`'s `serial` group runs.
+    fn wait_for_its_group(
+        &mut self,
+        index: usize,
+        progress: &mut dyn Progress,
+    ) -> Result<(), RunError> {
+        while !self.group_is_free(index) {
+            if let Some(signal) = signals::interrupted() {
+                return Err(RunError::Interrupted(signal));
+            }
+            self.collect(progress);
+        }
+        Ok(())
+    }
+
+    /// Whether test `index` may start: no test of its `serial` group runs.
+    fn group_is_free(&self, index: usize) -> bool {
+        self.tests[index]
+            .case
+            .serial
+            .is_none_or(|group| !self.busy_groups.iter().any(|(busy, _)| *busy == group))
+    }
+
+    /// A child of test `index`'s group starts.
+    fn group_entered(&mut self, index: usize) {
+        let Some(group) = self.tests[index].case.serial else {
+            return;
+        };
+        match self.busy_groups.iter_mut().find(|(busy, _)| *busy == group) {
+            Some((_, running)) => *running += 1,
+            None => self.busy_groups.push((group, 1)),
+        }
+    }
+
+    /// The child that reports under `key` ended.
+    fn group_left(&mut self, key: usize) {
+        let index = key % self.tests.len();
+        let Some(group) = self.tests[index].case.serial else {
+            return;
+        };
+        if let Some(at) = self.busy_groups.iter().position(|(busy, _)| *busy == group) {
+            self.busy_groups[at].1 -= 1;
+            if self.busy_groups[at].1 == 0 {
+                self.busy_groups.swap_remove(at);
             }
         }
     }
@@ -201,7 +261,7 @@ impl Scheduler {
     /// Starts the tracked run of a run that just ended, if it will need one: the verdict waits
     /// for it, so it runs beside the runs before that verdict rather than after them.
     fn track_early(&mut self, key: usize, outcome: &ChildOutcome) {
-        if key >= self.tests.len() || self.tracking[key] {
+        if key >= self.tests.len() || self.tracking[key] || !self.group_is_free(key) {
             return;
         }
         if let Some(plan) = self.tracking_for(key, outcome) {
@@ -246,25 +306,33 @@ impl Scheduler {
         self.supervisor
             .start(key, test.case, watch, options, token)?;
         self.started[index] = true;
+        self.group_entered(index);
         Ok(())
     }
 
-    /// Starts upcoming tests while there is a free slot. A fork that fails here is retried when
-    /// the test's turn comes, where its error becomes that test's failure.
+    /// Starts upcoming tests while there is a free slot: the first whose `serial` group is free.
+    /// A fork that fails here is retried when the test's turn comes, where its error becomes that
+    /// test's failure.
     fn fill(&mut self) {
         while self.supervisor.running() < self.jobs
             && self.supervisor.running() + self.finished.len() < self.lookahead
         {
-            let Some(next) = self.upcoming.pop_front() else {
+            while let Some(&front) = self.upcoming.front() {
+                if !self.started[front] {
+                    break;
+                }
+                self.upcoming.pop_front();
+            }
+            // The first, unless a test of its `serial` group runs: then the first that may start.
+            let startable = |index: usize| !self.started[index] && self.group_is_free(index);
+            let Some(at) = self.upcoming.iter().position(|&index| startable(index)) else {
                 return;
             };
-            if self.started[next] {
-                continue;
-            }
+            let next = self.upcoming[at];
             if self.start(next).is_err() {
-                self.upcoming.push_front(next);
                 return;
             }
+            self.upcoming.remove(at);
         }
     }
 

@@ -168,3 +168,27 @@ fn a_shard_out_of_range_is_one_error_line() {
         ["error: TEST_SHARD_INDEX=\"2\" is not a shard from 0 to 1 (TEST_TOTAL_SHARDS=2)"]
     );
 }
+
+/// `serial = "group"`: with eight children in flight, no two tests of a group run at once (each
+/// holds its group's lock file while it runs, and fails if another has it).
+#[test]
+fn tests_of_one_serial_group_never_overlap() {
+    for _ in 0..3 {
+        let dir = isolated_test_e2e::TempDir::new("serial");
+        let run = fixture!("serial")
+            .env("SERIAL_DIR", dir.path())
+            .args(["--test-threads", "8"])
+            .run();
+        run.assert_exit_code(0);
+        for name in [
+            "first",
+            "second",
+            "third",
+            "fourth",
+            "elsewhere",
+            "unrelated",
+        ] {
+            run.assert_ok(name);
+        }
+    }
+}
