@@ -53,14 +53,13 @@
 //! [Running at scale](#running-at-scale-with-cargo-nextest)). On a terminal, a live status line
 //! below libtest's open line shows the tests done, the failures so far and the tests running.
 //!
-//! `#[isolated_test] async fn` is a compile error that says to build a runtime in the test and
-//! call `block_on`. Do that, so that the runtime is built, used and dropped in the test's child:
+//! An `async fn` test runs to completion in its child, on a current-thread tokio runtime (the
+//! `tokio` feature) or on the runtime `runtime = path::to::block_on` names:
 //!
 //! ```ignore
 //! #[isolated_test]
-//! fn fetches_the_answer() {
-//!     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-//!     runtime.block_on(async { assert_eq!(fetch_answer().await, 42) });
+//! async fn fetches_the_answer() {
+//!     assert_eq!(fetch_answer().await, 42);
 //! }
 //! ```
 //!
@@ -189,6 +188,7 @@
 //! | `stderr = "regex"` | with `signal`, `exit_code` or `#[should_panic]`: the captured stderr must also match ([regex] syntax, anywhere unless anchored) |
 //! | `retries = 2` | run a failing test again in a fresh child, up to this many times; default `ISOLATED_TEST_RETRIES` |
 //! | `serial = "database"` | no two tests of the group run at the same time, in any of the run's children (under cargo-nextest, which runs each test in a process of its own, use its test groups) |
+//! | `runtime = path::to::block_on` | for an `async fn` test: the function that runs its future to completion, instead of the `tokio` feature's current-thread runtime |
 //!
 //! Sizes are bytes or take a unit (`KiB`, `MiB`, `GiB` in 1024s; `KB`, `MB`, `GB` in 1000s).
 //! Contradictions are compile errors: `signal` with `exit_code`, either with `#[should_panic]`,
@@ -356,7 +356,7 @@ pub mod __private {
     pub use crate::registry::{
         ExpectedEnd, Ignore, LeakPolicy, ShouldPanic, Source, SuiteDefaults, TestCase, TestReturn,
     };
-    pub use crate::runner::{harness_missing, run_main};
+    pub use crate::runner::{block_on, harness_missing, run_main};
     pub use core::time::Duration;
     pub use inventory;
     pub use libc;

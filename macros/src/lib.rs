@@ -17,8 +17,8 @@ use syn::{Attribute, Error, Expr, ExprLit, ItemFn, Lit, LitStr, Meta, Result, Re
 ///
 /// Arguments, all optional: `timeout = "2s"`, `leak_limit = 4096`, `allow_leaks`,
 /// `strict_leaks`, `signal = "SIGSEGV"`, `exit_code = 3`, `stderr = "regex"`, `retries = 2`,
-/// `memory_limit = "64MiB"`, `max_peak = "8MiB"`, `serial = "group"`. `#[should_panic]` and
-/// `#[ignore]`
+/// `memory_limit = "64MiB"`, `max_peak = "8MiB"`, `serial = "group"`,
+/// `runtime = path::to::block_on` (for an `async fn`). `#[should_panic]` and `#[ignore]`
 /// work as with `#[test]`. See the `isolated-test` crate.
 #[proc_macro_attribute]
 pub fn isolated_test(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -51,11 +51,13 @@ struct Arguments {
     memory_limit: Option<(Span, u64)>,
     max_peak: Option<(Span, u64)>,
     serial: Option<(Span, LitStr)>,
+    runtime: Option<(Span, syn::Path)>,
 }
 
 const EXPECTED: &str = "expected `timeout = \"...\"`, `leak_limit = N`, `allow_leaks`, `strict_leaks`, \
                         `signal = \"SIGSEGV\"`, `exit_code = N`, `stderr = \"regex\"`, `retries = N`, \
-                        `memory_limit = \"64MiB\"`, `max_peak = \"8MiB\"` or `serial = \"group\"`";
+                        `memory_limit = \"64MiB\"`, `max_peak = \"8MiB\"`, `serial = \"group\"` or \
+                        `runtime = path::to::block_on`";
 
 /// Signal names as `kill -l` lists them, without `SIG`. Each becomes `libc::SIG...`, so a name
 /// the target lacks is still a compile error, at the attribute.
@@ -111,6 +113,7 @@ const VALUED: &[&str] = &[
     "memory_limit",
     "max_peak",
     "serial",
+    "runtime",
 ];
 /// The arguments written as a bare name.
 const FLAGS: &[&str] = &["allow_leaks", "strict_leaks"];
@@ -153,6 +156,16 @@ fn parse_valued(parsed: &mut Arguments, name: &str, meta: &Meta, value: &Expr) -
         "serial" => {
             reject_duplicate(parsed.serial.is_some(), meta, name)?;
             parsed.serial = Some((span, serial_argument(value)?));
+        }
+        "runtime" => {
+            reject_duplicate(parsed.runtime.is_some(), meta, name)?;
+            let Expr::Path(path) = value else {
+                return Err(Error::new(
+                    value.span(),
+                    "runtime takes the path of a function that runs a future to completion, like `runtime = my_executor::block_on`",
+                ));
+            };
+            parsed.runtime = Some((span, path.path.clone()));
         }
         _ => {
             reject_duplicate(parsed.stderr.is_some(), meta, name)?;
@@ -431,7 +444,7 @@ fn test_attribute_error(attr: &Attribute) -> Error {
         "remove `#[test]`: `#[isolated_test]` registers and runs the test itself".to_owned()
     } else {
         format!(
-            "remove `#[{written}]`: `#[isolated_test]` registers and runs the test itself, in its own process; build what `#[{written}]` set up (a runtime, say) inside the test"
+            "remove `#[{written}]`: `#[isolated_test]` registers and runs the test itself, in its own process, and runs an `async fn` on a current-thread tokio runtime there (isolated-test's `tokio` feature) or on the one `runtime = path::to::block_on` names"
         )
     };
     Error::new(attr.meta.span(), message)
@@ -484,12 +497,6 @@ fn private() -> TokenStream2 {
 
 fn check_signature(function: &ItemFn) -> Result<()> {
     let signature = &function.sig;
-    if let Some(asyncness) = signature.asyncness {
-        return Err(Error::new(
-            asyncness.span(),
-            "#[isolated_test] functions cannot be async yet; build a runtime in the test and call `block_on`",
-        ));
-    }
     if let Some(unsafety) = signature.unsafety {
         return Err(Error::new(
             unsafety.span(),
@@ -574,8 +581,21 @@ fn expand(args: TokenStream2, item: TokenStream2, for_editor: bool) -> Result<To
         ReturnType::Default => ident.span(),
         ReturnType::Type(_, ty) => ty.span(),
     };
+    // An `async fn` runs to completion on a runtime in the child: the one `runtime = ...`
+    // names, or a current-thread tokio runtime (isolated-test's `tokio` feature).
+    let run = match (&function.sig.asyncness, &arguments.runtime) {
+        (None, Some((span, _))) => {
+            return Err(Error::new(
+                *span,
+                "`runtime` runs an `async fn`; this test is not async",
+            ))
+        }
+        (None, None) => quote_spanned!(return_span=> #ident()),
+        (Some(_), Some((_, runtime))) => quote_spanned!(return_span=> #runtime(#ident())),
+        (Some(_), None) => quote_spanned!(return_span=> #private::block_on(#ident())),
+    };
     let call = quote_spanned! {return_span=>
-        #private::TestReturn::into_test_result(#ident())
+        #private::TestReturn::into_test_result(#run)
     };
     reject_contradictions_with(&arguments, &standard)?;
     let end = match (&arguments.signal, arguments.exit_code) {

@@ -21,6 +21,7 @@ const TEST_ONLY: &[&str] = &[
     "stderr",
     "max_peak",
     "serial",
+    "runtime",
 ];
 
 pub(crate) fn expand(args: TokenStream2) -> Result<TokenStream2> {

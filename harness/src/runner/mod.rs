@@ -111,6 +111,32 @@ fn environment(name: &str) -> Option<String> {
     std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
 }
 
+/// Runs an `async fn` test's future to completion on a current-thread tokio runtime, built and
+/// dropped in the test's child.
+#[cfg(feature = "tokio")]
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread tokio runtime builds")
+        .block_on(future)
+}
+
+/// Without the `tokio` feature, an `async fn` test needs a runtime named: a compile error says so.
+#[cfg(not(feature = "tokio"))]
+pub fn block_on<F: std::future::Future + NeedsARuntime>(_future: F) -> F::Output {
+    unreachable!("NeedsARuntime is implemented for no future")
+}
+
+/// Implemented for no type: the bound that makes an `async fn` test without a runtime a compile
+/// error that says what to write.
+#[cfg(not(feature = "tokio"))]
+#[diagnostic::on_unimplemented(
+    message = "`#[isolated_test] async fn` needs a runtime to run on",
+    label = "enable isolated-test's `tokio` feature, or write `#[isolated_test(runtime = path::to::block_on)]`"
+)]
+pub trait NeedsARuntime {}
+
 /// What the test that `main!` writes for libtest's harness says: the target runs under libtest,
 /// which runs none of its isolated tests. `integration` for a `[[test]]` target (cargo sets
 /// `CARGO_TARGET_TMPDIR` only for those and benches), `bin` for a `[[bin]]` target's name.

@@ -192,3 +192,34 @@ fn tests_of_one_serial_group_never_overlap() {
         }
     }
 }
+
+/// `#[isolated_test] async fn`: on a current-thread tokio runtime in the child, or on the one
+/// `runtime = ...` names; a panic, a timeout and a leak are reported as for any test, and
+/// tokio's own runtime leaves no false leak.
+#[test]
+fn async_tests_run_to_completion_in_their_child() {
+    let run = fixture!("async_tests").run();
+    run.assert_exit_code(101);
+    run.assert_ok("awaits_a_spawned_task");
+    run.assert_ok("returns_ok_after_yielding");
+    run.assert_ok("runs_on_the_runtime_it_names");
+    let failure = run.assert_failed(
+        "fails_after_yielding",
+        &format!(
+            "panicked at {}: async boom",
+            crate::location_of(
+                ASYNC_SOURCE,
+                "tests/fixtures/async_tests.rs",
+                "panic!(\"async boom\")"
+            )
+        ),
+    );
+    assert!(failure.output.stderr.is_some());
+    run.assert_failed(
+        "never_finishes",
+        "timed out after 300ms; its process group was killed",
+    );
+    run.assert_failed("leaks_a_box", &isolated_test_e2e::leaked(24, 1));
+}
+
+const ASYNC_SOURCE: &str = include_str!("../../fixtures/async_tests.rs");
