@@ -325,6 +325,24 @@ pub use child::no_alloc::counting::CountingAllocator;
 /// ```
 pub use isolated_test_macros::isolated_test;
 
+/// [`#[isolated_test]`](isolated_test) under the name rstest looks for: rstest gives each of its
+/// cases the test attribute whose path ends in `test`, so that every case is an isolated test.
+///
+/// ```ignore
+/// use rstest::rstest;
+///
+/// #[rstest]
+/// #[case(1, 2)]
+/// #[case(2, 4)]
+/// #[isolated_test::test]
+/// fn doubles(#[case] input: u32, #[case] expected: u32) {
+///     assert_eq!(input * 2, expected);
+/// }
+///
+/// isolated_test::main!();
+/// ```
+pub use isolated_test_macros::isolated_test as test;
+
 /// Installs the counting global allocator and writes the test target's `main`.
 ///
 /// End every test file that uses `#[isolated_test]` (with `harness = false`) with:
@@ -356,7 +374,7 @@ pub mod __private {
     pub use crate::registry::{
         ExpectedEnd, Ignore, LeakPolicy, ShouldPanic, Source, SuiteDefaults, TestCase, TestReturn,
     };
-    pub use crate::runner::{block_on, harness_missing, run_main};
+    pub use crate::runner::{block_on, harness_missing, run_main, run_ready};
     pub use core::time::Duration;
     pub use inventory;
     pub use libc;

@@ -426,6 +426,39 @@ fn take_standard_attributes(attrs: &mut Vec<Attribute>) -> Result<StandardAttrib
     })
 }
 
+/// test-case's `#[test_case(...)]`, below `#[isolated_test]`.
+fn is_test_case_attribute(attr: &Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|segment| segment.ident == "test_case")
+}
+
+/// `#[isolated_test]` above test-case's `#[test_case(...)]`s: the function again, with the
+/// `#[test_case]`s first and `#[isolated_test]` after them, made `async`. test-case gives a sync
+/// case libtest's `#[test]` (which rustc drops outside libtest, silently), but leaves an async
+/// case's test attribute to the function's own attributes: so each case becomes an
+/// `#[isolated_test]`, run by a runtime that polls a future that never waits once.
+fn under_test_case(args: TokenStream2, mut function: ItemFn, has_runtime: bool) -> TokenStream2 {
+    let (cases, others): (Vec<Attribute>, Vec<Attribute>) =
+        function.attrs.drain(..).partition(is_test_case_attribute);
+    let private = private();
+    let args = match (function.sig.asyncness.is_some(), has_runtime) {
+        (false, _) => {
+            function.sig.asyncness = Some(Default::default());
+            let separator = (!args.is_empty()).then(|| quote!(,));
+            quote!(#args #separator runtime = #private::run_ready)
+        }
+        (true, _) => args,
+    };
+    function.attrs = others;
+    quote! {
+        #(#cases)*
+        #[::isolated_test::isolated_test(#args)]
+        #function
+    }
+}
+
 /// `#[test]`, `#[tokio::test]`, `#[core::prelude::v1::test]`: another harness's test attribute.
 fn is_test_attribute(attr: &Attribute) -> bool {
     attr.path()
@@ -556,8 +589,11 @@ fn reject_contradictions_with(arguments: &Arguments, standard: &StandardAttribut
 
 /// The expansion; `for_editor` gives the function the test attribute rust-analyzer looks for.
 fn expand(args: TokenStream2, item: TokenStream2, for_editor: bool) -> Result<TokenStream2> {
-    let arguments = parse_arguments(args)?;
+    let arguments = parse_arguments(args.clone())?;
     let mut function: ItemFn = syn::parse2(item)?;
+    if function.attrs.iter().any(is_test_case_attribute) {
+        return Ok(under_test_case(args, function, arguments.runtime.is_some()));
+    }
     check_signature(&function)?;
     let standard = take_standard_attributes(&mut function.attrs)?;
 

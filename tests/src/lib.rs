@@ -72,6 +72,39 @@ pub fn build_fixture_apart(
     assert!(status.success(), "building the fixture {bin} failed");
 }
 
+/// Builds test target `target` of this package (`test = false`: `cargo test` leaves it alone) in
+/// `target_dir`, a target directory of its own (the outer `cargo test` holds the normal one), and
+/// returns its executable.
+pub fn build_test_target(target: &str, target_dir: &std::path::Path) -> std::path::PathBuf {
+    let output = cargo()
+        .args([
+            "test",
+            "--package",
+            "isolated-test-e2e",
+            "--test",
+            target,
+            "--no-run",
+            "--message-format=json",
+        ])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| message["target"]["name"] == target)
+        .find_map(|message| message["executable"].as_str().map(std::path::PathBuf::from))
+        .unwrap_or_else(|| panic!("cargo names {target}'s executable"))
+}
+
 /// A [`Harness`] for the fixture bin target `$name`, built by cargo before the integration tests.
 #[macro_export]
 macro_rules! fixture {

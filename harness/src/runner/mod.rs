@@ -137,6 +137,19 @@ pub fn block_on<F: std::future::Future + NeedsARuntime>(_future: F) -> F::Output
 )]
 pub trait NeedsARuntime {}
 
+/// Runs a future that finishes without waiting (a sync test made `async` for test-case's
+/// cases); one that waits is a bug in the test, said as a panic.
+pub fn run_ready<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => panic!(
+            "a test-case case waited for something: make the test an `async fn` on a runtime (`runtime = ...` or the `tokio` feature)"
+        ),
+    }
+}
+
 /// What the test that `main!` writes for libtest's harness says: the target runs under libtest,
 /// which runs none of its isolated tests. `integration` for a `[[test]]` target (cargo sets
 /// `CARGO_TARGET_TMPDIR` only for those and benches), `bin` for a `[[bin]]` target's name.

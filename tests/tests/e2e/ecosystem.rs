@@ -223,3 +223,58 @@ fn async_tests_run_to_completion_in_their_child() {
 }
 
 const ASYNC_SOURCE: &str = include_str!("../../fixtures/async_tests.rs");
+
+/// rstest's and test-case's cases are isolated tests under the names those crates give them;
+/// proptest, insta (an inline snapshot) and tempfile work with their default settings.
+#[test]
+fn the_test_crates_people_use_work_inside_isolated_tests() {
+    let run = isolated_test_e2e::Harness::new(crate::test_target("crates")).run();
+    run.assert_exit_code(101);
+    for passing in [
+        "doubles::case_1",
+        "doubles::case_2",
+        "below_three::n_1_1",
+        "below_three::n_2_2",
+        "doubles_too::test_case_1_one",
+        "doubles_too::test_case_2_two",
+        "returns::test_case_1_with_a_result",
+        "reversing_twice_gives_the_same",
+        "matches_an_inline_snapshot",
+        "writes_in_a_temporary_directory",
+    ] {
+        run.assert_ok(passing);
+    }
+    let failure = run.failure("below_three::n_3_3");
+    assert!(
+        failure.reason.ends_with(": three is too many"),
+        "{}",
+        run.context()
+    );
+    let failure = run.failure("doubles_too::test_case_3_three_is_wrong");
+    assert!(
+        failure.reason.contains("assertion `left == right` failed"),
+        "{}",
+        run.context()
+    );
+    assert_eq!(run.names().len(), 12, "{}", run.context());
+}
+
+/// tempfile's directory goes when the test's body ends, in the test's child.
+#[test]
+fn a_temporary_directory_is_gone_after_its_test() {
+    let run = isolated_test_e2e::Harness::new(crate::test_target("crates"))
+        .args([
+            "--exact",
+            "writes_in_a_temporary_directory",
+            "--show-output",
+        ])
+        .run();
+    run.assert_exit_code(0);
+    let output = run
+        .report
+        .successes
+        .get("writes_in_a_temporary_directory")
+        .and_then(|output| output.stdout.clone())
+        .expect("the test printed its directory");
+    assert!(!std::path::Path::new(output.trim()).exists(), "{output}");
+}

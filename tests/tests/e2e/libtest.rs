@@ -26,30 +26,7 @@ const QUIET_TESTS: [&str; 6] = [
 /// The libtest twin, built once with this toolchain's libtest.
 fn libtest_twin() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let output = cargo()
-            .args([
-                "test",
-                "--package",
-                "isolated-test-e2e",
-                "--test",
-                "twin_libtest",
-                "--no-run",
-                "--message-format=json",
-            ])
-            .arg("--target-dir")
-            .arg(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("libtest-harness"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .expect("cargo runs");
-        assert!(output.status.success(), "{}", text(&output.stderr));
-        text(&output.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|message| message["target"]["name"] == "twin_libtest")
-            .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-            .expect("cargo names the twin's executable")
-    })
+    BINARY.get_or_init(|| crate::test_target("twin_libtest"))
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -28,6 +28,13 @@ mod retries;
 mod status;
 mod timeouts;
 
+/// A test target of this package built under libtest's harness or with `cfg(test)`, in a target
+/// directory of its own.
+fn test_target(name: &str) -> std::path::PathBuf {
+    let target_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("libtest-harness");
+    isolated_test_e2e::build_test_target(name, &target_dir)
+}
+
 /// `FILE:LINE:COLUMN` of the one place `needle` occurs in `source`, as a panic location reads.
 /// Finding it by text keeps the expectations right when a fixture is edited.
 #[track_caller]
