@@ -563,6 +563,58 @@ fn for_editor() -> bool {
     })
 }
 
+/// The `TestCase` fields the attribute's arguments set, from `timeout` to `serial`.
+fn settings(arguments: &Arguments) -> TokenStream2 {
+    let private = private();
+    let timeout = match arguments.timeout {
+        Some((_, duration)) => {
+            let (secs, nanos) = (duration.as_secs(), duration.subsec_nanos());
+            quote!(::core::option::Option::Some(#private::Duration::new(#secs, #nanos)))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let leaks = match (arguments.leak_limit, arguments.allow_leaks) {
+        (Some((_, limit)), _) => quote!(#private::LeakPolicy::Limit(#limit)),
+        (None, Some(_)) => quote!(#private::LeakPolicy::Allow),
+        (None, None) => quote!(#private::LeakPolicy::RunDefault),
+    };
+    let end = match (&arguments.signal, arguments.exit_code) {
+        (Some((_, number)), _) => quote!(#private::ExpectedEnd::Signal(#number)),
+        (None, Some((_, code))) => quote!(#private::ExpectedEnd::ExitCode(#code)),
+        (None, None) => quote!(#private::ExpectedEnd::Finish),
+    };
+    let stderr = match &arguments.stderr {
+        Some((_, pattern)) => quote!(::core::option::Option::Some(#pattern)),
+        None => quote!(::core::option::Option::None),
+    };
+    let retries = match arguments.retries {
+        Some((_, retries)) => quote!(::core::option::Option::Some(#retries)),
+        None => quote!(::core::option::Option::None),
+    };
+    let optional = |value: Option<u64>| match value {
+        Some(bytes) => quote!(::core::option::Option::Some(#bytes)),
+        None => quote!(::core::option::Option::None),
+    };
+    let memory_limit = optional(arguments.memory_limit.map(|(_, bytes)| bytes));
+    let max_peak = optional(arguments.max_peak.map(|(_, bytes)| bytes));
+    let strict_leaks = arguments.strict_leaks.is_some();
+    let serial = match &arguments.serial {
+        Some((_, group)) => quote!(::core::option::Option::Some(#group)),
+        None => quote!(::core::option::Option::None),
+    };
+    quote! {
+        timeout: #timeout,
+        leaks: #leaks,
+        end: #end,
+        stderr: #stderr,
+        retries: #retries,
+        memory_limit: #memory_limit,
+        max_peak: #max_peak,
+        strict_leaks: #strict_leaks,
+        serial: #serial,
+    }
+}
+
 /// Arguments that contradict the function's `#[should_panic]`, or its absence.
 fn reject_contradictions_with(arguments: &Arguments, standard: &StandardAttributes) -> Result<()> {
     if let Some(span) = standard.should_panic_span {
@@ -600,18 +652,6 @@ fn expand(args: TokenStream2, item: TokenStream2, for_editor: bool) -> Result<To
     let private = private();
     let ident = &function.sig.ident;
     let name = ident.to_string();
-    let timeout = match arguments.timeout {
-        Some((_, duration)) => {
-            let (secs, nanos) = (duration.as_secs(), duration.subsec_nanos());
-            quote!(::core::option::Option::Some(#private::Duration::new(#secs, #nanos)))
-        }
-        None => quote!(::core::option::Option::None),
-    };
-    let leaks = match (arguments.leak_limit, arguments.allow_leaks) {
-        (Some((_, limit)), _) => quote!(#private::LeakPolicy::Limit(#limit)),
-        (None, Some(_)) => quote!(#private::LeakPolicy::Allow),
-        (None, None) => quote!(#private::LeakPolicy::RunDefault),
-    };
     // Errors about an unsupported return type point at the return type.
     let return_span = match &function.sig.output {
         ReturnType::Default => ident.span(),
@@ -634,30 +674,7 @@ fn expand(args: TokenStream2, item: TokenStream2, for_editor: bool) -> Result<To
         #private::TestReturn::into_test_result(#run)
     };
     reject_contradictions_with(&arguments, &standard)?;
-    let end = match (&arguments.signal, arguments.exit_code) {
-        (Some((_, number)), _) => quote!(#private::ExpectedEnd::Signal(#number)),
-        (None, Some((_, code))) => quote!(#private::ExpectedEnd::ExitCode(#code)),
-        (None, None) => quote!(#private::ExpectedEnd::Finish),
-    };
-    let stderr = match &arguments.stderr {
-        Some((_, pattern)) => quote!(::core::option::Option::Some(#pattern)),
-        None => quote!(::core::option::Option::None),
-    };
-    let retries = match arguments.retries {
-        Some((_, retries)) => quote!(::core::option::Option::Some(#retries)),
-        None => quote!(::core::option::Option::None),
-    };
-    let optional = |value: Option<u64>| match value {
-        Some(bytes) => quote!(::core::option::Option::Some(#bytes)),
-        None => quote!(::core::option::Option::None),
-    };
-    let memory_limit = optional(arguments.memory_limit.map(|(_, bytes)| bytes));
-    let max_peak = optional(arguments.max_peak.map(|(_, bytes)| bytes));
-    let strict_leaks = arguments.strict_leaks.is_some();
-    let serial = match &arguments.serial {
-        Some((_, group)) => quote!(::core::option::Option::Some(#group)),
-        None => quote!(::core::option::Option::None),
-    };
+    let settings = settings(&arguments);
     let should_panic = standard.should_panic;
     let ignore = standard.ignore;
     let lens = for_editor.then(|| quote!(#[test]));
@@ -685,15 +702,7 @@ fn expand(args: TokenStream2, item: TokenStream2, for_editor: bool) -> Result<To
                     body: __isolated_test_body,
                     ignore: #ignore,
                     should_panic: #should_panic,
-                    timeout: #timeout,
-                    leaks: #leaks,
-                    end: #end,
-                    stderr: #stderr,
-                    retries: #retries,
-                    memory_limit: #memory_limit,
-                    max_peak: #max_peak,
-                    strict_leaks: #strict_leaks,
-                    serial: #serial,
+                    #settings
                 }
             }
         };
