@@ -291,6 +291,7 @@ compile_error!("isolated-test forks a child per test and supports Unix-like syst
 mod child;
 mod cli;
 mod config;
+mod isolate;
 mod outcome;
 mod parent;
 mod plan;
@@ -304,6 +305,7 @@ mod verdict;
 mod wire;
 
 pub use child::no_alloc::counting::CountingAllocator;
+pub use isolate::{assert_exits_with, assert_killed_by, assert_panics, isolate, Died, Isolate};
 /// Marks a function as a test that runs in its own child process. See the [crate] docs for every
 /// argument.
 ///

@@ -386,6 +386,7 @@ mod tests {
                 left_processes: false,
                 descendants: Vec::new(),
                 forked_copy_returned: None,
+                value: None,
             },
             end,
             signalled_harness: None,

@@ -126,6 +126,8 @@ pub(crate) enum Message {
     LeftProcesses { pids: Vec<i32> },
     /// Where the blocks still allocated when the body returned came from (tracked runs only).
     TrackedLeaks(TrackedLeaks),
+    /// An isolated call's value, encoded by [`encode_value`]: its final word.
+    Value(Vec<u8>),
     /// The test's thread was asked where it was, at its timeout: its return addresses, innermost
     /// first, `count` of them.
     Stuck {
@@ -177,6 +179,8 @@ pub(crate) struct DeathClues {
     pub(crate) descendants: Vec<i32>,
     /// A process the test forked returned from the test body: `Some(panicked)`.
     pub(crate) forked_copy_returned: Option<bool>,
+    /// An isolated call's value, encoded.
+    pub(crate) value: Option<Vec<u8>>,
 }
 
 /// How many return addresses a [`Message::Stuck`] frame holds (serde's arrays go up to 32).
@@ -264,6 +268,18 @@ pub(crate) fn encode(token: u64, message: Message) -> Vec<u8> {
     frame
 }
 
+/// An isolated call's value, as its final frame carries it.
+pub(crate) fn encode_value<T: Serialize>(value: &T) -> Result<Vec<u8>, String> {
+    bincode::serde::encode_to_vec(value, bincode::config::standard()).map_err(|e| e.to_string())
+}
+
+/// The value [`encode_value`] encoded.
+pub(crate) fn decode_value<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    bincode::serde::decode_from_slice(bytes, config())
+        .map(|(value, _)| value)
+        .map_err(|e| e.to_string())
+}
+
 /// The longest panic message or error text sent whole; a longer one keeps its head and tail.
 pub(crate) const MAX_TEXT: usize = 64 << 10;
 const MIN_TEXT: usize = 1 << 10;
@@ -334,7 +350,8 @@ impl Message {
             | Message::MemoryLimit { .. }
             | Message::Stuck { .. }
             | Message::LeftProcesses { .. }
-            | Message::ForkedCopyReturned { .. }) => small,
+            | Message::ForkedCopyReturned { .. }
+            | Message::Value(_)) => small,
         }
     }
 }
@@ -428,6 +445,10 @@ pub(crate) fn decode(token: u64, mut bytes: &[u8]) -> ChannelContents {
                     },
                 };
                 report = Ok(ChildReport::Panicked(record));
+            }
+            Message::Value(value) => {
+                clues.value = Some(value);
+                report = Ok(ChildReport::Returned { heap: None });
             }
             Message::AllocationFailed { size } => clues.failed_allocation = Some(size),
             Message::TrackedLeaks(leaks) => clues.tracked_leaks = Some(leaks),

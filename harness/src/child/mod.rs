@@ -3,6 +3,7 @@
 //! allocate is in [`no_alloc`].
 
 mod hooks;
+pub(crate) mod isolated_call;
 mod leak_sites;
 pub(crate) mod no_alloc;
 

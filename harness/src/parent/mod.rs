@@ -2,6 +2,7 @@
 //! it and whatever it left. Makes [`ChildOutcome`](crate::outcome::ChildOutcome)s; prints
 //! nothing.
 
+pub(crate) mod isolation;
 pub(crate) mod orphans;
 pub(crate) mod signals;
 pub(crate) mod spawn;

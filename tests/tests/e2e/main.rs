@@ -13,6 +13,7 @@ mod docs;
 mod ecosystem;
 mod hostile;
 mod interrupts;
+mod isolate;
 mod leaks;
 mod libtest;
 mod lifetimes;

@@ -1,0 +1,321 @@
+//! Isolation as a function call: run a function in a forked child and get its value back, the
+//! caller's heap and state untouched, or how the child died.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::outcome::SignalNumber;
+use crate::parent::isolation::{self, NotMade};
+use crate::wire;
+
+/// Runs `f` in a forked child and returns its value, carried back over the result channel; or
+/// how the child died. The caller's heap, statics and descriptors are untouched by whatever `f`
+/// does.
+///
+/// ```
+/// use isolated_test::{isolate, Died};
+///
+/// let answer = isolate(|| 6 * 7);
+/// assert_eq!(answer, Ok(42));
+///
+/// let died = isolate(|| -> u32 { panic!("boom") });
+/// assert!(matches!(died, Err(Died::Panicked { ref message, .. }) if message.as_deref() == Some("boom")));
+/// ```
+///
+/// It forks, so it refuses to run in a process with more than one thread
+/// ([`Died::NotSingleThreaded`]). [`Isolate`] sets a timeout and a memory limit.
+pub fn isolate<T, F>(f: F) -> Result<T, Died>
+where
+    T: Serialize + DeserializeOwned,
+    F: FnOnce() -> T,
+{
+    Isolate::new().run(f)
+}
+
+/// An isolated call with a timeout or a memory limit.
+///
+/// ```
+/// use std::time::Duration;
+/// use isolated_test::{Died, Isolate};
+///
+/// let hung = Isolate::new()
+///     .timeout(Duration::from_millis(200))
+///     .run(|| loop { std::hint::spin_loop() });
+/// assert!(matches!(hung, Err::<(), _>(Died::TimedOut { .. })));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Isolate {
+    timeout: Option<Duration>,
+    memory_limit: Option<u64>,
+}
+
+impl Isolate {
+    /// No timeout, no memory limit.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Kills the child (and its process group) after `timeout`.
+    pub fn timeout(self, timeout: Duration) -> Self {
+        Self {
+            timeout: Some(timeout),
+            ..self
+        }
+    }
+
+    /// Fails an allocation that would grow the child's heap by more than `bytes` (with the
+    /// counting allocator that `main!` installs).
+    pub fn memory_limit(self, bytes: u64) -> Self {
+        Self {
+            memory_limit: Some(bytes),
+            ..self
+        }
+    }
+
+    /// Runs `f` in a forked child: see [`isolate`].
+    pub fn run<T, F>(self, f: F) -> Result<T, Died>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> T,
+    {
+        let mut f = Some(f);
+        let mut body = || {
+            let f = f.take().expect("an isolated call runs once");
+            wire::encode_value(&f())
+        };
+        let mut end = match isolation::call(self.timeout, self.memory_limit, &mut body) {
+            Ok(end) => end,
+            Err(NotMade::Threads(threads)) => return Err(Died::NotSingleThreaded { threads }),
+            Err(NotMade::Io(error)) => return Err(Died::NotStarted(error.to_string())),
+        };
+        if let Some(value) = end.value() {
+            return wire::decode_value(&value).map_err(Died::Undecodable);
+        }
+        let stderr = std::mem::take(&mut end.stderr);
+        Err(
+            match (end.timed_out, end.memory_limit(), end.panic(), end.status) {
+                (true, _, _, _) => Died::TimedOut {
+                    after: self.timeout.unwrap_or_default(),
+                    stderr,
+                },
+                (_, Some(hit), _, _) => Died::OverMemoryLimit {
+                    limit: hit.limit,
+                    stderr,
+                },
+                (_, _, Some(panic), _) => Died::Panicked {
+                    message: panic.message.clone(),
+                    location: panic
+                        .location
+                        .as_ref()
+                        .map(|l| format!("{}:{}:{}", l.file, l.line, l.column)),
+                    stderr,
+                },
+                (_, _, _, Err(signal)) => Died::Signaled { signal, stderr },
+                (_, _, _, Ok(code)) => Died::Exited { code, stderr },
+            },
+        )
+    }
+}
+
+/// How an isolated call's child ended without returning a value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Died {
+    /// The function panicked.
+    Panicked {
+        /// The panic's message, if its payload is a string.
+        message: Option<String>,
+        /// `file:line:column`.
+        location: Option<String>,
+        /// What the child wrote on stderr.
+        stderr: String,
+    },
+    /// The child was killed by a signal.
+    Signaled {
+        /// The signal's number.
+        signal: i32,
+        /// What the child wrote on stderr.
+        stderr: String,
+    },
+    /// The child exited before the function returned.
+    Exited {
+        /// Its exit status.
+        code: i32,
+        /// What the child wrote on stderr.
+        stderr: String,
+    },
+    /// The child ran past its timeout and was killed, with its process group.
+    TimedOut {
+        /// The timeout.
+        after: Duration,
+        /// What the child wrote on stderr.
+        stderr: String,
+    },
+    /// An allocation over the memory limit was refused, and the child died of it.
+    OverMemoryLimit {
+        /// The limit, in bytes.
+        limit: u64,
+        /// What the child wrote on stderr.
+        stderr: String,
+    },
+    /// The process has other threads: forking it could hang the child, so the call was not made.
+    NotSingleThreaded {
+        /// How many threads it has.
+        threads: usize,
+    },
+    /// The child could not be started.
+    NotStarted(String),
+    /// The value came back, but did not decode.
+    Undecodable(String),
+}
+
+impl Died {
+    /// What the child wrote on stderr (empty where it never ran).
+    pub fn stderr(&self) -> &str {
+        match self {
+            Died::Panicked { stderr, .. }
+            | Died::Signaled { stderr, .. }
+            | Died::Exited { stderr, .. }
+            | Died::TimedOut { stderr, .. }
+            | Died::OverMemoryLimit { stderr, .. } => stderr,
+            Died::NotSingleThreaded { .. } | Died::NotStarted(_) | Died::Undecodable(_) => "",
+        }
+    }
+}
+
+impl fmt::Display for Died {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Died::Panicked {
+                message, location, ..
+            } => {
+                write!(f, "panicked")?;
+                if let Some(location) = location {
+                    write!(f, " at {location}")?;
+                }
+                match message {
+                    Some(message) => write!(f, ": {message}"),
+                    None => write!(f, " with a payload that is not a string"),
+                }
+            }
+            Died::Signaled { signal, .. } => {
+                write!(f, "killed by signal {}", SignalNumber(*signal))
+            }
+            Died::Exited { code, .. } => write!(f, "exited with status {code}"),
+            Died::TimedOut { after, .. } => write!(
+                f,
+                "timed out after {}; its process group was killed",
+                humantime::format_duration(*after)
+            ),
+            Died::OverMemoryLimit { limit, .. } => write!(
+                f,
+                "exceeded its memory limit of {}",
+                crate::size::format(*limit)
+            ),
+            Died::NotSingleThreaded { threads } => write!(
+                f,
+                "not isolated: this process has {threads} threads, and forking it could hang the child"
+            ),
+            Died::NotStarted(error) => write!(f, "the child could not be started: {error}"),
+            Died::Undecodable(error) => write!(f, "the value did not decode: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for Died {}
+
+/// Asserts that `f` kills its isolated child with `signal`, its stderr matching `stderr_regex`
+/// (as GoogleTest's `EXPECT_DEATH`).
+///
+/// ```
+/// isolated_test::assert_killed_by(libc::SIGABRT, "", || std::process::abort());
+/// ```
+#[track_caller]
+pub fn assert_killed_by(signal: i32, stderr_regex: &str, f: impl FnOnce()) {
+    let died = isolate(f);
+    match died {
+        Err(Died::Signaled {
+            signal: by,
+            ref stderr,
+        }) if by == signal => assert_stderr(stderr, stderr_regex),
+        other => panic!(
+            "expected the call to be killed by signal {}, but it {}",
+            SignalNumber(signal),
+            ended(&other)
+        ),
+    }
+}
+
+/// Asserts that `f` exits its isolated child with `code`, its stderr matching `stderr_regex`
+/// (as GoogleTest's `EXPECT_EXIT`).
+///
+/// ```
+/// isolated_test::assert_exits_with(3, "^bye", || {
+///     eprintln!("bye");
+///     std::process::exit(3)
+/// });
+/// ```
+#[track_caller]
+pub fn assert_exits_with(code: i32, stderr_regex: &str, f: impl FnOnce()) {
+    match isolate(f) {
+        Err(Died::Exited {
+            code: with,
+            ref stderr,
+        }) if with == code => assert_stderr(stderr, stderr_regex),
+        other => panic!(
+            "expected the call to exit with status {code}, but it {}",
+            ended(&other)
+        ),
+    }
+}
+
+/// Asserts that `f` panics in its isolated child with a message matching `message_regex`.
+///
+/// ```
+/// isolated_test::assert_panics("out of range", || {
+///     let v: Vec<u8> = Vec::new();
+///     if v.get(3).is_none() {
+///         panic!("index out of range");
+///     }
+/// });
+/// ```
+#[track_caller]
+pub fn assert_panics(message_regex: &str, f: impl FnOnce()) {
+    match isolate(f) {
+        Err(Died::Panicked {
+            message: Some(ref message),
+            ..
+        }) => assert!(
+            regex_matches(message_regex, message),
+            "the call panicked with {message:?}, which does not match {message_regex:?}"
+        ),
+        other => panic!("expected the call to panic, but it {}", ended(&other)),
+    }
+}
+
+/// How a call ended, to follow "but it".
+fn ended(result: &Result<(), Died>) -> String {
+    match result {
+        Ok(()) => "returned".to_owned(),
+        Err(died) => died.to_string(),
+    }
+}
+
+#[track_caller]
+fn assert_stderr(stderr: &str, pattern: &str) {
+    assert!(
+        regex_matches(pattern, stderr),
+        "the call died as expected, but its stderr does not match {pattern:?}:\n{stderr}"
+    );
+}
+
+#[track_caller]
+fn regex_matches(pattern: &str, text: &str) -> bool {
+    match regex::Regex::new(pattern) {
+        Ok(regex) => regex.is_match(text),
+        Err(error) => panic!("invalid regex {pattern:?}: {error}"),
+    }
+}
