@@ -179,8 +179,8 @@
 //! |---|---|
 //! | `timeout = "2s"` | kill the test's process group after this long ([humantime] syntax); default `ISOLATED_TEST_TIMEOUT` |
 //! | `leak_limit = 4096` | bytes of lost heap allowed; default `ISOLATED_TEST_LEAK_LIMIT` |
-//! | `allow_leaks` | report leaks after the summary, never fail for them |
-//! | `strict_leaks` | all heap growth counts against `leak_limit`, still reachable or not; default `ISOLATED_TEST_STRICT_LEAKS` |
+//! | `allow_leaks` | report leaks (heap and descriptors) after the summary, never fail for them |
+//! | `strict_leaks` | all heap growth counts against `leak_limit`, still reachable or not, and threads still running fail the test; default `ISOLATED_TEST_STRICT_LEAKS` |
 //! | `memory_limit = "64MiB"` | fail the allocation that would take the test's live heap over this, and the test with it; also caps the child's address space (`RLIMIT_AS`); default `ISOLATED_TEST_MEMORY_LIMIT` |
 //! | `max_peak = "8MiB"` | fail a test whose heap peaked more than this above where it began, even if it freed it all |
 //! | `signal = "SIGSEGV"` | a death test: pass only if the child is killed by this signal (`"SEGV"` or `11` work too) |

@@ -211,6 +211,52 @@ pub(crate) fn own_children() -> Vec<i32> {
         .unwrap_or_default()
 }
 
+/// This process's open descriptors, where the kernel lists them; not the one that lists them.
+pub(crate) fn open_descriptors() -> Vec<i32> {
+    use nix::fcntl::OFlag;
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let Ok(mut listing) =
+        nix::dir::Dir::open("/proc/self/fd", flags, nix::sys::stat::Mode::empty())
+    else {
+        return Vec::new();
+    };
+    let own = listing.as_raw_fd();
+    listing
+        .iter()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str().ok()?.parse().ok())
+        .filter(|&fd| fd != own)
+        .collect()
+}
+
+/// What descriptor `fd` refers to, as a person reads it: a path, `socket`, `pipe`, or the
+/// kernel's name for it.
+pub(crate) fn descriptor_target(fd: i32) -> String {
+    let target = std::fs::read_link(format!("/proc/self/fd/{fd}"))
+        .map(|target| target.display().to_string())
+        .unwrap_or_else(|_| "unknown".to_owned());
+    for kind in ["socket", "pipe"] {
+        if target.starts_with(&format!("{kind}:[")) {
+            return kind.to_owned();
+        }
+    }
+    target
+}
+
+/// The bytes the C library's allocator holds in use, small chunks and mapped ones, where it
+/// says (glibc's `mallinfo2`); chunk headers and chunks parked in a thread's cache count as used.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub(crate) fn malloc_in_use() -> Option<u64> {
+    // SAFETY: `mallinfo2` only reads the allocator's statistics.
+    let info = unsafe { libc::mallinfo2() };
+    Some((info.uordblks + info.hblkhd) as u64)
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub(crate) fn malloc_in_use() -> Option<u64> {
+    None
+}
+
 /// How many threads this process has, where the platform says: one `stat`, since
 /// `/proc/self/task` has a link per thread plus `.` and `..`. Allocates nothing.
 pub(crate) fn thread_count() -> Option<usize> {

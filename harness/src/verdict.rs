@@ -8,7 +8,7 @@ use nix::sys::signal::Signal;
 use crate::outcome::{ChildEnd, ChildOutcome, ChildReport, DeathClues, ProtocolError};
 use crate::outcome::{SignalNumber, TimedOut};
 use crate::registry::{ExpectedEnd, ShouldPanic};
-use crate::wire::{HeapDelta, MemoryLimitHit, PanicRecord, TrackedLeaks};
+use crate::wire::{HeapDelta, LeftDescriptors, MemoryLimitHit, PanicRecord, TrackedLeaks};
 use crate::wire::{CHANNEL_LOST_LINE, EXIT_CHANNEL_LOST};
 
 /// Heap growth this large is worth naming the sites of, still reachable or not.
@@ -50,6 +50,10 @@ pub(crate) enum Note {
     /// The heap grew by this much, but not in a second run that tracked allocations: nothing to
     /// count.
     NotReproducible { bytes: u64, blocks: u64 },
+    /// `allow_leaks` let these descriptors stay open.
+    AllowedDescriptors(LeftDescriptors),
+    /// It returned while threads it started still ran.
+    LeftThreads { threads: u32 },
 }
 
 /// Why a test failed.
@@ -90,6 +94,10 @@ pub(crate) enum Failure {
     PeakOverMax { peak: u64, max: u64 },
     /// It left more heap than its leak limit allows.
     Leaked { bytes: u64, blocks: u64, limit: u64 },
+    /// It left descriptors open that were not open before its body.
+    LeftDescriptors(LeftDescriptors),
+    /// `strict_leaks`: it returned while threads it started still ran.
+    LeftThreads { threads: u32 },
     /// Its child could not be started.
     NotStarted(String),
 }
@@ -264,7 +272,9 @@ fn judge_finished(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
                 expected: Some(expected),
             })
         }
-        (ChildReport::Returned { heap }, ShouldPanic::No) => judge_heap(heap, expect),
+        (ChildReport::Returned { heap }, ShouldPanic::No) => {
+            judge_left(judge_heap(heap, expect), &outcome.clues, expect)
+        }
         (ChildReport::Panicked(_), ShouldPanic::Yes) => PASS,
         (ChildReport::Panicked(panic), ShouldPanic::WithMessage(expected)) => {
             // Decided by the child on the whole message: what arrived may be shortened.
@@ -309,6 +319,29 @@ fn judge_heap(heap: Option<HeapDelta>, expect: &Expectations) -> Verdict {
     }
 }
 
+/// A returning test's verdict on its heap, `heap_verdict`, and then on what else it left: open
+/// descriptors fail it as a leak does (noted under `allow_leaks`); threads still running are
+/// noted (a failure under `strict_leaks`).
+fn judge_left(heap_verdict: Verdict, clues: &DeathClues, expect: &Expectations) -> Verdict {
+    let Verdict::Pass(mut note) = heap_verdict else {
+        return heap_verdict;
+    };
+    if let Some(left) = &clues.left_descriptors {
+        if expect.leak_limit.is_some() {
+            return fail(Failure::LeftDescriptors(left.clone()));
+        }
+        note = note.or(Some(Note::AllowedDescriptors(left.clone())));
+    }
+    let threads = clues.left_threads;
+    if threads > 0 {
+        if expect.strict_leaks {
+            return fail(Failure::LeftThreads { threads });
+        }
+        note = note.or(Some(Note::LeftThreads { threads }));
+    }
+    Verdict::Pass(note)
+}
+
 /// The bytes and blocks a heap delta left, none below zero.
 pub(crate) fn left(heap: HeapDelta) -> (u64, u64) {
     (heap.net_bytes.max(0) as u64, heap.net_blocks.max(0) as u64)
@@ -320,6 +353,17 @@ pub(crate) fn left(heap: HeapDelta) -> (u64, u64) {
 /// reproducible, is noted and not counted (a blocking call that allocated a thread-local only
 /// when it had to wait grows the heap on some runs only).
 pub(crate) fn judge_tracked(
+    first: (HeapDelta, &DeathClues),
+    second: HeapDelta,
+    leaks: &TrackedLeaks,
+    expect: &Expectations,
+) -> Verdict {
+    let (first, clues) = first;
+    judge_left(judge_lost(first, second, leaks, expect), clues, expect)
+}
+
+/// [`judge_tracked`] on the heap alone.
+fn judge_lost(
     first: HeapDelta,
     second: HeapDelta,
     leaks: &TrackedLeaks,
@@ -379,14 +423,7 @@ mod tests {
             report,
             clues: DeathClues {
                 first_panic,
-                failed_allocation: None,
-                memory_limit: None,
-                stuck_at: Vec::new(),
-                tracked_leaks: None,
-                left_processes: false,
-                descendants: Vec::new(),
-                forked_copy_returned: None,
-                value: None,
+                ..DeathClues::default()
             },
             end,
             signalled_harness: None,
@@ -731,6 +768,53 @@ mod tests {
             note.to_string(),
             "leaked 24 bytes in 1 allocation (allowed)"
         );
+    }
+
+    #[test]
+    fn descriptors_fail_as_a_leak_does_and_threads_are_noted_unless_strict() {
+        let mut left = outcome(returned(0), ChildEnd::Exited(0));
+        left.clues.left_descriptors = Some(LeftDescriptors {
+            count: 1,
+            named: vec![(7, "/tmp/x.db".to_owned())],
+        });
+        left.clues.left_threads = 2;
+        assert_eq!(
+            reason(judge(&left, &STRICT)),
+            "left 1 descriptor open: fd 7 → /tmp/x.db; allow it with #[isolated_test(allow_leaks)]"
+        );
+        let allowed = Expectations {
+            leak_limit: None,
+            ..STRICT
+        };
+        let Verdict::Pass(Some(note)) = judge(&left, &allowed) else {
+            panic!("allowed descriptors pass with a note");
+        };
+        assert_eq!(
+            note.to_string(),
+            "left 1 descriptor open: fd 7 → /tmp/x.db (allowed)"
+        );
+        left.clues.left_descriptors = None;
+        let Verdict::Pass(Some(note)) = judge(&left, &STRICT) else {
+            panic!("threads still running are noted");
+        };
+        assert_eq!(
+            note.to_string(),
+            "returned while 2 threads it started still ran"
+        );
+        let strict = Expectations {
+            strict_leaks: true,
+            ..STRICT
+        };
+        assert_eq!(
+            reason(judge(&left, &strict)),
+            "returned while 2 threads it started still ran (strict_leaks)"
+        );
+        // A heap leak is said first: its sites are worth finding.
+        let leaky = ChildOutcome {
+            report: returned(24),
+            ..left
+        };
+        assert!(reason(judge(&leaky, &STRICT)).starts_with("leaked 24 bytes"));
     }
 
     #[test]

@@ -124,6 +124,18 @@ pub(crate) enum Message {
     ForkedCopyReturned { panicked: bool },
     /// The test's body ended with these processes of its own still around.
     LeftProcesses { pids: Vec<i32> },
+    /// The test's body returned with these descriptors open that were not open before it: the
+    /// number, and what it refers to (`/tmp/x.db`, `socket`, `pipe`): the first
+    /// [`NAMED_DESCRIPTORS`] of `count`.
+    LeftDescriptors {
+        count: u32,
+        named: Vec<(i32, String)>,
+    },
+    /// The test's body returned with this many threads of its own still running.
+    LeftThreads { threads: u32 },
+    /// How much the C library's heap grew beyond what the counting allocator saw: memory that
+    /// code called through FFI kept (glibc's `mallinfo2`; an estimate, see `child::foreign_heap`).
+    ForeignHeap { bytes: i64 },
     /// Where the blocks still allocated when the body returned came from (tracked runs only).
     TrackedLeaks(TrackedLeaks),
     /// An isolated call's value, encoded by [`encode_value`]: its final word.
@@ -181,7 +193,24 @@ pub(crate) struct DeathClues {
     pub(crate) forked_copy_returned: Option<bool>,
     /// An isolated call's value, encoded.
     pub(crate) value: Option<Vec<u8>>,
+    /// Descriptors the body left open: how many, and the first few with what each refers to.
+    pub(crate) left_descriptors: Option<LeftDescriptors>,
+    /// Threads of the test's own still running when the body returned.
+    pub(crate) left_threads: u32,
+    /// How much the C library's heap grew beyond the counting allocator's figure.
+    pub(crate) foreign_heap: Option<i64>,
 }
+
+/// Descriptors a test's body left open.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct LeftDescriptors {
+    pub(crate) count: u32,
+    /// The first [`NAMED_DESCRIPTORS`]: number, and what it refers to.
+    pub(crate) named: Vec<(i32, String)>,
+}
+
+/// How many left descriptors a child names (each path may be long; a frame is bounded).
+pub(crate) const NAMED_DESCRIPTORS: usize = 16;
 
 /// How many return addresses a [`Message::Stuck`] frame holds (serde's arrays go up to 32).
 pub(crate) const STUCK_FRAMES: usize = 32;
@@ -350,6 +379,9 @@ impl Message {
             | Message::MemoryLimit { .. }
             | Message::Stuck { .. }
             | Message::LeftProcesses { .. }
+            | Message::LeftDescriptors { .. }
+            | Message::LeftThreads { .. }
+            | Message::ForeignHeap { .. }
             | Message::ForkedCopyReturned { .. }
             | Message::Value(_)) => small,
         }
@@ -458,6 +490,11 @@ pub(crate) fn decode(token: u64, mut bytes: &[u8]) -> ChannelContents {
             Message::MemoryLimit { limit, size, live } => {
                 clues.memory_limit = Some(MemoryLimitHit { limit, size, live });
             }
+            Message::LeftDescriptors { count, named } => {
+                clues.left_descriptors = Some(LeftDescriptors { count, named });
+            }
+            Message::LeftThreads { threads } => clues.left_threads = threads,
+            Message::ForeignHeap { bytes } => clues.foreign_heap = Some(bytes),
             Message::LeftProcesses { pids } => {
                 clues.left_processes = true;
                 clues.descendants = pids;

@@ -6,6 +6,7 @@ mod hooks;
 pub(crate) mod isolated_call;
 mod leak_sites;
 pub(crate) mod no_alloc;
+mod resources;
 
 use std::io::Write;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -179,8 +180,10 @@ pub(crate) fn run_test(
     if let Some(limit) = memory_limit {
         limit_address_space(limit);
     }
-    // Heap, but made before the body's heap is measured: the mappings that are roots.
+    // Heap, but made before the body's heap is measured: the mappings that are roots, and the
+    // descriptors open before the body.
     let pre_body = options.track_allocations.then(leak_sites::pre_body);
+    let baseline = resources::Baseline::now();
     let before = HeapSnapshot::now();
     let record = options.track_allocations && no_alloc::table::start(options.record_stacks);
     counting::begin_test(memory_limit, record);
@@ -189,12 +192,11 @@ pub(crate) fn run_test(
         forked_copy_returned(result.is_err());
     }
     let peak_bytes = counting::end_test();
-    let mut after = HeapSnapshot::now();
-    if before.delta_to(after).holds_memory() {
-        // Only growth can be an exiting thread's: counting threads costs a walk through /proc.
-        settle_threads();
-        after = HeapSnapshot::now();
-    }
+    // A thread that is still exiting frees its thread-locals inside the measurement, and is not
+    // one the test left running.
+    settle_threads();
+    let after = HeapSnapshot::now();
+    let foreign_heap = baseline.foreign_heap(before.delta_to(after));
     if let Some(pre_body) = &pre_body {
         // This frame ran the body: below it, the stack holds only what the body's frames left.
         let here = 0u8;
@@ -205,6 +207,9 @@ pub(crate) fn run_test(
             stack_floor,
             options.reachable_sites,
         )));
+    }
+    for message in baseline.left_behind(foreign_heap) {
+        send(message);
     }
     if sys::has_children() {
         send(Message::LeftProcesses {

@@ -34,6 +34,9 @@ pub(crate) struct MemoryFigures {
     /// Of what the heap kept, the bytes still reachable, where a run that tracked allocations
     /// told them apart.
     pub(crate) still_reachable: Option<u64>,
+    /// How much the C library's heap grew beyond the counting allocator's figure: memory code
+    /// called through FFI kept.
+    pub(crate) foreign_heap: Option<i64>,
 }
 
 impl MemoryFigures {
@@ -55,6 +58,12 @@ impl MemoryFigures {
             if let (Some(reachable), Some(last)) = (reachable, parts.last_mut()) {
                 last.push_str(&format!(" ({} still reachable)", size::format(reachable)));
             }
+        }
+        if let Some(bytes) = self.foreign_heap {
+            parts.push(format!(
+                "C heap grew by about {} beyond the Rust heap's",
+                size::format(bytes.max(0) as u64)
+            ));
         }
         if let Some(usage) = self.usage {
             parts.push(format!("max RSS {}", size::format(usage.max_rss_bytes)));
@@ -81,6 +90,9 @@ impl MemoryFigures {
                 "heap.still_reachable_bytes".to_owned(),
                 reachable.to_string(),
             ));
+        }
+        if let Some(bytes) = self.foreign_heap {
+            properties.push(("heap.foreign_bytes".to_owned(), bytes.to_string()));
         }
         if let Some(usage) = self.usage {
             properties.push(("max_rss_bytes".to_owned(), usage.max_rss_bytes.to_string()));

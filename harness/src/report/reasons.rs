@@ -8,7 +8,7 @@ use crate::outcome::SignalNumber;
 use crate::size;
 use crate::symbols::Frame;
 use crate::verdict::{Ending, Failure, LastWords, LeakSiteSearch, Note, SearchFailure};
-use crate::wire::{ChildReport, HeapDelta, LeakSite, MemoryLimitHit, PanicRecord};
+use crate::wire::{ChildReport, HeapDelta, LeakSite, LeftDescriptors, MemoryLimitHit, PanicRecord};
 
 /// `11 (SIGSEGV)`, or the bare number of a signal without a name.
 impl Display for SignalNumber {
@@ -92,6 +92,16 @@ impl Display for Failure {
                 count(*bytes, "byte"),
                 count(*blocks, "allocation"),
                 count(*limit, "byte"),
+            ),
+            Failure::LeftDescriptors(left) => write!(
+                f,
+                "left {}; allow it with #[isolated_test(allow_leaks)]",
+                Descriptors(left)
+            ),
+            Failure::LeftThreads { threads } => write!(
+                f,
+                "returned while {} it started still ran (strict_leaks)",
+                threads_count(*threads)
             ),
             Failure::NotStarted(error) => {
                 write!(f, "could not start the test's child process: {error}")
@@ -244,6 +254,38 @@ impl Display for Note {
                 count(*bytes, "byte"),
                 count(*blocks, "allocation"),
             ),
+            Note::AllowedDescriptors(left) => write!(f, "left {} (allowed)", Descriptors(left)),
+            Note::LeftThreads { threads } => write!(
+                f,
+                "returned while {} it started still ran",
+                threads_count(*threads)
+            ),
+        }
+    }
+}
+
+/// `1 thread`, `2 threads`.
+fn threads_count(threads: u32) -> String {
+    count(u64::from(threads), "thread")
+}
+
+/// `2 descriptors open: fd 7 → /tmp/x.db, fd 8 → socket`, and how many more were not named.
+struct Descriptors<'a>(&'a LeftDescriptors);
+
+impl Display for Descriptors<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let LeftDescriptors {
+            count: total,
+            named,
+        } = self.0;
+        write!(f, "{} open: ", count(u64::from(*total), "descriptor"))?;
+        for (position, (fd, target)) in named.iter().enumerate() {
+            let comma = if position == 0 { "" } else { ", " };
+            write!(f, "{comma}fd {fd} → {target}")?;
+        }
+        match *total as usize - named.len() {
+            0 => Ok(()),
+            more => write!(f, " and {more} more"),
         }
     }
 }

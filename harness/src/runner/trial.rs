@@ -128,7 +128,7 @@ impl Run {
         let search = self.track_blocks(index, position, plan, first);
         let verdict = match &search {
             LeakSiteSearch::Found { leaks, second, .. } if !expect.strict_leaks => {
-                verdict::judge_tracked(first, *second, leaks, &expect)
+                verdict::judge_tracked((first, &outcome.clues), *second, leaks, &expect)
             }
             _ => verdict,
         };
@@ -253,6 +253,7 @@ fn captured(judged: &mut Judged) -> Captured {
             heap: judged.heap,
             usage: judged.outcome.usage,
             still_reachable,
+            foreign_heap: judged.outcome.clues.foreign_heap,
         },
         stdout: std::mem::take(&mut judged.outcome.stdout),
         stderr: std::mem::take(&mut judged.outcome.stderr),

@@ -15,6 +15,7 @@ mod hostile;
 mod interrupts;
 mod isolate;
 mod leaks;
+mod left_behind;
 mod libtest;
 mod lifetimes;
 mod load;
