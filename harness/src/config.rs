@@ -6,7 +6,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::cli::{Arguments, ColorChoice};
-use crate::registry::SuiteDefaults;
+use crate::registry::{Setup, SuiteDefaults};
 
 /// A bad flag or environment value, reported as one line.
 #[derive(Debug, PartialEq, Eq)]
@@ -56,7 +56,15 @@ pub(crate) struct RunDefaults {
     pub(crate) slow_after: Option<Duration>,
     /// `ISOLATED_TEST_STRICT_LEAKS`: all heap growth counts as a leak, still reachable or not.
     pub(crate) strict_leaks: bool,
+    /// `main!(setup = ...)`: the setup of every test that names none of its own.
+    pub(crate) setup: Option<Setup>,
+    /// `ISOLATED_TEST_SETUP_TIMEOUT`: how long a setup may take; `None` when set to `0`.
+    pub(crate) setup_timeout: Option<Duration>,
 }
+
+/// How long a setup may run before the tests that need it fail, unless
+/// `ISOLATED_TEST_SETUP_TIMEOUT` says otherwise.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// One shard of a suite that a build system (Bazel, Buck2) spreads over several processes:
 /// GoogleTest's protocol, where the shard `index` of `total` runs every `total`th selected test.
@@ -244,6 +252,12 @@ impl RunDefaults {
                 ConfigError(format!("ISOLATED_TEST_SLOW_AFTER={value:?} is not a duration: {why} (try \"60s\", \"2m\", or \"0\" for never)"))
             })?,
         };
+        let setup_timeout = match env("ISOLATED_TEST_SETUP_TIMEOUT") {
+            None => Some(SETUP_TIMEOUT),
+            Some(value) => parse_timeout(&value).map_err(|why| {
+                ConfigError(format!("ISOLATED_TEST_SETUP_TIMEOUT={value:?} is not a duration: {why} (try \"2m\", or \"0\" for none)"))
+            })?,
+        };
         let strict_leaks = match env("ISOLATED_TEST_STRICT_LEAKS").as_deref().map(str::trim) {
             None => suite.strict_leaks,
             Some("" | "0") => false,
@@ -261,6 +275,8 @@ impl RunDefaults {
             memory_limit,
             slow_after,
             strict_leaks,
+            setup: suite.setup,
+            setup_timeout,
         })
     }
 }
@@ -312,6 +328,7 @@ mod tests {
             memory_limit: Some(1 << 20),
             retries: Some(2),
             strict_leaks: true,
+            setup: None,
             root_file: "tests/suite.rs",
         };
         let defaults = parse_with(&[], &[], &suite).unwrap().defaults;

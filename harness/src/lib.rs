@@ -189,6 +189,7 @@
 //! | `retries = 2` | run a failing test again in a fresh child, up to this many times; default `ISOLATED_TEST_RETRIES` |
 //! | `serial = "database"` | no two tests of the group run at the same time, in any of the run's children (under cargo-nextest, which runs each test in a process of its own, use its test groups) |
 //! | `runtime = path::to::block_on` | for an `async fn` test: the function that runs its future to completion, instead of the `tokio` feature's current-thread runtime |
+//! | `setup = warm_up` | run `fn warm_up()` once per run, and fork this test from the process it ran in; also `main!(setup = warm_up)` for every test |
 //!
 //! Sizes are bytes or take a unit (`KiB`, `MiB`, `GiB` in 1024s; `KB`, `MB`, `GB` in 1000s).
 //! Contradictions are compile errors: `signal` with `exit_code`, either with `#[should_panic]`,
@@ -209,6 +210,7 @@
 //! | `ISOLATED_TEST_MEMORY_LIMIT` | none | each test's memory limit, like `64MiB`; `0`: none |
 //! | `ISOLATED_TEST_RETRIES` | `0` | how many times a failing test is run again |
 //! | `ISOLATED_TEST_SLOW_AFTER` | `60s` | print libtest's `test NAME has been running for over 60 seconds` on stderr after this long; `0`: never |
+//! | `ISOLATED_TEST_SETUP_TIMEOUT` | `120s` | how long a `setup` may run before the tests that need it fail; `0`: no limit |
 //! | `ISOLATED_TEST_LEAK_SITES` | `1` | `0`: the run that tells lost from still reachable records no call stacks (faster, names no sites) |
 //! | `ISOLATED_TEST_REPORT` | off | `memory`: after the run, list each passing test's memory line, and where its still reachable growth came from |
 //! | `ISOLATED_TEST_JUNIT` | off | a path: write a JUnit XML report of the run there; `%p` in it becomes the process id |
@@ -374,7 +376,8 @@ pub use isolated_test_macros::main;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::registry::{
-        ExpectedEnd, Ignore, LeakPolicy, ShouldPanic, Source, SuiteDefaults, TestCase, TestReturn,
+        ExpectedEnd, Ignore, LeakPolicy, Setup, ShouldPanic, Source, SuiteDefaults, TestCase,
+        TestReturn,
     };
     pub use crate::runner::{block_on, harness_missing, run_main, run_ready};
     pub use core::time::Duration;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::cli::{Arguments, RunIgnored};
 use crate::config::{RunDefaults, Shard};
-use crate::registry::{Ignore, LeakPolicy, ShouldPanic, TestCase};
+use crate::registry::{Ignore, LeakPolicy, Setup, ShouldPanic, TestCase};
 use crate::verdict::Expectations;
 
 /// One test as this run will treat it. Small, as the parent's memory is copied into every fork:
@@ -19,6 +19,8 @@ pub(crate) struct PlannedTest {
     pub(crate) retries: u32,
     /// Bytes of live heap the test's allocations may bring about; more fail.
     pub(crate) memory_limit: Option<u64>,
+    /// Run once, in the process this test is forked from: its own, else the suite's.
+    pub(crate) setup: Option<Setup>,
 }
 
 impl PlannedTest {
@@ -33,6 +35,7 @@ impl PlannedTest {
             timeout: case.timeout.or(defaults.timeout),
             retries: case.retries.unwrap_or(defaults.retries),
             memory_limit: case.memory_limit.or(defaults.memory_limit),
+            setup: case.setup.or(defaults.setup),
             expect: Expectations {
                 should_panic: case.should_panic,
                 leak_limit,
@@ -174,6 +177,11 @@ mod tests {
         max_peak: None,
         strict_leaks: false,
         serial: None,
+        setup: Some(crate::registry::Setup {
+            name: "warm_up",
+            key: "suite::warm_up",
+            run: || (),
+        }),
     };
 
     #[test]
@@ -185,8 +193,15 @@ mod tests {
             memory_limit: Some(1 << 20),
             slow_after: None,
             strict_leaks: false,
+            setup: Some(crate::registry::Setup {
+                name: "suite_wide",
+                key: "suite::suite_wide",
+                run: || (),
+            }),
+            setup_timeout: None,
         };
         let test = PlannedTest::new(&CASE, &defaults);
+        assert_eq!(test.setup.map(|setup| setup.name), Some("warm_up"));
         assert_eq!(test.timeout, Some(Duration::from_secs(2)));
         assert_eq!(test.expect.leak_limit, None);
         assert_eq!(test.retries, 1);

@@ -37,7 +37,29 @@ pub struct TestCase {
     pub strict_leaks: bool,
     /// `serial = "group"`: no two tests of the group run at the same time.
     pub serial: Option<&'static str>,
+    /// `setup = warm_up`: overrides the suite's setup.
+    pub setup: Option<Setup>,
 }
+
+/// A function run once per run, in a process the tests that need it are forked from: it fills
+/// statics (forces `LazyLock`s) that every such test then finds ready. `setup = warm_up`.
+#[derive(Clone, Copy, Debug)]
+pub struct Setup {
+    /// The path as written: `warm_up`.
+    pub name: &'static str,
+    /// The path where it was written, `suite::tests::warm_up`: one zygote per distinct key.
+    pub key: &'static str,
+    /// The function.
+    pub run: fn(),
+}
+
+impl PartialEq for Setup {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for Setup {}
 
 /// Where a test function's name stands in its source.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -64,6 +86,8 @@ pub struct SuiteDefaults {
     pub retries: Option<u32>,
     /// `strict_leaks`.
     pub strict_leaks: bool,
+    /// `setup = warm_up`: every test's setup, unless its own attribute names another.
+    pub setup: Option<Setup>,
     /// `file!()` where `main!` stands: the target's root, whose folder says whether libtest would
     /// call its tests unit or integration tests (`tests/`).
     pub root_file: &'static str,
@@ -178,6 +202,7 @@ mod tests {
             max_peak: None,
             strict_leaks: false,
             serial: None,
+            setup: None,
         }
     }
 

@@ -34,6 +34,82 @@ pub(crate) unsafe fn fork(task_dir: Option<&OwnedFd>) -> nix::Result<ForkResult>
     unsafe { nix::unistd::fork() }
 }
 
+/// Forks this process as [`fork`] does, but the new process is a child of this process's parent
+/// (Linux's `CLONE_PARENT`): a zygote hands the harness children it waits for and reaps itself.
+/// `None` in the new process. Refuses, always, from a process with more than one thread.
+///
+/// # Safety
+/// As for [`fork`]: the caller must be this process's only thread.
+#[cfg(target_os = "linux")]
+pub(crate) unsafe fn fork_sibling() -> std::io::Result<Option<Pid>> {
+    if let Some(threads) = thread_count().filter(|&threads| threads != 1) {
+        panic!("isolated-test: refusing to fork from a process with {threads} threads");
+    }
+    let flags = (libc::CLONE_PARENT | libc::SIGCHLD) as libc::c_long;
+    let none: libc::c_long = 0;
+    // SAFETY: with no stack, no thread-id pointers and no TLS, `clone` copies the process as
+    // `fork` does, the new one running on a copy of this stack. glibc's fork bookkeeping is not
+    // needed: in a single-threaded process no lock is held, and glibc asks the kernel for the
+    // thread id when a thread signals itself (`raise`, `abort`).
+    let pid = unsafe { libc::syscall(libc::SYS_clone, flags, none, none, none, none) };
+    match pid {
+        -1 => Err(std::io::Error::last_os_error()),
+        0 => Ok(None),
+        pid => Ok(Some(Pid::from_raw(pid as i32))),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) unsafe fn fork_sibling() -> std::io::Result<Option<Pid>> {
+    Err(std::io::ErrorKind::Unsupported.into())
+}
+
+/// Sends one datagram on a `SOCK_SEQPACKET` socket, with `fds` attached.
+pub(crate) fn send_with_fds(socket: &OwnedFd, bytes: &[u8], fds: &[RawFd]) -> nix::Result<()> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+    let rights = [ControlMessage::ScmRights(fds)];
+    let control: &[ControlMessage] = if fds.is_empty() { &[] } else { &rights };
+    let data = [std::io::IoSlice::new(bytes)];
+    sendmsg::<()>(
+        socket.as_raw_fd(),
+        &data,
+        control,
+        MsgFlags::MSG_NOSIGNAL,
+        None,
+    )?;
+    Ok(())
+}
+
+/// Receives one datagram [`send_with_fds`] sent, and the descriptors attached (close-on-exec);
+/// an empty datagram with none is the other end closing.
+pub(crate) fn receive_with_fds(socket: &OwnedFd) -> nix::Result<(Vec<u8>, Vec<OwnedFd>)> {
+    use std::os::fd::FromRawFd;
+
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut buffer = vec![0u8; 4096];
+    let mut control = nix::cmsg_space!([RawFd; 4]);
+    let mut data = [std::io::IoSliceMut::new(&mut buffer)];
+    let message = recvmsg::<()>(
+        socket.as_raw_fd(),
+        &mut data,
+        Some(&mut control),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )?;
+    let length = message.bytes;
+    let mut fds = Vec::new();
+    for received in message.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(raw) = received {
+            // SAFETY: the kernel just installed these descriptors in this process for us.
+            fds.extend(
+                raw.into_iter()
+                    .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }),
+            );
+        }
+    }
+    buffer.truncate(length);
+    Ok((buffer, fds))
+}
+
 /// Installs `handler` for `signal`, restarting interrupted system calls.
 ///
 /// # Safety

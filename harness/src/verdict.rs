@@ -6,7 +6,7 @@
 use nix::sys::signal::Signal;
 
 use crate::outcome::{ChildEnd, ChildOutcome, ChildReport, DeathClues, ProtocolError};
-use crate::outcome::{SignalNumber, TimedOut};
+use crate::outcome::{SetupFailure, SignalNumber, TimedOut};
 use crate::registry::{ExpectedEnd, ShouldPanic};
 use crate::wire::{HeapDelta, LeftDescriptors, MemoryLimitHit, PanicRecord, TrackedLeaks};
 use crate::wire::{CHANNEL_LOST_LINE, EXIT_CHANNEL_LOST};
@@ -100,6 +100,8 @@ pub(crate) enum Failure {
     LeftThreads { threads: u32 },
     /// Its child could not be started.
     NotStarted(String),
+    /// Its setup failed: it never ran.
+    Setup(SetupFailure),
 }
 
 impl Failure {

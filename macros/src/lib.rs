@@ -52,12 +52,13 @@ struct Arguments {
     max_peak: Option<(Span, u64)>,
     serial: Option<(Span, LitStr)>,
     runtime: Option<(Span, syn::Path)>,
+    setup: Option<(Span, syn::Path)>,
 }
 
 const EXPECTED: &str = "expected `timeout = \"...\"`, `leak_limit = N`, `allow_leaks`, `strict_leaks`, \
                         `signal = \"SIGSEGV\"`, `exit_code = N`, `stderr = \"regex\"`, `retries = N`, \
-                        `memory_limit = \"64MiB\"`, `max_peak = \"8MiB\"`, `serial = \"group\"` or \
-                        `runtime = path::to::block_on`";
+                        `memory_limit = \"64MiB\"`, `max_peak = \"8MiB\"`, `serial = \"group\"`, \
+                        `runtime = path::to::block_on` or `setup = path::to::warm_up`";
 
 /// Signal names as `kill -l` lists them, without `SIG`. Each becomes `libc::SIG...`, so a name
 /// the target lacks is still a compile error, at the attribute.
@@ -114,6 +115,7 @@ const VALUED: &[&str] = &[
     "max_peak",
     "serial",
     "runtime",
+    "setup",
 ];
 /// The arguments written as a bare name.
 const FLAGS: &[&str] = &["allow_leaks", "strict_leaks"];
@@ -166,6 +168,10 @@ fn parse_valued(parsed: &mut Arguments, name: &str, meta: &Meta, value: &Expr) -
                 ));
             };
             parsed.runtime = Some((span, path.path.clone()));
+        }
+        "setup" => {
+            reject_duplicate(parsed.setup.is_some(), meta, name)?;
+            parsed.setup = Some((span, setup_argument(value)?));
         }
         _ => {
             reject_duplicate(parsed.stderr.is_some(), meta, name)?;
@@ -231,6 +237,35 @@ fn exit_code_argument(value: &Expr) -> Result<i32> {
         .base10_parse::<u8>()
         .map_err(|_| Error::new(int.span(), "an exit status is a number from 0 to 255"))?;
     Ok(i32::from(code))
+}
+
+/// `setup = warm_up`: the path of a `fn()`.
+fn setup_argument(value: &Expr) -> Result<syn::Path> {
+    match value {
+        Expr::Path(path) => Ok(path.path.clone()),
+        _ => Err(Error::new(
+            value.span(),
+            "setup takes the path of a `fn()` that fills the statics the tests need, like `setup = warm_up`",
+        )),
+    }
+}
+
+/// The `Setup` a `setup = path` argument names, as an expression of type `Option<Setup>`.
+fn setup_value(setup: Option<&syn::Path>) -> TokenStream2 {
+    let private = private();
+    let Some(path) = setup else {
+        return quote!(::core::option::Option::None);
+    };
+    let name = quote!(#path).to_string().replace(' ', "");
+    // Spanned at the path: a function of another signature is an error there.
+    let run = quote_spanned!(path.span()=> #path as fn());
+    quote! {
+        ::core::option::Option::Some(#private::Setup {
+            name: #name,
+            key: ::core::concat!(::core::module_path!(), "::", #name),
+            run: #run,
+        })
+    }
 }
 
 /// `serial = "database"`: the group's name, not empty.
@@ -602,7 +637,9 @@ fn settings(arguments: &Arguments) -> TokenStream2 {
         Some((_, group)) => quote!(::core::option::Option::Some(#group)),
         None => quote!(::core::option::Option::None),
     };
+    let setup = setup_value(arguments.setup.as_ref().map(|(_, path)| path));
     quote! {
+        setup: #setup,
         timeout: #timeout,
         leaks: #leaks,
         end: #end,

@@ -11,7 +11,8 @@ use syn::{Error, Expr, Meta, Result, Token};
 /// The arguments `main!` takes: the allocator, and each test argument that has an environment
 /// variable.
 const EXPECTED: &str = "`main!` takes `allocator = Path`, `timeout = \"...\"`, `leak_limit = N`, \
-                        `memory_limit = \"64MiB\"`, `retries = N` and `strict_leaks`";
+                        `memory_limit = \"64MiB\"`, `retries = N`, `strict_leaks` and \
+                        `setup = path::to::warm_up`";
 
 /// Arguments of a test that no suite-wide default stands for.
 const TEST_ONLY: &[&str] = &[
@@ -27,6 +28,7 @@ const TEST_ONLY: &[&str] = &[
 pub(crate) fn expand(args: TokenStream2) -> Result<TokenStream2> {
     let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args)?;
     let mut allocator: Option<syn::Path> = None;
+    let mut setup: Option<syn::Path> = None;
     let mut defaults = Punctuated::<Meta, Token![,]>::new();
     for meta in metas {
         let name = meta
@@ -44,6 +46,10 @@ pub(crate) fn expand(args: TokenStream2) -> Result<TokenStream2> {
                     ));
                 };
                 allocator = Some(path.path.clone());
+            }
+            ("setup", Meta::NameValue(pair)) => {
+                crate::reject_duplicate(setup.is_some(), &meta, "setup")?;
+                setup = Some(crate::setup_argument(&pair.value)?);
             }
             ("allocator", _) => {
                 return Err(Error::new(meta.span(), "write `allocator = ...`"));
@@ -81,6 +87,7 @@ pub(crate) fn expand(args: TokenStream2) -> Result<TokenStream2> {
     let memory_limit = some(arguments.memory_limit.map(|(_, bytes)| quote!(#bytes)));
     let retries = some(arguments.retries.map(|(_, retries)| quote!(#retries)));
     let strict_leaks = arguments.strict_leaks.is_some();
+    let setup = crate::setup_value(setup.as_ref());
     let allocator = allocator.map_or_else(|| quote!(::std::alloc::System), |path| quote!(#path));
     Ok(quote! {
         #[global_allocator]
@@ -94,6 +101,7 @@ pub(crate) fn expand(args: TokenStream2) -> Result<TokenStream2> {
                 memory_limit: #memory_limit,
                 retries: #retries,
                 strict_leaks: #strict_leaks,
+                setup: #setup,
                 root_file: ::core::file!(),
             })
         }

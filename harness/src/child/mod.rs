@@ -35,7 +35,7 @@ pub(crate) fn counting_is_installed() -> bool {
 const EXIT_FORKED_COPY: i32 = 198;
 
 /// What a child does beyond running its test, fixed when it is forked.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ChildOptions {
     /// Bytes of live heap the body may bring about.
     pub(crate) memory_limit: Option<u64>,

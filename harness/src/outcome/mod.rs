@@ -76,3 +76,33 @@ pub(crate) struct Escapee {
     /// The kernel's name for it (`/proc/PID/comm`: at most 15 bytes).
     pub(crate) command: String,
 }
+
+/// Why the process a test was to be forked from, after its setup ran, could not give one: the
+/// test fails without running.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SetupFailure {
+    /// The setup's path as written: `warm_up`.
+    pub(crate) setup: &'static str,
+    pub(crate) why: SetupFailed,
+    /// Whether this is the first test to fail for it: only that one says all of it.
+    pub(crate) first: bool,
+}
+
+/// How a setup failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum SetupFailed {
+    Panicked {
+        /// `src/lib.rs:3:5`, where the panic said.
+        location: Option<String>,
+        message: Option<String>,
+    },
+    /// It returned with threads of its own still running: forking from there is unsafe.
+    LeftThreads(usize),
+    /// It ran past `ISOLATED_TEST_SETUP_TIMEOUT`.
+    TimedOut(Duration),
+    /// Its process ended, with this wait status, without saying how the setup went; or later,
+    /// while tests were being forked from it.
+    Died(ChildEnd),
+    /// Its process could not be started or spoken to.
+    NotStarted(String),
+}

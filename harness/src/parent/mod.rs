@@ -4,7 +4,9 @@
 
 pub(crate) mod isolation;
 pub(crate) mod orphans;
+mod reap;
 pub(crate) mod signals;
 pub(crate) mod spawn;
 pub(crate) mod supervisor;
 pub(crate) mod symbolizer;
+pub(crate) mod zygote;

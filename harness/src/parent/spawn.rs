@@ -43,6 +43,75 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?)
 }
 
+/// A new child's pipes: its result channel, and its stdout and stderr where they are captured.
+pub(crate) struct ChildPipes {
+    result: (OwnedFd, OwnedFd),
+    stdout: Option<(OwnedFd, OwnedFd)>,
+    stderr: Option<(OwnedFd, OwnedFd)>,
+}
+
+impl ChildPipes {
+    pub(crate) fn new(context: &ForkContext, case: &TestCase) -> io::Result<Self> {
+        Ok(Self {
+            result: pipe()?,
+            stdout: context.capture.then(pipe).transpose()?,
+            // A `stderr = "regex"` test's stderr is captured even under `--nocapture`, and
+            // shown after.
+            stderr: (context.capture || case.stderr.is_some())
+                .then(pipe)
+                .transpose()?,
+        })
+    }
+
+    pub(crate) fn captures_stdout(&self) -> bool {
+        self.stdout.is_some()
+    }
+
+    pub(crate) fn captures_stderr(&self) -> bool {
+        self.stderr.is_some()
+    }
+
+    /// The ends the child writes: result, then stdout and stderr where captured.
+    pub(crate) fn write_ends(&self) -> impl Iterator<Item = RawFd> + '_ {
+        [
+            Some(&self.result),
+            self.stdout.as_ref(),
+            self.stderr.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|(_read, write)| write.as_raw_fd())
+    }
+
+    /// In the parent, once child `pid` has them: the read ends, the write ends closed.
+    pub(crate) fn parent_ends(self, pid: Pid) -> SpawnedChild {
+        let read_end = |pipe: Option<(OwnedFd, OwnedFd)>| {
+            pipe.map(|(read, write)| {
+                close(write);
+                read
+            })
+        };
+        SpawnedChild {
+            pid,
+            stdout: read_end(self.stdout),
+            stderr: read_end(self.stderr),
+            result: read_end(Some(self.result)).expect("the result pipe is always there"),
+        }
+    }
+
+    /// In the child: the write ends (result, stdout, stderr), the read ends closed.
+    fn child_ends(self) -> (OwnedFd, Option<OwnedFd>, Option<OwnedFd>) {
+        let write_end = |pipe: Option<(OwnedFd, OwnedFd)>| {
+            pipe.map(|(read, write)| {
+                close(read);
+                write
+            })
+        };
+        let result = write_end(Some(self.result)).expect("the result pipe is always there");
+        (result, write_end(self.stdout), write_end(self.stderr))
+    }
+}
+
 /// Forks a child that runs `case`. `harness_fds` are descriptors the child must not keep (other
 /// children's pipes, the wake-up pipe).
 pub(crate) fn spawn(
@@ -52,12 +121,7 @@ pub(crate) fn spawn(
     options: ChildOptions,
     harness_fds: &[RawFd],
 ) -> io::Result<SpawnedChild> {
-    let (result_read, result_write) = pipe()?;
-    let stdout = context.capture.then(pipe).transpose()?;
-    // A `stderr = "regex"` test's stderr is captured even under `--nocapture`, and shown after.
-    let stderr = (context.capture || case.stderr.is_some())
-        .then(pipe)
-        .transpose()?;
+    let pipes = ChildPipes::new(context, case)?;
     // A child inherits the stdout buffer: flushed here, it cannot print the harness's text again.
     let _ = io::stdout().flush();
 
@@ -65,35 +129,21 @@ pub(crate) fn spawn(
     // one; `sys::fork` asserts it in debug builds).
     match unsafe { sys::fork(context.task_dir.as_ref()) }? {
         ForkResult::Child => {
-            close(result_read);
-            let stdout_write = stdout.map(|(_read, write)| write);
-            let stderr_write = stderr.map(|(_read, write)| write);
-            become_test_process(context, stdout_write, stderr_write, harness_fds);
-            sys::set_blocking(result_write.as_raw_fd());
-            child::run_test(case, result_write.as_fd(), token, context.counting, options)
+            let (result, stdout, stderr) = pipes.child_ends();
+            become_test_process(context, stdout, stderr, harness_fds);
+            sys::set_blocking(result.as_raw_fd());
+            child::run_test(case, result.as_fd(), token, context.counting, options)
         }
         ForkResult::Parent { child } => {
             // Also set by the child itself; whichever runs first wins the race against a kill.
             let _ = unistd::setpgid(child, child);
-            close(result_write);
-            let read_end = |pipe: Option<(OwnedFd, OwnedFd)>| {
-                pipe.map(|(read, write)| {
-                    close(write);
-                    read
-                })
-            };
-            Ok(SpawnedChild {
-                pid: child,
-                stdout: read_end(stdout),
-                stderr: read_end(stderr),
-                result: result_read,
-            })
+            Ok(pipes.parent_ends(child))
         }
     }
 }
 
 /// Turns the fresh child into a process of its own: group, stdio, limits, signals.
-fn become_test_process(
+pub(super) fn become_test_process(
     context: &ForkContext,
     stdout: Option<OwnedFd>,
     stderr: Option<OwnedFd>,

@@ -10,13 +10,13 @@ use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::{self, Pid};
 
 use super::orphans::OrphanSweeper;
+use super::reap::reap;
 use super::signals::{self, GroupSlot, WakePipe};
 use super::spawn::{self, ForkContext};
+use super::zygote::{StartError, Zygotes};
 use crate::child::ChildOptions;
-use crate::outcome::{
-    CapturedStream, ChildEnd, ChildOutcome, Escapee, SignalNumber, TimedOut, Usage,
-};
-use crate::registry::TestCase;
+use crate::outcome::{CapturedStream, ChildOutcome, Escapee, SignalNumber, TimedOut};
+use crate::registry::{Setup, TestCase};
 use crate::sys::{self, close};
 use crate::wire::{self, ChannelContents};
 
@@ -206,12 +206,18 @@ pub(crate) struct Supervisor {
     poll_owners: Vec<(usize, Stream)>,
     /// The descriptors a new child must close.
     harness_fds: Vec<RawFd>,
+    /// The processes that ran a setup, forking the tests that need it.
+    zygotes: Zygotes,
 }
 
 impl Supervisor {
     /// `slow_after`: when to say that a test is still running (libtest's 60 seconds); `None` for
     /// never.
-    pub(crate) fn new(context: ForkContext, slow_after: Option<Duration>) -> io::Result<Self> {
+    pub(crate) fn new(
+        context: ForkContext,
+        slow_after: Option<Duration>,
+        zygotes: Zygotes,
+    ) -> io::Result<Self> {
         super::orphans::become_subreaper();
         Ok(Self {
             slow_after,
@@ -225,6 +231,7 @@ impl Supervisor {
             poll_fds: Vec::new(),
             poll_owners: Vec::new(),
             harness_fds: Vec::new(),
+            zygotes,
         })
     }
 
@@ -237,24 +244,33 @@ impl Supervisor {
         self.running.len()
     }
 
-    /// Forks a child for `case`; its outcome comes back from [`wait`](Self::wait) under `key`.
+    /// Forks a child for `case` (from `setup`'s zygote, where it has one); its outcome comes
+    /// back from [`wait`](Self::wait) under `key`.
     pub(crate) fn start(
         &mut self,
         key: usize,
-        case: &'static TestCase,
+        (case, setup): (&'static TestCase, Option<Setup>),
         watch: Watch,
         options: ChildOptions,
         token: u64,
-    ) -> io::Result<()> {
+    ) -> Result<(), StartError> {
         let harness_fds = &mut self.harness_fds;
         harness_fds.clear();
         harness_fds.extend(self.wake.fds());
+        harness_fds.extend(self.zygotes.control_fds());
         for child in &self.running {
             harness_fds.extend(child.open_pipes().map(|(_, fd)| fd));
         }
         let group = GroupSlot::reserve();
         let blocked = signals::TerminationBlocked::new();
-        let spawned = spawn::spawn(&self.context, case, token, options, &self.harness_fds)?;
+        let context = &self.context;
+        let spawned = match setup {
+            Some(setup) => {
+                self.zygotes
+                    .spawn(setup, context, case, token, options, &self.harness_fds)?
+            }
+            None => spawn::spawn(context, case, token, options, &self.harness_fds)?,
+        };
         group.set_group(spawned.pid.as_raw());
         drop(blocked);
         self.running.push(RunningChild {
@@ -453,6 +469,7 @@ impl Supervisor {
     /// Kills and reaps every running child, and whatever escaped from any; returns the escapees
     /// found alive.
     pub(crate) fn kill_all(&mut self) -> Vec<Escapee> {
+        self.zygotes.kill_all();
         for child in self.running.drain(..) {
             sys::kill_and_reap(child.pid);
             drop(child.group);
@@ -483,8 +500,11 @@ impl Supervisor {
     fn sweep_orphans(&mut self) -> Vec<Escapee> {
         let running = &self.running;
         let spared = self.spared;
+        let zygotes = &self.zygotes;
         self.orphans.sweep(|pid| {
-            spared == Some(pid) || running.iter().any(|child| child.pid.as_raw() == pid)
+            spared == Some(pid)
+                || running.iter().any(|child| child.pid.as_raw() == pid)
+                || zygotes.pids().any(|zygote| zygote == pid)
         })
     }
 }
@@ -493,30 +513,4 @@ impl Drop for Supervisor {
     fn drop(&mut self) {
         let _ = self.kill_all();
     }
-}
-
-/// Reaps `pid`, which has exited or been sent SIGKILL: how it ended and what it used.
-fn reap(pid: Pid) -> (ChildEnd, Option<Usage>) {
-    let Some((status, usage)) = sys::reap(pid) else {
-        return (ChildEnd::NotReaped, None);
-    };
-    let time = |t: libc::timeval| {
-        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
-    };
-    let usage = Usage {
-        // macOS counts it in bytes, the others in KiB.
-        max_rss_bytes: (usage.ru_maxrss.max(0) as u64)
-            * if cfg!(target_os = "macos") { 1 } else { 1024 },
-        user: time(usage.ru_utime),
-        system: time(usage.ru_stime),
-    };
-    let end = if libc::WIFSIGNALED(status) {
-        ChildEnd::Signaled {
-            signal: SignalNumber(libc::WTERMSIG(status)),
-            core_dumped: libc::WCOREDUMP(status),
-        }
-    } else {
-        ChildEnd::Exited(libc::WEXITSTATUS(status))
-    };
-    (end, Some(usage))
 }

@@ -4,7 +4,7 @@
 use std::fmt::{self, Display, Formatter};
 use std::time::Duration;
 
-use crate::outcome::SignalNumber;
+use crate::outcome::{ChildEnd, SetupFailed, SetupFailure, SignalNumber};
 use crate::size;
 use crate::symbols::Frame;
 use crate::verdict::{Ending, Failure, LastWords, LeakSiteSearch, Note, SearchFailure};
@@ -106,6 +106,7 @@ impl Display for Failure {
             Failure::NotStarted(error) => {
                 write!(f, "could not start the test's child process: {error}")
             }
+            Failure::Setup(failure) => write!(f, "{failure}"),
         }
     }
 }
@@ -260,6 +261,48 @@ impl Display for Note {
                 "returned while {} it started still ran",
                 threads_count(*threads)
             ),
+        }
+    }
+}
+
+impl Display for SetupFailure {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let SetupFailure { setup, why, first } = self;
+        write!(f, "setup {setup} ")?;
+        match why {
+            SetupFailed::Panicked { location, message } => {
+                write!(f, "panicked")?;
+                if let Some(location) = location {
+                    write!(f, " at {location}")?;
+                }
+                match (message, first) {
+                    (Some(message), true) => write!(f, ": {message}"),
+                    (Some(_), false) => write!(f, " (its message is under the first test that needed it)"),
+                    (None, _) => Ok(()),
+                }
+            }
+            SetupFailed::LeftThreads(threads) => write!(
+                f,
+                "left {} running: no test can be forked from it safely; start no threads in a setup",
+                count(*threads as u64, "thread")
+            ),
+            SetupFailed::TimedOut(after) => write!(
+                f,
+                "timed out after {}; its process was killed",
+                humantime::format_duration(*after)
+            ),
+            SetupFailed::Died(end) => {
+                write!(f, "ended before it said how it went: ")?;
+                match end {
+                    ChildEnd::Exited(code) => write!(f, "exited with status {code}"),
+                    ChildEnd::Signaled {
+                        signal,
+                        core_dumped,
+                    } => write!(f, "{}", Killed(*signal, *core_dumped)),
+                    ChildEnd::NotReaped => write!(f, "could not be reaped"),
+                }
+            }
+            SetupFailed::NotStarted(why) => write!(f, "could not be run: {why}"),
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::cli::Format;
 use crate::config::Invocation;
 use crate::parent::spawn::ForkContext;
 use crate::parent::supervisor::Supervisor;
+use crate::parent::zygote::Zygotes;
 use crate::parent::{orphans, signals};
 use crate::plan::{self, PlannedTest, Selection};
 use crate::registry::{self, SuiteDefaults, TestCase};
@@ -196,7 +197,8 @@ fn start_run(
         invocation.defaults.slow_after,
         invocation.junit.clone(),
     );
-    let supervisor = match start_supervisor(args.nocapture, reporter.slow_after()) {
+    let zygotes = Zygotes::new(invocation.defaults.setup_timeout);
+    let supervisor = match start_supervisor(args.nocapture, reporter.slow_after(), zygotes) {
         Ok(supervisor) => supervisor,
         Err(error) => report::config_error(&format!("could not set up the harness: {error}")),
     };
@@ -255,6 +257,7 @@ fn open_descriptors() -> usize {
 fn start_supervisor(
     nocapture: bool,
     slow_after: Option<std::time::Duration>,
+    zygotes: Zygotes,
 ) -> io::Result<Supervisor> {
     crate::child::install_panic_hook();
     crate::child::install_stuck_handler();
@@ -276,5 +279,5 @@ fn start_supervisor(
         task_dir: std::fs::File::open("/proc/self/task").ok().map(Into::into),
         parent: nix::unistd::getpid(),
     };
-    Supervisor::new(context, slow_after)
+    Supervisor::new(context, slow_after, zygotes)
 }

@@ -5,7 +5,6 @@
 //! the children of the tests after it already run.
 
 use std::collections::VecDeque;
-use std::io;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
@@ -15,6 +14,7 @@ use crate::outcome::{ChildOutcome, ChildReport, Escapee};
 use crate::parent::signals;
 use crate::parent::supervisor::{Progress, Supervisor, Watch};
 use crate::parent::symbolizer::Symbolizer;
+use crate::parent::zygote::StartError;
 use crate::plan::PlannedTest;
 use crate::symbols::Frame;
 use crate::verdict::{self, Verdict, LARGE_GROWTH};
@@ -23,7 +23,7 @@ use crate::verdict::{self, Verdict, LARGE_GROWTH};
 #[derive(Debug)]
 pub(crate) enum RunError {
     /// Its child could not be started.
-    Spawn(io::Error),
+    NotStarted(StartError),
     /// The harness was told to stop.
     Interrupted(Signal),
 }
@@ -104,7 +104,7 @@ impl Scheduler {
     ) -> Result<ChildOutcome, RunError> {
         if !self.started[index] {
             self.wait_for_its_group(index, progress)?;
-            self.start(index).map_err(RunError::Spawn)?;
+            self.start(index).map_err(RunError::NotStarted)?;
         }
         self.wait_for(index, progress)
     }
@@ -116,7 +116,7 @@ impl Scheduler {
         progress: &mut dyn Progress,
     ) -> Result<ChildOutcome, RunError> {
         self.wait_for_its_group(index, progress)?;
-        self.start(index).map_err(RunError::Spawn)?;
+        self.start(index).map_err(RunError::NotStarted)?;
         self.wait_for(index, progress)
     }
 
@@ -158,7 +158,8 @@ impl Scheduler {
     ) -> Result<ChildOutcome, RunError> {
         if !self.tracking[index] {
             self.wait_for_its_group(index, progress)?;
-            self.start_tracking(index, plan).map_err(RunError::Spawn)?;
+            self.start_tracking(index, plan)
+                .map_err(RunError::NotStarted)?;
         }
         self.tracking[index] = false;
         self.wait_for(self.tracking_key(index), progress)
@@ -169,7 +170,7 @@ impl Scheduler {
         self.tests.len() + index
     }
 
-    fn start_tracking(&mut self, index: usize, plan: TrackingPlan) -> io::Result<()> {
+    fn start_tracking(&mut self, index: usize, plan: TrackingPlan) -> Result<(), StartError> {
         let watch = Watch {
             timeout: Some(plan.timeout),
             notice_slow: false,
@@ -270,7 +271,7 @@ impl Scheduler {
         }
     }
 
-    fn start(&mut self, index: usize) -> io::Result<()> {
+    fn start(&mut self, index: usize) -> Result<(), StartError> {
         let watch = Watch {
             timeout: self.tests[index].timeout,
             notice_slow: true,
@@ -283,7 +284,7 @@ impl Scheduler {
         index: usize,
         watch: Watch,
         adjust: impl FnOnce(ChildOptions) -> ChildOptions,
-    ) -> io::Result<()> {
+    ) -> Result<(), StartError> {
         self.start_keyed(index, index, watch, adjust)
     }
 
@@ -294,7 +295,7 @@ impl Scheduler {
         key: usize,
         watch: Watch,
         adjust: impl FnOnce(ChildOptions) -> ChildOptions,
-    ) -> io::Result<()> {
+    ) -> Result<(), StartError> {
         let test = &self.tests[index];
         let token = self.token_seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let options = adjust(ChildOptions {
@@ -304,7 +305,7 @@ impl Scheduler {
             reachable_sites: false,
         });
         self.supervisor
-            .start(key, test.case, watch, options, token)?;
+            .start(key, (test.case, test.setup), watch, options, token)?;
         self.started[index] = true;
         self.group_entered(index);
         Ok(())

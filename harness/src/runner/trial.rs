@@ -8,6 +8,7 @@ use nix::sys::signal::Signal;
 
 use super::scheduler::{RunError, Scheduler, TrackingPlan};
 use crate::outcome::{ChildOutcome, ChildReport};
+use crate::parent::zygote::StartError;
 use crate::report::console::{Finished, Outcome};
 use crate::report::{Captured, FailureReport, MemoryFigures, Passed, Reporter, Unfinished};
 use crate::verdict::{self, Failure, LeakSiteSearch, SearchFailure, Verdict};
@@ -21,6 +22,8 @@ pub(super) struct Run {
     selected: Vec<usize>,
     /// Per selected test: whether it runs (an ignored one does not, unless asked).
     runs: Vec<bool>,
+    /// The setups whose failure has been said in full, under the first test that needed them.
+    setups_said: Vec<&'static str>,
 }
 
 /// One run of a test and what was made of it.
@@ -39,6 +42,7 @@ impl Run {
         runs: Vec<bool>,
     ) -> Self {
         Self {
+            setups_said: Vec::new(),
             scheduler,
             reporter,
             selected,
@@ -64,8 +68,8 @@ impl Run {
         loop {
             let outcome = match next {
                 Ok(outcome) => outcome,
-                Err(RunError::Spawn(error)) => {
-                    let failure = Failure::NotStarted(error.to_string());
+                Err(RunError::NotStarted(error)) => {
+                    let failure = self.not_started(error);
                     return self.fail(index, failure, None, time);
                 }
                 Err(RunError::Interrupted(signal)) => self.end_interrupted(signal, position),
@@ -154,8 +158,11 @@ impl Run {
         let mut outcome = match self.scheduler.tracked(index, plan, &mut self.reporter) {
             Ok(outcome) => outcome,
             Err(RunError::Interrupted(signal)) => self.end_interrupted(signal, position),
-            Err(RunError::Spawn(error)) => {
+            Err(RunError::NotStarted(StartError::Spawn(error))) => {
                 return LeakSiteSearch::Failed(SearchFailure::NotStarted(error.to_string()))
+            }
+            Err(RunError::NotStarted(error)) => {
+                return LeakSiteSearch::Failed(SearchFailure::Failed(self.not_started(error)))
             }
         };
         self.take_clues(index, &outcome);
@@ -215,6 +222,19 @@ impl Run {
             outcome: Outcome::Failed(self.reporter.failed(case, report, time)),
             time,
             output,
+        }
+    }
+
+    /// The failure of a test whose child could not be had: a failed setup is said in full the
+    /// first time only.
+    fn not_started(&mut self, error: StartError) -> Failure {
+        match error {
+            StartError::Spawn(error) => Failure::NotStarted(error.to_string()),
+            StartError::Setup(mut failure) => {
+                failure.first = !self.setups_said.contains(&failure.setup);
+                self.setups_said.push(failure.setup);
+                Failure::Setup(failure)
+            }
         }
     }
 

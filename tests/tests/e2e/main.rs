@@ -27,6 +27,7 @@ mod panic_abort;
 mod parallel;
 mod reachability;
 mod retries;
+mod setups;
 mod status;
 mod timeouts;
 
