@@ -24,8 +24,11 @@
 //!   round of every suite, and its median taken, so it sees the machine as the runners do.
 //!
 //! Suites: 1,000 trivial tests (the cost of running a test at all), 1,000 tests that each
-//! allocate and write 1 MiB (fresh memory in every child), and 200 tests that each make 100,000
-//! small allocations (isolated-test's counting allocator on a hot path).
+//! allocate and write 1 MiB (fresh memory in every child), 200 tests that each make 100,000
+//! small allocations (isolated-test's counting allocator on a hot path), and 100 tests that each
+//! need a 50 MB corpus whose setup takes 300 ms (`setup`): libtest builds it once and shares it,
+//! isolated-test builds it once in a zygote (`main!(setup = warm_up)`) and forks every test from
+//! there, rusty-fork and cargo-nextest build it again in every test's process.
 //!
 //! Per suite the runners take turns (each round runs every runner once) and each runner's wall
 //! time is the median of its rounds, so a slow phase of the machine hits all of them alike. The
@@ -70,7 +73,7 @@ pub struct Suite {
     targets: SuiteTargets<'static>,
 }
 
-const SUITES: [Suite; 3] = [
+const SUITES: [Suite; 4] = [
     Suite {
         name: "trivial",
         size: 1000,
@@ -96,6 +99,15 @@ const SUITES: [Suite; 3] = [
             libtest: "small_allocs_libtest",
             isolated: "small_allocs_isolated",
             rusty_fork: "small_allocs_rusty_fork",
+        },
+    },
+    Suite {
+        name: "setup",
+        size: 100,
+        targets: SuiteTargets {
+            libtest: "setup_libtest",
+            isolated: "setup_isolated",
+            rusty_fork: "setup_rusty_fork",
         },
     },
 ];
@@ -141,7 +153,7 @@ struct Mode {
     /// Children per floor measurement; the floor is measured once per round of every suite.
     floor_forks: usize,
     /// The subset of each of [`SUITES`], in order.
-    subsets: [Subset; 3],
+    subsets: [Subset; 4],
     scaling: ScalingPlan,
 }
 
@@ -156,6 +168,7 @@ const FULL: Mode = Mode {
             filter: None,
             tests: 200,
         },
+        FIRST_100,
     ],
     scaling: ScalingPlan {
         target: SCALE_TARGET,
@@ -171,7 +184,8 @@ const QUICK: Mode = Mode {
     name: "quick",
     runs: 3,
     floor_forks: 200,
-    subsets: [FIRST_100, FIRST_100, FIRST_100],
+    // A process per test builds the setup suite's corpus again, 300 ms each: ten tests.
+    subsets: [FIRST_100, FIRST_100, FIRST_100, FIRST_10],
     // The 1,000-test trivial suite stands in for the 10,000-test one, which is not built.
     scaling: ScalingPlan {
         target: "trivial_isolated",
@@ -184,7 +198,7 @@ const SMOKE: Mode = Mode {
     name: "smoke",
     runs: 1,
     floor_forks: 20,
-    subsets: [FIRST_10, FIRST_10, FIRST_10],
+    subsets: [FIRST_10, FIRST_10, FIRST_10, FIRST_10],
     scaling: ScalingPlan {
         target: "trivial_isolated",
         subset: FIRST_100,

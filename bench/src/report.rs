@@ -71,6 +71,15 @@ impl SuiteResult {
     }
 }
 
+/// The setup suite's headline: wall-time ratios at j2.
+struct SetupRatios {
+    /// isolated-test's over libtest in process: at most 2 is the target.
+    vs_libtest: Option<f64>,
+    /// cargo-nextest's over isolated-test's: at least 20 is the target.
+    nextest_vs_isolated: Option<f64>,
+    rusty_fork_vs_isolated: Option<f64>,
+}
+
 /// Everything one bench run found.
 pub struct Report {
     pub mode: &'static str,
@@ -195,6 +204,16 @@ impl Report {
                 1.0
             );
         }
+        let setup = self.setup_ratios();
+        let _ = writeln!(
+            out,
+            "\nsetup (a 300 ms, 50 MB setup per test, j2): isolated-test's wall is {}x in-process \
+             libtest's (target: at most 2x); cargo-nextest's is {}x isolated-test's, rusty-fork's \
+             {}x (target: at least 20x)",
+            number(setup.vs_libtest, 2),
+            number(setup.nextest_vs_isolated, 1),
+            number(setup.rusty_fork_vs_isolated, 1),
+        );
         let s = &self.scaling;
         let _ = writeln!(
             out,
@@ -221,8 +240,25 @@ impl Report {
         out
     }
 
+    /// The setup suite's wall times at j2, against one another.
+    fn setup_ratios(&self) -> SetupRatios {
+        let setup = self.suite("setup");
+        let wall = |kind| setup.wall(kind, 2).map(|wall| wall.as_secs_f64());
+        let isolated = wall(Kind::Isolated);
+        let over_isolated = |kind| ratio(wall(kind)?, isolated?);
+        SetupRatios {
+            vs_libtest: ratio(
+                isolated.unwrap_or(f64::NAN),
+                wall(Kind::Libtest).unwrap_or(0.0),
+            ),
+            nextest_vs_isolated: over_isolated(Kind::Nextest),
+            rusty_fork_vs_isolated: over_isolated(Kind::RustyFork),
+        }
+    }
+
     /// One line of JSON: the headline numbers, then every row.
     pub fn json(&self) -> String {
+        let setup = self.setup_ratios();
         let trivial = self.suite("trivial");
         let alloc_1mb = self.suite("alloc_1mb");
         let small_allocs = self.suite("small_allocs");
@@ -271,6 +307,9 @@ impl Report {
             "j2_speedup": rounded(j2_speedup, 3),
             "mb_suite_us_per_test_j2": rounded(isolated(alloc_1mb, 2), 2),
             "small_allocs_us_per_test_j2": rounded(isolated(small_allocs, 2), 2),
+            "setup_vs_libtest_j2": rounded(setup.vs_libtest, 3),
+            "setup_nextest_vs_isolated_j2": rounded(setup.nextest_vs_isolated, 2),
+            "setup_rusty_fork_vs_isolated_j2": rounded(setup.rusty_fork_vs_isolated, 2),
             "scaling_last_vs_first": round(s.last_vs_first(), 3),
             "scaling_tests": s.tests,
             "peak_rss_kb": s.peak_rss_kb,

@@ -11,7 +11,7 @@ use std::process::Command;
 use serde_json::Value;
 
 /// The keys the JSON line always has (some are `null` when a runner was skipped).
-const REQUIRED_KEYS: [&str; 11] = [
+const REQUIRED_KEYS: [&str; 13] = [
     "us_per_test_j1",
     "us_per_test_j2",
     "floor_us_j1",
@@ -23,6 +23,8 @@ const REQUIRED_KEYS: [&str; 11] = [
     "mb_suite_us_per_test_j2",
     "scaling_last_vs_first",
     "peak_rss_kb",
+    "setup_vs_libtest_j2",
+    "setup_nextest_vs_isolated_j2",
 ];
 
 #[test]
@@ -58,7 +60,7 @@ fn bench_runs_every_runner_on_ten_tests_of_each_suite() {
         .output()
         .is_ok_and(|output| output.status.success());
     let rows = json["rows"].as_array().expect("rows");
-    assert_eq!(rows.len(), 3 * 6, "3 suites x 6 runners: {rows:?}");
+    assert_eq!(rows.len(), 4 * 6, "4 suites x 6 runners: {rows:?}");
     for row in rows {
         if row["runner"] == "cargo-nextest" && !nextest_on_path {
             assert_eq!(

@@ -329,6 +329,7 @@ fn serve(setup: Setup, control: OwnedFd, context: &ForkContext, harness_fds: &[R
     if !ready || !said {
         sys::exit_now(0);
     }
+    sys::collapse_into_huge_pages();
     let cases: std::collections::HashMap<usize, &'static TestCase> = inventory::iter::<TestCase>
         .into_iter()
         .map(|case| (case as *const TestCase as usize, case))
