@@ -193,8 +193,11 @@ pub(crate) fn run_test(
     }
     let peak_bytes = counting::end_test();
     // A thread that is still exiting frees its thread-locals inside the measurement, and is not
-    // one the test left running.
-    settle_threads();
+    // one the test left running. Most tests start none: that is asked without `/proc`.
+    let threads_ran = sys::other_threads_ran();
+    if threads_ran {
+        settle_threads();
+    }
     let after = HeapSnapshot::now();
     let foreign_heap = baseline.foreign_heap(before.delta_to(after));
     if let Some(pre_body) = &pre_body {
@@ -208,7 +211,7 @@ pub(crate) fn run_test(
             options.reachable_sites,
         )));
     }
-    for message in baseline.left_behind(foreign_heap) {
+    for message in baseline.left_behind(foreign_heap, threads_ran) {
         send(message);
     }
     if sys::has_children() {

@@ -14,7 +14,7 @@ const CHUNK_OVERHEAD: i64 = 24;
 
 /// What was there before the body ran.
 pub(super) struct Baseline {
-    descriptors: Vec<i32>,
+    descriptors: [u64; sys::WATCHED_DESCRIPTORS / 64],
     malloc_in_use: Option<u64>,
 }
 
@@ -38,11 +38,13 @@ impl Baseline {
 
     /// What the body left that was not there before it: sent after every heap measurement,
     /// since listing descriptors allocates.
-    pub(super) fn left_behind(&self, foreign_heap: Option<i64>) -> Vec<Message> {
+    /// `threads_ran`: whether any thread but this one ever ran ([`sys::other_threads_ran`]).
+    pub(super) fn left_behind(&self, foreign_heap: Option<i64>, threads_ran: bool) -> Vec<Message> {
         let mut messages = Vec::new();
-        let left: Vec<i32> = sys::open_descriptors()
-            .into_iter()
-            .filter(|fd| !self.descriptors.contains(fd))
+        let now = sys::open_descriptors();
+        let left: Vec<i32> = (0..sys::WATCHED_DESCRIPTORS)
+            .filter(|&fd| now[fd / 64] & !self.descriptors[fd / 64] & (1 << (fd % 64)) != 0)
+            .map(|fd| fd as i32)
             .collect();
         if !left.is_empty() {
             messages.push(Message::LeftDescriptors {
@@ -54,7 +56,8 @@ impl Baseline {
                     .collect(),
             });
         }
-        if let Some(threads) = sys::thread_count().filter(|&threads| threads > 1) {
+        let threads = threads_ran.then(sys::thread_count).flatten();
+        if let Some(threads) = threads.filter(|&threads| threads > 1) {
             messages.push(Message::LeftThreads {
                 threads: threads as u32 - 1,
             });

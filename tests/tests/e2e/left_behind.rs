@@ -22,7 +22,7 @@ fn descriptors_left_open_fail_the_test_naming_each() {
         "descriptors::leaves_a_socket_pair_open",
         "left 2 descriptors open: fd 210 → socket, fd 211 → socket; allow it with #[isolated_test(allow_leaks)]",
     );
-    let named: Vec<String> = (300..316)
+    let named: Vec<String> = (100..116)
         .map(|fd| format!("fd {fd} → /dev/null"))
         .collect();
     run.assert_failed(
