@@ -61,6 +61,89 @@ impl<A> CountingAllocator<A> {
     }
 }
 
+/// Adds `value` to `counter`, returning what it held before: `fetch_add(value, Relaxed)`, but on
+/// x86-64 as one `lock xadd` written in place. These run at the user's opt-level, 0 in a debug
+/// test build, where `fetch_add` is a chain of calls that are never inlined; `asm!` is.
+#[inline(always)]
+fn add(counter: &AtomicI64, value: i64) -> i64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut previous = value;
+        // SAFETY: a locked exchange-and-add on the counter's own 8 aligned bytes: the atomic
+        // read-modify-write `fetch_add` does (`AtomicI64` has `i64`'s size and alignment).
+        unsafe {
+            std::arch::asm!(
+                "lock xadd qword ptr [{counter}], {previous}",
+                counter = in(reg) counter as *const AtomicI64,
+                previous = inout(reg) previous,
+                options(nostack),
+            );
+        }
+        previous
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    counter.fetch_add(value, Relaxed)
+}
+
+/// [`add`] for an unsigned counter.
+#[inline(always)]
+fn add_one(counter: &AtomicU64) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a locked increment of the counter's own 8 aligned bytes: `fetch_add(1)`'s atomic
+    // read-modify-write (`AtomicU64` has `u64`'s size and alignment).
+    unsafe {
+        std::arch::asm!(
+            "lock inc qword ptr [{counter}]",
+            counter = in(reg) counter as *const AtomicU64,
+            options(nostack),
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    counter.fetch_add(1, Relaxed);
+}
+
+/// `load(Relaxed)` of a counter, written in place as [`add`] is.
+#[inline(always)]
+fn read(counter: &AtomicI64) -> i64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let value: i64;
+        // SAFETY: an aligned 8-byte load is atomic on x86-64: a relaxed load.
+        unsafe {
+            std::arch::asm!(
+                "mov {value}, qword ptr [{counter}]",
+                counter = in(reg) counter as *const AtomicI64,
+                value = out(reg) value,
+                options(nostack, readonly, preserves_flags),
+            );
+        }
+        value
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    counter.load(Relaxed)
+}
+
+/// `MODE.load(Relaxed)`, written in place as [`add`] is.
+#[inline(always)]
+fn mode() -> u8 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let value: u8;
+        // SAFETY: a byte load is atomic: a relaxed load.
+        unsafe {
+            std::arch::asm!(
+                "mov {value}, byte ptr [{mode}]",
+                mode = in(reg) &MODE as *const AtomicU8,
+                value = out(reg_byte) value,
+                options(nostack, readonly, preserves_flags),
+            );
+        }
+        value
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    MODE.load(Relaxed)
+}
+
 /// Whether `growth` more bytes stay within the test's memory limit; if not, tells the parent,
 /// without allocating, before the allocation fails.
 #[inline(always)]
@@ -90,9 +173,9 @@ fn count_plain_alloc(ptr: *mut u8, size: usize) {
         channel::report_failed_allocation(size);
         return;
     }
-    let live = LIVE_BYTES.fetch_add(size as i64, Relaxed) + size as i64;
-    ALLOCATED_BLOCKS.fetch_add(1, Relaxed);
-    if live > PEAK_BYTES.load(Relaxed) {
+    let live = add(&LIVE_BYTES, size as i64) + size as i64;
+    add_one(&ALLOCATED_BLOCKS);
+    if live > read(&PEAK_BYTES) {
         PEAK_BYTES.fetch_max(live, Relaxed);
     }
 }
@@ -187,7 +270,7 @@ pub(crate) fn paused<T>(f: impl FnOnce() -> T) -> T {
 // on the memory handed out.
 unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let mode = MODE.load(Relaxed);
+        let mode = mode();
         if mode == 0 {
             // The common case, with no limit, recording or tracking heap: counting only.
             // SAFETY: forwarded from our caller, who upholds `GlobalAlloc::alloc`'s contract.
@@ -216,10 +299,10 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        let mode = MODE.load(Relaxed);
+        let mode = mode();
         if mode == 0 {
-            LIVE_BYTES.fetch_sub(layout.size() as i64, Relaxed);
-            FREED_BLOCKS.fetch_add(1, Relaxed);
+            add(&LIVE_BYTES, -(layout.size() as i64));
+            add_one(&FREED_BLOCKS);
             // SAFETY: `ptr` and `layout` come from our caller, who got `ptr` from this allocator.
             return unsafe { self.inner.dealloc(ptr, layout) };
         }
