@@ -148,6 +148,11 @@ impl TestCase {
     }
 }
 
+/// How many tests are registered, counted without building anything.
+pub(crate) fn registered_count() -> usize {
+    inventory::iter::<TestCase>.into_iter().count()
+}
+
 /// Every registered test, sorted by name as libtest sorts them.
 pub(crate) fn registered_tests() -> Vec<(String, &'static TestCase)> {
     let mut tests: Vec<_> = inventory::iter::<TestCase>

@@ -13,7 +13,7 @@ use super::orphans::OrphanSweeper;
 use super::reap::reap;
 use super::signals::{self, GroupSlot, WakePipe};
 use super::spawn::{self, ForkContext};
-use super::zygote::{StartError, Zygotes};
+use super::zygote::{StartError, Zygotes, BASE};
 use crate::child::ChildOptions;
 use crate::outcome::{CapturedStream, ChildOutcome, Escapee, SignalNumber, TimedOut};
 use crate::registry::{Setup, TestCase};
@@ -264,12 +264,17 @@ impl Supervisor {
         let group = GroupSlot::reserve();
         let blocked = signals::TerminationBlocked::new();
         let context = &self.context;
+        let fds = &self.harness_fds;
         let spawned = match setup {
-            Some(setup) => {
-                self.zygotes
-                    .spawn(setup, context, case, token, options, &self.harness_fds)?
-            }
-            None => spawn::spawn(context, case, token, options, &self.harness_fds)?,
+            Some(setup) => self
+                .zygotes
+                .spawn(setup, context, case, token, options, fds)?,
+            // A large suite's base zygote; should it fail, the harness forks the test itself.
+            None if self.zygotes.has_base() => self
+                .zygotes
+                .spawn(BASE, context, case, token, options, fds)
+                .or_else(|_| spawn::spawn(context, case, token, options, fds))?,
+            None => spawn::spawn(context, case, token, options, fds)?,
         };
         group.set_group(spawned.pid.as_raw());
         drop(blocked);

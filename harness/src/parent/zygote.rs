@@ -83,12 +83,35 @@ impl From<io::Error> for StartError {
     }
 }
 
+/// The zygote of a large suite, which forks every test that has no setup of its own: made
+/// before the harness builds its registry, so what it forks from does not grow with the suite.
+pub(crate) const BASE: Setup = Setup {
+    name: "(none)",
+    key: "isolated-test::base",
+    run: || (),
+};
+
 impl Zygotes {
     pub(crate) fn new(timeout: Option<Duration>) -> Self {
         Self {
             zygotes: Vec::new(),
             timeout,
         }
+    }
+
+    /// Starts the [`BASE`] zygote; where it cannot start, tests are forked from the harness.
+    pub(crate) fn start_base(&mut self, context: &ForkContext) {
+        let state = start(BASE, context, &[], self.timeout);
+        if matches!(state, State::Ready { .. }) {
+            self.zygotes.push(Zygote { setup: BASE, state });
+        }
+    }
+
+    /// Whether the [`BASE`] zygote forks the tests without a setup.
+    pub(crate) fn has_base(&self) -> bool {
+        self.zygotes
+            .iter()
+            .any(|zygote| zygote.setup == BASE && matches!(zygote.state, State::Ready { .. }))
     }
 
     /// The zygotes' pids: children of the harness that are no test's.
@@ -330,10 +353,12 @@ fn serve(setup: Setup, control: OwnedFd, context: &ForkContext, harness_fds: &[R
         sys::exit_now(0);
     }
     sys::collapse_into_huge_pages();
-    let cases: std::collections::HashMap<usize, &'static TestCase> = inventory::iter::<TestCase>
+    // By address, sorted: a map would grow this process, and every fork from it, by more.
+    let mut cases: Vec<(usize, &'static TestCase)> = inventory::iter::<TestCase>
         .into_iter()
         .map(|case| (case as *const TestCase as usize, case))
         .collect();
+    cases.sort_unstable_by_key(|&(address, _)| address);
     loop {
         let Ok((bytes, fds)) = sys::receive_with_fds(&control) else {
             sys::exit_now(0);
@@ -342,9 +367,9 @@ fn serve(setup: Setup, control: OwnedFd, context: &ForkContext, harness_fds: &[R
             sys::exit_now(0);
         }
         let answer = match decode_value::<Fork>(&bytes) {
-            Ok(fork) => match cases.get(&fork.case) {
-                Some(case) => fork_test(&control, context, case, &fork, fds),
-                None => Err("no such test".to_owned()),
+            Ok(fork) => match cases.binary_search_by_key(&fork.case, |&(address, _)| address) {
+                Ok(at) => fork_test(&control, context, cases[at].1, &fork, fds),
+                Err(_) => Err("no such test".to_owned()),
             },
             Err(why) => Err(why),
         };

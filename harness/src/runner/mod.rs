@@ -26,11 +26,14 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
     signals::end_quietly_on_broken_pipe();
     let invocation = invocation(&suite);
     console::set_colors(invocation.colour);
+    prepare_for_the_build_system(&invocation);
+    let descriptors_at_start = invocation.self_check.then(open_descriptors);
+    // Before the registry and the plan exist: what children are forked from stays this small.
+    let forks = prepare_forks(&invocation);
     let registered = registry::registered_tests();
     let kind = TestKind::of_root(suite.root_file);
     let args = &invocation.args;
     let selection = plan::select(args, &registered, invocation.shard.as_ref());
-    prepare_for_the_build_system(&invocation);
     let name_of = |index: usize| TestName {
         name: &registered[index].0,
         case: registered[index].1,
@@ -49,12 +52,11 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
         TimeLimits::from_env(kind, &environment)
             .unwrap_or_else(|error| report::config_error(&error))
     });
-    let descriptors_at_start = invocation.self_check.then(open_descriptors);
     let tests: Vec<PlannedTest> = registered
         .iter()
         .map(|(_, case)| PlannedTest::new(case, &invocation.defaults))
         .collect();
-    let mut run = start_run(&invocation, tests, &selection, &registered);
+    let mut run = start_run(&invocation, forks, tests, &selection, &registered);
     let mut console = Console::new(args, invocation.colour, time_limits);
     console.run_start(
         selection.tests.len(),
@@ -168,6 +170,7 @@ pub fn harness_missing(integration: bool, bin: Option<&str>, crate_name: &str) -
 /// Everything the run needs: the scheduler with its supervisor, and the reporter.
 fn start_run(
     invocation: &Invocation,
+    (context, zygotes): (ForkContext, Zygotes),
     tests: Vec<PlannedTest>,
     selection: &Selection,
     registered: &[(String, &'static TestCase)],
@@ -197,8 +200,7 @@ fn start_run(
         invocation.defaults.slow_after,
         invocation.junit.clone(),
     );
-    let zygotes = Zygotes::new(invocation.defaults.setup_timeout);
-    let supervisor = match start_supervisor(args.nocapture, reporter.slow_after(), zygotes) {
+    let supervisor = match Supervisor::new(context, reporter.slow_after(), zygotes) {
         Ok(supervisor) => supervisor,
         Err(error) => report::config_error(&format!("could not set up the harness: {error}")),
     };
@@ -252,13 +254,22 @@ fn open_descriptors() -> usize {
     std::fs::read_dir("/dev/fd").map_or(0, |entries| entries.count())
 }
 
-/// Everything the children share, with what std allocates lazily and keeps already allocated,
-/// so that it is not counted as any test's leak.
-fn start_supervisor(
-    nocapture: bool,
-    slow_after: Option<std::time::Duration>,
-    zygotes: Zygotes,
-) -> io::Result<Supervisor> {
+/// A suite this large forks its tests from a zygote made before the registry is built: the
+/// harness's memory grows with the suite (its registry, plan and bookkeeping: 76 MB for 100,000
+/// tests), and a fork costs about 40 µs per MB the forking process touched. At one test thread,
+/// already 1,000 trivial tests run 10% faster so (10,000: 19%); for a handful of tests, starting
+/// the zygote costs more than it saves.
+const BASE_ZYGOTE_FROM: usize = 100;
+
+/// With tests in parallel, the harness waits for the zygote's answer while children compete for
+/// the processors: 1,000 trivial tests ran 25% slower at j2 through a zygote, 10,000 16% slower.
+/// Past this size, the harness's own fork costs more than the wait.
+const BASE_ZYGOTE_FROM_IN_PARALLEL: usize = 50_000;
+
+/// What children are forked from: everything they share, with what std allocates lazily and
+/// keeps already allocated (so that it is not counted as any test's leak), and, for a large
+/// suite, the zygote that forks every test without a setup of its own.
+fn prepare_forks(invocation: &Invocation) -> (ForkContext, Zygotes) {
     crate::child::install_panic_hook();
     crate::child::install_stuck_handler();
     crate::child::install_stop_handler();
@@ -272,12 +283,29 @@ fn start_supervisor(
     unsafe {
         libc::malloc_trim(0)
     };
-    let context = ForkContext {
+    let context = fork_context(invocation.args.nocapture).unwrap_or_else(|error| {
+        report::config_error(&format!("could not set up the harness: {error}"))
+    });
+    let mut zygotes = Zygotes::new(invocation.defaults.setup_timeout);
+    let args = &invocation.args;
+    // cargo-nextest runs one test per process (`--exact NAME`): a zygote would only add a fork.
+    let one_test = args.exact && args.filters.len() == 1;
+    let from = match invocation.jobs {
+        1 => BASE_ZYGOTE_FROM,
+        _ => BASE_ZYGOTE_FROM_IN_PARALLEL,
+    };
+    if !args.list && !one_test && registry::registered_count() >= from {
+        zygotes.start_base(&context);
+    }
+    (context, zygotes)
+}
+
+fn fork_context(nocapture: bool) -> io::Result<ForkContext> {
+    Ok(ForkContext {
         capture: !nocapture,
         counting: crate::child::counting_is_installed(),
         dev_null: std::fs::File::open("/dev/null")?.into(),
         task_dir: std::fs::File::open("/proc/self/task").ok().map(Into::into),
         parent: nix::unistd::getpid(),
-    };
-    Supervisor::new(context, slow_after, zygotes)
+    })
 }
