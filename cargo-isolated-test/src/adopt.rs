@@ -44,7 +44,7 @@ pub fn plan(ws: &Workspace, dep: &DepSpec, show: &dyn Fn(&Path) -> String) -> Re
             manifest::parse(&text).map_err(|e| format!("{}: {e}", show(&package.manifest)))?;
         let mut any = false;
         for target in &package.targets {
-            let what = target.describe(&package.name);
+            let what = target.describe(&package.name, ws.packages.len() > 1);
             let mut done = Vec::new();
             match verdict(ws, package, target, &doc, show) {
                 Verdict::Skip => continue,
@@ -147,7 +147,7 @@ fn verdict(
     doc: &toml_edit::DocumentMut,
     show: &dyn Fn(&Path) -> String,
 ) -> Verdict {
-    let what = target.describe(&package.name);
+    let what = target.describe(&package.name, ws.packages.len() > 1);
     let scans: Vec<(&PathBuf, &source::Scan)> = target
         .files
         .iter()

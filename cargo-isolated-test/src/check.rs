@@ -32,7 +32,7 @@ pub fn check(ws: &Workspace, show: &dyn Fn(&Path) -> String) -> Result<Report, S
             manifest::parse(&text).map_err(|e| format!("{}: {e}", show(&package.manifest)))?;
         for target in &package.targets {
             report.targets += 1;
-            let what = target.describe(&package.name);
+            let what = target.describe(&package.name, ws.packages.len() > 1);
             let scans: Vec<_> = target
                 .files
                 .iter()

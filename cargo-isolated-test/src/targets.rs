@@ -25,12 +25,12 @@ pub struct Target {
 }
 
 impl Target {
-    /// How it is named in messages.
-    pub fn describe(&self, package: &str) -> String {
-        if self.lib {
-            format!("lib of package `{package}`")
-        } else {
-            format!("test target `{}`", self.name)
+    /// How it is named in messages; a test target names its package too when `many` are chosen.
+    pub fn describe(&self, package: &str, many: bool) -> String {
+        match (self.lib, many) {
+            (true, _) => format!("lib of package `{package}`"),
+            (false, false) => format!("test target `{}`", self.name),
+            (false, true) => format!("test target `{}` of package `{package}`", self.name),
         }
     }
 }

@@ -145,6 +145,53 @@ fn what_cannot_move_safely_is_left_alone_and_named() {
 }
 
 #[test]
+fn a_virtual_root_adopts_every_member_and_p_picks_some() {
+    let dir = copy("virtual");
+    let (code, out, _) = run(dir.path(), &["adopt", "-p", "a"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "adopted: test target `t`: [[test]] entry with harness = false, 1 #[test] rewritten, entry macro added\n\
+         adopted: package `a`: dev-dependency isolated-test\n\
+         wrote a/Cargo.toml\n\
+         wrote a/tests/t.rs\n\
+         2 files changed (targets: 1 adopted, 0 already adopted, 0 left alone)\n"
+    );
+    let (code, out, _) = run(dir.path(), &["adopt"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "adopted: test target `t` of package `b`: [[test]] entry with harness = false, 1 #[test] rewritten, entry macro added\n\
+         adopted: package `b`: dev-dependency isolated-test\n\
+         wrote b/Cargo.toml\n\
+         wrote b/tests/t.rs\n\
+         2 files changed (targets: 1 adopted, 1 already adopted, 0 left alone)\n"
+    );
+    let adopted = "#[isolated_test::isolated_test]\nfn works() {}\n\nisolated_test::main!();\n";
+    let manifest = |name: &str| {
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
+             [[test]]\nname = \"t\"\npath = \"tests/t.rs\"\nharness = false\n\n\
+             [dev-dependencies]\nisolated-test = \"0.1\"\n"
+        )
+    };
+    let mut want = tree(&fixture("virtual"));
+    for m in ["a", "b"] {
+        want.insert(format!("{m}/tests/t.rs"), adopted.into());
+        want.insert(format!("{m}/Cargo.toml"), manifest(m));
+    }
+    assert_tree(dir.path(), &want);
+    let (code, out, _) = run(&dir.path().join("b"), &["check"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (
+            0,
+            "ok: 2 targets checked in 1 package, 1 using isolated-test, no test lost\n"
+        )
+    );
+}
+
+#[test]
 fn check_names_every_lost_test() {
     let dir = copy("broken");
     let (code, out, err) = run(dir.path(), &["check"]);
