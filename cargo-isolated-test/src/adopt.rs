@@ -171,6 +171,16 @@ fn verdict(
             )]);
         }
     }
+    // Under libtest a crate cut away by `#![cfg(...)]` still gets libtest's empty main; under
+    // harness = false it would have no main at all, and fail to build whenever the cfg is off.
+    if let (Some(line), false) = (root.crate_cfg, isolated) {
+        if tests {
+            let at = format!("{}:{line}", show(&target.root));
+            return Verdict::LeftAlone(vec![format!(
+                "{at}: {what} is cut out whole by #![cfg(...)] (under harness = false it would have no main when the cfg is off)"
+            )]);
+        }
+    }
     if manifest::harness(doc, target.lib, &target.name) == Some(false) && !isolated {
         let at = format!("{}:1", show(&target.root));
         return Verdict::LeftAlone(vec![format!(

@@ -78,6 +78,8 @@ pub struct Scan {
     pub entry: Option<usize>,
     /// Line of a `fn main`, if the file defines one (a target root with it is a custom harness).
     pub fn_main: Option<usize>,
+    /// Line of an inner `#![cfg(...)]`: at a target's root it can cut the whole crate away.
+    pub crate_cfg: Option<usize>,
     /// Line of the first fenced code block in a doc comment: a doc test, rustdoc's to run.
     pub doc_test: Option<usize>,
     pub mods: Vec<ModDecl>,
@@ -97,6 +99,7 @@ impl Scan {
 static ENTRY_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\bisolated_test\s*::\s*main\s*!").unwrap());
 static FN_MAIN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bfn\s+main\s*\(").unwrap());
+static CRATE_CFG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"#!\s*\[\s*cfg\s*\(").unwrap());
 static MOD_DECL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(mod)\s+(?:r#)?([A-Za-z_][A-Za-z0-9_]*)\s*;").unwrap());
 static CFG_MOD: LazyLock<Regex> =
@@ -158,6 +161,9 @@ pub fn scan(src: &str) -> Scan {
     }
     out.entry = ENTRY_RE.find(&masked).map(|m| lex::line_of(src, m.start()));
     out.fn_main = FN_MAIN.find(&masked).map(|m| lex::line_of(src, m.start()));
+    out.crate_cfg = CRATE_CFG
+        .find(&masked)
+        .map(|m| lex::line_of(src, m.start()));
     out.doc_test = src.lines().position(is_doc_fence).map(|i| i + 1);
     out.mods = mods(src, &masked, &attrs);
     out

@@ -134,12 +134,13 @@ fn what_cannot_move_safely_is_left_alone_and_named() {
         "left alone: tests/async_io.rs:1: test target `async_io` has #[tokio::test], another crate's test attribute isolated-test does not take over\n\
          left alone: tests/async_io.rs:5: test target `async_io` has #[serial], another crate's test attribute isolated-test does not take over\n\
          left alone: tests/benches.rs:7: test target `benches` has #[bench] (benchmarks stay with libtest)\n\
+         left alone: tests/cfg_gated.rs:2: test target `cfg_gated` is cut out whole by #![cfg(...)] (under harness = false it would have no main when the cfg is off)\n\
          left alone: tests/custom.rs:1: test target `custom` has its own fn main (a custom harness)\n\
          adopted: test target `plain`: [[test]] entry with harness = false, 1 #[test] rewritten, entry macro added\n\
          adopted: package `left-alone`: dev-dependency isolated-test\n\
          wrote Cargo.toml\n\
          wrote tests/plain.rs\n\
-         2 files changed (targets: 1 adopted, 0 already adopted, 3 left alone)\n"
+         2 files changed (targets: 1 adopted, 0 already adopted, 4 left alone)\n"
     );
     assert_tree(dir.path(), &expected_tree("left-alone"));
 }
