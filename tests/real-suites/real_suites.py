@@ -1,16 +1,17 @@
-"""Real crates' own test suites, under libtest and mechanically ported to isolated-test.
+"""Real crates' own test suites, under libtest and adopted into isolated-test by its own tool.
 
-Fetches the pinned published sources of each crate below with cargo, makes two copies under
-target/real-suites/: `libtest/NAME` (as published) and `ported/NAME`, where every `#[test]` becomes
-`#[isolated_test::isolated_test]` (`#[cfg(test)]` first in src/, as #[test] implies it), every
-test target and the lib get `harness = false`, each test root ends in `isolated_test::main!();`
-and isolated-test is a path dev-dependency on this repository's harness/. Both copies run
+Builds cargo-isolated-test (this workspace's member) once, fetches the pinned published sources of
+each crate below with cargo, and makes two copies under target/real-suites/: `libtest/NAME` (as
+published) and `ported/NAME`, where `cargo-isolated-test adopt --path <this repo>/harness` moved the
+tests to isolated-test (what it changed and what it left alone is printed per crate). Then
+`cargo-isolated-test check` must pass on the adopted copy, and both copies run
 `cargo test --tests --no-fail-fast FEATURES`; builds are done beforehand and not timed.
 
-Fails if a suite did not build or run (0 tests counted), if a ported test fails that is not a
-true finding listed in TRUE_FINDINGS (each listed one must still fail as listed), or if a ported
-suite passes a different number of tests than libtest does, less its true findings. Times are printed, never asserted.
-Logs: target/real-suites/logs/NAME.{libtest,ported}.{build,test}.log.
+Fails if adopt or check fails, if a suite did not build or run (0 tests counted), if a ported test
+fails that is not a true finding listed in TRUE_FINDINGS (each listed one must still fail as
+listed), or if a ported suite passes a different number of tests than libtest does, less its true
+findings. Times are printed, never asserted.
+Logs: target/real-suites/logs/NAME.{adopt,check,libtest.build,libtest.test,ported.build,ported.test}.log.
 Usage: tests/real-suites/run   (from anywhere; needs cargo, python3 >= 3.11 and crates.io)
 """
 import json
@@ -21,7 +22,6 @@ import signal
 import subprocess
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]  # the workspace: tests/real-suites/real_suites.py
@@ -41,10 +41,21 @@ pub fn lock() -> MutexGuard<'static, ()> {
 }
 """
 
-# (crate, pinned version, `cargo test` feature arguments, stand-ins for lost dev-dependencies)
+# (crate, pinned version, `cargo test` feature arguments, stand-ins for lost dev-dependencies),
+# chosen for tests that touch global state, threads or signals:
 CRATES = [
+    # statics initialised once, from racing threads
     ("once_cell", "1.21.4", [], {}),
+    # signal handlers: process-wide state the tests serialise on
     ("signal-hook", "0.4.6", ["--all-features"], {"serial_test": SERIAL_TEST}),
+    # per-thread storage, thread ids reused as threads exit
+    ("thread_local", "1.1.10", [], {}),
+    # scoped threads, parkers, panics in spawned threads; published before cargo wrote [[test]]
+    # entries, so its six tests/ files are auto-discovered, and atomic_cell.rs makes tests with
+    # macro_rules!
+    ("crossbeam-utils", "0.8.19", [], {}),
+    # Not yet: scopeguard 1.2.0 and lazy_static 1.4.0, 2015-edition crates, where the rewritten
+    # `#[isolated_test::isolated_test]` needs `extern crate isolated_test;` and `extern crate core;`, which adopt does not add.
 ]
 
 # Failures under isolated-test that are true findings, not harness errors: per crate, the test,
@@ -59,7 +70,6 @@ TRUE_FINDINGS = {
     },
 }
 
-TEST_ATTR = re.compile(r"^(\s*)#\[test\]", re.M)
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 RUNNING = re.compile(r"^\s+Running (?:unittests )?(\S+)")
 VERDICT = re.compile(r"^test (\S+)(?: - should panic.*?)?\s+\.\.\. FAILED")
@@ -108,32 +118,25 @@ def fetch(env):
             for p in json.loads(out)["packages"] if p["source"]}
 
 
-def port(d):
-    """Port the copy at d to isolated-test in place."""
-    mf = d / "Cargo.toml"
-    text = mf.read_text()
-    manifest = tomllib.loads(text)
-    tests, lib = manifest.get("test", []), manifest.get("lib")
-    # A published (normalized) manifest lists every target; a custom harness is not ported.
-    if manifest["package"].get("autotests") is not False or lib is None or \
-            any("harness" in t for t in tests + [lib]):
-        sys.exit(f"{mf}: expected explicit [lib] and [[test]] targets without `harness`")
-    for f in sorted(d.glob("src/**/*.rs")) + sorted(d.glob("tests/**/*.rs")):
-        attr = "#[isolated_test::isolated_test]"
-        if f.is_relative_to(d / "src"):
-            attr = "#[cfg(test)] " + attr
-        src, n = TEST_ATTR.subn(lambda m: m.group(1) + attr, f.read_text())
-        if n:
-            f.write_text(src)
-    text = re.sub(r"^\[\[test\]\]$", "[[test]]\nharness = false", text, flags=re.M)
-    text = re.sub(r"^\[lib\]$", "[lib]\nharness = false", text, flags=re.M)
-    harness = os.path.relpath(HARNESS, d)
-    text += f"\n[dev-dependencies.isolated-test]\npath = {toml_str(harness)}\n"
-    tomllib.loads(text)  # still valid TOML
-    mf.write_text(text)
-    for path, main in [(t["path"], "") for t in tests] + [(lib["path"], "#[cfg(test)]\n")]:
-        with open(d / path, "a") as f:
-            f.write(f"\n{main}isolated_test::main!();\n")
+def build_tool(env):
+    """cargo-isolated-test, built once in this workspace's target dir (or CARGO_TARGET_DIR)."""
+    out = subprocess.run(["cargo", "build", "--locked", "-p", "cargo-isolated-test",
+                          "--message-format=json-render-diagnostics"], cwd=ROOT, env=env,
+                         check=True, stdout=subprocess.PIPE, text=True).stdout
+    for line in out.splitlines():
+        msg = json.loads(line)
+        if msg.get("reason") == "compiler-artifact" and msg.get("executable") and \
+                msg["target"]["name"] == "cargo-isolated-test":
+            return msg["executable"]
+    sys.exit("real-suites: cargo build printed no cargo-isolated-test executable")
+
+
+def tool(exe, args, copy, log, env):
+    """(exit code, output) of cargo-isolated-test run in copy; the output also goes to log."""
+    p = subprocess.run([exe, *args], cwd=copy, env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT)
+    log.write_text(p.stdout)
+    return p.returncode, p.stdout
 
 
 def parse(log):
@@ -192,8 +195,10 @@ def main():
            and k not in ("RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_TARGET_DIR")}
     env.update(CARGO_TERM_COLOR="never", NO_COLOR="1")
     (SCRATCH / "logs").mkdir(parents=True, exist_ok=True)
+    print("[real-suites] building cargo-isolated-test", file=sys.stderr, flush=True)
+    exe = build_tool({k: v for k, v in os.environ.items() if k not in ("RUSTFLAGS",)})
     sources = fetch(env)
-    rows, found = [], []
+    rows, found, adopted = [], [], []
     for name, version, features, shims in CRATES:
         src = sources[(name, version)]
         for shim, lib_rs in shims.items():
@@ -211,9 +216,22 @@ def main():
                 path = os.path.relpath(SCRATCH / "shims" / shim, copy)
                 text += f"\n[dev-dependencies.{shim}]\npath = {toml_str(path)}\n"
             workspace_root_manifest(copy, text)
-        port(copies["ported"])
+        # The tool, as a user would run it: adopt the copy, then check that no test is lost.
+        logs = SCRATCH / "logs"
+        rc, out = tool(exe, ["adopt", "--path", str(HARNESS)], copies["ported"],
+                       logs / f"{name}.adopt.log", env)
+        lines = out.splitlines()
+        wrote = [line.removeprefix("wrote ") for line in lines if line.startswith("wrote ")]
+        adopted.append((f"{name} {version}", wrote,
+                        [line for line in lines if line.startswith("left alone: ")]))
+        problems = [] if rc == 0 else [f"adopt exited {rc}: {lines[-1:]}"]
+        if not wrote:
+            problems.append("adopt changed nothing: no suite ported")
+        rc, out = tool(exe, ["check"], copies["ported"], logs / f"{name}.check.log", env)
+        if rc != 0:
+            problems.append(f"check exited {rc}: " + "; ".join(out.splitlines()))
         lib, iso = (side(name, features, copy, kind, env) for kind, copy in copies.items())
-        problems = [p for p in (lib["problem"], iso["problem"]) if p]
+        problems += [p for p in (lib["problem"], iso["problem"]) if p]
         findings = TRUE_FINDINGS.get(name, {})
         for test, (pattern, why) in sorted(findings.items()):
             reason = iso["fails"].pop(test, None)
@@ -230,6 +248,11 @@ def main():
                             f"with {len(findings)} true finding(s)")
         rows.append((f"{name} {version} {' '.join(features)}".strip(), lib, iso, problems))
 
+    for label, wrote, alone in adopted:
+        print(f"\n{label}: cargo-isolated-test adopt changed {len(wrote)} file(s): "
+              + (", ".join(wrote) or "none"))
+        for line in alone:
+            print(f"  {line}")
     head = ("crate", "libtest pass/fail", "time", "isolated pass/fail", "time", "ratio")
     table = [head] + [(label, f"{lib['passed']}/{lib['failed']}", f"{lib['wall']:.1f}s",
                        f"{iso['passed']}/{iso['failed']}", f"{iso['wall']:.1f}s",

@@ -24,11 +24,17 @@ pub(crate) fn install_panic_hook() {
         report_panic(info);
         // With RUST_BACKTRACE set, std's hook keeps megabytes of symbolisation caches: charged to
         // the harness, not to a test that catches a panic.
+        // One hook measured at a time: the counts are process-wide, so threads panicking at once
+        // (crossbeam's scope tests) would each be charged the others' allocations too.
+        // Held across the default hook only; std's Mutex does not allocate.
+        static MEASURING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let measuring = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
         let before = HeapSnapshot::now();
         counting::paused(|| default_hook(info));
         if channel::is_open() {
             HOOK_HEAP.charge(before.delta_to(HeapSnapshot::now()));
         }
+        drop(measuring);
         if super::PANIC_ABORTS && LATEST_PANIC_SENT.load(Relaxed) && channel::on_test_thread() {
             // The abort that follows ends the body: say so while we still can.
             super::send(Message::Unwound {

@@ -458,7 +458,11 @@ impl HeapCharge {
         HeapDelta {
             net_bytes: delta.net_bytes - self.net_bytes.load(Relaxed),
             net_blocks: delta.net_blocks - self.net_blocks.load(Relaxed),
-            allocations: delta.allocations - self.allocations.load(Relaxed),
+            // Saturating: a hook still running when the body's figures were taken (a detached
+            // thread's panic) may have been charged allocations the delta does not hold.
+            allocations: delta
+                .allocations
+                .saturating_sub(self.allocations.load(Relaxed)),
             peak_bytes: delta.peak_bytes,
         }
     }

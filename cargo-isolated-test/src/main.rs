@@ -1,0 +1,197 @@
+//! `cargo isolated-test`: checks that a crate's isolated tests run, and moves a crate's tests
+//! from libtest to isolated-test.
+//!
+//! - `cargo isolated-test check` lists every place where isolated tests would be silently lost
+//!   (exit 1), or says ok (exit 0).
+//! - `cargo isolated-test adopt` rewrites `#[test]`s, Cargo.toml's targets and the entry macros so
+//!   every test target runs under isolated-test; `--dry-run` shows the diff instead.
+//! - `cargo isolated-test` alone shows what `adopt` would do, and changes nothing.
+//!
+//! Errors are one `error: ...` line and exit 2.
+
+mod adopt;
+mod check;
+mod lex;
+mod manifest;
+mod source;
+mod targets;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo-isolated-test",
+    bin_name = "cargo isolated-test",
+    version,
+    about = "Check that isolated tests run, and adopt a crate's tests into isolated-test"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    select: Select,
+}
+
+#[derive(Args, Clone, Default)]
+struct Select {
+    /// Package(s) to work on [default: the current package, or every member at a virtual root]
+    #[arg(short = 'p', long = "package", value_name = "PACKAGE", global = true)]
+    packages: Vec<String>,
+    /// Path to Cargo.toml
+    #[arg(long, value_name = "PATH", global = true)]
+    manifest_path: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Exit 1 listing every place isolated tests would be silently lost, else say ok
+    Check,
+    /// Make every test target run under isolated-test
+    Adopt {
+        /// Print a unified diff of every change and write nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Depend on isolated-test at this path (its harness/ directory) instead of version 0.1
+        #[arg(long, value_name = "PATH")]
+        path: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // Run as `cargo isolated-test ...`, cargo passes the subcommand's name first.
+    if args.get(1).is_some_and(|a| a == "isolated-test") {
+        args.remove(1);
+    }
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help, --version
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let text = e.to_string();
+            let line = text.lines().next().unwrap_or("error: bad arguments");
+            eprintln!("{}", line.trim_end());
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, String> {
+    let cwd = std::env::current_dir().map_err(|e| format!("no current directory: {e}"))?;
+    let manifest = match &cli.select.manifest_path {
+        Some(p) if p.is_file() => p.clone(),
+        Some(p) => return Err(format!("manifest path `{}` does not exist", p.display())),
+        None => targets::find_manifest(&cwd)?,
+    };
+    let ws = targets::load(&manifest, &cli.select.packages)?;
+    let show = |p: &Path| match p.strip_prefix(&cwd) {
+        Ok(rel) => rel.display().to_string(),
+        Err(_) => p.display().to_string(),
+    };
+    let mut out = std::io::stdout().lock();
+    let w =
+        |out: &mut std::io::StdoutLock, s: &str| writeln!(out, "{s}").map_err(|e| e.to_string());
+    match cli.command {
+        Some(Command::Check) => {
+            let report = check::check(&ws, &show)?;
+            for p in &report.problems {
+                w(&mut out, p)?;
+            }
+            if !report.problems.is_empty() {
+                return Ok(ExitCode::from(1));
+            }
+            let n = |k: usize, one: &str| format!("{k} {one}{}", if k == 1 { "" } else { "s" });
+            w(
+                &mut out,
+                &format!(
+                    "ok: {} checked in {}, {} using isolated-test, no test lost",
+                    n(report.targets, "target"),
+                    n(ws.packages.len(), "package"),
+                    report.isolated
+                ),
+            )?;
+        }
+        Some(Command::Adopt { dry_run, path }) => {
+            let dep = match path {
+                Some(p) => adopt::DepSpec::Path(
+                    cwd.join(&p)
+                        .canonicalize()
+                        .map_err(|e| format!("--path {}: {e}", p.display()))?,
+                ),
+                None => adopt::DepSpec::Version("0.1".into()),
+            };
+            adopt(&ws, &dep, dry_run, &show, &mut out)?;
+        }
+        None => adopt(
+            &ws,
+            &adopt::DepSpec::Version("0.1".into()),
+            true,
+            &show,
+            &mut out,
+        )?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn adopt(
+    ws: &targets::Workspace,
+    dep: &adopt::DepSpec,
+    dry_run: bool,
+    show: &dyn Fn(&Path) -> String,
+    out: &mut std::io::StdoutLock,
+) -> Result<(), String> {
+    let plan = adopt::plan(ws, dep, show)?;
+    let mut text = String::new();
+    if dry_run {
+        for (path, old, new) in &plan.changes {
+            let name = show(path);
+            let diff = similar::TextDiff::from_lines(old, new);
+            text += &diff
+                .unified_diff()
+                .header(&format!("a/{name}"), &format!("b/{name}"))
+                .to_string();
+        }
+    }
+    for line in &plan.lines {
+        text += line;
+        text.push('\n');
+    }
+    if !dry_run {
+        for (path, _, new) in &plan.changes {
+            std::fs::write(path, new).map_err(|e| format!("{}: {e}", show(path)))?;
+            text += &format!("wrote {}\n", show(path));
+        }
+    }
+    let counts = format!(
+        "targets: {} {}, {} already adopted, {} left alone",
+        plan.adopted,
+        if dry_run { "to adopt" } else { "adopted" },
+        plan.already,
+        plan.left_alone
+    );
+    text += &if plan.changes.is_empty() {
+        format!("nothing to change ({counts})\n")
+    } else if dry_run {
+        format!(
+            "dry run: {} files to change ({counts}); nothing written\n",
+            plan.changes.len()
+        )
+    } else {
+        format!("{} files changed ({counts})\n", plan.changes.len())
+    };
+    out.write_all(text.as_bytes()).map_err(|e| e.to_string())
+}

@@ -1,0 +1,198 @@
+//! Reading and editing Cargo.toml with toml_edit, so the user's formatting and comments survive.
+
+use toml_edit::{value, ArrayOfTables, DocumentMut, InlineTable, Item, Table};
+
+/// How isolated-test is added as a dev-dependency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dep {
+    Version(String),
+    /// A path, already relative to the package (as written into its Cargo.toml).
+    Path(String),
+}
+
+pub fn parse(text: &str) -> Result<DocumentMut, String> {
+    text.parse::<DocumentMut>()
+        .map_err(|e| e.to_string().lines().next().unwrap_or_default().to_string())
+}
+
+/// The `harness` a target's entry sets, if any: `[lib]` for the lib, its `[[test]]` otherwise.
+pub fn harness(doc: &DocumentMut, lib: bool, name: &str) -> Option<bool> {
+    let entry = if lib {
+        doc.get("lib").and_then(Item::as_table_like)
+    } else {
+        test_entry(doc, name)
+    };
+    entry?.get("harness")?.as_bool()
+}
+
+/// Whether the test target `name` has a `[[test]]` entry (else cargo discovered it).
+pub fn is_explicit_test(doc: &DocumentMut, name: &str) -> bool {
+    test_entry(doc, name).is_some()
+}
+
+fn test_entry<'a>(doc: &'a DocumentMut, name: &str) -> Option<&'a dyn toml_edit::TableLike> {
+    let tests = doc.get("test")?.as_array_of_tables()?;
+    tests
+        .iter()
+        .find(|t| t.get("name").and_then(Item::as_str) == Some(name))
+        .map(|t| t as _)
+}
+
+/// Sets `[lib] harness = false`, adding `[lib]` right after `[package]` if there is none.
+pub fn set_lib_harness_false(doc: &mut DocumentMut) {
+    if doc.get("lib").is_none() {
+        let mut lib = Table::new();
+        // Ties keep document order, so this sorts right after [package], before later tables.
+        lib.set_position(
+            doc.get("package")
+                .and_then(Item::as_table)
+                .and_then(Table::position),
+        );
+        doc.insert("lib", Item::Table(lib));
+    }
+    if let Some(lib) = doc["lib"].as_table_like_mut() {
+        lib.insert("harness", value(false));
+    }
+}
+
+/// Gives the test target `name` `harness = false`: on its `[[test]]` entry, or on a new entry
+/// (with the `path` cargo found it at) when cargo discovered it, as `harness` needs an entry.
+pub fn set_test_harness_false(doc: &mut DocumentMut, name: &str, path: &str) -> Result<(), String> {
+    if doc.get("test").is_none() {
+        doc.insert("test", Item::ArrayOfTables(ArrayOfTables::new()));
+    }
+    let tests = doc["test"]
+        .as_array_of_tables_mut()
+        .ok_or("`test` in Cargo.toml is not written as [[test]] tables")?;
+    if let Some(t) = tests
+        .iter_mut()
+        .find(|t| t.get("name").and_then(Item::as_str) == Some(name))
+    {
+        t.insert("harness", value(false));
+        return Ok(());
+    }
+    let mut t = Table::new();
+    t.insert("name", value(name));
+    t.insert("path", value(path));
+    t.insert("harness", value(false));
+    tests.push(t);
+    Ok(())
+}
+
+/// Whether isolated-test is already a (dev-)dependency.
+pub fn has_isolated_test(doc: &DocumentMut) -> bool {
+    ["dev-dependencies", "dependencies"].iter().any(|k| {
+        doc.get(k)
+            .and_then(Item::as_table_like)
+            .is_some_and(|t| t.contains_key("isolated-test"))
+    })
+}
+
+/// Adds isolated-test to `[dev-dependencies]` (making the table if needed) unless it is there.
+pub fn add_dev_dependency(doc: &mut DocumentMut, dep: &Dep) {
+    if has_isolated_test(doc) {
+        return;
+    }
+    if doc.get("dev-dependencies").is_none() {
+        // Right after [dependencies] (ties keep document order), else after everything.
+        let after = match doc.get("dependencies").and_then(Item::as_table) {
+            Some(deps) => deps.position(),
+            None => last_position(doc).map(|p| p + 1),
+        };
+        let mut table = Table::new();
+        table.set_position(after);
+        doc.insert("dev-dependencies", Item::Table(table));
+    }
+    let Some(table) = doc["dev-dependencies"].as_table_like_mut() else {
+        return;
+    };
+    let item = match dep {
+        Dep::Version(v) => value(v.as_str()),
+        Dep::Path(p) => {
+            let mut t = InlineTable::new();
+            t.insert("path", p.as_str().into());
+            value(t)
+        }
+    };
+    table.insert("isolated-test", item);
+    if let Some(t) = doc["dev-dependencies"].as_table_mut() {
+        // `[dev-dependencies.foo]` alone leaves the table implicit, with no header for our key.
+        t.set_implicit(false);
+    }
+}
+
+/// The highest position of a table in `doc`, headers of `[[array]]` tables included.
+fn last_position(doc: &DocumentMut) -> Option<isize> {
+    fn walk(table: &Table, max: &mut Option<isize>) {
+        for (_, item) in table.iter() {
+            let tables: Vec<&Table> = match item {
+                Item::Table(t) => vec![t],
+                Item::ArrayOfTables(a) => a.iter().collect(),
+                _ => continue,
+            };
+            for t in tables {
+                *max = (*max).max(t.position());
+                walk(t, max);
+            }
+        }
+    }
+    let mut max = None;
+    walk(doc.as_table(), &mut max);
+    max
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str =
+        "[package]\nname = \"a\" # the name\nversion = \"0.1.0\"\n\n[dependencies]\nx = \"1\"\n";
+
+    #[test]
+    fn lib_harness_goes_after_package() {
+        let mut doc = parse(BASE).unwrap();
+        set_lib_harness_false(&mut doc);
+        assert_eq!(
+            doc.to_string(),
+            "[package]\nname = \"a\" # the name\nversion = \"0.1.0\"\n\n[lib]\nharness = false\n\n[dependencies]\nx = \"1\"\n"
+        );
+        let mut doc = parse("[package]\nname = \"a\"\n\n[lib]\npath = \"l.rs\"\n").unwrap();
+        set_lib_harness_false(&mut doc);
+        assert_eq!(
+            doc.to_string(),
+            "[package]\nname = \"a\"\n\n[lib]\npath = \"l.rs\"\nharness = false\n"
+        );
+        assert_eq!(harness(&doc, true, ""), Some(false));
+    }
+
+    #[test]
+    fn test_entries_are_made_explicit_or_given_harness() {
+        let mut doc = parse(&format!("{BASE}\n[[test]]\nname = \"old\"\n")).unwrap();
+        assert!(is_explicit_test(&doc, "old"));
+        assert!(!is_explicit_test(&doc, "new"));
+        set_test_harness_false(&mut doc, "old", "tests/old.rs").unwrap();
+        set_test_harness_false(&mut doc, "new", "tests/new/main.rs").unwrap();
+        assert_eq!(
+            doc.to_string(),
+            format!(
+                "{BASE}\n[[test]]\nname = \"old\"\nharness = false\n\n[[test]]\nname = \"new\"\npath = \"tests/new/main.rs\"\nharness = false\n"
+            )
+        );
+    }
+
+    #[test]
+    fn dev_dependency_is_added_once() {
+        let mut doc = parse(BASE).unwrap();
+        add_dev_dependency(&mut doc, &Dep::Path("../harness".into()));
+        add_dev_dependency(&mut doc, &Dep::Version("0.1".into()));
+        assert_eq!(
+            doc.to_string(),
+            format!("{BASE}\n[dev-dependencies]\nisolated-test = {{ path = \"../harness\" }}\n")
+        );
+        let mut doc = parse(&format!("{BASE}\n[dev-dependencies]\ny = \"2\"\n")).unwrap();
+        add_dev_dependency(&mut doc, &Dep::Version("0.1".into()));
+        assert!(doc
+            .to_string()
+            .ends_with("[dev-dependencies]\ny = \"2\"\nisolated-test = \"0.1\"\n"));
+    }
+}

@@ -1,0 +1,435 @@
+//! What a source file holds that matters to isolated-test, and the rewriting of its `#[test]`s.
+//!
+//! Everything here is a pure function of the file's text (see [`crate::lex`] for why a masked copy
+//! is scanned): [`scan`] finds test attributes, the entry macro, `fn main` and `mod` declarations;
+//! [`rewrite`] turns libtest's `#[test]` into `#[isolated_test::isolated_test]`.
+
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::lex::{self, Attr};
+
+/// The attribute every `#[test]` becomes.
+pub const ISOLATED: &str = "isolated_test::isolated_test";
+/// The entry macro a test root ends with; a library's is behind `#[cfg(test)]`.
+pub const ENTRY: &str = "isolated_test::main!();";
+
+/// Other crates' test attributes: under `harness = false` the tests they make would not run, and
+/// isolated-test cannot take them over one for one, so a target holding one is left alone.
+/// Any path ending in `::test` (tokio, async-std, test-log, sqlx...) counts too.
+const FOREIGN: &[&str] = &[
+    "rstest",
+    "test_case",
+    "test_matrix",
+    "quickcheck",
+    "serial",
+    "parallel",
+    "file_serial",
+    "file_parallel",
+    "wasm_bindgen_test",
+    "proptest",
+    "googletest",
+];
+
+/// One attribute (or one `cfg_attr` argument) of interest, as found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// libtest's `#[test]`, alone or as a `cfg_attr` argument.
+    Test,
+    /// `#[bench]`: benchmarks stay with libtest.
+    Bench,
+    /// `#[isolated_test]` in any of its spellings.
+    Isolated,
+    /// Another crate's test attribute, as written (whitespace squashed).
+    Foreign(String),
+}
+
+/// A finding: its kind, its 1-based line and the bytes to replace to rewrite it.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub kind: Kind,
+    pub line: usize,
+    /// The whole attribute for `#[test]`, the argument alone inside a `cfg_attr`.
+    pub span: Range<usize>,
+    /// Set for a bare `#[test]` (span is then the whole `#[...]`).
+    pub bare: bool,
+    /// Whether the attributes standing with it include `#[cfg(test)]`.
+    pub has_cfg_test: bool,
+    /// Index of its attribute group: findings of one item share it.
+    pub group: usize,
+    /// Where its group's line starts, and the group's first attribute, for a `#[cfg(test)]`.
+    pub attr_start: usize,
+}
+
+/// A `mod name;` declaration, with its `#[path = "..."]` if it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModDecl {
+    pub name: String,
+    pub path: Option<String>,
+}
+
+/// What one file holds.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub found: Vec<Found>,
+    /// Line of `isolated_test::main!`, if the file invokes it.
+    pub entry: Option<usize>,
+    /// Line of a `fn main`, if the file defines one (a target root with it is a custom harness).
+    pub fn_main: Option<usize>,
+    /// Line of an inner `#![cfg(...)]`: at a target's root it can cut the whole crate away.
+    pub crate_cfg: Option<usize>,
+    /// Line of the first fenced code block in a doc comment: a doc test, rustdoc's to run.
+    pub doc_test: Option<usize>,
+    pub mods: Vec<ModDecl>,
+    /// The bodies of `#[cfg(test)] mod name { ... }`: their items need no `#[cfg(test)]` of their own.
+    pub cfg_test_mods: Vec<Range<usize>>,
+    /// Lines in the file (the last line number, for findings about the end of a file).
+    pub lines: usize,
+}
+
+impl Scan {
+    pub fn of(&self, kind: &Kind) -> impl Iterator<Item = &Found> {
+        let kind = kind.clone();
+        self.found.iter().filter(move |f| f.kind == kind)
+    }
+}
+
+static ENTRY_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bisolated_test\s*::\s*main\s*!").unwrap());
+static FN_MAIN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bfn\s+main\s*\(").unwrap());
+static CRATE_CFG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"#!\s*\[\s*cfg\s*\(").unwrap());
+static MOD_DECL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(mod)\s+(?:r#)?([A-Za-z_][A-Za-z0-9_]*)\s*;").unwrap());
+static CFG_MOD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*(?:pub\s*(?:\([^)]*\))?\s*)?mod\s+\w+\s*\{").unwrap());
+static PATH_ATTR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"^\s*path\s*=\s*"([^"]*)"\s*$"#).unwrap());
+
+/// Classifies one attribute path (with any arguments), squashed of whitespace.
+fn classify(squashed: &str) -> Option<Kind> {
+    let path = squashed.split(['(', '=']).next().unwrap_or_default();
+    let path = path.strip_prefix("::").unwrap_or(path);
+    match path {
+        "test" => Some(Kind::Test),
+        "bench" => Some(Kind::Bench),
+        "isolated_test" => Some(Kind::Isolated),
+        _ if path.starts_with("isolated_test::") => Some(Kind::Isolated),
+        _ => {
+            let last = path.rsplit("::").next().unwrap_or(path);
+            (last == "test" || FOREIGN.contains(&last)).then(|| Kind::Foreign(squashed.into()))
+        }
+    }
+}
+
+/// Scans `src` (one file's text).
+pub fn scan(src: &str) -> Scan {
+    let masked = lex::mask(src);
+    let attrs = lex::attributes(&masked);
+    let mut out = Scan {
+        lines: src.lines().count().max(1),
+        ..Scan::default()
+    };
+    for (g, group) in lex::groups(&masked, &attrs).into_iter().enumerate() {
+        let items = &attrs[group.clone()];
+        let has_cfg_test = items.iter().any(|a| {
+            let s = lex::squash(&masked[a.inner.clone()]);
+            s == "cfg(test)" || s.starts_with("cfg(all(test,")
+        });
+        if has_cfg_test {
+            let after = attrs[group.end - 1].span.end;
+            if let Some(m) = CFG_MOD.find(&masked[after..]) {
+                let open = after + m.end() - 1;
+                out.cfg_test_mods
+                    .push(open..lex::matching_brace(&masked, open));
+            }
+        }
+        for a in items {
+            for (kind, span, bare) in kinds(&masked, a) {
+                out.found.push(Found {
+                    kind,
+                    line: lex::line_of(src, span.start),
+                    span,
+                    bare,
+                    has_cfg_test,
+                    group: g,
+                    attr_start: a.span.start,
+                });
+            }
+        }
+    }
+    out.entry = ENTRY_RE.find(&masked).map(|m| lex::line_of(src, m.start()));
+    out.fn_main = FN_MAIN.find(&masked).map(|m| lex::line_of(src, m.start()));
+    out.crate_cfg = CRATE_CFG
+        .find(&masked)
+        .map(|m| lex::line_of(src, m.start()));
+    out.doc_test = src.lines().position(is_doc_fence).map(|i| i + 1);
+    out.mods = mods(src, &masked, &attrs);
+    out
+}
+
+/// The findings in one attribute: itself, or the arguments of a `cfg_attr`.
+fn kinds(masked: &str, a: &Attr) -> Vec<(Kind, Range<usize>, bool)> {
+    let text = &masked[a.inner.clone()];
+    let squashed = lex::squash(text);
+    if squashed.starts_with("cfg_attr(") {
+        let open = a.inner.start + text.find('(').unwrap_or(0) + 1;
+        let close = a.inner.start + text.rfind(')').unwrap_or(text.len());
+        if open > close {
+            return Vec::new();
+        }
+        // The first argument is the predicate; the others are attributes.
+        return lex::split_args(masked, open..close)
+            .into_iter()
+            .skip(1)
+            .filter_map(|r| classify(&lex::squash(&masked[r.clone()])).map(|k| (k, r, false)))
+            .collect();
+    }
+    match classify(&squashed) {
+        Some(Kind::Test) => vec![(Kind::Test, a.span.clone(), true)],
+        Some(k) => vec![(k, a.span.clone(), false)],
+        None => Vec::new(),
+    }
+}
+
+/// Whether a line opens a fenced code block in a doc comment.
+fn is_doc_fence(line: &str) -> bool {
+    let t = line.trim_start();
+    let body = t.strip_prefix("///").or_else(|| t.strip_prefix("//!"));
+    body.is_some_and(|b| !t.starts_with("////") && b.trim_start().starts_with("```"))
+}
+
+/// The `mod name;` declarations of a file, each with the `#[path]` among the attributes before it.
+fn mods(src: &str, masked: &str, attrs: &[Attr]) -> Vec<ModDecl> {
+    MOD_DECL
+        .captures_iter(masked)
+        .map(|c| {
+            let mut end = strip_visibility(&masked[..c.get(1).unwrap().start()]).len();
+            let mut path = None;
+            for a in attrs
+                .iter()
+                .rev()
+                .filter(|a| a.span.end <= c.get(1).unwrap().start())
+            {
+                if !masked[a.span.end..end].trim().is_empty() {
+                    break;
+                }
+                if let Some(m) = PATH_ATTR.captures(&src[a.inner.clone()]) {
+                    path = Some(m[1].to_string());
+                }
+                end = a.span.start;
+            }
+            ModDecl {
+                name: c[2].to_string(),
+                path,
+            }
+        })
+        .collect()
+}
+
+/// `text` less trailing whitespace and a trailing `pub` or `pub(...)`.
+fn strip_visibility(text: &str) -> &str {
+    let t = text.trim_end();
+    if let Some(p) = t.rfind("pub") {
+        let rest = t[p + 3..].trim_start();
+        if rest.is_empty() || (rest.starts_with('(') && rest.ends_with(')')) {
+            return t[..p].trim_end();
+        }
+    }
+    t
+}
+
+/// `src` with every libtest `#[test]` made an isolated test, and how many were. Findings in
+/// `skip_groups` (items that also carry another crate's test attribute) are left as they are.
+/// `in_src`: the file belongs to `src/`, where `#[test]` also implied `#[cfg(test)]`, which the
+/// new attribute does not, so `#[cfg(test)]` is added to each item that lacks it.
+pub fn rewrite(src: &str, scan: &Scan, in_src: bool) -> (String, usize) {
+    let foreign: Vec<usize> = scan
+        .found
+        .iter()
+        .filter(|f| matches!(f.kind, Kind::Foreign(_)))
+        .map(|f| f.group)
+        .collect();
+    // (offset, bytes to remove, text to insert), applied from the end so offsets stay true.
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    let mut cfg_added: Vec<usize> = Vec::new();
+    for f in scan.of(&Kind::Test) {
+        if foreign.contains(&f.group) {
+            continue;
+        }
+        let new = if f.bare {
+            format!("#[{ISOLATED}]")
+        } else {
+            ISOLATED.to_string()
+        };
+        edits.push((f.span.start, f.span.len(), new));
+        let in_cfg_test_mod = scan.cfg_test_mods.iter().any(|m| m.contains(&f.span.start));
+        if in_src && !f.has_cfg_test && !in_cfg_test_mod && !cfg_added.contains(&f.group) {
+            cfg_added.push(f.group);
+            let line_start = src[..f.attr_start].rfind('\n').map_or(0, |n| n + 1);
+            let indent = &src[line_start..f.attr_start];
+            let cfg = if indent.trim().is_empty() {
+                format!("#[cfg(test)]\n{indent}")
+            } else {
+                "#[cfg(test)] ".to_string()
+            };
+            edits.push((f.attr_start, 0, cfg));
+        }
+    }
+    // At one offset the insertion (0 bytes removed) sorts first, so, applied from the end, the
+    // replacement is made before the insertion lands in front of it.
+    edits.sort_by_key(|e| (e.0, e.1 != 0));
+    let mut out = src.to_string();
+    let mut count = 0;
+    for (at, remove, text) in edits.into_iter().rev() {
+        if remove > 0 {
+            count += 1;
+        }
+        out.replace_range(at..at + remove, &text);
+    }
+    (out, count)
+}
+
+/// `src` ending with the entry macro (behind `#[cfg(test)]` for a library), after a blank line.
+pub fn add_entry(src: &str, lib: bool) -> String {
+    let mut out = src.to_string();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    if !out.trim().is_empty() {
+        out.push('\n');
+    }
+    if lib {
+        out.push_str("#[cfg(test)]\n");
+    }
+    out.push_str(ENTRY);
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rw(src: &str, in_src: bool) -> String {
+        rewrite(src, &scan(src), in_src).0
+    }
+
+    #[test]
+    fn a_test_attribute_becomes_isolated() {
+        assert_eq!(
+            rw("#[test]\nfn a() {}\n", false),
+            "#[isolated_test::isolated_test]\nfn a() {}\n"
+        );
+        assert_eq!(
+            rw("  #[ test ] fn a() {}", false),
+            "  #[isolated_test::isolated_test] fn a() {}"
+        );
+    }
+
+    #[test]
+    fn in_src_the_cfg_test_that_test_implied_is_added() {
+        assert_eq!(
+            rw("mod t {\n    #[test]\n    #[should_panic]\n    fn a() {}\n}\n", true),
+            "mod t {\n    #[cfg(test)]\n    #[isolated_test::isolated_test]\n    #[should_panic]\n    fn a() {}\n}\n"
+        );
+        assert_eq!(
+            rw("#[cfg(test)]\n#[test]\nfn a() {}\n", true),
+            "#[cfg(test)]\n#[isolated_test::isolated_test]\nfn a() {}\n"
+        );
+        assert_eq!(
+            rw("x(); #[test] fn a() {}", true),
+            "x(); #[cfg(test)] #[isolated_test::isolated_test] fn a() {}"
+        );
+    }
+
+    #[test]
+    fn items_of_a_cfg_test_module_need_no_cfg_test() {
+        let src = "#[cfg(test)]\nmod tests {\n    #[test]\n    fn a() {}\n}\n#[test]\nfn b() {}\n";
+        assert_eq!(
+            rw(src, true),
+            "#[cfg(test)]\nmod tests {\n    #[isolated_test::isolated_test]\n    fn a() {}\n}\n#[cfg(test)]\n#[isolated_test::isolated_test]\nfn b() {}\n"
+        );
+    }
+
+    #[test]
+    fn cfg_attr_and_macro_rules_forms() {
+        assert_eq!(
+            rw("#[cfg_attr(not(miri), test)]\nfn a() {}", false),
+            "#[cfg_attr(not(miri), isolated_test::isolated_test)]\nfn a() {}"
+        );
+        assert_eq!(
+            rw("#[cfg_attr(not(miri), ignore)]\nfn a() {}", false),
+            "#[cfg_attr(not(miri), ignore)]\nfn a() {}"
+        );
+        let m = "macro_rules! t {\n    ($n:ident) => {\n        #[test]\n        fn $n() {}\n    };\n}\n";
+        assert_eq!(
+            rw(m, false),
+            m.replace("#[test]", "#[isolated_test::isolated_test]")
+        );
+    }
+
+    #[test]
+    fn comments_strings_and_foreign_items_are_left() {
+        let src = "// #[test]\nconst S: &str = \"#[test]\";\n#[test]\n#[serial]\nfn a() {}\n";
+        assert_eq!(rw(src, false), src);
+        let s = scan(src);
+        assert_eq!(s.of(&Kind::Foreign("serial".into())).count(), 1);
+        assert_eq!(s.of(&Kind::Test).map(|f| f.line).collect::<Vec<_>>(), [3]);
+    }
+
+    #[test]
+    fn classifies_attributes() {
+        assert_eq!(
+            classify("tokio::test(flavor=\"x\")"),
+            Some(Kind::Foreign("tokio::test(flavor=\"x\")".into()))
+        );
+        assert_eq!(
+            classify("isolated_test(timeout=\"2s\")"),
+            Some(Kind::Isolated)
+        );
+        assert_eq!(classify("isolated_test::test"), Some(Kind::Isolated));
+        assert_eq!(
+            classify("test_case(1,2)"),
+            Some(Kind::Foreign("test_case(1,2)".into()))
+        );
+        assert_eq!(classify("should_panic"), None);
+        assert_eq!(classify("bench"), Some(Kind::Bench));
+    }
+
+    #[test]
+    fn finds_entry_main_doc_tests_and_mods() {
+        let src = "//! ```\n//! x\n//! ```\n#[path = \"other.rs\"]\nmod a;\npub(crate) mod b;\nmod c { }\nfn main() {}\nisolated_test::main!();\n";
+        let s = scan(src);
+        assert_eq!(
+            (s.doc_test, s.fn_main, s.entry),
+            (Some(1), Some(8), Some(9))
+        );
+        assert_eq!(
+            s.mods,
+            [
+                ModDecl {
+                    name: "a".into(),
+                    path: Some("other.rs".into())
+                },
+                ModDecl {
+                    name: "b".into(),
+                    path: None
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn entry_macro_goes_at_the_end() {
+        assert_eq!(
+            add_entry("fn a() {}\n", false),
+            "fn a() {}\n\nisolated_test::main!();\n"
+        );
+        assert_eq!(
+            add_entry("fn a() {}", true),
+            "fn a() {}\n\n#[cfg(test)]\nisolated_test::main!();\n"
+        );
+    }
+}

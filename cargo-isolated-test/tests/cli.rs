@@ -1,0 +1,305 @@
+//! End to end: the built binary on copies of the crates under tests/fixtures/, each compared
+//! whole against its expected/ tree (files/: the files that change; other files must not) and
+//! the exact lines printed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_cargo-isolated-test");
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// Every file under `dir` by relative path, less `expected/` and what a build leaves.
+fn tree(dir: &Path) -> BTreeMap<String, String> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string();
+            if ["expected", "target", "Cargo.lock"].contains(&rel.as_str()) {
+                continue;
+            }
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                out.insert(rel, std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// A copy of fixture `name` (without its expected/) in a fresh temporary directory.
+fn copy(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (rel, text) in tree(&fixture(name)) {
+        let to = dir.path().join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(to, text).unwrap();
+    }
+    dir
+}
+
+/// (exit code, stdout, stderr) of the binary run in `dir`.
+fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    (
+        out.status.code().unwrap(),
+        text(out.stdout),
+        text(out.stderr),
+    )
+}
+
+fn expected_stdout(name: &str, file: &str) -> String {
+    std::fs::read_to_string(fixture(name).join("expected").join(file)).unwrap()
+}
+
+/// The fixture's files with expected/files/ laid over them.
+fn expected_tree(name: &str) -> BTreeMap<String, String> {
+    let mut want = tree(&fixture(name));
+    want.extend(tree(&fixture(name).join("expected/files")));
+    want
+}
+
+fn assert_tree(dir: &Path, want: &BTreeMap<String, String>) {
+    let got = tree(dir);
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
+    for (rel, text) in want {
+        assert_eq!(&got[rel], text, "{rel} differs from what was expected");
+    }
+}
+
+#[test]
+fn adopt_moves_every_kind_of_test_and_a_second_run_changes_nothing() {
+    let dir = copy("basic");
+    let (code, out, err) = run(dir.path(), &["adopt"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(out, expected_stdout("basic", "adopt.stdout"));
+    assert_tree(dir.path(), &expected_tree("basic"));
+
+    let (code, out, _) = run(dir.path(), &["isolated-test", "adopt"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "left alone: src/lib.rs:3: doc tests of package `basic` stay with rustdoc\n\
+         nothing to change (targets: 0 adopted, 4 already adopted, 0 left alone)\n"
+    );
+    assert_tree(dir.path(), &expected_tree("basic"));
+}
+
+#[test]
+fn dry_run_prints_the_diff_and_writes_nothing() {
+    let dir = copy("basic");
+    let want = expected_stdout("basic", "dry-run.stdout");
+    assert!(want.contains("+#[cfg_attr(not(miri), isolated_test::isolated_test)]\n"));
+    for args in [
+        &["adopt", "--dry-run"][..],
+        &["isolated-test", "adopt", "--dry-run"],
+        &[],
+        &["isolated-test"],
+    ] {
+        let (code, out, err) = run(dir.path(), args);
+        assert_eq!((code, err.as_str()), (0, ""), "{args:?}");
+        assert_eq!(out, want, "{args:?}");
+        assert_tree(dir.path(), &tree(&fixture("basic")));
+    }
+}
+
+#[test]
+fn what_cannot_move_safely_is_left_alone_and_named() {
+    let dir = copy("left-alone");
+    let (code, out, _) = run(dir.path(), &["adopt"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "left alone: tests/async_io.rs:1: test target `async_io` has #[tokio::test], another crate's test attribute isolated-test does not take over\n\
+         left alone: tests/async_io.rs:5: test target `async_io` has #[serial], another crate's test attribute isolated-test does not take over\n\
+         left alone: tests/benches.rs:7: test target `benches` has #[bench] (benchmarks stay with libtest)\n\
+         left alone: tests/cfg_gated.rs:2: test target `cfg_gated` is cut out whole by #![cfg(...)] (under harness = false it would have no main when the cfg is off)\n\
+         left alone: tests/custom.rs:1: test target `custom` has its own fn main (a custom harness)\n\
+         adopted: test target `plain`: [[test]] entry with harness = false, 1 #[test] rewritten, entry macro added\n\
+         adopted: package `left-alone`: dev-dependency isolated-test\n\
+         wrote Cargo.toml\n\
+         wrote tests/plain.rs\n\
+         2 files changed (targets: 1 adopted, 0 already adopted, 4 left alone)\n"
+    );
+    assert_tree(dir.path(), &expected_tree("left-alone"));
+}
+
+#[test]
+fn a_virtual_root_adopts_every_member_and_p_picks_some() {
+    let dir = copy("virtual");
+    let (code, out, _) = run(dir.path(), &["adopt", "-p", "a"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "adopted: test target `t`: [[test]] entry with harness = false, 1 #[test] rewritten, entry macro added\n\
+         adopted: package `a`: dev-dependency isolated-test\n\
+         wrote a/Cargo.toml\n\
+         wrote a/tests/t.rs\n\
+         2 files changed (targets: 1 adopted, 0 already adopted, 0 left alone)\n"
+    );
+    let (code, out, _) = run(dir.path(), &["adopt"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "adopted: test target `t` of package `b`: [[test]] entry with harness = false, 1 #[test] rewritten, entry macro added\n\
+         adopted: package `b`: dev-dependency isolated-test\n\
+         wrote b/Cargo.toml\n\
+         wrote b/tests/t.rs\n\
+         2 files changed (targets: 1 adopted, 1 already adopted, 0 left alone)\n"
+    );
+    let adopted = "#[isolated_test::isolated_test]\nfn works() {}\n\nisolated_test::main!();\n";
+    let manifest = |name: &str| {
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
+             [[test]]\nname = \"t\"\npath = \"tests/t.rs\"\nharness = false\n\n\
+             [dev-dependencies]\nisolated-test = \"0.1\"\n"
+        )
+    };
+    let mut want = tree(&fixture("virtual"));
+    for m in ["a", "b"] {
+        want.insert(format!("{m}/tests/t.rs"), adopted.into());
+        want.insert(format!("{m}/Cargo.toml"), manifest(m));
+    }
+    assert_tree(dir.path(), &want);
+    let (code, out, _) = run(&dir.path().join("b"), &["check"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (
+            0,
+            "ok: 2 targets checked in 1 package, 1 using isolated-test, no test lost\n"
+        )
+    );
+}
+
+#[test]
+fn check_names_every_lost_test() {
+    let dir = copy("broken");
+    let (code, out, err) = run(dir.path(), &["check"]);
+    assert_eq!((code, err.as_str()), (1, ""));
+    assert_eq!(
+        out,
+        "tests/mixed.rs:5: plain #[test] in test target `mixed` (harness = false) never runs: make it #[isolated_test]\n\
+         tests/mixed.rs:8: plain #[test] in test target `mixed` (harness = false) never runs: make it #[isolated_test]\n\
+         tests/no_harness.rs:3: test target `no_harness` uses isolated-test but Cargo.toml does not give it harness = false\n\
+         tests/no_main.rs:2: test target `no_main` registers #[isolated_test] tests but has no isolated_test::main!(), so none runs\n"
+    );
+    assert_tree(dir.path(), &tree(&fixture("broken")));
+}
+
+#[test]
+fn check_passes_an_adopted_crate() {
+    let dir = copy("basic");
+    assert_eq!(
+        run(dir.path(), &["check"]).1,
+        "ok: 4 targets checked in 1 package, 0 using isolated-test, no test lost\n"
+    );
+    assert_eq!(run(dir.path(), &["adopt"]).0, 0);
+    let (code, out, _) = run(dir.path(), &["isolated-test", "check", "-p", "basic"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "ok: 4 targets checked in 1 package, 4 using isolated-test, no test lost\n"
+    );
+}
+
+#[test]
+fn errors_are_one_line_and_exit_2() {
+    let dir = copy("basic");
+    let cases: [(&[&str], String); 3] = [
+        (
+            &["check", "-p", "nope"],
+            "error: package `nope` is not a member of this workspace\n".into(),
+        ),
+        (
+            &["adopt", "--bogus"],
+            "error: unexpected argument '--bogus' found\n".into(),
+        ),
+        (
+            &["check", "--manifest-path", "missing/Cargo.toml"],
+            "error: manifest path `missing/Cargo.toml` does not exist\n".into(),
+        ),
+    ];
+    for (args, want) in cases {
+        let (code, out, err) = run(dir.path(), args);
+        assert_eq!((code, out.as_str(), err), (2, "", want), "{args:?}");
+    }
+    let empty = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(empty.path(), &["adopt"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        format!(
+            "error: could not find Cargo.toml in {} or any parent directory\n",
+            empty.path().display()
+        )
+    );
+}
+
+/// The point of it all: an adopted crate builds and its tests pass under isolated-test.
+#[test]
+fn an_adopted_crate_passes_its_tests_under_isolated_test() {
+    let dir = copy("basic");
+    let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("../harness");
+    let harness = harness.to_str().unwrap();
+    assert_eq!(run(dir.path(), &["adopt", "--path", harness]).0, 0);
+    // The workspace's lock file pins the harness's dependencies: no resolution, no surprise.
+    let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock");
+    std::fs::copy(lock, dir.path().join("Cargo.lock")).unwrap();
+    let out = Command::new(env!("CARGO"))
+        .args(["test", "--quiet"])
+        .current_dir(dir.path())
+        .env(
+            "CARGO_TARGET_DIR",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("adopted-basic"),
+        )
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "cargo test failed:\n{stdout}\n{stderr}"
+    );
+    // The lib's unit tests, the macro_rules! and cfg_attr ones, a module's, the ignored one:
+    // every test libtest ran now runs under isolated-test, by name.
+    for line in [
+        "test inner::doubles ... ok",
+        "test inner::doubles_zero ... ok",
+        "test tests::adds ... ok",
+        "test tests::overflows - should panic ... ok",
+        "test small ... ok",
+        "test negative ... ok",
+        "test note_is_kept ... ok",
+        "test helper::helper_module_test ... ok",
+        "test in_a_directory ... ok",
+        "test explicit_runs ... ok",
+        "test explicit_ignored ... ignored, slow",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "no `{line}` in:\n{stdout}"
+        );
+    }
+}
