@@ -43,6 +43,10 @@ pub fn plan(ws: &Workspace, dep: &DepSpec, show: &dyn Fn(&Path) -> String) -> Re
         let mut doc =
             manifest::parse(&text).map_err(|e| format!("{}: {e}", show(&package.manifest)))?;
         let mut any = false;
+        // A 2015-edition package would lose its other discovered tests at our first [[test]].
+        let keep_discovery =
+            package.edition == "2015" && manifest::discovery_stops_at_first_entry(&doc);
+        let mut autotests = false;
         for target in &package.targets {
             let what = target.describe(&package.name, ws.packages.len() > 1);
             let mut done = Vec::new();
@@ -68,6 +72,10 @@ pub fn plan(ws: &Workspace, dep: &DepSpec, show: &dyn Fn(&Path) -> String) -> Re
                     let path = relative(&target.root, &package.dir);
                     manifest::set_test_harness_false(&mut doc, &target.name, &path)?;
                     done.push("[[test]] entry with harness = false".to_string());
+                    if keep_discovery && !autotests {
+                        manifest::set_autotests(&mut doc);
+                        autotests = true;
+                    }
                 }
             }
             let mut rewritten = 0;
@@ -86,6 +94,12 @@ pub fn plan(ws: &Workspace, dep: &DepSpec, show: &dyn Fn(&Path) -> String) -> Re
             if rewritten > 0 {
                 done.push(format!("{rewritten} #[test] rewritten"));
             }
+            if target.edition == "2015" && ws.scans.contains_key(&target.root) {
+                if let Some(new) = source::add_extern_crates(&files[&target.root], target.lib) {
+                    files.insert(target.root.clone(), new);
+                    done.push("extern crate items added (2015 edition)".to_string());
+                }
+            }
             if ws
                 .scans
                 .get(&target.root)
@@ -102,6 +116,12 @@ pub fn plan(ws: &Workspace, dep: &DepSpec, show: &dyn Fn(&Path) -> String) -> Re
                 plan.lines
                     .push(format!("adopted: {what}: {}", done.join(", ")));
             }
+        }
+        if autotests {
+            plan.lines.push(format!(
+                "adopted: package `{}`: autotests = true (2015 edition: cargo would stop finding tests/ files at the first [[test]] entry)",
+                package.name
+            ));
         }
         if any && !manifest::has_isolated_test(&doc) {
             let dep = match dep {

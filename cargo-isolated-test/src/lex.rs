@@ -239,6 +239,46 @@ pub fn matching_brace(masked: &str, open: usize) -> usize {
     masked.len()
 }
 
+/// The offset just past the bracket that closes the one at `open`, counting `()`, `[]` and `{}`
+/// alike (the end of text if none does).
+pub fn matching_bracket(masked: &str, open: usize) -> usize {
+    let mut depth = 0;
+    for (j, c) in masked.bytes().enumerate().skip(open) {
+        match c {
+            b'[' | b'(' | b'{' => depth += 1,
+            b']' | b')' | b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return j + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    masked.len()
+}
+
+/// The offset just past the block comment opening at `start` in `src` (they nest).
+pub fn block_comment_end(src: &str, start: usize) -> usize {
+    let b = src.as_bytes();
+    let (mut depth, mut j) = (0, start);
+    while j < b.len() {
+        if b[j] == b'/' && b.get(j + 1) == Some(&b'*') {
+            depth += 1;
+            j += 2;
+        } else if b[j] == b'*' && b.get(j + 1) == Some(&b'/') {
+            depth -= 1;
+            j += 2;
+            if depth == 0 {
+                return j;
+            }
+        } else {
+            j += 1;
+        }
+    }
+    b.len()
+}
+
 /// The 1-based line of byte `offset` in `text`.
 pub fn line_of(text: &str, offset: usize) -> usize {
     text[..offset].bytes().filter(|&c| c == b'\n').count() + 1

@@ -79,6 +79,24 @@ pub fn set_test_harness_false(doc: &mut DocumentMut, name: &str, path: &str) -> 
     Ok(())
 }
 
+/// Whether cargo discovers this 2015-edition package's tests/ files by itself, and would stop
+/// once one `[[test]]` entry is written: no `[[test]]` entry yet, and no `autotests` key.
+pub fn discovery_stops_at_first_entry(doc: &DocumentMut) -> bool {
+    let set = doc
+        .get("package")
+        .and_then(Item::as_table_like)
+        .is_some_and(|p| p.contains_key("autotests"));
+    doc.get("test").is_none() && !set
+}
+
+/// Sets `[package] autotests = true`, which keeps a 2015-edition package's tests/ files found
+/// beside its `[[test]]` entries.
+pub fn set_autotests(doc: &mut DocumentMut) {
+    if let Some(p) = doc.get_mut("package").and_then(Item::as_table_like_mut) {
+        p.insert("autotests", value(true));
+    }
+}
+
 /// Whether isolated-test is already a (dev-)dependency.
 pub fn has_isolated_test(doc: &DocumentMut) -> bool {
     ["dev-dependencies", "dependencies"].iter().any(|k| {

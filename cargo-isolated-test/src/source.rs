@@ -308,6 +308,131 @@ pub fn add_entry(src: &str, lib: bool) -> String {
     out
 }
 
+/// Whether a crate root is `#![no_std]`: never, always, or when a `cfg_attr` predicate holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum NoStd {
+    Never,
+    Always,
+    When(String),
+}
+
+static EXTERN_CRATE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bextern\s+crate\s+(core|std|isolated_test)\s*;").unwrap());
+
+/// Where the items of a crate root may start: just past the line ending its last inner attribute
+/// or inner doc comment (`#![...]`, `//!`, `/*!`), found among the blank lines and comments that
+/// open the file; 0 if it has none. Also whether the root is `#![no_std]`.
+fn root_prelude(src: &str, masked: &str) -> (usize, NoStd) {
+    let b = masked.as_bytes();
+    let (mut i, mut end, mut no_std) = (0, 0, NoStd::Never);
+    loop {
+        // Blank space and comments (masked to blanks): inner doc comments count as attributes.
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            let rest = &src[i..];
+            if rest.starts_with("//") {
+                i = rest.find('\n').map_or(src.len(), |n| i + n);
+            } else if rest.starts_with("/*") {
+                i = lex::block_comment_end(src, i);
+            } else {
+                i += 1;
+                continue;
+            }
+            if rest.starts_with("//!") || rest.starts_with("/*!") {
+                end = i;
+            }
+        }
+        if !masked[i..].starts_with("#!") {
+            break;
+        }
+        let open = skip_ws(b, i + 2);
+        if b.get(open) != Some(&b'[') {
+            break;
+        }
+        let close = lex::matching_bracket(masked, open);
+        let inner = lex::squash(&masked[open + 1..close.saturating_sub(1)]);
+        if inner == "no_std" {
+            no_std = NoStd::Always;
+        } else if inner.starts_with("cfg_attr(") && no_std == NoStd::Never {
+            let args = open + masked[open..].find('(').unwrap_or(0) + 1;
+            let shut = open + masked[open..close].rfind(')').unwrap_or(0);
+            let pieces = lex::split_args(masked, args..shut.max(args));
+            if pieces.len() == 2 && masked[pieces[1].clone()].trim() == "no_std" {
+                no_std = NoStd::When(src[pieces[0].clone()].to_string());
+            }
+        }
+        i = close;
+        end = close;
+    }
+    let line_end = src[end..].find('\n').map_or(src.len(), |n| end + n + 1);
+    (if end == 0 { 0 } else { line_end }, no_std)
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && b[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    i
+}
+
+/// `src`, a 2015-edition target root, with the `extern crate` items the rewritten code needs,
+/// at the top after its inner attributes; `None` if it has them all. There a path in a module
+/// other than the root is resolved from the root, and the expansions of `#[isolated_test]` and
+/// `isolated_test::main!` name `::isolated_test`, `::core` and `::std`. A library's items are
+/// behind `#[cfg(test)]`. `core` is the prelude's crate in a `#![no_std]` root (`std` elsewhere),
+/// so only the other one is added (both, each behind its cfg, under `cfg_attr(..., no_std)`).
+pub fn add_extern_crates(src: &str, lib: bool) -> Option<String> {
+    let masked = lex::mask(src);
+    let have: Vec<&str> = EXTERN_CRATE
+        .captures_iter(&masked)
+        .map(|c| c.get(1).unwrap().as_str())
+        .collect();
+    let (at, no_std) = root_prelude(src, &masked);
+    let mut items: Vec<(Option<String>, &str)> = Vec::new();
+    if !have.contains(&"isolated_test") {
+        items.push((None, "isolated_test"));
+    }
+    let (core, std) = (!have.contains(&"core"), !have.contains(&"std"));
+    match no_std {
+        NoStd::Never if core => items.push((None, "core")),
+        NoStd::Always if std => items.push((None, "std")),
+        NoStd::When(p) => {
+            if core {
+                items.push((Some(format!("#[cfg(not({p}))]\n")), "core"));
+            }
+            if std {
+                items.push((Some(format!("#[cfg({p})]\n")), "std"));
+            }
+        }
+        _ => {}
+    }
+    if items.is_empty() {
+        return None;
+    }
+    items.sort_by_key(|(_, name)| *name);
+    let mut block = String::new();
+    for (cfg, name) in items {
+        if lib {
+            block.push_str("#[cfg(test)]\n");
+        }
+        block.push_str(&cfg.unwrap_or_default());
+        block.push_str(&format!("extern crate {name};\n"));
+    }
+    let rest = &src[at..];
+    let mut out = src[..at].to_string();
+    if at > 0 && !out.ends_with("\n\n") {
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    out.push_str(&block);
+    if !rest.is_empty() && !rest.starts_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,5 +556,31 @@ mod tests {
             add_entry("fn a() {}", true),
             "fn a() {}\n\n#[cfg(test)]\nisolated_test::main!();\n"
         );
+    }
+
+    #[test]
+    fn a_2015_root_gets_its_extern_crates_after_its_inner_attributes() {
+        assert_eq!(
+            add_extern_crates("//! Docs.\n#![deny(missing_docs)]\n\nfn a() {}\n", false).unwrap(),
+            "//! Docs.\n#![deny(missing_docs)]\n\nextern crate core;\nextern crate isolated_test;\n\nfn a() {}\n"
+        );
+        assert_eq!(
+            add_extern_crates("fn a() {}\n", true).unwrap(),
+            "#[cfg(test)]\nextern crate core;\n#[cfg(test)]\nextern crate isolated_test;\n\nfn a() {}\n"
+        );
+    }
+
+    #[test]
+    fn a_no_std_root_gets_std_and_one_with_them_all_is_left() {
+        assert_eq!(
+            add_extern_crates("#![no_std]\nfn a() {}\n", false).unwrap(),
+            "#![no_std]\n\nextern crate isolated_test;\nextern crate std;\n\nfn a() {}\n"
+        );
+        assert_eq!(
+            add_extern_crates("#![cfg_attr(not(test), no_std)]\n", false).unwrap(),
+            "#![cfg_attr(not(test), no_std)]\n\n#[cfg(not(not(test)))]\nextern crate core;\nextern crate isolated_test;\n#[cfg(not(test))]\nextern crate std;\n"
+        );
+        let all = "extern crate core;\nextern crate isolated_test;\nfn a() {}\n";
+        assert_eq!(add_extern_crates(all, false), None);
     }
 }

@@ -20,6 +20,8 @@ pub struct Target {
     pub root: PathBuf,
     /// Whether rustdoc runs its doc tests (libraries only).
     pub doctest: bool,
+    /// Its edition (`2015` is the one whose paths need `extern crate` items at the root).
+    pub edition: String,
     /// The root, then every file its `mod` declarations reach.
     pub files: Vec<PathBuf>,
 }
@@ -40,6 +42,8 @@ pub struct Package {
     pub name: String,
     pub manifest: PathBuf,
     pub dir: PathBuf,
+    /// Its edition: in 2015, cargo stops discovering tests/ files at the first `[[test]]` entry.
+    pub edition: String,
     /// The lib (if any) first, then test targets by name.
     pub targets: Vec<Target>,
 }
@@ -153,6 +157,7 @@ fn package(p: &Value, scans: &mut BTreeMap<PathBuf, (String, Scan)>) -> Package 
             lib,
             root,
             doctest: lib && t["doctest"].as_bool().unwrap_or(true),
+            edition: t["edition"].as_str().unwrap_or("2015").to_string(),
             files,
         });
     }
@@ -161,6 +166,7 @@ fn package(p: &Value, scans: &mut BTreeMap<PathBuf, (String, Scan)>) -> Package 
         name: p["name"].as_str().unwrap_or_default().to_string(),
         manifest,
         dir,
+        edition: p["edition"].as_str().unwrap_or("2015").to_string(),
         targets,
     }
 }

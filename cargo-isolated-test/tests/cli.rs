@@ -256,10 +256,10 @@ fn errors_are_one_line_and_exit_2() {
     );
 }
 
-/// The point of it all: an adopted crate builds and its tests pass under isolated-test.
-#[test]
-fn an_adopted_crate_passes_its_tests_under_isolated_test() {
-    let dir = copy("basic");
+/// `cargo test ARGS` on a copy of fixture `name` adopted with `--path` to this repository's
+/// harness: its stdout, after asserting it passed.
+fn adopt_and_test(name: &str, args: &[&str]) -> String {
+    let dir = copy(name);
     let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("../harness");
     let harness = harness.to_str().unwrap();
     assert_eq!(run(dir.path(), &["adopt", "--path", harness]).0, 0);
@@ -268,38 +268,93 @@ fn an_adopted_crate_passes_its_tests_under_isolated_test() {
     std::fs::copy(lock, dir.path().join("Cargo.lock")).unwrap();
     let out = Command::new(env!("CARGO"))
         .args(["test", "--quiet"])
+        .args(args)
         .current_dir(dir.path())
         .env(
             "CARGO_TARGET_DIR",
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join("adopted-basic"),
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("adopted-{name}")),
         )
         .env_remove("RUSTFLAGS")
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
         "cargo test failed:\n{stdout}\n{stderr}"
     );
-    // The lib's unit tests, the macro_rules! and cfg_attr ones, a module's, the ignored one:
-    // every test libtest ran now runs under isolated-test, by name.
-    for line in [
-        "test inner::doubles ... ok",
-        "test inner::doubles_zero ... ok",
-        "test tests::adds ... ok",
-        "test tests::overflows - should panic ... ok",
-        "test small ... ok",
-        "test negative ... ok",
-        "test note_is_kept ... ok",
-        "test helper::helper_module_test ... ok",
-        "test in_a_directory ... ok",
-        "test explicit_runs ... ok",
-        "test explicit_ignored ... ignored, slow",
-    ] {
+    stdout
+}
+
+fn assert_lines(stdout: &str, lines: &[&str]) {
+    for line in lines {
         assert!(
-            stdout.lines().any(|l| l == line),
+            stdout.lines().any(|l| l == *line),
             "no `{line}` in:\n{stdout}"
         );
     }
+}
+
+/// The point of it all: an adopted crate builds and its tests pass under isolated-test.
+#[test]
+fn an_adopted_crate_passes_its_tests_under_isolated_test() {
+    let stdout = adopt_and_test("basic", &[]);
+    // The lib's unit tests, the macro_rules! and cfg_attr ones, a module's, the ignored one:
+    // every test libtest ran now runs under isolated-test, by name.
+    assert_lines(
+        &stdout,
+        &[
+            "test inner::doubles ... ok",
+            "test inner::doubles_zero ... ok",
+            "test tests::adds ... ok",
+            "test tests::overflows - should panic ... ok",
+            "test small ... ok",
+            "test negative ... ok",
+            "test note_is_kept ... ok",
+            "test helper::helper_module_test ... ok",
+            "test in_a_directory ... ok",
+            "test explicit_runs ... ok",
+            "test explicit_ignored ... ignored, slow",
+        ],
+    );
+}
+
+#[test]
+fn a_2015_edition_crate_gets_its_extern_crates_and_keeps_its_discovered_tests() {
+    let dir = copy("edition2015");
+    let (code, out, err) = run(dir.path(), &["adopt"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(out, expected_stdout("edition2015", "adopt.stdout"));
+    assert_tree(dir.path(), &expected_tree("edition2015"));
+    let (code, out, _) = run(dir.path(), &["adopt"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "left alone: tests/gated.rs:1: test target `gated` is cut out whole by #![cfg(...)] (under harness = false it would have no main when the cfg is off)\n\
+         nothing to change (targets: 0 adopted, 2 already adopted, 1 left alone)\n"
+    );
+    assert_tree(dir.path(), &expected_tree("edition2015"));
+    assert_eq!(
+        run(dir.path(), &["check"]).1,
+        "ok: 3 targets checked in 1 package, 2 using isolated-test, no test lost\n"
+    );
+    // It builds: `isolated_test::...` resolves in modules, the expansions' `::core` and
+    // `::isolated_test` at the root (under the lib's cfg_attr(not(test), no_std) too), and
+    // tests/gated.rs, left alone, is still found beside the new [[test]] entry.
+    let stdout = adopt_and_test("edition2015", &["--features", "gated"]);
+    assert_lines(
+        &stdout,
+        &[
+            "test inner::halves ... ok",
+            "test tests::doubles ... ok",
+            "test tests::overflows - should panic ... ok",
+            "test nested::from_a_module ... ok",
+            "test doubles_from_outside ... ok",
+        ],
+    );
+    // gated.rs's one test ran under libtest, which `cargo test --quiet` makes terse.
+    assert!(
+        stdout.contains("running 1 test\n.\n"),
+        "tests/gated.rs did not run:\n{stdout}"
+    );
 }

@@ -54,8 +54,12 @@ CRATES = [
     # entries, so its six tests/ files are auto-discovered, and atomic_cell.rs makes tests with
     # macro_rules!
     ("crossbeam-utils", "0.8.19", [], {}),
-    # Not yet: scopeguard 1.2.0 and lazy_static 1.4.0, 2015-edition crates, where the rewritten
-    # `#[isolated_test::isolated_test]` needs `extern crate isolated_test;` and `extern crate core;`, which adopt does not add.
+    # 2015-edition crates, where adopt adds the `extern crate` items the rewritten paths need:
+    # a guard's closure run on unwind (scopeguard's unit tests, under its cfg_attr(no_std))
+    ("scopeguard", "1.2.0", [], {}),
+    # statics initialised once; tests/no_std.rs, cut out by #![cfg], stays with libtest, and
+    # `autotests = true` keeps cargo finding it beside the new [[test]] entry
+    ("lazy_static", "1.4.0", [], {}),
 ]
 
 # Failures under isolated-test that are true findings, not harness errors: per crate, the test,
