@@ -265,6 +265,25 @@ pub(crate) fn kill_and_reap(pid: Pid) {
     reap(pid);
 }
 
+/// Reaps every child of this process in the group `leader` led, all sent SIGKILL: waits until
+/// none is left, or [`REAP_LIMIT`] has passed.
+pub(crate) fn reap_group(leader: Pid) {
+    let deadline = Instant::now() + REAP_LIMIT;
+    loop {
+        let mut status = 0;
+        // SAFETY: `waitpid` writes the status of one ended child of the group into our local.
+        let reaped = unsafe { libc::waitpid(-leader.as_raw(), &mut status, libc::WNOHANG) };
+        if reaped > 0 {
+            continue;
+        }
+        let still_there = reaped == 0 || Errno::last() == Errno::EINTR;
+        if !still_there || Instant::now() > deadline {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// Waits for child `pid` (ended, or sent SIGKILL) and returns its wait status and resource
 /// usage; `None` if it is not this process's child, or is still there after [`REAP_LIMIT`].
 pub(crate) fn reap(pid: Pid) -> Option<(libc::c_int, libc::rusage)> {

@@ -8,11 +8,15 @@ mod fifo;
 mod processes;
 mod report;
 mod run;
+mod self_check;
 
 pub use fifo::Fifo;
-pub use processes::{assert_process_ends, processes_that_outlive_the_run, Survivor, TempDir};
+pub use processes::{
+    assert_process_ends, processes_in_group, processes_that_outlive_the_run, Survivor, TempDir,
+};
 pub use report::{strip_ansi, Failure, Output, Report, Summary};
 pub use run::{pidfd_open, Harness, Run, Running};
+pub use self_check::assert_self_check_balances;
 
 /// This process's `RLIMIT_NOFILE`: what the poisoned-state fixture lowers and the driver expects
 /// the next test to see unchanged.

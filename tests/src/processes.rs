@@ -41,6 +41,24 @@ impl std::fmt::Display for Survivor {
     }
 }
 
+/// The processes of process group `group` now, by `/proc/PID/stat`.
+pub fn processes_in_group(group: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| {
+            // `PID (COMM) STATE PPID PGRP ...`: COMM may hold spaces and parentheses.
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            let after = stat.rfind(')').map_or("", |close| &stat[close + 1..]);
+            after.split_whitespace().nth(2) == Some(group.to_string().as_str())
+        })
+        .collect()
+}
+
 /// Waits, all under one [`HANG_GUARD`] deadline, for every process in `pids` to end; returns
 /// those that did not, after SIGKILLing them so that a failing run leaves nothing behind.
 pub fn processes_that_outlive_the_run(pids: &[i32]) -> Vec<Survivor> {

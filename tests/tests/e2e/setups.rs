@@ -1,6 +1,9 @@
 //! Setups run once, in a zygote the tests that need them are forked from (fixtures/setups.rs).
 
-use isolated_test_e2e::{assert_process_ends, fixture, Fifo, Run, TempDir};
+use isolated_test_e2e::{
+    assert_process_ends, assert_self_check_balances, fixture, processes_in_group, Fifo, Run,
+    TempDir,
+};
 
 /// The fixture at `threads`, with the setups' log: which setups ran, once per line.
 fn run_at(threads: usize) -> (Run, Vec<String>) {
@@ -9,8 +12,11 @@ fn run_at(threads: usize) -> (Run, Vec<String>) {
     let run = fixture!("setups")
         .env("E2E_SETUP_LOG", &log)
         .env("ISOLATED_TEST_REPORT", "memory")
+        .env("ISOLATED_TEST_SELF_CHECK", "1")
         .args([format!("--test-threads={threads}")])
         .run();
+    // The zygotes and the spares they fork ahead are gone, reaped, their sockets closed.
+    assert_self_check_balances(&run);
     let ran = std::fs::read_to_string(&log).unwrap_or_default();
     (run, ran.lines().map(str::to_owned).collect())
 }
@@ -141,10 +147,19 @@ fn zygotes_die_with_the_harness_under_sigkill_and_sigint() {
         let [zygote, test] = pids[..] else {
             panic!("not two pids: {line:?}");
         };
+        // The zygote's group: the zygote and the spare child it forks ahead of the next test.
+        let group = processes_in_group(zygote);
+        assert!(group.contains(&zygote), "{group:?}");
         running.signal(signal);
         let run = running.wait();
         assert_process_ends(test, "the test forked from the zygote");
-        assert_process_ends(zygote, "the zygote");
+        for pid in group {
+            assert_process_ends(pid, "the zygote or its spare");
+        }
+        // A spare forked after the look above is in the group too.
+        for pid in processes_in_group(zygote) {
+            assert_process_ends(pid, "a spare forked late");
+        }
         if signal == libc::SIGINT {
             run.assert_exit_code(130);
         }

@@ -9,23 +9,19 @@
 
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::panic::{self, AssertUnwindSafe};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::Signal;
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use nix::unistd::{self, ForkResult, Pid};
 use serde::{Deserialize, Serialize};
 
 use super::reap;
-use super::signals;
 use super::spawn::{self, ForkContext, SpawnedChild};
-use crate::child::{self, ChildOptions};
+use crate::child::ChildOptions;
 use crate::outcome::{SetupFailed, SetupFailure};
 use crate::registry::{Setup, TestCase};
 use crate::sys::{self, close};
-use crate::wire::{decode_value, encode_value, EXIT_CHANNEL_LOST};
+use crate::wire::{decode_value, encode_value};
 
 /// What a zygote says once its setup has run.
 #[derive(Debug, Serialize, Deserialize)]
@@ -38,6 +34,8 @@ enum SetupReport {
     LeftThreads(usize),
 }
 
+mod serve;
+
 /// The harness asks a zygote for a child; its pipes' write ends travel with the request.
 #[derive(Debug, Serialize, Deserialize)]
 struct Fork {
@@ -48,6 +46,13 @@ struct Fork {
     options: ChildOptions,
     stdout: bool,
     stderr: bool,
+}
+
+impl Fork {
+    /// How many descriptors travel with it: the result pipe's, then stdout's and stderr's.
+    fn descriptors(&self) -> usize {
+        1 + usize::from(self.stdout) + usize::from(self.stderr)
+    }
 }
 
 /// How long the harness waits for a ready zygote's answer: it forks at once.
@@ -156,6 +161,7 @@ impl Zygotes {
                 let pid = *pid;
                 sys::kill_process_and_group(pid);
                 let (end, _) = reap::reap(pid);
+                sys::reap_group(pid);
                 let failure = SetupFailure {
                     setup: setup.name,
                     why: SetupFailed::Died(end),
@@ -182,6 +188,8 @@ impl Zygotes {
         for zygote in &mut self.zygotes {
             if let State::Ready { pid, .. } = zygote.state {
                 sys::kill_and_reap(pid);
+                // Its spare, in its group.
+                sys::reap_group(pid);
                 zygote.state = State::Failed(SetupFailure {
                     setup: zygote.setup.name,
                     why: SetupFailed::NotStarted("the run ended".to_owned()),
@@ -282,7 +290,7 @@ fn start(
         Err(error) => failed(SetupFailed::NotStarted(error.to_string())),
         Ok(ForkResult::Child) => {
             close(mine);
-            serve(setup, theirs, context, harness_fds)
+            serve::serve(setup, theirs, context, harness_fds)
         }
         Ok(ForkResult::Parent { child }) => {
             let _ = unistd::setpgid(child, child);
@@ -318,137 +326,4 @@ fn timed_out(pid: Pid) -> bool {
     use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
     let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
     matches!(waitid(Id::Pid(pid), flags), Ok(WaitStatus::StillAlive))
-}
-
-/// The panic a setup raised, as its hook saw it.
-static SETUP_PANIC: Mutex<Option<(Option<String>, Option<String>)>> = Mutex::new(None);
-
-/// The zygote: runs the setup, says how it went, then forks a test's child for each request
-/// until the harness closes its end.
-fn serve(setup: Setup, control: OwnedFd, context: &ForkContext, harness_fds: &[RawFd]) -> ! {
-    let _ = unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        // Die with the harness even if it is SIGKILLed; if it already died, do not run at all.
-        let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
-        if unistd::getppid() != context.parent {
-            sys::exit_now(EXIT_CHANNEL_LOST);
-        }
-    }
-    for &fd in harness_fds {
-        sys::close_raw(fd);
-    }
-    signals::restore_termination_dispositions();
-    signals::unblock_termination();
-    // The harness's handler writes to its wake-up pipe, closed here: a setup that runs a
-    // command must not find a byte written into a file that reused the number.
-    // SAFETY: restoring the default disposition installs no handler of ours.
-    let _ =
-        unsafe { nix::sys::signal::signal(Signal::SIGCHLD, nix::sys::signal::SigHandler::SigDfl) };
-    let report = run_setup(setup);
-    let ready = matches!(report, SetupReport::Ready);
-    let said =
-        encode_value(&report).is_ok_and(|bytes| sys::send_with_fds(&control, &bytes, &[]).is_ok());
-    if !ready || !said {
-        sys::exit_now(0);
-    }
-    sys::collapse_into_huge_pages();
-    // By address, sorted: a map would grow this process, and every fork from it, by more.
-    let mut cases: Vec<(usize, &'static TestCase)> = inventory::iter::<TestCase>
-        .into_iter()
-        .map(|case| (case as *const TestCase as usize, case))
-        .collect();
-    cases.sort_unstable_by_key(|&(address, _)| address);
-    loop {
-        let Ok((bytes, fds)) = sys::receive_with_fds(&control) else {
-            sys::exit_now(0);
-        };
-        if bytes.is_empty() {
-            sys::exit_now(0);
-        }
-        let answer = match decode_value::<Fork>(&bytes) {
-            Ok(fork) => match cases.binary_search_by_key(&fork.case, |&(address, _)| address) {
-                Ok(at) => fork_test(&control, context, cases[at].1, &fork, fds),
-                Err(_) => Err("no such test".to_owned()),
-            },
-            Err(why) => Err(why),
-        };
-        let Ok(bytes) = encode_value(&answer) else {
-            sys::exit_now(0);
-        };
-        if sys::send_with_fds(&control, &bytes, &[]).is_err() {
-            sys::exit_now(0);
-        }
-    }
-}
-
-/// Runs the setup, catching its panic with its location.
-fn run_setup(setup: Setup) -> SetupReport {
-    let harness_hook = panic::take_hook();
-    panic::set_hook(Box::new(|info| {
-        let payload = info.payload();
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|text| (*text).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned());
-        let location = info.location().map(ToString::to_string);
-        if let Ok(mut panic) = SETUP_PANIC.lock() {
-            panic.get_or_insert((location, message));
-        }
-    }));
-    let result = panic::catch_unwind(AssertUnwindSafe(setup.run));
-    let _ = panic::take_hook();
-    panic::set_hook(harness_hook);
-    if let Err(payload) = result {
-        // The payload's destructor is the setup's, not ours to run.
-        std::mem::forget(payload);
-        let (location, message) = SETUP_PANIC
-            .lock()
-            .ok()
-            .and_then(|mut panic| panic.take())
-            .unwrap_or((None, None));
-        return SetupReport::Panicked { location, message };
-    }
-    match sys::thread_count() {
-        Some(threads) if threads > 1 => SetupReport::LeftThreads(threads - 1),
-        _ => SetupReport::Ready,
-    }
-}
-
-/// Forks the child of `case` with the pipes the harness sent, and returns its pid.
-fn fork_test(
-    control: &OwnedFd,
-    context: &ForkContext,
-    case: &'static TestCase,
-    fork: &Fork,
-    fds: Vec<OwnedFd>,
-) -> Result<i32, String> {
-    let expected = 1 + usize::from(fork.stdout) + usize::from(fork.stderr);
-    if fds.len() != expected {
-        return Err(format!("{} descriptors came, not {expected}", fds.len()));
-    }
-    let mut fds = fds.into_iter();
-    let result = fds.next().expect("counted above");
-    let stdout = fork.stdout.then(|| fds.next()).flatten();
-    let stderr = fork.stderr.then(|| fds.next()).flatten();
-    // A child inherits the stdout buffer: flushed here, it cannot print the setup's text again.
-    let _ = io::stdout().flush();
-    // SAFETY: this zygote has one thread: it starts none, and refuses to serve after a setup
-    // that left one running; `fork_sibling` asserts it.
-    match unsafe { sys::fork_sibling() } {
-        Err(error) => Err(error.to_string()),
-        Ok(None) => {
-            sys::close_raw(control.as_raw_fd());
-            spawn::become_test_process(context, stdout, stderr, &[]);
-            sys::set_blocking(result.as_raw_fd());
-            child::run_test(
-                case,
-                std::os::fd::AsFd::as_fd(&result),
-                fork.token,
-                context.counting,
-                fork.options,
-            )
-        }
-        Ok(Some(pid)) => Ok(pid.as_raw()),
-    }
 }
