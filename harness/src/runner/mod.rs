@@ -23,6 +23,9 @@ use trial::Run;
 /// Runs every selected test and exits: the body of the `main` that [`main!`](crate::main)
 /// writes, with the suite's defaults it was given.
 pub fn run_main(suite: SuiteDefaults) -> ! {
+    // Every child runs its body on this thread (a fork keeps it): its allocations are counted
+    // without a locked instruction.
+    crate::child::no_alloc::counter::claim_main_thread();
     signals::end_quietly_on_broken_pipe();
     let invocation = invocation(&suite);
     console::set_colors(invocation.colour);

@@ -1,18 +1,19 @@
 //! The counting global allocator behind the leak verdicts.
 //!
-//! Counters are process-global relaxed atomics: a child runs one test on one thread, so a snapshot
-//! taken on that thread before and after the body sees every allocation the body made (threads it
-//! spawned and joined included).
+//! Counters are process-global, split between the main thread and the others ([`counter`]): a
+//! child runs one test on its main thread, so a snapshot taken there before and after the body
+//! sees every allocation the body made (threads it spawned and joined included).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering::Relaxed};
 
+use super::counter::{self, SplitCounter};
 use super::{channel, table, tracking_heap};
 use crate::wire::HeapDelta;
 
-static LIVE_BYTES: AtomicI64 = AtomicI64::new(0);
-static ALLOCATED_BLOCKS: AtomicU64 = AtomicU64::new(0);
-static FREED_BLOCKS: AtomicU64 = AtomicU64::new(0);
+static LIVE_BYTES: SplitCounter = SplitCounter::new();
+static ALLOCATED_BLOCKS: SplitCounter = SplitCounter::new();
+static FREED_BLOCKS: SplitCounter = SplitCounter::new();
 /// The highest `LIVE_BYTES` since [`begin_test`].
 static PEAK_BYTES: AtomicI64 = AtomicI64::new(0);
 /// `LIVE_BYTES` and `EXCUSED_BYTES` when the test's body began.
@@ -61,69 +62,7 @@ impl<A> CountingAllocator<A> {
     }
 }
 
-/// Adds `value` to `counter`, returning what it held before: `fetch_add(value, Relaxed)`, but on
-/// x86-64 as one `lock xadd` written in place. These run at the user's opt-level, 0 in a debug
-/// test build, where `fetch_add` is a chain of calls that are never inlined; `asm!` is.
-#[inline(always)]
-fn add(counter: &AtomicI64, value: i64) -> i64 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let mut previous = value;
-        // SAFETY: a locked exchange-and-add on the counter's own 8 aligned bytes: the atomic
-        // read-modify-write `fetch_add` does (`AtomicI64` has `i64`'s size and alignment).
-        unsafe {
-            std::arch::asm!(
-                "lock xadd qword ptr [{counter}], {previous}",
-                counter = in(reg) counter as *const AtomicI64,
-                previous = inout(reg) previous,
-                options(nostack),
-            );
-        }
-        previous
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    counter.fetch_add(value, Relaxed)
-}
-
-/// [`add`] for an unsigned counter.
-#[inline(always)]
-fn add_one(counter: &AtomicU64) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a locked increment of the counter's own 8 aligned bytes: `fetch_add(1)`'s atomic
-    // read-modify-write (`AtomicU64` has `u64`'s size and alignment).
-    unsafe {
-        std::arch::asm!(
-            "lock inc qword ptr [{counter}]",
-            counter = in(reg) counter as *const AtomicU64,
-            options(nostack),
-        );
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    counter.fetch_add(1, Relaxed);
-}
-
-/// `load(Relaxed)` of a counter, written in place as [`add`] is.
-#[inline(always)]
-fn read(counter: &AtomicI64) -> i64 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let value: i64;
-        // SAFETY: an aligned 8-byte load is atomic on x86-64: a relaxed load.
-        unsafe {
-            std::arch::asm!(
-                "mov {value}, qword ptr [{counter}]",
-                counter = in(reg) counter as *const AtomicI64,
-                value = out(reg) value,
-                options(nostack, readonly, preserves_flags),
-            );
-        }
-        value
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    counter.load(Relaxed)
-}
-
-/// `MODE.load(Relaxed)`, written in place as [`add`] is.
+/// `MODE.load(Relaxed)`, written in place on x86-64 (see [`counter`]).
 #[inline(always)]
 fn mode() -> u8 {
     #[cfg(target_arch = "x86_64")]
@@ -152,7 +91,7 @@ fn within_limit(mode: u8, growth: usize) -> bool {
 }
 
 fn admits(growth: usize) -> bool {
-    let (live, limit) = (LIVE_BYTES.load(Relaxed), LIMIT_BYTES.load(Relaxed));
+    let (live, limit) = (LIVE_BYTES.total(), LIMIT_BYTES.load(Relaxed));
     if live.saturating_add(growth as i64) <= limit {
         return true;
     }
@@ -173,9 +112,10 @@ fn count_plain_alloc(ptr: *mut u8, size: usize) {
         channel::report_failed_allocation(size);
         return;
     }
-    let live = add(&LIVE_BYTES, size as i64) + size as i64;
-    add_one(&ALLOCATED_BLOCKS);
-    if live > read(&PEAK_BYTES) {
+    LIVE_BYTES.add(size as i64);
+    ALLOCATED_BLOCKS.add(1);
+    let live = LIVE_BYTES.total();
+    if live > counter::load(&PEAK_BYTES) {
         PEAK_BYTES.fetch_max(live, Relaxed);
     }
 }
@@ -186,8 +126,9 @@ fn count_alloc(mode: u8, ptr: *mut u8, size: usize) {
         channel::report_failed_allocation(size);
         return;
     }
-    let live = LIVE_BYTES.fetch_add(size as i64, Relaxed) + size as i64;
-    ALLOCATED_BLOCKS.fetch_add(1, Relaxed);
+    LIVE_BYTES.add(size as i64);
+    ALLOCATED_BLOCKS.add(1);
+    let live = LIVE_BYTES.total();
     if live > PEAK_BYTES.load(Relaxed) && mode & PAUSED == 0 {
         PEAK_BYTES.fetch_max(live, Relaxed);
     }
@@ -198,8 +139,8 @@ fn count_alloc(mode: u8, ptr: *mut u8, size: usize) {
 
 #[inline(always)]
 fn count_free(mode: u8, ptr: *mut u8, size: usize) {
-    LIVE_BYTES.fetch_sub(size as i64, Relaxed);
-    FREED_BLOCKS.fetch_add(1, Relaxed);
+    LIVE_BYTES.add(-(size as i64));
+    FREED_BLOCKS.add(1);
     if mode & TRACKED != 0 {
         table::record_free(ptr as usize);
     }
@@ -220,7 +161,7 @@ fn in_own_heap(mode: u8, ptr: *mut u8) -> bool {
 /// Starts a test's measurements: its peak from here, its memory limit (bytes over the live heap
 /// now), and, for a leak-site run, the recording of its allocations.
 pub(crate) fn begin_test(memory_limit: Option<u64>, record: bool) {
-    let base = LIVE_BYTES.load(Relaxed);
+    let base = LIVE_BYTES.total();
     TEST_BASE_BYTES.store(base, Relaxed);
     TEST_BASE_EXCUSED.store(EXCUSED_BYTES.load(Relaxed), Relaxed);
     PEAK_BYTES.store(base, Relaxed);
@@ -301,8 +242,8 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         let mode = mode();
         if mode == 0 {
-            add(&LIVE_BYTES, -(layout.size() as i64));
-            add_one(&FREED_BLOCKS);
+            LIVE_BYTES.add(-(layout.size() as i64));
+            FREED_BLOCKS.add(1);
             // SAFETY: `ptr` and `layout` come from our caller, who got `ptr` from this allocator.
             return unsafe { self.inner.dealloc(ptr, layout) };
         }
@@ -408,9 +349,9 @@ pub(crate) struct HeapSnapshot {
 impl HeapSnapshot {
     pub(crate) fn now() -> Self {
         Self {
-            live_bytes: LIVE_BYTES.load(Relaxed),
-            allocated_blocks: ALLOCATED_BLOCKS.load(Relaxed),
-            freed_blocks: FREED_BLOCKS.load(Relaxed),
+            live_bytes: LIVE_BYTES.total(),
+            allocated_blocks: ALLOCATED_BLOCKS.total() as u64,
+            freed_blocks: FREED_BLOCKS.total() as u64,
         }
     }
 

@@ -4,6 +4,7 @@
 //! or panics; memory it needs is a static, on its stack, or mapped with `mmap` ([`mapped`]).
 
 pub(crate) mod channel;
+pub(crate) mod counter;
 pub(crate) mod counting;
 pub(crate) mod mapped;
 pub(crate) mod scan;

@@ -1,0 +1,173 @@
+//! The allocator's counters, cheap on the thread that runs the test.
+//!
+//! A child runs its test's body on its main thread, which makes most of the allocations. A
+//! counter is split in two: the main thread's share, which no other thread writes, so that it
+//! adds with a plain `add` (no `lock` prefix, no bus lock); and every other thread's share, added
+//! atomically. Its value is the sum of the two. A reader on any thread sees each share whole (an
+//! aligned 8-byte store is atomic on x86-64).
+//!
+//! These run at the user's opt-level, 0 in a debug test build, where `fetch_add` is a chain of
+//! calls that are never inlined; on x86-64 each step is written in place with `asm!`. Elsewhere
+//! every thread adds to the atomic share with `fetch_add`.
+
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering::Relaxed};
+
+/// The thread pointer of the thread the harness started on, which every child's body runs on (a
+/// fork keeps the forking thread's); 0 until [`claim_main_thread`].
+static MAIN_THREAD: AtomicUsize = AtomicUsize::new(0);
+
+/// Makes the calling thread the one whose share is added without a lock. Called once, by the
+/// harness's `main` before it starts any thread or forks; until then every thread adds
+/// atomically.
+pub(crate) fn claim_main_thread() {
+    MAIN_THREAD.store(thread_pointer(), Relaxed);
+}
+
+/// Whether the calling thread is the harness's main thread (a child's: the one that forked it).
+#[inline(always)]
+fn on_main_thread() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let main: usize;
+        // SAFETY: an aligned 8-byte load of the static: a relaxed load.
+        unsafe {
+            std::arch::asm!(
+                "mov {main}, qword ptr [{at}]",
+                at = in(reg) &MAIN_THREAD as *const AtomicUsize,
+                main = out(reg) main,
+                options(nostack, readonly, preserves_flags),
+            );
+        }
+        main != 0 && main == thread_pointer()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// The calling thread's thread pointer: on x86-64 Linux the first word of its thread control
+/// block, which points to itself (glibc's and musl's `pthread_self()`); distinct for each live
+/// thread.
+#[inline(always)]
+fn thread_pointer() -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let pointer: usize;
+        // SAFETY: reads the word at offset 0 of the thread's TLS segment, which the x86-64 TLS ABI
+        // defines as the thread control block's pointer to itself.
+        unsafe {
+            std::arch::asm!(
+                "mov {pointer}, qword ptr fs:[0]",
+                pointer = out(reg) pointer,
+                options(nostack, readonly, preserves_flags),
+            );
+        }
+        pointer
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    0
+}
+
+/// A count split between the main thread and the others; see the module's docs.
+pub(crate) struct SplitCounter {
+    main: AtomicI64,
+    others: AtomicI64,
+}
+
+impl SplitCounter {
+    pub(crate) const fn new() -> Self {
+        Self {
+            main: AtomicI64::new(0),
+            others: AtomicI64::new(0),
+        }
+    }
+
+    /// Adds `value`: without a lock on the main thread, atomically on any other.
+    #[inline(always)]
+    pub(crate) fn add(&self, value: i64) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if on_main_thread() {
+                // SAFETY: an unlocked add to the main share's own 8 aligned bytes, which only this
+                // thread writes: a relaxed load and store that no other write can come between.
+                // A signal handler on this thread runs before or after the one instruction.
+                unsafe {
+                    std::arch::asm!(
+                        "add qword ptr [{counter}], {value}",
+                        counter = in(reg) &self.main as *const AtomicI64,
+                        value = in(reg) value,
+                        options(nostack),
+                    );
+                }
+            } else {
+                // SAFETY: a locked add to the other threads' share's own 8 aligned bytes:
+                // `fetch_add`'s atomic read-modify-write (`AtomicI64` has `i64`'s layout).
+                unsafe {
+                    std::arch::asm!(
+                        "lock add qword ptr [{counter}], {value}",
+                        counter = in(reg) &self.others as *const AtomicI64,
+                        value = in(reg) value,
+                        options(nostack),
+                    );
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        self.others.fetch_add(value, Relaxed);
+    }
+
+    /// The count: both shares.
+    #[inline(always)]
+    pub(crate) fn total(&self) -> i64 {
+        load(&self.main).wrapping_add(load(&self.others))
+    }
+}
+
+/// `load(Relaxed)`, written in place on x86-64.
+#[inline(always)]
+pub(crate) fn load(counter: &AtomicI64) -> i64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let value: i64;
+        // SAFETY: an aligned 8-byte load is atomic on x86-64: a relaxed load.
+        unsafe {
+            std::arch::asm!(
+                "mov {value}, qword ptr [{counter}]",
+                counter = in(reg) counter as *const AtomicI64,
+                value = out(reg) value,
+                options(nostack, readonly, preserves_flags),
+            );
+        }
+        value
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    counter.load(Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_thread_counts_and_the_sum_is_the_count() {
+        static COUNTER: SplitCounter = SplitCounter::new();
+        claim_main_thread();
+        for _ in 0..1000 {
+            COUNTER.add(3);
+        }
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..1000 {
+                        COUNTER.add(-1);
+                    }
+                });
+            }
+        });
+        assert_eq!(COUNTER.total(), 3000 - 4000);
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(
+            (COUNTER.main.load(Relaxed), COUNTER.others.load(Relaxed)),
+            (3000, -4000)
+        );
+    }
+}
