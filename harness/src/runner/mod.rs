@@ -289,7 +289,7 @@ fn prepare_forks(invocation: &Invocation) -> (ForkContext, Zygotes) {
     let context = fork_context(invocation.args.nocapture).unwrap_or_else(|error| {
         report::config_error(&format!("could not set up the harness: {error}"))
     });
-    let mut zygotes = Zygotes::new(invocation.defaults.setup_timeout);
+    let mut zygotes = Zygotes::new(invocation.defaults.setup_timeout, invocation.jobs);
     let args = &invocation.args;
     // cargo-nextest runs one test per process (`--exact NAME`): a zygote would only add a fork.
     let one_test = args.exact && args.filters.len() == 1;

@@ -3,25 +3,26 @@
 //! statics ready and its changes vanish with it.
 //!
 //! A zygote forks with `CLONE_PARENT`: the test's child is the harness's own, watched, killed
-//! and reaped like any other. The harness asks over a `SOCK_SEQPACKET` socket, passing the
-//! child's pipes along; the zygote answers with the pid. A zygote dies with the harness
-//! (`PR_SET_PDEATHSIG`, and the socket's end) and is killed when the run ends.
+//! and reaped like any other. It forks children ahead, each handed to the harness with a socket
+//! over which the harness sends it a test and the test's pipes ([`spares`]; the zygote's side is
+//! [`serve`]). A zygote dies with the harness (`PR_SET_PDEATHSIG`, and the socket's end) and is
+//! killed, with its spares, when the run ends.
 
 use std::io::{self, Write};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::time::{Duration, Instant};
+use std::os::fd::RawFd;
+use std::time::Duration;
 
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use nix::unistd::{self, ForkResult, Pid};
 use serde::{Deserialize, Serialize};
 
 use super::reap;
-use super::spawn::{self, ForkContext, SpawnedChild};
+use super::spawn::{ForkContext, SpawnedChild};
 use crate::child::ChildOptions;
 use crate::outcome::{SetupFailed, SetupFailure};
 use crate::registry::{Setup, TestCase};
 use crate::sys::{self, close};
-use crate::wire::{decode_value, encode_value};
+use crate::wire::decode_value;
 
 /// What a zygote says once its setup has run.
 #[derive(Debug, Serialize, Deserialize)]
@@ -35,8 +36,11 @@ enum SetupReport {
 }
 
 mod serve;
+mod spares;
 
-/// The harness asks a zygote for a child; its pipes' write ends travel with the request.
+use spares::{receive_within, Asked, Running};
+
+/// The harness hands a spare its test; the test's pipes' write ends travel with the request.
 #[derive(Debug, Serialize, Deserialize)]
 struct Fork {
     /// The test's `TestCase`, by address: the zygote is a copy of the harness, and finds it in
@@ -55,16 +59,13 @@ impl Fork {
     }
 }
 
-/// How long the harness waits for a ready zygote's answer: it forks at once.
-const ANSWER_LIMIT: Duration = Duration::from_secs(10);
-
 struct Zygote {
     setup: Setup,
     state: State,
 }
 
 enum State {
-    Ready { pid: Pid, control: OwnedFd },
+    Ready(Running),
     Failed(SetupFailure),
 }
 
@@ -73,6 +74,8 @@ pub(crate) struct Zygotes {
     zygotes: Vec<Zygote>,
     /// `ISOLATED_TEST_SETUP_TIMEOUT`.
     timeout: Option<Duration>,
+    /// Spares each zygote keeps ready: the tests that run at once.
+    ahead: usize,
 }
 
 /// Why a test's child could not be had.
@@ -97,17 +100,18 @@ pub(crate) const BASE: Setup = Setup {
 };
 
 impl Zygotes {
-    pub(crate) fn new(timeout: Option<Duration>) -> Self {
+    pub(crate) fn new(timeout: Option<Duration>, ahead: usize) -> Self {
         Self {
             zygotes: Vec::new(),
             timeout,
+            ahead,
         }
     }
 
     /// Starts the [`BASE`] zygote; where it cannot start, tests are forked from the harness.
     pub(crate) fn start_base(&mut self, context: &ForkContext) {
-        let state = start(BASE, context, &[], self.timeout);
-        if matches!(state, State::Ready { .. }) {
+        let state = start(BASE, context, &[], self.timeout, self.ahead);
+        if matches!(state, State::Ready(_)) {
             self.zygotes.push(Zygote { setup: BASE, state });
         }
     }
@@ -116,7 +120,7 @@ impl Zygotes {
     pub(crate) fn has_base(&self) -> bool {
         self.zygotes
             .iter()
-            .any(|zygote| zygote.setup == BASE && matches!(zygote.state, State::Ready { .. }))
+            .any(|zygote| zygote.setup == BASE && matches!(zygote.state, State::Ready(_)))
     }
 
     /// The zygotes' pids: children of the harness that are no test's.
@@ -124,7 +128,7 @@ impl Zygotes {
         self.zygotes
             .iter()
             .filter_map(|zygote| match &zygote.state {
-                State::Ready { pid, .. } => Some(pid.as_raw()),
+                State::Ready(running) => Some(running.pid.as_raw()),
                 State::Failed(_) => None,
             })
     }
@@ -142,23 +146,21 @@ impl Zygotes {
         let at = match self.zygotes.iter().position(|zygote| zygote.setup == setup) {
             Some(at) => at,
             None => {
-                let state = start(setup, context, harness_fds, self.timeout);
+                let state = start(setup, context, harness_fds, self.timeout, self.ahead);
                 self.zygotes.push(Zygote { setup, state });
                 self.zygotes.len() - 1
             }
         };
         let zygote = &mut self.zygotes[at];
-        let State::Ready { pid, control } = &zygote.state else {
-            let State::Failed(failure) = &zygote.state else {
-                unreachable!()
-            };
-            return Err(StartError::Setup(failure.clone()));
+        let running = match &mut zygote.state {
+            State::Ready(running) => running,
+            State::Failed(failure) => return Err(StartError::Setup(failure.clone())),
         };
-        match ask(control, context, case, token, options) {
+        match running.ask(context, case, token, options) {
             Ok(spawned) => Ok(spawned),
             Err(Asked::Spawn(error)) => Err(StartError::Spawn(error)),
             Err(Asked::ZygoteLost) => {
-                let pid = *pid;
+                let pid = running.pid;
                 sys::kill_process_and_group(pid);
                 let (end, _) = reap::reap(pid);
                 sys::reap_group(pid);
@@ -173,22 +175,25 @@ impl Zygotes {
         }
     }
 
-    /// The harness's ends of the zygotes' sockets: no test's child may keep them.
+    /// The harness's ends of the zygotes' and their spares' sockets: no test's child may keep
+    /// them.
     pub(crate) fn control_fds(&self) -> impl Iterator<Item = RawFd> + '_ {
         self.zygotes
             .iter()
             .filter_map(|zygote| match &zygote.state {
-                State::Ready { control, .. } => Some(control.as_raw_fd()),
+                State::Ready(running) => Some(running.fds()),
                 State::Failed(_) => None,
             })
+            .flatten()
     }
 
     /// Kills and reaps every zygote.
     pub(crate) fn kill_all(&mut self) {
         for zygote in &mut self.zygotes {
-            if let State::Ready { pid, .. } = zygote.state {
+            if let State::Ready(running) = &zygote.state {
+                let pid = running.pid;
                 sys::kill_and_reap(pid);
-                // Its spare, in its group.
+                // Its spares, in its group.
                 sys::reap_group(pid);
                 zygote.state = State::Failed(SetupFailure {
                     setup: zygote.setup.name,
@@ -206,64 +211,13 @@ impl Drop for Zygotes {
     }
 }
 
-enum Asked {
-    Spawn(io::Error),
-    /// The zygote did not answer: it died, or hangs.
-    ZygoteLost,
-}
-
-/// Asks the zygote at `control` for a child of `case`, with fresh pipes.
-fn ask(
-    control: &OwnedFd,
-    context: &ForkContext,
-    case: &'static TestCase,
-    token: u64,
-    options: ChildOptions,
-) -> Result<SpawnedChild, Asked> {
-    let pipes = spawn::ChildPipes::new(context, case).map_err(Asked::Spawn)?;
-    let request = Fork {
-        case: case as *const TestCase as usize,
-        token,
-        options,
-        stdout: pipes.captures_stdout(),
-        stderr: pipes.captures_stderr(),
-    };
-    let bytes = encode_value(&request).map_err(|why| Asked::Spawn(io::Error::other(why)))?;
-    let fds: Vec<RawFd> = pipes.write_ends().collect();
-    sys::send_with_fds(control, &bytes, &fds).map_err(|_| Asked::ZygoteLost)?;
-    let answer = receive_within(control, ANSWER_LIMIT).ok_or(Asked::ZygoteLost)?;
-    let pid = match decode_value::<Result<i32, String>>(&answer) {
-        Ok(Ok(pid)) => Pid::from_raw(pid),
-        Ok(Err(why)) => return Err(Asked::Spawn(io::Error::other(why))),
-        Err(_) => return Err(Asked::ZygoteLost),
-    };
-    // Also set by the child itself; whichever runs first wins the race against a kill.
-    let _ = unistd::setpgid(pid, pid);
-    Ok(pipes.parent_ends(pid))
-}
-
-/// One datagram from `control` within `limit`; `None` if none came, or the other end closed.
-fn receive_within(control: &OwnedFd, limit: Duration) -> Option<Vec<u8>> {
-    let deadline = Instant::now() + limit;
-    loop {
-        let left = deadline.checked_duration_since(Instant::now())?;
-        let mut fds = [sys::readable(control.as_raw_fd())];
-        match sys::poll(&mut fds, Some(left)) {
-            Some(0) => return None,
-            Some(_) => break,
-            None => continue,
-        }
-    }
-    let (bytes, _) = sys::receive_with_fds(control).ok()?;
-    (!bytes.is_empty()).then_some(bytes)
-}
-
 /// Forks the zygote of `setup` and waits, at most `timeout`, for its setup to end.
 fn start(
     setup: Setup,
     context: &ForkContext,
     harness_fds: &[RawFd],
     timeout: Option<Duration>,
+    ahead: usize,
 ) -> State {
     let failed = |why| {
         State::Failed(SetupFailure {
@@ -296,13 +250,10 @@ fn start(
             let _ = unistd::setpgid(child, child);
             close(theirs);
             let report = receive_within(&mine, timeout.unwrap_or(Duration::MAX / 4))
-                .map(|bytes| decode_value::<SetupReport>(&bytes));
+                .map(|(bytes, _)| decode_value::<SetupReport>(&bytes));
             let why = match report {
                 Some(Ok(SetupReport::Ready)) => {
-                    return State::Ready {
-                        pid: child,
-                        control: mine,
-                    }
+                    return State::Ready(Running::new(child, mine, ahead))
                 }
                 Some(Ok(SetupReport::Panicked { location, message })) => {
                     SetupFailed::Panicked { location, message }

@@ -1,8 +1,5 @@
-//! The zygote process: runs its setup once, then hands the harness a child for each test.
-//!
-//! It keeps one child forked ahead, a *spare*, waiting on a socket of its own: a request goes to
-//! the spare, the answer goes back at once, and the next spare is forked while the harness is busy
-//! with that test. At one test at a time, the fork leaves the path from one test to the next.
+//! The zygote process: runs its setup once, then forks a child ahead for each spare the harness
+//! asks for, hands the harness the child's socket, and lets the harness hand it a test directly.
 
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -24,8 +21,8 @@ use crate::wire::{decode_value, encode_value, EXIT_CHANNEL_LOST};
 /// The panic a setup raised, as its hook saw it.
 static SETUP_PANIC: Mutex<Option<(Option<String>, Option<String>)>> = Mutex::new(None);
 
-/// The zygote: runs the setup, says how it went, then forks a test's child for each request
-/// until the harness closes its end.
+/// The zygote: runs the setup, says how it went, then forks a spare for each request until the
+/// harness closes its end.
 pub(super) fn serve(
     setup: Setup,
     control: OwnedFd,
@@ -65,41 +62,26 @@ pub(super) fn serve(
         .map(|case| (case as *const TestCase as usize, case))
         .collect();
     cases.sort_unstable_by_key(|&(address, _)| address);
-    let mut spare = None;
     loop {
-        if spare.is_none() {
-            spare = fork_spare(&control, context, &cases);
+        // Each datagram asks for one spare; the end of the socket ends the zygote.
+        match sys::receive_with_fds(&control) {
+            Ok((bytes, _)) if !bytes.is_empty() => {}
+            _ => sys::exit_now(0),
         }
-        let Ok((bytes, fds)) = sys::receive_with_fds(&control) else {
+        let (answer, socket) = match fork_spare(&control, context, &cases) {
+            Ok((pid, socket)) => (Ok(pid), Some(socket)),
+            Err(why) => (Err(why), None),
+        };
+        let Ok(bytes) = encode_value::<Result<i32, String>>(&answer) else {
             sys::exit_now(0);
         };
-        if bytes.is_empty() {
+        let fds: Vec<RawFd> = socket.iter().map(AsRawFd::as_raw_fd).collect();
+        if sys::send_with_fds(&control, &bytes, &fds).is_err() {
             sys::exit_now(0);
         }
-        let answer = match decode_value::<Fork>(&bytes) {
-            Ok(fork) => match find(&cases, fork.case) {
-                Some(case) if fds.len() == fork.descriptors() => {
-                    match spare.take().map(|spare| spare.hand(&bytes, &fds)) {
-                        Some(Ok(pid)) => Ok(pid),
-                        // A spare that is gone (killed from outside): fork as if there were none.
-                        Some(Err(())) | None => fork_test(&control, context, case, &fork, fds),
-                    }
-                }
-                Some(_) => Err(format!(
-                    "{} descriptors came, not {}",
-                    fds.len(),
-                    fork.descriptors()
-                )),
-                None => Err("no such test".to_owned()),
-            },
-            Err(why) => Err(why),
-        };
-        let Ok(bytes) = encode_value(&answer) else {
-            sys::exit_now(0);
-        };
-        if sys::send_with_fds(&control, &bytes, &[]).is_err() {
-            sys::exit_now(0);
-        }
+        // The harness holds its own copy now: a spare whose socket's other end the zygote kept
+        // would never see the harness go.
+        drop(socket);
     }
 }
 
@@ -111,42 +93,26 @@ fn find(cases: &[(usize, &'static TestCase)], address: usize) -> Option<&'static
     Some(cases[at].1)
 }
 
-/// A child forked ahead of its test: a child of the harness (`CLONE_PARENT`) in the zygote's
-/// process group, so that killing the zygote's group kills it too, until its request comes.
-struct Spare {
-    pid: i32,
-    socket: OwnedFd,
-}
-
-impl Spare {
-    /// Passes on the harness's request and the child's pipes; the spare's pid, or `Err` if it is
-    /// gone.
-    fn hand(self, request: &[u8], fds: &[OwnedFd]) -> Result<i32, ()> {
-        let raw: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
-        sys::send_with_fds(&self.socket, request, &raw).map_err(|_| ())?;
-        Ok(self.pid)
-    }
-}
-
-/// Forks the next spare; `None` if the fork failed (each test is then forked on request).
+/// Forks a spare: a child of the harness (`CLONE_PARENT`) in this zygote's process group, which
+/// waits on a socket of its own for its test. Its pid and the harness's end of that socket.
 fn fork_spare(
     control: &OwnedFd,
     context: &ForkContext,
     cases: &[(usize, &'static TestCase)],
-) -> Option<Spare> {
+) -> Result<(i32, OwnedFd), String> {
     let (mine, theirs) = socketpair(
         AddressFamily::Unix,
         SockType::SeqPacket,
         None,
         SockFlag::SOCK_CLOEXEC,
     )
-    .ok()?;
+    .map_err(|error| error.to_string())?;
     // A child inherits the stdout buffer: flushed here, it cannot print the setup's text again.
     let _ = io::stdout().flush();
     // SAFETY: this zygote has one thread: it starts none, and refuses to serve after a setup
     // that left one running; `fork_sibling` asserts it.
     match unsafe { sys::fork_sibling() } {
-        Err(_) => None,
+        Err(error) => Err(error.to_string()),
         Ok(None) => {
             sys::close_raw(control.as_raw_fd());
             close(mine);
@@ -154,16 +120,13 @@ fn fork_spare(
         }
         Ok(Some(pid)) => {
             close(theirs);
-            Some(Spare {
-                pid: pid.as_raw(),
-                socket: mine,
-            })
+            Ok((pid.as_raw(), mine))
         }
     }
 }
 
-/// The spare: waits for its request, then becomes that test's child. Ends quietly if the zygote
-/// goes first.
+/// The spare: waits for the harness to hand it a test, then becomes that test's child. Ends
+/// quietly if the harness goes first (the end of the socket).
 fn wait_for_test(
     socket: OwnedFd,
     context: &ForkContext,
@@ -172,13 +135,16 @@ fn wait_for_test(
     let Ok((bytes, fds)) = sys::receive_with_fds(&socket) else {
         sys::exit_now(0);
     };
+    if bytes.is_empty() {
+        sys::exit_now(0);
+    }
     close(socket);
-    // The zygote checked the request before passing it on.
-    let Some((fork, case)) = decode_value::<Fork>(&bytes)
+    let request = decode_value::<Fork>(&bytes)
         .ok()
-        .and_then(|fork| Some((find(cases, fork.case)?, fork)))
-        .map(|(case, fork)| (fork, case))
-    else {
+        .filter(|fork| fds.len() == fork.descriptors())
+        .and_then(|fork| Some((find(cases, fork.case)?, fork)));
+    // Never from this harness; the test is not run, and its verdict says the child said nothing.
+    let Some((case, fork)) = request else {
         sys::exit_now(EXIT_CHANNEL_LOST);
     };
     become_test(context, case, &fork, fds)
@@ -214,28 +180,6 @@ fn run_setup(setup: Setup) -> SetupReport {
     match sys::thread_count() {
         Some(threads) if threads > 1 => SetupReport::LeftThreads(threads - 1),
         _ => SetupReport::Ready,
-    }
-}
-
-/// Forks the child of `case` with the pipes the harness sent, and returns its pid.
-fn fork_test(
-    control: &OwnedFd,
-    context: &ForkContext,
-    case: &'static TestCase,
-    fork: &Fork,
-    fds: Vec<OwnedFd>,
-) -> Result<i32, String> {
-    // A child inherits the stdout buffer: flushed here, it cannot print the setup's text again.
-    let _ = io::stdout().flush();
-    // SAFETY: this zygote has one thread: it starts none, and refuses to serve after a setup
-    // that left one running; `fork_sibling` asserts it.
-    match unsafe { sys::fork_sibling() } {
-        Err(error) => Err(error.to_string()),
-        Ok(None) => {
-            sys::close_raw(control.as_raw_fd());
-            become_test(context, case, fork, fds)
-        }
-        Ok(Some(pid)) => Ok(pid.as_raw()),
     }
 }
 
