@@ -2,6 +2,8 @@
 
 use std::process::Command;
 
+use serde_json::{json, Map, Value};
+
 /// What the header says about where the bench ran.
 pub struct Machine {
     /// CPUs this process may run on.
@@ -49,6 +51,21 @@ impl Machine {
             kernel,
             rustc,
         }
+    }
+}
+
+impl Machine {
+    /// The JSON keys that say where the numbers come from.
+    pub fn json(&self) -> Map<String, Value> {
+        let Value::Object(map) = json!({
+            "nproc": self.nproc,
+            "cpu": self.cpu,
+            "kernel": self.kernel,
+            "rustc": self.rustc,
+        }) else {
+            unreachable!("json! of an object literal is an object")
+        };
+        map
     }
 }
 

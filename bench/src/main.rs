@@ -3,7 +3,12 @@
 //! ```sh
 //! cargo run --release -p isolated-test-bench              # the full run, a few minutes
 //! cargo run --release -p isolated-test-bench -- --quick   # smaller subsets, 3 runs: under a minute
+//! cargo run --release -p isolated-test-bench -- --size    # the suite-size rows alone
 //! ```
+//!
+//! The full run and `--size` first build two 100,000-test suites, one after the other: about 4
+//! and 2 minutes on the 2-core development VM, up to 12 GB of memory for rustc, and 6 GB of disk
+//! (binaries and incremental cache). A change to the harness rebuilds the isolated-test one.
 //!
 //! # What is measured, and why
 //!
@@ -40,19 +45,48 @@
 //! Then one long isolated-test run (10,000 trivial tests) checks that a test costs the same at
 //! the end of a run as at its start, and reports the harness's peak memory (see [`scaling`]).
 //!
+//! Then the suite size (see [`size`]): the same 1,000 trivial tests at `--test-threads=1`, picked
+//! by a filter from isolated-test binaries that register 1,000, 10,000 and 100,000 tests (and
+//! from libtest binaries of 1,000 and 100,000), interleaved, median wall and peak RSS; and
+//! starting (a filter that selects nothing) and `--list` of the 100,000-test binaries,
+//! isolated-test against libtest. Only the full run and `--size` build the large binaries; the
+//! quick and smoke runs time starting and listing the 1,000-test ones instead.
+//!
+//! The table ends with a block of #15's targets, each with what this run measured and `met`,
+//! `missed` or `not measured` (a skipped runner, or a row a smaller run leaves out). Its ratios
+//! are also JSON keys:
+//!
+//! - `size_100k_vs_1k_j1`, `size_10k_vs_1k_j1`: isolated-test's median wall for the same 1,000
+//!   tests from the larger binary over that from the 1,000-test one (target: 100k at most 1.2);
+//!   `size_100k_peak_rss_kb` the largest `ru_maxrss` of the 100k rounds.
+//! - `startup_100k_vs_libtest`, `list_100k_vs_libtest`: isolated-test's median wall over
+//!   libtest's, for the 100,000-test binaries (reported, no target).
+//! - `small_allocs_vs_libtest_j1`, `_j2`: isolated-test's median wall on the small_allocs suite
+//!   over in-process libtest's (target: at most 1.2; `alloc_heavy_ratio` is the j2 one).
+//! - `small_allocs_vs_rusty_fork_j2`, `small_allocs_vs_nextest_j2`: isolated-test's median wall
+//!   over theirs (target: below 1, faster than both).
+//! - `floor_ratio_j1`, `_j2`: isolated-test's overhead per trivial test over the floor's round
+//!   trip (target: at most 2 and 1.5).
+//! - `vs_nextest_j2`, `vs_rusty_fork_j2`: their overhead per trivial test over isolated-test's
+//!   (target: at least 20 and 6).
+//!
 //! Other work on the machine skews every number (the header prints the load average at the start
 //! and the end, and a `spread` per row): run it on an otherwise idle machine.
 //!
 //! The last line of stdout is one JSON object with the headline numbers; progress goes to
 //! stderr. `--smoke` runs everything once on ten tests per suite, for the test in
-//! tests/smoke.rs; its numbers mean nothing.
+//! tests/smoke.rs; its numbers mean nothing. `--size` runs the suite-size measurement alone, as
+//! the full run makes it, and prints its rows, the targets block and its JSON keys.
 
 mod cargo;
 mod floor;
 mod machine;
+mod numbers;
 mod report;
 mod runner;
 mod scaling;
+mod size;
+mod targets;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -61,8 +95,9 @@ use std::time::{Duration, Instant};
 
 use cargo::{Nextest, NextestSetup};
 use machine::Machine;
-use report::{Floor, Measured, Report, SuiteResult};
+use report::{Floor, Measured, Report, SizeReport, SuiteResult};
 use runner::{SuiteTargets, RUNNERS};
+use size::SizePlan;
 
 /// A suite: the same tests written for each kind of runner.
 pub struct Suite {
@@ -155,6 +190,7 @@ struct Mode {
     /// The subset of each of [`SUITES`], in order.
     subsets: [Subset; 4],
     scaling: ScalingPlan,
+    size: &'static SizePlan,
 }
 
 const FULL: Mode = Mode {
@@ -178,6 +214,7 @@ const FULL: Mode = Mode {
         },
         window: 1000,
     },
+    size: &size::FULL,
 };
 
 const QUICK: Mode = Mode {
@@ -192,6 +229,7 @@ const QUICK: Mode = Mode {
         subset: ALL_1000,
         window: 100,
     },
+    size: &size::SMALL,
 };
 
 const SMOKE: Mode = Mode {
@@ -204,13 +242,18 @@ const SMOKE: Mode = Mode {
         subset: FIRST_100,
         window: 10,
     },
+    size: &size::SMALL,
 };
 
-const USAGE: &str = "usage: cargo run --release -p isolated-test-bench [-- --quick | --smoke]
+const USAGE: &str =
+    "usage: cargo run --release -p isolated-test-bench [-- --quick | --smoke | --size]
 
-  (no flag)  the full run: every suite at full size, 5 rounds, and a 10,000-test scaling run
+  (no flag)  the full run: every suite at full size, 5 rounds, a 10,000-test scaling run, and
+             the suite-size rows (1,000 tests from binaries of 1,000 to 100,000 tests)
   --quick    100 tests per suite, 3 rounds, scaling on 1,000 tests: under a minute
-  --smoke    10 tests per suite, 1 round: checks that everything runs, numbers mean nothing";
+  --smoke    10 tests per suite, 1 round: checks that everything runs, numbers mean nothing
+  --size     the suite-size rows alone, 5 rounds (the first build of the 100,000-test suites
+             takes about 6 minutes and 12 GB of memory)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -218,6 +261,7 @@ fn main() -> ExitCode {
         [] => FULL,
         ["--quick"] => QUICK,
         ["--smoke"] => SMOKE,
+        ["--size"] => return finish(run_size_only()),
         ["--help" | "-h"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -227,7 +271,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(&mode) {
+    finish(run(&mode))
+}
+
+fn finish(result: Result<(), String>) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
@@ -252,7 +300,8 @@ fn run(mode: &Mode) -> Result<(), String> {
         "building {} suites in the debug test profile",
         targets.len()
     );
-    let executables = cargo::build_suites(&targets)?;
+    let mut executables = cargo::build_suites(&targets)?;
+    build_size_suites(mode.size, &mut executables)?;
     let libtest_targets: Vec<&str> = SUITES.iter().map(|s| s.targets.libtest).collect();
     let nextest = Nextest::setup(&libtest_targets)?;
     let (nextest, nextest_skipped) = match nextest {
@@ -287,6 +336,7 @@ fn run(mode: &Mode) -> Result<(), String> {
         plan.subset.tests,
         plan.window,
     )?;
+    let size = size::measure(mode.size, mode.runs, &executables)?;
 
     let report = Report {
         mode: mode.name,
@@ -297,6 +347,43 @@ fn run(mode: &Mode) -> Result<(), String> {
         floor: floor.floor(),
         suites,
         scaling,
+        size,
+        load: [load_at_start, machine::load_average()],
+        elapsed: started.elapsed(),
+    };
+    print!("{}", report.table());
+    println!("{}", report.json());
+    Ok(())
+}
+
+/// Builds what `plan` runs and `executables` lacks, one suite per cargo command: each of the
+/// 100,000-test suites takes minutes and up to 12 GB of memory to compile, and cargo would
+/// compile two at once.
+fn build_size_suites(
+    plan: &SizePlan,
+    executables: &mut HashMap<String, PathBuf>,
+) -> Result<(), String> {
+    for target in plan.targets() {
+        if !executables.contains_key(target) {
+            eprintln!("building {target} in the debug test profile");
+            executables.extend(cargo::build_suites(&[target])?);
+        }
+    }
+    Ok(())
+}
+
+/// `--size`: the suite-size measurement alone, as the full run makes it.
+fn run_size_only() -> Result<(), String> {
+    let started = Instant::now();
+    let machine = Machine::describe();
+    let load_at_start = machine::load_average();
+    let mut executables = HashMap::new();
+    build_size_suites(&size::FULL, &mut executables)?;
+    let size = size::measure(&size::FULL, FULL.runs, &executables)?;
+    let report = SizeReport {
+        runs: FULL.runs,
+        machine,
+        size,
         load: [load_at_start, machine::load_average()],
         elapsed: started.elapsed(),
     };
@@ -331,7 +418,7 @@ impl FloorSamples {
 
     /// The median cost of one round trip at each parallelism.
     fn floor(&self) -> Floor {
-        let per_fork = |walls: &[Duration]| report::median(walls) / self.forks as u32;
+        let per_fork = |walls: &[Duration]| numbers::median(walls) / self.forks as u32;
         Floor {
             forks: self.forks,
             j1: per_fork(&self.walls[0]),

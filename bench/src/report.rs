@@ -6,8 +6,11 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::machine::Machine;
+use crate::numbers::{kib, median, micros, millis, number, ratio, round, rounded, spread_percent};
 use crate::runner::{Kind, Runner};
 use crate::scaling::Scaling;
+use crate::size::SizeResult;
+use crate::targets::{self, Headline};
 use crate::Subset;
 
 /// The floor's cost of one round trip (fork, pipe, waitpid), with 1 and 2 children in flight.
@@ -44,7 +47,7 @@ pub struct SuiteResult {
 
 impl SuiteResult {
     /// The median wall time of `runner` at `threads`, if it ran.
-    fn wall(&self, kind: Kind, threads: usize) -> Option<Duration> {
+    pub fn wall(&self, kind: Kind, threads: usize) -> Option<Duration> {
         self.rows
             .iter()
             .find_map(|(runner, measured)| match measured {
@@ -56,14 +59,20 @@ impl SuiteResult {
     }
 
     /// What the runner costs per test over libtest in process at the same parallelism, in µs.
-    fn overhead_us(&self, kind: Kind, threads: usize) -> Option<f64> {
+    pub fn overhead_us(&self, kind: Kind, threads: usize) -> Option<f64> {
         let wall = self.wall(kind, threads)?.as_secs_f64();
         let baseline = self.wall(Kind::Libtest, threads)?.as_secs_f64();
         Some((wall - baseline) * 1e6 / self.subset.tests as f64)
     }
 
+    /// isolated-test's median wall at `threads` over that of `kind` at `threads`.
+    pub fn isolated_wall_vs(&self, kind: Kind, threads: usize) -> Option<f64> {
+        let isolated = self.wall(Kind::Isolated, threads)?.as_secs_f64();
+        ratio(isolated, self.wall(kind, threads)?.as_secs_f64())
+    }
+
     /// `overhead(kind at threads) / overhead(isolated-test at threads)`.
-    fn vs_isolated(&self, kind: Kind, threads: usize) -> Option<f64> {
+    pub fn vs_isolated(&self, kind: Kind, threads: usize) -> Option<f64> {
         ratio(
             self.overhead_us(kind, threads)?,
             self.overhead_us(Kind::Isolated, threads)?,
@@ -91,9 +100,28 @@ pub struct Report {
     pub floor: Floor,
     pub suites: Vec<SuiteResult>,
     pub scaling: Scaling,
+    pub size: SizeResult,
     /// The 1-minute load average when the bench started and when it ended.
     pub load: [Option<f64>; 2],
     pub elapsed: Duration,
+}
+
+/// The first lines of every report: what ran, where, and how busy the machine was.
+pub fn header(mode: &str, runs: usize, machine: &Machine, load: [Option<f64>; 2]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "isolated-test bench ({mode}): median of {runs} rounds per runner, runners interleaved"
+    );
+    let m = machine;
+    let _ = writeln!(out, "machine: {} CPUs, {}, {}", m.nproc, m.cpu, m.kernel);
+    let load = load.map(|load| number(load, 2));
+    let _ = writeln!(
+        out,
+        "load average: {} at the start, {} at the end (other work skews the numbers)",
+        load[0], load[1]
+    );
+    out
 }
 
 impl Report {
@@ -104,26 +132,13 @@ impl Report {
             .expect("every suite is measured")
     }
 
-    /// The header, the table, and the scaling check, for people.
+    /// The header, the table, the scaling check, the size rows and the targets, for people.
     pub fn table(&self) -> String {
-        let m = &self.machine;
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "isolated-test bench ({}): median of {} rounds per runner, runners interleaved",
-            self.mode, self.runs
-        );
-        let _ = writeln!(out, "machine: {} CPUs, {}, {}", m.nproc, m.cpu, m.kernel);
-        let load = self.load.map(|load| number(load, 2));
-        let _ = writeln!(
-            out,
-            "load average: {} at the start, {} at the end (other work skews the numbers)",
-            load[0], load[1]
-        );
+        let mut out = header(self.mode, self.runs, &self.machine, self.load);
         let _ = writeln!(
             out,
             "tools: {}, {}, rusty-fork {}; suites built in the debug test profile",
-            m.rustc,
+            self.machine.rustc,
             self.nextest_version
                 .as_deref()
                 .unwrap_or("cargo-nextest not on PATH"),
@@ -134,6 +149,28 @@ impl Report {
             "overhead µs = (wall - libtest in process at the same j) / tests; vs iso, vs floor: \
              overhead / theirs at the same j; spread = (max - min) / median of the rounds\n"
         );
+        self.suite_rows(&mut out);
+        self.floor_rows(&mut out);
+        let setup = self.setup_ratios();
+        let _ = writeln!(
+            out,
+            "\nsetup (a 300 ms, 50 MB setup per test, j2): isolated-test's wall is {}x in-process \
+             libtest's (target: at most 2x); cargo-nextest's is {}x isolated-test's, rusty-fork's \
+             {}x (target: at least 20x)",
+            number(setup.vs_libtest, 2),
+            number(setup.nextest_vs_isolated, 1),
+            number(setup.rusty_fork_vs_isolated, 1),
+        );
+        self.scaling_lines(&mut out);
+        out.push_str(&self.size.table(self.mode));
+        let targets = targets::targets(Some(&self.headline()), &self.size);
+        out.push_str(&targets::table(&targets));
+        let _ = writeln!(out, "bench time: {:.1} s", self.elapsed.as_secs_f64());
+        out
+    }
+
+    /// A row per suite and runner: median wall, spread, overhead, and its ratios.
+    fn suite_rows(&self, out: &mut String) {
         let _ = writeln!(
             out,
             "{:<13} {:>5}  {:<17} {:>2} {:>10} {:>6} {:>14} {:>8} {:>8}",
@@ -181,6 +218,10 @@ impl Report {
                 let _ = writeln!(out, "{lead} {:>10.1} {spread:>5.0}% {cost}", millis(wall));
             }
         }
+    }
+
+    /// The floor's rows, with the trivial suite's isolated-test overhead against it.
+    fn floor_rows(&self, out: &mut String) {
         let trivial = self.suite("trivial");
         for j in [1, 2] {
             let per_fork = micros(self.floor.per_fork(j));
@@ -204,16 +245,10 @@ impl Report {
                 1.0
             );
         }
-        let setup = self.setup_ratios();
-        let _ = writeln!(
-            out,
-            "\nsetup (a 300 ms, 50 MB setup per test, j2): isolated-test's wall is {}x in-process \
-             libtest's (target: at most 2x); cargo-nextest's is {}x isolated-test's, rusty-fork's \
-             {}x (target: at least 20x)",
-            number(setup.vs_libtest, 2),
-            number(setup.nextest_vs_isolated, 1),
-            number(setup.rusty_fork_vs_isolated, 1),
-        );
+    }
+
+    /// The long run's first and last windows, and the harness's memory.
+    fn scaling_lines(&self, out: &mut String) {
         let s = &self.scaling;
         let _ = writeln!(
             out,
@@ -236,8 +271,6 @@ impl Report {
             s.window,
             kib(s.rss_kb_end)
         );
-        let _ = writeln!(out, "bench time: {:.1} s", self.elapsed.as_secs_f64());
-        out
     }
 
     /// The setup suite's wall times at j2, against one another.
@@ -256,21 +289,75 @@ impl Report {
         }
     }
 
-    /// One line of JSON: the headline numbers, then every row.
+    /// The ratios that #15's targets are stated in, from the suites and the floor.
+    pub fn headline(&self) -> Headline {
+        let trivial = self.suite("trivial");
+        let small_allocs = self.suite("small_allocs");
+        let floor_ratio = |j| {
+            let overhead = trivial.overhead_us(Kind::Isolated, j)?;
+            ratio(overhead, micros(self.floor.per_fork(j)))
+        };
+        Headline {
+            small_allocs_vs_libtest: [1, 2]
+                .map(|j| small_allocs.isolated_wall_vs(Kind::Libtest, j)),
+            small_allocs_vs_rusty_fork_j2: small_allocs.isolated_wall_vs(Kind::RustyFork, 2),
+            small_allocs_vs_nextest_j2: small_allocs.isolated_wall_vs(Kind::Nextest, 2),
+            floor_ratio: [1, 2].map(floor_ratio),
+            vs_nextest_j2: trivial.vs_isolated(Kind::Nextest, 2),
+            vs_rusty_fork_j2: trivial.vs_isolated(Kind::RustyFork, 2),
+        }
+    }
+
+    /// One line of JSON: the headline numbers, the size measurement's, the targets, every row.
     pub fn json(&self) -> String {
         let setup = self.setup_ratios();
+        let headline = self.headline();
         let trivial = self.suite("trivial");
         let alloc_1mb = self.suite("alloc_1mb");
         let small_allocs = self.suite("small_allocs");
         let isolated = |suite: &SuiteResult, j| suite.overhead_us(Kind::Isolated, j);
-        let alloc_heavy_ratio = small_allocs.wall(Kind::Isolated, 2).and_then(|iso| {
-            let libtest = small_allocs.wall(Kind::Libtest, 2)?;
-            ratio(iso.as_secs_f64(), libtest.as_secs_f64())
-        });
         let j2_speedup = trivial.wall(Kind::Isolated, 1).and_then(|j1| {
             let j2 = trivial.wall(Kind::Isolated, 2)?;
             ratio(j1.as_secs_f64(), j2.as_secs_f64())
         });
+        let s = &self.scaling;
+        let mut json = json!({
+            "mode": self.mode,
+            "runs": self.runs,
+            "us_per_test_j1": rounded(isolated(trivial, 1), 2),
+            "us_per_test_j2": rounded(isolated(trivial, 2), 2),
+            "floor_us_j1": round(micros(self.floor.j1), 2),
+            "floor_us_j2": round(micros(self.floor.j2), 2),
+            "alloc_heavy_ratio": rounded(headline.small_allocs_vs_libtest[1], 3),
+            "j2_speedup": rounded(j2_speedup, 3),
+            "mb_suite_us_per_test_j2": rounded(isolated(alloc_1mb, 2), 2),
+            "small_allocs_us_per_test_j2": rounded(isolated(small_allocs, 2), 2),
+            "setup_vs_libtest_j2": rounded(setup.vs_libtest, 3),
+            "setup_nextest_vs_isolated_j2": rounded(setup.nextest_vs_isolated, 2),
+            "setup_rusty_fork_vs_isolated_j2": rounded(setup.rusty_fork_vs_isolated, 2),
+            "scaling_last_vs_first": round(s.last_vs_first(), 3),
+            "scaling_tests": s.tests,
+            "peak_rss_kb": s.peak_rss_kb,
+            "rss_kb_first_window": s.rss_kb_first_window,
+            "rss_kb_end": s.rss_kb_end,
+            "nextest": self.nextest_version,
+            "rusty_fork": self.rusty_fork_version,
+            "load_start": self.load[0],
+            "load_end": self.load[1],
+            "elapsed_s": round(self.elapsed.as_secs_f64(), 1),
+            "rows": Value::Array(self.json_rows()),
+        });
+        let object = json.as_object_mut().expect("an object literal");
+        object.extend(headline.json());
+        object.extend(self.size.json());
+        object.extend(self.machine.json());
+        let targets = targets::targets(Some(&headline), &self.size);
+        object.insert("targets".into(), targets::json(&targets));
+        json.to_string()
+    }
+
+    /// Every suite's rows, as the JSON's `rows`.
+    fn json_rows(&self) -> Vec<Value> {
         let mut rows = Vec::new();
         for suite in &self.suites {
             for (runner, measured) in &suite.rows {
@@ -293,92 +380,47 @@ impl Report {
                 }));
             }
         }
-        let s = &self.scaling;
-        json!({
-            "mode": self.mode,
+        rows
+    }
+}
+
+/// What `--size` found: the size measurement alone.
+pub struct SizeReport {
+    pub runs: usize,
+    pub machine: Machine,
+    pub size: SizeResult,
+    pub load: [Option<f64>; 2],
+    pub elapsed: Duration,
+}
+
+impl SizeReport {
+    /// The header, the size rows, and the targets (the suites' ones not measured).
+    pub fn table(&self) -> String {
+        let mut out = header("size", self.runs, &self.machine, self.load);
+        let _ = writeln!(
+            out,
+            "tools: {}; suites built in the debug test profile",
+            self.machine.rustc
+        );
+        out.push_str(&self.size.table("size"));
+        out.push_str(&targets::table(&targets::targets(None, &self.size)));
+        let _ = writeln!(out, "bench time: {:.1} s", self.elapsed.as_secs_f64());
+        out
+    }
+
+    /// One line of JSON with the size keys of the full run's.
+    pub fn json(&self) -> String {
+        let mut json = json!({
+            "mode": "size",
             "runs": self.runs,
-            "us_per_test_j1": rounded(isolated(trivial, 1), 2),
-            "us_per_test_j2": rounded(isolated(trivial, 2), 2),
-            "floor_us_j1": round(micros(self.floor.j1), 2),
-            "floor_us_j2": round(micros(self.floor.j2), 2),
-            "vs_nextest_j2": rounded(trivial.vs_isolated(Kind::Nextest, 2), 3),
-            "vs_rusty_fork_j2": rounded(trivial.vs_isolated(Kind::RustyFork, 2), 3),
-            "alloc_heavy_ratio": rounded(alloc_heavy_ratio, 3),
-            "j2_speedup": rounded(j2_speedup, 3),
-            "mb_suite_us_per_test_j2": rounded(isolated(alloc_1mb, 2), 2),
-            "small_allocs_us_per_test_j2": rounded(isolated(small_allocs, 2), 2),
-            "setup_vs_libtest_j2": rounded(setup.vs_libtest, 3),
-            "setup_nextest_vs_isolated_j2": rounded(setup.nextest_vs_isolated, 2),
-            "setup_rusty_fork_vs_isolated_j2": rounded(setup.rusty_fork_vs_isolated, 2),
-            "scaling_last_vs_first": round(s.last_vs_first(), 3),
-            "scaling_tests": s.tests,
-            "peak_rss_kb": s.peak_rss_kb,
-            "rss_kb_first_window": s.rss_kb_first_window,
-            "rss_kb_end": s.rss_kb_end,
-            "nproc": self.machine.nproc,
-            "cpu": self.machine.cpu,
-            "kernel": self.machine.kernel,
-            "rustc": self.machine.rustc,
-            "nextest": self.nextest_version,
-            "rusty_fork": self.rusty_fork_version,
             "load_start": self.load[0],
             "load_end": self.load[1],
             "elapsed_s": round(self.elapsed.as_secs_f64(), 1),
-            "rows": Value::Array(rows),
-        })
-        .to_string()
+            "targets": targets::json(&targets::targets(None, &self.size)),
+        });
+        let object = json.as_object_mut().expect("an object literal");
+        object.extend(self.size.json());
+        object.extend(self.machine.json());
+        json.to_string()
     }
-}
-
-/// The median of some durations (the mean of the middle two for an even count).
-pub fn median(durations: &[Duration]) -> Duration {
-    assert!(!durations.is_empty(), "the median of nothing");
-    let mut sorted = durations.to_vec();
-    sorted.sort();
-    let middle = sorted.len() / 2;
-    if sorted.len() % 2 == 1 {
-        sorted[middle]
-    } else {
-        (sorted[middle - 1] + sorted[middle]) / 2
-    }
-}
-
-/// `(max - min) / median`, in percent: how much the rounds disagreed.
-fn spread_percent(walls: &[Duration], median: Duration) -> f64 {
-    let (min, max) = (walls.iter().min(), walls.iter().max());
-    match (min, max) {
-        (Some(min), Some(max)) => (*max - *min).as_secs_f64() * 100.0 / median.as_secs_f64(),
-        _ => 0.0,
-    }
-}
-
-/// `a / b`, if `b` is a positive number to divide by.
-fn ratio(a: f64, b: f64) -> Option<f64> {
-    (b > 0.0 && a.is_finite()).then(|| a / b)
-}
-
-fn micros(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e6
-}
-
-fn millis(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn round(x: f64, digits: i32) -> f64 {
-    let scale = 10f64.powi(digits);
-    (x * scale).round() / scale
-}
-
-fn rounded(x: Option<f64>, digits: i32) -> Option<f64> {
-    x.map(|x| round(x, digits))
-}
-
-/// A number for the table, or `-`.
-fn number(x: Option<f64>, digits: usize) -> String {
-    x.map_or_else(|| "-".into(), |x| format!("{x:.digits$}"))
-}
-
-fn kib(x: Option<u64>) -> String {
-    x.map_or_else(|| "?".into(), |x| x.to_string())
 }

@@ -90,7 +90,12 @@ pub fn command(
             command
         }
     };
-    // Nothing from the caller's environment may change how the runners behave.
+    clean_env(&mut command);
+    Some(command)
+}
+
+/// Removes what, in the caller's environment, would change how a runner behaves.
+pub fn clean_env(command: &mut Command) {
     for variable in [
         "RUST_TEST_THREADS",
         "RUST_TEST_NOCAPTURE",
@@ -103,7 +108,6 @@ pub fn command(
     ] {
         command.env_remove(variable);
     }
-    Some(command)
 }
 
 /// One timed run: its wall time (spawn to exit) and the number of tests it says passed.
@@ -158,7 +162,7 @@ fn nextest_passed(stderr: &[u8]) -> Option<usize> {
 }
 
 /// The number just before the first `label` in `text`: `count_before("3 passed", " passed")`.
-fn count_before(text: &str, label: &str) -> Option<usize> {
+pub fn count_before(text: &str, label: &str) -> Option<usize> {
     let before = &text[..text.find(label)?];
     let digits = before
         .rsplit(|c: char| !c.is_ascii_digit())
@@ -168,10 +172,48 @@ fn count_before(text: &str, label: &str) -> Option<usize> {
 }
 
 /// The last lines of a captured stream, for an error message.
-fn tail(bytes: &[u8]) -> String {
+pub fn tail(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+/// How a child that this process spawned ended, as `wait4` reports it.
+pub struct Reaped {
+    /// The raw wait status.
+    pub status: libc::c_int,
+    /// `ru_maxrss` in KiB: the largest resident set of the child and of every descendant it
+    /// reaped (a test's child, a zygote), which is why it is read here and not in `/proc`.
+    pub peak_rss_kb: u64,
+}
+
+impl Reaped {
+    pub fn exited_cleanly(&self) -> bool {
+        libc::WIFEXITED(self.status) && libc::WEXITSTATUS(self.status) == 0
+    }
+}
+
+/// Waits for the child `pid` with `wait4`, which std's `Child::wait` does not expose: only it
+/// returns the child's rusage. `pid` must be a child of this process that nothing reaped yet.
+pub fn reap(pid: libc::pid_t) -> Result<Reaped, String> {
+    let mut status = 0;
+    // SAFETY: all-zero bytes are a valid `rusage` (plain integers).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `status` and `usage` are valid places for wait4 to write to; a `pid` that is not
+        // our unreaped child only makes it fail.
+        if unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } == pid {
+            break;
+        }
+        let error = std::io::Error::last_os_error();
+        if error.kind() != std::io::ErrorKind::Interrupted {
+            return Err(format!("wait4: {error}"));
+        }
+    }
+    Ok(Reaped {
+        status,
+        peak_rss_kb: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+    })
 }
 
 #[cfg(test)]

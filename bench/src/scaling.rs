@@ -18,7 +18,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::runner::libtest_passed;
+use crate::runner::{libtest_passed, reap};
 
 /// What one long run showed.
 pub struct Scaling {
@@ -85,21 +85,15 @@ pub fn measure(
         }
     }
 
-    let mut status = 0;
-    // SAFETY: all-zero bytes are a valid `rusage` (plain integers).
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `pid` is our child, not reaped yet (std's `Child` is never waited on here), and
-    // `status` and `usage` are valid places for wait4 to write to.
-    if unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } != pid {
-        return Err(format!("wait4: {}", std::io::Error::last_os_error()));
-    }
+    // `pid` is our child and std's `Child` is never waited on here, so it is not reaped yet.
+    let reaped = reap(pid)?;
     let wall = started.elapsed();
     let passed = libtest_passed(&transcript);
-    let exited_cleanly = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    if !exited_cleanly || passed != Some(expected) || finished.len() != expected {
+    if !reaped.exited_cleanly() || passed != Some(expected) || finished.len() != expected {
         return Err(format!(
-            "the {expected}-test scaling run ended with status {status:#x}, {} ok lines, summary \
+            "the {expected}-test scaling run ended with status {:#x}, {} ok lines, summary \
              says {passed:?} passed:\n{}",
+            reaped.status,
             finished.len(),
             String::from_utf8_lossy(&transcript)
         ));
@@ -110,7 +104,7 @@ pub fn measure(
         wall,
         first: finished[window - 1] - finished[0],
         last: finished[expected - 1] - finished[expected - window],
-        peak_rss_kb: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+        peak_rss_kb: reaped.peak_rss_kb,
         rss_kb_first_window,
         rss_kb_end,
     })

@@ -1,6 +1,7 @@
 //! Smoke test of the benchmark: `isolated-test-bench --smoke` builds every suite, runs ten tests
 //! of each under every runner once (cargo-nextest only if it is on PATH), runs the scaling check
-//! on 100 tests, and ends its output with the JSON line.
+//! on 100 tests, times starting and listing the 1,000-test binaries, and ends its output with the
+//! JSON line.
 //!
 //! It checks that the bench completes, that every runner passed exactly the ten tests it was
 //! given, and that the JSON carries the keys the README quotes. Never timings: they mean nothing
@@ -10,8 +11,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-/// The keys the JSON line always has (some are `null` when a runner was skipped).
-const REQUIRED_KEYS: [&str; 13] = [
+/// The keys the JSON line always has (some are `null` when a runner was skipped, and the suite
+/// size ones in every run but the full one).
+const REQUIRED_KEYS: [&str; 24] = [
     "us_per_test_j1",
     "us_per_test_j2",
     "floor_us_j1",
@@ -25,6 +27,17 @@ const REQUIRED_KEYS: [&str; 13] = [
     "peak_rss_kb",
     "setup_vs_libtest_j2",
     "setup_nextest_vs_isolated_j2",
+    "size_10k_vs_1k_j1",
+    "size_100k_vs_1k_j1",
+    "size_100k_peak_rss_kb",
+    "startup_100k_vs_libtest",
+    "list_100k_vs_libtest",
+    "small_allocs_vs_libtest_j1",
+    "small_allocs_vs_libtest_j2",
+    "small_allocs_vs_rusty_fork_j2",
+    "small_allocs_vs_nextest_j2",
+    "floor_ratio_j1",
+    "floor_ratio_j2",
 ];
 
 #[test]
@@ -75,4 +88,21 @@ fn bench_runs_every_runner_on_ten_tests_of_each_suite() {
         }
     }
     assert_eq!(json["scaling_tests"], 100);
+
+    // No 100,000-test binary is built in a smoke run: the size rows are left out, and start and
+    // `--list` are timed on the 1,000-test binaries (each run's count checked by the bench).
+    let size = &json["size"];
+    assert_eq!(size["rows"], Value::Array(Vec::new()), "{size}");
+    assert_eq!(size["probe_registered"], 1000, "{size}");
+    for key in ["startup_ms_isolated_libtest", "list_ms_isolated_libtest"] {
+        let walls = size[key].as_array().expect(key);
+        assert!(
+            walls.len() == 2 && walls.iter().all(Value::is_number),
+            "{size}"
+        );
+    }
+    assert!(json["size_100k_vs_1k_j1"].is_null());
+    let targets = json["targets"].as_array().expect("targets");
+    assert_eq!(targets.len(), 6, "one per target of #15: {targets:?}");
+    assert_eq!(targets[0]["verdict"], "not measured", "{targets:?}");
 }
