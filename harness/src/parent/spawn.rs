@@ -150,6 +150,13 @@ pub(super) fn become_test_process(
     harness_fds: &[RawFd],
 ) {
     let _ = unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
+    prepare_test_process(context, harness_fds);
+    take_test_output(stdout, stderr);
+}
+
+/// What a child sets up before it knows its test: a zygote's spare does it while it waits.
+/// Its death with the harness, orphans, limits, signals, stdin; the harness's descriptors closed.
+pub(super) fn prepare_test_process(context: &ForkContext, harness_fds: &[RawFd]) {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         // Die with the harness even if it is SIGKILLed; if it already died, do not run at all.
@@ -170,6 +177,20 @@ pub(super) fn become_test_process(
     let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigIgn) };
     signals::unblock_termination();
     let _ = unistd::dup2_stdin(&context.dev_null);
+    // The parent's bookkeeping: this child never uses them.
+    let own = [&context.dev_null].into_iter().chain(&context.task_dir);
+    for fd in harness_fds
+        .iter()
+        .copied()
+        .chain(own.map(AsRawFd::as_raw_fd))
+    {
+        sys::close_raw(fd);
+    }
+}
+
+/// The test's stdout and stderr: the pipes the harness reads, or under `--nocapture` the
+/// harness's own.
+pub(super) fn take_test_output(stdout: Option<OwnedFd>, stderr: Option<OwnedFd>) {
     for (fd, target) in [(stdout, 1), (stderr, 2)] {
         match fd {
             Some(fd) => {
@@ -179,15 +200,6 @@ pub(super) fn become_test_process(
             }
             None => take_own_description(target),
         }
-    }
-    // The parent's bookkeeping: this child never uses them.
-    let own = [&context.dev_null].into_iter().chain(&context.task_dir);
-    for fd in harness_fds
-        .iter()
-        .copied()
-        .chain(own.map(AsRawFd::as_raw_fd))
-    {
-        sys::close_raw(fd);
     }
 }
 

@@ -132,6 +132,8 @@ fn wait_for_test(
     context: &ForkContext,
     cases: &[(usize, &'static TestCase)],
 ) -> ! {
+    // All that does not depend on the test, done before it comes.
+    spawn::prepare_test_process(context, &[]);
     let Ok((bytes, fds)) = sys::receive_with_fds(&socket) else {
         sys::exit_now(0);
     };
@@ -183,7 +185,7 @@ fn run_setup(setup: Setup) -> SetupReport {
     }
 }
 
-/// In a new child of the zygote: takes the pipes (result, then stdout and stderr where captured)
+/// In a spare handed its test: takes the pipes (result, then stdout and stderr where captured)
 /// and runs `case`.
 fn become_test(
     context: &ForkContext,
@@ -197,7 +199,9 @@ fn become_test(
     };
     let stdout = fork.stdout.then(|| fds.next()).flatten();
     let stderr = fork.stderr.then(|| fds.next()).flatten();
-    spawn::become_test_process(context, stdout, stderr, &[]);
+    // Out of the zygote's group now: the harness kills the test's group when it ends.
+    let _ = unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
+    spawn::take_test_output(stdout, stderr);
     sys::set_blocking(result.as_raw_fd());
     child::run_test(
         case,
