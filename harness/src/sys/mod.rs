@@ -4,6 +4,10 @@
 //! Functions marked "Allocates nothing" may run inside the allocator, in a signal handler or while
 //! other threads are stopped; the others may allocate.
 
+mod huge_pages;
+
+pub(crate) use huge_pages::{collapse_into_huge_pages, rehome_relocated_data};
+
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
@@ -63,49 +67,6 @@ pub(crate) unsafe fn fork_sibling() -> std::io::Result<Option<Pid>> {
 pub(crate) unsafe fn fork_sibling() -> std::io::Result<Option<Pid>> {
     Err(std::io::ErrorKind::Unsupported.into())
 }
-
-/// Backs this process's large private anonymous mappings (the heap, big allocations) with huge
-/// pages where the kernel can (`MADV_HUGEPAGE`, then `MADV_COLLAPSE` at once): a fork then copies
-/// one page-table entry per 2 MiB instead of 512, and a zygote holding a big setup forks faster.
-/// Best effort: contents never change, and a kernel that cannot does nothing.
-#[cfg(target_os = "linux")]
-pub(crate) fn collapse_into_huge_pages() {
-    const HUGE: usize = 2 << 20;
-    const MADV_COLLAPSE: libc::c_int = 25;
-    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
-        return;
-    };
-    for line in maps.lines() {
-        // `start-end perms offset device inode [path]`
-        let mut fields = line.split_whitespace();
-        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else {
-            continue;
-        };
-        let path = fields.nth(3);
-        if perms != "rw-p" || !matches!(path, None | Some("[heap]")) {
-            continue;
-        }
-        let Some((start, end)) = range.split_once('-').and_then(|(start, end)| {
-            let hex = |text| usize::from_str_radix(text, 16).ok();
-            Some((hex(start)?.next_multiple_of(HUGE), hex(end)? / HUGE * HUGE))
-        }) else {
-            continue;
-        };
-        if end <= start {
-            continue;
-        }
-        let (at, length) = (start as *mut libc::c_void, end - start);
-        // SAFETY: advice on whole huge pages of a private anonymous mapping of this process:
-        // neither call changes what the memory holds.
-        unsafe {
-            libc::madvise(at, length, libc::MADV_HUGEPAGE);
-            libc::madvise(at, length, MADV_COLLAPSE);
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-pub(crate) fn collapse_into_huge_pages() {}
 
 /// Sends one datagram on a `SOCK_SEQPACKET` socket, with `fds` attached.
 pub(crate) fn send_with_fds(socket: &OwnedFd, bytes: &[u8], fds: &[RawFd]) -> nix::Result<()> {
