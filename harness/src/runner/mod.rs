@@ -265,10 +265,10 @@ fn open_descriptors() -> usize {
 /// the zygote costs more than it saves.
 const BASE_ZYGOTE_FROM: usize = 100;
 
-/// With tests in parallel, the harness waits for the zygote's answer while children compete for
-/// the processors: 1,000 trivial tests ran 25% slower at j2 through a zygote, 10,000 16% slower.
-/// Past this size, the harness's own fork costs more than the wait.
-const BASE_ZYGOTE_FROM_IN_PARALLEL: usize = 50_000;
+/// With tests in parallel, the processors are busy anyway, and asking the zygote for spares costs
+/// CPU time of its own: through the zygote, 1,000 trivial tests ran 3% slower at j2 (15% more
+/// CPU time), 10,000 ran 18% faster, as the harness's own memory grows with the suite.
+const BASE_ZYGOTE_FROM_IN_PARALLEL: usize = 5_000;
 
 /// A suite this large keeps its registry in a few MB of data the loader relocated (about 280
 /// bytes a test), which every fork copies an entry per 4 KiB of; moved to huge pages, 100,000
