@@ -10,38 +10,25 @@
 //! calls that are never inlined; on x86-64 each step is written in place with `asm!`. Elsewhere
 //! every thread adds to the atomic share with `fetch_add`.
 
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicU8, Ordering::Relaxed};
 
 /// The thread pointer of the thread the harness started on, which every child's body runs on (a
 /// fork keeps the forking thread's); 0 until [`claim_main_thread`].
-static MAIN_THREAD: AtomicUsize = AtomicUsize::new(0);
+static MAIN_THREAD: AtomicI64 = AtomicI64::new(0);
 
 /// Makes the calling thread the one whose share is added without a lock. Called once, by the
 /// harness's `main` before it starts any thread or forks; until then every thread adds
 /// atomically.
 pub(crate) fn claim_main_thread() {
-    MAIN_THREAD.store(thread_pointer(), Relaxed);
+    MAIN_THREAD.store(thread_pointer() as i64, Relaxed);
 }
 
 /// Whether the calling thread is the harness's main thread (a child's: the one that forked it).
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn on_main_thread() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let main: usize;
-        // SAFETY: an aligned 8-byte load of the static: a relaxed load.
-        unsafe {
-            std::arch::asm!(
-                "mov {main}, qword ptr [{at}]",
-                at = in(reg) &MAIN_THREAD as *const AtomicUsize,
-                main = out(reg) main,
-                options(nostack, readonly, preserves_flags),
-            );
-        }
-        main != 0 && main == thread_pointer()
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
+    let main = load(&MAIN_THREAD);
+    main != 0 && main == thread_pointer() as i64
 }
 
 /// The calling thread's thread pointer: on x86-64 Linux the first word of its thread control
@@ -141,6 +128,27 @@ pub(crate) fn load(counter: &AtomicI64) -> i64 {
     }
     #[cfg(not(target_arch = "x86_64"))]
     counter.load(Relaxed)
+}
+
+/// [`load`] of a byte.
+#[inline(always)]
+pub(crate) fn load_byte(byte: &AtomicU8) -> u8 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let value: u8;
+        // SAFETY: a byte load is atomic: a relaxed load.
+        unsafe {
+            std::arch::asm!(
+                "mov {value}, byte ptr [{byte}]",
+                byte = in(reg) byte as *const AtomicU8,
+                value = out(reg_byte) value,
+                options(nostack, readonly, preserves_flags),
+            );
+        }
+        value
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    byte.load(Relaxed)
 }
 
 #[cfg(test)]

@@ -65,22 +65,7 @@ impl<A> CountingAllocator<A> {
 /// `MODE.load(Relaxed)`, written in place on x86-64 (see [`counter`]).
 #[inline(always)]
 fn mode() -> u8 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let value: u8;
-        // SAFETY: a byte load is atomic: a relaxed load.
-        unsafe {
-            std::arch::asm!(
-                "mov {value}, byte ptr [{mode}]",
-                mode = in(reg) &MODE as *const AtomicU8,
-                value = out(reg_byte) value,
-                options(nostack, readonly, preserves_flags),
-            );
-        }
-        value
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    MODE.load(Relaxed)
+    counter::load_byte(&MODE)
 }
 
 /// Whether `growth` more bytes stay within the test's memory limit; if not, tells the parent,
