@@ -240,8 +240,15 @@ impl Supervisor {
         self.spared = pid;
     }
 
+    /// Children at work. A child closes its pipes just before it exits: one whose pipes are all
+    /// closed has said all it will, and frees its slot for the next test while the kernel tears
+    /// it down and the harness waits to reap it. (A test that closes them itself and goes on
+    /// running frees its slot early too; its deadline still holds.)
     pub(crate) fn running(&self) -> usize {
-        self.running.len()
+        self.running
+            .iter()
+            .filter(|child| child.open_pipes().next().is_some())
+            .count()
     }
 
     /// Forks a child for `case` (from `setup`'s zygote, where it has one); its outcome comes
@@ -323,7 +330,12 @@ impl Supervisor {
             if let Some(redraw) = redraw {
                 poll_timeout = Some(poll_timeout.map_or(redraw, |timeout| timeout.min(redraw)));
             }
+            let working = self.running();
             check_exits = self.poll(poll_timeout);
+            if self.running() < working {
+                // A slot came free: the next test can start before this one is reaped.
+                return Vec::new();
+            }
         }
     }
 
