@@ -88,11 +88,20 @@ pub(crate) fn expand(args: TokenStream2) -> Result<TokenStream2> {
     let retries = some(arguments.retries.map(|(_, retries)| quote!(#retries)));
     let strict_leaks = arguments.strict_leaks.is_some();
     let setup = crate::setup_value(setup.as_ref());
-    let allocator = allocator.map_or_else(|| quote!(::std::alloc::System), |path| quote!(#path));
+    let (allocator, counting) = match allocator {
+        Some(path) => (
+            quote!(#path),
+            quote!(::isolated_test::CountingAllocator::new(#path)),
+        ),
+        None => (
+            quote!(::std::alloc::System),
+            quote!(::isolated_test::CountingAllocator::system()),
+        ),
+    };
     Ok(quote! {
         #[global_allocator]
         static __ISOLATED_TEST_ALLOCATOR: ::isolated_test::CountingAllocator<#allocator> =
-            ::isolated_test::CountingAllocator::new(#allocator);
+            #counting;
 
         fn main() {
             #private::run_main(#private::SuiteDefaults {

@@ -12,22 +12,43 @@
 
 use std::sync::atomic::{AtomicI64, AtomicU8, Ordering::Relaxed};
 
-/// The thread pointer of the thread the harness started on, which every child's body runs on (a
-/// fork keeps the forking thread's); 0 until [`claim_main_thread`].
-static MAIN_THREAD: AtomicI64 = AtomicI64::new(0);
+/// The allocator's counters and mode, in one static so that [`fast_path`](super::fast_path)'s
+/// assembly reaches every field through one pointer (`repr(C)`: its offsets are fixed).
+#[repr(C)]
+pub(crate) struct Counters {
+    pub(crate) live_bytes: SplitCounter,
+    pub(crate) allocated_blocks: SplitCounter,
+    pub(crate) freed_blocks: SplitCounter,
+    /// The highest `live_bytes` since the test began.
+    pub(crate) peak_bytes: AtomicI64,
+    /// The thread pointer of the thread the harness started on, which every child's body runs on
+    /// (a fork keeps the forking thread's); 0 until [`claim_main_thread`].
+    pub(crate) main_thread: AtomicI64,
+    /// What the allocator does beyond counting, as the bits `counting` defines; 0: counting only.
+    pub(crate) mode: AtomicU8,
+}
+
+pub(crate) static COUNTERS: Counters = Counters {
+    live_bytes: SplitCounter::new(),
+    allocated_blocks: SplitCounter::new(),
+    freed_blocks: SplitCounter::new(),
+    peak_bytes: AtomicI64::new(0),
+    main_thread: AtomicI64::new(0),
+    mode: AtomicU8::new(0),
+};
 
 /// Makes the calling thread the one whose share is added without a lock. Called once, by the
 /// harness's `main` before it starts any thread or forks; until then every thread adds
 /// atomically.
 pub(crate) fn claim_main_thread() {
-    MAIN_THREAD.store(thread_pointer() as i64, Relaxed);
+    COUNTERS.main_thread.store(thread_pointer() as i64, Relaxed);
 }
 
 /// Whether the calling thread is the harness's main thread (a child's: the one that forked it).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn on_main_thread() -> bool {
-    let main = load(&MAIN_THREAD);
+    let main = load(&COUNTERS.main_thread);
     main != 0 && main == thread_pointer() as i64
 }
 
@@ -54,13 +75,20 @@ fn thread_pointer() -> usize {
     0
 }
 
-/// A count split between the main thread and the others; see the module's docs.
+/// A count split between the main thread and the others; see the module's docs. `repr(C)`: the
+/// main share first, the others' 8 bytes on.
+#[repr(C)]
 pub(crate) struct SplitCounter {
     main: AtomicI64,
     others: AtomicI64,
 }
 
 impl SplitCounter {
+    /// Where the main thread's share is, in bytes from the counter's start.
+    pub(crate) const MAIN_SHARE: usize = std::mem::offset_of!(SplitCounter, main);
+    /// Where the other threads' share is.
+    pub(crate) const OTHERS_SHARE: usize = std::mem::offset_of!(SplitCounter, others);
+
     pub(crate) const fn new() -> Self {
         Self {
             main: AtomicI64::new(0),

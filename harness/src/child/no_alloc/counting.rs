@@ -7,15 +7,15 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering::Relaxed};
 
-use super::counter::{self, SplitCounter};
-use super::{channel, table, tracking_heap};
+use super::counter::{self, SplitCounter, COUNTERS};
+use super::{channel, fast_path, table, tracking_heap};
 use crate::wire::HeapDelta;
 
-static LIVE_BYTES: SplitCounter = SplitCounter::new();
-static ALLOCATED_BLOCKS: SplitCounter = SplitCounter::new();
-static FREED_BLOCKS: SplitCounter = SplitCounter::new();
+const LIVE_BYTES: &SplitCounter = &COUNTERS.live_bytes;
+const ALLOCATED_BLOCKS: &SplitCounter = &COUNTERS.allocated_blocks;
+const FREED_BLOCKS: &SplitCounter = &COUNTERS.freed_blocks;
 /// The highest `LIVE_BYTES` since [`begin_test`].
-static PEAK_BYTES: AtomicI64 = AtomicI64::new(0);
+const PEAK_BYTES: &AtomicI64 = &COUNTERS.peak_bytes;
 /// `LIVE_BYTES` and `EXCUSED_BYTES` when the test's body began.
 static TEST_BASE_BYTES: AtomicI64 = AtomicI64::new(0);
 static TEST_BASE_EXCUSED: AtomicI64 = AtomicI64::new(0);
@@ -26,7 +26,7 @@ static EXCUSED_BYTES: AtomicI64 = AtomicI64::new(0);
 static LIMIT_BYTES: AtomicI64 = AtomicI64::new(i64::MAX);
 
 /// What the allocator does beyond counting, as bits: one load tells the common case (none) apart.
-static MODE: AtomicU8 = AtomicU8::new(0);
+const MODE: &AtomicU8 = &COUNTERS.mode;
 /// A memory limit is set.
 const LIMITED: u8 = 1;
 /// New allocations are recorded for leak sites.
@@ -41,31 +41,68 @@ const OWN_HEAP: u8 = 16;
 /// A [`GlobalAlloc`] that counts bytes and blocks, wrapping another allocator ([`System`] by
 /// default).
 ///
-/// [`main!`](crate::main) installs it for you; name it yourself only to wrap another allocator:
+/// [`main!`](crate::main) installs `CountingAllocator::system()` for you; name it yourself only to
+/// wrap another allocator:
 ///
 /// ```
+/// use std::alloc::{GlobalAlloc, Layout, System};
 /// use isolated_test::CountingAllocator;
 ///
+/// /// An allocator of your own; here one that hands every request to `System`.
+/// struct MyAllocator;
+///
+/// unsafe impl GlobalAlloc for MyAllocator {
+///     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+///         unsafe { System.alloc(layout) }
+///     }
+///     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+///         unsafe { System.dealloc(ptr, layout) }
+///     }
+/// }
+///
 /// #[global_allocator]
-/// static ALLOCATOR: CountingAllocator<std::alloc::System> =
-///     CountingAllocator::new(std::alloc::System);
+/// static ALLOCATOR: CountingAllocator<MyAllocator> = CountingAllocator::new(MyAllocator);
 /// # fn main() {}
 /// ```
 pub struct CountingAllocator<A = System> {
     inner: A,
+    /// `inner` is `System`: the common case may call `malloc` and `free` itself ([`fast_path`]).
+    calls_malloc: bool,
 }
 
 impl<A> CountingAllocator<A> {
     /// Wraps `inner`, counting every allocation that goes through it.
     pub const fn new(inner: A) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            calls_malloc: false,
+        }
+    }
+}
+
+impl CountingAllocator<System> {
+    /// Counts every allocation of [`System`], the common ones on a path written in assembly on
+    /// x86-64 Linux, as cheap in a debug build as in a release one. What
+    /// [`main!`](crate::main) installs; `CountingAllocator::new(System)` counts the same, more
+    /// slowly.
+    pub const fn system() -> Self {
+        Self {
+            inner: System,
+            calls_malloc: true,
+        }
+    }
+}
+
+impl Default for CountingAllocator<System> {
+    fn default() -> Self {
+        Self::system()
     }
 }
 
 /// `MODE.load(Relaxed)`, written in place on x86-64 (see [`counter`]).
 #[inline(always)]
 fn mode() -> u8 {
-    counter::load_byte(&MODE)
+    counter::load_byte(MODE)
 }
 
 /// Whether `growth` more bytes stay within the test's memory limit; if not, tells the parent,
@@ -100,7 +137,7 @@ fn count_plain_alloc(ptr: *mut u8, size: usize) {
     LIVE_BYTES.add(size as i64);
     ALLOCATED_BLOCKS.add(1);
     let live = LIVE_BYTES.total();
-    if live > counter::load(&PEAK_BYTES) {
+    if live > counter::load(PEAK_BYTES) {
         PEAK_BYTES.fetch_max(live, Relaxed);
     }
 }
@@ -196,6 +233,14 @@ pub(crate) fn paused<T>(f: impl FnOnce() -> T) -> T {
 // on the memory handed out.
 unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if self.calls_malloc {
+            // SAFETY: `inner` is `System`, whose blocks of such a layout come from `malloc`; the
+            // caller upholds `GlobalAlloc::alloc`'s contract.
+            let block = unsafe { fast_path::alloc(layout) };
+            if block as usize != 0 {
+                return block;
+            }
+        }
         let mode = mode();
         if mode == 0 {
             // The common case, with no limit, recording or tracking heap: counting only.
@@ -225,6 +270,11 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `inner` is `System`, which gives every block back with `free`; the caller got
+        // `ptr` from this allocator with `layout`.
+        if self.calls_malloc && unsafe { fast_path::dealloc(ptr, layout) } {
+            return;
+        }
         let mode = mode();
         if mode == 0 {
             LIVE_BYTES.add(-(layout.size() as i64));
