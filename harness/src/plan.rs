@@ -13,6 +13,8 @@ use crate::verdict::Expectations;
 /// the name is made again when a report needs it.
 pub(crate) struct PlannedTest {
     pub(crate) case: &'static TestCase,
+    /// Its place in the registry's order, by which a zygote finds it.
+    pub(crate) registered: usize,
     pub(crate) timeout: Option<Duration>,
     pub(crate) expect: Expectations,
     /// How many times a failing test is run again, each in a fresh child.
@@ -24,7 +26,7 @@ pub(crate) struct PlannedTest {
 }
 
 impl PlannedTest {
-    pub(crate) fn new(case: &'static TestCase, defaults: &RunDefaults) -> Self {
+    pub(crate) fn new(case: &'static TestCase, registered: usize, defaults: &RunDefaults) -> Self {
         let leak_limit = match case.leaks {
             LeakPolicy::RunDefault => Some(defaults.leak_limit),
             LeakPolicy::Limit(limit) => Some(limit),
@@ -32,6 +34,7 @@ impl PlannedTest {
         };
         Self {
             case,
+            registered,
             timeout: case.timeout.or(defaults.timeout),
             retries: case.retries.unwrap_or(defaults.retries),
             memory_limit: case.memory_limit.or(defaults.memory_limit),
@@ -63,7 +66,7 @@ pub(crate) struct Selection {
     pub(crate) filtered_out: usize,
 }
 
-/// The tests `args` select from `registered` (sorted by name, as the registry gives them): of
+/// The tests `args` select from `registered` (in the registry's order), sorted by name: of
 /// these, every `total`th one from `index` when the run is one shard of a sharded suite.
 pub(crate) fn select(
     args: &Arguments,
@@ -77,7 +80,7 @@ pub(crate) fn select(
             name.contains(filter)
         }
     };
-    let mut tests: Vec<usize> = registered
+    let mut matching: Vec<usize> = registered
         .iter()
         .enumerate()
         .filter(|(_, (name, case))| {
@@ -88,6 +91,11 @@ pub(crate) fn select(
                 && !args.benchmarks_only
         })
         .map(|(index, _)| index)
+        .collect();
+    // Unstable: no two tests of a target share a name.
+    matching.sort_unstable_by(|&a, &b| registered[a].0.cmp(&registered[b].0));
+    let mut tests: Vec<usize> = matching
+        .into_iter()
         .enumerate()
         .filter(|(position, _)| shard.is_none_or(|shard| position % shard.total == shard.index))
         .map(|(_, index)| index)
@@ -200,7 +208,7 @@ mod tests {
             }),
             setup_timeout: None,
         };
-        let test = PlannedTest::new(&CASE, &defaults);
+        let test = PlannedTest::new(&CASE, 0, &defaults);
         assert_eq!(test.setup.map(|setup| setup.name), Some("warm_up"));
         assert_eq!(test.timeout, Some(Duration::from_secs(2)));
         assert_eq!(test.expect.leak_limit, None);
@@ -255,6 +263,27 @@ mod tests {
             selected(&["-Zunstable-options", "--exclude-should-panic"], &names),
             ["a", "ab", "b", "ic"]
         );
+    }
+
+    /// The registry's order is the linker's; a run's is by name, and a shard takes every nth of
+    /// that.
+    #[test]
+    fn the_selection_is_sorted_by_name_before_it_is_sharded() {
+        let names = ["pd", "b", "ab", "ic", "a"];
+        assert_eq!(selected(&[], &names), ["a", "ab", "b", "ic", "pd"]);
+        assert_eq!(selected(&["a"], &names), ["a", "ab"]);
+        let env = |_: &str| None;
+        let args = Arguments::parse(vec!["t".into()], &env).unwrap();
+        let shard = |index| Shard {
+            index,
+            total: 2,
+            status_file: None,
+        };
+        let of = |index| -> Vec<&str> {
+            let selection = select(&args, &registered(&names), Some(&shard(index)));
+            selection.tests.into_iter().map(|i| names[i]).collect()
+        };
+        assert_eq!((of(0), of(1)), (vec!["a", "b", "pd"], vec!["ab", "ic"]));
     }
 
     #[test]

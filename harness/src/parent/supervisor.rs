@@ -251,12 +251,12 @@ impl Supervisor {
             .count()
     }
 
-    /// Forks a child for `case` (from `setup`'s zygote, where it has one); its outcome comes
-    /// back from [`wait`](Self::wait) under `key`.
+    /// Forks a child for `case`, the `registered`th in the registry (from `setup`'s zygote,
+    /// where it has one); its outcome comes back from [`wait`](Self::wait) under `key`.
     pub(crate) fn start(
         &mut self,
         key: usize,
-        (case, setup): (&'static TestCase, Option<Setup>),
+        (case, registered, setup): (&'static TestCase, usize, Option<Setup>),
         watch: Watch,
         options: ChildOptions,
         token: u64,
@@ -273,13 +273,14 @@ impl Supervisor {
         let context = &self.context;
         let fds = &self.harness_fds;
         let spawned = match setup {
-            Some(setup) => self
-                .zygotes
-                .spawn(setup, context, case, token, options, fds)?,
+            Some(setup) => {
+                self.zygotes
+                    .spawn(setup, context, (case, registered), token, options, fds)?
+            }
             // A large suite's base zygote; should it fail, the harness forks the test itself.
             None if self.zygotes.has_base() => self
                 .zygotes
-                .spawn(BASE, context, case, token, options, fds)
+                .spawn(BASE, context, (case, registered), token, options, fds)
                 .or_else(|_| spawn::spawn(context, case, token, options, fds))?,
             None => spawn::spawn(context, case, token, options, fds)?,
         };

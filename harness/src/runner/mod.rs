@@ -13,8 +13,8 @@ use crate::parent::spawn::ForkContext;
 use crate::parent::supervisor::Supervisor;
 use crate::parent::zygote::Zygotes;
 use crate::parent::{orphans, signals};
-use crate::plan::{self, PlannedTest, Selection};
-use crate::registry::{self, SuiteDefaults, TestCase};
+use crate::plan::{self, PlannedTest};
+use crate::registry::{self, SuiteDefaults};
 use crate::report::console::{self, Console, Finished, Outcome, TestKind, TestName, TimeLimits};
 use crate::report::{self, Reporter, Show};
 use crate::sys;
@@ -56,11 +56,13 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
         TimeLimits::from_env(kind, &environment)
             .unwrap_or_else(|error| report::config_error(&error))
     });
-    let tests: Vec<PlannedTest> = registered
+    // Only the selected tests, in the selection's order: the run knows a test by its position.
+    let tests: Vec<PlannedTest> = selection
+        .tests
         .iter()
-        .map(|(_, case)| PlannedTest::new(case, &invocation.defaults))
+        .map(|&index| PlannedTest::new(registered[index].1, index, &invocation.defaults))
         .collect();
-    let mut run = start_run(&invocation, forks, tests, &selection, &registered);
+    let mut run = start_run(&invocation, forks, tests);
     let mut console = Console::new(args, invocation.colour, time_limits);
     console.run_start(
         selection.tests.len(),
@@ -79,7 +81,7 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
             console.result(test, ignored);
             continue;
         }
-        let finished = run.judge(index, position);
+        let finished = run.judge(position);
         console.result(test, finished);
     }
     let passed = console.run_finish();
@@ -176,21 +178,14 @@ fn start_run(
     invocation: &Invocation,
     (context, zygotes): (ForkContext, Zygotes),
     tests: Vec<PlannedTest>,
-    selection: &Selection,
-    registered: &[(String, &'static TestCase)],
 ) -> Run {
     let args = &invocation.args;
-    let runs: Vec<bool> = selection
-        .tests
+    let runs: Vec<bool> = tests
         .iter()
-        .map(|&index| plan::runs(args, registered[index].1))
+        .map(|test| plan::runs(args, test.case))
         .collect();
-    let order: Vec<usize> = selection
-        .tests
-        .iter()
-        .zip(&runs)
-        .filter(|(_, &runs)| runs)
-        .map(|(&index, _)| index)
+    let order: Vec<usize> = (0..tests.len())
+        .filter(|&position| runs[position])
         .collect();
     let show = Show {
         output: args.show_output,
@@ -226,7 +221,7 @@ fn start_run(
     {
         reporter.show_status(scheduler.upcoming());
     }
-    Run::new(scheduler, reporter, selection.tests.clone(), runs)
+    Run::new(scheduler, reporter, runs)
 }
 
 /// The command line and the environment, over the suite's defaults; a mistake in them ends the

@@ -304,8 +304,13 @@ impl Scheduler {
             record_stacks: false,
             reachable_sites: false,
         });
-        self.supervisor
-            .start(key, (test.case, test.setup), watch, options, token)?;
+        self.supervisor.start(
+            key,
+            (test.case, test.registered, test.setup),
+            watch,
+            options,
+            token,
+        )?;
         self.started[index] = true;
         self.group_entered(index);
         Ok(())

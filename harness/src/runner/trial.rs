@@ -18,9 +18,8 @@ use crate::wire::HeapDelta;
 pub(super) struct Run {
     scheduler: Scheduler,
     reporter: Reporter,
-    /// The selected tests, in the order they are reported.
-    selected: Vec<usize>,
-    /// Per selected test: whether it runs (an ignored one does not, unless asked).
+    /// Per selected test, in the order they are reported (the scheduler's indices): whether it
+    /// runs (an ignored one does not, unless asked).
     runs: Vec<bool>,
     /// The setups whose failure has been said in full, under the first test that needed them.
     setups_said: Vec<&'static str>,
@@ -35,17 +34,11 @@ struct Judged {
 }
 
 impl Run {
-    pub(super) fn new(
-        scheduler: Scheduler,
-        reporter: Reporter,
-        selected: Vec<usize>,
-        runs: Vec<bool>,
-    ) -> Self {
+    pub(super) fn new(scheduler: Scheduler, reporter: Reporter, runs: Vec<bool>) -> Self {
         Self {
             setups_said: Vec::new(),
             scheduler,
             reporter,
-            selected,
             runs,
         }
     }
@@ -58,9 +51,9 @@ impl Run {
         self.reporter.finish(ignored, escapees);
     }
 
-    /// Runs test `index`, the selection's `position`th (again after a failure, as often as its
+    /// Runs test `index`, the selection's `index`th (again after a failure, as often as its
     /// `retries` allow), and says how it finished.
-    pub(super) fn judge(&mut self, index: usize, position: usize) -> Finished {
+    pub(super) fn judge(&mut self, index: usize) -> Finished {
         let retries = self.scheduler.test(index).retries as usize;
         let mut earlier_failures = Vec::new();
         let mut time = Duration::ZERO;
@@ -72,10 +65,10 @@ impl Run {
                     let failure = self.not_started(error);
                     return self.fail(index, failure, None, time);
                 }
-                Err(RunError::Interrupted(signal)) => self.end_interrupted(signal, position),
+                Err(RunError::Interrupted(signal)) => self.end_interrupted(signal, index),
             };
             time += outcome.duration;
-            let mut judged = self.verdict_on(index, position, outcome);
+            let mut judged = self.verdict_on(index, outcome);
             match judged.verdict.clone() {
                 Verdict::Fail(failure) if earlier_failures.len() < retries => {
                     earlier_failures.push(failure);
@@ -113,7 +106,7 @@ impl Run {
     /// The verdict on one run of test `index`. A run whose heap grew past its leak limit runs
     /// once more, tracking its allocations: unless the test is strict about leaks, only the
     /// blocks that nothing reaches any more then count.
-    fn verdict_on(&mut self, index: usize, position: usize, outcome: ChildOutcome) -> Judged {
+    fn verdict_on(&mut self, index: usize, outcome: ChildOutcome) -> Judged {
         self.take_clues(index, &outcome);
         let heap = match &outcome.report {
             Ok(ChildReport::Returned { heap }) => *heap,
@@ -129,7 +122,7 @@ impl Run {
                 leak_sites: None,
             };
         };
-        let search = self.track_blocks(index, position, plan, first);
+        let search = self.track_blocks(index, plan, first);
         let verdict = match &search {
             LeakSiteSearch::Found { leaks, second, .. } if !expect.strict_leaks => {
                 verdict::judge_tracked((first, &outcome.clues), *second, leaks, &expect)
@@ -151,13 +144,12 @@ impl Run {
     fn track_blocks(
         &mut self,
         index: usize,
-        position: usize,
         plan: TrackingPlan,
         first: HeapDelta,
     ) -> LeakSiteSearch {
         let mut outcome = match self.scheduler.tracked(index, plan, &mut self.reporter) {
             Ok(outcome) => outcome,
-            Err(RunError::Interrupted(signal)) => self.end_interrupted(signal, position),
+            Err(RunError::Interrupted(signal)) => self.end_interrupted(signal, index),
             Err(RunError::NotStarted(StartError::Spawn(error))) => {
                 return LeakSiteSearch::Failed(SearchFailure::NotStarted(error.to_string()))
             }
@@ -253,11 +245,9 @@ impl Run {
 
     /// The selected tests that are reported as ignored, without running.
     fn ignored_names(&self) -> Vec<String> {
-        self.selected
-            .iter()
-            .zip(&self.runs)
+        (self.runs.iter().enumerate())
             .filter(|(_, &runs)| !runs)
-            .map(|(&index, _)| self.scheduler.test(index).name())
+            .map(|(index, _)| self.scheduler.test(index).name())
             .collect()
     }
 }

@@ -43,9 +43,11 @@ use spares::{receive_within, Asked, Running};
 /// The harness hands a spare its test; the test's pipes' write ends travel with the request.
 #[derive(Debug, Serialize, Deserialize)]
 struct Fork {
-    /// The test's `TestCase`, by address: the zygote is a copy of the harness, and finds it in
-    /// the registry by the same address.
-    case: usize,
+    /// The test's place in the registry's order: the zygote is a copy of the harness, whose
+    /// registry is in the same order.
+    registered: usize,
+    /// The test's `TestCase`'s address, the same in the copy: checked against the place.
+    address: usize,
     token: u64,
     options: ChildOptions,
     stdout: bool,
@@ -133,12 +135,13 @@ impl Zygotes {
             })
     }
 
-    /// A child for `case`, forked by `setup`'s zygote (started now if it is the first).
+    /// A child for `case`, the `registered`th in the registry, forked by `setup`'s zygote
+    /// (started now if it is the first).
     pub(crate) fn spawn(
         &mut self,
         setup: Setup,
         context: &ForkContext,
-        case: &'static TestCase,
+        (case, registered): (&'static TestCase, usize),
         token: u64,
         options: ChildOptions,
         harness_fds: &[RawFd],
@@ -156,7 +159,7 @@ impl Zygotes {
             State::Ready(running) => running,
             State::Failed(failure) => return Err(StartError::Setup(failure.clone())),
         };
-        match running.ask(context, case, token, options) {
+        match running.ask(context, (case, registered), token, options) {
             Ok(spawned) => Ok(spawned),
             Err(Asked::Spawn(error)) => Err(StartError::Spawn(error)),
             Err(Asked::ZygoteLost) => {

@@ -14,7 +14,7 @@ use super::{Fork, SetupReport};
 use crate::child;
 use crate::parent::signals;
 use crate::parent::spawn::{self, ForkContext};
-use crate::registry::{Setup, TestCase};
+use crate::registry::{self, Setup, TestCase};
 use crate::sys::{self, close};
 use crate::wire::{decode_value, encode_value, EXIT_CHANNEL_LOST};
 
@@ -56,12 +56,8 @@ pub(super) fn serve(
         sys::exit_now(0);
     }
     sys::collapse_into_huge_pages();
-    // By address, sorted: a map would grow this process, and every fork from it, by more.
-    let mut cases: Vec<(usize, &'static TestCase)> = inventory::iter::<TestCase>
-        .into_iter()
-        .map(|case| (case as *const TestCase as usize, case))
-        .collect();
-    cases.sort_unstable_by_key(|&(address, _)| address);
+    // In the registry's order, as the harness numbers them.
+    let cases = registry::in_order();
     loop {
         // Each datagram asks for one spare; the end of the socket ends the zygote.
         match sys::receive_with_fds(&control) {
@@ -85,20 +81,12 @@ pub(super) fn serve(
     }
 }
 
-/// The test at `address` in the zygote's sorted table.
-fn find(cases: &[(usize, &'static TestCase)], address: usize) -> Option<&'static TestCase> {
-    let at = cases
-        .binary_search_by_key(&address, |&(address, _)| address)
-        .ok()?;
-    Some(cases[at].1)
-}
-
 /// Forks a spare: a child of the harness (`CLONE_PARENT`) in this zygote's process group, which
 /// waits on a socket of its own for its test. Its pid and the harness's end of that socket.
 fn fork_spare(
     control: &OwnedFd,
     context: &ForkContext,
-    cases: &[(usize, &'static TestCase)],
+    cases: &[&'static TestCase],
 ) -> Result<(i32, OwnedFd), String> {
     let (mine, theirs) = socketpair(
         AddressFamily::Unix,
@@ -127,11 +115,7 @@ fn fork_spare(
 
 /// The spare: waits for the harness to hand it a test, then becomes that test's child. Ends
 /// quietly if the harness goes first (the end of the socket).
-fn wait_for_test(
-    socket: OwnedFd,
-    context: &ForkContext,
-    cases: &[(usize, &'static TestCase)],
-) -> ! {
+fn wait_for_test(socket: OwnedFd, context: &ForkContext, cases: &[&'static TestCase]) -> ! {
     // All that does not depend on the test, done before it comes.
     spawn::prepare_test_process(context, &[]);
     let Ok((bytes, fds)) = sys::receive_with_fds(&socket) else {
@@ -144,7 +128,10 @@ fn wait_for_test(
     let request = decode_value::<Fork>(&bytes)
         .ok()
         .filter(|fork| fds.len() == fork.descriptors())
-        .and_then(|fork| Some((find(cases, fork.case)?, fork)));
+        .and_then(|fork| {
+            let case = *cases.get(fork.registered)?;
+            (case as *const TestCase as usize == fork.address).then_some((case, fork))
+        });
     // Never from this harness; the test is not run, and its verdict says the child said nothing.
     let Some((case, fork)) = request else {
         sys::exit_now(EXIT_CHANNEL_LOST);

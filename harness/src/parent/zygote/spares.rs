@@ -74,17 +74,19 @@ impl Running {
             .chain(self.spares.iter().map(|spare| spare.socket.as_raw_fd()))
     }
 
-    /// Hands `case` to a spare, with fresh pipes; its pid is the test's child's.
+    /// Hands `case`, the `registered`th in the registry, to a spare, with fresh pipes; its pid is
+    /// the test's child's.
     pub(super) fn ask(
         &mut self,
         context: &ForkContext,
-        case: &'static TestCase,
+        (case, registered): (&'static TestCase, usize),
         token: u64,
         options: ChildOptions,
     ) -> Result<SpawnedChild, Asked> {
         let pipes = ChildPipes::new(context, case).map_err(Asked::Spawn)?;
         let request = Fork {
-            case: case as *const TestCase as usize,
+            registered,
+            address: case as *const TestCase as usize,
             token,
             options,
             stdout: pipes.captures_stdout(),
