@@ -27,6 +27,12 @@
 //!   and `waitpid` in the parent, with 1 and 2 children in flight (see [`floor`]): what no
 //!   fork-per-test runner can go below on this machine. It is measured at the start of every
 //!   round of every suite, and its median taken, so it sees the machine as the runners do.
+//! - **the allocator floor**: the small_allocs tests under libtest in process at
+//!   `--test-threads=1`, with a `#[global_allocator]` that forwards to `System` and counts
+//!   nothing, against the default allocator (see [`allocator_floor`]): what any global allocator
+//!   declared in the suite costs it in the debug profile, as isolated-test's counting one
+//!   (`main!`) is, before counting anything.
+//!   Its own rounds (at least 5, one in the smoke run), the two binaries taking turns.
 //!
 //! Suites: 1,000 trivial tests (the cost of running a test at all), 1,000 tests that each
 //! allocate and write 1 MiB (fresh memory in every child), 200 tests that each make 100,000
@@ -63,6 +69,9 @@
 //!   libtest's, for the 100,000-test binaries (reported, no target).
 //! - `small_allocs_vs_libtest_j1`, `_j2`: isolated-test's median wall on the small_allocs suite
 //!   over in-process libtest's (target: at most 1.2; `alloc_heavy_ratio` is the j2 one).
+//! - `small_allocs_forwarding_vs_libtest_j1`: the allocator floor, in-process libtest's median
+//!   wall on the small_allocs suite with a forwarding `#[global_allocator]` over that with the
+//!   default allocator (no target: the 1.2 one is judged against it).
 //! - `small_allocs_vs_rusty_fork_j2`, `small_allocs_vs_nextest_j2`: isolated-test's median wall
 //!   over theirs (target: below 1, faster than both).
 //! - `floor_ratio_j1`, `_j2`: isolated-test's overhead per trivial test over the floor's round
@@ -78,6 +87,7 @@
 //! tests/smoke.rs; its numbers mean nothing. `--size` runs the suite-size measurement alone, as
 //! the full run makes it, and prints its rows, the targets block and its JSON keys.
 
+mod allocator_floor;
 mod cargo;
 mod floor;
 mod machine;
@@ -191,6 +201,9 @@ struct Mode {
     subsets: [Subset; 4],
     scaling: ScalingPlan,
     size: &'static SizePlan,
+    /// Rounds of the allocator floor, which has its own: at least 5 where its ratio is read (the
+    /// quick run's suites take 3), since it is judged against a target it may sit close to.
+    allocator_floor_rounds: usize,
 }
 
 const FULL: Mode = Mode {
@@ -215,6 +228,7 @@ const FULL: Mode = Mode {
         window: 1000,
     },
     size: &size::FULL,
+    allocator_floor_rounds: 5,
 };
 
 const QUICK: Mode = Mode {
@@ -230,6 +244,7 @@ const QUICK: Mode = Mode {
         window: 100,
     },
     size: &size::SMALL,
+    allocator_floor_rounds: 5,
 };
 
 const SMOKE: Mode = Mode {
@@ -243,6 +258,7 @@ const SMOKE: Mode = Mode {
         window: 10,
     },
     size: &size::SMALL,
+    allocator_floor_rounds: 1,
 };
 
 const USAGE: &str =
@@ -293,8 +309,13 @@ fn run(mode: &Mode) -> Result<(), String> {
         .iter()
         .flat_map(|s| [s.targets.libtest, s.targets.isolated, s.targets.rusty_fork])
         .collect();
-    if !targets.contains(&mode.scaling.target) {
-        targets.push(mode.scaling.target);
+    for target in [mode.scaling.target]
+        .into_iter()
+        .chain(allocator_floor::TARGETS)
+    {
+        if !targets.contains(&target) {
+            targets.push(target);
+        }
     }
     eprintln!(
         "building {} suites in the debug test profile",
@@ -325,6 +346,14 @@ fn run(mode: &Mode) -> Result<(), String> {
         )?);
     }
 
+    // On the small_allocs suite's subset, so that it is judged on the tests that its target is.
+    let small_allocs = SUITES.iter().position(|s| s.name == "small_allocs");
+    let allocator_floor = allocator_floor::measure(
+        mode.subsets[small_allocs.expect("small_allocs is a suite")],
+        mode.allocator_floor_rounds,
+        &executables,
+    )?;
+
     let plan = &mode.scaling;
     eprintln!(
         "scaling: {} isolated-test tests at --test-threads=2",
@@ -346,6 +375,7 @@ fn run(mode: &Mode) -> Result<(), String> {
         rusty_fork_version: cargo::locked_version("rusty-fork"),
         floor: floor.floor(),
         suites,
+        allocator_floor,
         scaling,
         size,
         load: [load_at_start, machine::load_average()],

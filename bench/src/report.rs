@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::allocator_floor::AllocatorFloor;
 use crate::machine::Machine;
 use crate::numbers::{kib, median, micros, millis, number, ratio, round, rounded, spread_percent};
 use crate::runner::{Kind, Runner};
@@ -99,6 +100,7 @@ pub struct Report {
     pub rusty_fork_version: Option<String>,
     pub floor: Floor,
     pub suites: Vec<SuiteResult>,
+    pub allocator_floor: AllocatorFloor,
     pub scaling: Scaling,
     pub size: SizeResult,
     /// The 1-minute load average when the bench started and when it ended.
@@ -151,6 +153,7 @@ impl Report {
         );
         self.suite_rows(&mut out);
         self.floor_rows(&mut out);
+        out.push_str(&self.allocator_floor.line());
         let setup = self.setup_ratios();
         let _ = writeln!(
             out,
@@ -300,6 +303,7 @@ impl Report {
         Headline {
             small_allocs_vs_libtest: [1, 2]
                 .map(|j| small_allocs.isolated_wall_vs(Kind::Libtest, j)),
+            small_allocs_forwarding_vs_libtest_j1: self.allocator_floor.ratio(),
             small_allocs_vs_rusty_fork_j2: small_allocs.isolated_wall_vs(Kind::RustyFork, 2),
             small_allocs_vs_nextest_j2: small_allocs.isolated_wall_vs(Kind::Nextest, 2),
             floor_ratio: [1, 2].map(floor_ratio),

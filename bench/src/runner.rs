@@ -1,7 +1,7 @@
 //! The runners compared, and one timed run of a suite under one of them.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -81,17 +81,22 @@ pub fn command(
         Kind::Isolated => targets.isolated,
         Kind::RustyFork => targets.rusty_fork,
     };
-    let mut command = match runner.kind {
-        Kind::Nextest => nextest?.run_command(target, runner.threads, filter),
-        _ => {
-            let mut command = Command::new(&executables[target]);
-            command.args(filter);
-            command.arg(format!("--test-threads={}", runner.threads));
-            command
-        }
-    };
+    if runner.kind != Kind::Nextest {
+        return Some(test_binary(&executables[target], filter, runner.threads));
+    }
+    let mut command = nextest?.run_command(target, runner.threads, filter);
     clean_env(&mut command);
     Some(command)
+}
+
+/// The command that runs a test binary itself (libtest's or isolated-test's harness) on the
+/// tests `filter` selects, at `--test-threads=threads`, in a clean environment.
+pub fn test_binary(executable: &Path, filter: Option<&str>, threads: usize) -> Command {
+    let mut command = Command::new(executable);
+    command.args(filter);
+    command.arg(format!("--test-threads={threads}"));
+    clean_env(&mut command);
+    command
 }
 
 /// Removes what, in the caller's environment, would change how a runner behaves.

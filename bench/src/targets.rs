@@ -16,6 +16,10 @@ use crate::size::SizeResult;
 pub struct Headline {
     /// small_allocs: isolated-test's wall over in-process libtest's, at j1 and j2.
     pub small_allocs_vs_libtest: [Option<f64>; 2],
+    /// The allocator floor: small_allocs under in-process libtest, a forwarding
+    /// `#[global_allocator]`'s wall over the default allocator's, j1. Context for the target
+    /// above: what any global allocator built at opt-level 0 costs there, counting nothing.
+    pub small_allocs_forwarding_vs_libtest_j1: Option<f64>,
     /// small_allocs at j2: isolated-test's wall over rusty-fork's, cargo-nextest's (below 1:
     /// isolated-test is faster).
     pub small_allocs_vs_rusty_fork_j2: Option<f64>,
@@ -35,6 +39,8 @@ impl Headline {
         let Value::Object(map) = json!({
             "small_allocs_vs_libtest_j1": rounded(libtest_j1, 3),
             "small_allocs_vs_libtest_j2": rounded(libtest_j2, 3),
+            "small_allocs_forwarding_vs_libtest_j1":
+                rounded(self.small_allocs_forwarding_vs_libtest_j1, 3),
             "small_allocs_vs_rusty_fork_j2": rounded(self.small_allocs_vs_rusty_fork_j2, 3),
             "small_allocs_vs_nextest_j2": rounded(self.small_allocs_vs_nextest_j2, 3),
             "floor_ratio_j1": rounded(floor_j1, 3),
@@ -150,7 +156,13 @@ fn suite_targets(h: &Headline) -> [Target; 4] {
     );
     let measured_checks = [
         (
-            format!("{} / {}", times(libtest_j1, 2), times(libtest_j2, 2)),
+            // The allocator floor beside it: only context, the verdict is the target's.
+            format!(
+                "{} / {}; allocator floor {}",
+                times(libtest_j1, 2),
+                times(libtest_j2, 2),
+                times(h.small_allocs_forwarding_vs_libtest_j1, 2)
+            ),
             vec![at_most(libtest_j1, 1.2), at_most(libtest_j2, 1.2)],
         ),
         (

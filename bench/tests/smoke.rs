@@ -1,7 +1,8 @@
 //! Smoke test of the benchmark: `isolated-test-bench --smoke` builds every suite, runs ten tests
-//! of each under every runner once (cargo-nextest only if it is on PATH), runs the scaling check
-//! on 100 tests, times starting and listing the 1,000-test binaries, and ends its output with the
-//! JSON line.
+//! of each under every runner once (cargo-nextest only if it is on PATH), runs the ten small_allocs
+//! tests once more beside a copy under a forwarding global allocator (the allocator floor), runs
+//! the scaling check on 100 tests, times starting and listing the 1,000-test binaries, and ends its output
+//! with the JSON line.
 //!
 //! It checks that the bench completes, that every runner passed exactly the ten tests it was
 //! given, and that the JSON carries the keys the README quotes. Never timings: they mean nothing
@@ -13,7 +14,7 @@ use serde_json::Value;
 
 /// The keys the JSON line always has (some are `null` when a runner was skipped, and the suite
 /// size ones in every run but the full one).
-const REQUIRED_KEYS: [&str; 24] = [
+const REQUIRED_KEYS: [&str; 25] = [
     "us_per_test_j1",
     "us_per_test_j2",
     "floor_us_j1",
@@ -34,6 +35,7 @@ const REQUIRED_KEYS: [&str; 24] = [
     "list_100k_vs_libtest",
     "small_allocs_vs_libtest_j1",
     "small_allocs_vs_libtest_j2",
+    "small_allocs_forwarding_vs_libtest_j1",
     "small_allocs_vs_rusty_fork_j2",
     "small_allocs_vs_nextest_j2",
     "floor_ratio_j1",
@@ -88,6 +90,15 @@ fn bench_runs_every_runner_on_ten_tests_of_each_suite() {
         }
     }
     assert_eq!(json["scaling_tests"], 100);
+
+    // The allocator floor always runs (libtest in process, nothing to skip): a number, and its
+    // line in the table.
+    let key = "small_allocs_forwarding_vs_libtest_j1";
+    assert!(json[key].is_number(), "{key} is {}", json[key]);
+    assert!(
+        stdout.contains("\nallocator floor (a forwarding #[global_allocator]"),
+        "no allocator floor line in:\n{stdout}"
+    );
 
     // No 100,000-test binary is built in a smoke run: the size rows are left out, and start and
     // `--list` are timed on the 1,000-test binaries (each run's count checked by the bench).
