@@ -83,6 +83,10 @@ pub(crate) struct Watch {
 /// How long a child past its timeout has to say where it is before its group is killed.
 const WHERE_GRACE: Duration = Duration::from_millis(250);
 
+/// How long an interrupted run waits for a child that had said its last word (closed every pipe)
+/// to exit, so that its test keeps its verdict: it is on its way out already.
+const EXIT_AFTER_LAST_WORD: Duration = Duration::from_secs(1);
+
 /// Asks a child past its timeout for its test thread's backtrace; `false` where that cannot be.
 fn ask_where(pid: Pid) -> bool {
     #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -336,6 +340,30 @@ impl Supervisor {
             if self.running() < working {
                 // A slot came free: the next test can start before this one is reaped.
                 return Vec::new();
+            }
+        }
+    }
+
+    /// On an interruption: the outcomes of the children that have exited, waiting (at most
+    /// [`EXIT_AFTER_LAST_WORD`]) for the one under `key` if it had closed every pipe, its test
+    /// over; nothing at once if it had not, as its test did not finish.
+    pub(crate) fn exited_after_last_word(&mut self, key: usize) -> Vec<(usize, ChildOutcome)> {
+        let said_all =
+            |child: &RunningChild| child.key == key && child.open_pipes().next().is_none();
+        if !self.running.iter().any(said_all) {
+            return Vec::new();
+        }
+        let give_up = Instant::now() + EXIT_AFTER_LAST_WORD;
+        loop {
+            let finished = self.collect_exited();
+            let now = Instant::now();
+            if finished.iter().any(|(done, _)| *done == key) || now >= give_up {
+                return finished;
+            }
+            // SIGCHLD writes to the wake pipe; the poll is bounded either way.
+            let mut wake = [sys::readable(self.wake.fd())];
+            if sys::poll(&mut wake, Some(give_up - now)).is_some_and(|ready| ready > 0) {
+                self.wake.drain();
             }
         }
     }

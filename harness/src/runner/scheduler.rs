@@ -190,7 +190,7 @@ impl Scheduler {
     ) -> Result<ChildOutcome, RunError> {
         loop {
             if let Some(signal) = signals::interrupted() {
-                return Err(RunError::Interrupted(signal));
+                return self.outcome_despite(key, signal);
             }
             self.fill();
             if let Some(at) = self.finished.iter().position(|(done, _)| *done == key) {
@@ -199,6 +199,20 @@ impl Scheduler {
                 return Ok(outcome);
             }
             self.collect(progress);
+        }
+    }
+
+    /// The run was interrupted while `key`'s outcome was awaited: that outcome still, if its
+    /// child had said all it had to say before (the test ended; its child is reaped, within a
+    /// bound); else the interruption.
+    fn outcome_despite(&mut self, key: usize, signal: Signal) -> Result<ChildOutcome, RunError> {
+        if !self.finished.iter().any(|(done, _)| *done == key) {
+            self.finished
+                .extend(self.supervisor.exited_after_last_word(key));
+        }
+        match self.finished.iter().position(|(done, _)| *done == key) {
+            Some(at) => Ok(self.finished.swap_remove(at).1),
+            None => Err(RunError::Interrupted(signal)),
         }
     }
 
