@@ -62,6 +62,8 @@ impl PlannedTest {
 pub(crate) struct Selection {
     /// Indices into the registered tests, in the order the run reports them.
     pub(crate) tests: Vec<usize>,
+    /// Their names, in the same order.
+    pub(crate) names: Vec<String>,
     /// How many tests the filters left out.
     pub(crate) filtered_out: usize,
 }
@@ -70,7 +72,7 @@ pub(crate) struct Selection {
 /// these, every `total`th one from `index` when the run is one shard of a sharded suite.
 pub(crate) fn select(
     args: &Arguments,
-    registered: &[(String, &TestCase)],
+    registered: &[&TestCase],
     shard: Option<&Shard>,
 ) -> Selection {
     let matches = |name: &str, filter: &str| {
@@ -80,33 +82,40 @@ pub(crate) fn select(
             name.contains(filter)
         }
     };
-    let mut matching: Vec<usize> = registered
-        .iter()
-        .enumerate()
-        .filter(|(_, (name, case))| {
-            (args.filters.is_empty() || args.filters.iter().any(|filter| matches(name, filter)))
-                && !args.skip.iter().any(|skip| matches(name, skip))
-                && !(args.exclude_should_panic && case.should_panic != ShouldPanic::No)
-                && (args.run_ignored != RunIgnored::Only || is_ignored(case))
-                && !args.benchmarks_only
-        })
-        .map(|(index, _)| index)
-        .collect();
+    let wanted = |name: &str, case: &TestCase| {
+        (args.filters.is_empty() || args.filters.iter().any(|filter| matches(name, filter)))
+            && !args.skip.iter().any(|skip| matches(name, skip))
+            && !(args.exclude_should_panic && case.should_panic != ShouldPanic::No)
+            && (args.run_ignored != RunIgnored::Only || is_ignored(case))
+            && !args.benchmarks_only
+    };
+    // One buffer for every name; only the selected ones are kept.
+    let mut name = String::new();
+    let mut matching: Vec<(usize, String)> = Vec::new();
+    for (index, case) in registered.iter().enumerate() {
+        case.write_full_name(&mut name);
+        if wanted(&name, case) {
+            matching.push((index, name.clone()));
+        }
+    }
     // Unstable: no two tests of a target share a name.
-    matching.sort_unstable_by(|&a, &b| registered[a].0.cmp(&registered[b].0));
-    let mut tests: Vec<usize> = matching
+    matching.sort_unstable_by(|a, b| a.1.cmp(&b.1));
+    let mut selected: Vec<(usize, String)> = matching
         .into_iter()
         .enumerate()
         .filter(|(position, _)| shard.is_none_or(|shard| position % shard.total == shard.index))
-        .map(|(_, index)| index)
+        .map(|(_, test)| test)
         .collect();
-    let filtered_out = registered.len() - tests.len();
+    let filtered_out = registered.len() - selected.len();
     if let Some(seed) = args.shuffle_seed {
-        let names: Vec<&str> = tests.iter().map(|&i| registered[i].0.as_str()).collect();
-        shuffle(seed, &names, &mut tests);
+        let names: Vec<String> = selected.iter().map(|(_, name)| name.clone()).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        shuffle(seed, &names, &mut selected);
     }
+    let (tests, names) = selected.into_iter().unzip();
     Selection {
         tests,
+        names,
         filtered_out,
     }
 }
@@ -216,7 +225,7 @@ mod tests {
         assert_eq!(test.memory_limit, Some(1 << 20));
     }
 
-    fn registered(names: &[&'static str]) -> Vec<(String, &'static TestCase)> {
+    fn registered(names: &[&'static str]) -> Vec<&'static TestCase> {
         names
             .iter()
             .map(|name| {
@@ -234,7 +243,7 @@ mod tests {
                     },
                     ..CASE
                 }));
-                (name.to_string(), case)
+                case
             })
             .collect()
     }
@@ -281,7 +290,9 @@ mod tests {
         };
         let of = |index| -> Vec<&str> {
             let selection = select(&args, &registered(&names), Some(&shard(index)));
-            selection.tests.into_iter().map(|i| names[i]).collect()
+            let by_index: Vec<&str> = selection.tests.iter().map(|&i| names[i]).collect();
+            assert_eq!(selection.names, by_index, "each name beside its test");
+            by_index
         };
         assert_eq!((of(0), of(1)), (vec!["a", "b", "pd"], vec!["ab", "ic"]));
     }

@@ -141,17 +141,22 @@ impl TestCase {
     /// The test's name as libtest gives it: the module path inside the test target, without the
     /// crate's name (`adds`, `inner::deep`).
     pub(crate) fn full_name(&self) -> String {
-        // Pieces pushed, not `format!`: 100,000 names are made at every start, at opt-level 0.
+        let mut name = String::new();
+        self.write_full_name(&mut name);
+        name
+    }
+
+    /// [`full_name`](Self::full_name) into `name`, which is cleared first: a run reads every
+    /// test's name once (100,000 of them, at opt-level 0) and keeps only those it selects.
+    pub(crate) fn write_full_name(&self, name: &mut String) {
+        name.clear();
         match self.module_path.split_once(':') {
             Some((_crate, colon_inner)) => {
-                let inner = &colon_inner[1..];
-                let mut name = String::with_capacity(inner.len() + 2 + self.name.len());
-                name.push_str(inner);
+                name.push_str(&colon_inner[1..]);
                 name.push_str("::");
                 name.push_str(self.name);
-                name
             }
-            None => self.name.to_owned(),
+            None => name.push_str(self.name),
         }
     }
 }
@@ -161,17 +166,9 @@ pub(crate) fn registered_count() -> usize {
     inventory::iter::<TestCase>.into_iter().count()
 }
 
-/// Every registered test with its name, in the registry's order: a test's place in it is the
-/// same in every copy of this process (a zygote finds a test by it). Unsorted: a run sorts the
-/// tests it selects, often a few of many.
-pub(crate) fn registered_tests() -> Vec<(String, &'static TestCase)> {
-    in_order()
-        .into_iter()
-        .map(|case| (case.full_name(), case))
-        .collect()
-}
-
-/// Every registered test, in the registry's order.
+/// Every registered test, in the registry's order: a test's place in it is the same in every
+/// copy of this process (a zygote finds a test by it). Unsorted: a run names and sorts the tests
+/// it selects, often a few of many.
 pub(crate) fn in_order() -> Vec<&'static TestCase> {
     inventory::iter::<TestCase>.into_iter().collect()
 }

@@ -17,7 +17,6 @@ use crate::plan::{self, PlannedTest};
 use crate::registry::{self, SuiteDefaults};
 use crate::report::console::{self, Console, Finished, Outcome, TestKind, TestName, TimeLimits};
 use crate::report::{self, Reporter, Show};
-use crate::sys;
 use scheduler::Scheduler;
 use trial::Run;
 
@@ -34,17 +33,18 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
     let descriptors_at_start = invocation.self_check.then(open_descriptors);
     // Before the registry and the plan exist: what children are forked from stays this small.
     let forks = prepare_forks(&invocation);
-    let registered = registry::registered_tests();
+    let registered = registry::in_order();
     let kind = TestKind::of_root(suite.root_file);
     let args = &invocation.args;
     let selection = plan::select(args, &registered, invocation.shard.as_ref());
-    let name_of = |index: usize| TestName {
-        name: &registered[index].0,
-        case: registered[index].1,
+    // The selection's `position`th test.
+    let name_of = |position: usize| TestName {
+        name: &selection.names[position],
+        case: registered[selection.tests[position]],
         kind,
     };
     if args.list {
-        let listed: Vec<TestName<'_>> = selection.tests.iter().map(|&i| name_of(i)).collect();
+        let listed: Vec<TestName<'_>> = (0..selection.tests.len()).map(name_of).collect();
         console::list(args, &listed);
     }
     if args.force_run_in_process {
@@ -60,7 +60,7 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
     let tests: Vec<PlannedTest> = selection
         .tests
         .iter()
-        .map(|&index| PlannedTest::new(registered[index].1, index, &invocation.defaults))
+        .map(|&index| PlannedTest::new(registered[index], index, &invocation.defaults))
         .collect();
     let mut run = start_run(&invocation, forks, tests);
     let mut console = Console::new(args, invocation.colour, time_limits);
@@ -69,8 +69,8 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
         selection.filtered_out,
         args.shuffle_seed,
     );
-    for (position, &index) in selection.tests.iter().enumerate() {
-        let test = name_of(index);
+    for position in 0..selection.tests.len() {
+        let test = name_of(position);
         console.test_start(test);
         if !plan::runs(args, test.case) {
             let ignored = Finished {
@@ -267,7 +267,9 @@ const BASE_ZYGOTE_FROM_IN_PARALLEL: usize = 5_000;
 
 /// A suite this large keeps its registry in a few MB of data the loader relocated (about 280
 /// bytes a test), which every fork copies an entry per 4 KiB of; moved to huge pages, 100,000
-/// tests' 28 MB cost a fork 14 entries. Smaller suites skip reading `/proc/self/smaps`.
+/// tests' 28 MB cost a fork 14 entries. Smaller suites skip reading `/proc/self/smaps`. Each
+/// zygote moves its own copy (a suite this large forks every test from one), while the harness
+/// builds its registry: the harness's start no longer pays for the 28 MB.
 const RELOCATED_DATA_FROM: usize = 10_000;
 const RELOCATED_DATA_AT_LEAST: usize = 2 << 20;
 
@@ -291,7 +293,6 @@ fn prepare_forks(invocation: &Invocation) -> (ForkContext, Zygotes) {
     let context = fork_context(invocation.args.nocapture).unwrap_or_else(|error| {
         report::config_error(&format!("could not set up the harness: {error}"))
     });
-    let mut zygotes = Zygotes::new(invocation.defaults.setup_timeout, invocation.jobs);
     let args = &invocation.args;
     // cargo-nextest runs one test per process (`--exact NAME`): a zygote would only add a fork.
     let one_test = args.exact && args.filters.len() == 1;
@@ -300,9 +301,12 @@ fn prepare_forks(invocation: &Invocation) -> (ForkContext, Zygotes) {
         _ => BASE_ZYGOTE_FROM_IN_PARALLEL,
     };
     let registered = registry::registered_count();
-    if !args.list && !one_test && registered >= RELOCATED_DATA_FROM {
-        sys::rehome_relocated_data(RELOCATED_DATA_AT_LEAST);
-    }
+    let rehome = !args.list && !one_test && registered >= RELOCATED_DATA_FROM;
+    let mut zygotes = Zygotes::new(
+        invocation.defaults.setup_timeout,
+        invocation.jobs,
+        rehome.then_some(RELOCATED_DATA_AT_LEAST),
+    );
     if !args.list && !one_test && registered >= from {
         zygotes.start_base(&context);
     }

@@ -78,6 +78,9 @@ pub(crate) struct Zygotes {
     timeout: Option<Duration>,
     /// Spares each zygote keeps ready: the tests that run at once.
     ahead: usize,
+    /// Each zygote moves its relocated data into huge pages (in mappings with at least this
+    /// many relocated bytes) after its setup: see [`sys::rehome_relocated_data`].
+    rehome_at_least: Option<usize>,
 }
 
 /// Why a test's child could not be had.
@@ -102,17 +105,22 @@ pub(crate) const BASE: Setup = Setup {
 };
 
 impl Zygotes {
-    pub(crate) fn new(timeout: Option<Duration>, ahead: usize) -> Self {
+    pub(crate) fn new(
+        timeout: Option<Duration>,
+        ahead: usize,
+        rehome_at_least: Option<usize>,
+    ) -> Self {
         Self {
             zygotes: Vec::new(),
             timeout,
             ahead,
+            rehome_at_least,
         }
     }
 
     /// Starts the [`BASE`] zygote; where it cannot start, tests are forked from the harness.
     pub(crate) fn start_base(&mut self, context: &ForkContext) {
-        let state = start(BASE, context, &[], self.timeout, self.ahead);
+        let state = start(BASE, context, &[], self);
         if matches!(state, State::Ready(_)) {
             self.zygotes.push(Zygote { setup: BASE, state });
         }
@@ -149,7 +157,7 @@ impl Zygotes {
         let at = match self.zygotes.iter().position(|zygote| zygote.setup == setup) {
             Some(at) => at,
             None => {
-                let state = start(setup, context, harness_fds, self.timeout, self.ahead);
+                let state = start(setup, context, harness_fds, self);
                 self.zygotes.push(Zygote { setup, state });
                 self.zygotes.len() - 1
             }
@@ -214,14 +222,14 @@ impl Drop for Zygotes {
     }
 }
 
-/// Forks the zygote of `setup` and waits, at most `timeout`, for its setup to end.
-fn start(
-    setup: Setup,
-    context: &ForkContext,
-    harness_fds: &[RawFd],
-    timeout: Option<Duration>,
-    ahead: usize,
-) -> State {
+/// Forks the zygote of `setup` and waits, at most the zygotes' timeout, for its setup to end.
+fn start(setup: Setup, context: &ForkContext, harness_fds: &[RawFd], zygotes: &Zygotes) -> State {
+    let Zygotes {
+        timeout,
+        ahead,
+        rehome_at_least,
+        ..
+    } = *zygotes;
     let failed = |why| {
         State::Failed(SetupFailure {
             setup: setup.name,
@@ -247,7 +255,7 @@ fn start(
         Err(error) => failed(SetupFailed::NotStarted(error.to_string())),
         Ok(ForkResult::Child) => {
             close(mine);
-            serve::serve(setup, theirs, context, harness_fds)
+            serve::serve(setup, theirs, context, harness_fds, rehome_at_least)
         }
         Ok(ForkResult::Parent { child }) => {
             let _ = unistd::setpgid(child, child);

@@ -28,6 +28,7 @@ pub(super) fn serve(
     control: OwnedFd,
     context: &ForkContext,
     harness_fds: &[RawFd],
+    rehome_at_least: Option<usize>,
 ) -> ! {
     let _ = unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
     #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -56,6 +57,10 @@ pub(super) fn serve(
         sys::exit_now(0);
     }
     sys::collapse_into_huge_pages();
+    // Here, not in the harness: the harness builds its registry meanwhile, and forks nothing.
+    if let Some(at_least) = rehome_at_least {
+        sys::rehome_relocated_data(at_least);
+    }
     // In the registry's order, as the harness numbers them.
     let cases = registry::in_order();
     loop {
