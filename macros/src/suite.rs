@@ -88,16 +88,7 @@ pub(crate) fn expand(args: TokenStream2) -> Result<TokenStream2> {
     let retries = some(arguments.retries.map(|(_, retries)| quote!(#retries)));
     let strict_leaks = arguments.strict_leaks.is_some();
     let setup = crate::setup_value(setup.as_ref());
-    let (allocator, counting) = match allocator {
-        Some(path) => (
-            quote!(#path),
-            quote!(::isolated_test::CountingAllocator::new(#path)),
-        ),
-        None => (
-            quote!(::std::alloc::System),
-            quote!(::isolated_test::CountingAllocator::system()),
-        ),
-    };
+    let (allocator, counting) = counting_allocator(allocator);
     Ok(quote! {
         #[global_allocator]
         static __ISOLATED_TEST_ALLOCATOR: ::isolated_test::CountingAllocator<#allocator> =
@@ -130,4 +121,19 @@ pub(crate) fn expand(args: TokenStream2) -> Result<TokenStream2> {
             );
         }
     })
+}
+
+/// The wrapped allocator's type and the counting allocator's constructor: `System` by default,
+/// on the fast path `CountingAllocator::system()` takes.
+fn counting_allocator(allocator: Option<syn::Path>) -> (TokenStream2, TokenStream2) {
+    match allocator {
+        Some(path) => (
+            quote!(#path),
+            quote!(::isolated_test::CountingAllocator::new(#path)),
+        ),
+        None => (
+            quote!(::std::alloc::System),
+            quote!(::isolated_test::CountingAllocator::system()),
+        ),
+    }
 }

@@ -12,8 +12,8 @@
 
 use std::sync::atomic::{AtomicI64, AtomicU8, Ordering::Relaxed};
 
-/// The allocator's counters and mode, in one static so that [`fast_path`](super::fast_path)'s
-/// assembly reaches every field through one pointer (`repr(C)`: its offsets are fixed).
+/// The allocator's counters and mode, in one static so that the fast path's assembly reaches
+/// every field through one pointer (`repr(C)`: its offsets are fixed).
 #[repr(C)]
 pub(crate) struct Counters {
     pub(crate) live_bytes: SplitCounter,
