@@ -71,6 +71,25 @@ pub(crate) unsafe fn dealloc(block: *mut u8, layout: Layout) -> bool {
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 const MALLOC_ALIGNMENT: usize = 16;
 
+/// Where the assembly finds each field, in bytes from the counters' start.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+mod at {
+    use super::{offset_of, Counters, SplitCounter};
+
+    pub(super) const MODE: usize = offset_of!(Counters, mode);
+    pub(super) const MAIN_THREAD: usize = offset_of!(Counters, main_thread);
+    pub(super) const PEAK: usize = offset_of!(Counters, peak_bytes);
+    const LIVE: usize = offset_of!(Counters, live_bytes);
+    pub(super) const LIVE_MAIN: usize = LIVE + SplitCounter::MAIN_SHARE;
+    pub(super) const LIVE_OTHERS: usize = LIVE + SplitCounter::OTHERS_SHARE;
+    const ALLOCATED: usize = offset_of!(Counters, allocated_blocks);
+    pub(super) const ALLOCATED_MAIN: usize = ALLOCATED + SplitCounter::MAIN_SHARE;
+    pub(super) const ALLOCATED_OTHERS: usize = ALLOCATED + SplitCounter::OTHERS_SHARE;
+    const FREED: usize = offset_of!(Counters, freed_blocks);
+    pub(super) const FREED_MAIN: usize = FREED + SplitCounter::MAIN_SHARE;
+    pub(super) const FREED_OTHERS: usize = FREED + SplitCounter::OTHERS_SHARE;
+}
+
 /// [`alloc`] of `size` bytes aligned to `align`, counted in `counters`.
 ///
 /// # Safety
@@ -131,15 +150,13 @@ unsafe extern "C" fn malloc_counted(size: usize, align: usize, counters: &Counte
         "xor eax, eax",
         "ret",
         ".cfi_endproc",
-        mode = const offset_of!(Counters, mode),
-        main_thread = const offset_of!(Counters, main_thread),
-        live_main = const offset_of!(Counters, live_bytes) + SplitCounter::MAIN_SHARE,
-        live_others = const offset_of!(Counters, live_bytes) + SplitCounter::OTHERS_SHARE,
-        allocated_main = const offset_of!(Counters, allocated_blocks)
-            + SplitCounter::MAIN_SHARE,
-        allocated_others = const offset_of!(Counters, allocated_blocks)
-            + SplitCounter::OTHERS_SHARE,
-        peak = const offset_of!(Counters, peak_bytes),
+        mode = const at::MODE,
+        main_thread = const at::MAIN_THREAD,
+        live_main = const at::LIVE_MAIN,
+        live_others = const at::LIVE_OTHERS,
+        allocated_main = const at::ALLOCATED_MAIN,
+        allocated_others = const at::ALLOCATED_OTHERS,
+        peak = const at::PEAK,
         malloc_alignment = const MALLOC_ALIGNMENT,
         malloc = sym libc::malloc,
     )
@@ -178,13 +195,12 @@ unsafe extern "C" fn free_counted(block: *mut u8, size: usize, counters: &Counte
         "xor eax, eax",
         "ret",
         ".cfi_endproc",
-        mode = const offset_of!(Counters, mode),
-        main_thread = const offset_of!(Counters, main_thread),
-        live_main = const offset_of!(Counters, live_bytes) + SplitCounter::MAIN_SHARE,
-        live_others = const offset_of!(Counters, live_bytes) + SplitCounter::OTHERS_SHARE,
-        freed_main = const offset_of!(Counters, freed_blocks) + SplitCounter::MAIN_SHARE,
-        freed_others = const offset_of!(Counters, freed_blocks)
-            + SplitCounter::OTHERS_SHARE,
+        mode = const at::MODE,
+        main_thread = const at::MAIN_THREAD,
+        live_main = const at::LIVE_MAIN,
+        live_others = const at::LIVE_OTHERS,
+        freed_main = const at::FREED_MAIN,
+        freed_others = const at::FREED_OTHERS,
         free = sym libc::free,
     )
 }
