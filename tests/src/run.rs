@@ -37,7 +37,14 @@ pub struct Harness {
     args: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
     colour_under_test: bool,
+    /// Termination signals the suite starts with ignored, as under `nohup`.
+    started_ignoring: Vec<libc::c_int>,
 }
+
+/// The signals whose disposition at start the harness keeps (ignored stays ignored): reset for
+/// every run, so that a driver started in the background (where a shell ignores SIGINT and
+/// SIGQUIT) or under `nohup` tests the same thing as one started from a terminal.
+const TERMINATION: [libc::c_int; 4] = [libc::SIGHUP, libc::SIGINT, libc::SIGQUIT, libc::SIGTERM];
 
 impl Harness {
     pub fn new(program: impl Into<PathBuf>) -> Self {
@@ -46,6 +53,7 @@ impl Harness {
             args: Vec::new(),
             env: Vec::new(),
             colour_under_test: false,
+            started_ignoring: Vec::new(),
         }
     }
 
@@ -67,6 +75,13 @@ impl Harness {
     /// sequence gets between an assertion and the text it is about.
     pub fn colour_under_test(mut self) -> Self {
         self.colour_under_test = true;
+        self
+    }
+
+    /// Starts the suite with `signal` ignored, as `nohup` does for SIGHUP; every other
+    /// termination signal starts with its default disposition.
+    pub fn started_ignoring(mut self, signal: libc::c_int) -> Self {
+        self.started_ignoring.push(signal);
         self
     }
 
@@ -121,13 +136,33 @@ impl Harness {
         for (name, value) in &self.env {
             command.env(name, value);
         }
-        // SAFETY: `close_range` is a single async-signal-safe system call. It marks every
-        // descriptor above stderr close-on-exec, so the suite starts with exactly stdin, stdout
-        // and stderr: whatever cargo or a shell leaked into this process (a jobserver pipe, say)
-        // must not be mistaken for a result channel by the fixtures that look for one.
+        let dispositions = TERMINATION.map(|signal| {
+            let ignored = self.started_ignoring.contains(&signal);
+            (
+                signal,
+                if ignored {
+                    libc::SIG_IGN
+                } else {
+                    libc::SIG_DFL
+                },
+            )
+        });
+        // SAFETY: `close_range`, `signal` (with a default or ignored disposition: no handler)
+        // and `sigprocmask` are async-signal-safe system calls on values copied in beforehand.
+        // The first marks every descriptor above stderr close-on-exec, so the suite starts with
+        // exactly stdin, stdout and stderr: whatever cargo or a shell leaked into this process
+        // (a jobserver pipe, say) must not be mistaken for a result channel by the fixtures
+        // that look for one. The others give it the dispositions chosen above and no blocked
+        // signal, whatever this process inherited.
         unsafe {
-            command.pre_exec(|| {
+            command.pre_exec(move || {
                 libc::close_range(3, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as libc::c_int);
+                for (signal, disposition) in dispositions {
+                    libc::signal(signal, disposition);
+                }
+                let mut none = std::mem::zeroed::<libc::sigset_t>();
+                libc::sigemptyset(&mut none);
+                libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
                 Ok(())
             });
         }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use isolated_test_e2e::{fixture, processes_that_outlive_the_run, Fifo, Run, TempDir};
+use isolated_test_e2e::{fixture, processes_that_outlive_the_run, Fifo, Harness, Run, TempDir};
 
 /// A run stopped by a signal, and the processes it had running then.
 struct Stopped {
@@ -30,9 +30,20 @@ enum Sleeper {
 /// Runs the suite, waits until its last test sleeps, sends `signal` to the harness, and waits
 /// for the harness to end.
 fn stop_mid_run(signal: i32, sleeper: Sleeper) -> Stopped {
+    stop_mid_run_as(fixture!("interrupts"), &[signal], sleeper, |_| {})
+}
+
+/// [`stop_mid_run`] for `harness`, sending each of `signals` in turn, after `check` has looked
+/// at the sleeping test's process.
+fn stop_mid_run_as(
+    harness: Harness,
+    signals: &[i32],
+    sleeper: Sleeper,
+    check: impl FnOnce(i32),
+) -> Stopped {
     let dir = TempDir::new("interrupts");
     let fifo = Fifo::create(dir.path().join("ready"));
-    let mut harness = fixture!("interrupts")
+    let mut harness = harness
         .env("E2E_READY_FIFO", fifo.path())
         .args(["--test-threads=1"]);
     match sleeper {
@@ -52,7 +63,10 @@ fn stop_mid_run(signal: i32, sleeper: Sleeper) -> Stopped {
     // Should the harness outlive the hang guard, `wait` kills its process group; these two are
     // in the sleeping test's group (or the harness's), which this guard kills.
     let _guard = KillIfPanicking(sleeper);
-    running.signal(signal);
+    check(sleeper);
+    for &signal in signals {
+        running.signal(signal);
+    }
     let run = running.wait();
     Stopped {
         run,
@@ -173,6 +187,39 @@ fn sigquit_mid_run_ends_it_like_sigterm_and_exits_131() {
 #[test]
 fn sigterm_ends_the_run_when_a_test_left_its_group_for_the_harnesss() {
     assert_stopped_cleanly(libc::SIGTERM, "SIGTERM", Sleeper::InTheHarnessGroup);
+}
+
+/// Under `nohup`, SIGHUP stays ignored: sent before SIGTERM, it would otherwise be the one that
+/// ends the run (pending standard signals are taken lowest first) and the status would be 129.
+#[test]
+fn a_harness_started_under_nohup_keeps_sighup_ignored_in_itself_and_its_children() {
+    let stopped = stop_mid_run_as(
+        fixture!("interrupts").started_ignoring(libc::SIGHUP),
+        &[libc::SIGHUP, libc::SIGTERM],
+        Sleeper::Alone,
+        |sleeper| {
+            let ignored = ignored_signals(sleeper);
+            assert!(
+                ignored & (1 << (libc::SIGHUP - 1)) != 0,
+                "the sleeping test {sleeper} does not ignore SIGHUP (SigIgn {ignored:#x})"
+            );
+        },
+    );
+    stopped.assert_nothing_remains();
+    stopped.assert_interrupted_summary("SIGTERM");
+    stopped.run.assert_exit_code(128 + libc::SIGTERM);
+    stopped.run.assert_harness_did_not_panic();
+}
+
+/// The mask of signals `pid` ignores, from `/proc/PID/status`.
+fn ignored_signals(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|error| panic!("/proc/{pid}/status: {error}"));
+    let mask = status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigIgn:"))
+        .unwrap_or_else(|| panic!("no SigIgn line in /proc/{pid}/status"));
+    u64::from_str_radix(mask.trim(), 16).unwrap_or_else(|_| panic!("not a mask: {mask:?}"))
 }
 
 #[test]
