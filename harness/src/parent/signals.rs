@@ -2,14 +2,15 @@
 //!
 //! - SIGCHLD wakes the supervisor's poll through a self-pipe.
 //! - SIGINT, SIGTERM, SIGHUP and SIGQUIT from outside (Ctrl-C, a CI runner, a closed terminal,
-//!   `Ctrl-\`) kill and reap every running child and its process group at once, then mark the run
-//!   interrupted for the main loop to report. From a test's own process group they are that
-//!   test's misdeed: recorded against it, and ignored. One the harness was started with ignored
-//!   (`nohup`) stays ignored, in the harness and in every child.
+//!   `Ctrl-\`) mark the run interrupted and kill every running child and its process group at
+//!   once, noting which children were still running (their tests did not finish); the main loop
+//!   reaps them and reports. From a test's own process group they are that test's misdeed:
+//!   recorded against it, and ignored. One the harness was started with ignored (`nohup`) stays
+//!   ignored, in the harness and in every child. A second one ends the harness at once.
 //! - SIGPIPE (`... | head`) kills the children and ends the harness quietly, as a Unix tool ends.
 //!
-//! Handlers only touch atomics and make async-signal-safe calls (`write`, `kill`, `waitpid`,
-//! `getpgid`, `raise`).
+//! Handlers only touch atomics and make async-signal-safe calls (`write`, `kill`, `waitid`,
+//! `waitpid`, `getpgid`, `raise`).
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -33,6 +34,9 @@ const RESERVED: i32 = -1;
 static GROUPS: [AtomicI32; MAX_CHILDREN] = [const { AtomicI32::new(FREE) }; MAX_CHILDREN];
 /// The signal a child's process group sent to the harness, per slot; 0 for none.
 static CULPRITS: [AtomicI32; MAX_CHILDREN] = [const { AtomicI32::new(0) }; MAX_CHILDREN];
+/// Per slot: the interruption killed this child while it still ran, so how it ended says
+/// nothing of its test.
+static CUT_SHORT: [AtomicBool; MAX_CHILDREN] = [const { AtomicBool::new(false) }; MAX_CHILDREN];
 /// The signal that interrupted the run; 0 while it goes on.
 static INTERRUPTED: AtomicI32 = AtomicI32::new(0);
 
@@ -87,8 +91,10 @@ extern "C" fn on_termination(
             return;
         }
         if INTERRUPTED.load(Relaxed) == 0 {
-            kill_and_reap_all();
             INTERRUPTED.store(signal_number, Relaxed);
+            // Not reaped here: the main loop must still learn how the children that had ended
+            // on their own ended. It reaps every child before it reports.
+            cut_short_all();
             wake();
             return;
         }
@@ -130,19 +136,31 @@ fn slot_of(pid: libc::pid_t) -> Option<usize> {
 /// How long the handler waits, in all, for killed children to be reapable.
 const REAP_WITHIN: Duration = Duration::from_secs(2);
 
+/// The running children, by slot.
+fn leaders() -> impl Iterator<Item = (usize, Pid)> {
+    (GROUPS.iter().enumerate())
+        .map(|(slot, leader)| (slot, leader.load(Relaxed)))
+        .filter(|&(_, leader)| leader > 0)
+        .map(|(slot, leader)| (slot, Pid::from_raw(leader)))
+}
+
+/// Kills every running child and its group (by pid too: a test may have moved itself out of its
+/// group), first noting those that had not ended on their own.
+fn cut_short_all() {
+    for (slot, leader) in leaders() {
+        if !sys::has_ended(leader) {
+            CUT_SHORT[slot].store(true, Relaxed);
+        }
+        sys::kill_process_and_group(leader);
+    }
+}
+
+/// Kills every running child and its group, and reaps them: the harness is about to end.
 fn kill_and_reap_all() {
-    let leaders = || {
-        GROUPS
-            .iter()
-            .map(|slot| slot.load(Relaxed))
-            .filter(|&leader| leader > 0)
-            .map(Pid::from_raw)
-    };
-    // By pid too: a test may have moved itself out of its group.
-    leaders().for_each(sys::kill_process_and_group);
+    leaders().for_each(|(_, leader)| sys::kill_process_and_group(leader));
     // Reap them too, or they linger as zombies of whoever inherits them.
     let deadline = Instant::now() + REAP_WITHIN;
-    for leader in leaders() {
+    for (_, leader) in leaders() {
         sys::reap_by(leader, deadline);
     }
 }
@@ -269,6 +287,7 @@ impl GroupSlot {
             })
             .expect("the scheduler never runs more than MAX_CHILDREN children");
         CULPRITS[index].store(0, Relaxed);
+        CUT_SHORT[index].store(false, Relaxed);
         Self(index)
     }
 
@@ -282,6 +301,12 @@ impl GroupSlot {
         Some(CULPRITS[self.0].load(Relaxed))
             .filter(|&signal| signal != 0)
             .map(SignalNumber)
+    }
+
+    /// The run's interruption killed this child while it still ran: its test did not finish,
+    /// whatever its exit status says.
+    pub(crate) fn cut_short(&self) -> bool {
+        CUT_SHORT[self.0].load(Relaxed)
     }
 }
 

@@ -455,7 +455,8 @@ impl Supervisor {
         woken
     }
 
-    /// Finishes every child that has exited.
+    /// Finishes every child that has exited, but for those the run's interruption killed: their
+    /// tests did not finish, and have no outcome.
     fn collect_exited(&mut self) -> Vec<(usize, ChildOutcome)> {
         let mut finished = Vec::new();
         let mut index = 0;
@@ -465,11 +466,23 @@ impl Supervisor {
                 Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => index += 1,
                 _ => {
                     let child = self.running.swap_remove(index);
-                    finished.push(self.finish(child));
+                    if child.group.cut_short() {
+                        self.discard(child);
+                    } else {
+                        finished.push(self.finish(child));
+                    }
                 }
             }
         }
         finished
+    }
+
+    /// Reaps a child the interruption killed, and whatever is left of its group.
+    fn discard(&mut self, child: RunningChild) {
+        sys::kill_process_and_group(child.pid);
+        drop(child.group);
+        self.orphans.group_finished(child.pid.as_raw());
+        sys::reap(child.pid);
     }
 
     /// Ends an exited child: kills what is left of its process group, takes the rest of its
@@ -516,10 +529,8 @@ impl Supervisor {
     /// found alive.
     pub(crate) fn kill_all(&mut self) -> Vec<Escapee> {
         self.zygotes.kill_all();
-        for child in self.running.drain(..) {
-            sys::kill_and_reap(child.pid);
-            drop(child.group);
-            self.orphans.group_finished(child.pid.as_raw());
+        for child in std::mem::take(&mut self.running) {
+            self.discard(child);
         }
         let mut escapees = self.take_escapees();
         escapees.extend(self.sweep_orphans());

@@ -279,6 +279,15 @@ pub(crate) fn stopped_by(pid: Pid) -> Option<i32> {
     (info.si_code == libc::CLD_STOPPED).then(|| unsafe { info.si_status() })
 }
 
+/// Whether child `pid` has ended (and is not reaped yet); false for a process that is not an
+/// unreaped child of this one. Allocates nothing, and is async-signal-safe.
+pub(crate) fn has_ended(pid: Pid) -> bool {
+    let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+    // SAFETY: `si_pid` is 0 in the zeroed siginfo unless `waitid` found the child ended.
+    waitid(libc::P_PID, pid.as_raw() as libc::id_t, flags)
+        .is_some_and(|info| unsafe { info.si_pid() } != 0)
+}
+
 /// Whether this process has any child, living or not yet reaped.
 pub(crate) fn has_children() -> bool {
     waitid(
