@@ -197,8 +197,10 @@ impl RunningChild {
 pub(crate) struct Supervisor {
     /// When a test is announced as still running (libtest's 60 seconds); `None` for never.
     slow_after: Option<Duration>,
-    /// A child of the harness that is no test (the symboliser): never swept as an orphan.
+    /// A child of the harness that is no test (the symboliser): never swept as an orphan, and
+    /// its descriptors (`spared_fds`) closed in every new child.
     spared: Option<i32>,
+    spared_fds: Vec<RawFd>,
     context: ForkContext,
     wake: WakePipe,
     running: Vec<RunningChild>,
@@ -226,6 +228,7 @@ impl Supervisor {
         Ok(Self {
             slow_after,
             spared: None,
+            spared_fds: Vec::new(),
             context,
             wake: signals::install()?,
             running: Vec::new(),
@@ -239,9 +242,13 @@ impl Supervisor {
         })
     }
 
-    /// Never sweeps `pid`, a child of the harness that is no test, as an orphan.
-    pub(crate) fn spare(&mut self, pid: Option<i32>) {
+    /// Never sweeps `pid`, a child of the harness that is no test, as an orphan; no test's child
+    /// keeps `fds`, the harness's ends of its pipes (a test that writes into every pipe it has
+    /// must not reach it).
+    pub(crate) fn spare(&mut self, pid: Option<i32>, fds: &[RawFd]) {
         self.spared = pid;
+        self.spared_fds.clear();
+        self.spared_fds.extend_from_slice(fds);
     }
 
     /// Children at work. A child closes its pipes just before it exits: one whose pipes are all
@@ -269,6 +276,7 @@ impl Supervisor {
         harness_fds.clear();
         harness_fds.extend(self.wake.fds());
         harness_fds.extend(self.zygotes.control_fds());
+        harness_fds.extend_from_slice(&self.spared_fds);
         for child in &self.running {
             harness_fds.extend(child.open_pipes().map(|(_, fd)| fd));
         }

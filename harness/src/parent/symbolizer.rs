@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use nix::fcntl::OFlag;
@@ -35,6 +35,13 @@ impl Symbolizer {
     /// Its pid while it runs: a child of the harness that is no test.
     pub(crate) fn pid(&self) -> Option<i32> {
         self.running.as_ref().map(|running| running.pid)
+    }
+
+    /// The harness's ends of its pipes while it runs: no test's child may keep them.
+    pub(crate) fn fds(&self) -> Vec<RawFd> {
+        self.running.as_ref().map_or_else(Vec::new, |running| {
+            vec![running.requests.as_raw_fd(), running.answers.as_raw_fd()]
+        })
     }
 
     /// Resolves `addresses` (return addresses of this very binary, as a forked child saw them);

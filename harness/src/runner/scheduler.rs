@@ -368,8 +368,14 @@ impl Scheduler {
             return Vec::new();
         }
         let frames = self.symbolizer.resolve(addresses);
-        self.supervisor.spare(self.symbolizer.pid());
+        self.spare_symbolizer();
         crate::symbols::test_frames(&frames).to_vec()
+    }
+
+    /// The symboliser, started or stopped by the last call, is no orphan, and no test's business.
+    fn spare_symbolizer(&mut self) {
+        let fds = self.symbolizer.fds();
+        self.supervisor.spare(self.symbolizer.pid(), &fds);
     }
 
     /// Processes that escaped a test's group, killed since the last call.
