@@ -35,12 +35,23 @@ impl HeapDelta {
     }
 }
 
+/// The most sites a tracked child sends per kind of block (lost, still reachable): the largest
+/// call stacks, before the harness merges those that name the same frames of the test's.
+pub(crate) const SITES_SENT: usize = 20;
+/// The most return addresses of a site's call stack the parent keeps.
+const MAX_STACK: usize = 64;
+
 /// One place the leaked blocks came from.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct LeakSite {
     pub(crate) bytes: u64,
     pub(crate) blocks: u64,
+    /// The call stack the child recorded for these blocks: return addresses, innermost first.
+    /// The harness names it into `frames`, and keeps none of it.
+    pub(crate) stack: Vec<u64>,
     /// The first frames of the test's own code, innermost first: `function at file:line:col`.
+    /// Named by the harness, never sent.
+    #[serde(skip)]
     pub(crate) frames: Vec<String>,
 }
 
@@ -362,14 +373,10 @@ impl Message {
                 contains_expected,
             },
             Message::TrackedLeaks(mut leaks) => {
-                let sites = leaks
-                    .lost
-                    .sites
-                    .iter_mut()
-                    .chain(&mut leaks.reachable.sites);
-                for site in sites {
-                    for frame in &mut site.frames {
-                        *frame = shorten(std::mem::take(frame), limit);
+                for tally in [&mut leaks.lost, &mut leaks.reachable] {
+                    tally.sites.truncate(SITES_SENT);
+                    for site in &mut tally.sites {
+                        site.stack.truncate(MAX_STACK);
                     }
                 }
                 Message::TrackedLeaks(leaks)

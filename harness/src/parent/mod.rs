@@ -3,6 +3,7 @@
 //! nothing.
 
 pub(crate) mod isolation;
+pub(crate) mod leak_sites;
 pub(crate) mod orphans;
 mod reap;
 pub(crate) mod signals;

@@ -11,13 +11,14 @@ use nix::sys::signal::Signal;
 
 use crate::child::ChildOptions;
 use crate::outcome::{ChildOutcome, ChildReport, Escapee};
-use crate::parent::signals;
 use crate::parent::supervisor::{Progress, Supervisor, Watch};
 use crate::parent::symbolizer::Symbolizer;
 use crate::parent::zygote::StartError;
+use crate::parent::{leak_sites, signals};
 use crate::plan::PlannedTest;
 use crate::symbols::Frame;
 use crate::verdict::{self, Verdict, LARGE_GROWTH};
+use crate::wire::TrackedLeaks;
 
 /// Why a test's outcome could not be had.
 #[derive(Debug)]
@@ -378,6 +379,15 @@ impl Scheduler {
         self.supervisor.spare(self.symbolizer.pid(), &fds);
     }
 
+    /// Names the sites of the blocks a tracked run left, by the symboliser.
+    pub(crate) fn name_sites(&mut self, leaks: &mut TrackedLeaks) {
+        if leaks.lost.sites.is_empty() && leaks.reachable.sites.is_empty() {
+            return;
+        }
+        leak_sites::name_sites(leaks, |stack| self.symbolizer.resolve(stack));
+        self.spare_symbolizer();
+    }
+
     /// Processes that escaped a test's group, killed since the last call.
     pub(crate) fn take_escapees(&mut self) -> Vec<Escapee> {
         self.supervisor.take_escapees()
@@ -396,8 +406,8 @@ impl Scheduler {
 
 /// How long the run that tracks a leaking test's allocations may take, whatever the test's own
 /// timeout: ten times the failing run's time, plus 50 µs for each allocation it made (recording
-/// a call stack costs about 4 µs on an idle machine), in whole seconds from 2 to 30 (resolving
-/// the sites' call stacks alone can take half a second on a loaded machine).
+/// a call stack costs about 4 µs on an idle machine), in whole seconds from 2 to 30. Naming the
+/// sites is the harness's work, after the run, and not counted.
 fn tracking_timeout(first_took: Duration, allocations: u64) -> Duration {
     let needed = first_took
         .saturating_mul(10)

@@ -169,8 +169,10 @@ impl Run {
             }
             (_, Verdict::Pass(_)) => return LeakSiteSearch::Failed(SearchFailure::NoHeapFigures),
         };
+        let mut leaks = outcome.clues.tracked_leaks.take().unwrap_or_default();
+        self.scheduler.name_sites(&mut leaks);
         LeakSiteSearch::Found {
-            leaks: outcome.clues.tracked_leaks.take().unwrap_or_default(),
+            leaks,
             second,
             first,
         }
