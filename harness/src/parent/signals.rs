@@ -4,7 +4,8 @@
 //! - SIGINT, SIGTERM, SIGHUP and SIGQUIT from outside (Ctrl-C, a CI runner, a closed terminal,
 //!   `Ctrl-\`) mark the run interrupted and kill every running child and its process group at
 //!   once, noting which children were still running (their tests did not finish); the main loop
-//!   reaps them and reports. From a test's own process group they are that test's misdeed:
+//!   reaps them and reports. A child that had closed every pipe (its test over, about to exit)
+//!   is left to the main loop, which judges it once it has exited. From a test's own process group they are that test's misdeed:
 //!   recorded against it, and ignored. One the harness was started with ignored (`nohup`) stays
 //!   ignored, in the harness and in every child. A second one ends the harness at once.
 //! - SIGPIPE (`... | head`) kills the children and ends the harness quietly, as a Unix tool ends.
@@ -37,6 +38,9 @@ static CULPRITS: [AtomicI32; MAX_CHILDREN] = [const { AtomicI32::new(0) }; MAX_C
 /// Per slot: the interruption killed this child while it still ran, so how it ended says
 /// nothing of its test.
 static CUT_SHORT: [AtomicBool; MAX_CHILDREN] = [const { AtomicBool::new(false) }; MAX_CHILDREN];
+/// Per slot: the child has closed every pipe, its test over. An interruption leaves it to the
+/// main loop, which waits a moment for it to exit and judges it (or kills it).
+static SAID_ALL: [AtomicBool; MAX_CHILDREN] = [const { AtomicBool::new(false) }; MAX_CHILDREN];
 /// The signal that interrupted the run; 0 while it goes on.
 static INTERRUPTED: AtomicI32 = AtomicI32::new(0);
 
@@ -145,9 +149,13 @@ fn leaders() -> impl Iterator<Item = (usize, Pid)> {
 }
 
 /// Kills every running child and its group (by pid too: a test may have moved itself out of its
-/// group), first noting those that had not ended on their own.
+/// group), first noting those that had not ended on their own; but for those that had said all
+/// they will, and are about to exit.
 fn cut_short_all() {
     for (slot, leader) in leaders() {
+        if SAID_ALL[slot].load(Relaxed) {
+            continue;
+        }
         if !sys::has_ended(leader) {
             CUT_SHORT[slot].store(true, Relaxed);
         }
@@ -288,6 +296,7 @@ impl GroupSlot {
             .expect("the scheduler never runs more than MAX_CHILDREN children");
         CULPRITS[index].store(0, Relaxed);
         CUT_SHORT[index].store(false, Relaxed);
+        SAID_ALL[index].store(false, Relaxed);
         Self(index)
     }
 
@@ -301,6 +310,11 @@ impl GroupSlot {
         Some(CULPRITS[self.0].load(Relaxed))
             .filter(|&signal| signal != 0)
             .map(SignalNumber)
+    }
+
+    /// The child has closed every pipe: its test is over.
+    pub(crate) fn said_all(&self) {
+        SAID_ALL[self.0].store(true, Relaxed);
     }
 
     /// The run's interruption killed this child while it still ran: its test did not finish,

@@ -137,6 +137,9 @@ impl RunningChild {
     fn close(&mut self, stream: Stream) {
         if let Some(fd) = self.pipe(stream).take() {
             close(fd);
+            if self.open_pipes().next().is_none() {
+                self.group.said_all();
+            }
         }
     }
 
