@@ -12,18 +12,25 @@ use crate::wire::{LeakSite, LeakTally, TrackedLeaks};
 const SITES_SHOWN: usize = 5;
 const FRAMES_SHOWN: usize = 3;
 
-/// Names the sites of both kinds of block, with `resolve` (a call stack's frames, inlined calls
-/// each a frame of their own; none if it could not be named).
-pub(crate) fn name_sites(leaks: &mut TrackedLeaks, mut resolve: impl FnMut(&[u64]) -> Vec<Frame>) {
+/// Names the sites of both kinds of block, with `resolve` (a return address's frames, inlined
+/// calls each a frame of their own; none if it could not be named). Each stack is named from its
+/// innermost address out, only as far as the frames kept need.
+pub(crate) fn name_sites(leaks: &mut TrackedLeaks, mut resolve: impl FnMut(u64) -> Vec<Frame>) {
     for tally in [&mut leaks.lost, &mut leaks.reachable] {
         name_tally(tally, &mut resolve);
     }
 }
 
-fn name_tally(tally: &mut LeakTally, resolve: &mut impl FnMut(&[u64]) -> Vec<Frame>) {
+fn name_tally(tally: &mut LeakTally, resolve: &mut impl FnMut(u64) -> Vec<Frame>) {
     let mut named: Vec<LeakSite> = Vec::new();
     for site in std::mem::take(&mut tally.sites) {
-        let frames = own_frames(&resolve(&site.stack));
+        let mut own = OwnFrames::default();
+        for &address in &site.stack {
+            if !resolve(address).iter().all(|frame| own.take(frame)) {
+                break;
+            }
+        }
+        let frames = own.into_frames();
         match named.iter_mut().find(|known| known.frames == frames) {
             Some(known) => {
                 known.bytes += site.bytes;
@@ -46,34 +53,40 @@ fn name_tally(tally: &mut LeakTally, resolve: &mut impl FnMut(&[u64]) -> Vec<Fra
 /// dependency or us; none past the test's body, or past the start of the thread that allocated.
 /// Where the test has no frame on the stack (a dependency's own thread allocated), the
 /// dependency's first frames instead.
-fn own_frames(stack: &[Frame]) -> Vec<String> {
-    let mut own = Vec::new();
-    let mut dependency = Vec::new();
-    for frame in stack {
+#[derive(Default)]
+struct OwnFrames {
+    own: Vec<String>,
+    dependency: Vec<String>,
+}
+
+impl OwnFrames {
+    /// Takes the next frame out; false once no frame further out can be kept.
+    fn take(&mut self, frame: &Frame) -> bool {
         let function = frame.function.as_str();
         // A block allocated on a thread the test spawned: its closure's frames came before.
         if function.ends_with("__isolated_test_body") || is_thread_start(function) {
-            break;
+            return false;
         }
         let location = frame.location.as_deref();
         let kept = match kind_of(function, location) {
-            FrameKind::Machinery => continue,
-            FrameKind::Dependency if dependency.len() >= FRAMES_SHOWN => continue,
-            FrameKind::Dependency => &mut dependency,
-            FrameKind::Own => &mut own,
+            FrameKind::Machinery => return true,
+            FrameKind::Dependency if self.dependency.len() >= FRAMES_SHOWN => return true,
+            FrameKind::Dependency => &mut self.dependency,
+            FrameKind::Own => &mut self.own,
         };
         kept.push(match location {
             Some(location) => format!("{function} at {}", without_download_prefix(location)),
             None => function.to_owned(),
         });
-        if own.len() >= FRAMES_SHOWN {
-            break;
-        }
+        self.own.len() < FRAMES_SHOWN
     }
-    if own.is_empty() {
-        dependency
-    } else {
-        own
+
+    fn into_frames(self) -> Vec<String> {
+        if self.own.is_empty() {
+            self.dependency
+        } else {
+            self.own
+        }
     }
 }
 
@@ -212,38 +225,37 @@ mod tests {
             "std::sys::pal::unix::thread::Thread::new::thread_start",
             None,
         );
-        let stacks: Vec<Vec<Frame>> = vec![
-            vec![
-                alloc.clone(),
-                leaker.clone(),
-                caller.clone(),
-                body.clone(),
-                below.clone(),
-            ],
-            vec![
-                frame("0x7f00", None),
-                leaker.clone(),
-                caller.clone(),
-                body,
-                below.clone(),
-            ],
-            vec![
-                frame("<unknown>", None),
-                alloc,
-                in_thread,
-                thread_start,
-                below,
-            ],
+        // Each site's stack names these frames by their place here.
+        let table = [
+            alloc,
+            leaker,
+            caller,
+            body,
+            below,
+            frame("0x7f00", None),
+            frame("<unknown>", None),
+            in_thread,
+            thread_start,
         ];
-        let site = |bytes, stack: u64| LeakSite {
+        let site = |bytes, stack: &[u64]| LeakSite {
             bytes,
             blocks: 1,
-            stack: vec![stack],
+            stack: stack.to_vec(),
             frames: Vec::new(),
         };
         let mut leaks = TrackedLeaks::default();
-        leaks.lost.sites = vec![site(80, 0), site(64, 1), site(200, 2)];
-        name_sites(&mut leaks, |stack| stacks[stack[0] as usize].clone());
+        leaks.lost.sites = vec![
+            site(80, &[0, 1, 2, 3, 4]),
+            site(64, &[5, 1, 2, 3, 4]),
+            site(200, &[6, 0, 7, 8, 4]),
+        ];
+        let mut resolved = Vec::new();
+        name_sites(&mut leaks, |address| {
+            resolved.push(address);
+            vec![table[address as usize].clone()]
+        });
+        // Nothing past the test's body or a thread's start is named.
+        assert_eq!(resolved, [0, 1, 2, 3, 5, 1, 2, 3, 6, 0, 7, 8]);
         let named: Vec<(u64, u64, Vec<&str>)> = (leaks.lost.sites.iter())
             .map(|site| {
                 let frames = site.frames.iter().map(String::as_str).collect();

@@ -384,7 +384,7 @@ impl Scheduler {
         if leaks.lost.sites.is_empty() && leaks.reachable.sites.is_empty() {
             return;
         }
-        leak_sites::name_sites(leaks, |stack| self.symbolizer.resolve(stack));
+        leak_sites::name_sites(leaks, |address| self.symbolizer.resolve(&[address]));
         self.spare_symbolizer();
     }
 
