@@ -50,6 +50,8 @@ struct RunningChild {
     result_bytes: Vec<u8>,
     started: Instant,
     timeout: Option<Duration>,
+    /// Its deadline moves back by the time it waited for a processor (see [`Watch`]).
+    excuse_cpu_wait: bool,
     timeout_state: TimeoutState,
     group: GroupSlot,
 }
@@ -78,7 +80,15 @@ pub(crate) struct Watch {
     /// Whether a long run gets libtest's "has been running for over" notice: not for a run the
     /// harness makes of its own accord.
     pub(crate) notice_slow: bool,
+    /// Whether the timeout counts only the time the run was not kept waiting for a processor
+    /// (its longest-waiting thread's), up to [`MAX_EXCUSED`] times the timeout: for a run the
+    /// harness makes of its own accord, whose deadline it set from what an idle machine needs.
+    /// A test's own timeout is wall time, as libtest's.
+    pub(crate) excuse_cpu_wait: bool,
 }
+
+/// How many times its timeout a run that is excused its waits for a processor may take.
+const MAX_EXCUSED: u32 = 4;
 
 /// How long a child past its timeout has to say where it is before its group is killed.
 const WHERE_GRACE: Duration = Duration::from_millis(250);
@@ -106,6 +116,15 @@ enum Stream {
 impl RunningChild {
     fn deadline(&self) -> Option<Instant> {
         self.timeout.map(|timeout| self.started + timeout)
+    }
+
+    /// When a child past `deadline` is to be killed, if its waits for a processor are excused
+    /// and it waited: `deadline` pushed back by its longest-waiting thread's waits, within
+    /// [`MAX_EXCUSED`] times its timeout.
+    fn excused_until(&self, deadline: Instant) -> Option<Instant> {
+        let timeout = self.timeout.filter(|_| self.excuse_cpu_wait)?;
+        let waited = sys::longest_cpu_wait(self.pid)?;
+        Some((deadline + waited).min(self.started + timeout * MAX_EXCUSED))
     }
 
     fn kill_for_timeout(&mut self, stopped_by: Option<SignalNumber>) {
@@ -316,6 +335,7 @@ impl Supervisor {
             result_bytes: Vec::new(),
             started: Instant::now(),
             timeout: watch.timeout,
+            excuse_cpu_wait: watch.excuse_cpu_wait,
             timeout_state: TimeoutState::Running,
             group,
         });
@@ -402,7 +422,9 @@ impl Supervisor {
             };
             match child.timeout_state {
                 TimeoutState::Running if deadline <= now => {
-                    if let Some(signal) = sys::stopped_by(child.pid) {
+                    if let Some(until) = child.excused_until(deadline).filter(|&at| at > now) {
+                        wake_in(until - now);
+                    } else if let Some(signal) = sys::stopped_by(child.pid) {
                         // A stopped process cannot say where it is.
                         child.kill_for_timeout(Some(SignalNumber(signal)));
                     } else if ask_where(child.pid) {

@@ -175,6 +175,7 @@ impl Scheduler {
         let watch = Watch {
             timeout: Some(plan.timeout),
             notice_slow: false,
+            excuse_cpu_wait: true,
         };
         let key = self.tracking_key(index);
         self.start_keyed(index, key, watch, |options| {
@@ -290,6 +291,7 @@ impl Scheduler {
         let watch = Watch {
             timeout: self.tests[index].timeout,
             notice_slow: true,
+            excuse_cpu_wait: false,
         };
         self.start_with(index, watch, |options| options)
     }

@@ -319,6 +319,20 @@ pub(crate) fn own_children() -> Vec<i32> {
         .unwrap_or_default()
 }
 
+/// The longest any thread of process `pid` has waited, in all, on a run queue for a processor
+/// (`/proc/PID/task/TID/schedstat`'s second field, counted from the thread's start); `None`
+/// where the kernel does not say.
+pub(crate) fn longest_cpu_wait(pid: Pid) -> Option<Duration> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    tasks
+        .filter_map(|task| {
+            let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+            stat.split_whitespace().nth(1)?.parse().ok()
+        })
+        .max()
+        .map(Duration::from_nanos)
+}
+
 /// How many descriptors, from 0, [`open_descriptors`] looks at: a descriptor opened without a
 /// number asked for takes the lowest free one, so one above this means hundreds open at once.
 pub(crate) const WATCHED_DESCRIPTORS: usize = 256;
@@ -617,6 +631,13 @@ fn profiler_addresses() -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn waits_for_a_processor_are_read_for_a_process_that_exists() {
+        let own = Pid::from_raw(std::process::id() as i32);
+        assert!(longest_cpu_wait(own).is_some());
+        assert_eq!(longest_cpu_wait(Pid::from_raw(i32::MAX)), None);
+    }
 
     #[test]
     fn threads_are_counted_both_ways() {
