@@ -217,6 +217,26 @@ const TERMINATION: [Signal; 4] = [
 /// Per [`TERMINATION`] signal: the harness was started with it ignored.
 static STARTED_IGNORED: [AtomicBool; 4] = [const { AtomicBool::new(false) }; 4];
 
+/// Notes which termination signals the harness was started with ignored (`nohup`), before it
+/// forks anything: a zygote forked before [`install`] keeps them ignored in its children too.
+pub(crate) fn note_ignored_at_start() {
+    for (index, &signal) in TERMINATION.iter().enumerate() {
+        let mut current = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
+        // SAFETY: with a null new action, `sigaction` only writes the current one into our
+        // zeroed struct.
+        let read = unsafe {
+            libc::sigaction(
+                signal as libc::c_int,
+                std::ptr::null(),
+                current.as_mut_ptr(),
+            )
+        };
+        // SAFETY: zeroed, then filled by `sigaction` if it succeeded.
+        let ignored = read == 0 && unsafe { current.assume_init() }.sa_sigaction == libc::SIG_IGN;
+        STARTED_IGNORED[index].store(ignored, Relaxed);
+    }
+}
+
 /// In a new child: the termination signals as the harness found them (default, or ignored),
 /// not the harness's handler.
 pub(crate) fn restore_termination_dispositions() {

@@ -27,6 +27,7 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
     // without a locked instruction.
     crate::child::no_alloc::counter::claim_main_thread();
     signals::end_quietly_on_broken_pipe();
+    signals::note_ignored_at_start();
     let invocation = invocation(&suite);
     console::set_colors(invocation.colour);
     prepare_for_the_build_system(&invocation);

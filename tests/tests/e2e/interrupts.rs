@@ -211,6 +211,23 @@ fn a_harness_started_under_nohup_keeps_sighup_ignored_in_itself_and_its_children
     stopped.run.assert_harness_did_not_panic();
 }
 
+/// A suite of 201 tests at one thread is forked from a zygote made before the harness's signal
+/// handlers: its tests find SIGHUP as the harness did, ignored under `nohup`, default otherwise.
+#[test]
+fn tests_forked_from_a_zygote_find_sighup_as_the_harness_did() {
+    for (ignored, expected) in [(true, "ignored"), (false, "default")] {
+        let mut harness = fixture!("many")
+            .env("E2E_SIGHUP", expected)
+            .args(["--test-threads=1"]);
+        if ignored {
+            harness = harness.started_ignoring(libc::SIGHUP);
+        }
+        let run = harness.run();
+        run.assert_verdict("sighup::is_as_the_harness_found_it", "ok");
+        run.assert_exit_code(0);
+    }
+}
+
 /// The mask of signals `pid` ignores, from `/proc/PID/status`.
 fn ignored_signals(pid: i32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
