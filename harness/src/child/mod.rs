@@ -7,6 +7,7 @@ pub(crate) mod isolated_call;
 mod leak_sites;
 pub(crate) mod no_alloc;
 mod resources;
+mod test_thread;
 
 use std::io::Write;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -138,7 +139,7 @@ const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_millis(500);
 /// not one exiting: it is not waited for.
 fn settle_threads() {
     let started = std::time::Instant::now();
-    while sys::thread_count().is_some_and(|threads| threads > 1)
+    while sys::running_thread_count().is_some_and(|threads| threads > 1)
         && another_thread_runs()
         && started.elapsed() < SETTLE_LIMIT
     {
@@ -166,7 +167,8 @@ fn another_thread_runs() -> bool {
     })
 }
 
-/// Runs `case` in this freshly forked child, reports on `channel`, and ends the process.
+/// Runs `case` in this freshly forked child, reports on `channel`, and ends the process: on a
+/// thread of its own named after the test, as libtest runs it.
 pub(crate) fn run_test(
     case: &'static TestCase,
     channel: BorrowedFd<'_>,
@@ -174,16 +176,26 @@ pub(crate) fn run_test(
     counting: bool,
     options: ChildOptions,
 ) -> ! {
-    let memory_limit = options.memory_limit;
     channel::open(channel.as_raw_fd(), token);
     hooks::set_case(case);
-    if let Some(limit) = memory_limit {
+    if let Some(limit) = options.memory_limit {
         limit_address_space(limit);
     }
+    test_thread::run(case.full_name(), move || {
+        test_thread::claim();
+        run_on_test_thread(case, counting, options)
+    })
+}
+
+/// The test's thread: the body between its measurements, then every report, then the end of the
+/// process.
+fn run_on_test_thread(case: &'static TestCase, counting: bool, options: ChildOptions) -> ! {
+    let memory_limit = options.memory_limit;
     // Heap, but made before the body's heap is measured: the mappings that are roots, and the
     // descriptors open before the body.
     let pre_body = options.track_allocations.then(leak_sites::pre_body);
     let baseline = resources::Baseline::now();
+    let others_before = sys::OthersUsage::now();
     let before = HeapSnapshot::now();
     let record = options.track_allocations && no_alloc::table::start(options.record_stacks);
     counting::begin_test(memory_limit, record);
@@ -194,7 +206,10 @@ pub(crate) fn run_test(
     let peak_bytes = counting::end_test();
     // A thread that is still exiting frees its thread-locals inside the measurement, and is not
     // one the test left running. Most tests start none: that is asked without `/proc`.
-    let threads_ran = sys::other_threads_ran();
+    let threads_ran = match (others_before, sys::OthersUsage::now()) {
+        (Some(before), Some(now)) => now.ran_since(&before),
+        _ => true,
+    };
     if threads_ran {
         settle_threads();
     }

@@ -38,7 +38,7 @@ impl Baseline {
 
     /// What the body left that was not there before it: sent after every heap measurement,
     /// since listing descriptors allocates.
-    /// `threads_ran`: whether any thread but this one ever ran ([`sys::other_threads_ran`]).
+    /// `threads_ran`: whether any thread but this one ran during the body ([`sys::OthersUsage`]).
     pub(super) fn left_behind(&self, foreign_heap: Option<i64>, threads_ran: bool) -> Vec<Message> {
         let mut messages = Vec::new();
         let now = sys::open_descriptors();
@@ -56,7 +56,7 @@ impl Baseline {
                     .collect(),
             });
         }
-        let threads = threads_ran.then(sys::thread_count).flatten();
+        let threads = threads_ran.then(sys::running_thread_count).flatten();
         if let Some(threads) = threads.filter(|&threads| threads > 1) {
             messages.push(Message::LeftThreads {
                 threads: threads as u32 - 1,

@@ -23,9 +23,9 @@ use trial::Run;
 /// Runs every selected test and exits: the body of the `main` that [`main!`](crate::main)
 /// writes, with the suite's defaults it was given.
 pub fn run_main(suite: SuiteDefaults) -> ! {
-    // Every child runs its body on this thread (a fork keeps it): its allocations are counted
-    // without a locked instruction.
-    crate::child::no_alloc::counter::claim_main_thread();
+    // The harness's own allocations are counted without a locked instruction; a child hands
+    // that over to its test's thread.
+    crate::child::no_alloc::counter::claim_unlocked_share();
     signals::end_quietly_on_broken_pipe();
     signals::note_ignored_at_start();
     let invocation = invocation(&suite);

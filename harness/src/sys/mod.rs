@@ -9,6 +9,7 @@ mod huge_pages;
 pub(crate) use huge_pages::{collapse_into_huge_pages, rehome_relocated_data};
 
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -18,16 +19,20 @@ use nix::unistd::{ForkResult, Pid};
 /// that is must not hang the harness.
 pub(crate) const REAP_LIMIT: Duration = Duration::from_secs(5);
 
-/// Forks this process, which must have one thread: a fork from a multi-threaded process can
-/// inherit a lock another thread held and hang the child. The thread count is asserted in debug
-/// builds, through `task_dir` (this process's `/proc/self/task` opened once) where given.
+/// Forks this process, which must have one thread, besides threads parked for good: a fork from a
+/// multi-threaded process can inherit a lock another thread held and hang the child. The thread
+/// count is asserted in debug builds, through `task_dir` (this process's `/proc/self/task` opened
+/// once) where given.
 ///
 /// # Safety
-/// The caller must be this process's only thread (the harness starts none, and runs every test
-/// with one), so that the child may allocate and print freely.
+/// The caller must be this process's only thread but parked ones (the harness starts none and
+/// runs every test with one; a test's child has its parked main thread), so that the child may
+/// allocate and print freely.
 pub(crate) unsafe fn fork(task_dir: Option<&OwnedFd>) -> nix::Result<ForkResult> {
     if cfg!(debug_assertions) {
-        if let Some(threads) = task_dir.map_or_else(thread_count, thread_count_in) {
+        let threads = task_dir.map_or_else(thread_count, thread_count_in);
+        let parked = PARKED_THREADS.load(SeqCst);
+        if let Some(threads) = threads.map(|threads| threads.saturating_sub(parked)) {
             assert_eq!(
                 threads, 1,
                 "isolated-test: refusing to fork from a process with {threads} threads"
@@ -35,7 +40,12 @@ pub(crate) unsafe fn fork(task_dir: Option<&OwnedFd>) -> nix::Result<ForkResult>
         }
     }
     // SAFETY: guaranteed by the caller.
-    unsafe { nix::unistd::fork() }
+    let forked = unsafe { nix::unistd::fork() }?;
+    if let ForkResult::Child = forked {
+        // The fork kept only the calling thread.
+        PARKED_THREADS.store(0, SeqCst);
+    }
+    Ok(forked)
 }
 
 /// Forks this process as [`fork`] does, but the new process is a child of this process's parent
@@ -307,16 +317,23 @@ fn waitid(kind: libc::idtype_t, id: libc::id_t, flags: libc::c_int) -> Option<li
     ok.then(|| unsafe { info.assume_init() })
 }
 
-/// This process's children, where the kernel lists them.
+/// This process's children, where the kernel lists them: per thread, so every thread's (a
+/// test's child has its parked main thread, which orphans are handed to, and the test's).
 pub(crate) fn own_children() -> Vec<i32> {
-    let pid = std::process::id();
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .map(|text| {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    let mut children: Vec<i32> = tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|text| {
             text.split_whitespace()
                 .filter_map(|pid| pid.parse().ok())
-                .collect()
+                .collect::<Vec<i32>>()
         })
-        .unwrap_or_default()
+        .collect();
+    children.sort_unstable();
+    children
 }
 
 /// The longest any thread of process `pid` has waited, in all, on a run queue for a processor
@@ -402,33 +419,65 @@ pub(crate) fn malloc_in_use() -> Option<u64> {
     None
 }
 
-/// Whether a thread other than the calling one has ever run in this process: the process's
-/// resource usage (every thread's, the ended ones' too) then differs from the caller's own in
-/// page faults or context switches, which any thread that ran has. Two `getrusage` calls and no
-/// `/proc`, whose first use in a freshly forked process costs tens of µs; where the platform
-/// cannot say, `true`. Allocates nothing.
-pub(crate) fn other_threads_ran() -> bool {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        let usage = |who| {
-            let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-            // SAFETY: `getrusage` fills the zeroed buffer.
-            unsafe { libc::getrusage(who, usage.as_mut_ptr()) };
-            // SAFETY: zeroed, and filled by `getrusage` where it succeeded.
-            let usage = unsafe { usage.assume_init() };
-            (
-                usage.ru_minflt,
-                usage.ru_majflt,
-                usage.ru_nvcsw,
-                usage.ru_nivcsw,
-            )
-        };
-        // The caller's own first: what it does between the two calls only makes `SELF` larger.
-        let own = usage(libc::RUSAGE_THREAD);
-        usage(libc::RUSAGE_SELF) != own
+/// What every thread of this process but the caller used so far: page faults and context
+/// switches, which any thread that runs has (a new thread faults its fresh stack in). Two
+/// `getrusage` calls and no `/proc`, whose first use in a freshly forked process costs tens of
+/// µs. Allocates nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct OthersUsage {
+    faults: i64,
+    voluntary_switches: i64,
+    involuntary_switches: i64,
+}
+
+impl OthersUsage {
+    /// Now; `None` where the platform cannot say.
+    pub(crate) fn now() -> Option<Self> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let usage = |who| {
+                let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+                // SAFETY: `getrusage` fills the zeroed buffer.
+                unsafe { libc::getrusage(who, usage.as_mut_ptr()) };
+                // SAFETY: zeroed, and filled by `getrusage` where it succeeded.
+                unsafe { usage.assume_init() }
+            };
+            // The caller's own first: what it does between the two calls only adds to `SELF`.
+            let own = usage(libc::RUSAGE_THREAD);
+            let all = usage(libc::RUSAGE_SELF);
+            #[allow(clippy::unnecessary_cast)] // `c_long` is not i64 everywhere
+            Some(Self {
+                faults: (all.ru_minflt + all.ru_majflt - own.ru_minflt - own.ru_majflt) as i64,
+                voluntary_switches: (all.ru_nvcsw - own.ru_nvcsw) as i64,
+                involuntary_switches: (all.ru_nivcsw - own.ru_nivcsw) as i64,
+            })
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        None
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    true
+
+    /// Whether a thread other than the caller ran since `earlier`. A parked thread's going to
+    /// sleep, which may come after `earlier`, is one voluntary switch and no more.
+    pub(crate) fn ran_since(&self, earlier: &Self) -> bool {
+        self.faults != earlier.faults
+            || self.involuntary_switches != earlier.involuntary_switches
+            || self.voluntary_switches - earlier.voluntary_switches > 1
+    }
+}
+
+/// Threads of this process parked for good: a child's main thread, once it has started the
+/// test's thread. A parked thread holds no lock, so a fork from the thread that runs the test is
+/// as safe as from a single-threaded process.
+static PARKED_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts the calling thread as parked for good: call once it holds no lock and will take none.
+pub(crate) fn count_parked_thread() {
+    PARKED_THREADS.fetch_add(1, SeqCst);
+}
+
+/// How many threads of this process may be running: [`thread_count`] less the parked ones.
+pub(crate) fn running_thread_count() -> Option<usize> {
+    thread_count().map(|threads| threads.saturating_sub(PARKED_THREADS.load(SeqCst)))
 }
 
 /// How many threads this process has, where the platform says: one `stat`, since

@@ -12,6 +12,7 @@ mod death;
 mod docs;
 mod ecosystem;
 mod hostile;
+mod inside;
 mod interrupts;
 mod isolate;
 mod leaks;

@@ -32,6 +32,13 @@ pub(crate) fn open(fd: RawFd, token: u64) {
     }
 }
 
+/// Makes the calling thread the test's: the one whose panics are the test's and whose stack the
+/// stuck signal unwinds. Allocates nothing.
+pub(crate) fn claim_test_thread() {
+    // SAFETY: `pthread_self` has no preconditions.
+    TEST_THREAD.store(unsafe { libc::pthread_self() } as usize, Relaxed);
+}
+
 /// Closes the channel, once the final word is sent: the harness sees its end at once, not after
 /// the kernel has torn this process down, and can start the next test meanwhile.
 pub(crate) fn close() {

@@ -1,9 +1,9 @@
 //! The allocator's counters, cheap on the thread that runs the test.
 //!
-//! A child runs its test's body on its main thread, which makes most of the allocations. A
-//! counter is split in two: the main thread's share, which no other thread writes, so that it
-//! adds with a plain `add` (no `lock` prefix, no bus lock); and every other thread's share, added
-//! atomically. Its value is the sum of the two. A reader on any thread sees each share whole (an
+//! A child runs its test's body on the test's thread, which makes most of the allocations (the
+//! harness runs on its main thread). A counter is split in two: that one thread's share, which no
+//! other thread writes, so that it adds with a plain `add` (no `lock` prefix, no bus lock); and
+//! every other thread's share, added atomically. Its value is the sum of the two. A reader on any thread sees each share whole (an
 //! aligned 8-byte store is atomic on x86-64).
 //!
 //! These run at the user's opt-level, 0 in a debug test build, where `fetch_add` is a chain of
@@ -21,9 +21,9 @@ pub(crate) struct Counters {
     pub(crate) freed_blocks: SplitCounter,
     /// The highest `live_bytes` since the test began.
     pub(crate) peak_bytes: AtomicI64,
-    /// The thread pointer of the thread the harness started on, which every child's body runs on
-    /// (a fork keeps the forking thread's); 0 until [`claim_main_thread`].
-    pub(crate) main_thread: AtomicI64,
+    /// The thread pointer of the thread whose share is added without a lock: the harness's main
+    /// thread, in a child the test's thread ([`claim_unlocked_share`]); 0: none.
+    pub(crate) unlocked_thread: AtomicI64,
     /// What the allocator does beyond counting, as the bits `counting` defines; 0: counting only.
     pub(crate) mode: AtomicU8,
 }
@@ -33,23 +33,32 @@ pub(crate) static COUNTERS: Counters = Counters {
     allocated_blocks: SplitCounter::new(),
     freed_blocks: SplitCounter::new(),
     peak_bytes: AtomicI64::new(0),
-    main_thread: AtomicI64::new(0),
+    unlocked_thread: AtomicI64::new(0),
     mode: AtomicU8::new(0),
 };
 
-/// Makes the calling thread the one whose share is added without a lock. Called once, by the
-/// harness's `main` before it starts any thread or forks; until then every thread adds
-/// atomically.
-pub(crate) fn claim_main_thread() {
-    COUNTERS.main_thread.store(thread_pointer() as i64, Relaxed);
+/// Makes the calling thread the one whose share is added without a lock: the harness's `main`
+/// before it starts any thread or forks, a child's test thread before its body. Until then every
+/// thread adds atomically.
+pub(crate) fn claim_unlocked_share() {
+    COUNTERS
+        .unlocked_thread
+        .store(thread_pointer() as i64, Relaxed);
 }
 
-/// Whether the calling thread is the harness's main thread (a child's: the one that forked it).
+/// From now on every thread adds atomically: a child's main thread gives its share up before it
+/// starts the test's thread, which claims it ([`claim_unlocked_share`]). The shares are still
+/// summed: only who writes the unlocked one changes.
+pub(crate) fn release_unlocked_share() {
+    COUNTERS.unlocked_thread.store(0, Relaxed);
+}
+
+/// Whether the calling thread adds without a lock.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn on_main_thread() -> bool {
-    let main = load(&COUNTERS.main_thread);
-    main != 0 && main == thread_pointer() as i64
+fn on_unlocked_thread() -> bool {
+    let owner = load(&COUNTERS.unlocked_thread);
+    owner != 0 && owner == thread_pointer() as i64
 }
 
 /// The calling thread's thread pointer: on x86-64 Linux the first word of its thread control
@@ -75,40 +84,41 @@ fn thread_pointer() -> usize {
     0
 }
 
-/// A count split between the main thread and the others; see the module's docs. `repr(C)`: the
-/// main share first, the others' 8 bytes on.
+/// A count split between the thread that adds without a lock and the others; see the module's
+/// docs. `repr(C)`: the unlocked share first, the others' 8 bytes on.
 #[repr(C)]
 pub(crate) struct SplitCounter {
-    main: AtomicI64,
+    unlocked: AtomicI64,
     others: AtomicI64,
 }
 
 impl SplitCounter {
-    /// Where the main thread's share is, in bytes from the counter's start.
-    pub(crate) const MAIN_SHARE: usize = std::mem::offset_of!(SplitCounter, main);
+    /// Where the unlocked share is, in bytes from the counter's start.
+    pub(crate) const UNLOCKED_SHARE: usize = std::mem::offset_of!(SplitCounter, unlocked);
     /// Where the other threads' share is.
     pub(crate) const OTHERS_SHARE: usize = std::mem::offset_of!(SplitCounter, others);
 
     pub(crate) const fn new() -> Self {
         Self {
-            main: AtomicI64::new(0),
+            unlocked: AtomicI64::new(0),
             others: AtomicI64::new(0),
         }
     }
 
-    /// Adds `value`: without a lock on the main thread, atomically on any other.
+    /// Adds `value`: without a lock on the thread that owns the unlocked share, atomically on any
+    /// other.
     #[inline(always)]
     pub(crate) fn add(&self, value: i64) {
         #[cfg(target_arch = "x86_64")]
         {
-            if on_main_thread() {
-                // SAFETY: an unlocked add to the main share's own 8 aligned bytes, which only this
+            if on_unlocked_thread() {
+                // SAFETY: an unlocked add to the unlocked share's own 8 aligned bytes, which only this
                 // thread writes: a relaxed load and store that no other write can come between.
                 // A signal handler on this thread runs before or after the one instruction.
                 unsafe {
                     std::arch::asm!(
                         "add qword ptr [{counter}], {value}",
-                        counter = in(reg) &self.main as *const AtomicI64,
+                        counter = in(reg) &self.unlocked as *const AtomicI64,
                         value = in(reg) value,
                         options(nostack),
                     );
@@ -133,7 +143,7 @@ impl SplitCounter {
     /// The count: both shares.
     #[inline(always)]
     pub(crate) fn total(&self) -> i64 {
-        load(&self.main).wrapping_add(load(&self.others))
+        load(&self.unlocked).wrapping_add(load(&self.others))
     }
 }
 
@@ -186,7 +196,7 @@ mod tests {
     #[test]
     fn every_thread_counts_and_the_sum_is_the_count() {
         static COUNTER: SplitCounter = SplitCounter::new();
-        claim_main_thread();
+        claim_unlocked_share();
         for _ in 0..1000 {
             COUNTER.add(3);
         }
@@ -202,7 +212,7 @@ mod tests {
         assert_eq!(COUNTER.total(), 3000 - 4000);
         #[cfg(target_arch = "x86_64")]
         assert_eq!(
-            (COUNTER.main.load(Relaxed), COUNTER.others.load(Relaxed)),
+            (COUNTER.unlocked.load(Relaxed), COUNTER.others.load(Relaxed)),
             (3000, -4000)
         );
     }

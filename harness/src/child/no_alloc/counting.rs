@@ -1,7 +1,7 @@
 //! The counting global allocator behind the leak verdicts.
 //!
-//! Counters are process-global, split between the main thread and the others ([`counter`]): a
-//! child runs one test on its main thread, so a snapshot taken there before and after the body
+//! Counters are process-global, split between one thread and the others ([`counter`]): a child
+//! runs one test on the test's thread, so a snapshot taken there before and after the body
 //! sees every allocation the body made (threads it spawned and joined included).
 
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -77,16 +77,16 @@ mod at {
     use super::{offset_of, Counters, SplitCounter};
 
     pub(super) const MODE: usize = offset_of!(Counters, mode);
-    pub(super) const MAIN_THREAD: usize = offset_of!(Counters, main_thread);
+    pub(super) const UNLOCKED_THREAD: usize = offset_of!(Counters, unlocked_thread);
     pub(super) const PEAK: usize = offset_of!(Counters, peak_bytes);
     const LIVE: usize = offset_of!(Counters, live_bytes);
-    pub(super) const LIVE_MAIN: usize = LIVE + SplitCounter::MAIN_SHARE;
+    pub(super) const LIVE_UNLOCKED: usize = LIVE + SplitCounter::UNLOCKED_SHARE;
     pub(super) const LIVE_OTHERS: usize = LIVE + SplitCounter::OTHERS_SHARE;
     const ALLOCATED: usize = offset_of!(Counters, allocated_blocks);
-    pub(super) const ALLOCATED_MAIN: usize = ALLOCATED + SplitCounter::MAIN_SHARE;
+    pub(super) const ALLOCATED_UNLOCKED: usize = ALLOCATED + SplitCounter::UNLOCKED_SHARE;
     pub(super) const ALLOCATED_OTHERS: usize = ALLOCATED + SplitCounter::OTHERS_SHARE;
     const FREED: usize = offset_of!(Counters, freed_blocks);
-    pub(super) const FREED_MAIN: usize = FREED + SplitCounter::MAIN_SHARE;
+    pub(super) const FREED_UNLOCKED: usize = FREED + SplitCounter::UNLOCKED_SHARE;
     pub(super) const FREED_OTHERS: usize = FREED + SplitCounter::OTHERS_SHARE;
 }
 
@@ -122,19 +122,19 @@ unsafe extern "C" fn malloc_counted(size: usize, align: usize, counters: &Counte
         ".cfi_adjust_cfa_offset -8",
         "test rax, rax",
         "jz 9f",
-        // The main thread adds its share without a lock (see `counter`); others add atomically.
+        // One thread adds its share without a lock (see `counter`); others add atomically.
         "mov rcx, qword ptr fs:[0]",
-        "cmp rcx, qword ptr [rdx + {main_thread}]",
+        "cmp rcx, qword ptr [rdx + {unlocked_thread}]",
         "jne 2f",
-        "add qword ptr [rdx + {live_main}], rdi",
-        "add qword ptr [rdx + {allocated_main}], 1",
+        "add qword ptr [rdx + {live_unlocked}], rdi",
+        "add qword ptr [rdx + {allocated_unlocked}], 1",
         "jmp 3f",
         "2:",
         "lock add qword ptr [rdx + {live_others}], rdi",
         "lock add qword ptr [rdx + {allocated_others}], 1",
         "3:",
         // The peak: fetch_max of the live bytes, only when they pass it.
-        "mov rcx, qword ptr [rdx + {live_main}]",
+        "mov rcx, qword ptr [rdx + {live_unlocked}]",
         "add rcx, qword ptr [rdx + {live_others}]",
         "mov rsi, rax",
         "mov rax, qword ptr [rdx + {peak}]",
@@ -151,10 +151,10 @@ unsafe extern "C" fn malloc_counted(size: usize, align: usize, counters: &Counte
         "ret",
         ".cfi_endproc",
         mode = const at::MODE,
-        main_thread = const at::MAIN_THREAD,
-        live_main = const at::LIVE_MAIN,
+        unlocked_thread = const at::UNLOCKED_THREAD,
+        live_unlocked = const at::LIVE_UNLOCKED,
         live_others = const at::LIVE_OTHERS,
-        allocated_main = const at::ALLOCATED_MAIN,
+        allocated_unlocked = const at::ALLOCATED_UNLOCKED,
         allocated_others = const at::ALLOCATED_OTHERS,
         peak = const at::PEAK,
         malloc_alignment = const MALLOC_ALIGNMENT,
@@ -175,10 +175,10 @@ unsafe extern "C" fn free_counted(block: *mut u8, size: usize, counters: &Counte
         "cmp byte ptr [rdx + {mode}], 0",
         "jne 9f",
         "mov rcx, qword ptr fs:[0]",
-        "cmp rcx, qword ptr [rdx + {main_thread}]",
+        "cmp rcx, qword ptr [rdx + {unlocked_thread}]",
         "jne 2f",
-        "sub qword ptr [rdx + {live_main}], rsi",
-        "add qword ptr [rdx + {freed_main}], 1",
+        "sub qword ptr [rdx + {live_unlocked}], rsi",
+        "add qword ptr [rdx + {freed_unlocked}], 1",
         "jmp 3f",
         "2:",
         "lock sub qword ptr [rdx + {live_others}], rsi",
@@ -196,10 +196,10 @@ unsafe extern "C" fn free_counted(block: *mut u8, size: usize, counters: &Counte
         "ret",
         ".cfi_endproc",
         mode = const at::MODE,
-        main_thread = const at::MAIN_THREAD,
-        live_main = const at::LIVE_MAIN,
+        unlocked_thread = const at::UNLOCKED_THREAD,
+        live_unlocked = const at::LIVE_UNLOCKED,
         live_others = const at::LIVE_OTHERS,
-        freed_main = const at::FREED_MAIN,
+        freed_unlocked = const at::FREED_UNLOCKED,
         freed_others = const at::FREED_OTHERS,
         free = sym libc::free,
     )

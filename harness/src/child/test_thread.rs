@@ -1,0 +1,64 @@
+//! The thread a test runs on. libtest runs every test on a thread named after it, and tests see
+//! it: `std::thread::current().name()`, every panic's `thread 'NAME' panicked at` header, the
+//! stack overflow message. So does a child: its main thread (the one the fork kept) starts the
+//! test's thread, named as libtest names it, with std's default stack size (`RUST_MIN_STACK`),
+//! then parks for good. The test's thread measures, runs the body, reports and ends the process.
+
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+
+use super::no_alloc::{channel, counter};
+use crate::sys;
+
+/// Set by the main thread once it is parked: the test's thread takes its measurements only then,
+/// so that nothing the main thread does shows in them.
+static MAIN_PARKED: AtomicBool = AtomicBool::new(false);
+
+/// Runs `test` on a thread named `name` and never returns: `test` ends the process. Where no
+/// thread can be started, as libtest does, it runs on this one.
+pub(super) fn run(name: String, test: impl FnOnce() + Send + Copy + 'static) -> ! {
+    // Until the test's thread claims it, no thread adds to the counters without a lock: the two
+    // threads allocate at the same time while one starts the other.
+    counter::release_unlocked_share();
+    match std::thread::Builder::new().name(name).spawn(test) {
+        Ok(handle) => {
+            // Detached: the test's thread ends the process, and nothing here waits on it.
+            drop(handle);
+            sys::count_parked_thread();
+            MAIN_PARKED.store(true, SeqCst);
+            park_for_good()
+        }
+        Err(_) => {
+            MAIN_PARKED.store(true, SeqCst);
+            test();
+            unreachable!("a test's thread ends its process")
+        }
+    }
+}
+
+/// Makes the calling thread the test's: its panics are the test's, its allocations are counted
+/// without a lock. Returns once the main thread is parked. Allocates nothing.
+pub(super) fn claim() {
+    while !MAIN_PARKED.load(SeqCst) {
+        std::thread::yield_now();
+    }
+    channel::claim_test_thread();
+    counter::claim_unlocked_share();
+}
+
+/// Blocks the calling thread until the process ends, with every signal blocked but the scan's
+/// stop signal: a signal sent to the process reaches the test's threads, as in a process of one
+/// thread, and the scan can still stop this one to read its stack. Allocates nothing.
+fn park_for_good() -> ! {
+    // SAFETY: a signal set filled on our stack, applied to this thread only; `pause` has no
+    // preconditions.
+    unsafe {
+        let mut blocked = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+        libc::sigfillset(blocked.as_mut_ptr());
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        libc::sigdelset(blocked.as_mut_ptr(), super::no_alloc::stop::stop_signal());
+        libc::pthread_sigmask(libc::SIG_SETMASK, blocked.as_ptr(), std::ptr::null_mut());
+        loop {
+            libc::pause();
+        }
+    }
+}
