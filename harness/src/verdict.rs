@@ -109,6 +109,30 @@ impl Failure {
     pub(crate) fn is_leak(&self) -> bool {
         matches!(self, Failure::Leaked { .. })
     }
+
+    /// How the test's process died, where it died on its own in a way libtest's process would
+    /// have died too: by a signal, or exiting early with a status other than 0 (an early exit 0
+    /// reads as a pass from outside, which it never is).
+    pub(crate) fn death(&self) -> Option<Death> {
+        let ending = match self {
+            Failure::Ended(ending)
+            | Failure::NotKilledBy { ending, .. }
+            | Failure::NotExitedWith { ending, .. } => ending,
+            _ => return None,
+        };
+        match *ending {
+            Ending::Killed { signal, .. } => Some(Death::Signal(signal)),
+            Ending::ExitedEarly { code, .. } if code != 0 => Some(Death::Exit(code)),
+            _ => None,
+        }
+    }
+}
+
+/// How a test's process died on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Death {
+    Signal(SignalNumber),
+    Exit(i32),
 }
 
 /// How a child ended, read from its report and its exit together: the one classification that

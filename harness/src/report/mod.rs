@@ -17,7 +17,7 @@ use nix::sys::signal::Signal;
 
 use crate::outcome::{CapturedStream, Escapee, Usage};
 use crate::parent::supervisor::Progress;
-use crate::registry::TestCase;
+use crate::registry::{Source, TestCase};
 use crate::size;
 use crate::symbols::Frame;
 use crate::verdict::{Failure, LeakSiteSearch, Note, LARGE_GROWTH};
@@ -128,6 +128,8 @@ impl Captured {
 /// Everything said of one failed test.
 pub(crate) struct FailureReport {
     pub(crate) failure: Failure,
+    /// Where the test function is.
+    pub(crate) source: Source,
     /// The test's frames where a timed-out test was stuck, innermost first.
     pub(crate) stuck_at: Vec<Frame>,
     /// Where a leak's blocks came from, when a tracked run was made to find out.
@@ -140,7 +142,8 @@ pub(crate) struct FailureReport {
 impl FailureReport {
     /// The lines under the reason: where a hung test was stuck, where leaked blocks came from.
     fn evidence(&self) -> Vec<String> {
-        let mut lines = reasons::stuck_evidence(&self.stuck_at);
+        let mut lines = reasons::libtest_note(&self.failure, self.source);
+        lines.extend(reasons::stuck_evidence(&self.stuck_at));
         if let Some(search) = &self.leak_sites {
             lines.extend(reasons::leak_evidence(search, self.strict_leaks));
         }

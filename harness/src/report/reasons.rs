@@ -5,6 +5,7 @@ use std::fmt::{self, Display, Formatter};
 use std::time::Duration;
 
 use crate::outcome::{ChildEnd, SetupFailed, SetupFailure, SignalNumber};
+use crate::registry::Source;
 use crate::size;
 use crate::symbols::Frame;
 use crate::verdict::{Ending, Failure, LastWords, LeakSiteSearch, Note, SearchFailure};
@@ -349,6 +350,19 @@ pub(crate) fn count(n: u64, unit: &str) -> String {
         format!("1 {unit}")
     } else {
         format!("{n} {unit}s")
+    }
+}
+
+/// libtest's own line for a `should_panic` test that returned, which tools read from the output
+/// (cargo-nextest takes it as the failure's message): `note: test did not panic as expected at
+/// FILE:LINE:COLUMN`, where the test function is.
+pub(crate) fn libtest_note(failure: &Failure, source: Source) -> Vec<String> {
+    match failure {
+        Failure::ShouldHavePanicked { .. } => vec![format!(
+            "note: test did not panic as expected at {}:{}:{}",
+            source.file, source.line, source.column
+        )],
+        _ => Vec::new(),
     }
 }
 

@@ -17,6 +17,8 @@ use crate::plan::{self, PlannedTest};
 use crate::registry::{self, SuiteDefaults};
 use crate::report::console::{self, Console, Finished, Outcome, TestKind, TestName, TimeLimits};
 use crate::report::{self, Reporter, Show};
+use crate::sys;
+use crate::verdict::Death;
 use scheduler::Scheduler;
 use trial::Run;
 
@@ -86,6 +88,11 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
         console.result(test, finished);
     }
     let passed = console.run_finish();
+    // In a run of one test, the harness's end is that test's: cargo-nextest (one test per
+    // process) and a test that runs its own binary on one test read a crash from it.
+    let lone_death = (selection.tests.len() == 1)
+        .then(|| run.last_death())
+        .flatten();
     run.finish();
     if let Some(at_start) = descriptors_at_start {
         self_check(at_start);
@@ -93,7 +100,11 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
     if let Some(signal) = signals::interrupted() {
         std::process::exit(128 + signal as i32);
     }
-    std::process::exit(if passed { 0 } else { 101 })
+    match lone_death {
+        Some(Death::Signal(signal)) => sys::die_by(signal.0),
+        Some(Death::Exit(code)) => std::process::exit(code),
+        None => std::process::exit(if passed { 0 } else { 101 }),
+    }
 }
 
 /// Bazel's test environment: the shard status file touched (this suite shards), and the tests'

@@ -11,7 +11,7 @@ use crate::outcome::{ChildOutcome, ChildReport};
 use crate::parent::zygote::StartError;
 use crate::report::console::{Finished, Outcome};
 use crate::report::{Captured, FailureReport, MemoryFigures, Passed, Reporter, Unfinished};
-use crate::verdict::{self, Failure, LeakSiteSearch, SearchFailure, Verdict};
+use crate::verdict::{self, Death, Failure, LeakSiteSearch, SearchFailure, Verdict};
 use crate::wire::HeapDelta;
 
 /// The run in progress, driven from the main thread only: every fork happens there.
@@ -23,6 +23,8 @@ pub(super) struct Run {
     runs: Vec<bool>,
     /// The setups whose failure has been said in full, under the first test that needed them.
     setups_said: Vec<&'static str>,
+    /// How the process of the test that failed last died on its own, if it did.
+    last_death: Option<Death>,
 }
 
 /// One run of a test and what was made of it.
@@ -37,6 +39,7 @@ impl Run {
     pub(super) fn new(scheduler: Scheduler, reporter: Reporter, runs: Vec<bool>) -> Self {
         Self {
             setups_said: Vec::new(),
+            last_death: None,
             scheduler,
             reporter,
             runs,
@@ -186,7 +189,13 @@ impl Run {
             .left_behind(case, &outcome.clues.descendants, escapees, &outcome.stderr);
     }
 
-    /// Reports test `index`'s failure and returns it for libtest-mimic.
+    /// How the process of the test that failed last died on its own (a signal, an early exit),
+    /// if it did: a run of one test ends the same way.
+    pub(super) fn last_death(&self) -> Option<Death> {
+        self.last_death
+    }
+
+    /// Reports test `index`'s failure and returns it for the console.
     fn fail(
         &mut self,
         index: usize,
@@ -194,6 +203,7 @@ impl Run {
         judged: Option<Judged>,
         time: Duration,
     ) -> Finished {
+        self.last_death = failure.death();
         let test = self.scheduler.test(index);
         let (case, strict_leaks) = (test.case, test.expect.strict_leaks);
         let (stuck_at, leak_sites, captured) = match judged {
@@ -207,6 +217,7 @@ impl Run {
         let output = captured.output();
         let report = FailureReport {
             failure,
+            source: case.source,
             stuck_at: self.scheduler.stuck_frames(&stuck_at),
             leak_sites,
             strict_leaks,

@@ -1,6 +1,7 @@
 //! cargo-nextest as the engine at scale, over the unit-fixture library (tests/unit-fixture):
-//! shards that together run every test exactly once, and an archive run on another checkout.
-//! Skipped, and said so, where cargo-nextest is not on PATH.
+//! shards that together run every test exactly once, an archive run on another checkout, and
+//! failures said as nextest says a libtest test's. Skipped, and said so, where cargo-nextest is
+//! not on PATH.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -10,7 +11,7 @@ use isolated_test_e2e::{cargo, strip_ansi, TempDir};
 const PACKAGE: &str = "isolated-test-unit-fixture";
 
 /// Every test in the unit fixture, as nextest names them.
-const ALL: [&str; 9] = [
+const ALL: [&str; 11] = [
     "parse::tests::a_private_function_is_tested_directly",
     "parse::tests::a_static_starts_fresh",
     "parse::tests::a_static_starts_fresh_in_every_test",
@@ -18,7 +19,9 @@ const ALL: [&str; 9] = [
     "parse::tests::an_exit_takes_only_its_own_child",
     "parse::tests::garbage_does_not_parse",
     "parse::tests::pairs_parse",
+    "parse::tests::panics_unless_asked_not_to",
     "parse::tests::poisons_the_environment",
+    "parse::tests::segfaults_when_asked",
     "parse::tests::the_environment_is_unpoisoned",
 ];
 
@@ -148,4 +151,92 @@ fn an_archive_runs_on_another_checkout() {
     );
     let ran: BTreeSet<&str> = ran.iter().map(String::as_str).collect();
     assert_eq!(ran, ALL.into_iter().collect());
+}
+
+/// nextest reads a test's death from its process, and a failure's message from libtest's lines:
+/// a test that segfaults is nextest's `SIGSEGV` (the harness of a run of one test dies as its
+/// test died), and one that should have panicked but returned has libtest's note as its JUnit
+/// message.
+#[test]
+fn failures_are_said_as_for_libtests_tests() {
+    if !nextest_is_installed() {
+        return;
+    }
+    let dir = TempDir::new("nextest-failures");
+    let config = dir.path().join("nextest.toml");
+    let store = dir.path().join("store");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\ndir = {store:?}\n\n[profile.ci]\nfail-fast = false\n\n[profile.ci.junit]\npath = \"junit.xml\"\n"
+        ),
+    )
+    .unwrap();
+    let output = cargo()
+        .args([
+            "nextest",
+            "run",
+            "--package",
+            PACKAGE,
+            "--lib",
+            "--target-dir",
+        ])
+        .arg(target_dir())
+        .arg("--config-file")
+        .arg(&config)
+        .args(["--profile", "ci", "--color", "never"])
+        .args(["-E", "test(/when_asked|unless_asked/)"])
+        .env("UNIT_FIXTURE_FAIL", "1")
+        .current_dir(workspace())
+        .output()
+        .expect("cargo nextest runs");
+    let text = strip_ansi(&String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(100), "{text}");
+    let statuses: BTreeSet<(&str, &str)> = text
+        .lines()
+        .map(str::trim_start)
+        .filter(|line| line.starts_with("SIGSEGV [") || line.starts_with("FAIL ["))
+        .filter_map(|line| {
+            Some((
+                line.split_whitespace().next()?,
+                line.split_whitespace().last()?,
+            ))
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        BTreeSet::from([
+            ("FAIL", "parse::tests::panics_unless_asked_not_to"),
+            ("SIGSEGV", "parse::tests::segfaults_when_asked"),
+        ]),
+        "{text}"
+    );
+    let should_panic_at = crate::location_of(
+        include_str!("../../unit-fixture/src/lib.rs"),
+        "tests/unit-fixture/src/lib.rs",
+        "panics_unless_asked_not_to()",
+    );
+    let junit = std::fs::read_to_string(store.join("ci/junit.xml")).expect("nextest's JUnit");
+    let junit = roxmltree::Document::parse(&junit).unwrap();
+    let messages: BTreeSet<(&str, &str)> = junit
+        .descendants()
+        .filter(|node| node.has_tag_name("failure"))
+        .map(|failure| {
+            let case = failure.parent().unwrap().attribute("name").unwrap();
+            (case, failure.attribute("message").unwrap_or(""))
+        })
+        .collect();
+    assert_eq!(
+        messages,
+        BTreeSet::from([
+            (
+                "parse::tests::panics_unless_asked_not_to",
+                &*format!("note: test did not panic as expected at {should_panic_at}"),
+            ),
+            (
+                "parse::tests::segfaults_when_asked",
+                "process aborted with signal 11 (SIGSEGV)"
+            ),
+        ])
+    );
 }

@@ -182,6 +182,45 @@ fn crashes_name_the_signal() {
     );
 }
 
+/// A run of one test ends as that test's process ended, once the report is printed, as a libtest
+/// binary running that one test would: cargo-nextest (a process per test) and a test that runs
+/// its own binary on one test read a crash from it.
+#[test]
+fn a_run_of_one_test_ends_as_its_test_ended() {
+    let lone = |name: &str| {
+        let run = fixture!("outcomes").args(["--exact", name]).run();
+        assert_eq!(
+            run.report.summary.map(|s| s.failed),
+            Some(1),
+            "{}",
+            run.context()
+        );
+        run
+    };
+    for (name, signal) in [
+        ("segfaults", libc::SIGSEGV),
+        ("aborts", libc::SIGABRT),
+        ("overflows_its_stack", libc::SIGABRT),
+    ] {
+        let run = lone(name);
+        assert_eq!(
+            (run.code, run.signal),
+            (None, Some(signal)),
+            "{}",
+            run.context()
+        );
+    }
+    lone("exits_three").assert_exit_code(3);
+    // Exit 0 would read as a pass from outside; a panic is libtest's 101.
+    lone("exits_zero").assert_exit_code(101);
+    lone("panics").assert_exit_code(101);
+    // With two tests, the run is the judge, as libtest's is.
+    let two = fixture!("outcomes")
+        .args(["--exact", "segfaults", "returns_ok"])
+        .run();
+    two.assert_exit_code(101);
+}
+
 #[test]
 fn exiting_is_never_a_pass() {
     let run = outcomes();

@@ -72,6 +72,28 @@ mod parse {
         fn the_environment_is_unpoisoned() {
             assert!(std::env::var_os("UNIT_FIXTURE_POISON").is_none());
         }
+
+        /// With `UNIT_FIXTURE_FAIL` set, the two tests below fail as tests/tests/e2e/nextest.rs
+        /// wants them to, for cargo-nextest to say how.
+        fn asked_to_fail() -> bool {
+            std::env::var_os("UNIT_FIXTURE_FAIL").is_some()
+        }
+
+        #[isolated_test]
+        fn segfaults_when_asked() {
+            if asked_to_fail() {
+                // SAFETY: none: the crash is the point.
+                unsafe { std::ptr::null_mut::<u8>().write_volatile(1) };
+            }
+        }
+
+        #[isolated_test]
+        #[should_panic]
+        fn panics_unless_asked_not_to() {
+            if !asked_to_fail() {
+                panic!("as it should");
+            }
+        }
     }
 }
 
