@@ -24,6 +24,21 @@ fn an_allocation_over_the_memory_limit_fails_the_test_with_its_figures() {
     run.assert_ok("stays_within_its_memory_limit");
 }
 
+/// With `RUST_BACKTRACE=1`, as many environments set it, std's panic machinery allocates
+/// megabytes on the way out after the refusal: the reason names the test's own allocation, the
+/// first refused.
+#[test]
+fn the_reason_names_the_first_refused_allocation_under_rust_backtrace() {
+    let run = fixture!("memory")
+        .args(["--exact", "exceeds_its_memory_limit"])
+        .env("RUST_BACKTRACE", "1")
+        .run();
+    run.assert_failed(
+        "exceeds_its_memory_limit",
+        "exceeded its memory limit of 16 MiB (allocating 33554432 bytes with 0 B live)",
+    );
+}
+
 #[test]
 fn a_test_may_handle_a_refused_allocation() {
     memory().assert_ok("handles_a_refused_allocation");
