@@ -109,7 +109,6 @@ impl Shard {
     }
 }
 
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// libtest's: "test NAME has been running for over 60 seconds".
 const SLOW_AFTER: Duration = Duration::from_secs(60);
 
@@ -213,7 +212,9 @@ impl RunDefaults {
     /// The environment's values, else the suite's (`main!(...)`), else the harness's own.
     fn from_env(env: Env, suite: &SuiteDefaults) -> Result<Self, ConfigError> {
         let timeout = match env("ISOLATED_TEST_TIMEOUT") {
-            None => Some(suite.timeout.unwrap_or(DEFAULT_TIMEOUT)),
+            // As libtest, no test is timed out unless asked: a test that hangs gets the notice
+            // at `slow_after`, with where it is.
+            None => suite.timeout,
             Some(value) => parse_timeout(&value).map_err(|why| {
                 ConfigError(format!("ISOLATED_TEST_TIMEOUT={value:?} is not a duration: {why} (try \"30s\", \"2m\", or \"0\" for none)"))
             })?,
@@ -402,7 +403,7 @@ mod tests {
     #[test]
     fn env_defaults() {
         let run = parse(&[], &[]).unwrap();
-        assert_eq!(run.defaults.timeout, Some(Duration::from_secs(60)));
+        assert_eq!(run.defaults.timeout, None);
         assert_eq!(run.defaults.leak_limit, 0);
         let run = parse(
             &[],

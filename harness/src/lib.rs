@@ -204,12 +204,12 @@
 //!
 //! | environment variable | default | meaning |
 //! |---|---|---|
-//! | `ISOLATED_TEST_TIMEOUT` | `60s` | each test's timeout ([humantime] syntax); `0`: none |
+//! | `ISOLATED_TEST_TIMEOUT` | none | each test's timeout ([humantime] syntax); `0`: none. As under libtest, no test is timed out unless this, `main!` or its attribute sets one |
 //! | `ISOLATED_TEST_LEAK_LIMIT` | `0` | bytes of lost heap a test may leave behind |
 //! | `ISOLATED_TEST_STRICT_LEAKS` | `0` | `1`: all heap growth counts as a leak, still reachable or not |
 //! | `ISOLATED_TEST_MEMORY_LIMIT` | none | each test's memory limit, like `64MiB`; `0`: none |
 //! | `ISOLATED_TEST_RETRIES` | `0` | how many times a failing test is run again |
-//! | `ISOLATED_TEST_SLOW_AFTER` | `60s` | print libtest's `test NAME has been running for over 60 seconds` on stderr after this long; `0`: never |
+//! | `ISOLATED_TEST_SLOW_AFTER` | `60s` | print libtest's `test NAME has been running for over 60 seconds` on stderr after this long, with where the test is; `0`: never |
 //! | `ISOLATED_TEST_SETUP_TIMEOUT` | `120s` | how long a `setup` may run before the tests that need it fail; `0`: no limit |
 //! | `ISOLATED_TEST_LEAK_SITES` | `1` | `0`: the run that tells lost from still reachable records no call stacks (faster, names no sites) |
 //! | `ISOLATED_TEST_REPORT` | off | `memory`: after the run, list each passing test's memory line, and where its still reachable growth came from |

@@ -439,6 +439,18 @@ fn decode_frame(token: u64, bytes: &[u8]) -> Result<(Message, usize), ProtocolEr
     Ok((envelope.message, HEADER + claimed))
 }
 
+/// The return addresses of the first `Stuck` frame among the whole frames `bytes` starts with: a
+/// running child's answer to where it is. `None` until one has come whole.
+pub(crate) fn stuck_frames_in(token: u64, mut bytes: &[u8]) -> Option<Vec<u64>> {
+    while let Ok((message, used)) = decode_frame(token, bytes) {
+        if let Message::Stuck { frames, count } = message {
+            return Some(frames[..usize::from(count).min(STUCK_FRAMES)].to_vec());
+        }
+        bytes = &bytes[used..];
+    }
+    None
+}
+
 /// Everything on a child's channel: its panics, then exactly one report and nothing after it.
 pub(crate) fn decode(token: u64, mut bytes: &[u8]) -> ChannelContents {
     let mut clues = DeathClues::default();

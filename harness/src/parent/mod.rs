@@ -7,6 +7,7 @@ pub(crate) mod leak_sites;
 pub(crate) mod orphans;
 mod reap;
 pub(crate) mod signals;
+mod slow_notice;
 pub(crate) mod spawn;
 pub(crate) mod supervisor;
 pub(crate) mod symbolizer;

@@ -12,11 +12,14 @@ use nix::unistd::{self, Pid};
 use super::orphans::OrphanSweeper;
 use super::reap::reap;
 use super::signals::{self, GroupSlot, WakePipe};
+use super::slow_notice::{Due, Notice, Step};
 use super::spawn::{self, ForkContext};
+use super::symbolizer::Symbolizer;
 use super::zygote::{StartError, Zygotes, BASE};
 use crate::child::ChildOptions;
 use crate::outcome::{CapturedStream, ChildOutcome, Escapee, SignalNumber, TimedOut};
 use crate::registry::{Setup, TestCase};
+use crate::symbols::Frame;
 use crate::sys::{self, close};
 use crate::wire::{self, ChannelContents};
 
@@ -26,8 +29,9 @@ pub(crate) trait Progress {
     fn tick_every(&self) -> Option<Duration>;
     /// The tests running now, each with when it started.
     fn tick(&mut self, running: &mut dyn Iterator<Item = (&'static TestCase, Instant)>);
-    /// A test the user asked for has been running for longer than the run's `slow_after`.
-    fn slow(&mut self, case: &'static TestCase);
+    /// A test the user asked for has been running for longer than the run's `slow_after`; `at`
+    /// is where its thread is, innermost first, where the child said.
+    fn slow(&mut self, case: &'static TestCase, at: &[Frame]);
 }
 
 /// How much one pipe may be read per wake-up, so one flooding child cannot starve the others.
@@ -38,8 +42,8 @@ struct RunningChild {
     key: usize,
     /// Its test: named only if it runs long enough for a notice.
     case: &'static TestCase,
-    /// Whether the "has been running for over" notice was printed.
-    noticed_slow: bool,
+    /// Where it stands with libtest's "has been running for over" notice.
+    notice: Notice,
     pid: Pid,
     token: u64,
     stdout: Option<OwnedFd>,
@@ -90,8 +94,9 @@ pub(crate) struct Watch {
 /// How many times its timeout a run that is excused its waits for a processor may take.
 const MAX_EXCUSED: u32 = 4;
 
-/// How long a child past its timeout has to say where it is before its group is killed.
-const WHERE_GRACE: Duration = Duration::from_millis(250);
+/// How long a child past its timeout has to say where it is before its group is killed (and a
+/// child past `slow_after`, before its notice is said without).
+pub(super) const WHERE_GRACE: Duration = Duration::from_millis(250);
 
 /// How long an interrupted run waits for a child that had said its last word (closed every pipe)
 /// to exit, so that its test keeps its verdict: it is on its way out already.
@@ -236,6 +241,10 @@ pub(crate) struct Supervisor {
     harness_fds: Vec<RawFd>,
     /// The processes that ran a setup, forking the tests that need it.
     zygotes: Zygotes,
+    /// Names where tests were stuck and where leaked blocks came from; started on first use.
+    symbolizer: Symbolizer,
+    /// Notices due, each with where its test's thread was (return addresses), not yet said.
+    notices: Vec<(&'static TestCase, Vec<u64>)>,
 }
 
 impl Supervisor {
@@ -261,7 +270,26 @@ impl Supervisor {
             poll_owners: Vec::new(),
             harness_fds: Vec::new(),
             zygotes,
+            symbolizer: Symbolizer::default(),
+            notices: Vec::new(),
         })
+    }
+
+    /// Names and locates `addresses`, return addresses of this binary as a child saw them.
+    pub(crate) fn resolve(&mut self, addresses: &[u64]) -> Vec<Frame> {
+        let frames = self.symbolizer.resolve(addresses);
+        // Started or stopped by the call: no orphan, and no test's business.
+        let fds = self.symbolizer.fds();
+        self.spare(self.symbolizer.pid(), &fds);
+        frames
+    }
+
+    /// The test's own frames among a child's stuck thread's `addresses`, named.
+    pub(crate) fn test_frames(&mut self, addresses: &[u64]) -> Vec<Frame> {
+        if addresses.is_empty() {
+            return Vec::new();
+        }
+        crate::symbols::test_frames(&self.resolve(addresses)).to_vec()
     }
 
     /// Never sweeps `pid`, a child of the harness that is no test, as an orphan; no test's child
@@ -324,7 +352,10 @@ impl Supervisor {
             key,
             case,
             // A run the user did not ask for is never announced.
-            noticed_slow: !watch.notice_slow,
+            notice: match (watch.notice_slow, self.slow_after) {
+                (true, Some(_)) => Notice::Pending,
+                _ => Notice::Off,
+            },
             pid: spawned.pid,
             token,
             stdout: spawned.stdout,
@@ -358,6 +389,9 @@ impl Supervisor {
             if check_exits {
                 let finished = self.collect_exited();
                 if !finished.is_empty() {
+                    // A child asked where it is may answer and end at once: said before its
+                    // verdict.
+                    self.say_notices(progress);
                     self.sweep_after(&finished);
                     return finished;
                 }
@@ -408,14 +442,19 @@ impl Supervisor {
             sleep = Some(sleep.map_or(left, |sleep: Duration| sleep.min(left)));
         };
         for child in &mut self.running {
-            if let (Some(slow_after), false) = (self.slow_after, child.noticed_slow) {
-                let noticed_at = child.started + slow_after;
-                if noticed_at <= now {
-                    child.noticed_slow = true;
-                    progress.slow(child.case);
-                } else {
-                    wake_in(noticed_at - now);
-                }
+            let due = Due {
+                started: child.started,
+                slow_after: self.slow_after.unwrap_or_default(),
+                pid: child.pid,
+                token: child.token,
+                result_bytes: &child.result_bytes,
+            };
+            match child.notice.step(due, now, ask_where) {
+                Step::Wait(Some(left)) => wake_in(left),
+                Step::Wait(None) => {}
+                Step::Say(addresses) => self
+                    .notices
+                    .push((child.case, addresses.unwrap_or_default())),
             }
             let Some(deadline) = child.deadline() else {
                 continue;
@@ -449,7 +488,16 @@ impl Supervisor {
                 TimeoutState::Killed { .. } => {}
             }
         }
+        self.say_notices(progress);
         sleep
+    }
+
+    /// Says the notices due, each with where its test was.
+    fn say_notices(&mut self, progress: &mut dyn Progress) {
+        for (case, addresses) in std::mem::take(&mut self.notices) {
+            let frames = self.test_frames(&addresses);
+            progress.slow(case, &frames);
+        }
     }
 
     /// Waits for output, a child's exit or `timeout`; reads what arrived. Returns whether a
@@ -532,6 +580,13 @@ impl Supervisor {
         }
         if !self.context.capture {
             spawn::keep_stdio_blocking();
+        }
+        if let Notice::AskedWhere { from, .. } = child.notice {
+            let answer = child
+                .result_bytes
+                .get(from..)
+                .and_then(|bytes| wire::stuck_frames_in(child.token, bytes));
+            self.notices.push((child.case, answer.unwrap_or_default()));
         }
         let signalled_harness = child.group.signal_sent_to_harness();
         let timed_out = child.timed_out();

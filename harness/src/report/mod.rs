@@ -647,7 +647,9 @@ impl Progress for Reporter {
 
     /// libtest's notice, on stderr: on stdout it would split the `test NAME ... ok` line that
     /// tools parse. On a terminal that line is open, so the notice starts a line of its own.
-    fn slow(&mut self, case: &'static TestCase) {
+    /// Under it, where the test's thread is (`at`), innermost first: with no timeout, this is
+    /// where the user of a test that hangs learns where it is.
+    fn slow(&mut self, case: &'static TestCase, at: &[Frame]) {
         self.clear_status();
         let Some(after) = self.slow_after else {
             return;
@@ -665,6 +667,9 @@ impl Progress for Reporter {
             "{newline}test {} has been running for over {span}",
             case.full_name()
         );
+        for line in reasons::where_evidence(at) {
+            let _ = writeln!(out, "{line}");
+        }
         let _ = out.flush();
     }
 }

@@ -368,10 +368,19 @@ pub(crate) fn libtest_note(failure: &Failure, source: Source) -> Vec<String> {
 
 /// `stuck at:` and the test's frames, innermost first, when a timed-out child said where it was.
 pub(crate) fn stuck_evidence(frames: &[Frame]) -> Vec<String> {
+    frame_lines("stuck at:", frames)
+}
+
+/// Where a test that runs long is, under libtest's notice: `  it is at:` and its frames.
+pub(crate) fn where_evidence(frames: &[Frame]) -> Vec<String> {
+    frame_lines("  it is at:", frames)
+}
+
+fn frame_lines(title: &str, frames: &[Frame]) -> Vec<String> {
     if frames.is_empty() {
         return Vec::new();
     }
-    std::iter::once("stuck at:".to_owned())
+    std::iter::once(title.to_owned())
         .chain(frames.iter().map(|frame| match &frame.location {
             Some(location) => format!("    {} at {location}", frame.function),
             None => format!("    {}", frame.function),

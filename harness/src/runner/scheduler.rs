@@ -12,7 +12,6 @@ use nix::sys::signal::Signal;
 use crate::child::ChildOptions;
 use crate::outcome::{ChildOutcome, ChildReport, Escapee};
 use crate::parent::supervisor::{Progress, Supervisor, Watch};
-use crate::parent::symbolizer::Symbolizer;
 use crate::parent::zygote::StartError;
 use crate::parent::{leak_sites, signals};
 use crate::plan::PlannedTest;
@@ -38,8 +37,6 @@ pub(crate) struct Scheduler {
     /// small because the parent's memory is copied into every fork.
     finished: Vec<(usize, ChildOutcome)>,
     supervisor: Supervisor,
-    /// Resolves where timed-out tests were stuck; started on first use.
-    symbolizer: Symbolizer,
     jobs: usize,
     /// The most children started ahead of the one being reported, running or finished.
     lookahead: usize,
@@ -82,7 +79,6 @@ impl Scheduler {
             started,
             finished: Vec::new(),
             supervisor,
-            symbolizer: Symbolizer::default(),
             jobs,
             lookahead: jobs * 4 + 16,
             token_seed: random_seed(),
@@ -367,18 +363,7 @@ impl Scheduler {
     /// The test's own frames where a timed-out child said it was stuck, named and located by
     /// the symboliser.
     pub(crate) fn stuck_frames(&mut self, addresses: &[u64]) -> Vec<Frame> {
-        if addresses.is_empty() {
-            return Vec::new();
-        }
-        let frames = self.symbolizer.resolve(addresses);
-        self.spare_symbolizer();
-        crate::symbols::test_frames(&frames).to_vec()
-    }
-
-    /// The symboliser, started or stopped by the last call, is no orphan, and no test's business.
-    fn spare_symbolizer(&mut self) {
-        let fds = self.symbolizer.fds();
-        self.supervisor.spare(self.symbolizer.pid(), &fds);
+        self.supervisor.test_frames(addresses)
     }
 
     /// Names the sites of the blocks a tracked run left, by the symboliser.
@@ -386,8 +371,7 @@ impl Scheduler {
         if leaks.lost.sites.is_empty() && leaks.reachable.sites.is_empty() {
             return;
         }
-        leak_sites::name_sites(leaks, |address| self.symbolizer.resolve(&[address]));
-        self.spare_symbolizer();
+        leak_sites::name_sites(leaks, |address| self.supervisor.resolve(&[address]));
     }
 
     /// Processes that escaped a test's group, killed since the last call.

@@ -208,7 +208,12 @@ impl Run {
         let (case, strict_leaks) = (test.case, test.expect.strict_leaks);
         let (stuck_at, leak_sites, captured) = match judged {
             Some(mut judged) => {
-                let stuck_at = std::mem::take(&mut judged.outcome.clues.stuck_at);
+                // Where a test was stuck is its failure's evidence only at its timeout: a child
+                // also says where it is for the notice that it runs long.
+                let stuck_at = match failure {
+                    Failure::TimedOut(_) => std::mem::take(&mut judged.outcome.clues.stuck_at),
+                    _ => Vec::new(),
+                };
                 let captured = captured(&mut judged);
                 (stuck_at, judged.leak_sites, captured)
             }

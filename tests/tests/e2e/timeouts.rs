@@ -116,3 +116,33 @@ fn a_long_running_test_gets_libtests_notice() {
         "timed out after 2s; its process group was killed",
     );
 }
+
+/// No test is timed out unless asked, as under libtest; one that runs long gets libtest's notice
+/// with where it is, which for a test that hangs is where its user learns it.
+#[test]
+fn a_long_running_test_is_said_with_where_it_is_and_left_running() {
+    let run = fixture!("timeouts")
+        .env("ISOLATED_TEST_SLOW_AFTER", "100ms")
+        .args(["--exact", "waits_for_the_notice"])
+        .run();
+    run.assert_exit_code(0);
+    run.assert_ok("waits_for_the_notice");
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    let notice = lines
+        .iter()
+        .position(|line| *line == "test waits_for_the_notice has been running for over 100ms")
+        .unwrap_or_else(|| panic!("no notice\n{}", run.context()));
+    assert_eq!(lines.get(notice + 1).copied(), Some("  it is at:"), "{}", run.context());
+    let frames: Vec<&str> = lines[notice + 2..]
+        .iter()
+        .copied()
+        .take_while(|line| line.starts_with("    "))
+        .collect();
+    let call = crate::location_of(SOURCE, FILE_FROM_HERE, "libc::pause()");
+    assert_eq!(
+        frames.last().copied(),
+        Some(format!("    timeouts::waits_for_the_notice at {call}").as_str()),
+        "{}",
+        run.context()
+    );
+}
