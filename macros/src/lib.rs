@@ -32,7 +32,7 @@ pub fn isolated_test(args: TokenStream, item: TokenStream) -> TokenStream {
 /// suite's defaults. Use it through the `isolated-test` crate: `isolated_test::main!();`.
 #[proc_macro]
 pub fn main(args: TokenStream) -> TokenStream {
-    match suite::expand(args.into()) {
+    match suite::expand(args.into(), for_editor()) {
         Ok(tokens) => tokens.into(),
         Err(error) => error.to_compile_error().into(),
     }

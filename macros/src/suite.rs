@@ -25,7 +25,9 @@ const TEST_ONLY: &[&str] = &[
     "runtime",
 ];
 
-pub(crate) fn expand(args: TokenStream2) -> Result<TokenStream2> {
+/// `for_editor`: rust-analyzer expands it, and gets no `isolated_tests_need_harness_false` test
+/// (its lens would offer a runnable that runs no test).
+pub(crate) fn expand(args: TokenStream2, for_editor: bool) -> Result<TokenStream2> {
     let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args)?;
     let mut allocator: Option<syn::Path> = None;
     let mut setup: Option<syn::Path> = None;
@@ -89,6 +91,24 @@ pub(crate) fn expand(args: TokenStream2) -> Result<TokenStream2> {
     let strict_leaks = arguments.strict_leaks.is_some();
     let setup = crate::setup_value(setup.as_ref());
     let (allocator, counting) = counting_allocator(allocator);
+    // Compiled only by libtest's harness (`rustc --test`), which runs this instead of `main`: a
+    // target that forgot `harness = false` fails saying so, rather than running none of its
+    // tests and passing.
+    let harness_missing = (!for_editor).then(|| {
+        quote! {
+            #[test]
+            fn isolated_tests_need_harness_false() {
+                ::core::panic!(
+                    "{}",
+                    #private::harness_missing(
+                        ::core::option_env!("CARGO_TARGET_TMPDIR").is_some(),
+                        ::core::option_env!("CARGO_BIN_NAME"),
+                        ::core::env!("CARGO_CRATE_NAME"),
+                    )
+                );
+            }
+        }
+    });
     Ok(quote! {
         #[global_allocator]
         static __ISOLATED_TEST_ALLOCATOR: ::isolated_test::CountingAllocator<#allocator> =
@@ -106,20 +126,7 @@ pub(crate) fn expand(args: TokenStream2) -> Result<TokenStream2> {
             })
         }
 
-        // Compiled only by libtest's harness (`rustc --test`), which runs this instead of
-        // `main`: a target that forgot `harness = false` fails saying so, rather than running
-        // none of its tests and passing.
-        #[test]
-        fn isolated_tests_need_harness_false() {
-            ::core::panic!(
-                "{}",
-                #private::harness_missing(
-                    ::core::option_env!("CARGO_TARGET_TMPDIR").is_some(),
-                    ::core::option_env!("CARGO_BIN_NAME"),
-                    ::core::env!("CARGO_CRATE_NAME"),
-                )
-            );
-        }
+        #harness_missing
     })
 }
 
@@ -135,5 +142,28 @@ fn counting_allocator(allocator: Option<syn::Path>) -> (TokenStream2, TokenStrea
             quote!(::std::alloc::System),
             quote!(::isolated_test::CountingAllocator::system()),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn has_the_harness_missing_test(expansion: TokenStream2) -> bool {
+        let file: syn::File = syn::parse2(expansion).unwrap();
+        file.items.iter().any(|item| {
+            matches!(item, syn::Item::Fn(function)
+                if function.sig.ident == "isolated_tests_need_harness_false")
+        })
+    }
+
+    #[test]
+    fn rust_analyzer_gets_no_runnable_that_runs_no_test() {
+        assert!(has_the_harness_missing_test(
+            expand(quote!(), false).unwrap()
+        ));
+        assert!(!has_the_harness_missing_test(
+            expand(quote!(), true).unwrap()
+        ));
     }
 }

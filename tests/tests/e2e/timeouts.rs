@@ -132,7 +132,12 @@ fn a_long_running_test_is_said_with_where_it_is_and_left_running() {
         .iter()
         .position(|line| *line == "test waits_for_the_notice has been running for over 100ms")
         .unwrap_or_else(|| panic!("no notice\n{}", run.context()));
-    assert_eq!(lines.get(notice + 1).copied(), Some("  it is at:"), "{}", run.context());
+    assert_eq!(
+        lines.get(notice + 1).copied(),
+        Some("  it is at:"),
+        "{}",
+        run.context()
+    );
     let frames: Vec<&str> = lines[notice + 2..]
         .iter()
         .copied()
