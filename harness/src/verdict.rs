@@ -52,6 +52,12 @@ pub(crate) enum Note {
     NotReproducible { bytes: u64, blocks: u64 },
     /// `allow_leaks` let these descriptors stay open.
     AllowedDescriptors(LeftDescriptors),
+    /// It left these descriptors open, each held by what the body wrote (a registry, a static, a
+    /// live thread): kept by state that outlives it, as still reachable memory is, no leak.
+    HeldDescriptors(LeftDescriptors),
+    /// It left these descriptors open, but a second run that tracked allocations left none: not
+    /// reproducible, not counted.
+    DescriptorsNotReproducible(LeftDescriptors),
     /// It returned while threads it started still ran.
     LeftThreads { threads: u32 },
 }
@@ -349,16 +355,28 @@ fn judge_heap(heap: Option<HeapDelta>, expect: &Expectations) -> Verdict {
 /// descriptors fail it as a leak does (noted under `allow_leaks`); threads still running are
 /// noted (a failure under `strict_leaks`).
 fn judge_left(heap_verdict: Verdict, clues: &DeathClues, expect: &Expectations) -> Verdict {
+    let descriptors = match &clues.left_descriptors {
+        None => Ok(None),
+        Some(left) if expect.leak_limit.is_some() => Err(Failure::LeftDescriptors(left.clone())),
+        Some(left) => Ok(Some(Note::AllowedDescriptors(left.clone()))),
+    };
+    judge_left_with(heap_verdict, descriptors, clues.left_threads, expect)
+}
+
+/// [`judge_left`], the descriptors judged already: a failure, or what to note of them.
+fn judge_left_with(
+    heap_verdict: Verdict,
+    descriptors: Result<Option<Note>, Failure>,
+    threads: u32,
+    expect: &Expectations,
+) -> Verdict {
     let Verdict::Pass(mut note) = heap_verdict else {
         return heap_verdict;
     };
-    if let Some(left) = &clues.left_descriptors {
-        if expect.leak_limit.is_some() {
-            return fail(Failure::LeftDescriptors(left.clone()));
-        }
-        note = note.or(Some(Note::AllowedDescriptors(left.clone())));
+    match descriptors {
+        Err(failure) => return fail(failure),
+        Ok(descriptors) => note = note.or(descriptors),
     }
-    let threads = clues.left_threads;
     if threads > 0 {
         if expect.strict_leaks {
             return fail(Failure::LeftThreads { threads });
@@ -378,14 +396,50 @@ pub(crate) fn left(heap: HeapDelta) -> (u64, u64) {
 /// ones count. A second run that grew by nothing cannot tell them apart: the growth, not
 /// reproducible, is noted and not counted (a blocking call that allocated a thread-local only
 /// when it had to wait grows the heap on some runs only).
+/// Where the test also left descriptors open, the second run tells which are held by what its
+/// body wrote (`second_left_open`: those it left): only the others count.
 pub(crate) fn judge_tracked(
     first: (HeapDelta, &DeathClues),
     second: HeapDelta,
     leaks: &TrackedLeaks,
+    second_left_open: Option<&LeftDescriptors>,
     expect: &Expectations,
 ) -> Verdict {
     let (first, clues) = first;
-    judge_left(judge_lost(first, second, leaks, expect), clues, expect)
+    let heap_verdict = match expect.leak_limit {
+        Some(limit) if left(first).0 > limit => judge_lost(first, second, leaks, expect),
+        _ => judge_heap(Some(first), expect),
+    };
+    match (&leaks.held_descriptors, &clues.left_descriptors) {
+        (Some(held), Some(first_left)) => {
+            let held = judge_held(first_left, second_left_open, held).map(Some);
+            judge_left_with(heap_verdict, held, clues.left_threads, expect)
+        }
+        _ => judge_left(heap_verdict, clues, expect),
+    }
+}
+
+/// What the descriptors a test left open come to, once a second run told which it held: a
+/// failure for those nothing holds, or a note.
+fn judge_held(
+    first_left: &LeftDescriptors,
+    second_left: Option<&LeftDescriptors>,
+    held: &[i32],
+) -> Result<Note, Failure> {
+    let Some(second_left) = second_left else {
+        return Ok(Note::DescriptorsNotReproducible(first_left.clone()));
+    };
+    let unheld = LeftDescriptors {
+        count: second_left.count.saturating_sub(held.len() as u32),
+        named: (second_left.named.iter())
+            .filter(|(fd, _)| !held.contains(fd))
+            .cloned()
+            .collect(),
+    };
+    match unheld.count {
+        0 => Ok(Note::HeldDescriptors(second_left.clone())),
+        _ => Err(Failure::LeftDescriptors(unheld)),
+    }
 }
 
 /// [`judge_tracked`] on the heap alone.
@@ -419,6 +473,8 @@ pub(crate) enum LeakSiteSearch {
         leaks: TrackedLeaks,
         second: HeapDelta,
         first: HeapDelta,
+        /// The descriptors it left open.
+        left_open: Option<LeftDescriptors>,
     },
     /// It did not return as the failing run did.
     Failed(SearchFailure),

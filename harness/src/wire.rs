@@ -76,6 +76,9 @@ pub(crate) struct TrackedLeaks {
     /// The scan could not run (no memory for it, or the mappings could not be read): every block
     /// counts as reachable.
     pub(crate) unscanned: bool,
+    /// Of the descriptors the body left open, those something the body wrote still holds (a
+    /// registry, a static, a live thread), where they were looked for and the search could run.
+    pub(crate) held_descriptors: Option<Vec<i32>>,
 }
 
 /// What the child says about its test: facts only; the parent decides the verdict.

@@ -8,15 +8,37 @@
 
 use std::collections::HashMap;
 
+use super::no_alloc::held::{DescriptorSet, HeldSearch, Snapshot};
 use super::no_alloc::mapped::Mapped;
 use super::no_alloc::scan::{self, Block, PreBody, ScanBuffers};
 use super::no_alloc::table::{self, Slot, EMPTY, FRAMES};
 use crate::wire::{LeakSite, LeakTally, TrackedLeaks, SITES_SENT};
 
-/// The mappings before the body began, every one a root of the scan. Call before the body, and
-/// before its heap is first measured: the list is heap the body did not make.
-pub(crate) fn pre_body() -> PreBody {
-    PreBody::from_maps(&std::fs::read_to_string("/proc/self/maps").unwrap_or_default())
+/// What the scan needs of the time before the body: the mappings then, every one a root; and,
+/// where the descriptors the body leaves open are to be judged, a copy of the memory it may keep
+/// one in without allocating.
+pub(crate) struct BeforeBody {
+    pub(crate) mappings: PreBody,
+    pub(crate) snapshot: Option<Snapshot>,
+}
+
+/// Taken before the body, and before its heap is first measured: what it allocates is heap the
+/// body did not make. `stack_floor`: an address in the frame that runs the body, where the copy of
+/// the test thread's stack (and thread-local storage) starts, when `descriptors` asks for one.
+pub(crate) fn before_body(descriptors: bool, stack_floor: usize) -> BeforeBody {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+    let mappings = PreBody::from_maps(&maps);
+    let snapshot = descriptors
+        .then(|| {
+            let mut ranges = PreBody::static_data(&maps);
+            let floor = stack_floor & !7;
+            if let Some(end) = mappings.end_of_mapping_holding(floor) {
+                ranges.push((floor, end));
+            }
+            Snapshot::take(&ranges)
+        })
+        .flatten();
+    BeforeBody { mappings, snapshot }
 }
 
 /// A recorded block, with its slot in the table (for its call stack).
@@ -32,10 +54,13 @@ struct Recorded {
 /// `reachable_sites`: naming call stacks takes the harness a while). Call after the body, recording and
 /// tracking over (`counting::stop_tracking`: no free waits on the table's lock any more); allocates
 /// only once the scan is done.
+/// `left_open`: where the descriptors the body left open are to be judged, which they are, looked
+/// for in what the body wrote (see [`super::no_alloc::held`]).
 pub(crate) fn tracked_leaks(
-    pre_body: &PreBody,
+    before: &BeforeBody,
     stack_floor: usize,
     reachable_sites: bool,
+    left_open: Option<DescriptorSet>,
 ) -> TrackedLeaks {
     let Some(table_range) = table::range() else {
         return TrackedLeaks::default();
@@ -51,6 +76,10 @@ pub(crate) fn tracked_leaks(
     // Nothing is allocated from here until the scan is over: it stops the other threads.
     let count = scan.take_recorded();
     let [text, mappings, tids, staging] = scan.buffers.ranges();
+    let [copy, regions] = before
+        .snapshot
+        .as_ref()
+        .map_or([(0, 0); 2], Snapshot::ranges);
     let excluded = [
         super::no_alloc::tracking_heap::region(),
         table_range,
@@ -62,15 +91,21 @@ pub(crate) fn tracked_leaks(
         mappings,
         tids,
         staging,
+        copy,
+        regions,
     ];
+    let mut held = left_open
+        .zip(before.snapshot.as_ref())
+        .map(|(wanted, snapshot)| HeldSearch::new(wanted, snapshot));
     let scanned = scan::mark_reachable(
         &scan.blocks.as_mut_slice()[..count],
         &mut scan.reachable.as_mut_slice()[..count],
         &mut scan.work.as_mut_slice()[..count],
-        pre_body,
+        &before.mappings,
         &mut scan.buffers,
         &excluded,
         stack_floor,
+        held.as_mut(),
     );
     // The world runs again: from here on, allocating is fine.
     let slots = table::finished_slots().unwrap_or_default();
@@ -91,7 +126,19 @@ pub(crate) fn tracked_leaks(
         reachable: kind(true, reachable_sites),
         unrecorded,
         unscanned: !scanned,
+        // Unknown where the scan could not run: nothing then says any is lost.
+        held_descriptors: held
+            .filter(|_| scanned)
+            .map(|held| descriptors_in(held.held())),
     }
+}
+
+/// The descriptor numbers in `set`.
+fn descriptors_in(set: DescriptorSet) -> Vec<i32> {
+    (0..set.len() * 64)
+        .filter(|&fd| set[fd / 64] & (1 << (fd % 64)) != 0)
+        .map(|fd| fd as i32)
+        .collect()
 }
 
 /// The scan's memory, mapped outside the heap it scans.

@@ -47,16 +47,25 @@ pub(crate) struct ChildOptions {
     pub(crate) record_stacks: bool,
     /// With `record_stacks`: the sites of the still reachable blocks too, not only the lost.
     pub(crate) reachable_sites: bool,
+    /// With `track_allocations`: tell which descriptors the body left open are held by what it
+    /// wrote (a registry, a static, a live thread), as the scan tells memory.
+    pub(crate) judge_descriptors: bool,
 }
 
 impl ChildOptions {
     /// The same, recording allocations (and their call stacks if `stacks`; the sites of the
     /// still reachable blocks too if `reachable_sites`).
-    pub(crate) fn tracking_allocations(self, stacks: bool, reachable_sites: bool) -> Self {
+    pub(crate) fn tracking_allocations(
+        self,
+        stacks: bool,
+        reachable_sites: bool,
+        judge_descriptors: bool,
+    ) -> Self {
         Self {
             track_allocations: true,
             record_stacks: stacks,
             reachable_sites,
+            judge_descriptors,
             ..self
         }
     }
@@ -183,17 +192,28 @@ pub(crate) fn run_test(
     }
     test_thread::run(case.full_name(), move || {
         test_thread::claim();
-        run_on_test_thread(case, counting, options)
+        // Above every frame of the harness's that runs while the body does: from here up, the
+        // thread's stack changes only where the test's thread-locals are.
+        let here = 0u8;
+        let above = std::hint::black_box(&here) as *const u8 as usize;
+        run_on_test_thread(case, counting, options, above)
     })
 }
 
 /// The test's thread: the body between its measurements, then every report, then the end of the
-/// process.
-fn run_on_test_thread(case: &'static TestCase, counting: bool, options: ChildOptions) -> ! {
+/// process. `above`: an address in a frame above this one.
+fn run_on_test_thread(
+    case: &'static TestCase,
+    counting: bool,
+    options: ChildOptions,
+    above: usize,
+) -> ! {
     let memory_limit = options.memory_limit;
-    // Heap, but made before the body's heap is measured: the mappings that are roots, and the
-    // descriptors open before the body.
-    let pre_body = options.track_allocations.then(leak_sites::pre_body);
+    // Heap, but made before the body's heap is measured: the mappings that are roots (and a copy
+    // of the memory a descriptor may be kept in), and the descriptors open before the body.
+    let before_body = options
+        .track_allocations
+        .then(|| leak_sites::before_body(options.judge_descriptors, above));
     let baseline = resources::Baseline::now();
     let others_before = sys::OthersUsage::now();
     let before = HeapSnapshot::now();
@@ -215,15 +235,17 @@ fn run_on_test_thread(case: &'static TestCase, counting: bool, options: ChildOpt
     }
     let after = HeapSnapshot::now();
     let foreign_heap = baseline.foreign_heap(before.delta_to(after));
-    if let Some(pre_body) = &pre_body {
+    if let Some(before_body) = &before_body {
         // This frame ran the body: below it, the stack holds only what the body's frames left.
         let here = 0u8;
         let stack_floor = std::hint::black_box(&here) as *const u8 as usize;
+        let left_open = options.judge_descriptors.then(|| baseline.left_open());
         counting::stop_tracking();
         send(Message::TrackedLeaks(leak_sites::tracked_leaks(
-            pre_body,
+            before_body,
             stack_floor,
             options.reachable_sites,
+            left_open,
         )));
     }
     for message in baseline.left_behind(foreign_heap, threads_ran) {

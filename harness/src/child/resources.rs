@@ -36,14 +36,20 @@ impl Baseline {
         (foreign >= FOREIGN_HEAP_NOISE).then_some(foreign)
     }
 
+    /// The descriptors open now that were not before the body. Allocates nothing.
+    pub(super) fn left_open(&self) -> [u64; sys::WATCHED_DESCRIPTORS / 64] {
+        let now = sys::open_descriptors();
+        std::array::from_fn(|word| now[word] & !self.descriptors[word])
+    }
+
     /// What the body left that was not there before it: sent after every heap measurement,
     /// since listing descriptors allocates.
     /// `threads_ran`: whether any thread but this one ran during the body ([`sys::OthersUsage`]).
     pub(super) fn left_behind(&self, foreign_heap: Option<i64>, threads_ran: bool) -> Vec<Message> {
         let mut messages = Vec::new();
-        let now = sys::open_descriptors();
+        let left_open = self.left_open();
         let left: Vec<i32> = (0..sys::WATCHED_DESCRIPTORS)
-            .filter(|&fd| now[fd / 64] & !self.descriptors[fd / 64] & (1 << (fd % 64)) != 0)
+            .filter(|&fd| left_open[fd / 64] & (1 << (fd % 64)) != 0)
             .map(|fd| fd as i32)
             .collect();
         if !left.is_empty() {

@@ -257,6 +257,16 @@ impl Display for Note {
                 count(*blocks, "allocation"),
             ),
             Note::AllowedDescriptors(left) => write!(f, "left {} (allowed)", Descriptors(left)),
+            Note::HeldDescriptors(left) => write!(
+                f,
+                "left {}, held by state that outlives it (not a leak)",
+                Descriptors(left)
+            ),
+            Note::DescriptorsNotReproducible(left) => write!(
+                f,
+                "left {}, but a second run that tracked allocations did not: not reproducible, not counted",
+                Descriptors(left)
+            ),
             Note::LeftThreads { threads } => write!(
                 f,
                 "returned while {} it started still ran",
@@ -401,6 +411,7 @@ pub(crate) fn leak_evidence(search: &LeakSiteSearch, strict: bool) -> Vec<String
             leaks,
             second,
             first,
+            ..
         } => (leaks, second, first),
     };
     let mut lines = Vec::new();

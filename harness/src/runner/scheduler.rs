@@ -16,7 +16,7 @@ use crate::parent::zygote::StartError;
 use crate::parent::{leak_sites, signals};
 use crate::plan::PlannedTest;
 use crate::symbols::Frame;
-use crate::verdict::{self, Verdict, LARGE_GROWTH};
+use crate::verdict::{self, Failure, Verdict, LARGE_GROWTH};
 use crate::wire::TrackedLeaks;
 
 /// Why a test's outcome could not be had.
@@ -60,6 +60,8 @@ pub(crate) struct TrackingPlan {
     /// Name the still reachable blocks' sites too: under `strict_leaks`, with
     /// `ISOLATED_TEST_REPORT=memory`, and where the growth is [`LARGE_GROWTH`] or more.
     pub(crate) reachable_sites: bool,
+    /// Tell which descriptors left open are held by what the body wrote.
+    pub(crate) descriptors: bool,
 }
 
 impl Scheduler {
@@ -118,7 +120,8 @@ impl Scheduler {
     }
 
     /// Whether `outcome`, a run of test `index`, must be run again tracking its allocations: its
-    /// heap grew past its leak limit, and the blocks it left are to be told apart or traced.
+    /// heap grew past its leak limit, and the blocks it left are to be told apart or traced; or
+    /// it left descriptors open, and which of them what it wrote holds is to be told.
     pub(crate) fn tracking_for(
         &self,
         index: usize,
@@ -128,20 +131,30 @@ impl Scheduler {
         let Ok(ChildReport::Returned { heap: Some(heap) }) = &outcome.report else {
             return None;
         };
-        // Cheap first: most runs that grew at all stayed within their limit.
-        if heap.net_bytes.max(0) as u64 <= expect.leak_limit? {
+        // Cheap first: most runs that grew at all stayed within their limit, and left nothing.
+        let over_limit = heap.net_bytes.max(0) as u64 > expect.leak_limit?;
+        let left_open = outcome.clues.left_descriptors.is_some();
+        if !over_limit && !left_open {
             return None;
         }
-        let leaked = matches!(
-            verdict::judge(outcome, expect),
-            Verdict::Fail(failure) if failure.is_leak()
-        );
-        (leaked && (self.leak_sites || !expect.strict_leaks)).then(|| TrackingPlan {
+        let Verdict::Fail(failure) = verdict::judge(outcome, expect) else {
+            return None;
+        };
+        // Under `strict_leaks` every descriptor counts, held or not.
+        let descriptors = left_open && !expect.strict_leaks;
+        let heap_sites = failure.is_leak() && (self.leak_sites || !expect.strict_leaks);
+        let for_descriptors = descriptors
+            && matches!(
+                failure,
+                Failure::LeftDescriptors(_) | Failure::Leaked { .. }
+            );
+        (heap_sites || for_descriptors).then(|| TrackingPlan {
             timeout: tracking_timeout(outcome.duration, heap.allocations),
-            stacks: self.leak_sites,
+            stacks: self.leak_sites && failure.is_leak(),
             reachable_sites: expect.strict_leaks
                 || self.report_memory
                 || heap.net_bytes.max(0) as u64 >= LARGE_GROWTH,
+            descriptors,
         })
     }
 
@@ -175,7 +188,7 @@ impl Scheduler {
         };
         let key = self.tracking_key(index);
         self.start_keyed(index, key, watch, |options| {
-            options.tracking_allocations(plan.stacks, plan.reachable_sites)
+            options.tracking_allocations(plan.stacks, plan.reachable_sites, plan.descriptors)
         })?;
         self.tracking[index] = true;
         Ok(())
@@ -316,6 +329,7 @@ impl Scheduler {
             track_allocations: false,
             record_stacks: false,
             reachable_sites: false,
+            judge_descriptors: false,
         });
         self.supervisor.start(
             key,

@@ -127,9 +127,18 @@ impl Run {
         };
         let search = self.track_blocks(index, plan, first);
         let verdict = match &search {
-            LeakSiteSearch::Found { leaks, second, .. } if !expect.strict_leaks => {
-                verdict::judge_tracked((first, &outcome.clues), *second, leaks, &expect)
-            }
+            LeakSiteSearch::Found {
+                leaks,
+                second,
+                left_open,
+                ..
+            } if !expect.strict_leaks => verdict::judge_tracked(
+                (first, &outcome.clues),
+                *second,
+                leaks,
+                left_open.as_ref(),
+                &expect,
+            ),
             _ => verdict,
         };
         Judged {
@@ -163,7 +172,9 @@ impl Run {
         self.take_clues(index, &outcome);
         let verdict = verdict::judge(&outcome, &self.scheduler.test(index).expect);
         let second = match (&outcome.report, verdict) {
-            (_, Verdict::Fail(failure)) if !failure.is_leak() => {
+            (_, Verdict::Fail(failure))
+                if !failure.is_leak() && !matches!(failure, Failure::LeftDescriptors(_)) =>
+            {
                 return LeakSiteSearch::Failed(SearchFailure::Failed(failure))
             }
             (Ok(ChildReport::Returned { heap: Some(heap) }), _) => *heap,
@@ -178,6 +189,7 @@ impl Run {
             leaks,
             second,
             first,
+            left_open: outcome.clues.left_descriptors.take(),
         }
     }
 
@@ -206,6 +218,7 @@ impl Run {
         self.last_death = failure.death();
         let test = self.scheduler.test(index);
         let (case, strict_leaks) = (test.case, test.expect.strict_leaks);
+        let leak = failure.is_leak();
         let (stuck_at, leak_sites, captured) = match judged {
             Some(mut judged) => {
                 // Where a test was stuck is its failure's evidence only at its timeout: a child
@@ -215,7 +228,9 @@ impl Run {
                     _ => Vec::new(),
                 };
                 let captured = captured(&mut judged);
-                (stuck_at, judged.leak_sites, captured)
+                // Where blocks came from is a leak's evidence; the run may have been made for
+                // the descriptors a test left.
+                (stuck_at, judged.leak_sites.filter(|_| leak), captured)
             }
             None => (Vec::new(), None, Captured::default()),
         };

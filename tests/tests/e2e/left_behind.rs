@@ -34,6 +34,39 @@ fn descriptors_left_open_fail_the_test_naming_each() {
     );
 }
 
+/// A descriptor kept by state that outlives the test (a registry, a static, a thread-local, a
+/// thread still running) is held, as memory a static reaches is: a note, and a failure under
+/// `strict_leaks`. One nothing the body wrote keeps is leaked.
+#[test]
+fn descriptors_held_by_state_that_outlives_the_test_are_noted() {
+    let run = left_behind();
+    let held = [
+        ("descriptors::hands_a_descriptor_to_a_registry", 230),
+        ("descriptors::keeps_a_descriptor_in_a_static", 232),
+        ("descriptors::keeps_a_descriptor_in_a_thread_local", 233),
+        ("descriptors::leaves_a_thread_holding_a_descriptor", 234),
+    ];
+    for (name, fd) in held {
+        run.assert_ok(name);
+        let note = format!(
+            "note: {name} left 1 descriptor open: fd {fd} → socket, held by state that outlives it (not a leak)"
+        );
+        assert!(
+            run.report.after_summary.contains(&note),
+            "{note}\n{}",
+            run.context()
+        );
+    }
+    run.assert_failed(
+        "descriptors::hands_a_descriptor_to_a_registry_strict",
+        "left 1 descriptor open: fd 231 → socket; allow it with #[isolated_test(allow_leaks)]",
+    );
+    run.assert_failed(
+        "descriptors::forgets_a_descriptor_next_to_one_it_registers",
+        "left 1 descriptor open: fd 236 → socket; allow it with #[isolated_test(allow_leaks)]",
+    );
+}
+
 #[test]
 fn descriptors_the_test_closed_or_inherited_are_not_counted() {
     left_behind().assert_ok("descriptors::closes_what_it_opens");

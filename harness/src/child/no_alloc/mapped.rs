@@ -50,6 +50,11 @@ impl<T: Copy> Mapped<T> {
         start
     }
 
+    pub(crate) fn as_slice(&self) -> &[T] {
+        // SAFETY: the mapping holds `len` values, zeroed, and lives as long as `self`.
+        unsafe { std::slice::from_raw_parts(self.start, self.len) }
+    }
+
     pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
         // SAFETY: the mapping holds `len` values, zeroed, and lives as long as `self`.
         unsafe { std::slice::from_raw_parts_mut(self.start, self.len) }

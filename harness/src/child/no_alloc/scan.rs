@@ -14,6 +14,7 @@
 //! its stack pointer and waits until the scan is over.
 use std::io;
 
+use super::held::HeldSearch;
 use super::mapped::{Mapped, Range};
 use super::stop::{StoppedThreads, MAX_STOPPED};
 use crate::sys;
@@ -47,6 +48,24 @@ impl PreBody {
         )
     }
 
+    /// The process's static data: its file-backed writable mappings (of the binary and the
+    /// libraries), where a `static` lives.
+    pub(crate) fn static_data(text: &str) -> Vec<Range> {
+        text.lines()
+            .filter_map(parse_mapping)
+            .filter(|mapping| mapping.private_writable && mapping.file_backed)
+            .map(|mapping| (mapping.start, mapping.end))
+            .collect()
+    }
+
+    /// Where the mapping holding `address` ended before the body, if one did.
+    pub(crate) fn end_of_mapping_holding(&self, address: usize) -> Option<usize> {
+        self.0
+            .iter()
+            .find(|&&(start, end)| (start..end).contains(&address))
+            .map(|&(_, end)| end)
+    }
+
     fn overlaps(&self, mapping: &Mapping) -> bool {
         self.0
             .iter()
@@ -65,6 +84,8 @@ struct Mapping {
     inaccessible: bool,
     /// No file and no kernel name: `mmap` memory (thread stacks among it).
     anonymous: bool,
+    /// Mapped from a file (an inode): a binary's or a library's data.
+    file_backed: bool,
 }
 
 fn parse_mapping(line: &str) -> Option<Mapping> {
@@ -81,6 +102,7 @@ fn parse_mapping(line: &str) -> Option<Mapping> {
         private_writable: perms.starts_with("rw") && perms.ends_with('p'),
         inaccessible: perms == "---p",
         anonymous: inode == "0" && path.is_empty(),
+        file_backed: inode != "0",
     })
 }
 
@@ -180,8 +202,10 @@ impl ScanBuffers {
 /// `work` has room for one index per block. `excluded` are the harness's own bookkeeping (the
 /// tracker's table, this scan's buffers): never roots. `stack_floor` is where the scanning thread's
 /// stack is scanned from: an address in the frame that ran the body, since the stack below it
-/// is what the body's own frames left. Returns `false`, with every block marked reachable, where
-/// the process's mappings could not be read whole.
+/// is what the body's own frames left. `held`, where given, also looks for the descriptors the
+/// body left open, while the other threads are stopped. Returns `false`, with every block marked
+/// reachable, where the process's mappings could not be read whole.
+#[allow(clippy::too_many_arguments)] // each is a piece of the scan's state, set up by its caller
 pub(crate) fn mark_reachable(
     blocks: &[Block],
     reachable: &mut [bool],
@@ -190,8 +214,9 @@ pub(crate) fn mark_reachable(
     buffers: &mut ScanBuffers,
     excluded: &[Range],
     stack_floor: usize,
+    held: Option<&mut HeldSearch<'_>>,
 ) -> bool {
-    if blocks.is_empty() {
+    if blocks.is_empty() && held.is_none() {
         return true;
     }
     let scanner_sp = stack_floor;
@@ -206,8 +231,8 @@ pub(crate) fn mark_reachable(
         reachable,
         work,
         pending: 0,
-        low: blocks[0].start,
-        high: blocks[blocks.len() - 1].end(),
+        low: blocks.first().map_or(usize::MAX, |block| block.start),
+        high: blocks.last().map_or(0, Block::end),
     };
     let stack_pointers = stopped.stack_pointers();
     roots(
@@ -225,6 +250,24 @@ pub(crate) fn mark_reachable(
         marker.pending -= 1;
         let block = blocks[marker.work[marker.pending] as usize];
         marker.scan(block.start, block.end());
+    }
+    if let Some(held) = held {
+        held.look_at_changes(marker.staging);
+        for (block, _) in blocks
+            .iter()
+            .zip(marker.reachable.iter())
+            .filter(|(_, &r)| r)
+        {
+            held.look_in(block.start, block.end());
+        }
+        // The stacks of threads the body started that still run: a live thread keeps what its
+        // frames hold.
+        for &sp in stack_pointers.unwrap_or(&[]) {
+            let stack = mappings.iter().find(|m| (m.start..m.end).contains(&sp));
+            if let Some(stack) = stack.filter(|stack| !pre_body.overlaps(stack)) {
+                held.look_in(sp, stack.end);
+            }
+        }
     }
     drop(stopped);
     true
@@ -351,6 +394,7 @@ mod tests {
             private_writable: perms == "rw-p",
             inaccessible: perms == "---p",
             anonymous,
+            file_backed: !anonymous,
         }
     }
 
