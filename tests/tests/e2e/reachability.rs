@@ -18,6 +18,7 @@ fn expectations() -> BTreeMap<&'static str, Option<String>> {
         "reachable::fills_a_static_from_300_threads_and_leaves_one_that_blocks_signals",
         "reachable::forces_a_lazylock_static",
         "reachable::installs_a_global_logger",
+        "reachable::keeps_blocks_through_ones_its_threads_allocate_after_the_body",
         "reachable::keeps_more_blocks_than_are_tracked_in_a_static",
         "reachable::leaves_a_thread_running_that_holds_a_buffer",
         "reachable::leaves_a_thread_that_blocks_every_signal_holding_a_buffer",

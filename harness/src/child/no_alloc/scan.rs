@@ -132,10 +132,16 @@ fn roots(
         }
         // A thread stack is an anonymous mapping right above its guard page. Made during the
         // body and holding no live thread's stack pointer, it is a dead thread's, which the C
-        // library keeps for reuse: what its frames left there reaches nothing.
+        // library keeps for reuse: what its frames left there reaches nothing. glibc's heap for a
+        // thread (an arena) looks alike, right above the inaccessible rest of the arena before
+        // it, but starts on a 64 MiB boundary above tens of MiB: a heap, always a root.
         let guarded = index > 0 && {
             let below = &mappings[index - 1];
-            below.end == mapping.start && below.inaccessible && below.anonymous
+            below.end == mapping.start
+                && below.inaccessible
+                && below.anonymous
+                && below.end - below.start <= MAX_GUARD
+                && mapping.start % ARENA_ALIGNMENT != 0
         };
         let dead_stack = mapping.anonymous && guarded && !pre_body.overlaps(mapping);
         if dead_stack && stopped.is_some() {
@@ -144,6 +150,13 @@ fn roots(
         push((mapping.start, mapping.end));
     }
 }
+
+/// The largest guard below a thread stack taken for one: glibc's default is a page; a thread's
+/// own guard size is seldom more than a few.
+const MAX_GUARD: usize = 1 << 20;
+
+/// Where glibc's heaps for threads (arenas) start: on multiples of their largest size.
+const ARENA_ALIGNMENT: usize = 64 << 20;
 
 /// Gives `push` the parts of `[start, end)` outside every `excluded` range.
 fn without(start: usize, end: usize, excluded: &[Range], push: &mut impl FnMut(usize, usize)) {
@@ -449,6 +462,24 @@ mod tests {
                 (0xa000, 0xb000)
             ]
         );
+    }
+
+    #[test]
+    fn a_threads_heap_is_a_root_though_it_looks_like_a_dead_stack() {
+        let arena = 64 << 20;
+        let maps = [
+            // The inaccessible rest of one arena, then the next arena's used part.
+            mapping(arena - (60 << 20), arena, "---p", true),
+            mapping(arena, arena + (132 << 10), "rw-p", true),
+            // A dead thread's stack: a one-page guard below.
+            mapping(3 * arena + 0x1000, 3 * arena + 0x2000, "---p", true),
+            mapping(3 * arena + 0x2000, 3 * arena + 0x202000, "rw-p", true),
+        ];
+        let mut found = Vec::new();
+        roots(&maps, &PreBody(Vec::new()), Some(&[]), 0, |range| {
+            found.push(range)
+        });
+        assert_eq!(found, vec![(arena, arena + (132 << 10))]);
     }
 
     #[test]
