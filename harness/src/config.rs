@@ -1,16 +1,32 @@
 //! What the user asked for: libtest's command line plus the `ISOLATED_TEST_*` environment.
 //!
-//! Every mistake here becomes one [`ConfigError`] line, never a panic.
+//! Every mistake here becomes one line, never a panic: a flag refused in libtest's words, or
+//! a [`ConfigError`].
 
 use std::fmt;
 use std::time::Duration;
 
-use crate::cli::{Arguments, ColorChoice};
+use crate::cli::{Arguments, ColorChoice, Refused};
 use crate::registry::{Setup, SuiteDefaults};
 
-/// A bad flag or environment value, reported as one line.
+/// A bad environment value, reported as one line.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct ConfigError(pub(crate) String);
+
+/// Why the run cannot start.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Mistake {
+    /// A flag libtest refuses too: libtest's words and exit code.
+    Flag(Refused),
+    /// A value of the environment isolated-test reads.
+    Config(ConfigError),
+}
+
+impl From<ConfigError> for Mistake {
+    fn from(error: ConfigError) -> Self {
+        Self::Config(error)
+    }
+}
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -125,8 +141,8 @@ impl Invocation {
         env: Env,
         suite: &SuiteDefaults,
         stdout_is_terminal: bool,
-    ) -> Result<Self, ConfigError> {
-        let args = Arguments::parse(argv, env).map_err(|refused| ConfigError(refused.0))?;
+    ) -> Result<Self, Mistake> {
+        let args = Arguments::parse(argv, env).map_err(Mistake::Flag)?;
         let jobs = test_threads(args.test_threads, env)?;
         let colour = decide_colour(args.color, env, stdout_is_terminal);
         Ok(Self {
@@ -149,18 +165,18 @@ impl Invocation {
                 None | Some("" | "1") => true,
                 Some("0") => false,
                 Some(other) => {
-                    return Err(ConfigError(format!(
+                    return Err(Mistake::Config(ConfigError(format!(
                         "ISOLATED_TEST_LEAK_SITES={other:?} is neither 1 nor 0"
-                    )))
+                    ))))
                 }
             },
             report_memory: match env("ISOLATED_TEST_REPORT").as_deref() {
                 None | Some("") => false,
                 Some("memory") => true,
                 Some(other) => {
-                    return Err(ConfigError(format!(
+                    return Err(Mistake::Config(ConfigError(format!(
                         "ISOLATED_TEST_REPORT={other:?} is not a report this harness writes (try \"memory\")"
-                    )))
+                    ))))
                 }
             },
         })
@@ -169,11 +185,6 @@ impl Invocation {
 
 fn test_threads(flag: Option<usize>, env: Env) -> Result<usize, ConfigError> {
     let jobs = match (flag, env("RUST_TEST_THREADS")) {
-        (Some(0), _) => {
-            return Err(ConfigError(
-                "--test-threads must be at least 1 (got 0)".to_owned(),
-            ))
-        }
         (Some(n), _) => n,
         (None, Some(value)) => match value.trim().parse::<usize>() {
             Ok(n) if n > 0 => n,
@@ -307,7 +318,7 @@ mod tests {
         }
     }
 
-    fn parse(argv: &[&str], env: &[(&str, &str)]) -> Result<Invocation, ConfigError> {
+    fn parse(argv: &[&str], env: &[(&str, &str)]) -> Result<Invocation, Mistake> {
         parse_with(argv, env, &SuiteDefaults::default())
     }
 
@@ -315,7 +326,7 @@ mod tests {
         argv: &[&str],
         env: &[(&str, &str)],
         suite: &SuiteDefaults,
-    ) -> Result<Invocation, ConfigError> {
+    ) -> Result<Invocation, Mistake> {
         let argv = std::iter::once("suite").chain(argv.iter().copied());
         Invocation::parse(argv.map(Into::into).collect(), &env_of(env), suite, false)
     }
@@ -365,17 +376,35 @@ mod tests {
         assert_eq!(both.unwrap().jobs, 2);
     }
 
-    #[test]
-    fn zero_threads_is_an_error() {
-        let error = parse(&["--test-threads=0"], &[]).err().unwrap();
-        assert_eq!(error.0, "--test-threads must be at least 1 (got 0)");
-        assert!(parse(&[], &[("RUST_TEST_THREADS", "zero")]).is_err());
+    /// The message of a mistake in the environment.
+    fn config_error(argv: &[&str], env: &[(&str, &str)]) -> String {
+        match parse(argv, env) {
+            Err(Mistake::Config(error)) => error.0,
+            Err(Mistake::Flag(refused)) => panic!("a flag was refused: {refused:?}"),
+            Ok(_) => panic!("accepted"),
+        }
     }
 
     #[test]
-    fn unknown_flags_are_one_line() {
-        let error = parse(&["--frobnicate"], &[]).err().unwrap();
-        assert_eq!(error.0, "unexpected argument '--frobnicate' found");
+    fn zero_threads_is_libtests_mistake_and_a_bad_rust_test_threads_ours() {
+        let refused = Refused("argument for --test-threads must not be 0".to_owned());
+        assert_eq!(
+            parse(&["--test-threads=0"], &[]).err(),
+            Some(Mistake::Flag(refused))
+        );
+        assert_eq!(
+            config_error(&[], &[("RUST_TEST_THREADS", "zero")]),
+            "RUST_TEST_THREADS must be a whole number of at least 1 (got \"zero\")"
+        );
+    }
+
+    #[test]
+    fn unknown_flags_are_refused_in_libtests_words() {
+        let refused = Refused("Unrecognized option: 'frobnicate'".to_owned());
+        assert_eq!(
+            parse(&["--frobnicate"], &[]).err(),
+            Some(Mistake::Flag(refused))
+        );
     }
 
     #[test]
@@ -387,12 +416,12 @@ mod tests {
             .unwrap()
             .shard
             .is_none());
-        let error = parse(
+        let error = config_error(
             &[],
             &[("TEST_TOTAL_SHARDS", "3"), ("TEST_SHARD_INDEX", "3")],
         );
         assert_eq!(
-            error.err().unwrap().0,
+            error,
             "TEST_SHARD_INDEX=\"3\" is not a shard from 0 to 2 (TEST_TOTAL_SHARDS=3)"
         );
         let junit = parse(&[], &[("XML_OUTPUT_FILE", "out.xml")]).unwrap().junit;
@@ -420,17 +449,11 @@ mod tests {
 
     #[test]
     fn bad_env_values_say_what_to_write() {
-        let error = parse(&[], &[("ISOLATED_TEST_TIMEOUT", "soon")])
-            .err()
-            .unwrap();
-        assert!(error
-            .0
-            .starts_with("ISOLATED_TEST_TIMEOUT=\"soon\" is not a duration"));
-        let error = parse(&[], &[("ISOLATED_TEST_LEAK_LIMIT", "-1")])
-            .err()
-            .unwrap();
+        let error = config_error(&[], &[("ISOLATED_TEST_TIMEOUT", "soon")]);
+        assert!(error.starts_with("ISOLATED_TEST_TIMEOUT=\"soon\" is not a duration"));
+        let error = config_error(&[], &[("ISOLATED_TEST_LEAK_LIMIT", "-1")]);
         assert_eq!(
-            error.0,
+            error,
             "ISOLATED_TEST_LEAK_LIMIT=\"-1\" is not a number of bytes (try \"0\" or \"4096\")"
         );
     }

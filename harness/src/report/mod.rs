@@ -681,6 +681,12 @@ fn suite_name() -> String {
     }
 }
 
+/// A flag libtest refuses too: libtest's line, uncoloured, and its exit code.
+pub(crate) fn refused_flag(message: &str) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(101)
+}
+
 /// One line on stderr for a mistake in how the harness was invoked.
 pub(crate) fn config_error(message: &str) -> ! {
     eprintln!("{} {message}", style("error:").red().bold());

@@ -8,7 +8,7 @@ use std::io::{self, IsTerminal, Write};
 use std::time::Duration;
 
 use crate::cli::Format;
-use crate::config::Invocation;
+use crate::config::{Invocation, Mistake};
 use crate::parent::spawn::ForkContext;
 use crate::parent::supervisor::Supervisor;
 use crate::parent::zygote::Zygotes;
@@ -83,7 +83,12 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
             continue;
         }
         let finished = run.judge(position);
-        console.result(test, finished);
+        let failed = console.result(test, finished);
+        if failed && args.fail_fast {
+            // libtest's `--fail-fast`: nothing more is reported; the tests still running die
+            // with the run.
+            break;
+        }
     }
     let passed = console.run_finish();
     run.finish();
@@ -226,7 +231,7 @@ fn start_run(
 }
 
 /// The command line and the environment, over the suite's defaults; a mistake in them ends the
-/// run with one `error:` line.
+/// run with one `error:` line: a flag's with libtest's exit code, the environment's with 2.
 fn invocation(suite: &SuiteDefaults) -> Invocation {
     let parsed = Invocation::parse(
         std::env::args_os().collect(),
@@ -234,7 +239,10 @@ fn invocation(suite: &SuiteDefaults) -> Invocation {
         suite,
         io::stdout().is_terminal(),
     );
-    parsed.unwrap_or_else(|error| report::config_error(&error.to_string()))
+    parsed.unwrap_or_else(|mistake| match mistake {
+        Mistake::Flag(refused) => report::refused_flag(&refused.0),
+        Mistake::Config(error) => report::config_error(&error.to_string()),
+    })
 }
 
 /// `ISOLATED_TEST_SELF_CHECK`: the harness must end with the descriptors it started with and no

@@ -259,8 +259,20 @@ fn the_log_file_is_libtests_and_the_output_still_printed() {
     );
 }
 
-/// Every unstable flag is refused without `-Z unstable-options`, in libtest's words (on stderr;
-/// isolated-test's exit code for a bad command line is 2, libtest's 101).
+/// Both twins refuse `args` alike: libtest's line on stderr, nothing on stdout, exit code 101.
+#[track_caller]
+fn assert_refused_alike(args: &[&str]) {
+    let libtest = run(libtest_twin(), args, &[]);
+    let isolated = run(env!("CARGO_BIN_EXE_twin").as_ref(), args, &[]);
+    assert_eq!(text(&isolated.stderr), text(&libtest.stderr), "{args:?}");
+    assert!(text(&libtest.stderr).starts_with("error: "), "{args:?}");
+    assert_eq!(text(&isolated.stdout), "", "{args:?}");
+    assert_eq!(isolated.status.code(), libtest.status.code(), "{args:?}");
+    assert_eq!(isolated.status.code(), Some(101), "{args:?}");
+}
+
+/// Every unstable flag is refused without `-Z unstable-options`, in libtest's words and with its
+/// exit code.
 #[test]
 fn unstable_flags_are_gated_as_libtest_gates_them() {
     for args in [
@@ -272,12 +284,9 @@ fn unstable_flags_are_gated_as_libtest_gates_them() {
         &["--shuffle-seed", "3"],
         &["--exclude-should-panic"],
         &["--force-run-in-process"],
+        &["--fail-fast"],
     ] {
-        let libtest = run(libtest_twin(), args, &[]);
-        let isolated = run(env!("CARGO_BIN_EXE_twin").as_ref(), args, &[]);
-        let first = |output: &Output| text(&output.stderr).lines().next().map(str::to_owned);
-        assert_eq!(first(&isolated), first(&libtest), "{args:?}");
-        assert_eq!(isolated.status.code(), Some(2), "{args:?}");
+        assert_refused_alike(args);
     }
     let mut no_bootstrap = Command::new(env!("CARGO_BIN_EXE_twin"));
     no_bootstrap
@@ -285,9 +294,102 @@ fn unstable_flags_are_gated_as_libtest_gates_them() {
         .env_remove("RUSTC_BOOTSTRAP");
     let refused = no_bootstrap.output().unwrap();
     assert_eq!(
-        text(&refused.stderr).lines().next(),
-        Some("error: the option `Z` is only accepted on the nightly compiler")
+        text(&refused.stderr),
+        "error: the option `Z` is only accepted on the nightly compiler\n"
     );
+    assert_eq!(refused.status.code(), Some(101));
+}
+
+/// A flag libtest does not know, one given twice, a value missing or wrong: getopts' words or
+/// libtest's, exactly, and libtest's exit code.
+#[test]
+fn bad_flags_are_refused_in_libtests_words_and_exit_code() {
+    for args in [
+        &["--bogus"][..],
+        &["-x"],
+        &["--list", "--list"],
+        &["--exact=yes"],
+        &["--test-threads"],
+        &["--test-threads=0"],
+        &["--test-threads", "x"],
+        &["--color", "maybe"],
+        &["--format", "xml"],
+        &["--ignored", "--include-ignored"],
+        &["-Z", "other"],
+        &["-Zunstable-options", "--shuffle-seed", "x"],
+        &["--test-threads=0", "--format", "xml"],
+    ] {
+        assert_refused_alike(args);
+    }
+}
+
+/// `--help` prints libtest's usage line and the flags, and runs nothing.
+#[test]
+fn help_prints_the_usage_and_runs_nothing() {
+    for flag in ["--help", "-h"] {
+        let output = run(env!("CARGO_BIN_EXE_twin").as_ref(), &[flag], &[]);
+        let stdout = text(&output.stdout);
+        assert_eq!(output.status.code(), Some(0));
+        assert!(stdout.starts_with("Usage: "), "{stdout}");
+        assert!(
+            stdout
+                .lines()
+                .next()
+                .unwrap()
+                .ends_with(" [OPTIONS] [FILTERS...]"),
+            "{stdout}"
+        );
+        for flag in [
+            "--include-ignored",
+            "--test-threads n_threads",
+            "--no-capture",
+            "--fail-fast",
+        ] {
+            assert!(stdout.contains(flag), "{flag} in {stdout}");
+        }
+        assert!(!stdout.contains("running"), "{stdout}");
+    }
+}
+
+/// stdout without the entries of the failures section (`---- NAME ... ----` and what follows,
+/// up to the list of names), which differ by design: isolated-test's reason and memory line.
+fn without_failure_entries(output: &str) -> String {
+    let mut kept = String::new();
+    let mut failures_headings = 0;
+    for line in output.split_inclusive('\n') {
+        if line == "failures:\n" {
+            failures_headings += 1;
+        }
+        if failures_headings != 1 || line == "failures:\n" {
+            kept.push_str(line);
+        }
+    }
+    kept
+}
+
+/// `-Z unstable-options --fail-fast`: the run reports nothing after the first failure, and the
+/// summary counts what was reported.
+#[test]
+fn fail_fast_stops_at_the_first_failure_as_libtest_does() {
+    for args in [
+        &["-Zunstable-options", "--fail-fast"][..],
+        &["-Zunstable-options", "--fail-fast", "--skip", "fails", "-q"],
+        &["-Zunstable-options", "--fail-fast", "--skip", "returns_err"],
+    ] {
+        let (libtest, isolated) = both(args);
+        assert_eq!(
+            without_failure_entries(&isolated),
+            without_failure_entries(&libtest),
+            "{args:?}"
+        );
+        assert!(isolated.contains("\ntest result: FAILED."), "{isolated}");
+    }
+    let output = run(
+        env!("CARGO_BIN_EXE_twin").as_ref(),
+        &["-Zunstable-options", "--fail-fast"],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(101));
 }
 
 #[test]

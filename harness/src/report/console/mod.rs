@@ -227,8 +227,8 @@ impl Console {
         }
     }
 
-    /// A test's result.
-    pub(crate) fn result(&mut self, test: TestName<'_>, mut finished: Finished) {
+    /// A test's result; returns whether the test failed.
+    pub(crate) fn result(&mut self, test: TestName<'_>, mut finished: Finished) -> bool {
         if let (true, Some(limits), Outcome::Passed) =
             (self.ensure_time, self.time_limits, &finished.outcome)
         {
@@ -256,7 +256,12 @@ impl Console {
             }
             Format::Junit => self.junit.push(junit::Case::new(test, &finished, time)),
         }
+        let failed = matches!(
+            finished.outcome,
+            Outcome::Failed(_) | Outcome::TimeLimitExceeded
+        );
         self.count(test, finished.outcome);
+        failed
     }
 
     fn count(&mut self, test: TestName<'_>, outcome: Outcome) {
