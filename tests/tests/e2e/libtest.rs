@@ -351,6 +351,18 @@ fn help_prints_the_usage_and_runs_nothing() {
     }
 }
 
+/// `--bench` without `--test`: libtest runs benchmarks only, and reports every test ignored;
+/// `--list` still lists them.
+#[test]
+fn bench_reports_every_test_ignored_as_libtest_does() {
+    assert_same(&["--bench"]);
+    assert_same(&["--bench", "-q"]);
+    assert_same(&["--bench", "--include-ignored", "pass"]);
+    assert_same(&["-Zunstable-options", "--bench", "--format", "json"]);
+    assert_same(&["--bench", "--list"]);
+    assert_same(&args_with(&["--bench", "--test"]));
+}
+
 /// stdout without the entries of the failures section (`---- NAME ... ----` and what follows,
 /// up to the list of names), which differ by design: isolated-test's reason and memory line.
 fn without_failure_entries(output: &str) -> String {
