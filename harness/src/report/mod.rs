@@ -342,7 +342,8 @@ pub(crate) struct Show {
     pub(crate) output: bool,
     /// `ISOLATED_TEST_REPORT=memory` or `--show-output`: every passing test's memory.
     pub(crate) memory: bool,
-    /// libtest's pretty format, where `test NAME ... ` is open on the line.
+    /// libtest's pretty format at one test thread, where `test NAME ... ` is open on the line
+    /// while the test runs.
     pub(crate) pretty: bool,
     /// `--nocapture`: a stderr captured only to be checked is passed through.
     pub(crate) nocapture: bool,

@@ -64,7 +64,7 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
         .map(|&index| PlannedTest::new(registered[index], index, &invocation.defaults))
         .collect();
     let mut run = start_run(&invocation, forks, tests);
-    let mut console = Console::new(args, invocation.colour, time_limits);
+    let mut console = Console::new(args, invocation.colour, invocation.jobs, time_limits);
     console.run_start(
         selection.tests.len(),
         selection.filtered_out,
@@ -196,7 +196,8 @@ fn start_run(
     let show = Show {
         output: args.show_output,
         memory: invocation.report_memory || args.show_output,
-        pretty: args.format == Format::Pretty,
+        // libtest opens a test's line when it starts only when it runs one test at a time.
+        pretty: args.format == Format::Pretty && invocation.jobs == 1,
         nocapture: args.nocapture,
         json: matches!(args.format, Format::Json | Format::Junit),
     };
@@ -219,7 +220,7 @@ fn start_run(
     );
     // Only where a person watches libtest's lines on a terminal that moves its cursor; never
     // between its JSON or dots, nor among a test's own output.
-    if show.pretty
+    if args.format == Format::Pretty
         && !args.nocapture
         && !invocation.dumb_terminal
         && io::stdout().is_terminal()

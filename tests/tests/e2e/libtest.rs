@@ -68,6 +68,16 @@ fn both_with(args: &[&str], env: &[(&str, &str)]) -> (String, String) {
     )
 }
 
+/// Both twins' stdout for `args`, each given them as they are (a thread count among them).
+fn both_as_given(args: &[&str], env: &[(&str, &str)]) -> (String, String) {
+    let libtest = run(libtest_twin(), args, env);
+    let isolated = run(env!("CARGO_BIN_EXE_twin").as_ref(), args, env);
+    (
+        without_times(&text(&libtest.stdout)),
+        without_times(&text(&isolated.stdout)),
+    )
+}
+
 /// Times in every format made alike (`T`, or 0 in JSON): they are measured, so never the same.
 fn without_times(output: &str) -> String {
     let patterns = [
@@ -451,4 +461,55 @@ fn ensure_time_fails_a_unit_test_over_its_critical_time() {
         ),
         "{stdout}"
     );
+}
+
+/// `--nocapture` with two test threads, as cargo-nextest (`--exact NAME --nocapture`) and editors
+/// run a test: libtest writes `test NAME ... ` only with the result, so what the test printed
+/// comes before its whole verdict line, never inside it.
+#[test]
+fn nocapture_with_several_threads_writes_each_verdict_line_whole() {
+    for name in [
+        "prints_and_passes",
+        "prints_to_both_and_passes",
+        "fails",
+        "ignored",
+    ] {
+        let args = ["--test-threads", "2", "--nocapture", "--exact", name];
+        let (libtest, isolated) = both_as_given(&args, &[]);
+        assert_eq!(
+            without_failure_entries(&isolated),
+            without_failure_entries(&libtest),
+            "{args:?}"
+        );
+    }
+    let (libtest, isolated) = both_as_given(
+        &[
+            "--test-threads",
+            "2",
+            "--nocapture",
+            "--exact",
+            "prints_and_passes",
+        ],
+        &[],
+    );
+    assert_eq!(
+        isolated,
+        "\nrunning 1 test\nhello from the twin\ntest prints_and_passes ... ok\n\ntest result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 9 filtered out; finished in Ts\n\n"
+    );
+    assert_eq!(isolated, libtest);
+    // Several tests at once: libtest's order is the order they end in; the lines are the same.
+    let args = ["--test-threads", "2", "--nocapture", "pass"];
+    let (libtest, isolated) = both_as_given(&args, &[]);
+    let sorted = |output: &str| {
+        let mut lines: Vec<String> = output.lines().map(str::to_owned).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(sorted(&isolated), sorted(&libtest), "{isolated}");
+    for line in isolated.lines().filter(|line| line.starts_with("test ")) {
+        assert!(
+            line.ends_with(" ... ok") || line.starts_with("test result: "),
+            "{isolated}"
+        );
+    }
 }

@@ -36,7 +36,7 @@ pub(crate) struct TestName<'a> {
 
 impl TestName<'_> {
     /// libtest's ` - should panic` after the name.
-    fn mode(&self) -> &'static str {
+    pub(super) fn mode(&self) -> &'static str {
         match self.case.should_panic {
             crate::registry::ShouldPanic::No => "",
             _ => " - should panic",
@@ -169,6 +169,9 @@ struct Tally {
 pub(crate) struct Console {
     format: Format,
     colour: bool,
+    /// More than one test thread: libtest's pretty format writes `test NAME ... ` only with the
+    /// result, so that a test's own output (`--nocapture`) never splits the line.
+    multithreaded: bool,
     /// `--show-output`: passing tests' output in JSON and JUnit.
     show_output: bool,
     /// `--report-time`: each test's time, against these limits.
@@ -184,10 +187,16 @@ pub(crate) struct Console {
 }
 
 impl Console {
-    pub(crate) fn new(args: &Arguments, colour: bool, time_limits: Option<TimeLimits>) -> Self {
+    pub(crate) fn new(
+        args: &Arguments,
+        colour: bool,
+        jobs: usize,
+        time_limits: Option<TimeLimits>,
+    ) -> Self {
         Self {
             format: args.format,
             colour,
+            multithreaded: jobs > 1,
             show_output: args.show_output,
             time_limits: time_limits.filter(|_| args.report_time),
             ensure_time: args.ensure_time,
@@ -216,12 +225,12 @@ impl Console {
         }
     }
 
-    /// A test starts (pretty: its open `test NAME ... ` line, where a hang is seen).
+    /// A test starts (pretty, at one thread: its open `test NAME ... ` line, where a hang is
+    /// seen).
     pub(crate) fn test_start(&mut self, test: TestName<'_>) {
         match self.format {
-            Format::Pretty => {
-                self.write(&format!("test {}{} ... ", test.name, test.mode()));
-            }
+            Format::Pretty if !self.multithreaded => self.write(&pretty::name(test)),
+            Format::Pretty => {}
             Format::Json => self.write(&json::test_started(test.name)),
             Format::Terse | Format::Junit => {}
         }
@@ -242,9 +251,13 @@ impl Console {
         let time = self.time_limits.filter(|_| ran).map(|_| finished.time);
         match self.format {
             Format::Pretty => {
+                let name = match self.multithreaded {
+                    true => pretty::name(test),
+                    false => String::new(),
+                };
                 let text = pretty::result(&finished.outcome, test.ignore_message(), self.colour);
                 let time = time.map_or_else(String::new, |time| self.time_text(time));
-                self.write(&format!("{text}{time}\n"));
+                self.write(&format!("{name}{text}{time}\n"));
             }
             Format::Terse => {
                 let text = self.terse.result(test.name, &finished.outcome, self.colour);

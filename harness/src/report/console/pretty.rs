@@ -5,7 +5,12 @@ use std::time::Duration;
 
 use ::console::Style;
 
-use super::{paint, Outcome, Tally};
+use super::{paint, Outcome, Tally, TestName};
+
+/// `test NAME ... `, or `test NAME - should panic ... `.
+pub(super) fn name(test: TestName<'_>) -> String {
+    format!("test {}{} ... ", test.name, test.mode())
+}
 
 /// `ok`, `FAILED`, `ignored, REASON`, `FAILED (time limit exceeded)`.
 pub(super) fn result(outcome: &Outcome, ignore_message: Option<&str>, colour: bool) -> String {
