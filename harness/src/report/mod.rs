@@ -204,8 +204,6 @@ struct AfterRun {
     notes: Vec<(String, PassNote)>,
     /// How many tests passed without a leak check.
     unchecked: usize,
-    /// Passing tests' captured output, for `--show-output`.
-    successes: Vec<(String, Captured)>,
     /// Processes that escaped a test's process group, killed.
     escapees: Vec<Escapee>,
     /// Which test said it left which process.
@@ -236,13 +234,6 @@ struct Flaky {
 impl AfterRun {
     fn print(&self) {
         let mut out = io::stdout().lock();
-        if !self.successes.is_empty() {
-            let _ = writeln!(out, "\nsuccesses:\n");
-            for (name, captured) in &self.successes {
-                let output = sections(&captured.stdout, &captured.stderr);
-                let _ = writeln!(out, "---- {name} ----\n{output}\n");
-            }
-        }
         if !self.memory.is_empty() {
             let _ = writeln!(out, "memory of the tests that passed:");
             for (name, figures) in &self.memory {
@@ -338,8 +329,6 @@ struct Tally {
 /// What the user asked to see.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Show {
-    /// `--show-output`: passing tests' output.
-    pub(crate) output: bool,
     /// `ISOLATED_TEST_REPORT=memory` or `--show-output`: every passing test's memory.
     pub(crate) memory: bool,
     /// libtest's pretty format at one test thread, where `test NAME ... ` is open on the line
@@ -452,10 +441,7 @@ impl Reporter {
             });
         }
         if self.show.memory && captured.memory.line().is_some() {
-            self.after.memory.push((name.clone(), captured.memory));
-        }
-        if self.show.output && !(captured.stdout.is_empty() && captured.stderr.is_empty()) {
-            self.after.successes.push((name, captured));
+            self.after.memory.push((name, captured.memory));
         }
         self.tally.passed += 1;
     }

@@ -194,7 +194,6 @@ fn start_run(
         .filter(|&position| runs[position])
         .collect();
     let show = Show {
-        output: args.show_output,
         memory: invocation.report_memory || args.show_output,
         // libtest opens a test's line when it starts only when it runs one test at a time.
         pretty: args.format == Format::Pretty && invocation.jobs == 1,

@@ -513,3 +513,99 @@ fn nocapture_with_several_threads_writes_each_verdict_line_whole() {
         );
     }
 }
+
+/// stdout up to the end of the summary line: what follows it is isolated-test's own notes.
+fn through_the_summary(output: &str) -> &str {
+    let summary = output.find("\ntest result: ").expect("a summary");
+    let end = summary + output[summary + 1..].find('\n').expect("a whole line") + 2;
+    &output[..end]
+}
+
+/// `--show-output`: libtest's order and layout, in both formats: the successes with each
+/// passing test's output under `---- NAME stdout ----` and the list of their names, then the
+/// failures, then `test result:`. After the summary, isolated-test adds the passing tests'
+/// memory lines.
+#[test]
+fn show_output_is_libtests_layout() {
+    for args in [
+        args_with(&["--show-output"]),
+        args_with(&["--show-output", "-q"]),
+        args_with(&["--show-output", "--include-ignored", "-q"]),
+        args_with(&["--show-output", "-Zunstable-options", "--shuffle-seed", "7"]),
+        vec!["--show-output", "--skip", "should_panic"],
+        vec!["--show-output", "-q", "--skip", "should_panic"],
+        vec!["--show-output", "--exact", "fails"],
+    ] {
+        let (libtest, isolated) = both(&args);
+        assert_eq!(
+            without_failure_entries(through_the_summary(&isolated)),
+            without_failure_entries(through_the_summary(&libtest)),
+            "{args:?}"
+        );
+        let after = &isolated[through_the_summary(&isolated).len()..];
+        assert!(
+            after == "\n" || after.starts_with("\nmemory of the tests that passed:\n"),
+            "{args:?}: {after:?}"
+        );
+    }
+    let (_, isolated) = both(&args_with(&["--show-output", "pass"]));
+    assert_eq!(
+        through_the_summary(&isolated),
+        "
+running 3 tests
+test passes ... ok
+test prints_and_passes ... ok
+test prints_to_both_and_passes ... ok
+
+successes:
+
+---- prints_and_passes stdout ----
+hello from the twin
+
+---- prints_to_both_and_passes stdout ----
+to stdout from the twin
+to stderr from the twin
+
+
+successes:
+    passes
+    prints_and_passes
+    prints_to_both_and_passes
+
+test result: ok. 3 passed; 0 failed; 0 ignored; 0 measured; 7 filtered out; finished in Ts
+"
+    );
+}
+
+/// What libtest writes only in one format: the reason of a lone ignored test (terse only), the
+/// tests over their time limit (pretty only); and the failures' names, sorted.
+#[test]
+fn the_end_of_a_run_is_libtests_in_each_format() {
+    for args in [
+        &["--exact", "ignored_with_reason"][..],
+        &["--exact", "ignored_with_reason", "-q"],
+        &["--exact", "ignored_with_reason", "--ignored"],
+        &[
+            "-Zunstable-options",
+            "--shuffle-seed",
+            "11",
+            "--skip",
+            "should",
+        ],
+        &[
+            "-Zunstable-options",
+            "--shuffle-seed",
+            "11",
+            "--skip",
+            "should",
+            "-q",
+        ],
+    ] {
+        let (libtest, isolated) = both(args);
+        assert_eq!(
+            without_failure_entries(&isolated),
+            without_failure_entries(&libtest),
+            "{args:?}"
+        );
+    }
+}

@@ -121,8 +121,11 @@ fn a_passing_tests_output_is_hidden_by_default() {
     assert!(run.report.successes.is_empty());
 }
 
+/// libtest's layout (tests/tests/e2e/libtest.rs holds it against libtest's): the successes
+/// before the summary, each test's output under `---- NAME stdout ----` (stdout, then stderr),
+/// then every passing test's name.
 #[test]
-fn show_output_prints_a_passing_tests_output_after_the_summary() {
+fn show_output_prints_a_passing_tests_output_before_the_summary() {
     let run = fixture!("output").args(["passes", "--show-output"]).run();
     run.assert_exit_code(0);
     run.assert_ok("passes_with_output");
@@ -131,7 +134,7 @@ fn show_output_prints_a_passing_tests_output_after_the_summary() {
         .stdout
         .find("\nsuccesses:\n")
         .expect("a successes section");
-    assert!(summary < successes, "{}", run.context());
+    assert!(successes < summary, "{}", run.context());
     // The silent test has nothing to show.
     assert_eq!(
         run.report.successes.keys().collect::<Vec<_>>(),
@@ -139,7 +142,13 @@ fn show_output_prints_a_passing_tests_output_after_the_summary() {
     );
     assert_eq!(
         run.report.successes["passes_with_output"],
-        shown("passing output", "passing error output")
+        "passing output\npassing error output"
+    );
+    assert!(
+        run.stdout
+            .contains("\nsuccesses:\n    passes_silently\n    passes_with_output\n"),
+        "{}",
+        run.context()
     );
 }
 

@@ -163,6 +163,8 @@ struct Tally {
     time_failures: Vec<String>,
     /// The one test of a run of one that is ignored, with its reason.
     lone_ignored: Option<(String, &'static str)>,
+    /// Under `--show-output`, each passed test and its output, in the order they ran.
+    successes: Option<Vec<(String, String)>>,
 }
 
 /// The printer of one run.
@@ -201,7 +203,10 @@ impl Console {
             time_limits: time_limits.filter(|_| args.report_time),
             ensure_time: args.ensure_time,
             started: Instant::now(),
-            tally: Tally::default(),
+            tally: Tally {
+                successes: args.show_output.then(Vec::new),
+                ..Tally::default()
+            },
             terse: terse::Progress::default(),
             junit: Vec::new(),
             log: open_log(args.logfile.as_deref()),
@@ -273,6 +278,9 @@ impl Console {
             finished.outcome,
             Outcome::Failed(_) | Outcome::TimeLimitExceeded
         );
+        if let (Some(successes), Outcome::Passed) = (&mut self.tally.successes, &finished.outcome) {
+            successes.push((test.name.to_owned(), finished.output));
+        }
         self.count(test, finished.outcome);
         failed
     }
@@ -303,7 +311,10 @@ impl Console {
     pub(crate) fn run_finish(&mut self) -> bool {
         let elapsed = self.started.elapsed();
         let text = match self.format {
-            Format::Pretty | Format::Terse => pretty::finish(&self.tally, elapsed, self.colour),
+            Format::Pretty | Format::Terse => {
+                let terse = self.format == Format::Terse;
+                pretty::finish(&self.tally, elapsed, terse, self.colour)
+            }
             Format::Json => json::suite_finished(&self.tally, elapsed),
             Format::Junit => junit::document(&self.tally, std::mem::take(&mut self.junit)),
         };
