@@ -78,6 +78,7 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
                 outcome: Outcome::Ignored,
                 time: Duration::ZERO,
                 output: String::new(),
+                notes: String::new(),
             };
             console.result(test, ignored);
             continue;

@@ -101,6 +101,9 @@ pub(crate) struct Finished {
     pub(crate) outcome: Outcome,
     pub(crate) time: Duration,
     pub(crate) output: String,
+    /// What isolated-test says of a passing test (it passed on a retry, its leak was allowed),
+    /// as plain lines: JSON's `stdout` carries them, the other formats print them after the run.
+    pub(crate) notes: String,
 }
 
 /// The time limits of `--report-time` and `--ensure-time`: libtest's defaults, or
