@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::cli::{Arguments, ColorChoice, Refused};
 use crate::registry::{Setup, SuiteDefaults};
+use crate::report::console::Palette;
 
 /// A bad environment value, reported as one line.
 #[derive(Debug, PartialEq, Eq)]
@@ -39,6 +40,9 @@ pub(crate) struct Invocation {
     pub(crate) args: Arguments,
     /// How many children may run at once (`--test-threads`).
     pub(crate) jobs: usize,
+    /// Where libtest's words are coloured: the bytes `$TERM`'s terminfo entry gives.
+    pub(crate) palette: Option<Palette>,
+    /// isolated-test's own text is coloured: libtest's words are, and the terminal has colours.
     pub(crate) colour: bool,
     /// `TERM=dumb`: a terminal that takes no colour and no cursor movement (Emacs' shell, say).
     pub(crate) dumb_terminal: bool,
@@ -144,11 +148,14 @@ impl Invocation {
     ) -> Result<Self, Mistake> {
         let args = Arguments::parse(argv, env).map_err(Mistake::Flag)?;
         let jobs = test_threads(args.test_threads, env)?;
-        let colour = decide_colour(args.color, env, stdout_is_terminal);
+        let palette = decide_colour(&args, env, stdout_is_terminal)
+            .then(|| Palette::from_env(env))
+            .flatten();
         Ok(Self {
             args,
             jobs,
-            colour,
+            colour: palette.as_ref().is_some_and(Palette::has_colours),
+            palette,
             dumb_terminal: is_dumb_terminal(env),
             defaults: RunDefaults::from_env(env, suite)?,
             self_check: env("ISOLATED_TEST_SELF_CHECK")
@@ -204,10 +211,10 @@ fn is_dumb_terminal(env: Env) -> bool {
 }
 
 /// `--color` wins; under `auto`, `NO_COLOR` or `TERM=dumb` turns colour off, `CLICOLOR_FORCE`
-/// on, and otherwise a terminal on stdout decides.
-fn decide_colour(flag: ColorChoice, env: Env, stdout_is_terminal: bool) -> bool {
+/// on, and otherwise libtest's rule decides: a terminal on stdout, and output captured.
+fn decide_colour(args: &Arguments, env: Env, stdout_is_terminal: bool) -> bool {
     let set = |name: &str| env(name).is_some_and(|value| !value.is_empty());
-    match flag {
+    match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto if set("NO_COLOR") || is_dumb_terminal(env) => false,
@@ -216,7 +223,7 @@ fn decide_colour(flag: ColorChoice, env: Env, stdout_is_terminal: bool) -> bool 
         {
             true
         }
-        ColorChoice::Auto => stdout_is_terminal,
+        ColorChoice::Auto => stdout_is_terminal && !args.nocapture,
     }
 }
 
@@ -461,7 +468,13 @@ mod tests {
     #[test]
     fn colour_follows_flag_then_env_then_terminal() {
         let none: &[(&str, &str)] = &[];
-        let decide = |flag, env: &[(&str, &str)], tty| decide_colour(flag, &env_of(env), tty);
+        let decide = |flag, env: &[(&str, &str)], tty| {
+            let args = Arguments {
+                color: flag,
+                ..Arguments::default()
+            };
+            decide_colour(&args, &env_of(env), tty)
+        };
         assert!(decide(ColorChoice::Always, &[("NO_COLOR", "1")], false));
         assert!(!decide(
             ColorChoice::Never,
@@ -477,5 +490,11 @@ mod tests {
         assert!(!decide(auto, &[("CLICOLOR_FORCE", "0")], false));
         assert!(decide(auto, none, true));
         assert!(!decide(auto, none, false));
+        // libtest's `auto` colours nothing under `--nocapture`.
+        let nocapture = Arguments {
+            nocapture: true,
+            ..Arguments::default()
+        };
+        assert!(!decide_colour(&nocapture, &env_of(none), true));
     }
 }

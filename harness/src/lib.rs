@@ -216,8 +216,8 @@
 //! | `ISOLATED_TEST_JUNIT` | off | a path: write a JUnit XML report of the run there; `%p` in it becomes the process id |
 //! | `ISOLATED_TEST_SELF_CHECK` | off | `1`: at the end, check and print that the harness holds the descriptors it started with and no child |
 //! | `RUST_TEST_THREADS` | all cores | like `--test-threads` |
-//! | `NO_COLOR`, `CLICOLOR_FORCE` | | colour under `--color auto` |
-//! | `TERM` | | `dumb`: no colour under `--color auto`, and no live status line |
+//! | `NO_COLOR`, `CLICOLOR_FORCE` | | colour under `--color auto` (otherwise on where stdout is a terminal and output is captured, as in libtest) |
+//! | `TERM` | | libtest's words are coloured with its terminfo entry's `setaf` and `sgr0`, byte for byte as libtest writes them, and not at all where `TERM` is unset or names a terminal the database lacks (as in libtest, whatever `--color` says); `dumb`: no colour, and no live status line |
 //! | `TEST_TOTAL_SHARDS`, `TEST_SHARD_INDEX` | | Bazel's sharding: run shard `INDEX` of `TOTAL`, every `TOTAL`th selected test |
 //! | `TEST_SHARD_STATUS_FILE` | | with sharding: touched, to say the suite shards |
 //! | `XML_OUTPUT_FILE` | | Bazel's: where the JUnit report goes, unless `ISOLATED_TEST_JUNIT` says |

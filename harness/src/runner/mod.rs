@@ -64,7 +64,8 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
         .map(|&index| PlannedTest::new(registered[index], index, &invocation.defaults))
         .collect();
     let mut run = start_run(&invocation, forks, tests);
-    let mut console = Console::new(args, invocation.colour, invocation.jobs, time_limits);
+    let palette = invocation.palette.clone();
+    let mut console = Console::new(args, palette, invocation.jobs, time_limits);
     console.run_start(
         selection.tests.len(),
         selection.filtered_out,

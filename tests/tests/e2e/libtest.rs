@@ -609,3 +609,80 @@ fn the_end_of_a_run_is_libtests_in_each_format() {
         );
     }
 }
+
+/// `--color always`: libtest colours its words with `$TERM`'s terminfo sequences (`setaf` before,
+/// `sgr0` after, the ignore reason inside the colour), and writes none where `TERM` is unset or
+/// names a terminal it cannot find; a terminal without colours still gets the reset.
+#[test]
+fn color_always_writes_libtests_bytes_for_each_terminal() {
+    let twin = |binary: &std::path::Path, args: &[&str], term: Option<&str>| {
+        let mut command = Command::new(binary);
+        command
+            .args(args)
+            .env("RUSTC_BOOTSTRAP", "1")
+            .env("RUST_BACKTRACE", "0")
+            .env_remove("RUST_TEST_THREADS")
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE");
+        match term {
+            Some(term) => command.env("TERM", term),
+            None => command.env_remove("TERM"),
+        };
+        without_times(&text(&command.output().expect("the twin runs").stdout))
+    };
+    let isolated: &std::path::Path = env!("CARGO_BIN_EXE_twin").as_ref();
+    let terms = [
+        None,
+        Some("dumb"),
+        Some("xterm"),
+        Some("xterm-256color"),
+        Some("linux"),
+        Some("vt100"),
+        Some("no-such-terminal"),
+    ];
+    for term in terms {
+        for args in [
+            args_with(&["--color", "always"]),
+            args_with(&["--color", "always", "-q"]),
+            args_with(&["--color", "always", "--include-ignored"]),
+            vec!["--color", "always"],
+            vec!["--color", "always", "-q"],
+            vec!["--color", "always", "-Zunstable-options", "--report-time"],
+        ] {
+            let libtest_args: Vec<&str> = ["--test-threads", "1"]
+                .iter()
+                .chain(&args)
+                .copied()
+                .collect();
+            let libtest = twin(libtest_twin(), &libtest_args, term);
+            let ours = twin(isolated, &args, term);
+            assert_eq!(
+                without_failure_entries(&ours),
+                without_failure_entries(&libtest),
+                "TERM={term:?} {args:?}"
+            );
+        }
+    }
+    // The bytes themselves, where this machine's terminfo has xterm-256color.
+    let ours = twin(
+        isolated,
+        &[
+            "--color",
+            "always",
+            "--exact",
+            "ignored_with_reason",
+            "passes",
+        ],
+        Some("xterm-256color"),
+    );
+    if ours.contains('\x1b') {
+        assert!(
+            ours.contains(
+                "test ignored_with_reason ... \x1b[33mignored, needs a database\x1b(B\x1b[m\n"
+            ),
+            "{ours:?}"
+        );
+    }
+    let unset = twin(isolated, &["--color", "always"], None);
+    assert!(!unset.contains('\x1b'), "{unset:?}");
+}

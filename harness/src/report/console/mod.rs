@@ -6,6 +6,7 @@ mod json;
 mod junit;
 mod list;
 mod pretty;
+mod terminfo;
 mod terse;
 
 use std::fs::File;
@@ -13,13 +14,13 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ::console::Style;
-
 use crate::cli::{Arguments, Format};
 use crate::registry::TestCase;
 pub(crate) use list::list;
+pub(crate) use terminfo::Palette;
+use terminfo::{paint, Colour};
 
-/// Colour on or off for everything printed, on stdout and stderr.
+/// Colour on or off for isolated-test's own text, on stdout and stderr.
 pub(crate) fn set_colors(colour: bool) {
     ::console::set_colors_enabled(colour);
     ::console::set_colors_enabled_stderr(colour);
@@ -173,7 +174,8 @@ struct Tally {
 /// The printer of one run.
 pub(crate) struct Console {
     format: Format,
-    colour: bool,
+    /// Where libtest's words are coloured: its terminal's bytes.
+    palette: Option<Palette>,
     /// More than one test thread: libtest's pretty format writes `test NAME ... ` only with the
     /// result, so that a test's own output (`--nocapture`) never splits the line.
     multithreaded: bool,
@@ -194,13 +196,13 @@ pub(crate) struct Console {
 impl Console {
     pub(crate) fn new(
         args: &Arguments,
-        colour: bool,
+        palette: Option<Palette>,
         jobs: usize,
         time_limits: Option<TimeLimits>,
     ) -> Self {
         Self {
             format: args.format,
-            colour,
+            palette,
             multithreaded: jobs > 1,
             show_output: args.show_output,
             time_limits: time_limits.filter(|_| args.report_time),
@@ -263,12 +265,18 @@ impl Console {
                     true => pretty::name(test),
                     false => String::new(),
                 };
-                let text = pretty::result(&finished.outcome, test.ignore_message(), self.colour);
+                let text = pretty::result(
+                    &finished.outcome,
+                    test.ignore_message(),
+                    self.palette.as_ref(),
+                );
                 let time = time.map_or_else(String::new, |time| self.time_text(time));
                 self.write(&format!("{name}{text}{time}\n"));
             }
             Format::Terse => {
-                let text = self.terse.result(test.name, &finished.outcome, self.colour);
+                let text = self
+                    .terse
+                    .result(test.name, &finished.outcome, self.palette.as_ref());
                 self.write(&text);
             }
             Format::Json => {
@@ -316,7 +324,7 @@ impl Console {
         let text = match self.format {
             Format::Pretty | Format::Terse => {
                 let terse = self.format == Format::Terse;
-                pretty::finish(&self.tally, elapsed, terse, self.colour)
+                pretty::finish(&self.tally, elapsed, terse, self.palette.as_ref())
             }
             Format::Json => json::suite_finished(&self.tally, elapsed),
             Format::Junit => junit::document(&self.tally, std::mem::take(&mut self.junit)),
@@ -331,18 +339,12 @@ impl Console {
             return String::new();
         };
         let text = format!(" <{:.3}s>", time.as_secs_f64());
-        let style = if !self.colour {
-            None
-        } else if time >= limits.critical {
-            Some(Style::new().red())
+        if time >= limits.critical {
+            paint(&text, Colour::Red, self.palette.as_ref())
         } else if time >= limits.warn {
-            Some(Style::new().yellow())
+            paint(&text, Colour::Yellow, self.palette.as_ref())
         } else {
-            None
-        };
-        match style {
-            Some(style) => style.force_styling(true).apply_to(text).to_string(),
-            None => text,
+            text
         }
     }
 
@@ -384,14 +386,5 @@ fn open_log(path: Option<&Path>) -> Option<File> {
             "could not create the log file {}: {error}",
             path.display()
         )),
-    }
-}
-
-/// `text` in `style` where colour is on.
-fn paint(text: &str, style: Style, colour: bool) -> String {
-    if colour {
-        style.force_styling(true).apply_to(text).to_string()
-    } else {
-        text.to_owned()
     }
 }

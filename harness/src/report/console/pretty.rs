@@ -3,37 +3,43 @@
 
 use std::time::Duration;
 
-use ::console::Style;
-
-use super::{paint, Outcome, Tally, TestName};
+use super::terminfo::{paint, Colour, Palette};
+use super::{Outcome, Tally, TestName};
 
 /// `test NAME ... `, or `test NAME - should panic ... `.
 pub(super) fn name(test: TestName<'_>) -> String {
     format!("test {}{} ... ", test.name, test.mode())
 }
 
-/// `ok`, `FAILED`, `ignored, REASON`, `FAILED (time limit exceeded)`.
-pub(super) fn result(outcome: &Outcome, ignore_message: Option<&str>, colour: bool) -> String {
-    match outcome {
-        Outcome::Passed => paint("ok", Style::new().green(), colour),
-        Outcome::Failed(_) => paint("FAILED", Style::new().red(), colour),
-        Outcome::TimeLimitExceeded => {
-            paint("FAILED (time limit exceeded)", Style::new().red(), colour)
+/// `ok`, `FAILED`, `ignored, REASON`, `FAILED (time limit exceeded)`, each in its colour as a
+/// whole, as libtest writes it.
+pub(super) fn result(
+    outcome: &Outcome,
+    ignore_message: Option<&str>,
+    palette: Option<&Palette>,
+) -> String {
+    match (outcome, ignore_message) {
+        (Outcome::Passed, _) => paint("ok", Colour::Green, palette),
+        (Outcome::Failed(_), _) => paint("FAILED", Colour::Red, palette),
+        (Outcome::TimeLimitExceeded, _) => {
+            paint("FAILED (time limit exceeded)", Colour::Red, palette)
         }
-        Outcome::Ignored => {
-            let ignored = paint("ignored", Style::new().yellow(), colour);
-            match ignore_message {
-                Some(message) => format!("{ignored}, {message}"),
-                None => ignored,
-            }
+        (Outcome::Ignored, Some(message)) => {
+            paint(&format!("ignored, {message}"), Colour::Yellow, palette)
         }
+        (Outcome::Ignored, None) => paint("ignored", Colour::Yellow, palette),
     }
 }
 
 /// The end of the run, as libtest's pretty and terse formats write it: under `--show-output`
 /// the successes, then each failure under `---- NAME ----` (with what isolated-test says of it),
 /// the tests over their time limit (pretty only), and the summary line.
-pub(super) fn finish(tally: &Tally, elapsed: Duration, terse: bool, colour: bool) -> String {
+pub(super) fn finish(
+    tally: &Tally,
+    elapsed: Duration,
+    terse: bool,
+    palette: Option<&Palette>,
+) -> String {
     let mut text = String::new();
     if let Some(successes) = &tally.successes {
         let names = successes.iter().map(|(name, _)| name.as_str());
@@ -56,9 +62,9 @@ pub(super) fn finish(tally: &Tally, elapsed: Duration, terse: bool, colour: bool
         section(&mut text, "failures (time limit exceeded)", "", names);
     }
     let verdict = if tally.failed == 0 {
-        paint("ok", Style::new().green(), colour)
+        paint("ok", Colour::Green, palette)
     } else {
-        paint("FAILED", Style::new().red(), colour)
+        paint("FAILED", Colour::Red, palette)
     };
     text.push_str(&format!(
         "\ntest result: {verdict}. {} passed; {} failed; {} ignored; 0 measured; {} filtered out; finished in {:.2}s\n\n",
