@@ -1,85 +1,135 @@
-//! libtest's command line, as `cargo test`, cargo-nextest, editors and CI tools send it: the same
-//! flags, the unstable ones gated behind `-Z unstable-options` exactly where libtest gates them,
-//! and libtest's words when one is refused.
+//! libtest's command line, as `cargo test`, cargo-nextest, editors and CI tools send it, read by
+//! getopts as libtest reads it: the same flags, the unstable ones gated behind
+//! `-Z unstable-options` exactly where libtest gates them, and libtest's words when one is
+//! refused.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::Parser;
-
-/// The command line as written.
-#[derive(Parser, Debug, Default)]
-#[command(
-    help_template = "USAGE: [OPTIONS] [FILTERS...]\n\n{all-args}\n",
-    disable_version_flag = true
-)]
-struct Written {
-    /// Run ignored and not ignored tests
-    #[arg(long)]
-    include_ignored: bool,
-    /// Run only ignored tests
-    #[arg(long)]
-    ignored: bool,
-    /// Accepted for libtest's sake; every test runs in its own process all the same
-    #[arg(long)]
-    force_run_in_process: bool,
-    /// Excludes tests marked as should_panic
-    #[arg(long)]
-    exclude_should_panic: bool,
-    /// Run tests and not benchmarks
-    #[arg(long)]
-    test: bool,
-    /// Run benchmarks instead of tests (there are none here)
-    #[arg(long)]
-    bench: bool,
-    /// List all tests and benchmarks
-    #[arg(long)]
-    list: bool,
-    /// Write logs to the specified file
-    #[arg(long, value_name = "PATH")]
-    logfile: Option<PathBuf>,
-    /// Don't capture stdout/stderr of each test, allow printing directly
-    #[arg(long, alias = "no-capture")]
-    nocapture: bool,
-    /// Number of tests run at once, each in its own child
-    #[arg(long, value_name = "n_threads")]
-    test_threads: Option<usize>,
-    /// Skip tests whose names contain FILTER (this flag can be used multiple times)
-    #[arg(long, value_name = "FILTER")]
-    skip: Vec<String>,
-    /// Display one character per test instead of one line. Alias to --format=terse
-    #[arg(short = 'q', long)]
-    quiet: bool,
-    /// Exactly match filters rather than by substring
-    #[arg(long)]
-    exact: bool,
-    /// Configure coloring of output
-    #[arg(long, value_name = "auto|always|never")]
-    color: Option<String>,
-    /// Configure formatting of output
-    #[arg(long, value_name = "pretty|terse|json|junit")]
-    format: Option<String>,
-    /// Show captured stdout of successful tests
-    #[arg(long)]
-    show_output: bool,
-    /// Enable nightly-only flags: unstable-options
-    #[arg(short = 'Z', value_name = "unstable-options")]
-    unstable: Option<String>,
-    /// Show execution time of each test
-    #[arg(long)]
-    report_time: bool,
-    /// Treat excess of the test execution time limit as error
-    #[arg(long)]
-    ensure_time: bool,
-    /// Run tests in random order
-    #[arg(long)]
-    shuffle: bool,
-    /// Run tests in random order; seed the random number generator with SEED
-    #[arg(long, value_name = "SEED")]
-    shuffle_seed: Option<String>,
-    /// Run only tests whose names contain a FILTER
-    #[arg(value_name = "FILTERS")]
-    filters: Vec<String>,
+/// The flags libtest takes, in the order its `--help` lists them.
+fn options() -> getopts::Options {
+    let mut options = getopts::Options::new();
+    options
+        .optflag("", "include-ignored", "Run ignored and not ignored tests")
+        .optflag("", "ignored", "Run only ignored tests")
+        .optflag(
+            "",
+            "force-run-in-process",
+            "Accepted for libtest's sake: every test runs in a process of its own all the same",
+        )
+        .optflag(
+            "",
+            "exclude-should-panic",
+            "Excludes tests marked as should_panic",
+        )
+        .optflag("", "test", "Run tests and not benchmarks")
+        .optflag(
+            "",
+            "bench",
+            "Run benchmarks instead of tests (there are none: every test is reported ignored)",
+        )
+        .optflag("", "list", "List all tests and benchmarks")
+        .optflag(
+            "",
+            "fail-fast",
+            "Don't start new tests after the first failure",
+        )
+        .optflag("h", "help", "Display this message")
+        .optopt(
+            "",
+            "logfile",
+            "Write logs to the specified file (deprecated)",
+            "PATH",
+        )
+        .optflag(
+            "",
+            "no-capture",
+            "Don't capture stdout/stderr of each test's process, let it print directly",
+        )
+        .optopt(
+            "",
+            "test-threads",
+            "Number of tests run at once, each in its own child process",
+            "n_threads",
+        )
+        .optmulti(
+            "",
+            "skip",
+            "Skip tests whose names contain FILTER (this flag can be used multiple times)",
+            "FILTER",
+        )
+        .optflag(
+            "q",
+            "quiet",
+            "Display one character per test instead of one line. Alias to --format=terse",
+        )
+        .optflag(
+            "",
+            "exact",
+            "Exactly match filters rather than by substring",
+        )
+        .optopt(
+            "",
+            "color",
+            "Configure coloring of output:
+            auto   = colorize if stdout is a tty and output is captured (default);
+            always = always colorize output;
+            never  = never colorize output;",
+            "auto|always|never",
+        )
+        .optopt(
+            "",
+            "format",
+            "Configure formatting of output:
+            pretty = Print verbose output;
+            terse  = Display one character per test;
+            json   = Output a json document;
+            junit  = Output a JUnit document",
+            "pretty|terse|json|junit",
+        )
+        .optflag(
+            "",
+            "show-output",
+            "Show captured stdout of successful tests",
+        )
+        .optopt(
+            "Z",
+            "",
+            "Enable nightly-only flags:
+            unstable-options = Allow use of experimental features",
+            "unstable-options",
+        )
+        .optflag(
+            "",
+            "report-time",
+            "Show execution time of each test (limits for its colours in
+            RUST_TEST_TIME_UNIT and RUST_TEST_TIME_INTEGRATION, as WARN_MS,CRITICAL_MS)",
+        )
+        .optflag(
+            "",
+            "ensure-time",
+            "Treat excess of the test execution time limit as error",
+        )
+        .optflag("", "shuffle", "Run tests in random order")
+        .optopt(
+            "",
+            "shuffle-seed",
+            "Run tests in random order; seed the random number generator with SEED",
+            "SEED",
+        );
+    options
 }
+
+/// What `--help` prints after the flags.
+const HELP: &str = "\
+The FILTER string is tested against the name of all tests, and only those
+tests whose names contain the filter are run. Multiple filter strings may
+be passed, which will run all tests matching any of the filters.
+
+Every test runs in a child process of its own, several at once unless
+--test-threads=1. Its output is captured unless --no-capture is given.
+The ISOLATED_TEST_* environment variables (timeouts, leak limits, retries,
+memory limits, reports) are described in isolated-test's README.";
 
 /// Which tests `--ignored` and `--include-ignored` run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -125,6 +175,7 @@ pub(crate) struct Arguments {
     pub(crate) color: ColorChoice,
     pub(crate) nocapture: bool,
     pub(crate) show_output: bool,
+    /// `--test-threads`, at least 1.
     pub(crate) test_threads: Option<usize>,
     pub(crate) logfile: Option<PathBuf>,
     /// `--report-time` or `--ensure-time`: each test's time is shown.
@@ -134,7 +185,10 @@ pub(crate) struct Arguments {
     /// Given, or made up for `--shuffle`: the tests run in the order it gives.
     pub(crate) shuffle_seed: Option<u64>,
     pub(crate) force_run_in_process: bool,
-    /// `--bench` without `--test`: benchmarks only, and there are none.
+    /// `--fail-fast`: no test is reported after the first that fails.
+    pub(crate) fail_fast: bool,
+    /// `--bench` without `--test`: benchmarks only, and there are none, so every test selected
+    /// is reported ignored.
     pub(crate) benchmarks_only: bool,
 }
 
@@ -146,100 +200,145 @@ impl Arguments {
     /// Parses libtest's flags; `env` is the environment (`RUSTC_BOOTSTRAP` lets `-Z` through, as
     /// on a stable toolchain's libtest). A `--help` prints and exits.
     pub(crate) fn parse(
-        argv: Vec<std::ffi::OsString>,
+        argv: Vec<OsString>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, Refused> {
-        let written = Written::try_parse_from(argv).map_err(|error| {
-            if !error.use_stderr() {
-                // `--help`: clap prints it and exits 0.
-                error.exit();
-            }
-            let text = error.to_string();
-            let first = text.lines().next().unwrap_or("").trim_end();
-            Refused(first.trim_start_matches("error: ").to_owned())
-        })?;
-        written.check(env)
+        let mut options = options();
+        // Hidden from `--help`, as libtest hides it.
+        options.optflag("", "nocapture", "Deprecated, use `--no-capture`");
+        let matches = options
+            .parse(argv.iter().skip(1))
+            .map_err(|failure| Refused(failure.to_string()))?;
+        if matches.opt_present("help") {
+            let program = argv.first().map(|program| program.to_string_lossy());
+            print_help(program.as_deref().unwrap_or("..."));
+            std::process::exit(0)
+        }
+        check(&matches, env)
     }
 }
 
-impl Written {
-    fn check(self, env: &dyn Fn(&str) -> Option<String>) -> Result<Arguments, Refused> {
-        let unstable = match self.unstable.as_deref() {
-            None => false,
-            // A stable toolchain's libtest takes `-Z` only under RUSTC_BOOTSTRAP.
-            Some(_) if env("RUSTC_BOOTSTRAP").is_none() => {
-                return refuse("the option `Z` is only accepted on the nightly compiler")
-            }
-            Some("unstable-options") => true,
-            Some(_) => return refuse("Unrecognized option to `Z`"),
-        };
-        let gated = |flag: bool, name: &str| -> Result<bool, Refused> {
-            if flag && !unstable {
-                return refuse(&format!(
-                    "The \"{name}\" flag is only accepted on the nightly compiler with -Z unstable-options"
-                ));
-            }
-            Ok(flag)
-        };
-        let force_run_in_process = gated(self.force_run_in_process, "force-run-in-process")?;
-        let exclude_should_panic = gated(self.exclude_should_panic, "exclude-should-panic")?;
-        let report_time = gated(self.report_time, "report-time")?;
-        let ensure_time = gated(self.ensure_time, "ensure-time")?;
-        let shuffle = gated(self.shuffle, "shuffle")?
-            || (unstable && env("RUST_TEST_SHUFFLE").is_some_and(|value| value != "0"));
-        let shuffle_seed = self.shuffle_seed(unstable, env)?;
-        let run_ignored = match (self.include_ignored, self.ignored) {
-            (true, true) => {
-                return refuse("the options --include-ignored and --ignored are mutually exclusive")
-            }
-            (true, false) => RunIgnored::Yes,
-            (false, true) => RunIgnored::Only,
-            (false, false) => RunIgnored::No,
-        };
-        Ok(Arguments {
-            nocapture: self.nocapture || env("RUST_TEST_NOCAPTURE").is_some_and(|v| v != "0"),
-            color: color(self.color.as_deref())?,
-            format: format(self.format.as_deref(), self.quiet, unstable)?,
-            filters: self.filters,
-            exact: self.exact,
-            skip: self.skip,
-            run_ignored,
-            exclude_should_panic,
-            list: self.list,
-            show_output: self.show_output,
-            test_threads: self.test_threads,
-            logfile: self.logfile,
-            report_time: report_time || ensure_time,
-            ensure_time,
-            shuffle_seed: shuffle_seed.or_else(|| shuffle.then(seed_from_the_clock)),
-            force_run_in_process,
-            benchmarks_only: self.bench && !self.test,
-        })
-    }
+fn print_help(program: &str) {
+    let usage = options().usage(&format!("Usage: {program} [OPTIONS] [FILTERS...]"));
+    println!("{usage}\n{HELP}");
+}
 
-    /// `--shuffle-seed`, or `RUST_TEST_SHUFFLE_SEED` where unstable options are on.
-    fn shuffle_seed(
-        &self,
-        unstable: bool,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Option<u64>, Refused> {
-        let written = match &self.shuffle_seed {
-            Some(_) if !unstable => {
-                return refuse("The \"shuffle-seed\" option is only accepted on the nightly compiler with -Z unstable-options")
-            }
-            Some(seed) => Some(seed.clone()),
-            None if unstable => env("RUST_TEST_SHUFFLE_SEED"),
-            None => None,
-        };
-        written
-            .map(|seed| {
-                seed.parse::<u64>().map_err(|error| {
-                    Refused(format!(
-                        "argument for --shuffle-seed must be a number (error: {error})"
-                    ))
-                })
+/// The flags' values, checked in libtest's order, so that of several mistakes the one refused
+/// is the one libtest refuses.
+fn check(
+    matches: &getopts::Matches,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Arguments, Refused> {
+    let unstable = allow_unstable(matches, env)?;
+    let gated = |name: &str| -> Result<bool, Refused> {
+        let present = matches.opt_present(name);
+        if present && !unstable {
+            return refuse(&format!(
+                "The \"{name}\" flag is only accepted on the nightly compiler with -Z unstable-options"
+            ));
+        }
+        Ok(present)
+    };
+    let force_run_in_process = gated("force-run-in-process")?;
+    let exclude_should_panic = gated("exclude-should-panic")?;
+    let fail_fast = gated("fail-fast")?;
+    let report_time = gated("report-time")?;
+    let ensure_time = gated("ensure-time")?;
+    let shuffle = gated("shuffle")?
+        || (unstable && env("RUST_TEST_SHUFFLE").is_some_and(|value| value != "0"));
+    let shuffle_seed = shuffle_seed(matches.opt_str("shuffle-seed"), unstable, env)?;
+    let run_ignored = match (
+        matches.opt_present("include-ignored"),
+        matches.opt_present("ignored"),
+    ) {
+        (true, true) => {
+            return refuse("the options --include-ignored and --ignored are mutually exclusive")
+        }
+        (true, false) => RunIgnored::Yes,
+        (false, true) => RunIgnored::Only,
+        (false, false) => RunIgnored::No,
+    };
+    let nocapture = matches.opt_present("nocapture")
+        || matches.opt_present("no-capture")
+        || env("RUST_TEST_NOCAPTURE").is_some_and(|value| value != "0");
+    let test_threads = test_threads(matches.opt_str("test-threads"))?;
+    let color = color(matches.opt_str("color").as_deref())?;
+    let format = format(
+        matches.opt_str("format").as_deref(),
+        matches.opt_present("quiet"),
+        unstable,
+    )?;
+    let bench = matches.opt_present("bench");
+    Ok(Arguments {
+        filters: matches.free.clone(),
+        exact: matches.opt_present("exact"),
+        skip: matches.opt_strs("skip"),
+        run_ignored,
+        exclude_should_panic,
+        list: matches.opt_present("list"),
+        format,
+        color,
+        nocapture,
+        show_output: matches.opt_present("show-output"),
+        test_threads,
+        logfile: matches.opt_str("logfile").map(PathBuf::from),
+        report_time: report_time || ensure_time,
+        ensure_time,
+        shuffle_seed: shuffle_seed.or_else(|| shuffle.then(seed_from_the_clock)),
+        force_run_in_process,
+        fail_fast,
+        benchmarks_only: bench && !matches.opt_present("test"),
+    })
+}
+
+/// `-Z unstable-options`, which a stable toolchain's libtest takes only under RUSTC_BOOTSTRAP.
+fn allow_unstable(
+    matches: &getopts::Matches,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<bool, Refused> {
+    match matches.opt_str("Z").as_deref() {
+        None => Ok(false),
+        Some(_) if env("RUSTC_BOOTSTRAP").is_none() => {
+            refuse("the option `Z` is only accepted on the nightly compiler")
+        }
+        Some("unstable-options") => Ok(true),
+        Some(_) => refuse("Unrecognized option to `Z`"),
+    }
+}
+
+/// `--shuffle-seed`, or `RUST_TEST_SHUFFLE_SEED` where unstable options are on.
+fn shuffle_seed(
+    flag: Option<String>,
+    unstable: bool,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<u64>, Refused> {
+    let written = match flag {
+        Some(_) if !unstable => {
+            return refuse("The \"shuffle-seed\" option is only accepted on the nightly compiler with -Z unstable-options")
+        }
+        Some(seed) => Some(seed),
+        None if unstable => env("RUST_TEST_SHUFFLE_SEED"),
+        None => None,
+    };
+    written
+        .map(|seed| {
+            seed.parse::<u64>().map_err(|error| {
+                Refused(format!(
+                    "argument for --shuffle-seed must be a number (error: {error})"
+                ))
             })
-            .transpose()
+        })
+        .transpose()
+}
+
+fn test_threads(written: Option<String>) -> Result<Option<usize>, Refused> {
+    match written.as_deref().map(str::parse::<usize>) {
+        None => Ok(None),
+        Some(Ok(0)) => refuse("argument for --test-threads must not be 0"),
+        Some(Ok(threads)) => Ok(Some(threads)),
+        Some(Err(error)) => Err(Refused(format!(
+            "argument for --test-threads must be a number > 0 (error: {error})"
+        ))),
     }
 }
 
@@ -309,6 +408,7 @@ mod tests {
             "report-time",
             "ensure-time",
             "shuffle",
+            "fail-fast",
         ] {
             assert_eq!(
                 refused(&[&format!("--{flag}")], BOOTSTRAP),
@@ -360,6 +460,54 @@ mod tests {
         assert_eq!(
             refused(&["--ignored", "--include-ignored"], &[]),
             "the options --include-ignored and --ignored are mutually exclusive"
+        );
+    }
+
+    #[test]
+    fn getopts_refuses_in_libtests_words() {
+        assert_eq!(refused(&["--bogus"], &[]), "Unrecognized option: 'bogus'");
+        assert_eq!(
+            refused(&["--list", "--list"], &[]),
+            "Option 'list' given more than once"
+        );
+        assert_eq!(
+            refused(&["--test-threads"], &[]),
+            "Argument to option 'test-threads' missing"
+        );
+        assert_eq!(
+            refused(&["--exact=yes"], &[]),
+            "Option 'exact' does not take an argument"
+        );
+        assert_eq!(
+            refused(&["--test-threads=0"], &[]),
+            "argument for --test-threads must not be 0"
+        );
+        assert_eq!(
+            refused(&["--test-threads", "x"], &[]),
+            "argument for --test-threads must be a number > 0 (error: invalid digit found in string)"
+        );
+        // libtest checks `-Z` first, then the gated flags, then the values.
+        assert_eq!(
+            refused(&["--test-threads=0", "--shuffle", "-Zother"], BOOTSTRAP),
+            "Unrecognized option to `Z`"
+        );
+        assert_eq!(
+            refused(&["--test-threads=0", "--shuffle"], BOOTSTRAP),
+            "The \"shuffle\" flag is only accepted on the nightly compiler with -Z unstable-options"
+        );
+    }
+
+    #[test]
+    fn bench_without_test_is_benchmarks_only() {
+        assert!(parse(&["--bench"], &[]).unwrap().benchmarks_only);
+        assert!(!parse(&["--bench", "--test"], &[]).unwrap().benchmarks_only);
+        let fail_fast = parse(&["-Zunstable-options", "--fail-fast"], BOOTSTRAP).unwrap();
+        assert!(fail_fast.fail_fast);
+        assert_eq!(
+            parse(&["--test-threads=3", "--", "--exact"], &[])
+                .unwrap()
+                .filters,
+            ["--exact"]
         );
     }
 

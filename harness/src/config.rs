@@ -1,16 +1,33 @@
 //! What the user asked for: libtest's command line plus the `ISOLATED_TEST_*` environment.
 //!
-//! Every mistake here becomes one [`ConfigError`] line, never a panic.
+//! Every mistake here becomes one line, never a panic: a flag refused in libtest's words, or
+//! a [`ConfigError`].
 
 use std::fmt;
 use std::time::Duration;
 
-use crate::cli::{Arguments, ColorChoice};
+use crate::cli::{Arguments, ColorChoice, Refused};
 use crate::registry::{Setup, SuiteDefaults};
+use crate::report::console::Palette;
 
-/// A bad flag or environment value, reported as one line.
+/// A bad environment value, reported as one line.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct ConfigError(pub(crate) String);
+
+/// Why the run cannot start.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Mistake {
+    /// A flag libtest refuses too: libtest's words and exit code.
+    Flag(Refused),
+    /// A value of the environment isolated-test reads.
+    Config(ConfigError),
+}
+
+impl From<ConfigError> for Mistake {
+    fn from(error: ConfigError) -> Self {
+        Self::Config(error)
+    }
+}
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -23,6 +40,9 @@ pub(crate) struct Invocation {
     pub(crate) args: Arguments,
     /// How many children may run at once (`--test-threads`).
     pub(crate) jobs: usize,
+    /// Where libtest's words are coloured: the bytes `$TERM`'s terminfo entry gives.
+    pub(crate) palette: Option<Palette>,
+    /// isolated-test's own text is coloured: libtest's words are, and the terminal has colours.
     pub(crate) colour: bool,
     /// `TERM=dumb`: a terminal that takes no colour and no cursor movement (Emacs' shell, say).
     pub(crate) dumb_terminal: bool,
@@ -124,14 +144,17 @@ impl Invocation {
         env: Env,
         suite: &SuiteDefaults,
         stdout_is_terminal: bool,
-    ) -> Result<Self, ConfigError> {
-        let args = Arguments::parse(argv, env).map_err(|refused| ConfigError(refused.0))?;
+    ) -> Result<Self, Mistake> {
+        let args = Arguments::parse(argv, env).map_err(Mistake::Flag)?;
         let jobs = test_threads(args.test_threads, env)?;
-        let colour = decide_colour(args.color, env, stdout_is_terminal);
+        let palette = decide_colour(&args, env, stdout_is_terminal)
+            .then(|| Palette::from_env(env))
+            .flatten();
         Ok(Self {
             args,
             jobs,
-            colour,
+            colour: palette.as_ref().is_some_and(Palette::has_colours),
+            palette,
             dumb_terminal: is_dumb_terminal(env),
             defaults: RunDefaults::from_env(env, suite)?,
             self_check: env("ISOLATED_TEST_SELF_CHECK")
@@ -148,18 +171,18 @@ impl Invocation {
                 None | Some("" | "1") => true,
                 Some("0") => false,
                 Some(other) => {
-                    return Err(ConfigError(format!(
+                    return Err(Mistake::Config(ConfigError(format!(
                         "ISOLATED_TEST_LEAK_SITES={other:?} is neither 1 nor 0"
-                    )))
+                    ))))
                 }
             },
             report_memory: match env("ISOLATED_TEST_REPORT").as_deref() {
                 None | Some("") => false,
                 Some("memory") => true,
                 Some(other) => {
-                    return Err(ConfigError(format!(
+                    return Err(Mistake::Config(ConfigError(format!(
                         "ISOLATED_TEST_REPORT={other:?} is not a report this harness writes (try \"memory\")"
-                    )))
+                    ))))
                 }
             },
         })
@@ -168,11 +191,6 @@ impl Invocation {
 
 fn test_threads(flag: Option<usize>, env: Env) -> Result<usize, ConfigError> {
     let jobs = match (flag, env("RUST_TEST_THREADS")) {
-        (Some(0), _) => {
-            return Err(ConfigError(
-                "--test-threads must be at least 1 (got 0)".to_owned(),
-            ))
-        }
         (Some(n), _) => n,
         (None, Some(value)) => match value.trim().parse::<usize>() {
             Ok(n) if n > 0 => n,
@@ -192,10 +210,10 @@ fn is_dumb_terminal(env: Env) -> bool {
 }
 
 /// `--color` wins; under `auto`, `NO_COLOR` or `TERM=dumb` turns colour off, `CLICOLOR_FORCE`
-/// on, and otherwise a terminal on stdout decides.
-fn decide_colour(flag: ColorChoice, env: Env, stdout_is_terminal: bool) -> bool {
+/// on, and otherwise libtest's rule decides: a terminal on stdout, and output captured.
+fn decide_colour(args: &Arguments, env: Env, stdout_is_terminal: bool) -> bool {
     let set = |name: &str| env(name).is_some_and(|value| !value.is_empty());
-    match flag {
+    match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto if set("NO_COLOR") || is_dumb_terminal(env) => false,
@@ -204,7 +222,7 @@ fn decide_colour(flag: ColorChoice, env: Env, stdout_is_terminal: bool) -> bool 
         {
             true
         }
-        ColorChoice::Auto => stdout_is_terminal,
+        ColorChoice::Auto => stdout_is_terminal && !args.nocapture,
     }
 }
 
@@ -308,7 +326,7 @@ mod tests {
         }
     }
 
-    fn parse(argv: &[&str], env: &[(&str, &str)]) -> Result<Invocation, ConfigError> {
+    fn parse(argv: &[&str], env: &[(&str, &str)]) -> Result<Invocation, Mistake> {
         parse_with(argv, env, &SuiteDefaults::default())
     }
 
@@ -316,7 +334,7 @@ mod tests {
         argv: &[&str],
         env: &[(&str, &str)],
         suite: &SuiteDefaults,
-    ) -> Result<Invocation, ConfigError> {
+    ) -> Result<Invocation, Mistake> {
         let argv = std::iter::once("suite").chain(argv.iter().copied());
         Invocation::parse(argv.map(Into::into).collect(), &env_of(env), suite, false)
     }
@@ -366,17 +384,35 @@ mod tests {
         assert_eq!(both.unwrap().jobs, 2);
     }
 
-    #[test]
-    fn zero_threads_is_an_error() {
-        let error = parse(&["--test-threads=0"], &[]).err().unwrap();
-        assert_eq!(error.0, "--test-threads must be at least 1 (got 0)");
-        assert!(parse(&[], &[("RUST_TEST_THREADS", "zero")]).is_err());
+    /// The message of a mistake in the environment.
+    fn config_error(argv: &[&str], env: &[(&str, &str)]) -> String {
+        match parse(argv, env) {
+            Err(Mistake::Config(error)) => error.0,
+            Err(Mistake::Flag(refused)) => panic!("a flag was refused: {refused:?}"),
+            Ok(_) => panic!("accepted"),
+        }
     }
 
     #[test]
-    fn unknown_flags_are_one_line() {
-        let error = parse(&["--frobnicate"], &[]).err().unwrap();
-        assert_eq!(error.0, "unexpected argument '--frobnicate' found");
+    fn zero_threads_is_libtests_mistake_and_a_bad_rust_test_threads_ours() {
+        let refused = Refused("argument for --test-threads must not be 0".to_owned());
+        assert_eq!(
+            parse(&["--test-threads=0"], &[]).err(),
+            Some(Mistake::Flag(refused))
+        );
+        assert_eq!(
+            config_error(&[], &[("RUST_TEST_THREADS", "zero")]),
+            "RUST_TEST_THREADS must be a whole number of at least 1 (got \"zero\")"
+        );
+    }
+
+    #[test]
+    fn unknown_flags_are_refused_in_libtests_words() {
+        let refused = Refused("Unrecognized option: 'frobnicate'".to_owned());
+        assert_eq!(
+            parse(&["--frobnicate"], &[]).err(),
+            Some(Mistake::Flag(refused))
+        );
     }
 
     #[test]
@@ -388,12 +424,12 @@ mod tests {
             .unwrap()
             .shard
             .is_none());
-        let error = parse(
+        let error = config_error(
             &[],
             &[("TEST_TOTAL_SHARDS", "3"), ("TEST_SHARD_INDEX", "3")],
         );
         assert_eq!(
-            error.err().unwrap().0,
+            error,
             "TEST_SHARD_INDEX=\"3\" is not a shard from 0 to 2 (TEST_TOTAL_SHARDS=3)"
         );
         let junit = parse(&[], &[("XML_OUTPUT_FILE", "out.xml")]).unwrap().junit;
@@ -421,17 +457,11 @@ mod tests {
 
     #[test]
     fn bad_env_values_say_what_to_write() {
-        let error = parse(&[], &[("ISOLATED_TEST_TIMEOUT", "soon")])
-            .err()
-            .unwrap();
-        assert!(error
-            .0
-            .starts_with("ISOLATED_TEST_TIMEOUT=\"soon\" is not a duration"));
-        let error = parse(&[], &[("ISOLATED_TEST_LEAK_LIMIT", "-1")])
-            .err()
-            .unwrap();
+        let error = config_error(&[], &[("ISOLATED_TEST_TIMEOUT", "soon")]);
+        assert!(error.starts_with("ISOLATED_TEST_TIMEOUT=\"soon\" is not a duration"));
+        let error = config_error(&[], &[("ISOLATED_TEST_LEAK_LIMIT", "-1")]);
         assert_eq!(
-            error.0,
+            error,
             "ISOLATED_TEST_LEAK_LIMIT=\"-1\" is not a number of bytes (try \"0\" or \"4096\")"
         );
     }
@@ -439,7 +469,13 @@ mod tests {
     #[test]
     fn colour_follows_flag_then_env_then_terminal() {
         let none: &[(&str, &str)] = &[];
-        let decide = |flag, env: &[(&str, &str)], tty| decide_colour(flag, &env_of(env), tty);
+        let decide = |flag, env: &[(&str, &str)], tty| {
+            let args = Arguments {
+                color: flag,
+                ..Arguments::default()
+            };
+            decide_colour(&args, &env_of(env), tty)
+        };
         assert!(decide(ColorChoice::Always, &[("NO_COLOR", "1")], false));
         assert!(!decide(
             ColorChoice::Never,
@@ -455,5 +491,11 @@ mod tests {
         assert!(!decide(auto, &[("CLICOLOR_FORCE", "0")], false));
         assert!(decide(auto, none, true));
         assert!(!decide(auto, none, false));
+        // libtest's `auto` colours nothing under `--nocapture`.
+        let nocapture = Arguments {
+            nocapture: true,
+            ..Arguments::default()
+        };
+        assert!(!decide_colour(&nocapture, &env_of(none), true));
     }
 }

@@ -48,10 +48,11 @@
 //! `--ignored`, `--include-ignored`, `--list`, `--test-threads`, `--nocapture`, `--show-output`,
 //! `--color`, `-q`, `--logfile`, and behind `-Z unstable-options` (`RUSTC_BOOTSTRAP=1` on a
 //! stable toolchain) `--format json|junit`, `--report-time`, `--ensure-time`, `--shuffle`,
-//! `--shuffle-seed`, `--exclude-should-panic`, with libtest's output byte for byte. cargo-nextest
+//! `--shuffle-seed`, `--exclude-should-panic`, `--fail-fast`, with libtest's output byte for
+//! byte, and a refused flag in libtest's words with its exit code. cargo-nextest
 //! runs them too (see
 //! [Running at scale](#running-at-scale-with-cargo-nextest)). On a terminal, a live status line
-//! below libtest's open line shows the tests done, the failures so far and the tests running.
+//! below libtest's lines shows the tests done, the failures so far and the tests running.
 //!
 //! An `async fn` test runs to completion in its child, on a current-thread tokio runtime (the
 //! `tokio` feature) or on the runtime `runtime = path::to::block_on` names:
@@ -216,8 +217,8 @@
 //! | `ISOLATED_TEST_JUNIT` | off | a path: write a JUnit XML report of the run there; `%p` in it becomes the process id |
 //! | `ISOLATED_TEST_SELF_CHECK` | off | `1`: at the end, check and print that the harness holds the descriptors it started with and no child |
 //! | `RUST_TEST_THREADS` | all cores | like `--test-threads` |
-//! | `NO_COLOR`, `CLICOLOR_FORCE` | | colour under `--color auto` |
-//! | `TERM` | | `dumb`: no colour under `--color auto`, and no live status line |
+//! | `NO_COLOR`, `CLICOLOR_FORCE` | | colour under `--color auto` (otherwise on where stdout is a terminal and output is captured, as in libtest) |
+//! | `TERM` | | libtest's words are coloured with its terminfo entry's `setaf` and `sgr0` (found as libtest finds it: `TERMINFO`, `TERMINFO_DIRS`, `~/.terminfo`, the system's folders), byte for byte as libtest writes them, and not at all where `TERM` is unset or names a terminal the database lacks (as in libtest, whatever `--color` says); `dumb`: no colour, and no live status line |
 //! | `TEST_TOTAL_SHARDS`, `TEST_SHARD_INDEX` | | Bazel's sharding: run shard `INDEX` of `TOTAL`, every `TOTAL`th selected test |
 //! | `TEST_SHARD_STATUS_FILE` | | with sharding: touched, to say the suite shards |
 //! | `XML_OUTPUT_FILE` | | Bazel's: where the JUnit report goes, unless `ISOLATED_TEST_JUNIT` says |

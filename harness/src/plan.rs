@@ -87,7 +87,6 @@ pub(crate) fn select(
             && !args.skip.iter().any(|skip| matches(name, skip))
             && !(args.exclude_should_panic && case.should_panic != ShouldPanic::No)
             && (args.run_ignored != RunIgnored::Only || is_ignored(case))
-            && !args.benchmarks_only
     };
     // One buffer for every name; only the selected ones are kept.
     let mut name = String::new();
@@ -120,9 +119,10 @@ pub(crate) fn select(
     }
 }
 
-/// Whether a selected test runs: an ignored one only under `--ignored` or `--include-ignored`.
+/// Whether a selected test runs: an ignored one only under `--ignored` or `--include-ignored`,
+/// and none under `--bench` (libtest reports each test ignored there: benchmarks only).
 pub(crate) fn runs(args: &Arguments, case: &TestCase) -> bool {
-    !is_ignored(case) || args.run_ignored != RunIgnored::No
+    (!is_ignored(case) || args.run_ignored != RunIgnored::No) && !args.benchmarks_only
 }
 
 fn is_ignored(case: &TestCase) -> bool {

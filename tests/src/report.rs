@@ -14,9 +14,10 @@ pub struct Report {
     /// Each `---- NAME ----` entry of the failures section.
     pub failures: BTreeMap<String, Failure>,
     pub summary: Option<Summary>,
-    /// Each `---- NAME ----` entry of the `successes:` section that `--show-output` adds.
-    pub successes: BTreeMap<String, Output>,
-    /// Non-empty lines after the summary, outside the successes section: notes and warnings.
+    /// Each `---- NAME stdout ----` entry of the `successes:` section that `--show-output` adds
+    /// before the failures, as libtest does: what the test printed, stdout then stderr.
+    pub successes: BTreeMap<String, String>,
+    /// Non-empty lines after the summary: notes and warnings.
     pub after_summary: Vec<String>,
 }
 
@@ -62,13 +63,13 @@ impl Report {
             .unwrap_or(lines.len());
         let (run, after) = lines.split_at(summary_at);
 
-        // Verdict lines come before the first `failures:`; the entries between it and the
-        // second `failures:`, which starts the list of names.
-        let failures_at = run
+        // Verdict lines come before the first `successes:` or `failures:`; each section has its
+        // entries between its first heading and its second, which starts the list of names.
+        let sections_at = run
             .iter()
-            .position(|line| *line == "failures:")
+            .position(|line| *line == "failures:" || *line == "successes:")
             .unwrap_or(run.len());
-        for line in &run[..failures_at] {
+        for line in &run[..sections_at] {
             if let Some(count) = line
                 .strip_prefix("running ")
                 .and_then(|rest| rest.split(' ').next())
@@ -78,46 +79,22 @@ impl Report {
                 report.verdicts.push(verdict);
             }
         }
-        if failures_at < run.len() {
-            let entries = &run[failures_at + 1..];
-            let end = entries
-                .iter()
-                .position(|line| *line == "failures:")
-                .unwrap_or(entries.len());
-            for (name, body) in entries_of(&entries[..end]) {
-                report.failures.insert(name, Failure::parse(&body));
-            }
+        let sections = &run[sections_at..];
+        for (name, body) in section_entries(sections, "successes:") {
+            let name = name.strip_suffix(" stdout").unwrap_or(&name).to_owned();
+            report.successes.insert(name, body.join("\n"));
+        }
+        for (name, body) in section_entries(sections, "failures:") {
+            report.failures.insert(name, Failure::parse(&body));
         }
 
         if let Some((summary, rest)) = after.split_first() {
             report.summary = Summary::parse(summary);
-            report.parse_after_summary(rest);
+            report
+                .after_summary
+                .extend(non_empty(rest).map(str::to_owned));
         }
         report
-    }
-
-    fn parse_after_summary(&mut self, lines: &[&str]) {
-        let mut lines = lines;
-        if let Some(at) = lines.iter().position(|line| *line == "successes:") {
-            self.after_summary
-                .extend(non_empty(&lines[..at]).map(str::to_owned));
-            let section = &lines[at + 1..];
-            // The section ends where the harness's own notes begin.
-            let end = section
-                .iter()
-                .position(|line| {
-                    line.starts_with("note: ")
-                        || line.starts_with("warning: ")
-                        || *line == "memory of the tests that passed:"
-                })
-                .unwrap_or(section.len());
-            for (name, body) in entries_of(&section[..end]) {
-                self.successes.insert(name, Output::parse(&body));
-            }
-            lines = &section[end..];
-        }
-        self.after_summary
-            .extend(non_empty(lines).map(str::to_owned));
     }
 
     /// The verdict of each test, by name.
@@ -131,6 +108,20 @@ impl Report {
 
 fn non_empty<'a>(lines: &'a [&'a str]) -> impl Iterator<Item = &'a str> + 'a {
     lines.iter().copied().filter(|line| !line.trim().is_empty())
+}
+
+/// The `---- NAME ... ----` entries of the section headed `heading`, between its first heading
+/// and its second.
+fn section_entries(lines: &[&str], heading: &str) -> Vec<(String, Vec<String>)> {
+    let Some(start) = lines.iter().position(|line| *line == heading) else {
+        return Vec::new();
+    };
+    let entries = &lines[start + 1..];
+    let end = entries
+        .iter()
+        .position(|line| *line == heading)
+        .unwrap_or(entries.len());
+    entries_of(&entries[..end])
 }
 
 /// `test NAME ... VERDICT`, or libtest's `test NAME - should panic ... VERDICT`.
@@ -259,6 +250,16 @@ test panics        ... FAILED
 test quiet         ... ignored
 test returns_err   ... FAILED
 
+successes:
+
+---- inner::prints stdout ----
+shown
+and on stderr
+
+
+successes:
+    inner::prints
+
 failures:
 
 ---- panics ----
@@ -281,13 +282,6 @@ failures:
     returns_err
 
 test result: FAILED. 1 passed; 2 failed; 1 ignored; 0 measured; 3 filtered out; finished in 0.51s
-
-
-successes:
-
----- inner::prints ----
---- stdout ---
-shown
 
 note: leaks_allowed leaked 1024 bytes in 1 allocation (allowed)
 ";
@@ -329,10 +323,7 @@ note: leaks_allowed leaked 1024 bytes in 1 allocation (allowed)
                 filtered_out: 3
             })
         );
-        assert_eq!(
-            report.successes["inner::prints"].stdout.as_deref(),
-            Some("shown")
-        );
+        assert_eq!(report.successes["inner::prints"], "shown\nand on stderr");
         assert_eq!(
             report.after_summary,
             ["note: leaks_allowed leaked 1024 bytes in 1 allocation (allowed)"]

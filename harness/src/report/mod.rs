@@ -207,8 +207,6 @@ struct AfterRun {
     notes: Vec<(String, PassNote)>,
     /// How many tests passed without a leak check.
     unchecked: usize,
-    /// Passing tests' captured output, for `--show-output`.
-    successes: Vec<(String, Captured)>,
     /// Processes that escaped a test's process group, killed.
     escapees: Vec<Escapee>,
     /// Which test said it left which process.
@@ -236,16 +234,43 @@ struct Flaky {
     failures: Vec<Failure>,
 }
 
-impl AfterRun {
-    fn print(&self) {
-        let mut out = io::stdout().lock();
-        if !self.successes.is_empty() {
-            let _ = writeln!(out, "\nsuccesses:\n");
-            for (name, captured) in &self.successes {
-                let output = sections(&captured.stdout, &captured.stderr);
-                let _ = writeln!(out, "---- {name} ----\n{output}\n");
+impl PassNote {
+    /// What is said after `note: NAME `.
+    fn text(&self) -> String {
+        match self {
+            PassNote::Leak(note) => note.to_string(),
+            PassNote::StillReachable(tally) => {
+                let mut lines = vec![format!(
+                    "left {} still reachable (not a leak), from:",
+                    size::format(tally.bytes)
+                )];
+                reasons::site_lines(&tally.sites, &mut lines);
+                lines.join("\n")
             }
         }
+    }
+}
+
+impl Flaky {
+    /// `LABEL NAME passed on attempt 2 of 3`, then why each earlier attempt failed.
+    fn lines(&self, label: &str) -> String {
+        let mut text = format!(
+            "{label} {} passed on attempt {} of {}\n",
+            self.name,
+            self.failures.len() + 1,
+            self.attempts,
+        );
+        for (attempt, reason) in self.failures.iter().enumerate() {
+            text.push_str(&format!("    attempt {}: {reason}\n", attempt + 1));
+        }
+        text
+    }
+}
+
+impl AfterRun {
+    /// Everything said after the summary, to `out`: stdout, or stderr where stdout carries JSON
+    /// or XML.
+    fn print(&self, out: &mut dyn Write) {
         if !self.memory.is_empty() {
             let _ = writeln!(out, "memory of the tests that passed:");
             for (name, figures) in &self.memory {
@@ -255,22 +280,12 @@ impl AfterRun {
             }
             let _ = writeln!(out);
         }
-        self.print_flaky(&mut out);
+        self.print_flaky(out);
         for (name, note) in &self.notes {
-            let text = match note {
-                PassNote::Leak(note) => note.to_string(),
-                PassNote::StillReachable(tally) => {
-                    let mut lines = vec![format!(
-                        "left {} still reachable (not a leak), from:",
-                        size::format(tally.bytes)
-                    )];
-                    reasons::site_lines(&tally.sites, &mut lines);
-                    lines.join("\n")
-                }
-            };
-            let _ = writeln!(out, "{} {name} {text}", style("note:").yellow().bold());
+            let note_label = style("note:").yellow().bold();
+            let _ = writeln!(out, "{note_label} {name} {}", note.text());
         }
-        self.print_escapees(&mut out);
+        self.print_escapees(out);
         if self.unchecked > 0 {
             let _ = writeln!(
                 out,
@@ -282,19 +297,10 @@ impl AfterRun {
         }
     }
 
-    fn print_flaky(&self, out: &mut impl Write) {
+    fn print_flaky(&self, out: &mut dyn Write) {
         for flaky in &self.flaky {
-            let _ = writeln!(
-                out,
-                "{} {} passed on attempt {} of {}",
-                style("FLAKY").yellow().bold(),
-                flaky.name,
-                flaky.failures.len() + 1,
-                flaky.attempts,
-            );
-            for (attempt, reason) in flaky.failures.iter().enumerate() {
-                let _ = writeln!(out, "    attempt {}: {reason}", attempt + 1);
-            }
+            let label = style("FLAKY").yellow().bold().to_string();
+            let _ = out.write_all(flaky.lines(&label).as_bytes());
         }
         if !self.flaky.is_empty() {
             let count = self.flaky.len();
@@ -307,7 +313,7 @@ impl AfterRun {
         }
     }
 
-    fn print_escapees(&self, out: &mut impl Write) {
+    fn print_escapees(&self, out: &mut dyn Write) {
         for Escapee { pid, command } in &self.escapees {
             let warning = style("warning:").yellow().bold();
             let _ = match self.left_by.get(pid) {
@@ -341,15 +347,15 @@ struct Tally {
 /// What the user asked to see.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Show {
-    /// `--show-output`: passing tests' output.
-    pub(crate) output: bool,
     /// `ISOLATED_TEST_REPORT=memory` or `--show-output`: every passing test's memory.
     pub(crate) memory: bool,
-    /// libtest's pretty format, where `test NAME ... ` is open on the line.
+    /// libtest's pretty format at one test thread, where `test NAME ... ` is open on the line
+    /// while the test runs.
     pub(crate) pretty: bool,
     /// `--nocapture`: a stderr captured only to be checked is passed through.
     pub(crate) nocapture: bool,
-    /// JSON output: no room for a notice line, nor for notes after it.
+    /// JSON or XML on stdout (`--format json` or `junit`): no room for a notice line, and what
+    /// is said after the run goes to stderr.
     pub(crate) json: bool,
 }
 
@@ -420,10 +426,12 @@ impl Reporter {
         }
     }
 
-    /// A test passed (after `earlier_failures`, of the `attempts` it was allowed).
-    pub(crate) fn passed(&mut self, case: &TestCase, passed: Passed, captured: Captured) {
+    /// A test passed (after `earlier_failures`, of the `attempts` it was allowed): returns what
+    /// is said of it, as plain lines (`FLAKY ...`, `note: ...`), for JSON's event.
+    pub(crate) fn passed(&mut self, case: &TestCase, passed: Passed, captured: Captured) -> String {
         self.test_done(true);
         let name = case.full_name();
+        let notes_before = self.after.notes.len();
         match passed.note {
             Some(Note::LeakCheckUnavailable) => self.after.unchecked += 1,
             Some(note) => self.after.notes.push((name.clone(), PassNote::Leak(note))),
@@ -456,10 +464,15 @@ impl Reporter {
         if self.show.memory && captured.memory.line().is_some() {
             self.after.memory.push((name.clone(), captured.memory));
         }
-        if self.show.output && !(captured.stdout.is_empty() && captured.stderr.is_empty()) {
-            self.after.successes.push((name, captured));
-        }
         self.tally.passed += 1;
+        let mut said = match self.after.flaky.last() {
+            Some(flaky) if flaky.name == name => flaky.lines("FLAKY"),
+            _ => String::new(),
+        };
+        for (_, note) in &self.after.notes[notes_before..] {
+            said.push_str(&format!("note: {name} {}\n", note.text()));
+        }
+        said
     }
 
     /// A test failed: returns the message libtest-mimic prints under its name.
@@ -496,10 +509,17 @@ impl Reporter {
     pub(crate) fn finish(&mut self, ignored: Vec<String>, escapees: Vec<Escapee>) {
         self.write_junit(ignored);
         self.after.escapees.extend(escapees);
-        if !self.show.json {
-            self.after.print();
-        }
+        self.after.print(&mut *self.human_text());
         let _ = io::stdout().flush();
+    }
+
+    /// Where text for a person goes: stdout, unless stdout carries JSON or XML for a tool.
+    fn human_text(&self) -> Box<dyn Write> {
+        if self.show.json {
+            Box::new(io::stderr().lock())
+        } else {
+            Box::new(io::stdout().lock())
+        }
     }
 
     /// A signal from outside stopped the run: libtest's closing lines for a run that did not
@@ -512,8 +532,10 @@ impl Reporter {
     ) {
         self.clear_status();
         self.after.escapees.extend(escapees);
-        self.print_interruption(signal, &counts);
-        self.after.print();
+        let mut out = self.human_text();
+        self.print_interruption(signal, &counts, &mut *out);
+        self.after.print(&mut *out);
+        drop(out);
         self.write_junit(counts.ignored_names);
         let _ = io::stdout().flush();
     }
@@ -525,8 +547,7 @@ impl Reporter {
     }
 
     /// libtest's closing lines, for a run that did not close: the failures so far and a count.
-    fn print_interruption(&self, signal: Signal, counts: &Unfinished) {
-        let mut out = io::stdout().lock();
+    fn print_interruption(&self, signal: Signal, counts: &Unfinished, out: &mut dyn Write) {
         if self.show.pretty {
             let _ = writeln!(out, "{}", style("interrupted").red());
         }
@@ -687,6 +708,12 @@ fn suite_name() -> String {
         }
         _ => stem,
     }
+}
+
+/// A flag libtest refuses too: libtest's line, uncoloured, and its exit code.
+pub(crate) fn refused_flag(message: &str) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(101)
 }
 
 /// One line on stderr for a mistake in how the harness was invoked.

@@ -8,7 +8,7 @@ use std::io::{self, IsTerminal, Write};
 use std::time::Duration;
 
 use crate::cli::Format;
-use crate::config::Invocation;
+use crate::config::{Invocation, Mistake};
 use crate::parent::spawn::ForkContext;
 use crate::parent::supervisor::Supervisor;
 use crate::parent::zygote::Zygotes;
@@ -66,7 +66,8 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
         .map(|&index| PlannedTest::new(registered[index], index, &invocation.defaults))
         .collect();
     let mut run = start_run(&invocation, forks, tests);
-    let mut console = Console::new(args, invocation.colour, time_limits);
+    let palette = invocation.palette.clone();
+    let mut console = Console::new(args, palette, invocation.jobs, time_limits);
     console.run_start(
         selection.tests.len(),
         selection.filtered_out,
@@ -80,12 +81,18 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
                 outcome: Outcome::Ignored,
                 time: Duration::ZERO,
                 output: String::new(),
+                notes: String::new(),
             };
             console.result(test, ignored);
             continue;
         }
         let finished = run.judge(position);
-        console.result(test, finished);
+        let failed = console.result(test, finished);
+        if failed && args.fail_fast {
+            // libtest's `--fail-fast`: nothing more is reported; the tests still running die
+            // with the run.
+            break;
+        }
     }
     let passed = console.run_finish();
     // In a run of one test, the harness's end is that test's: cargo-nextest (one test per
@@ -200,9 +207,9 @@ fn start_run(
         .filter(|&position| runs[position])
         .collect();
     let show = Show {
-        output: args.show_output,
         memory: invocation.report_memory || args.show_output,
-        pretty: args.format == Format::Pretty,
+        // libtest opens a test's line when it starts only when it runs one test at a time.
+        pretty: args.format == Format::Pretty && invocation.jobs == 1,
         nocapture: args.nocapture,
         json: matches!(args.format, Format::Json | Format::Junit),
     };
@@ -225,7 +232,7 @@ fn start_run(
     );
     // Only where a person watches libtest's lines on a terminal that moves its cursor; never
     // between its JSON or dots, nor among a test's own output.
-    if show.pretty
+    if args.format == Format::Pretty
         && !args.nocapture
         && !invocation.dumb_terminal
         && io::stdout().is_terminal()
@@ -237,7 +244,7 @@ fn start_run(
 }
 
 /// The command line and the environment, over the suite's defaults; a mistake in them ends the
-/// run with one `error:` line.
+/// run with one `error:` line: a flag's with libtest's exit code, the environment's with 2.
 fn invocation(suite: &SuiteDefaults) -> Invocation {
     let parsed = Invocation::parse(
         std::env::args_os().collect(),
@@ -245,7 +252,10 @@ fn invocation(suite: &SuiteDefaults) -> Invocation {
         suite,
         io::stdout().is_terminal(),
     );
-    parsed.unwrap_or_else(|error| report::config_error(&error.to_string()))
+    parsed.unwrap_or_else(|mistake| match mistake {
+        Mistake::Flag(refused) => report::refused_flag(&refused.0),
+        Mistake::Config(error) => report::config_error(&error.to_string()),
+    })
 }
 
 /// `ISOLATED_TEST_SELF_CHECK`: the harness must end with the descriptors it started with and no

@@ -95,11 +95,12 @@ impl Run {
                     let case = self.scheduler.test(index).case;
                     let captured = captured(&mut judged);
                     let output = captured.output();
-                    self.reporter.passed(case, passed, captured);
+                    let notes = self.reporter.passed(case, passed, captured);
                     return Finished {
                         outcome: Outcome::Passed,
                         time,
                         output,
+                        notes,
                     };
                 }
             }
@@ -247,6 +248,7 @@ impl Run {
             outcome: Outcome::Failed(self.reporter.failed(case, report, time)),
             time,
             output,
+            notes: String::new(),
         }
     }
 

@@ -1,5 +1,7 @@
 //! When the output is coloured (fixtures/flags.rs). stdout is always a pipe here, so without a
-//! flag or an environment variable there is no colour.
+//! flag or an environment variable there is no colour. Colour comes from the terminal's terminfo
+//! entry, as libtest's does: each run names its `TERM` (tests/tests/e2e/libtest.rs holds the
+//! bytes against libtest's).
 
 use isolated_test_e2e::{fixture, strip_ansi, Harness, Run};
 
@@ -11,6 +13,9 @@ fn failing(args: &[&str], env: &[(&str, &str)]) -> Run {
         .colour_under_test()
         .args(["--exact", "fails_on_purpose"])
         .args(args);
+    if !env.iter().any(|(name, _)| *name == "TERM") {
+        harness = harness.env("TERM", "xterm-256color");
+    }
     for (name, value) in env {
         harness = harness.env(name, value);
     }
@@ -44,6 +49,7 @@ fn assert_plain(run: &Run) {
 #[test]
 fn color_always_colours_the_reason() {
     assert_coloured(&failing(&["--color", "always"], &[]));
+    assert_coloured(&failing(&["--color", "always", "--nocapture"], &[]));
 }
 
 #[test]
@@ -67,4 +73,16 @@ fn clicolor_force_turns_colour_on() {
 fn the_flag_wins_over_the_environment() {
     assert_plain(&failing(&["--color", "never"], &[("CLICOLOR_FORCE", "1")]));
     assert_coloured(&failing(&["--color", "always"], &[("NO_COLOR", "1")]));
+}
+
+/// A terminal that terminfo does not know gets no colour, as under libtest, whatever the flag;
+/// nor does one that has no colours, for isolated-test's own text.
+#[test]
+fn a_terminal_without_colours_gets_none() {
+    assert_plain(&failing(
+        &["--color", "always"],
+        &[("TERM", "no-such-terminal")],
+    ));
+    assert_plain(&failing(&["--color", "always"], &[("TERM", "dumb")]));
+    assert_plain(&failing(&["--color", "always"], &[("TERM", "")]));
 }

@@ -274,7 +274,7 @@ fn a_temporary_directory_is_gone_after_its_test() {
         .report
         .successes
         .get("writes_in_a_temporary_directory")
-        .and_then(|output| output.stdout.clone())
+        .cloned()
         .expect("the test printed its directory");
     assert!(!std::path::Path::new(output.trim()).exists(), "{output}");
 }

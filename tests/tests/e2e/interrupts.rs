@@ -228,6 +228,44 @@ fn tests_forked_from_a_zygote_find_sighup_as_the_harness_did() {
     }
 }
 
+/// `--format json` stopped by SIGTERM: stdout holds the JSON events of what finished and no
+/// more; the closing lines a person reads (the failures so far, the count) go to stderr.
+#[test]
+fn sigterm_under_json_leaves_stdout_json_and_says_the_rest_on_stderr() {
+    let harness = fixture!("interrupts").env("RUSTC_BOOTSTRAP", "1").args([
+        "-Zunstable-options",
+        "--format",
+        "json",
+    ]);
+    let stopped = stop_mid_run_as(harness, &[libc::SIGTERM], Sleeper::Alone, |_| {});
+    let run = &stopped.run;
+    stopped.assert_nothing_remains();
+    run.assert_exit_code(128 + libc::SIGTERM);
+    let events: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|_| panic!("not a JSON event: {line:?}\n{}", run.context()))
+        })
+        .collect();
+    let last = events.last().expect("events");
+    assert_eq!(last["event"], "started", "{}", run.context());
+    assert_eq!(
+        last["name"],
+        "d_sleeps_until_interrupted",
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr.contains(
+            "\ntest result: interrupted by SIGTERM. 2 passed; 1 failed; 0 ignored; 1 did not finish; finished in "
+        ) && run.stderr.contains("\nfailures:\n    c_fails\n"),
+        "{}",
+        run.context()
+    );
+}
+
 /// The mask of signals `pid` ignores, from `/proc/PID/status`.
 fn ignored_signals(pid: i32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))

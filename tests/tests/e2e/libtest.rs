@@ -68,6 +68,16 @@ fn both_with(args: &[&str], env: &[(&str, &str)]) -> (String, String) {
     )
 }
 
+/// Both twins' stdout for `args`, each given them as they are (a thread count among them).
+fn both_as_given(args: &[&str], env: &[(&str, &str)]) -> (String, String) {
+    let libtest = run(libtest_twin(), args, env);
+    let isolated = run(env!("CARGO_BIN_EXE_twin").as_ref(), args, env);
+    (
+        without_times(&text(&libtest.stdout)),
+        without_times(&text(&isolated.stdout)),
+    )
+}
+
 /// Times in every format made alike (`T`, or 0 in JSON): they are measured, so never the same.
 fn without_times(output: &str) -> String {
     let patterns = [
@@ -259,8 +269,20 @@ fn the_log_file_is_libtests_and_the_output_still_printed() {
     );
 }
 
-/// Every unstable flag is refused without `-Z unstable-options`, in libtest's words (on stderr;
-/// isolated-test's exit code for a bad command line is 2, libtest's 101).
+/// Both twins refuse `args` alike: libtest's line on stderr, nothing on stdout, exit code 101.
+#[track_caller]
+fn assert_refused_alike(args: &[&str]) {
+    let libtest = run(libtest_twin(), args, &[]);
+    let isolated = run(env!("CARGO_BIN_EXE_twin").as_ref(), args, &[]);
+    assert_eq!(text(&isolated.stderr), text(&libtest.stderr), "{args:?}");
+    assert!(text(&libtest.stderr).starts_with("error: "), "{args:?}");
+    assert_eq!(text(&isolated.stdout), "", "{args:?}");
+    assert_eq!(isolated.status.code(), libtest.status.code(), "{args:?}");
+    assert_eq!(isolated.status.code(), Some(101), "{args:?}");
+}
+
+/// Every unstable flag is refused without `-Z unstable-options`, in libtest's words and with its
+/// exit code.
 #[test]
 fn unstable_flags_are_gated_as_libtest_gates_them() {
     for args in [
@@ -272,12 +294,9 @@ fn unstable_flags_are_gated_as_libtest_gates_them() {
         &["--shuffle-seed", "3"],
         &["--exclude-should-panic"],
         &["--force-run-in-process"],
+        &["--fail-fast"],
     ] {
-        let libtest = run(libtest_twin(), args, &[]);
-        let isolated = run(env!("CARGO_BIN_EXE_twin").as_ref(), args, &[]);
-        let first = |output: &Output| text(&output.stderr).lines().next().map(str::to_owned);
-        assert_eq!(first(&isolated), first(&libtest), "{args:?}");
-        assert_eq!(isolated.status.code(), Some(2), "{args:?}");
+        assert_refused_alike(args);
     }
     let mut no_bootstrap = Command::new(env!("CARGO_BIN_EXE_twin"));
     no_bootstrap
@@ -285,9 +304,114 @@ fn unstable_flags_are_gated_as_libtest_gates_them() {
         .env_remove("RUSTC_BOOTSTRAP");
     let refused = no_bootstrap.output().unwrap();
     assert_eq!(
-        text(&refused.stderr).lines().next(),
-        Some("error: the option `Z` is only accepted on the nightly compiler")
+        text(&refused.stderr),
+        "error: the option `Z` is only accepted on the nightly compiler\n"
     );
+    assert_eq!(refused.status.code(), Some(101));
+}
+
+/// A flag libtest does not know, one given twice, a value missing or wrong: getopts' words or
+/// libtest's, exactly, and libtest's exit code.
+#[test]
+fn bad_flags_are_refused_in_libtests_words_and_exit_code() {
+    for args in [
+        &["--bogus"][..],
+        &["-x"],
+        &["--list", "--list"],
+        &["--exact=yes"],
+        &["--test-threads"],
+        &["--test-threads=0"],
+        &["--test-threads", "x"],
+        &["--color", "maybe"],
+        &["--format", "xml"],
+        &["--ignored", "--include-ignored"],
+        &["-Z", "other"],
+        &["-Zunstable-options", "--shuffle-seed", "x"],
+        &["--test-threads=0", "--format", "xml"],
+    ] {
+        assert_refused_alike(args);
+    }
+}
+
+/// `--help` prints libtest's usage line and the flags, and runs nothing.
+#[test]
+fn help_prints_the_usage_and_runs_nothing() {
+    for flag in ["--help", "-h"] {
+        let output = run(env!("CARGO_BIN_EXE_twin").as_ref(), &[flag], &[]);
+        let stdout = text(&output.stdout);
+        assert_eq!(output.status.code(), Some(0));
+        assert!(stdout.starts_with("Usage: "), "{stdout}");
+        assert!(
+            stdout
+                .lines()
+                .next()
+                .unwrap()
+                .ends_with(" [OPTIONS] [FILTERS...]"),
+            "{stdout}"
+        );
+        for flag in [
+            "--include-ignored",
+            "--test-threads n_threads",
+            "--no-capture",
+            "--fail-fast",
+        ] {
+            assert!(stdout.contains(flag), "{flag} in {stdout}");
+        }
+        assert!(!stdout.contains("running"), "{stdout}");
+    }
+}
+
+/// `--bench` without `--test`: libtest runs benchmarks only, and reports every test ignored;
+/// `--list` still lists them.
+#[test]
+fn bench_reports_every_test_ignored_as_libtest_does() {
+    assert_same(&["--bench"]);
+    assert_same(&["--bench", "-q"]);
+    assert_same(&["--bench", "--include-ignored", "pass"]);
+    assert_same(&["-Zunstable-options", "--bench", "--format", "json"]);
+    assert_same(&["--bench", "--list"]);
+    assert_same(&args_with(&["--bench", "--test"]));
+}
+
+/// stdout without the entries of the failures section (`---- NAME ... ----` and what follows,
+/// up to the list of names), which differ by design: isolated-test's reason and memory line.
+fn without_failure_entries(output: &str) -> String {
+    let mut kept = String::new();
+    let mut failures_headings = 0;
+    for line in output.split_inclusive('\n') {
+        if line == "failures:\n" {
+            failures_headings += 1;
+        }
+        if failures_headings != 1 || line == "failures:\n" {
+            kept.push_str(line);
+        }
+    }
+    kept
+}
+
+/// `-Z unstable-options --fail-fast`: the run reports nothing after the first failure, and the
+/// summary counts what was reported.
+#[test]
+fn fail_fast_stops_at_the_first_failure_as_libtest_does() {
+    for args in [
+        &["-Zunstable-options", "--fail-fast"][..],
+        &["-Zunstable-options", "--fail-fast", "--skip", "fails", "-q"],
+        &["-Zunstable-options", "--fail-fast", "--skip", "returns_err"],
+    ] {
+        let (libtest, isolated) = both(args);
+        assert_eq!(
+            without_failure_entries(&isolated),
+            without_failure_entries(&libtest),
+            "{args:?}"
+        );
+        assert!(isolated.contains("\ntest result: FAILED."), "{isolated}");
+    }
+    let output = run(
+        env!("CARGO_BIN_EXE_twin").as_ref(),
+        &["-Zunstable-options", "--fail-fast"],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(101));
 }
 
 #[test]
@@ -337,4 +461,228 @@ fn ensure_time_fails_a_unit_test_over_its_critical_time() {
         ),
         "{stdout}"
     );
+}
+
+/// `--nocapture` with two test threads, as cargo-nextest (`--exact NAME --nocapture`) and editors
+/// run a test: libtest writes `test NAME ... ` only with the result, so what the test printed
+/// comes before its whole verdict line, never inside it.
+#[test]
+fn nocapture_with_several_threads_writes_each_verdict_line_whole() {
+    for name in [
+        "prints_and_passes",
+        "prints_to_both_and_passes",
+        "fails",
+        "ignored",
+    ] {
+        let args = ["--test-threads", "2", "--nocapture", "--exact", name];
+        let (libtest, isolated) = both_as_given(&args, &[]);
+        assert_eq!(
+            without_failure_entries(&isolated),
+            without_failure_entries(&libtest),
+            "{args:?}"
+        );
+    }
+    let (libtest, isolated) = both_as_given(
+        &[
+            "--test-threads",
+            "2",
+            "--nocapture",
+            "--exact",
+            "prints_and_passes",
+        ],
+        &[],
+    );
+    assert_eq!(
+        isolated,
+        "\nrunning 1 test\nhello from the twin\ntest prints_and_passes ... ok\n\ntest result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 9 filtered out; finished in Ts\n\n"
+    );
+    assert_eq!(isolated, libtest);
+    // Several tests at once: libtest's order is the order they end in; the lines are the same.
+    let args = ["--test-threads", "2", "--nocapture", "pass"];
+    let (libtest, isolated) = both_as_given(&args, &[]);
+    let sorted = |output: &str| {
+        let mut lines: Vec<String> = output.lines().map(str::to_owned).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(sorted(&isolated), sorted(&libtest), "{isolated}");
+    for line in isolated.lines().filter(|line| line.starts_with("test ")) {
+        assert!(
+            line.ends_with(" ... ok") || line.starts_with("test result: "),
+            "{isolated}"
+        );
+    }
+}
+
+/// stdout up to the end of the summary line: what follows it is isolated-test's own notes.
+fn through_the_summary(output: &str) -> &str {
+    let summary = output.find("\ntest result: ").expect("a summary");
+    let end = summary + output[summary + 1..].find('\n').expect("a whole line") + 2;
+    &output[..end]
+}
+
+/// `--show-output`: libtest's order and layout, in both formats: the successes with each
+/// passing test's output under `---- NAME stdout ----` and the list of their names, then the
+/// failures, then `test result:`. After the summary, isolated-test adds the passing tests'
+/// memory lines.
+#[test]
+fn show_output_is_libtests_layout() {
+    for args in [
+        args_with(&["--show-output"]),
+        args_with(&["--show-output", "-q"]),
+        args_with(&["--show-output", "--include-ignored", "-q"]),
+        args_with(&["--show-output", "-Zunstable-options", "--shuffle-seed", "7"]),
+        vec!["--show-output", "--skip", "should_panic"],
+        vec!["--show-output", "-q", "--skip", "should_panic"],
+        vec!["--show-output", "--exact", "fails"],
+    ] {
+        let (libtest, isolated) = both(&args);
+        assert_eq!(
+            without_failure_entries(through_the_summary(&isolated)),
+            without_failure_entries(through_the_summary(&libtest)),
+            "{args:?}"
+        );
+        let after = &isolated[through_the_summary(&isolated).len()..];
+        assert!(
+            after == "\n" || after.starts_with("\nmemory of the tests that passed:\n"),
+            "{args:?}: {after:?}"
+        );
+    }
+    let (_, isolated) = both(&args_with(&["--show-output", "pass"]));
+    assert_eq!(
+        through_the_summary(&isolated),
+        "
+running 3 tests
+test passes ... ok
+test prints_and_passes ... ok
+test prints_to_both_and_passes ... ok
+
+successes:
+
+---- prints_and_passes stdout ----
+hello from the twin
+
+---- prints_to_both_and_passes stdout ----
+to stdout from the twin
+to stderr from the twin
+
+
+successes:
+    passes
+    prints_and_passes
+    prints_to_both_and_passes
+
+test result: ok. 3 passed; 0 failed; 0 ignored; 0 measured; 7 filtered out; finished in Ts
+"
+    );
+}
+
+/// What libtest writes only in one format: the reason of a lone ignored test (terse only), the
+/// tests over their time limit (pretty only); and the failures' names, sorted.
+#[test]
+fn the_end_of_a_run_is_libtests_in_each_format() {
+    for args in [
+        &["--exact", "ignored_with_reason"][..],
+        &["--exact", "ignored_with_reason", "-q"],
+        &["--exact", "ignored_with_reason", "--ignored"],
+        &[
+            "-Zunstable-options",
+            "--shuffle-seed",
+            "11",
+            "--skip",
+            "should",
+        ],
+        &[
+            "-Zunstable-options",
+            "--shuffle-seed",
+            "11",
+            "--skip",
+            "should",
+            "-q",
+        ],
+    ] {
+        let (libtest, isolated) = both(args);
+        assert_eq!(
+            without_failure_entries(&isolated),
+            without_failure_entries(&libtest),
+            "{args:?}"
+        );
+    }
+}
+
+/// `--color always`: libtest colours its words with `$TERM`'s terminfo sequences (`setaf` before,
+/// `sgr0` after, the ignore reason inside the colour), and writes none where `TERM` is unset or
+/// names a terminal it cannot find; a terminal without colours still gets the reset.
+#[test]
+fn color_always_writes_libtests_bytes_for_each_terminal() {
+    let twin = |binary: &std::path::Path, args: &[&str], term: Option<&str>| {
+        let mut command = Command::new(binary);
+        command
+            .args(args)
+            .env("RUSTC_BOOTSTRAP", "1")
+            .env("RUST_BACKTRACE", "0")
+            .env_remove("RUST_TEST_THREADS")
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE");
+        match term {
+            Some(term) => command.env("TERM", term),
+            None => command.env_remove("TERM"),
+        };
+        without_times(&text(&command.output().expect("the twin runs").stdout))
+    };
+    let isolated: &std::path::Path = env!("CARGO_BIN_EXE_twin").as_ref();
+    let terms = [
+        None,
+        Some("dumb"),
+        Some("xterm"),
+        Some("xterm-256color"),
+        Some("linux"),
+        Some("vt100"),
+        Some("no-such-terminal"),
+    ];
+    for term in terms {
+        for args in [
+            args_with(&["--color", "always"]),
+            args_with(&["--color", "always", "-q"]),
+            args_with(&["--color", "always", "--include-ignored"]),
+            vec!["--color", "always"],
+            vec!["--color", "always", "-q"],
+            vec!["--color", "always", "-Zunstable-options", "--report-time"],
+        ] {
+            let libtest_args: Vec<&str> = ["--test-threads", "1"]
+                .iter()
+                .chain(&args)
+                .copied()
+                .collect();
+            let libtest = twin(libtest_twin(), &libtest_args, term);
+            let ours = twin(isolated, &args, term);
+            assert_eq!(
+                without_failure_entries(&ours),
+                without_failure_entries(&libtest),
+                "TERM={term:?} {args:?}"
+            );
+        }
+    }
+    // The bytes themselves, where this machine's terminfo has xterm-256color.
+    let ours = twin(
+        isolated,
+        &[
+            "--color",
+            "always",
+            "--exact",
+            "ignored_with_reason",
+            "passes",
+        ],
+        Some("xterm-256color"),
+    );
+    if ours.contains('\x1b') {
+        assert!(
+            ours.contains(
+                "test ignored_with_reason ... \x1b[33mignored, needs a database\x1b(B\x1b[m\n"
+            ),
+            "{ours:?}"
+        );
+    }
+    let unset = twin(isolated, &["--color", "always"], None);
+    assert!(!unset.contains('\x1b'), "{unset:?}");
 }

@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use isolated_test_e2e::{fixture, Output, Run};
+use isolated_test_e2e::{fixture, Output, Run, TempDir};
 
 /// The whole suite with default flags, run once and shared.
 fn output() -> &'static Run {
@@ -121,8 +121,11 @@ fn a_passing_tests_output_is_hidden_by_default() {
     assert!(run.report.successes.is_empty());
 }
 
+/// libtest's layout (tests/tests/e2e/libtest.rs holds it against libtest's): the successes
+/// before the summary, each test's output under `---- NAME stdout ----` (stdout, then stderr),
+/// then every passing test's name.
 #[test]
-fn show_output_prints_a_passing_tests_output_after_the_summary() {
+fn show_output_prints_a_passing_tests_output_before_the_summary() {
     let run = fixture!("output").args(["passes", "--show-output"]).run();
     run.assert_exit_code(0);
     run.assert_ok("passes_with_output");
@@ -131,7 +134,7 @@ fn show_output_prints_a_passing_tests_output_after_the_summary() {
         .stdout
         .find("\nsuccesses:\n")
         .expect("a successes section");
-    assert!(summary < successes, "{}", run.context());
+    assert!(successes < summary, "{}", run.context());
     // The silent test has nothing to show.
     assert_eq!(
         run.report.successes.keys().collect::<Vec<_>>(),
@@ -139,7 +142,13 @@ fn show_output_prints_a_passing_tests_output_after_the_summary() {
     );
     assert_eq!(
         run.report.successes["passes_with_output"],
-        shown("passing output", "passing error output")
+        "passing output\npassing error output"
+    );
+    assert!(
+        run.stdout
+            .contains("\nsuccesses:\n    passes_silently\n    passes_with_output\n"),
+        "{}",
+        run.context()
     );
 }
 
@@ -239,4 +248,114 @@ fn nocapture_a_test_that_makes_stdout_nonblocking_cannot_break_the_harness() {
         "{context}"
     );
     assert!(!stderr.contains("panicked"), "{context}");
+}
+
+/// Each line of the run's stdout as a JSON event; panics at a line that is not one.
+#[track_caller]
+fn json_events(run: &Run) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    run.stdout
+        .lines()
+        .map(|line| match serde_json::from_str(line) {
+            Ok(serde_json::Value::Object(event)) => event,
+            _ => panic!("not a JSON event: {line:?}\n{}", run.context()),
+        })
+        .collect()
+}
+
+/// The `stdout` of `name`'s result event.
+#[track_caller]
+fn event_stdout(run: &Run, name: &str) -> String {
+    let events = json_events(run);
+    let event = events
+        .iter()
+        .find(|event| {
+            event.get("name") == Some(&name.into())
+                && event.contains_key("event")
+                && event["event"] != "started"
+        })
+        .unwrap_or_else(|| panic!("no result event for {name}\n{}", run.context()));
+    assert_eq!(event["event"], "ok", "{}", run.context());
+    event
+        .get("stdout")
+        .and_then(|stdout| stdout.as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn json_args(args: &[&'static str]) -> Vec<&'static str> {
+    ["-Zunstable-options", "--format", "json"]
+        .iter()
+        .chain(args)
+        .copied()
+        .collect()
+}
+
+/// `--format json`: what isolated-test says of a passing test (an allowed leak, a pass on a
+/// retry) reaches the tool in the test's event, as the `stdout` an editor shows; the rest of
+/// what it says after the run goes to stderr, so that stdout holds JSON only.
+#[test]
+fn json_carries_the_notes_on_a_passing_test_in_its_event() {
+    let run = fixture!("leaks")
+        .env("RUSTC_BOOTSTRAP", "1")
+        .args(json_args(&["--exact", "leaks_allowed"]))
+        .run();
+    run.assert_exit_code(0);
+    assert_eq!(
+        event_stdout(&run, "leaks_allowed"),
+        "note: leaks_allowed leaked 1024 bytes in 1 allocation (allowed)\n"
+    );
+
+    let dir = TempDir::new("json-flaky");
+    let run = fixture!("retries")
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env("ATTEMPTS_DIR", dir.path())
+        .args(json_args(&[
+            "--exact",
+            "passes_on_the_second_attempt",
+            "--show-output",
+        ]))
+        .run();
+    run.assert_exit_code(0);
+    let stdout = event_stdout(&run, "passes_on_the_second_attempt");
+    assert!(
+        stdout.starts_with(
+            "attempt 2\nFLAKY passes_on_the_second_attempt passed on attempt 2 of 3\n    attempt 1: panicked at tests/fixtures/retries.rs:"
+        ) && stdout.ends_with(": the first attempt fails\n"),
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr
+            .contains("flaky: 1 flaky test passed only on a retry\n"),
+        "{}",
+        run.context()
+    );
+}
+
+/// A warning after the run (no counting allocator, so no leak check) goes to stderr under
+/// `--format json` and `--format junit`: stdout holds the tool's format only.
+#[test]
+fn json_and_junit_write_warnings_after_the_run_to_stderr() {
+    let warning = "warning: leak check unavailable for 2 tests: no counting allocator is installed";
+    let run = fixture!("no_allocator")
+        .env("RUSTC_BOOTSTRAP", "1")
+        .args(json_args(&[]))
+        .run();
+    run.assert_exit_code(101);
+    assert_eq!(json_events(&run).last().unwrap()["event"], "failed");
+    assert!(run.stderr.contains(warning), "{}", run.context());
+    let run = fixture!("no_allocator")
+        .env("RUSTC_BOOTSTRAP", "1")
+        .args(["-Zunstable-options", "--format", "junit"])
+        .run();
+    run.assert_exit_code(101);
+    assert!(
+        run.stdout
+            .starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?><testsuites>")
+            && run.stdout.ends_with("</testsuites>\n")
+            && run.stdout.lines().count() == 1,
+        "{}",
+        run.context()
+    );
+    assert!(run.stderr.contains(warning), "{}", run.context());
 }

@@ -33,9 +33,10 @@ fn on_a_terminal_called(args: &str, term: &str) -> Option<String> {
     }
 }
 
+/// At one test thread, libtest's line is open while the test runs: the status goes below it.
 #[test]
 fn a_terminal_shows_the_status_below_the_open_line_then_the_verdict() {
-    let Some(screen) = on_a_terminal("--exact alpha") else {
+    let Some(screen) = on_a_terminal("--exact alpha --test-threads=1") else {
         return;
     };
     let open = screen.find("test alpha ... ").expect("libtest's line");
@@ -44,6 +45,21 @@ fn a_terminal_shows_the_status_below_the_open_line_then_the_verdict() {
         .unwrap_or_else(|| panic!("no status line after the open line: {screen:?}"));
     let verdict = screen[open..]
         .find(&format!("{CLEAR}ok"))
+        .unwrap_or_else(|| panic!("the status is not cleared before the verdict: {screen:?}"));
+    assert!(status < verdict, "{screen:?}");
+}
+
+/// At two, libtest writes the whole line with the verdict: the status comes and goes before it.
+#[test]
+fn with_several_threads_the_status_is_cleared_before_the_whole_verdict_line() {
+    let Some(screen) = on_a_terminal("--exact alpha --test-threads=2") else {
+        return;
+    };
+    let status = screen
+        .find("[0/1] · running: alpha ")
+        .unwrap_or_else(|| panic!("no status line: {screen:?}"));
+    let verdict = screen
+        .find(&format!("{CLEAR}test alpha ... ok"))
         .unwrap_or_else(|| panic!("the status is not cleared before the verdict: {screen:?}"));
     assert!(status < verdict, "{screen:?}");
 }

@@ -19,7 +19,8 @@ pub(super) fn test_started(name: &str) -> String {
 }
 
 /// A test's event: its time under `--report-time`, its captured output where it failed (or
-/// under `--show-output`), and the failure's message or the ignore's reason.
+/// under `--show-output`) followed by isolated-test's notes on it, and the failure's message or
+/// the ignore's reason.
 pub(super) fn result(
     test: TestName<'_>,
     finished: &Finished,
@@ -39,8 +40,10 @@ pub(super) fn result(
         let _ = write!(line, ", \"exec_time\": {}", time.as_secs_f64());
     }
     let shown = show_output || !matches!(finished.outcome, Outcome::Passed);
-    if shown && !finished.output.is_empty() {
-        let _ = write!(line, ", \"stdout\": \"{}\"", Escaped(&finished.output));
+    let output = if shown { finished.output.as_str() } else { "" };
+    if !(output.is_empty() && finished.notes.is_empty()) {
+        let stdout = format!("{output}{}", finished.notes);
+        let _ = write!(line, ", \"stdout\": \"{}\"", Escaped(&stdout));
     }
     match (&finished.outcome, test.ignore_message()) {
         (Outcome::Failed(failed), _) => {

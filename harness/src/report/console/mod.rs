@@ -6,6 +6,7 @@ mod json;
 mod junit;
 mod list;
 mod pretty;
+mod terminfo;
 mod terse;
 
 use std::fs::File;
@@ -13,13 +14,13 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ::console::Style;
-
 use crate::cli::{Arguments, Format};
 use crate::registry::TestCase;
 pub(crate) use list::list;
+pub(crate) use terminfo::Palette;
+use terminfo::{paint, Colour};
 
-/// Colour on or off for everything printed, on stdout and stderr.
+/// Colour on or off for isolated-test's own text, on stdout and stderr.
 pub(crate) fn set_colors(colour: bool) {
     ::console::set_colors_enabled(colour);
     ::console::set_colors_enabled_stderr(colour);
@@ -36,7 +37,7 @@ pub(crate) struct TestName<'a> {
 
 impl TestName<'_> {
     /// libtest's ` - should panic` after the name.
-    fn mode(&self) -> &'static str {
+    pub(super) fn mode(&self) -> &'static str {
         match self.case.should_panic {
             crate::registry::ShouldPanic::No => "",
             _ => " - should panic",
@@ -101,6 +102,9 @@ pub(crate) struct Finished {
     pub(crate) outcome: Outcome,
     pub(crate) time: Duration,
     pub(crate) output: String,
+    /// What isolated-test says of a passing test (it passed on a retry, its leak was allowed),
+    /// as plain lines: JSON's `stdout` carries them, the other formats print them after the run.
+    pub(crate) notes: String,
 }
 
 /// The time limits of `--report-time` and `--ensure-time`: libtest's defaults, or
@@ -163,12 +167,18 @@ struct Tally {
     time_failures: Vec<String>,
     /// The one test of a run of one that is ignored, with its reason.
     lone_ignored: Option<(String, &'static str)>,
+    /// Under `--show-output`, each passed test and its output, in the order they ran.
+    successes: Option<Vec<(String, String)>>,
 }
 
 /// The printer of one run.
 pub(crate) struct Console {
     format: Format,
-    colour: bool,
+    /// Where libtest's words are coloured: its terminal's bytes.
+    palette: Option<Palette>,
+    /// More than one test thread: libtest's pretty format writes `test NAME ... ` only with the
+    /// result, so that a test's own output (`--nocapture`) never splits the line.
+    multithreaded: bool,
     /// `--show-output`: passing tests' output in JSON and JUnit.
     show_output: bool,
     /// `--report-time`: each test's time, against these limits.
@@ -184,15 +194,24 @@ pub(crate) struct Console {
 }
 
 impl Console {
-    pub(crate) fn new(args: &Arguments, colour: bool, time_limits: Option<TimeLimits>) -> Self {
+    pub(crate) fn new(
+        args: &Arguments,
+        palette: Option<Palette>,
+        jobs: usize,
+        time_limits: Option<TimeLimits>,
+    ) -> Self {
         Self {
             format: args.format,
-            colour,
+            palette,
+            multithreaded: jobs > 1,
             show_output: args.show_output,
             time_limits: time_limits.filter(|_| args.report_time),
             ensure_time: args.ensure_time,
             started: Instant::now(),
-            tally: Tally::default(),
+            tally: Tally {
+                successes: args.show_output.then(Vec::new),
+                ..Tally::default()
+            },
             terse: terse::Progress::default(),
             junit: Vec::new(),
             log: open_log(args.logfile.as_deref()),
@@ -216,19 +235,19 @@ impl Console {
         }
     }
 
-    /// A test starts (pretty: its open `test NAME ... ` line, where a hang is seen).
+    /// A test starts (pretty, at one thread: its open `test NAME ... ` line, where a hang is
+    /// seen).
     pub(crate) fn test_start(&mut self, test: TestName<'_>) {
         match self.format {
-            Format::Pretty => {
-                self.write(&format!("test {}{} ... ", test.name, test.mode()));
-            }
+            Format::Pretty if !self.multithreaded => self.write(&pretty::name(test)),
+            Format::Pretty => {}
             Format::Json => self.write(&json::test_started(test.name)),
             Format::Terse | Format::Junit => {}
         }
     }
 
-    /// A test's result.
-    pub(crate) fn result(&mut self, test: TestName<'_>, mut finished: Finished) {
+    /// A test's result; returns whether the test failed.
+    pub(crate) fn result(&mut self, test: TestName<'_>, mut finished: Finished) -> bool {
         if let (true, Some(limits), Outcome::Passed) =
             (self.ensure_time, self.time_limits, &finished.outcome)
         {
@@ -242,12 +261,22 @@ impl Console {
         let time = self.time_limits.filter(|_| ran).map(|_| finished.time);
         match self.format {
             Format::Pretty => {
-                let text = pretty::result(&finished.outcome, test.ignore_message(), self.colour);
+                let name = match self.multithreaded {
+                    true => pretty::name(test),
+                    false => String::new(),
+                };
+                let text = pretty::result(
+                    &finished.outcome,
+                    test.ignore_message(),
+                    self.palette.as_ref(),
+                );
                 let time = time.map_or_else(String::new, |time| self.time_text(time));
-                self.write(&format!("{text}{time}\n"));
+                self.write(&format!("{name}{text}{time}\n"));
             }
             Format::Terse => {
-                let text = self.terse.result(test.name, &finished.outcome, self.colour);
+                let text = self
+                    .terse
+                    .result(test.name, &finished.outcome, self.palette.as_ref());
                 self.write(&text);
             }
             Format::Json => {
@@ -256,7 +285,15 @@ impl Console {
             }
             Format::Junit => self.junit.push(junit::Case::new(test, &finished, time)),
         }
+        let failed = matches!(
+            finished.outcome,
+            Outcome::Failed(_) | Outcome::TimeLimitExceeded
+        );
+        if let (Some(successes), Outcome::Passed) = (&mut self.tally.successes, &finished.outcome) {
+            successes.push((test.name.to_owned(), finished.output));
+        }
         self.count(test, finished.outcome);
+        failed
     }
 
     fn count(&mut self, test: TestName<'_>, outcome: Outcome) {
@@ -285,7 +322,10 @@ impl Console {
     pub(crate) fn run_finish(&mut self) -> bool {
         let elapsed = self.started.elapsed();
         let text = match self.format {
-            Format::Pretty | Format::Terse => pretty::finish(&self.tally, elapsed, self.colour),
+            Format::Pretty | Format::Terse => {
+                let terse = self.format == Format::Terse;
+                pretty::finish(&self.tally, elapsed, terse, self.palette.as_ref())
+            }
             Format::Json => json::suite_finished(&self.tally, elapsed),
             Format::Junit => junit::document(&self.tally, std::mem::take(&mut self.junit)),
         };
@@ -299,18 +339,12 @@ impl Console {
             return String::new();
         };
         let text = format!(" <{:.3}s>", time.as_secs_f64());
-        let style = if !self.colour {
-            None
-        } else if time >= limits.critical {
-            Some(Style::new().red())
+        if time >= limits.critical {
+            paint(&text, Colour::Red, self.palette.as_ref())
         } else if time >= limits.warn {
-            Some(Style::new().yellow())
+            paint(&text, Colour::Yellow, self.palette.as_ref())
         } else {
-            None
-        };
-        match style {
-            Some(style) => style.force_styling(true).apply_to(text).to_string(),
-            None => text,
+            text
         }
     }
 
@@ -352,14 +386,5 @@ fn open_log(path: Option<&Path>) -> Option<File> {
             "could not create the log file {}: {error}",
             path.display()
         )),
-    }
-}
-
-/// `text` in `style` where colour is on.
-fn paint(text: &str, style: Style, colour: bool) -> String {
-    if colour {
-        style.force_styling(true).apply_to(text).to_string()
-    } else {
-        text.to_owned()
     }
 }

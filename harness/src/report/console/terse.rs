@@ -1,9 +1,8 @@
 //! libtest's `terse` format (`-q`): a character per test, 87 to a line with the count so far,
 //! and each failure on a line of its own, named.
 
-use ::console::Style;
-
-use super::{paint, Outcome};
+use super::terminfo::{paint, Colour, Palette};
+use super::Outcome;
 
 /// Where the marks stand.
 #[derive(Default)]
@@ -18,10 +17,15 @@ const MAX_COLUMN: usize = 88;
 
 impl Progress {
     /// The text for one result: a mark (`.`, `i`), or a failure's own line.
-    pub(super) fn result(&mut self, name: &str, outcome: &Outcome, colour: bool) -> String {
+    pub(super) fn result(
+        &mut self,
+        name: &str,
+        outcome: &Outcome,
+        palette: Option<&Palette>,
+    ) -> String {
         match outcome {
-            Outcome::Passed => self.mark(paint(".", Style::new().green(), colour)),
-            Outcome::Ignored => self.mark(paint("i", Style::new().yellow(), colour)),
+            Outcome::Passed => self.mark(paint(".", Colour::Green, palette)),
+            Outcome::Ignored => self.mark(paint("i", Colour::Yellow, palette)),
             Outcome::Failed(_) | Outcome::TimeLimitExceeded => {
                 // After the marks so far, unless the line is empty.
                 let mut text = if self.column == 0 {
@@ -32,7 +36,7 @@ impl Progress {
                 self.done += 1;
                 text.push_str(&format!(
                     "{name} --- {}\n",
-                    paint("FAILED", Style::new().red(), colour)
+                    paint("FAILED", Colour::Red, palette)
                 ));
                 text
             }
