@@ -142,10 +142,17 @@ pub fn plan(
                     if shadowed == 1 { "" } else { "s" }
                 ));
             }
-            if target.edition == "2015" && ws.scans.contains_key(&target.root) {
-                if let Some(new) = source::add_extern_crates(&files[&target.root], target.lib) {
+            if ws.scans.contains_key(&target.root) {
+                let old = target.edition == "2015";
+                if let Some(new) = source::add_extern_crates(&files[&target.root], target.lib, old)
+                {
                     files.insert(target.root.clone(), new);
-                    done.push("extern crate items added (2015 edition)".to_string());
+                    done.push(if old {
+                        "extern crate items added (2015 edition)".to_string()
+                    } else {
+                        "extern crate std added (#![no_std]: isolated-test's macros need std)"
+                            .to_string()
+                    });
                 }
             }
             if let Some((_, root)) = ws

@@ -233,7 +233,12 @@ fn resolve(ws: &Workspace, dep: &DepSpec) -> Result<(), String> {
         return Ok(());
     };
     let out = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["metadata", "--format-version=1", "--manifest-path"])
+        .args([
+            "metadata",
+            "--format-version=1",
+            "--color=never",
+            "--manifest-path",
+        ])
         .arg(&package.manifest)
         .output()
         .map_err(|e| format!("could not run cargo metadata: {e}"))?;

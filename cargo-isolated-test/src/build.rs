@@ -49,10 +49,11 @@ pub fn list(
             "test",
             "--no-run",
             "--message-format=json",
+            "--color=never",
             "--manifest-path",
         ])
         .arg(&package.manifest)
-        .args(["-p", &package.name]);
+        .args(["-p", &package.spec]);
         for &(_, t) in &keys {
             let target = &package.targets[t];
             if target.lib {
@@ -77,10 +78,16 @@ pub fn dropped(ws: &Workspace, targets: &[TargetKey]) -> Result<Listed, String> 
         let package = &ws.packages[p];
         let target = &package.targets[t];
         let mut cmd = cargo();
-        cmd.args(["rustc", "--profile", "test", "--message-format=json"])
-            .arg("--manifest-path")
-            .arg(&package.manifest)
-            .args(["-p", &package.name]);
+        cmd.args([
+            "rustc",
+            "--profile",
+            "test",
+            "--message-format=json",
+            "--color=never",
+        ])
+        .arg("--manifest-path")
+        .arg(&package.manifest)
+        .args(["-p", &package.spec]);
         if target.lib {
             cmd.arg("--lib");
         } else {

@@ -571,12 +571,18 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 /// `isolated_test::main!` name `::isolated_test`, `::core` and `::std`. A library's items are
 /// behind `#[cfg(test)]`. `core` is the prelude's crate in a `#![no_std]` root (`std` elsewhere),
 /// so only the other one is added (both, each behind its cfg, under `cfg_attr(..., no_std)`).
-pub fn add_extern_crates(src: &str, lib: bool) -> Option<String> {
+///
+/// From the 2018 edition on, paths start from the extern prelude everywhere, and only `std` is
+/// missing, from a `#![no_std]` root (`edition_2015` false): then `extern crate std;` alone.
+pub fn add_extern_crates(src: &str, lib: bool, edition_2015: bool) -> Option<String> {
     let masked = lex::mask(src);
-    let have: Vec<&str> = EXTERN_CRATE
+    let mut have: Vec<&str> = EXTERN_CRATE
         .captures_iter(&masked)
         .map(|c| c.get(1).unwrap().as_str())
         .collect();
+    if !edition_2015 {
+        have.extend(["isolated_test", "core"]);
+    }
     let (at, no_std) = root_prelude(src, &masked);
     let mut items: Vec<(Option<String>, &str)> = Vec::new();
     if !have.contains(&"isolated_test") {
@@ -839,11 +845,11 @@ mod tests {
     #[test]
     fn a_2015_root_gets_its_extern_crates_after_its_inner_attributes() {
         assert_eq!(
-            add_extern_crates("//! Docs.\n#![deny(missing_docs)]\n\nfn a() {}\n", false).unwrap(),
+            add_extern_crates("//! Docs.\n#![deny(missing_docs)]\n\nfn a() {}\n", false, true).unwrap(),
             "//! Docs.\n#![deny(missing_docs)]\n\nextern crate core;\nextern crate isolated_test;\n\nfn a() {}\n"
         );
         assert_eq!(
-            add_extern_crates("fn a() {}\n", true).unwrap(),
+            add_extern_crates("fn a() {}\n", true, true).unwrap(),
             "#[cfg(test)]\nextern crate core;\n#[cfg(test)]\nextern crate isolated_test;\n\nfn a() {}\n"
         );
     }
@@ -851,14 +857,20 @@ mod tests {
     #[test]
     fn a_no_std_root_gets_std_and_one_with_them_all_is_left() {
         assert_eq!(
-            add_extern_crates("#![no_std]\nfn a() {}\n", false).unwrap(),
+            add_extern_crates("#![no_std]\nfn a() {}\n", false, true).unwrap(),
             "#![no_std]\n\nextern crate isolated_test;\nextern crate std;\n\nfn a() {}\n"
         );
         assert_eq!(
-            add_extern_crates("#![cfg_attr(not(test), no_std)]\n", false).unwrap(),
+            add_extern_crates("#![cfg_attr(not(test), no_std)]\n", false, true).unwrap(),
             "#![cfg_attr(not(test), no_std)]\n\n#[cfg(not(not(test)))]\nextern crate core;\nextern crate isolated_test;\n#[cfg(not(test))]\nextern crate std;\n"
         );
         let all = "extern crate core;\nextern crate isolated_test;\nfn a() {}\n";
-        assert_eq!(add_extern_crates(all, false), None);
+        assert_eq!(add_extern_crates(all, false, true), None);
+        // 2018 on: std alone, and only where the root is no_std.
+        assert_eq!(add_extern_crates("fn a() {}\n", false, false), None);
+        assert_eq!(
+            add_extern_crates("#![no_std]\nfn a() {}\n", false, false).unwrap(),
+            "#![no_std]\n\nextern crate std;\n\nfn a() {}\n"
+        );
     }
 }

@@ -44,6 +44,8 @@ impl Target {
 #[derive(Debug)]
 pub struct Package {
     pub name: String,
+    /// Its package ID spec, which names it for `-p` even where another version shares its name.
+    pub spec: String,
     pub manifest: PathBuf,
     pub dir: PathBuf,
     /// Its edition: in 2015, cargo stops discovering tests/ files at the first `[[test]]` entry.
@@ -175,6 +177,7 @@ fn package(p: &Value, scans: &mut BTreeMap<PathBuf, (String, Scan)>) -> Package 
     targets.sort_by(|a, b| (!a.lib, &a.name).cmp(&(!b.lib, &b.name)));
     Package {
         name: p["name"].as_str().unwrap_or_default().to_string(),
+        spec: p["id"].as_str().unwrap_or_default().to_string(),
         manifest,
         dir,
         edition: p["edition"].as_str().unwrap_or("2015").to_string(),
