@@ -5,7 +5,7 @@
 //! run, so a target holding anything isolated-test does not take over one for one (its own
 //! `fn main`, `#[bench]`, another crate's test attribute) is left exactly as it is, and said so.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::manifest::{self, Dep};
@@ -22,22 +22,49 @@ pub struct Plan {
     pub adopted: usize,
     pub already: usize,
     pub left_alone: usize,
+    /// The targets it changes, for the builds that prove no test is lost.
+    pub targets: Vec<TargetKey>,
+    /// The features each of them needs on to be built (its `required-features`, as written).
+    pub features: BTreeMap<TargetKey, Vec<String>>,
 }
 
-/// What `--path` or the default gives: a version, or an absolute path to isolated-test's crate.
+/// A target of the workspace: its package's index in [`Workspace::packages`] and its own there.
+pub type TargetKey = (usize, usize);
+
+/// What adopt is to do beyond what the sources say, learnt from building them.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// Targets left to libtest whatever they hold, each with the lines saying why.
+    pub put_back: BTreeMap<TargetKey, Vec<String>>,
+    /// Modules of a target (`a::b`, `` for its root) that get `use isolated_test::test;`, so that
+    /// a `#[test]` another crate's macro writes there names isolated-test's attribute.
+    pub shadow: BTreeMap<TargetKey, BTreeSet<String>>,
+}
+
+/// Where isolated-test is to come from: a version on the registry, an absolute path to its
+/// crate, or a git repository (with `branch`, `tag` or `rev` and its value, if given).
 #[derive(Debug, Clone)]
 pub enum DepSpec {
     Version(String),
     Path(PathBuf),
+    Git {
+        url: String,
+        reference: Option<(&'static str, String)>,
+    },
 }
 
 /// The plan for every package of `ws`. `show` names a file in messages.
-pub fn plan(ws: &Workspace, dep: &DepSpec, show: &dyn Fn(&Path) -> String) -> Result<Plan, String> {
+pub fn plan(
+    ws: &Workspace,
+    dep: &DepSpec,
+    options: &Options,
+    show: &dyn Fn(&Path) -> String,
+) -> Result<Plan, String> {
     let mut plan = Plan::default();
     // Source files by path, as they will be written: a file shared by targets is edited once.
     let mut files: BTreeMap<PathBuf, String> = BTreeMap::new();
     let mut order: Vec<PathBuf> = Vec::new();
-    for package in &ws.packages {
+    for (p, package) in ws.packages.iter().enumerate() {
         let text = std::fs::read_to_string(&package.manifest)
             .map_err(|e| format!("{}: {e}", show(&package.manifest)))?;
         let mut doc =
@@ -47,10 +74,15 @@ pub fn plan(ws: &Workspace, dep: &DepSpec, show: &dyn Fn(&Path) -> String) -> Re
         let keep_discovery =
             package.edition == "2015" && manifest::discovery_stops_at_first_entry(&doc);
         let mut autotests = false;
-        for target in &package.targets {
+        for (t, target) in package.targets.iter().enumerate() {
+            let key = (p, t);
             let what = target.describe(&package.name, ws.packages.len() > 1);
             let mut done = Vec::new();
-            match verdict(ws, package, target, &doc, show) {
+            let verdict = match options.put_back.get(&key) {
+                Some(lines) => Verdict::LeftAlone(lines.clone()),
+                None => verdict(ws, package, target, &doc, show),
+            };
+            let required = match verdict {
                 Verdict::Skip => continue,
                 Verdict::LeftAlone(lines) => {
                     plan.left_alone += 1;
@@ -58,8 +90,8 @@ pub fn plan(ws: &Workspace, dep: &DepSpec, show: &dyn Fn(&Path) -> String) -> Re
                         .extend(lines.into_iter().map(|l| format!("left alone: {l}")));
                     continue;
                 }
-                Verdict::Adopt => {}
-            }
+                Verdict::Adopt(required) => required,
+            };
             any = true;
             if manifest::harness(&doc, target.lib, &target.name) != Some(false) {
                 if target.lib {
@@ -78,6 +110,15 @@ pub fn plan(ws: &Workspace, dep: &DepSpec, show: &dyn Fn(&Path) -> String) -> Re
                     }
                 }
             }
+            let missing: Vec<&String> = required
+                .iter()
+                .filter(|f| !target.required_features.contains(f))
+                .collect();
+            if !missing.is_empty() {
+                manifest::add_required_features(&mut doc, &target.name, &missing)?;
+                let list: Vec<String> = missing.iter().map(|f| format!("{f:?}")).collect();
+                done.push(format!("required-features = [{}]", list.join(", ")));
+            }
             let mut rewritten = 0;
             for file in &target.files {
                 let Some((original, scan)) = ws.scans.get(file) else {
@@ -94,25 +135,59 @@ pub fn plan(ws: &Workspace, dep: &DepSpec, show: &dyn Fn(&Path) -> String) -> Re
             if rewritten > 0 {
                 done.push(format!("{rewritten} #[test] rewritten"));
             }
-            if target.edition == "2015" && ws.scans.contains_key(&target.root) {
-                if let Some(new) = source::add_extern_crates(&files[&target.root], target.lib) {
+            let shadowed = shadow(package, target, options.shadow.get(&key), &mut files);
+            if shadowed > 0 {
+                done.push(format!(
+                    "`use isolated_test::test;` added to {shadowed} module{} (for #[test]s another crate's macro writes)",
+                    if shadowed == 1 { "" } else { "s" }
+                ));
+            }
+            if ws.scans.contains_key(&target.root) {
+                let old = target.edition == "2015";
+                if let Some(new) = source::add_extern_crates(&files[&target.root], target.lib, old)
+                {
                     files.insert(target.root.clone(), new);
-                    done.push("extern crate items added (2015 edition)".to_string());
+                    done.push(if old {
+                        "extern crate items added (2015 edition)".to_string()
+                    } else {
+                        "extern crate std added (#![no_std]: isolated-test's macros need std)"
+                            .to_string()
+                    });
                 }
             }
-            if ws
+            if let Some((_, root)) = ws
                 .scans
                 .get(&target.root)
-                .is_some_and(|(_, s)| s.entry.is_none())
+                .filter(|(_, s)| s.entry.is_none())
             {
-                let text = files.get(&target.root).cloned().unwrap_or_default();
-                files.insert(target.root.clone(), source::add_entry(&text, target.lib));
-                done.push("entry macro added".to_string());
+                let mut text = files.get(&target.root).cloned().unwrap_or_default();
+                // Kept and counted through: main! installs the one global allocator.
+                // Found again in the text as rewritten so far: offsets have moved.
+                let allocator = root.global_allocator.as_ref().and_then(|_| {
+                    let g = source::scan(&text).global_allocator?;
+                    text = source::drop_global_allocator(&text, &g, target.lib);
+                    g.name
+                });
+                let allocator = allocator.as_deref();
+                files.insert(
+                    target.root.clone(),
+                    source::add_entry(&text, target.lib, allocator),
+                );
+                done.push(match allocator {
+                    Some(name) => format!(
+                        "entry macro added, counting through its #[global_allocator] static {name}"
+                    ),
+                    None => "entry macro added".to_string(),
+                });
             }
             if done.is_empty() {
                 plan.already += 1;
             } else {
                 plan.adopted += 1;
+                plan.targets.push(key);
+                let mut features = target.required_features.clone();
+                features.extend(missing.into_iter().cloned());
+                plan.features.insert(key, features);
                 plan.lines
                     .push(format!("adopted: {what}: {}", done.join(", ")));
             }
@@ -127,6 +202,10 @@ pub fn plan(ws: &Workspace, dep: &DepSpec, show: &dyn Fn(&Path) -> String) -> Re
             let dep = match dep {
                 DepSpec::Version(v) => Dep::Version(v.clone()),
                 DepSpec::Path(p) => Dep::Path(relative(p, &package.dir)),
+                DepSpec::Git { url, reference } => Dep::Git {
+                    url: url.clone(),
+                    reference: reference.clone(),
+                },
             };
             manifest::add_dev_dependency(&mut doc, &dep);
             plan.lines.push(format!(
@@ -155,7 +234,8 @@ pub fn plan(ws: &Workspace, dep: &DepSpec, show: &dyn Fn(&Path) -> String) -> Re
 enum Verdict {
     /// Nothing to move: a library without tests.
     Skip,
-    Adopt,
+    /// Move it, with these features required (the root is cut out without them).
+    Adopt(Vec<String>),
     /// Why not, one line each (`file:line: ...`).
     LeftAlone(Vec<String>),
 }
@@ -191,16 +271,19 @@ fn verdict(
             )]);
         }
     }
-    // Under libtest a crate cut away by `#![cfg(...)]` still gets libtest's empty main; under
-    // harness = false it would have no main at all, and fail to build whenever the cfg is off.
-    if let (Some(line), false) = (root.crate_cfg, isolated) {
-        if tests {
-            let at = format!("{}:{line}", show(&target.root));
-            return Verdict::LeftAlone(vec![format!(
-                "{at}: {what} is cut out whole by #![cfg(...)] (under harness = false it would have no main when the cfg is off)"
-            )]);
+    if !isolated {
+        if let Some(line) = global_allocator(target, &scans, &what, show) {
+            return Verdict::LeftAlone(vec![line]);
         }
     }
+    let required = if isolated {
+        Vec::new()
+    } else {
+        match required_features(package, target, root, &what, show) {
+            Ok(required) => required,
+            Err(line) => return Verdict::LeftAlone(vec![line]),
+        }
+    };
     if manifest::harness(doc, target.lib, &target.name) == Some(false) && !isolated {
         let at = format!("{}:1", show(&target.root));
         return Verdict::LeftAlone(vec![format!(
@@ -232,7 +315,112 @@ fn verdict(
     if target.lib && !tests && !isolated {
         return Verdict::Skip;
     }
-    Verdict::Adopt
+    Verdict::Adopt(required)
+}
+
+/// The features a root cut out whole by `#![cfg(...)]` needs, for its `required-features`: under
+/// libtest such a crate still gets libtest's empty `main`, but under `harness = false` it would
+/// have none, and fail to build whenever the cfg is off; cargo skips a target whose required
+/// features are off. A cfg that asks for anything but features is the line saying so.
+fn required_features(
+    package: &Package,
+    target: &Target,
+    root: &source::Scan,
+    what: &str,
+    show: &dyn Fn(&Path) -> String,
+) -> Result<Vec<String>, String> {
+    let mut required: Vec<String> = Vec::new();
+    for (line, pred) in &root.crate_cfgs {
+        let at = format!("{}:{line}", show(&target.root));
+        let cut = format!("{at}: {what} is cut out whole by #![cfg({pred})]");
+        let Some(features) = source::features_of(pred) else {
+            return Err(format!(
+                "{cut}, which asks for more than features (under harness = false it would have no main when the cfg is off, and cargo's required-features stands only for features)"
+            ));
+        };
+        if target.lib {
+            return Err(format!(
+                "{cut} (under harness = false it would have no main when the cfg is off, and a library takes no required-features)"
+            ));
+        }
+        for f in features {
+            if !package.features.contains(&f) {
+                return Err(format!(
+                    "{cut}, and package `{}` has no feature `{f}`: its tests never build",
+                    package.name
+                ));
+            }
+            if !required.contains(&f) {
+                required.push(f);
+            }
+        }
+    }
+    Ok(required)
+}
+
+/// Why a target's own `#[global_allocator]` cannot be kept by `main!(allocator = &NAME)`, if it
+/// cannot: `main!` installs the one global allocator at the root's end, so the static must be a
+/// plain static there, outside every block and behind no cfg.
+fn global_allocator(
+    target: &Target,
+    scans: &[(&PathBuf, &source::Scan)],
+    what: &str,
+    show: &dyn Fn(&Path) -> String,
+) -> Option<String> {
+    for (file, scan) in scans {
+        let Some(g) = &scan.global_allocator else {
+            continue;
+        };
+        let at = format!("{}:{}", show(file), g.line);
+        let why = if **file != target.root || !g.top_level {
+            "not at the root's top level"
+        } else if g.name.is_none() {
+            "not on a static"
+        } else if g.cfg {
+            "behind a cfg"
+        } else {
+            continue;
+        };
+        return Some(format!(
+            "{at}: {what} has its own #[global_allocator], {why}: isolated_test::main!(allocator = &STATIC) counts through a plain static at the root's top level (there can be one global allocator)"
+        ));
+    }
+    None
+}
+
+/// Adds `use isolated_test::test;` to each of `modules` (deepest found along each path) of
+/// `target`, in `files` as they will be written: how many modules it was added to.
+fn shadow(
+    package: &Package,
+    target: &Target,
+    modules: Option<&BTreeSet<String>>,
+    files: &mut BTreeMap<PathBuf, String>,
+) -> usize {
+    let mut added = 0;
+    for module in modules.into_iter().flatten() {
+        let path: Vec<&str> = module.split("::").filter(|m| !m.is_empty()).collect();
+        // The file whose module path is the longest prefix of `path`; the rest is inline.
+        let Some((file, depth)) = target
+            .files
+            .iter()
+            .zip(&target.modules)
+            .filter(|(_, m)| path.starts_with(&m.iter().map(String::as_str).collect::<Vec<_>>()))
+            .max_by_key(|(_, m)| m.len())
+            .map(|(f, m)| (f, m.len()))
+        else {
+            continue;
+        };
+        // Every scanned file of an adopted target is in `files` by now.
+        let Some(text) = files.get(file) else {
+            continue;
+        };
+        let in_src = file.starts_with(package.dir.join("src"));
+        if let Some(new) = source::add_shadow(text, &path[depth..], in_src) {
+            files.insert(file.clone(), new);
+            added += 1;
+        }
+    }
+    added
 }
 
 /// The package's doc tests, which rustdoc runs whatever the harness: said once per package.

@@ -3,10 +3,14 @@
 //! Three ways to lose them: a target using isolated-test without `harness = false` (libtest runs
 //! it instead), a plain `#[test]` in a `harness = false` target (nothing runs it), and a
 //! `harness = false` target that registers isolated tests without `isolated_test::main!` (no
-//! entry point collects them).
+//! entry point collects them). The first two show in the sources; a `#[test]` written by another
+//! crate's macro (`quickcheck! { ... }`) shows only in a build: when the sources are sound, each
+//! `harness = false` target using isolated-test is built once more as a libtest binary, where
+//! every `#[test]` still there is one that never runs ([`crate::build::dropped`]).
 
 use std::path::Path;
 
+use crate::build;
 use crate::manifest;
 use crate::source::Kind;
 use crate::targets::Workspace;
@@ -19,18 +23,23 @@ pub struct Report {
     pub isolated: usize,
 }
 
-pub fn check(ws: &Workspace, show: &dyn Fn(&Path) -> String) -> Result<Report, String> {
+pub fn check(
+    ws: &Workspace,
+    no_build: bool,
+    show: &dyn Fn(&Path) -> String,
+) -> Result<Report, String> {
     let mut report = Report {
         problems: Vec::new(),
         targets: 0,
         isolated: 0,
     };
-    for package in &ws.packages {
+    let mut to_build = Vec::new();
+    for (p, package) in ws.packages.iter().enumerate() {
         let text = std::fs::read_to_string(&package.manifest)
             .map_err(|e| format!("{}: {e}", show(&package.manifest)))?;
         let doc =
             manifest::parse(&text).map_err(|e| format!("{}: {e}", show(&package.manifest)))?;
-        for target in &package.targets {
+        for (t, target) in package.targets.iter().enumerate() {
             report.targets += 1;
             let what = target.describe(&package.name, ws.packages.len() > 1);
             let scans: Vec<_> = target
@@ -54,6 +63,7 @@ pub fn check(ws: &Workspace, show: &dyn Fn(&Path) -> String) -> Result<Report, S
                     show(file)
                 ));
             } else {
+                to_build.push((p, t));
                 for (f, s) in &scans {
                     for t in s.of(&Kind::Test) {
                         report.problems.push(format!(
@@ -74,6 +84,25 @@ pub fn check(ws: &Workspace, show: &dyn Fn(&Path) -> String) -> Result<Report, S
                     root.lines
                 ));
             }
+        }
+    }
+    if no_build || !report.problems.is_empty() {
+        return Ok(report);
+    }
+    for (key, listed) in build::dropped(ws, &to_build)? {
+        let (p, t) = key;
+        let target = &ws.packages[p].targets[t];
+        let what = target.describe(&ws.packages[p].name, ws.packages.len() > 1);
+        let dropped = listed.map_err(|e| {
+            format!(
+                "{what} does not build as a libtest binary, so its tests cannot be checked: {e}"
+            )
+        })?;
+        for name in dropped {
+            report.problems.push(format!(
+                "{}: test `{name}` of {what} never runs: rustc drops its #[test] under harness = false (another crate's macro wrote it? `use isolated_test::test;` in the module that calls the macro makes it an isolated test)",
+                show(&target.root)
+            ));
         }
     }
     Ok(report)

@@ -10,6 +10,8 @@
 //! Errors are one `error: ...` line and exit 2.
 
 mod adopt;
+mod apply;
+mod build;
 mod check;
 mod lex;
 mod manifest;
@@ -49,15 +51,34 @@ struct Select {
 #[derive(Subcommand)]
 enum Command {
     /// Exit 1 listing every place isolated tests would be silently lost, else say ok
-    Check,
+    Check {
+        /// Read the sources only: build nothing (tests other crates' macros write go unseen)
+        #[arg(long)]
+        no_build: bool,
+    },
     /// Make every test target run under isolated-test
     Adopt {
-        /// Print a unified diff of every change and write nothing
+        /// Print a unified diff of every change and write nothing (nothing is built)
         #[arg(long)]
         dry_run: bool,
-        /// Depend on isolated-test at this path (its harness/ directory) instead of version 0.1
-        #[arg(long, value_name = "PATH")]
+        /// Write the changes without building: nothing proves that no test is lost
+        #[arg(long)]
+        no_build: bool,
+        /// Depend on isolated-test at this path (the harness/ directory of a clone)
+        #[arg(long, value_name = "DIR", conflicts_with = "git")]
         path: Option<PathBuf>,
+        /// Depend on isolated-test from this git repository
+        #[arg(long, value_name = "URL")]
+        git: Option<String>,
+        /// With --git: this branch
+        #[arg(long, requires = "git", conflicts_with_all = ["tag", "rev"])]
+        branch: Option<String>,
+        /// With --git: this tag
+        #[arg(long, requires = "git", conflicts_with = "rev")]
+        tag: Option<String>,
+        /// With --git: this commit
+        #[arg(long, requires = "git")]
+        rev: Option<String>,
     },
 }
 
@@ -106,8 +127,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     let w =
         |out: &mut std::io::StdoutLock, s: &str| writeln!(out, "{s}").map_err(|e| e.to_string());
     match cli.command {
-        Some(Command::Check) => {
-            let report = check::check(&ws, &show)?;
+        Some(Command::Check { no_build }) => {
+            let report = check::check(&ws, no_build, &show)?;
             for p in &report.problems {
                 w(&mut out, p)?;
             }
@@ -125,73 +146,125 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 ),
             )?;
         }
-        Some(Command::Adopt { dry_run, path }) => {
-            let dep = match path {
-                Some(p) => adopt::DepSpec::Path(
+        Some(Command::Adopt {
+            dry_run,
+            no_build,
+            path,
+            git,
+            branch,
+            tag,
+            rev,
+        }) => {
+            let dep = match (path, git) {
+                (Some(p), _) => adopt::DepSpec::Path(
                     cwd.join(&p)
                         .canonicalize()
                         .map_err(|e| format!("--path {}: {e}", p.display()))?,
                 ),
-                None => adopt::DepSpec::Version("0.1".into()),
+                (None, Some(url)) => adopt::DepSpec::Git {
+                    url,
+                    reference: [("branch", branch), ("tag", tag), ("rev", rev)]
+                        .into_iter()
+                        .find_map(|(k, v)| Some((k, v?))),
+                },
+                (None, None) => default_dep(),
             };
-            adopt(&ws, &dep, dry_run, &show, &mut out)?;
+            if dry_run {
+                dry(&ws, &dep, &show, &mut out)?;
+            } else {
+                return adopt(&ws, &dep, no_build, &show, &mut out);
+            }
         }
-        None => adopt(
-            &ws,
-            &adopt::DepSpec::Version("0.1".into()),
-            true,
-            &show,
-            &mut out,
-        )?,
+        None => dry(&ws, &default_dep(), &show, &mut out)?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn adopt(
+/// isolated-test's crate beside the sources this tool was built from (a clone of its repository),
+/// if it is still there; else version 0.1 from the registry.
+fn default_dep() -> adopt::DepSpec {
+    let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("../harness");
+    let ours = std::fs::read_to_string(harness.join("Cargo.toml"))
+        .is_ok_and(|t| t.contains("name = \"isolated-test\""));
+    match harness.canonicalize() {
+        Ok(dir) if ours => adopt::DepSpec::Path(dir),
+        _ => adopt::DepSpec::Version("0.1".into()),
+    }
+}
+
+/// `--dry-run`: the diff of every change, written nowhere.
+fn dry(
     ws: &targets::Workspace,
     dep: &adopt::DepSpec,
-    dry_run: bool,
     show: &dyn Fn(&Path) -> String,
     out: &mut std::io::StdoutLock,
 ) -> Result<(), String> {
-    let plan = adopt::plan(ws, dep, show)?;
+    let plan = adopt::plan(ws, dep, &adopt::Options::default(), show)?;
     let mut text = String::new();
-    if dry_run {
-        for (path, old, new) in &plan.changes {
-            let name = show(path);
-            let diff = similar::TextDiff::from_lines(old, new);
-            text += &diff
-                .unified_diff()
-                .header(&format!("a/{name}"), &format!("b/{name}"))
-                .to_string();
-        }
+    for (path, old, new) in &plan.changes {
+        let name = show(path);
+        let diff = similar::TextDiff::from_lines(old, new);
+        text += &diff
+            .unified_diff()
+            .header(&format!("a/{name}"), &format!("b/{name}"))
+            .to_string();
     }
     for line in &plan.lines {
         text += line;
         text.push('\n');
     }
-    if !dry_run {
-        for (path, _, new) in &plan.changes {
-            std::fs::write(path, new).map_err(|e| format!("{}: {e}", show(path)))?;
-            text += &format!("wrote {}\n", show(path));
-        }
-    }
-    let counts = format!(
-        "targets: {} {}, {} already adopted, {} left alone",
-        plan.adopted,
-        if dry_run { "to adopt" } else { "adopted" },
-        plan.already,
-        plan.left_alone
-    );
+    let counts = counts(&plan, "to adopt");
     text += &if plan.changes.is_empty() {
         format!("nothing to change ({counts})\n")
-    } else if dry_run {
+    } else {
         format!(
             "dry run: {} files to change ({counts}); nothing written\n",
             plan.changes.len()
         )
+    };
+    out.write_all(text.as_bytes()).map_err(|e| e.to_string())
+}
+
+fn counts(plan: &adopt::Plan, adopted: &str) -> String {
+    format!(
+        "targets: {} {adopted}, {} already adopted, {} left alone",
+        plan.adopted, plan.already, plan.left_alone
+    )
+}
+
+/// `adopt`: writes the changes and, unless `no_build`, proves by building that no test is lost.
+/// Exit 1 when a target it meant to adopt was put back.
+fn adopt(
+    ws: &targets::Workspace,
+    dep: &adopt::DepSpec,
+    no_build: bool,
+    show: &dyn Fn(&Path) -> String,
+    out: &mut std::io::StdoutLock,
+) -> Result<ExitCode, String> {
+    let applied = apply::adopt(ws, dep, no_build, show)?;
+    let plan = &applied.plan;
+    let mut text = String::new();
+    for line in &plan.lines {
+        text += line;
+        text.push('\n');
+    }
+    for (path, _, _) in &plan.changes {
+        text += &format!("wrote {}\n", show(path));
+    }
+    if !applied.proof.is_empty() {
+        text += &applied.proof;
+        text.push('\n');
+    }
+    let counts = counts(plan, "adopted");
+    text += &if plan.changes.is_empty() {
+        format!("nothing to change ({counts})\n")
     } else {
         format!("{} files changed ({counts})\n", plan.changes.len())
     };
-    out.write_all(text.as_bytes()).map_err(|e| e.to_string())
+    out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(if applied.put_back {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -8,6 +8,11 @@ pub enum Dep {
     Version(String),
     /// A path, already relative to the package (as written into its Cargo.toml).
     Path(String),
+    /// A git repository, with `branch`, `tag` or `rev` and its value.
+    Git {
+        url: String,
+        reference: Option<(&'static str, String)>,
+    },
 }
 
 pub fn parse(text: &str) -> Result<DocumentMut, String> {
@@ -79,6 +84,32 @@ pub fn set_test_harness_false(doc: &mut DocumentMut, name: &str, path: &str) -> 
     Ok(())
 }
 
+/// Adds `features` to the `required-features` of the `[[test]]` entry `name` (which must exist).
+pub fn add_required_features(
+    doc: &mut DocumentMut,
+    name: &str,
+    features: &[&String],
+) -> Result<(), String> {
+    let entry = doc
+        .get_mut("test")
+        .and_then(Item::as_array_of_tables_mut)
+        .and_then(|t| {
+            t.iter_mut()
+                .find(|t| t.get("name").and_then(Item::as_str) == Some(name))
+        })
+        .ok_or_else(|| format!("no [[test]] entry named `{name}` in Cargo.toml"))?;
+    if entry.get("required-features").is_none() {
+        entry.insert("required-features", value(toml_edit::Array::new()));
+    }
+    let list = entry["required-features"]
+        .as_array_mut()
+        .ok_or("`required-features` in Cargo.toml is not an array")?;
+    for f in features {
+        list.push(f.as_str());
+    }
+    Ok(())
+}
+
 /// Whether cargo discovers this 2015-edition package's tests/ files by itself, and would stop
 /// once one `[[test]]` entry is written: no `[[test]]` entry yet, and no `autotests` key.
 pub fn discovery_stops_at_first_entry(doc: &DocumentMut) -> bool {
@@ -129,6 +160,14 @@ pub fn add_dev_dependency(doc: &mut DocumentMut, dep: &Dep) {
         Dep::Path(p) => {
             let mut t = InlineTable::new();
             t.insert("path", p.as_str().into());
+            value(t)
+        }
+        Dep::Git { url, reference } => {
+            let mut t = InlineTable::new();
+            t.insert("git", url.as_str().into());
+            if let Some((key, v)) = reference {
+                t.insert(*key, v.as_str().into());
+            }
             value(t)
         }
     };

@@ -70,19 +70,37 @@ pub struct ModDecl {
     pub path: Option<String>,
 }
 
+/// A `#[global_allocator]` attribute and the static it stands on.
+#[derive(Debug, Clone)]
+pub struct GlobalAllocator {
+    pub line: usize,
+    /// The attribute, `#` to `]`.
+    pub span: Range<usize>,
+    /// The static's name, when it follows the attribute's group.
+    pub name: Option<String>,
+    /// Outside every block (at a crate root, reachable as `&NAME` from its end).
+    pub top_level: bool,
+    /// Another attribute of its group is a `cfg` or `cfg_attr`: the static may not be there.
+    pub cfg: bool,
+}
+
 /// What one file holds.
 #[derive(Debug, Default)]
 pub struct Scan {
     pub found: Vec<Found>,
     /// Line of `isolated_test::main!`, if the file invokes it.
     pub entry: Option<usize>,
-    /// Line of a `fn main`, if the file defines one (a target root with it is a custom harness).
+    /// Line of a `fn main` outside every block (a target root with it is a custom harness; one
+    /// inside a `mod` or a function is not the crate's entry point).
     pub fn_main: Option<usize>,
-    /// Line of an inner `#![cfg(...)]`: at a target's root it can cut the whole crate away.
-    pub crate_cfg: Option<usize>,
+    /// The file's leading inner `#![cfg(...)]`s, by line and predicate (as written): at a
+    /// target's root each can cut the whole crate away.
+    pub crate_cfgs: Vec<(usize, String)>,
     /// Line of the first fenced code block in a doc comment: a doc test, rustdoc's to run.
     pub doc_test: Option<usize>,
     pub mods: Vec<ModDecl>,
+    /// A `#[global_allocator]`, if the file declares one.
+    pub global_allocator: Option<GlobalAllocator>,
     /// The bodies of `#[cfg(test)] mod name { ... }`: their items need no `#[cfg(test)]` of their own.
     pub cfg_test_mods: Vec<Range<usize>>,
     /// Lines in the file (the last line number, for findings about the end of a file).
@@ -99,7 +117,7 @@ impl Scan {
 static ENTRY_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\bisolated_test\s*::\s*main\s*!").unwrap());
 static FN_MAIN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bfn\s+main\s*\(").unwrap());
-static CRATE_CFG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"#!\s*\[\s*cfg\s*\(").unwrap());
+static FEATURE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"^feature="([^"]*)"$"#).unwrap());
 static MOD_DECL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(mod)\s+(?:r#)?([A-Za-z_][A-Za-z0-9_]*)\s*;").unwrap());
 static CFG_MOD: LazyLock<Regex> =
@@ -145,6 +163,25 @@ pub fn scan(src: &str) -> Scan {
                     .push(open..lex::matching_brace(&masked, open));
             }
         }
+        let squashed: Vec<String> = items
+            .iter()
+            .map(|a| lex::squash(&masked[a.inner.clone()]))
+            .collect();
+        if let Some(k) = squashed.iter().position(|s| s == "global_allocator") {
+            let after = attrs[group.end - 1].span.end;
+            let span = items[k].span.clone();
+            out.global_allocator = Some(GlobalAllocator {
+                line: lex::line_of(src, span.start),
+                name: STATIC_ITEM
+                    .captures(&masked[after..])
+                    .map(|c| c[1].to_string()),
+                top_level: top_level(&masked, [span.start].into_iter()).is_some(),
+                cfg: squashed
+                    .iter()
+                    .any(|s| s.starts_with("cfg(") || s.starts_with("cfg_attr(")),
+                span,
+            });
+        }
         for a in items {
             for (kind, span, bare) in kinds(&masked, a) {
                 out.found.push(Found {
@@ -160,10 +197,17 @@ pub fn scan(src: &str) -> Scan {
         }
     }
     out.entry = ENTRY_RE.find(&masked).map(|m| lex::line_of(src, m.start()));
-    out.fn_main = FN_MAIN.find(&masked).map(|m| lex::line_of(src, m.start()));
-    out.crate_cfg = CRATE_CFG
-        .find(&masked)
-        .map(|m| lex::line_of(src, m.start()));
+    out.fn_main = top_level(&masked, FN_MAIN.find_iter(&masked).map(|m| m.start()))
+        .map(|at| lex::line_of(src, at));
+    out.crate_cfgs = inner_attributes(src, &masked)
+        .1
+        .into_iter()
+        .filter_map(|(at, inner)| {
+            let pred = lex::squash(&src[inner]);
+            let pred = pred.strip_prefix("cfg(")?.strip_suffix(')')?.to_string();
+            Some((lex::line_of(src, at), pred))
+        })
+        .collect();
     out.doc_test = src.lines().position(is_doc_fence).map(|i| i + 1);
     out.mods = mods(src, &masked, &attrs);
     out
@@ -191,6 +235,42 @@ fn kinds(masked: &str, a: &Attr) -> Vec<(Kind, Range<usize>, bool)> {
         Some(k) => vec![(k, a.span.clone(), false)],
         None => Vec::new(),
     }
+}
+
+/// The first of `offsets` (ascending) that stands outside every `{...}` block of `masked`.
+fn top_level(masked: &str, offsets: impl Iterator<Item = usize>) -> Option<usize> {
+    let (mut depth, mut from) = (0i64, 0);
+    for at in offsets {
+        for c in masked[from..at].bytes() {
+            match c {
+                b'{' => depth += 1,
+                b'}' => depth -= 1,
+                _ => {}
+            }
+        }
+        from = at;
+        if depth <= 0 {
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// The features a `cfg` predicate asks for, if it asks for nothing else: `feature = "x"` or
+/// `all(feature = "a", feature = "b")` (squashed of whitespace), as cargo's `required-features`
+/// can stand for it.
+pub fn features_of(pred: &str) -> Option<Vec<String>> {
+    let one = |p: &str| FEATURE.captures(p).map(|c| c[1].to_string());
+    if let Some(f) = one(pred) {
+        return Some(vec![f]);
+    }
+    let all = pred.strip_prefix("all(")?.strip_suffix(')')?;
+    let features = all
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(one)
+        .collect::<Option<Vec<_>>>()?;
+    (!features.is_empty()).then_some(features)
 }
 
 /// Whether a line opens a fenced code block in a doc comment.
@@ -291,8 +371,36 @@ pub fn rewrite(src: &str, scan: &Scan, in_src: bool) -> (String, usize) {
     (out, count)
 }
 
-/// `src` ending with the entry macro (behind `#[cfg(test)]` for a library), after a blank line.
-pub fn add_entry(src: &str, lib: bool) -> String {
+/// `src` without its `#[global_allocator]` attribute (`found`), which `main!` now wraps; in a
+/// library, whose other builds still need it, made `#[cfg_attr(not(test), global_allocator)]`.
+pub fn drop_global_allocator(src: &str, found: &GlobalAllocator, lib: bool) -> String {
+    let mut out = src.to_string();
+    if lib {
+        out.replace_range(
+            found.span.clone(),
+            "#[cfg_attr(not(test), global_allocator)]",
+        );
+        return out;
+    }
+    // Its line goes with it when it stands alone there.
+    let line_start = src[..found.span.start].rfind('\n').map_or(0, |n| n + 1);
+    let rest = &src[found.span.end..];
+    let line_end = rest.find('\n').map(|n| found.span.end + n + 1);
+    match line_end {
+        Some(end)
+            if src[line_start..found.span.start].trim().is_empty()
+                && src[found.span.end..end].trim().is_empty() =>
+        {
+            out.replace_range(line_start..end, "")
+        }
+        _ => out.replace_range(found.span.clone(), ""),
+    }
+    out
+}
+
+/// `src` ending with the entry macro (behind `#[cfg(test)]` for a library), after a blank line;
+/// `allocator`: the static whose allocator it counts through.
+pub fn add_entry(src: &str, lib: bool, allocator: Option<&str>) -> String {
     let mut out = src.to_string();
     if !out.is_empty() && !out.ends_with('\n') {
         out.push('\n');
@@ -303,9 +411,80 @@ pub fn add_entry(src: &str, lib: bool) -> String {
     if lib {
         out.push_str("#[cfg(test)]\n");
     }
-    out.push_str(ENTRY);
+    match allocator {
+        Some(name) => out.push_str(&format!("isolated_test::main!(allocator = &{name});")),
+        None => out.push_str(ENTRY),
+    }
     out.push('\n');
     out
+}
+
+static STATIC_ITEM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(?:pub\s*(?:\([^)]*\))?\s*)?static\s+([A-Za-z_][A-Za-z0-9_]*)\s*:").unwrap()
+});
+
+static INLINE_MOD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bmod\s+(?:r#)?([A-Za-z_][A-Za-z0-9_]*)\s*\{").unwrap());
+
+/// The import that makes a `#[test]` written by another crate's macro (expanded where it is
+/// called, so resolved there) name isolated-test's attribute rather than the prelude's.
+pub const SHADOW: &str = "#[allow(unused_imports)]\nuse isolated_test::test;\n";
+
+/// `src` with [`SHADOW`] at the top of the module `path` (inline `mod name { ... }` blocks, from
+/// the file's top), or of the deepest of them found; after its inner attributes, behind
+/// `#[cfg(test)]` in `src/`. `None` if it is there already.
+pub fn add_shadow(src: &str, path: &[&str], in_src: bool) -> Option<String> {
+    let masked = lex::mask(src);
+    let mut at = inner_attributes(src, &masked).0;
+    let (mut lo, mut hi, mut indent) = (0, masked.len(), String::new());
+    for name in path {
+        let depth_zero = |start: usize| {
+            masked[lo..start]
+                .bytes()
+                .map(|c| match c {
+                    b'{' => 1,
+                    b'}' => -1,
+                    _ => 0,
+                })
+                .sum::<i64>()
+                == 0
+        };
+        let Some(m) = INLINE_MOD
+            .captures_iter(&masked[lo..hi])
+            .find(|c| &c[1] == *name && depth_zero(lo + c.get(0).unwrap().start()))
+        else {
+            break;
+        };
+        let whole = m.get(0).unwrap();
+        let open = lo + whole.end() - 1;
+        let close = lex::matching_brace(&masked, open).saturating_sub(1);
+        let line_start = src[..lo + whole.start()].rfind('\n').map_or(0, |n| n + 1);
+        let own = &src[line_start..lo + whole.start()];
+        indent = own[..own.len() - own.trim_start().len()].to_string() + "    ";
+        (lo, hi) = (open + 1, close.max(open + 1));
+        let inner = inner_attributes(&src[lo..hi], &masked[lo..hi]).0;
+        at = if inner > 0 {
+            lo + inner
+        } else {
+            masked[lo..hi].find('\n').map_or(lo, |n| lo + n + 1)
+        };
+    }
+    let mut text = String::new();
+    if in_src {
+        text += &format!("{indent}#[cfg(test)]\n");
+    }
+    for line in SHADOW.lines() {
+        text += &format!("{indent}{line}\n");
+    }
+    if src[at..].trim_start().starts_with(text.trim_start()) {
+        return None;
+    }
+    let mut out = src.to_string();
+    if at > 0 && !out[..at].ends_with('\n') {
+        text.insert(0, '\n');
+    }
+    out.insert_str(at, &text);
+    Some(out)
 }
 
 /// Whether a crate root is `#![no_std]`: never, always, or when a `cfg_attr` predicate holds.
@@ -323,8 +502,30 @@ static EXTERN_CRATE: LazyLock<Regex> =
 /// or inner doc comment (`#![...]`, `//!`, `/*!`), found among the blank lines and comments that
 /// open the file; 0 if it has none. Also whether the root is `#![no_std]`.
 fn root_prelude(src: &str, masked: &str) -> (usize, NoStd) {
+    let (end, attrs) = inner_attributes(src, masked);
+    let mut no_std = NoStd::Never;
+    for (_, inner) in attrs {
+        let text = lex::squash(&masked[inner.clone()]);
+        if text == "no_std" {
+            no_std = NoStd::Always;
+        } else if text.starts_with("cfg_attr(") && no_std == NoStd::Never {
+            let args = inner.start + masked[inner.clone()].find('(').unwrap_or(0) + 1;
+            let shut = inner.start + masked[inner.clone()].rfind(')').unwrap_or(0);
+            let pieces = lex::split_args(masked, args..shut.max(args));
+            if pieces.len() == 2 && masked[pieces[1].clone()].trim() == "no_std" {
+                no_std = NoStd::When(src[pieces[0].clone()].to_string());
+            }
+        }
+    }
+    (end, no_std)
+}
+
+/// The inner attributes (`#![...]`) that open a file, among blank lines and comments: where the
+/// items may start (just past the line ending the last of them or of the inner doc comments, 0 if
+/// none), and each one's start with the range between its brackets.
+fn inner_attributes(src: &str, masked: &str) -> (usize, Vec<(usize, Range<usize>)>) {
     let b = masked.as_bytes();
-    let (mut i, mut end, mut no_std) = (0, 0, NoStd::Never);
+    let (mut i, mut end, mut attrs) = (0, 0, Vec::new());
     loop {
         // Blank space and comments (masked to blanks): inner doc comments count as attributes.
         while i < b.len() && b[i].is_ascii_whitespace() {
@@ -349,22 +550,12 @@ fn root_prelude(src: &str, masked: &str) -> (usize, NoStd) {
             break;
         }
         let close = lex::matching_bracket(masked, open);
-        let inner = lex::squash(&masked[open + 1..close.saturating_sub(1)]);
-        if inner == "no_std" {
-            no_std = NoStd::Always;
-        } else if inner.starts_with("cfg_attr(") && no_std == NoStd::Never {
-            let args = open + masked[open..].find('(').unwrap_or(0) + 1;
-            let shut = open + masked[open..close].rfind(')').unwrap_or(0);
-            let pieces = lex::split_args(masked, args..shut.max(args));
-            if pieces.len() == 2 && masked[pieces[1].clone()].trim() == "no_std" {
-                no_std = NoStd::When(src[pieces[0].clone()].to_string());
-            }
-        }
+        attrs.push((i, open + 1..close.saturating_sub(1)));
         i = close;
         end = close;
     }
     let line_end = src[end..].find('\n').map_or(src.len(), |n| end + n + 1);
-    (if end == 0 { 0 } else { line_end }, no_std)
+    (if end == 0 { 0 } else { line_end }, attrs)
 }
 
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
@@ -380,12 +571,18 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 /// `isolated_test::main!` name `::isolated_test`, `::core` and `::std`. A library's items are
 /// behind `#[cfg(test)]`. `core` is the prelude's crate in a `#![no_std]` root (`std` elsewhere),
 /// so only the other one is added (both, each behind its cfg, under `cfg_attr(..., no_std)`).
-pub fn add_extern_crates(src: &str, lib: bool) -> Option<String> {
+///
+/// From the 2018 edition on, paths start from the extern prelude everywhere, and only `std` is
+/// missing, from a `#![no_std]` root (`edition_2015` false): then `extern crate std;` alone.
+pub fn add_extern_crates(src: &str, lib: bool, edition_2015: bool) -> Option<String> {
     let masked = lex::mask(src);
-    let have: Vec<&str> = EXTERN_CRATE
+    let mut have: Vec<&str> = EXTERN_CRATE
         .captures_iter(&masked)
         .map(|c| c.get(1).unwrap().as_str())
         .collect();
+    if !edition_2015 {
+        have.extend(["isolated_test", "core"]);
+    }
     let (at, no_std) = root_prelude(src, &masked);
     let mut items: Vec<(Option<String>, &str)> = Vec::new();
     if !have.contains(&"isolated_test") {
@@ -547,13 +744,100 @@ mod tests {
     }
 
     #[test]
+    fn fn_main_counts_only_outside_every_block() {
+        assert_eq!(scan("mod m {\n    fn main() {}\n}\n").fn_main, None);
+        assert_eq!(
+            scan("mod m { #[test] fn main() {} }\nfn main() {}\n").fn_main,
+            Some(2)
+        );
+        assert_eq!(scan("fn f() { fn main() {} }").fn_main, None);
+    }
+
+    #[test]
+    fn crate_cfgs_and_the_features_they_ask_for() {
+        let s = scan("//! Docs.\n#![cfg(feature = \"std\")]\n#![no_std]\n#![cfg(all(feature = \"a\", feature=\"b\"))]\nmod m { #![cfg(x)] }\n");
+        assert_eq!(
+            s.crate_cfgs,
+            [
+                (2, "feature=\"std\"".to_string()),
+                (4, "all(feature=\"a\",feature=\"b\")".to_string())
+            ]
+        );
+        assert_eq!(features_of(&s.crate_cfgs[0].1), Some(vec!["std".into()]));
+        assert_eq!(
+            features_of(&s.crate_cfgs[1].1),
+            Some(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(features_of("unix"), None);
+        assert_eq!(features_of("all(feature=\"a\",unix)"), None);
+        assert_eq!(features_of("any(feature=\"a\",feature=\"b\")"), None);
+    }
+
+    #[test]
+    fn the_shadowing_import_goes_into_the_deepest_module_found() {
+        let src = "//! Docs.\n#![allow(x)]\nfn a() {}\nmod t {\n    #![allow(y)]\n    mod u {\n        m!();\n    }\n}\n";
+        assert_eq!(
+            add_shadow(src, &[], false).unwrap(),
+            "//! Docs.\n#![allow(x)]\n#[allow(unused_imports)]\nuse isolated_test::test;\nfn a() {}\nmod t {\n    #![allow(y)]\n    mod u {\n        m!();\n    }\n}\n"
+        );
+        let deep = add_shadow(src, &["t", "u", "generated"], true).unwrap();
+        assert_eq!(
+            deep,
+            "//! Docs.\n#![allow(x)]\nfn a() {}\nmod t {\n    #![allow(y)]\n    mod u {\n        #[cfg(test)]\n        #[allow(unused_imports)]\n        use isolated_test::test;\n        m!();\n    }\n}\n"
+        );
+        assert_eq!(add_shadow(&deep, &["t", "u"], true), None);
+        assert_eq!(
+            add_shadow("mod t {\n}\nmod u {}\n", &["u"], false).unwrap(),
+            "mod t {\n}\nmod u {\n    #[allow(unused_imports)]\n    use isolated_test::test;\n}\n"
+        );
+    }
+
+    #[test]
+    fn a_global_allocator_is_found_and_its_attribute_dropped() {
+        let src = "use x::Y;\n\n#[global_allocator]\npub static GLOBAL: Y = Y;\nmod m { #[cfg(a)] #[global_allocator] static B: Y = Y; }\n";
+        let found = scan(src).global_allocator.unwrap();
+        assert_eq!(
+            (
+                found.line,
+                found.name.as_deref(),
+                found.top_level,
+                found.cfg
+            ),
+            (5, Some("B"), false, true)
+        );
+        let src = "use x::Y;\n\n#[global_allocator]\npub static GLOBAL: Y = Y;\n";
+        let found = scan(src).global_allocator.unwrap();
+        assert_eq!(
+            (
+                found.line,
+                found.name.as_deref(),
+                found.top_level,
+                found.cfg
+            ),
+            (3, Some("GLOBAL"), true, false)
+        );
+        assert_eq!(
+            drop_global_allocator(src, &found, false),
+            "use x::Y;\n\npub static GLOBAL: Y = Y;\n"
+        );
+        assert_eq!(
+            drop_global_allocator(src, &found, true),
+            "use x::Y;\n\n#[cfg_attr(not(test), global_allocator)]\npub static GLOBAL: Y = Y;\n"
+        );
+        assert_eq!(
+            add_entry(src, false, Some("GLOBAL")),
+            format!("{src}\nisolated_test::main!(allocator = &GLOBAL);\n")
+        );
+    }
+
+    #[test]
     fn entry_macro_goes_at_the_end() {
         assert_eq!(
-            add_entry("fn a() {}\n", false),
+            add_entry("fn a() {}\n", false, None),
             "fn a() {}\n\nisolated_test::main!();\n"
         );
         assert_eq!(
-            add_entry("fn a() {}", true),
+            add_entry("fn a() {}", true, None),
             "fn a() {}\n\n#[cfg(test)]\nisolated_test::main!();\n"
         );
     }
@@ -561,11 +845,11 @@ mod tests {
     #[test]
     fn a_2015_root_gets_its_extern_crates_after_its_inner_attributes() {
         assert_eq!(
-            add_extern_crates("//! Docs.\n#![deny(missing_docs)]\n\nfn a() {}\n", false).unwrap(),
+            add_extern_crates("//! Docs.\n#![deny(missing_docs)]\n\nfn a() {}\n", false, true).unwrap(),
             "//! Docs.\n#![deny(missing_docs)]\n\nextern crate core;\nextern crate isolated_test;\n\nfn a() {}\n"
         );
         assert_eq!(
-            add_extern_crates("fn a() {}\n", true).unwrap(),
+            add_extern_crates("fn a() {}\n", true, true).unwrap(),
             "#[cfg(test)]\nextern crate core;\n#[cfg(test)]\nextern crate isolated_test;\n\nfn a() {}\n"
         );
     }
@@ -573,14 +857,20 @@ mod tests {
     #[test]
     fn a_no_std_root_gets_std_and_one_with_them_all_is_left() {
         assert_eq!(
-            add_extern_crates("#![no_std]\nfn a() {}\n", false).unwrap(),
+            add_extern_crates("#![no_std]\nfn a() {}\n", false, true).unwrap(),
             "#![no_std]\n\nextern crate isolated_test;\nextern crate std;\n\nfn a() {}\n"
         );
         assert_eq!(
-            add_extern_crates("#![cfg_attr(not(test), no_std)]\n", false).unwrap(),
+            add_extern_crates("#![cfg_attr(not(test), no_std)]\n", false, true).unwrap(),
             "#![cfg_attr(not(test), no_std)]\n\n#[cfg(not(not(test)))]\nextern crate core;\nextern crate isolated_test;\n#[cfg(not(test))]\nextern crate std;\n"
         );
         let all = "extern crate core;\nextern crate isolated_test;\nfn a() {}\n";
-        assert_eq!(add_extern_crates(all, false), None);
+        assert_eq!(add_extern_crates(all, false, true), None);
+        // 2018 on: std alone, and only where the root is no_std.
+        assert_eq!(add_extern_crates("fn a() {}\n", false, false), None);
+        assert_eq!(
+            add_extern_crates("#![no_std]\nfn a() {}\n", false, false).unwrap(),
+            "#![no_std]\n\nextern crate std;\n\nfn a() {}\n"
+        );
     }
 }

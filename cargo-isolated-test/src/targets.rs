@@ -24,6 +24,10 @@ pub struct Target {
     pub edition: String,
     /// The root, then every file its `mod` declarations reach.
     pub files: Vec<PathBuf>,
+    /// The module path of each of `files` (empty for the root).
+    pub modules: Vec<Vec<String>>,
+    /// The features cargo needs on to build it (its `required-features`).
+    pub required_features: Vec<String>,
 }
 
 impl Target {
@@ -40,16 +44,22 @@ impl Target {
 #[derive(Debug)]
 pub struct Package {
     pub name: String,
+    /// Its package ID spec, which names it for `-p` even where another version shares its name.
+    pub spec: String,
     pub manifest: PathBuf,
     pub dir: PathBuf,
     /// Its edition: in 2015, cargo stops discovering tests/ files at the first `[[test]]` entry.
     pub edition: String,
     /// The lib (if any) first, then test targets by name.
     pub targets: Vec<Target>,
+    /// The names of its features (optional dependencies' implicit ones included).
+    pub features: Vec<String>,
 }
 
 /// The packages chosen on the command line, with their targets and every file scanned once.
 pub struct Workspace {
+    /// The workspace's root directory, where Cargo.lock is.
+    pub root: PathBuf,
     pub packages: Vec<Package>,
     pub scans: BTreeMap<PathBuf, (String, Scan)>,
 }
@@ -122,6 +132,7 @@ pub fn load(manifest: &Path, names: &[String]) -> Result<Workspace, String> {
             .collect::<Result<_, _>>()?
     };
     let mut ws = Workspace {
+        root: PathBuf::from(meta["workspace_root"].as_str().unwrap_or_default()),
         packages: Vec::new(),
         scans: BTreeMap::new(),
     };
@@ -151,7 +162,7 @@ fn package(p: &Value, scans: &mut BTreeMap<PathBuf, (String, Scan)>) -> Package 
             continue;
         }
         let root = PathBuf::from(t["src_path"].as_str().unwrap_or_default());
-        let files = reachable(&root, scans);
+        let (files, modules) = reachable(&root, scans).into_iter().unzip();
         targets.push(Target {
             name: t["name"].as_str().unwrap_or_default().to_string(),
             lib,
@@ -159,24 +170,45 @@ fn package(p: &Value, scans: &mut BTreeMap<PathBuf, (String, Scan)>) -> Package 
             doctest: lib && t["doctest"].as_bool().unwrap_or(true),
             edition: t["edition"].as_str().unwrap_or("2015").to_string(),
             files,
+            modules,
+            required_features: strings(&t["required-features"]),
         });
     }
     targets.sort_by(|a, b| (!a.lib, &a.name).cmp(&(!b.lib, &b.name)));
     Package {
         name: p["name"].as_str().unwrap_or_default().to_string(),
+        spec: p["id"].as_str().unwrap_or_default().to_string(),
         manifest,
         dir,
         edition: p["edition"].as_str().unwrap_or("2015").to_string(),
         targets,
+        features: p["features"]
+            .as_object()
+            .map(|f| f.keys().cloned().collect())
+            .unwrap_or_default(),
     }
 }
 
-/// `root` and every file its `mod name;` declarations reach, each scanned into `scans` once.
-fn reachable(root: &Path, scans: &mut BTreeMap<PathBuf, (String, Scan)>) -> Vec<PathBuf> {
-    let mut files = vec![root.to_path_buf()];
+/// The strings of a JSON array (none if it is not one).
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
+/// `root` and every file its `mod name;` declarations reach, each with its module path and
+/// scanned into `scans` once.
+fn reachable(
+    root: &Path,
+    scans: &mut BTreeMap<PathBuf, (String, Scan)>,
+) -> Vec<(PathBuf, Vec<String>)> {
+    let mut files = vec![(root.to_path_buf(), Vec::new())];
     let mut k = 0;
     while k < files.len() {
-        let file = files[k].clone();
+        let (file, module) = files[k].clone();
         k += 1;
         if !scans.contains_key(&file) {
             let Ok(text) = std::fs::read_to_string(&file) else {
@@ -188,8 +220,10 @@ fn reachable(root: &Path, scans: &mut BTreeMap<PathBuf, (String, Scan)>) -> Vec<
         let is_root = k == 1;
         for m in &scans[&file].1.mods {
             if let Some(found) = module_file(&file, is_root, &m.name, m.path.as_deref()) {
-                if !files.contains(&found) {
-                    files.push(found);
+                if !files.iter().any(|(f, _)| *f == found) {
+                    let mut path = module.clone();
+                    path.push(m.name.clone());
+                    files.push((found, path));
                 }
             }
         }
@@ -246,16 +280,19 @@ mod tests {
         let files = reachable(&p.join("tests/t.rs"), &mut scans);
         let rel: Vec<_> = files
             .iter()
-            .map(|f| f.strip_prefix(p).unwrap().to_str().unwrap().to_string())
+            .map(|(f, m)| {
+                let f = f.strip_prefix(p).unwrap().to_str().unwrap();
+                format!("{f} {}", m.join("::"))
+            })
             .collect();
         assert_eq!(
             rel,
             [
-                "tests/t.rs",
-                "tests/a.rs",
-                "tests/common/mod.rs",
-                "tests/x.rs",
-                "tests/common/b.rs"
+                "tests/t.rs ",
+                "tests/a.rs a",
+                "tests/common/mod.rs common",
+                "tests/x.rs y",
+                "tests/common/b.rs common::b"
             ]
         );
     }

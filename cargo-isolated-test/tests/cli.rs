@@ -66,14 +66,54 @@ fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn expected_stdout(name: &str, file: &str) -> String {
-    std::fs::read_to_string(fixture(name).join("expected").join(file)).unwrap()
+/// This repository's harness/ directory, which adopt depends on by default (it is beside the
+/// sources the tool was built from).
+fn harness() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../harness")
+        .canonicalize()
+        .unwrap()
 }
 
-/// The fixture's files with expected/files/ laid over them.
-fn expected_tree(name: &str) -> BTreeMap<String, String> {
+/// `harness()` relative to `dir`, as adopt writes it into `dir/Cargo.toml`.
+fn harness_from(dir: &Path) -> String {
+    let (to, from) = (harness(), dir.canonicalize().unwrap());
+    let common = to
+        .components()
+        .zip(from.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let ups = vec![".."; from.components().count() - common];
+    let down: Vec<String> = to
+        .components()
+        .skip(common)
+        .map(|c| c.as_os_str().to_str().unwrap().to_string())
+        .collect();
+    [ups.join("/"), down.join("/")]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// An expected file's text, with `HARNESS` standing for [`harness_from`] the copy in `dir`.
+fn expect(text: &str, dir: &Path) -> String {
+    text.replace("\"HARNESS\"", &format!("{:?}", harness_from(dir)))
+}
+
+fn expected_stdout(name: &str, file: &str, dir: &Path) -> String {
+    let text = std::fs::read_to_string(fixture(name).join("expected").join(file)).unwrap();
+    expect(&text, dir)
+}
+
+/// The fixture's files with expected/files/ laid over them, for the copy in `dir`.
+fn expected_tree(name: &str, dir: &Path) -> BTreeMap<String, String> {
     let mut want = tree(&fixture(name));
-    want.extend(tree(&fixture(name).join("expected/files")));
+    want.extend(
+        tree(&fixture(name).join("expected/files"))
+            .into_iter()
+            .map(|(rel, text)| (rel, expect(&text, dir))),
+    );
     want
 }
 
@@ -91,10 +131,10 @@ fn assert_tree(dir: &Path, want: &BTreeMap<String, String>) {
 #[test]
 fn adopt_moves_every_kind_of_test_and_a_second_run_changes_nothing() {
     let dir = copy("basic");
-    let (code, out, err) = run(dir.path(), &["adopt"]);
+    let (code, out, err) = run(dir.path(), &["adopt", "--no-build"]);
     assert_eq!((code, err.as_str()), (0, ""));
-    assert_eq!(out, expected_stdout("basic", "adopt.stdout"));
-    assert_tree(dir.path(), &expected_tree("basic"));
+    assert_eq!(out, expected_stdout("basic", "adopt.stdout", dir.path()));
+    assert_tree(dir.path(), &expected_tree("basic", dir.path()));
 
     let (code, out, _) = run(dir.path(), &["isolated-test", "adopt"]);
     assert_eq!(code, 0);
@@ -103,13 +143,13 @@ fn adopt_moves_every_kind_of_test_and_a_second_run_changes_nothing() {
         "left alone: src/lib.rs:3: doc tests of package `basic` stay with rustdoc\n\
          nothing to change (targets: 0 adopted, 4 already adopted, 0 left alone)\n"
     );
-    assert_tree(dir.path(), &expected_tree("basic"));
+    assert_tree(dir.path(), &expected_tree("basic", dir.path()));
 }
 
 #[test]
 fn dry_run_prints_the_diff_and_writes_nothing() {
     let dir = copy("basic");
-    let want = expected_stdout("basic", "dry-run.stdout");
+    let want = expected_stdout("basic", "dry-run.stdout", dir.path());
     assert!(want.contains("+#[cfg_attr(not(miri), isolated_test::isolated_test)]\n"));
     for args in [
         &["adopt", "--dry-run"][..],
@@ -127,28 +167,29 @@ fn dry_run_prints_the_diff_and_writes_nothing() {
 #[test]
 fn what_cannot_move_safely_is_left_alone_and_named() {
     let dir = copy("left-alone");
-    let (code, out, _) = run(dir.path(), &["adopt"]);
+    let (code, out, _) = run(dir.path(), &["adopt", "--no-build"]);
     assert_eq!(code, 0);
     assert_eq!(
         out,
         "left alone: tests/async_io.rs:1: test target `async_io` has #[tokio::test], another crate's test attribute isolated-test does not take over\n\
          left alone: tests/async_io.rs:5: test target `async_io` has #[serial], another crate's test attribute isolated-test does not take over\n\
          left alone: tests/benches.rs:7: test target `benches` has #[bench] (benchmarks stay with libtest)\n\
-         left alone: tests/cfg_gated.rs:2: test target `cfg_gated` is cut out whole by #![cfg(...)] (under harness = false it would have no main when the cfg is off)\n\
+         left alone: tests/cfg_gated.rs:2: test target `cfg_gated` is cut out whole by #![cfg(feature=\"extra\")], and package `left-alone` has no feature `extra`: its tests never build\n\
          left alone: tests/custom.rs:1: test target `custom` has its own fn main (a custom harness)\n\
          adopted: test target `plain`: [[test]] entry with harness = false, 1 #[test] rewritten, entry macro added\n\
          adopted: package `left-alone`: dev-dependency isolated-test\n\
          wrote Cargo.toml\n\
          wrote tests/plain.rs\n\
+         not built (--no-build): nothing proved that no test is lost; `cargo isolated-test check` builds them\n\
          2 files changed (targets: 1 adopted, 0 already adopted, 4 left alone)\n"
     );
-    assert_tree(dir.path(), &expected_tree("left-alone"));
+    assert_tree(dir.path(), &expected_tree("left-alone", dir.path()));
 }
 
 #[test]
 fn a_virtual_root_adopts_every_member_and_p_picks_some() {
     let dir = copy("virtual");
-    let (code, out, _) = run(dir.path(), &["adopt", "-p", "a"]);
+    let (code, out, _) = run(dir.path(), &["adopt", "--no-build", "-p", "a"]);
     assert_eq!(code, 0);
     assert_eq!(
         out,
@@ -156,9 +197,10 @@ fn a_virtual_root_adopts_every_member_and_p_picks_some() {
          adopted: package `a`: dev-dependency isolated-test\n\
          wrote a/Cargo.toml\n\
          wrote a/tests/t.rs\n\
+         not built (--no-build): nothing proved that no test is lost; `cargo isolated-test check` builds them\n\
          2 files changed (targets: 1 adopted, 0 already adopted, 0 left alone)\n"
     );
-    let (code, out, _) = run(dir.path(), &["adopt"]);
+    let (code, out, _) = run(dir.path(), &["adopt", "--no-build"]);
     assert_eq!(code, 0);
     assert_eq!(
         out,
@@ -166,6 +208,7 @@ fn a_virtual_root_adopts_every_member_and_p_picks_some() {
          adopted: package `b`: dev-dependency isolated-test\n\
          wrote b/Cargo.toml\n\
          wrote b/tests/t.rs\n\
+         not built (--no-build): nothing proved that no test is lost; `cargo isolated-test check` builds them\n\
          2 files changed (targets: 1 adopted, 1 already adopted, 0 left alone)\n"
     );
     let adopted = "#[isolated_test::isolated_test]\nfn works() {}\n\nisolated_test::main!();\n";
@@ -173,7 +216,8 @@ fn a_virtual_root_adopts_every_member_and_p_picks_some() {
         format!(
             "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
              [[test]]\nname = \"t\"\npath = \"tests/t.rs\"\nharness = false\n\n\
-             [dev-dependencies]\nisolated-test = \"0.1\"\n"
+             [dev-dependencies]\nisolated-test = {{ path = {:?} }}\n",
+            harness_from(&dir.path().join(name))
         )
     };
     let mut want = tree(&fixture("virtual"));
@@ -182,7 +226,7 @@ fn a_virtual_root_adopts_every_member_and_p_picks_some() {
         want.insert(format!("{m}/Cargo.toml"), manifest(m));
     }
     assert_tree(dir.path(), &want);
-    let (code, out, _) = run(&dir.path().join("b"), &["check"]);
+    let (code, out, _) = run(&dir.path().join("b"), &["check", "--no-build"]);
     assert_eq!(
         (code, out.as_str()),
         (
@@ -196,6 +240,7 @@ fn a_virtual_root_adopts_every_member_and_p_picks_some() {
 fn check_names_every_lost_test() {
     let dir = copy("broken");
     let (code, out, err) = run(dir.path(), &["check"]);
+    // Sources that lose tests on their face are not built.
     assert_eq!((code, err.as_str()), (1, ""));
     assert_eq!(
         out,
@@ -214,8 +259,11 @@ fn check_passes_an_adopted_crate() {
         run(dir.path(), &["check"]).1,
         "ok: 4 targets checked in 1 package, 0 using isolated-test, no test lost\n"
     );
-    assert_eq!(run(dir.path(), &["adopt"]).0, 0);
-    let (code, out, _) = run(dir.path(), &["isolated-test", "check", "-p", "basic"]);
+    assert_eq!(run(dir.path(), &["adopt", "--no-build"]).0, 0);
+    let (code, out, _) = run(
+        dir.path(),
+        &["isolated-test", "check", "--no-build", "-p", "basic"],
+    );
     assert_eq!(code, 0);
     assert_eq!(
         out,
@@ -260,9 +308,9 @@ fn errors_are_one_line_and_exit_2() {
 /// harness: its stdout, after asserting it passed.
 fn adopt_and_test(name: &str, args: &[&str]) -> String {
     let dir = copy(name);
-    let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("../harness");
-    let harness = harness.to_str().unwrap();
-    assert_eq!(run(dir.path(), &["adopt", "--path", harness]).0, 0);
+    let harness = harness();
+    let adopt = ["adopt", "--no-build", "--path", harness.to_str().unwrap()];
+    assert_eq!(run(dir.path(), &adopt).0, 0);
     // The workspace's lock file pins the harness's dependencies: no resolution, no surprise.
     let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock");
     std::fs::copy(lock, dir.path().join("Cargo.lock")).unwrap();
@@ -270,10 +318,7 @@ fn adopt_and_test(name: &str, args: &[&str]) -> String {
         .args(["test", "--quiet"])
         .args(args)
         .current_dir(dir.path())
-        .env(
-            "CARGO_TARGET_DIR",
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("adopted-{name}")),
-        )
+        .env("CARGO_TARGET_DIR", shared_target())
         .env_remove("RUSTFLAGS")
         .output()
         .unwrap();
@@ -322,25 +367,29 @@ fn an_adopted_crate_passes_its_tests_under_isolated_test() {
 #[test]
 fn a_2015_edition_crate_gets_its_extern_crates_and_keeps_its_discovered_tests() {
     let dir = copy("edition2015");
-    let (code, out, err) = run(dir.path(), &["adopt"]);
+    let (code, out, err) = run(dir.path(), &["adopt", "--no-build"]);
     assert_eq!((code, err.as_str()), (0, ""));
-    assert_eq!(out, expected_stdout("edition2015", "adopt.stdout"));
-    assert_tree(dir.path(), &expected_tree("edition2015"));
+    assert_eq!(
+        out,
+        expected_stdout("edition2015", "adopt.stdout", dir.path())
+    );
+    assert_tree(dir.path(), &expected_tree("edition2015", dir.path()));
     let (code, out, _) = run(dir.path(), &["adopt"]);
     assert_eq!(code, 0);
     assert_eq!(
         out,
-        "left alone: tests/gated.rs:1: test target `gated` is cut out whole by #![cfg(...)] (under harness = false it would have no main when the cfg is off)\n\
-         nothing to change (targets: 0 adopted, 2 already adopted, 1 left alone)\n"
+        "left alone: tests/unix_only.rs:3: test target `unix_only` is cut out whole by #![cfg(unix)], which asks for more than features (under harness = false it would have no main when the cfg is off, and cargo's required-features stands only for features)\n\
+         nothing to change (targets: 0 adopted, 3 already adopted, 1 left alone)\n"
     );
-    assert_tree(dir.path(), &expected_tree("edition2015"));
+    assert_tree(dir.path(), &expected_tree("edition2015", dir.path()));
     assert_eq!(
-        run(dir.path(), &["check"]).1,
-        "ok: 3 targets checked in 1 package, 2 using isolated-test, no test lost\n"
+        run(dir.path(), &["check", "--no-build"]).1,
+        "ok: 4 targets checked in 1 package, 3 using isolated-test, no test lost\n"
     );
     // It builds: `isolated_test::...` resolves in modules, the expansions' `::core` and
-    // `::isolated_test` at the root (under the lib's cfg_attr(not(test), no_std) too), and
-    // tests/gated.rs, left alone, is still found beside the new [[test]] entry.
+    // `::isolated_test` at the root (under the lib's cfg_attr(not(test), no_std) too);
+    // tests/gated.rs runs with its feature, and tests/unix_only.rs, left alone, is still found
+    // beside the new [[test]] entries.
     let stdout = adopt_and_test("edition2015", &["--features", "gated"]);
     assert_lines(
         &stdout,
@@ -350,11 +399,270 @@ fn a_2015_edition_crate_gets_its_extern_crates_and_keeps_its_discovered_tests() 
             "test tests::overflows - should panic ... ok",
             "test nested::from_a_module ... ok",
             "test doubles_from_outside ... ok",
+            "test only_with_the_feature ... ok",
         ],
     );
-    // gated.rs's one test ran under libtest, which `cargo test --quiet` makes terse.
+    // unix_only.rs's one test ran under libtest, which `cargo test --quiet` makes terse.
     assert!(
         stdout.contains("running 1 test\n.\n"),
-        "tests/gated.rs did not run:\n{stdout}"
+        "tests/unix_only.rs did not run:\n{stdout}"
+    );
+}
+
+/// One target directory for every crate these tests build: isolated-test and the crates.io
+/// dependencies are compiled once (cargo's lock on it takes the tests in turn).
+fn shared_target() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("scratch")
+}
+
+/// A crate made of `files` in a fresh temporary directory, with this workspace's lock file, so
+/// that isolated-test's dependencies resolve as they are pinned here.
+fn scratch(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (rel, text) in files {
+        let to = dir.path().join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(to, text).unwrap();
+    }
+    let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock");
+    std::fs::copy(lock, dir.path().join("Cargo.lock")).unwrap();
+    dir
+}
+
+/// (exit code, stdout, stderr) of the tool run in `dir`, building in [`shared_target`].
+fn run_built(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", shared_target())
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap();
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    (
+        out.status.code().unwrap(),
+        text(out.stdout),
+        text(out.stderr),
+    )
+}
+
+/// `cargo test -q ARGS` in `dir`: (success, stdout).
+fn cargo_test(dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO"))
+        .args(["test", "-q"])
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", shared_target())
+        .env_remove("RUSTFLAGS")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), format!("{stdout}\n{stderr}"))
+}
+
+const SCRATCH_MANIFEST: &str = r#"[package]
+name = "scratch"
+version = "0.1.0"
+edition = "2021"
+publish = false
+
+[features]
+std = []
+
+[dev-dependencies]
+quickcheck = { version = "1", default-features = false }
+helper = { path = "helper" }
+
+[workspace]
+"#;
+
+/// A crate whose tests libtest runs and the first adopt lost or could not take: tests
+/// quickcheck!'s macro writes (in the lib and a test target), a macro of another crate that
+/// writes `#[core::prelude::v1::test]` (no import reaches it), `#[test] fn main` in a module,
+/// its own `#[global_allocator]` whose statistics a test reads, and roots cut out by
+/// `#![cfg(...)]`.
+fn issue_22_crate() -> tempfile::TempDir {
+    scratch(&[
+        ("Cargo.toml", SCRATCH_MANIFEST),
+        (
+            "helper/Cargo.toml",
+            "[package]\nname = \"helper\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        ),
+        (
+            "helper/src/lib.rs",
+            "#[macro_export]\nmacro_rules! unreachable_test {\n    ($name:ident) => {\n        #[::core::prelude::v1::test]\n        fn $name() {}\n    };\n}\n",
+        ),
+        (
+            "src/lib.rs",
+            "pub fn double(x: u32) -> u32 {\n    x.wrapping_mul(2)\n}\n\n#[cfg(test)]\nmod tests {\n    quickcheck::quickcheck! {\n        fn doubles_are_even(x: u32) -> bool { super::double(x) % 2 == 0 }\n    }\n\n    #[test]\n    fn two() {\n        assert_eq!(super::double(1), 2);\n    }\n}\n",
+        ),
+        (
+            "tests/quick.rs",
+            "use quickcheck::quickcheck;\n\nquickcheck! {\n    fn reverse_twice(xs: Vec<u8>) -> bool {\n        let mut ys = xs.clone();\n        ys.reverse();\n        ys.reverse();\n        xs == ys\n    }\n    fn double_is_even(x: u32) -> bool { scratch::double(x) % 2 == 0 }\n}\n\n#[test]\nfn plain() {}\n",
+        ),
+        (
+            "tests/unreachable.rs",
+            "helper::unreachable_test!(written_by_helper);\n\n#[test]\nfn kept() {}\n",
+        ),
+        (
+            "tests/main_in_mod.rs",
+            "mod entry {\n    #[test]\n    fn main() {}\n}\n\n#[test]\nfn other() {}\n",
+        ),
+        (
+            "tests/alloc.rs",
+            "use std::alloc::{GlobalAlloc, Layout, System};\nuse std::sync::atomic::{AtomicUsize, Ordering::Relaxed};\n\nstruct Stats(AtomicUsize);\n\nunsafe impl GlobalAlloc for Stats {\n    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {\n        self.0.fetch_add(1, Relaxed);\n        System.alloc(layout)\n    }\n    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {\n        System.dealloc(ptr, layout)\n    }\n}\n\n#[global_allocator]\nstatic GLOBAL: Stats = Stats(AtomicUsize::new(0));\n\n#[test]\nfn counts_its_allocations() {\n    let before = GLOBAL.0.load(Relaxed);\n    let b = std::hint::black_box(Box::new(1u64));\n    assert_eq!(GLOBAL.0.load(Relaxed), before + 1);\n    drop(b);\n}\n\n#[test]\nfn leaks() {\n    std::mem::forget(std::hint::black_box(vec![0u8; 300]));\n}\n",
+        ),
+        (
+            "tests/std_only.rs",
+            "#![cfg(feature = \"std\")]\n\n#[test]\nfn needs_std() {}\n",
+        ),
+        (
+            "tests/unix_only.rs",
+            "#![cfg(unix)]\n\n#[test]\nfn on_unix() {}\n",
+        ),
+    ])
+}
+
+/// Issue #22's rows, on one crate built once: every test libtest ran is listed under
+/// isolated-test after adopt, or its target is put back and the test named (exit 1).
+#[test]
+fn adopt_proves_by_building_that_no_test_is_lost() {
+    let dir = issue_22_crate();
+    let (code, out, err) = run_built(dir.path(), &["adopt"]);
+    assert_eq!(
+        out,
+        "adopted: lib of package `scratch`: [lib] harness = false, 1 #[test] rewritten, `use isolated_test::test;` added to 1 module (for #[test]s another crate's macro writes), entry macro added\n\
+         adopted: test target `alloc`: [[test]] entry with harness = false, 2 #[test] rewritten, entry macro added, counting through its #[global_allocator] static GLOBAL\n\
+         adopted: test target `main_in_mod`: [[test]] entry with harness = false, 2 #[test] rewritten, entry macro added\n\
+         adopted: test target `quick`: [[test]] entry with harness = false, 1 #[test] rewritten, `use isolated_test::test;` added to 1 module (for #[test]s another crate's macro writes), entry macro added\n\
+         adopted: test target `std_only`: [[test]] entry with harness = false, required-features = [\"std\"], 1 #[test] rewritten, entry macro added\n\
+         left alone: tests/unix_only.rs:1: test target `unix_only` is cut out whole by #![cfg(unix)], which asks for more than features (under harness = false it would have no main when the cfg is off, and cargo's required-features stands only for features)\n\
+         left alone: tests/unreachable.rs:1: test target `unreachable` stays with libtest: 1 of its 2 tests would not run under isolated-test: written_by_helper\n\
+         adopted: package `scratch`: dev-dependency isolated-test\n\
+         wrote Cargo.toml\n\
+         wrote src/lib.rs\n\
+         wrote tests/alloc.rs\n\
+         wrote tests/main_in_mod.rs\n\
+         wrote tests/quick.rs\n\
+         wrote tests/std_only.rs\n\
+         built: all 10 tests libtest ran in the 5 targets adopted are listed under isolated-test\n\
+         6 files changed (targets: 5 adopted, 0 already adopted, 2 left alone)\n",
+        "stderr: {err}"
+    );
+    assert_eq!(code, 1, "a target it meant to adopt was put back");
+    // Put back as it was, whole.
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("tests/unreachable.rs")).unwrap(),
+        "helper::unreachable_test!(written_by_helper);\n\n#[test]\nfn kept() {}\n"
+    );
+    let quick = std::fs::read_to_string(dir.path().join("tests/quick.rs")).unwrap();
+    assert!(
+        quick.starts_with(
+            "#[allow(unused_imports)]\nuse isolated_test::test;\nuse quickcheck::quickcheck;\n"
+        ),
+        "{quick}"
+    );
+    let alloc = std::fs::read_to_string(dir.path().join("tests/alloc.rs")).unwrap();
+    assert!(!alloc.contains("#[global_allocator]"), "{alloc}");
+    assert!(
+        alloc.ends_with("\nisolated_test::main!(allocator = &GLOBAL);\n"),
+        "{alloc}"
+    );
+    let manifest = std::fs::read_to_string(dir.path().join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("[[test]]\nname = \"std_only\"\npath = \"tests/std_only.rs\"\nharness = false\nrequired-features = [\"std\"]\n"), "{manifest}");
+
+    // Every test runs, the allocator's statistics move, and a leak is counted through it.
+    let (ok, stdout) = cargo_test(dir.path(), &["--features", "std", "--no-fail-fast"]);
+    assert!(!ok, "the leak should fail:\n{stdout}");
+    assert_lines(
+        &stdout,
+        &[
+            "test tests::doubles_are_even ... ok",
+            "test tests::two ... ok",
+            "test counts_its_allocations ... ok",
+            "test leaks ... FAILED",
+            "leaked 300 bytes in 1 allocation (limit: 0 bytes); allow it with #[isolated_test(leak_limit = 300)] or #[isolated_test(allow_leaks)]",
+            "test entry::main ... ok",
+            "test other ... ok",
+            "test reverse_twice ... ok",
+            "test double_is_even ... ok",
+            "test plain ... ok",
+            "test needs_std ... ok",
+        ],
+    );
+    // The two left to libtest ran there (terse under -q): unix_only's one, unreachable's two.
+    assert!(stdout.contains("running 1 test\n.\n"), "{stdout}");
+    assert!(stdout.contains("running 2 tests\n..\n"), "{stdout}");
+
+    let (code, out, _) = run_built(dir.path(), &["check"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (
+            0,
+            "ok: 7 targets checked in 1 package, 5 using isolated-test, no test lost\n"
+        )
+    );
+    // Without the import, quickcheck!'s tests are dropped: the build-based check names them,
+    // where reading the sources alone sees nothing wrong.
+    std::fs::write(
+        dir.path().join("tests/quick.rs"),
+        quick.replace("#[allow(unused_imports)]\nuse isolated_test::test;\n", ""),
+    )
+    .unwrap();
+    let (code, out, _) = run_built(dir.path(), &["check", "--no-build"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (
+            0,
+            "ok: 7 targets checked in 1 package, 5 using isolated-test, no test lost\n"
+        )
+    );
+    let (code, out, _) = run_built(dir.path(), &["check"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (
+            1,
+            "tests/quick.rs: test `double_is_even` of test target `quick` never runs: rustc drops its #[test] under harness = false (another crate's macro wrote it? `use isolated_test::test;` in the module that calls the macro makes it an isolated test)\n\
+             tests/quick.rs: test `reverse_twice` of test target `quick` never runs: rustc drops its #[test] under harness = false (another crate's macro wrote it? `use isolated_test::test;` in the module that calls the macro makes it an isolated test)\n"
+        )
+    );
+}
+
+/// A dependency that does not resolve stops adopt before anything is built or changed.
+#[test]
+fn a_dependency_that_does_not_resolve_changes_nothing() {
+    let dir = copy("virtual");
+    let url = format!("file://{}/no-such-repository", dir.path().display());
+    let (code, out, err) = run(dir.path(), &["adopt", "--git", &url, "--branch", "main"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(
+        err.starts_with("error: the isolated-test dependency does not resolve (")
+            && err.ends_with("); nothing was changed\n")
+            && err.lines().count() == 1,
+        "{err}"
+    );
+    assert_tree(dir.path(), &tree(&fixture("virtual")));
+    let (code, out, _) = run(
+        dir.path(),
+        &[
+            "adopt",
+            "--no-build",
+            "-p",
+            "a",
+            "--git",
+            &url,
+            "--rev",
+            "abc123",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    let manifest = std::fs::read_to_string(dir.path().join("a/Cargo.toml")).unwrap();
+    assert!(
+        manifest.ends_with(&format!(
+            "[dev-dependencies]\nisolated-test = {{ git = \"{url}\", rev = \"abc123\" }}\n"
+        )),
+        "{manifest}"
     );
 }

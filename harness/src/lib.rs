@@ -365,17 +365,55 @@ pub use isolated_test_macros::isolated_test as test;
 /// isolated_test::main!(timeout = "10s", leak_limit = 1024, retries = 1);
 /// ```
 ///
-/// To wrap another global allocator, name it: it must be a unit struct that implements
-/// [`GlobalAlloc`](std::alloc::GlobalAlloc), such as `std::alloc::System`.
+/// To wrap another global allocator, name it: a unit struct that implements
+/// [`GlobalAlloc`](std::alloc::GlobalAlloc), such as `std::alloc::System`,
 ///
 /// ```no_run
 /// isolated_test::main!(allocator = std::alloc::System);
+/// ```
+///
+/// or a reference to the static a suite's own `#[global_allocator]` was: drop that attribute
+/// (there can be one global allocator only) and name the static. The static, its type and
+/// whatever statistics it keeps stay as they were; every allocation is counted, then handed to it.
+///
+/// ```no_run
+/// use std::alloc::{GlobalAlloc, Layout, System};
+/// use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+///
+/// /// Counts the allocations it hands to `System`, for the suite's own tests to read.
+/// struct Stats {
+///     allocations: AtomicUsize,
+/// }
+///
+/// unsafe impl GlobalAlloc for Stats {
+///     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+///         self.allocations.fetch_add(1, Relaxed);
+///         unsafe { System.alloc(layout) }
+///     }
+///     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+///         unsafe { System.dealloc(ptr, layout) }
+///     }
+/// }
+///
+/// // Was `#[global_allocator] static GLOBAL: Stats = ...;`
+/// static GLOBAL: Stats = Stats { allocations: AtomicUsize::new(0) };
+///
+/// #[isolated_test::isolated_test]
+/// fn allocates_once() {
+///     let before = GLOBAL.allocations.load(Relaxed);
+///     let boxed = Box::new(7);
+///     assert_eq!(GLOBAL.allocations.load(Relaxed), before + 1);
+///     drop(boxed);
+/// }
+///
+/// isolated_test::main!(allocator = &GLOBAL);
 /// ```
 pub use isolated_test_macros::main;
 
 /// Not public API: what `#[isolated_test]` and `main!` expand to.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::child::no_alloc::forward::Forward;
     pub use crate::registry::{
         ExpectedEnd, Ignore, LeakPolicy, Setup, ShouldPanic, Source, SuiteDefaults, TestCase,
         TestReturn,

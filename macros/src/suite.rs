@@ -10,7 +10,8 @@ use syn::{Error, Expr, Meta, Result, Token};
 
 /// The arguments `main!` takes: the allocator, and each test argument that has an environment
 /// variable.
-const EXPECTED: &str = "`main!` takes `allocator = Path`, `timeout = \"...\"`, `leak_limit = N`, \
+const EXPECTED: &str =
+    "`main!` takes `allocator = Path` (or `= &STATIC`), `timeout = \"...\"`, `leak_limit = N`, \
                         `memory_limit = \"64MiB\"`, `retries = N`, `strict_leaks` and \
                         `setup = path::to::warm_up`";
 
@@ -29,7 +30,7 @@ const TEST_ONLY: &[&str] = &[
 /// (its lens would offer a runnable that runs no test).
 pub(crate) fn expand(args: TokenStream2, for_editor: bool) -> Result<TokenStream2> {
     let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args)?;
-    let mut allocator: Option<syn::Path> = None;
+    let mut allocator: Option<Allocator> = None;
     let mut setup: Option<syn::Path> = None;
     let mut defaults = Punctuated::<Meta, Token![,]>::new();
     for meta in metas {
@@ -41,13 +42,7 @@ pub(crate) fn expand(args: TokenStream2, for_editor: bool) -> Result<TokenStream
         match (name.as_str(), &meta) {
             ("allocator", Meta::NameValue(pair)) => {
                 crate::reject_duplicate(allocator.is_some(), &meta, "allocator")?;
-                let Expr::Path(path) = &pair.value else {
-                    return Err(Error::new(
-                        pair.value.span(),
-                        "allocator takes the path of a unit struct that implements `GlobalAlloc`, like `allocator = std::alloc::System`",
-                    ));
-                };
-                allocator = Some(path.path.clone());
+                allocator = Some(allocator_argument(&pair.value)?);
             }
             ("setup", Meta::NameValue(pair)) => {
                 crate::reject_duplicate(setup.is_some(), &meta, "setup")?;
@@ -93,10 +88,11 @@ pub(crate) fn expand(args: TokenStream2, for_editor: bool) -> Result<TokenStream
     let (allocator, counting) = counting_allocator(allocator);
     // Compiled only by libtest's harness (`rustc --test`), which runs this instead of `main`: a
     // target that forgot `harness = false` fails saying so, rather than running none of its
-    // tests and passing.
+    // tests and passing. Named by its full path: where `use isolated_test::test;` is in scope
+    // (for other crates' macros), a bare `#[test]` here would be ours.
     let harness_missing = (!for_editor).then(|| {
         quote! {
-            #[test]
+            #[::core::prelude::v1::test]
             fn isolated_tests_need_harness_false() {
                 ::core::panic!(
                     "{}",
@@ -130,13 +126,37 @@ pub(crate) fn expand(args: TokenStream2, for_editor: bool) -> Result<TokenStream
     })
 }
 
+/// What `allocator = ...` names: a unit struct's type, or a static holding an allocator.
+enum Allocator {
+    Unit(syn::Path),
+    Static(syn::Path),
+}
+
+const ALLOCATOR: &str = "allocator takes the path of a unit struct that implements `GlobalAlloc`, like `allocator = std::alloc::System`, or a reference to the static your `#[global_allocator]` was, like `allocator = &GLOBAL`";
+
+fn allocator_argument(value: &Expr) -> Result<Allocator> {
+    match value {
+        Expr::Path(path) => Ok(Allocator::Unit(path.path.clone())),
+        Expr::Reference(reference) if reference.mutability.is_none() => match &*reference.expr {
+            Expr::Path(path) => Ok(Allocator::Static(path.path.clone())),
+            other => Err(Error::new(other.span(), ALLOCATOR)),
+        },
+        other => Err(Error::new(other.span(), ALLOCATOR)),
+    }
+}
+
 /// The wrapped allocator's type and the counting allocator's constructor: `System` by default,
 /// on the fast path `CountingAllocator::system()` takes.
-fn counting_allocator(allocator: Option<syn::Path>) -> (TokenStream2, TokenStream2) {
+fn counting_allocator(allocator: Option<Allocator>) -> (TokenStream2, TokenStream2) {
+    let private = crate::private();
     match allocator {
-        Some(path) => (
+        Some(Allocator::Unit(path)) => (
             quote!(#path),
             quote!(::isolated_test::CountingAllocator::new(#path)),
+        ),
+        Some(Allocator::Static(path)) => (
+            quote!(#private::Forward),
+            quote!(::isolated_test::CountingAllocator::new(#private::Forward::to(&#path))),
         ),
         None => (
             quote!(::std::alloc::System),

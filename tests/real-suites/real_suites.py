@@ -3,7 +3,8 @@
 Builds cargo-isolated-test (this workspace's member) once, fetches the pinned published sources of
 each crate below with cargo, and makes two copies under target/real-suites/: `libtest/NAME` (as
 published) and `ported/NAME`, where `cargo-isolated-test adopt --path <this repo>/harness` moved the
-tests to isolated-test (what it changed and what it left alone is printed per crate). Then
+tests to isolated-test, proving by building that no test was lost (what it changed and what it left
+alone is printed per crate). Then
 `cargo-isolated-test check` must pass on the adopted copy, and both copies run
 `cargo test --tests --no-fail-fast FEATURES`; builds are done beforehand and not timed.
 
@@ -57,8 +58,9 @@ CRATES = [
     # 2015-edition crates, where adopt adds the `extern crate` items the rewritten paths need:
     # a guard's closure run on unwind (scopeguard's unit tests, under its cfg_attr(no_std))
     ("scopeguard", "1.2.0", [], {}),
-    # statics initialised once; tests/no_std.rs, cut out by #![cfg], stays with libtest, and
-    # `autotests = true` keeps cargo finding it beside the new [[test]] entry
+    # statics initialised once; tests/no_std.rs, cut out by #![cfg(feature = "spin_no_std")], is
+    # adopted with `required-features`, so that `cargo test` without the feature skips it (libtest
+    # built it empty), and `autotests = true` keeps the 2015 edition's discovery
     ("lazy_static", "1.4.0", [], {}),
 ]
 
@@ -220,10 +222,13 @@ def main():
                 path = os.path.relpath(SCRATCH / "shims" / shim, copy)
                 text += f"\n[dev-dependencies.{shim}]\npath = {toml_str(path)}\n"
             workspace_root_manifest(copy, text)
-        # The tool, as a user would run it: adopt the copy, then check that no test is lost.
+        # The tool, as a user would run it: adopt the copy, then check that no test is lost. Both
+        # build (adopt lists each target's tests before and after; check builds each as libtest),
+        # in the ported copy's target dir, so its build below reuses what they built.
         logs = SCRATCH / "logs"
+        tool_env = dict(env, CARGO_TARGET_DIR=str(SCRATCH / "target" / "ported"))
         rc, out = tool(exe, ["adopt", "--path", str(HARNESS)], copies["ported"],
-                       logs / f"{name}.adopt.log", env)
+                       logs / f"{name}.adopt.log", tool_env)
         lines = out.splitlines()
         wrote = [line.removeprefix("wrote ") for line in lines if line.startswith("wrote ")]
         adopted.append((f"{name} {version}", wrote,
@@ -231,7 +236,7 @@ def main():
         problems = [] if rc == 0 else [f"adopt exited {rc}: {lines[-1:]}"]
         if not wrote:
             problems.append("adopt changed nothing: no suite ported")
-        rc, out = tool(exe, ["check"], copies["ported"], logs / f"{name}.check.log", env)
+        rc, out = tool(exe, ["check"], copies["ported"], logs / f"{name}.check.log", tool_env)
         if rc != 0:
             problems.append(f"check exited {rc}: " + "; ".join(out.splitlines()))
         lib, iso = (side(name, features, copy, kind, env) for kind, copy in copies.items())

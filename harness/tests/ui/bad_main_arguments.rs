@@ -14,4 +14,12 @@ mod bad_allocator {
     isolated_test::main!(allocator = "System");
 }
 
+mod bad_static {
+    isolated_test::main!(allocator = &GLOBAL());
+}
+
+mod mutable_static {
+    isolated_test::main!(allocator = &mut GLOBAL);
+}
+
 fn main() {}

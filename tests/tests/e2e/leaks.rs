@@ -106,6 +106,26 @@ fn without_the_counting_allocator_tests_still_run_and_the_check_is_said_to_be_un
     );
 }
 
+#[test]
+fn a_suite_with_its_own_allocator_static_counts_through_it_and_its_statistics_move() {
+    let run = fixture!("own_allocator").run();
+    run.assert_exit_code(101);
+    run.assert_ok("its_own_statistics_still_move");
+    run.assert_ok("frees_all_it_takes");
+    let failure = run.assert_failed(
+        "a_leak_is_counted_through_it",
+        "leaked 300 bytes in 1 allocation (limit: 0 bytes); allow it with #[isolated_test(leak_limit = 300)] or #[isolated_test(allow_leaks)]",
+    );
+    assert!(
+        failure
+            .reason_lines
+            .iter()
+            .any(|l| l.contains("own_allocator::a_leak_is_counted_through_it")),
+        "no leak site in:\n{}",
+        run.context()
+    );
+}
+
 const SOURCE: &str = include_str!("../../fixtures/leaks.rs");
 /// As a leak site shows it: relative to the directory the suite ran in, this package's.
 const FILE_FROM_HERE: &str = "fixtures/leaks.rs";

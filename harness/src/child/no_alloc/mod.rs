@@ -7,6 +7,7 @@ pub(crate) mod channel;
 pub(crate) mod counter;
 pub(crate) mod counting;
 pub(crate) mod fast_path;
+pub(crate) mod forward;
 pub(crate) mod held;
 pub(crate) mod mapped;
 pub(crate) mod scan;
