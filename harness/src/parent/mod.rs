@@ -6,6 +6,7 @@ pub(crate) mod isolation;
 pub(crate) mod leak_sites;
 pub(crate) mod orphans;
 mod reap;
+mod running;
 pub(crate) mod signals;
 mod slow_notice;
 pub(crate) mod spawn;

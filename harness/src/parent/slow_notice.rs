@@ -10,6 +10,20 @@ use nix::unistd::Pid;
 
 use crate::wire;
 
+/// How long a child past its timeout has to say where it is before its group is killed (and a
+/// child past `slow_after`, before its notice is said without).
+pub(super) const WHERE_GRACE: Duration = Duration::from_millis(250);
+
+/// Asks a child for its test thread's backtrace (past its timeout, or at its notice); `false`
+/// where that cannot be.
+pub(super) fn ask_where(pid: Pid) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: `kill` of our own child with the signal whose handler every child inherits.
+    return unsafe { libc::kill(pid.as_raw(), crate::child::stuck_signal()) } == 0;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    return false;
+}
+
 /// Where one child stands with its notice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Notice {
@@ -58,7 +72,7 @@ impl Notice {
                         from: due.result_bytes.len(),
                         at: now,
                     };
-                    Step::Wait(Some(super::supervisor::WHERE_GRACE))
+                    Step::Wait(Some(WHERE_GRACE))
                 } else {
                     *self = Notice::Said;
                     Step::Say(None)
@@ -69,7 +83,7 @@ impl Notice {
                     .result_bytes
                     .get(from..)
                     .and_then(|bytes| wire::stuck_frames_in(due.token, bytes));
-                let give_up = at + super::supervisor::WHERE_GRACE;
+                let give_up = at + WHERE_GRACE;
                 if answer.is_none() && now < give_up {
                     return Step::Wait(Some(give_up - now));
                 }

@@ -2,25 +2,25 @@
 //! pipe drains output, notices exits and enforces deadlines. It never blocks on a child's output.
 
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
-use nix::unistd::{self, Pid};
 
 use super::orphans::OrphanSweeper;
 use super::reap::reap;
+use super::running::{RunningChild, Stream, TimeoutState};
 use super::signals::{self, GroupSlot, WakePipe};
-use super::slow_notice::{Due, Notice, Step};
+use super::slow_notice::{ask_where, Due, Notice, Step, WHERE_GRACE};
 use super::spawn::{self, ForkContext};
 use super::symbolizer::Symbolizer;
 use super::zygote::{StartError, Zygotes, BASE};
 use crate::child::ChildOptions;
-use crate::outcome::{CapturedStream, ChildOutcome, Escapee, SignalNumber, TimedOut};
+use crate::outcome::{CapturedStream, ChildOutcome, Escapee, SignalNumber};
 use crate::registry::{Setup, TestCase};
 use crate::symbols::Frame;
-use crate::sys::{self, close};
+use crate::sys;
 use crate::wire::{self, ChannelContents};
 
 /// What the supervisor tells whoever shows the run's progress, from inside its wait.
@@ -38,44 +38,6 @@ pub(crate) trait Progress {
 const READS_PER_WAKE: usize = 16;
 const CHUNK: usize = 64 << 10;
 
-struct RunningChild {
-    key: usize,
-    /// Its test: named only if it runs long enough for a notice.
-    case: &'static TestCase,
-    /// Where it stands with libtest's "has been running for over" notice.
-    notice: Notice,
-    pid: Pid,
-    token: u64,
-    stdout: Option<OwnedFd>,
-    stderr: Option<OwnedFd>,
-    result: Option<OwnedFd>,
-    captured_stdout: CapturedStream,
-    captured_stderr: CapturedStream,
-    result_bytes: Vec<u8>,
-    started: Instant,
-    timeout: Option<Duration>,
-    /// Its deadline moves back by the time it waited for a processor (see [`Watch`]).
-    excuse_cpu_wait: bool,
-    timeout_state: TimeoutState,
-    group: GroupSlot,
-}
-
-/// Where a child stands with its timeout.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum TimeoutState {
-    Running,
-    /// Past its deadline and asked where it is, at `at`, when its result channel held
-    /// `result_bytes`.
-    Asked {
-        at: Instant,
-        result_bytes: usize,
-    },
-    /// Killed; `stopped_by` is the signal that had stopped it at its deadline, if one had.
-    Killed {
-        stopped_by: Option<SignalNumber>,
-    },
-}
-
 /// How the supervisor watches one child.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Watch {
@@ -85,140 +47,15 @@ pub(crate) struct Watch {
     /// harness makes of its own accord.
     pub(crate) notice_slow: bool,
     /// Whether the timeout counts only the time the run was not kept waiting for a processor
-    /// (its longest-waiting thread's), up to [`MAX_EXCUSED`] times the timeout: for a run the
+    /// (its longest-waiting thread's), up to `MAX_EXCUSED` times the timeout: for a run the
     /// harness makes of its own accord, whose deadline it set from what an idle machine needs.
     /// A test's own timeout is wall time, as libtest's.
     pub(crate) excuse_cpu_wait: bool,
 }
 
-/// How many times its timeout a run that is excused its waits for a processor may take.
-const MAX_EXCUSED: u32 = 4;
-
-/// How long a child past its timeout has to say where it is before its group is killed (and a
-/// child past `slow_after`, before its notice is said without).
-pub(super) const WHERE_GRACE: Duration = Duration::from_millis(250);
-
 /// How long an interrupted run waits for a child that had said its last word (closed every pipe)
 /// to exit, so that its test keeps its verdict: it is on its way out already.
 const EXIT_AFTER_LAST_WORD: Duration = Duration::from_secs(1);
-
-/// Asks a child past its timeout for its test thread's backtrace; `false` where that cannot be.
-fn ask_where(pid: Pid) -> bool {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    // SAFETY: `kill` of our own child with the signal whose handler every child inherits.
-    return unsafe { libc::kill(pid.as_raw(), crate::child::stuck_signal()) } == 0;
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    return false;
-}
-
-#[derive(Clone, Copy)]
-enum Stream {
-    Stdout,
-    Stderr,
-    Result,
-}
-
-impl RunningChild {
-    fn deadline(&self) -> Option<Instant> {
-        self.timeout.map(|timeout| self.started + timeout)
-    }
-
-    /// When a child past `deadline` is to be killed, if its waits for a processor are excused
-    /// and it waited: `deadline` pushed back by its longest-waiting thread's waits, within
-    /// [`MAX_EXCUSED`] times its timeout.
-    fn excused_until(&self, deadline: Instant) -> Option<Instant> {
-        let timeout = self.timeout.filter(|_| self.excuse_cpu_wait)?;
-        let waited = sys::longest_cpu_wait(self.pid)?;
-        Some((deadline + waited).min(self.started + timeout * MAX_EXCUSED))
-    }
-
-    fn kill_for_timeout(&mut self, stopped_by: Option<SignalNumber>) {
-        self.timeout_state = TimeoutState::Killed { stopped_by };
-        sys::kill_process_and_group(self.pid);
-    }
-
-    /// What the verdict needs of a timeout, if the child was killed for one.
-    fn timed_out(&self) -> Option<TimedOut> {
-        let after = self.timeout?;
-        match self.timeout_state {
-            TimeoutState::Running => None,
-            TimeoutState::Asked { .. } => Some(TimedOut {
-                after,
-                stopped_by: None,
-            }),
-            TimeoutState::Killed { stopped_by } => Some(TimedOut { after, stopped_by }),
-        }
-    }
-
-    fn pipe(&mut self, stream: Stream) -> &mut Option<OwnedFd> {
-        match stream {
-            Stream::Stdout => &mut self.stdout,
-            Stream::Stderr => &mut self.stderr,
-            Stream::Result => &mut self.result,
-        }
-    }
-
-    fn close(&mut self, stream: Stream) {
-        if let Some(fd) = self.pipe(stream).take() {
-            close(fd);
-            if self.open_pipes().next().is_none() {
-                self.group.said_all();
-            }
-        }
-    }
-
-    fn keep(&mut self, stream: Stream, bytes: &[u8]) {
-        match stream {
-            Stream::Stdout => self.captured_stdout.push(bytes),
-            Stream::Stderr => self.captured_stderr.push(bytes),
-            Stream::Result => {
-                // Never more than the channel's limit and a byte: enough to tell it was exceeded.
-                let room = (wire::MAX_CHANNEL_BYTES + 1).saturating_sub(self.result_bytes.len());
-                self.result_bytes
-                    .extend_from_slice(&bytes[..bytes.len().min(room)]);
-            }
-        }
-    }
-
-    /// Reads what `stream` holds now, up to `max_reads` chunks; closes it at end of file.
-    fn drain(&mut self, stream: Stream, buffer: &mut [u8], max_reads: usize) {
-        for _ in 0..max_reads {
-            let Some(fd) = self.pipe(stream).as_ref() else {
-                return;
-            };
-            match unistd::read(fd, buffer) {
-                Ok(0) => {
-                    self.close(stream);
-                    return;
-                }
-                Ok(n) => {
-                    self.keep(stream, &buffer[..n]);
-                    if n < buffer.len() {
-                        // A pipe hands over all it holds: it is empty now, and another read
-                        // would only say so.
-                        return;
-                    }
-                }
-                Err(Errno::EINTR) => {}
-                Err(Errno::EAGAIN) => return,
-                Err(_) => {
-                    self.close(stream);
-                    return;
-                }
-            }
-        }
-    }
-
-    fn open_pipes(&self) -> impl Iterator<Item = (Stream, RawFd)> + '_ {
-        [
-            (Stream::Stdout, &self.stdout),
-            (Stream::Stderr, &self.stderr),
-            (Stream::Result, &self.result),
-        ]
-        .into_iter()
-        .filter_map(|(stream, fd)| fd.as_ref().map(|fd| (stream, fd.as_raw_fd())))
-    }
-}
 
 /// The running children and the machinery to watch them.
 pub(crate) struct Supervisor {

@@ -73,8 +73,37 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
         selection.filtered_out,
         args.shuffle_seed,
     );
-    for position in 0..selection.tests.len() {
-        let test = name_of(position);
+    report_each(&mut run, &mut console, args, (0..selection.tests.len()).map(name_of));
+    let passed = console.run_finish();
+    // In a run of one test, the harness's end is that test's: cargo-nextest (one test per
+    // process) and a test that runs its own binary on one test read a crash from it.
+    let lone_death = (selection.tests.len() == 1)
+        .then(|| run.last_death())
+        .flatten();
+    run.finish();
+    if let Some(at_start) = descriptors_at_start {
+        self_check(at_start);
+    }
+    if let Some(signal) = signals::interrupted() {
+        std::process::exit(128 + signal as i32);
+    }
+    match lone_death {
+        Some(Death::Signal(signal)) => sys::die_by(signal.0),
+        Some(Death::Exit(code)) => std::process::exit(code),
+        None => std::process::exit(if passed { 0 } else { 101 }),
+    }
+}
+
+/// Runs and reports each test of the selection in turn (their children already run ahead):
+/// an ignored one without running, the rest as the run judges them; under `--fail-fast`,
+/// nothing after the first failure.
+fn report_each<'a>(
+    run: &mut Run,
+    console: &mut Console,
+    args: &crate::cli::Arguments,
+    tests: impl Iterator<Item = TestName<'a>>,
+) {
+    for (position, test) in tests.enumerate() {
         console.test_start(test);
         if !plan::runs(args, test.case) {
             let ignored = Finished {
@@ -93,24 +122,6 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
             // with the run.
             break;
         }
-    }
-    let passed = console.run_finish();
-    // In a run of one test, the harness's end is that test's: cargo-nextest (one test per
-    // process) and a test that runs its own binary on one test read a crash from it.
-    let lone_death = (selection.tests.len() == 1)
-        .then(|| run.last_death())
-        .flatten();
-    run.finish();
-    if let Some(at_start) = descriptors_at_start {
-        self_check(at_start);
-    }
-    if let Some(signal) = signals::interrupted() {
-        std::process::exit(128 + signal as i32);
-    }
-    match lone_death {
-        Some(Death::Signal(signal)) => sys::die_by(signal.0),
-        Some(Death::Exit(code)) => std::process::exit(code),
-        None => std::process::exit(if passed { 0 } else { 101 }),
     }
 }
 
