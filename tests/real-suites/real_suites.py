@@ -6,14 +6,16 @@ published) and `ported/NAME`, where `cargo-isolated-test adopt --path <this repo
 tests to isolated-test, proving by building that no test was lost (what it changed and what it left
 alone is printed per crate). Then
 `cargo-isolated-test check` must pass on the adopted copy, and both copies run
-`cargo test --tests --no-fail-fast FEATURES`; builds are done beforehand and not timed.
+`cargo test --tests --no-fail-fast FEATURES`; builds are done beforehand and timed apart.
 
 Fails if adopt or check fails, if a suite did not build or run (0 tests counted), if a ported test
 fails that is not a true finding listed in TRUE_FINDINGS (each listed one must still fail as
 listed), or if a ported suite passes a different number of tests than libtest does, less its true
 findings. Times are printed, never asserted.
+NAME is the crate's name, or `name-version` for a crate CRATES holds at two versions.
 Logs: target/real-suites/logs/NAME.{adopt,check,libtest.build,libtest.test,ported.build,ported.test}.log.
-Usage: tests/real-suites/run   (from anywhere; needs cargo, python3 >= 3.11 and crates.io)
+Usage: tests/real-suites/run [NAME...]   (from anywhere; needs cargo, python3 >= 3.11 and
+crates.io); naming suites runs only those.
 """
 import json
 import os
@@ -62,16 +64,42 @@ CRATES = [
     # adopted with `required-features`, so that `cargo test` without the feature skips it (libtest
     # built it empty), and `autotests = true` keeps the 2015 edition's discovery
     ("lazy_static", "1.4.0", [], {}),
+    # tests another crate's macro writes: quickcheck! inside the crate's own macro_rules!
+    ("memchr", "2.8.3", [], {}),
+    # a work-stealing pool (crossbeam-deque, crossbeam-epoch's thread locals) built and dropped
+    # in tests, and a test that runs its own binary again on one ignored test, expecting a crash
+    ("rayon-core", "1.13.0", [], {}),
+    # a test target with a #[global_allocator] of its own (its suite needs `warn_debug`)
+    ("assert_no_alloc", "1.1.2", ["--features", "warn_debug"], {}),
+    # the 0.3 line most users have: its tests hand sockets to the global signal registry for good
+    ("signal-hook", "0.3.18", [], {}),
 ]
+
+# Cargo configuration each copy of a crate gets (`.cargo/config.toml`), for every cargo run in it:
+# memchr's [profile.test] (opt-level 3) would build every dependency optimised, the harness's too
+# (its isolated side's build 200 s, where unoptimised dependencies take 89 s); memchr itself stays
+# at opt-level 3.
+CARGO_CONFIG = {
+    "memchr": '[profile.test.package."*"]\nopt-level = 0\n',
+}
 
 # Failures under isolated-test that are true findings, not harness errors: per crate, the test,
 # a regex its reason must match, and why it is right. Each must still be found, or the run fails.
 TRUE_FINDINGS = {
-    "signal-hook": {
+    "signal-hook-0.4.6": {
         "src/lib::low_level::pipe::tests::register_with_pipe": (
             r"^left 1 descriptor open: fd \d+ → pipe; allow it with #\[isolated_test\(allow_leaks\)\]$",
             "the test makes a pipe, registers its write end (closed by `unregister`) and never "
             "closes its read end `fds[0]`: a descriptor leaked for the rest of the process",
+        ),
+    },
+    "signal-hook-0.3.18": {
+        "src/lib::low_level::pipe::tests::register_with_pipe": (
+            r"^left (?:1 descriptor|2 descriptors) open: fd \d+ → pipe(?:, fd \d+ → pipe)?; "
+            r"allow it with #\[isolated_test\(allow_leaks\)\]$",
+            "as in 0.4.6, the read end `fds[0]` is never closed: a descriptor nothing holds. (Its "
+            "write end, registered and never unregistered in 0.3.18, is the registry's for good, "
+            "like register_with_socket's: not a leak of the test's.)",
         ),
     },
 }
@@ -109,11 +137,14 @@ def run(cmd, cwd, log, env):
             return None
 
 
-def fetch(env):
+def fetch(crates, env):
     """The pinned crates' pristine source directories, as cargo unpacked them."""
     d = SCRATCH / "fetch"
     shutil.rmtree(d, ignore_errors=True)
-    deps = "".join(f'{name} = "={version}"\n' for name, version, _, _ in CRATES)
+    # Renamed per version: CRATES may hold one crate at two versions.
+    deps = "".join(f'{name}-{version.replace(".", "_")} = '
+                   f'{{ package = "{name}", version = "={version}" }}\n'
+                   for name, version, _, _ in crates)
     workspace_root_manifest(d, '[package]\nname = "fetch"\nversion = "0.0.0"\nedition = "2021"\n'
                                f'publish = false\n\n[dependencies]\n{deps}')
     (d / "src").mkdir()
@@ -170,14 +201,16 @@ def side(name, features, copy, kind, env):
         log.with_name(log.name + suffix).unlink(missing_ok=True)
     build = log.with_name(log.name + ".build.log")
     print(f"[real-suites] {name} [{kind}] building", file=sys.stderr, flush=True)
+    t0 = time.monotonic()
     rc = run(["cargo", "test", "--tests", "--no-run", *features], copy, build, target)
     # once_cell's reentrant_init runs its example binary, which `cargo test --tests` does not build
     if rc == 0 and (copy / "examples").is_dir():
         rc = run(["cargo", "build", "--examples", *features], copy, build, target)
+    built = time.monotonic() - t0
     if rc != 0:
         tail = build.read_text(errors="replace").splitlines()[-30:]
         print("\n".join(tail), file=sys.stderr)
-        return {"passed": 0, "failed": 0, "fails": {}, "wall": 0.0,
+        return {"passed": 0, "failed": 0, "fails": {}, "wall": 0.0, "build": built,
                 "problem": f"{kind} build failed (rc {rc}), see {build}"}
     print(f"[real-suites] {name} [{kind}] running", file=sys.stderr, flush=True)
     test = log.with_name(log.name + ".test.log")
@@ -192,10 +225,29 @@ def side(name, features, copy, kind, env):
         problem = f"{kind} suite counted no tests, see {test}"
     elif rc != 0 and not failed:
         problem = f"{kind} run exited {rc} with no failing test counted, see {test}"
-    return {"passed": passed, "failed": failed, "fails": fails, "wall": wall, "problem": problem}
+    return {"passed": passed, "failed": failed, "fails": fails, "wall": wall, "build": built,
+            "problem": problem}
 
 
-def main():
+def suite(name, version):
+    """A suite's name in logs, copies and TRUE_FINDINGS: the crate's, with its version when
+    CRATES holds the crate at more than one version."""
+    return name if sum(row[0] == name for row in CRATES) == 1 else f"{name}-{version}"
+
+
+def selected(argv):
+    """The CRATES rows whose suites argv names (all when none is named); an unknown name is an
+    error."""
+    names = {suite(name, version) for name, version, *_ in CRATES}
+    unknown = [a for a in argv if a not in names]
+    if unknown:
+        sys.exit(f"error: no real suite named {', '.join(unknown)} "
+                 f"(known: {', '.join(sorted(names))})")
+    return [row for row in CRATES if not argv or suite(*row[:2]) in argv]
+
+
+def main(argv):
+    crates = selected(argv)
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("ISOLATED_TEST_", "RUST_TEST_"))
            and k not in ("RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_TARGET_DIR")}
@@ -203,17 +255,18 @@ def main():
     (SCRATCH / "logs").mkdir(parents=True, exist_ok=True)
     print("[real-suites] building cargo-isolated-test", file=sys.stderr, flush=True)
     exe = build_tool({k: v for k, v in os.environ.items() if k not in ("RUSTFLAGS",)})
-    sources = fetch(env)
+    sources = fetch(crates, env)
     rows, found, adopted = [], [], []
-    for name, version, features, shims in CRATES:
+    for name, version, features, shims in crates:
         src = sources[(name, version)]
+        key = suite(name, version)
         for shim, lib_rs in shims.items():
             d = SCRATCH / "shims" / shim
             workspace_root_manifest(d, f'[package]\nname = "{shim}"\nversion = "0.1.0"\n'
                                        'edition = "2018"\npublish = false')
             (d / "src").mkdir(exist_ok=True)
             (d / "src" / "lib.rs").write_text(lib_rs)
-        copies = {kind: SCRATCH / kind / name for kind in ("libtest", "ported")}
+        copies = {kind: SCRATCH / kind / key for kind in ("libtest", "ported")}
         for copy in copies.values():  # both copies: the pristine suite plus the lost dev-deps
             shutil.rmtree(copy, ignore_errors=True)
             shutil.copytree(src, copy, symlinks=True)
@@ -222,13 +275,16 @@ def main():
                 path = os.path.relpath(SCRATCH / "shims" / shim, copy)
                 text += f"\n[dev-dependencies.{shim}]\npath = {toml_str(path)}\n"
             workspace_root_manifest(copy, text)
+            if name in CARGO_CONFIG:
+                (copy / ".cargo").mkdir(exist_ok=True)
+                (copy / ".cargo" / "config.toml").write_text(CARGO_CONFIG[name])
         # The tool, as a user would run it: adopt the copy, then check that no test is lost. Both
         # build (adopt lists each target's tests before and after; check builds each as libtest),
         # in the ported copy's target dir, so its build below reuses what they built.
         logs = SCRATCH / "logs"
         tool_env = dict(env, CARGO_TARGET_DIR=str(SCRATCH / "target" / "ported"))
         rc, out = tool(exe, ["adopt", "--path", str(HARNESS)], copies["ported"],
-                       logs / f"{name}.adopt.log", tool_env)
+                       logs / f"{key}.adopt.log", tool_env)
         lines = out.splitlines()
         wrote = [line.removeprefix("wrote ") for line in lines if line.startswith("wrote ")]
         adopted.append((f"{name} {version}", wrote,
@@ -236,19 +292,19 @@ def main():
         problems = [] if rc == 0 else [f"adopt exited {rc}: {lines[-1:]}"]
         if not wrote:
             problems.append("adopt changed nothing: no suite ported")
-        rc, out = tool(exe, ["check"], copies["ported"], logs / f"{name}.check.log", tool_env)
+        rc, out = tool(exe, ["check"], copies["ported"], logs / f"{key}.check.log", tool_env)
         if rc != 0:
             problems.append(f"check exited {rc}: " + "; ".join(out.splitlines()))
-        lib, iso = (side(name, features, copy, kind, env) for kind, copy in copies.items())
+        lib, iso = (side(key, features, copy, kind, env) for kind, copy in copies.items())
         problems += [p for p in (lib["problem"], iso["problem"]) if p]
-        findings = TRUE_FINDINGS.get(name, {})
+        findings = TRUE_FINDINGS.get(key, {})
         for test, (pattern, why) in sorted(findings.items()):
             reason = iso["fails"].pop(test, None)
             if reason is None or not re.search(pattern, reason):
                 problems.append(f"true finding not found: {test} should fail with /{pattern}/, "
                                 f"got {reason!r}")
             else:
-                found.append(f"  {name}: true finding {test}: {reason}\n    why: {why}")
+                found.append(f"  {key}: true finding {test}: {reason}\n    why: {why}")
         unexplained = len(iso["fails"])
         if unexplained:
             problems.append(f"{unexplained} test(s) fail under isolated-test")
@@ -262,14 +318,17 @@ def main():
               + (", ".join(wrote) or "none"))
         for line in alone:
             print(f"  {line}")
-    head = ("crate", "libtest pass/fail", "time", "isolated pass/fail", "time", "ratio")
+    head = ("crate", "libtest pass/fail", "time", "isolated pass/fail", "time", "ratio", "builds")
     table = [head] + [(label, f"{lib['passed']}/{lib['failed']}", f"{lib['wall']:.1f}s",
                        f"{iso['passed']}/{iso['failed']}", f"{iso['wall']:.1f}s",
-                       f"{iso['wall'] / lib['wall']:.2f}x" if lib["wall"] and iso["wall"] else "-")
+                       f"{iso['wall'] / lib['wall']:.2f}x" if lib["wall"] and iso["wall"] else "-",
+                       f"{lib['build']:.0f}s + {iso['build']:.0f}s")
                       for label, lib, iso, _ in rows]
     widths = [max(len(r[i]) for r in table) for i in range(len(head))]
     print(f"\nReal suites: libtest against isolated-test ({os.cpu_count()} CPUs; "
-          "time = wall time of `cargo test --tests --no-fail-fast`, builds excluded)")
+          "time = wall time of `cargo test --tests --no-fail-fast`, builds excluded; builds = "
+          "libtest's + isolated-test's build, each side's target dir shared with the crates "
+          "above)")
     table.insert(1, tuple("-" * w for w in widths))  # a Markdown table, aligned as text too
     for r in table:
         print("| " + " | ".join(c.ljust(w) if i == 0 else c.rjust(w)
@@ -288,4 +347,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
