@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::manifest::{self, Dep};
-use crate::source::{self, Kind};
+use crate::source::{self, edit, Kind};
 use crate::targets::{Package, Target, Workspace};
 
 /// Everything `adopt` would do.
@@ -126,7 +126,7 @@ pub fn plan(
                 };
                 if !files.contains_key(file) {
                     let in_src = file.starts_with(package.dir.join("src"));
-                    let (new, n) = source::rewrite(original, scan, in_src);
+                    let (new, n) = edit::rewrite(original, scan, in_src);
                     rewritten += n;
                     files.insert(file.clone(), new);
                     order.push(file.clone());
@@ -144,8 +144,7 @@ pub fn plan(
             }
             if ws.scans.contains_key(&target.root) {
                 let old = target.edition == "2015";
-                if let Some(new) = source::add_extern_crates(&files[&target.root], target.lib, old)
-                {
+                if let Some(new) = edit::add_extern_crates(&files[&target.root], target.lib, old) {
                     files.insert(target.root.clone(), new);
                     done.push(if old {
                         "extern crate items added (2015 edition)".to_string()
@@ -165,13 +164,13 @@ pub fn plan(
                 // Found again in the text as rewritten so far: offsets have moved.
                 let allocator = root.global_allocator.as_ref().and_then(|_| {
                     let g = source::scan(&text).global_allocator?;
-                    text = source::drop_global_allocator(&text, &g, target.lib);
+                    text = edit::drop_global_allocator(&text, &g, target.lib);
                     g.name
                 });
                 let allocator = allocator.as_deref();
                 files.insert(
                     target.root.clone(),
-                    source::add_entry(&text, target.lib, allocator),
+                    edit::add_entry(&text, target.lib, allocator),
                 );
                 done.push(match allocator {
                     Some(name) => format!(
@@ -415,7 +414,7 @@ fn shadow(
             continue;
         };
         let in_src = file.starts_with(package.dir.join("src"));
-        if let Some(new) = source::add_shadow(text, &path[depth..], in_src) {
+        if let Some(new) = edit::add_shadow(text, &path[depth..], in_src) {
             files.insert(file.clone(), new);
             added += 1;
         }
