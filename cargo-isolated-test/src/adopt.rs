@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::manifest::{self, Dep};
-use crate::source::{self, Kind};
+use crate::source::{self, edit, Kind};
 use crate::targets::{Package, Target, Workspace};
 
 /// Everything `adopt` would do.
@@ -53,6 +53,20 @@ pub enum DepSpec {
     },
 }
 
+impl DepSpec {
+    /// The dependency as `package`'s Cargo.toml writes it (a path relative to it).
+    fn for_package(&self, package: &Package) -> Dep {
+        match self {
+            DepSpec::Version(v) => Dep::Version(v.clone()),
+            DepSpec::Path(p) => Dep::Path(relative(p, &package.dir)),
+            DepSpec::Git { url, reference } => Dep::Git {
+                url: url.clone(),
+                reference: reference.clone(),
+            },
+        }
+    }
+}
+
 /// The plan for every package of `ws`. `show` names a file in messages.
 pub fn plan(
     ws: &Workspace,
@@ -60,167 +74,24 @@ pub fn plan(
     options: &Options,
     show: &dyn Fn(&Path) -> String,
 ) -> Result<Plan, String> {
-    let mut plan = Plan::default();
-    // Source files by path, as they will be written: a file shared by targets is edited once.
-    let mut files: BTreeMap<PathBuf, String> = BTreeMap::new();
-    let mut order: Vec<PathBuf> = Vec::new();
-    for (p, package) in ws.packages.iter().enumerate() {
-        let text = std::fs::read_to_string(&package.manifest)
-            .map_err(|e| format!("{}: {e}", show(&package.manifest)))?;
-        let mut doc =
-            manifest::parse(&text).map_err(|e| format!("{}: {e}", show(&package.manifest)))?;
-        let mut any = false;
-        // A 2015-edition package would lose its other discovered tests at our first [[test]].
-        let keep_discovery =
-            package.edition == "2015" && manifest::discovery_stops_at_first_entry(&doc);
-        let mut autotests = false;
-        for (t, target) in package.targets.iter().enumerate() {
-            let key = (p, t);
-            let what = target.describe(&package.name, ws.packages.len() > 1);
-            let mut done = Vec::new();
-            let verdict = match options.put_back.get(&key) {
-                Some(lines) => Verdict::LeftAlone(lines.clone()),
-                None => verdict(ws, package, target, &doc, show),
-            };
-            let required = match verdict {
-                Verdict::Skip => continue,
-                Verdict::LeftAlone(lines) => {
-                    plan.left_alone += 1;
-                    plan.lines
-                        .extend(lines.into_iter().map(|l| format!("left alone: {l}")));
-                    continue;
-                }
-                Verdict::Adopt(required) => required,
-            };
-            any = true;
-            if manifest::harness(&doc, target.lib, &target.name) != Some(false) {
-                if target.lib {
-                    manifest::set_lib_harness_false(&mut doc);
-                    done.push("[lib] harness = false".to_string());
-                } else if manifest::is_explicit_test(&doc, &target.name) {
-                    manifest::set_test_harness_false(&mut doc, &target.name, "")?;
-                    done.push("harness = false".to_string());
-                } else {
-                    let path = relative(&target.root, &package.dir);
-                    manifest::set_test_harness_false(&mut doc, &target.name, &path)?;
-                    done.push("[[test]] entry with harness = false".to_string());
-                    if keep_discovery && !autotests {
-                        manifest::set_autotests(&mut doc);
-                        autotests = true;
-                    }
-                }
-            }
-            let missing: Vec<&String> = required
-                .iter()
-                .filter(|f| !target.required_features.contains(f))
-                .collect();
-            if !missing.is_empty() {
-                manifest::add_required_features(&mut doc, &target.name, &missing)?;
-                let list: Vec<String> = missing.iter().map(|f| format!("{f:?}")).collect();
-                done.push(format!("required-features = [{}]", list.join(", ")));
-            }
-            let mut rewritten = 0;
-            for file in &target.files {
-                let Some((original, scan)) = ws.scans.get(file) else {
-                    continue;
-                };
-                if !files.contains_key(file) {
-                    let in_src = file.starts_with(package.dir.join("src"));
-                    let (new, n) = source::rewrite(original, scan, in_src);
-                    rewritten += n;
-                    files.insert(file.clone(), new);
-                    order.push(file.clone());
-                }
-            }
-            if rewritten > 0 {
-                done.push(format!("{rewritten} #[test] rewritten"));
-            }
-            let shadowed = shadow(package, target, options.shadow.get(&key), &mut files);
-            if shadowed > 0 {
-                done.push(format!(
-                    "`use isolated_test::test;` added to {shadowed} module{} (for #[test]s another crate's macro writes)",
-                    if shadowed == 1 { "" } else { "s" }
-                ));
-            }
-            if ws.scans.contains_key(&target.root) {
-                let old = target.edition == "2015";
-                if let Some(new) = source::add_extern_crates(&files[&target.root], target.lib, old)
-                {
-                    files.insert(target.root.clone(), new);
-                    done.push(if old {
-                        "extern crate items added (2015 edition)".to_string()
-                    } else {
-                        "extern crate std added (#![no_std]: isolated-test's macros need std)"
-                            .to_string()
-                    });
-                }
-            }
-            if let Some((_, root)) = ws
-                .scans
-                .get(&target.root)
-                .filter(|(_, s)| s.entry.is_none())
-            {
-                let mut text = files.get(&target.root).cloned().unwrap_or_default();
-                // Kept and counted through: main! installs the one global allocator.
-                // Found again in the text as rewritten so far: offsets have moved.
-                let allocator = root.global_allocator.as_ref().and_then(|_| {
-                    let g = source::scan(&text).global_allocator?;
-                    text = source::drop_global_allocator(&text, &g, target.lib);
-                    g.name
-                });
-                let allocator = allocator.as_deref();
-                files.insert(
-                    target.root.clone(),
-                    source::add_entry(&text, target.lib, allocator),
-                );
-                done.push(match allocator {
-                    Some(name) => format!(
-                        "entry macro added, counting through its #[global_allocator] static {name}"
-                    ),
-                    None => "entry macro added".to_string(),
-                });
-            }
-            if done.is_empty() {
-                plan.already += 1;
-            } else {
-                plan.adopted += 1;
-                plan.targets.push(key);
-                let mut features = target.required_features.clone();
-                features.extend(missing.into_iter().cloned());
-                plan.features.insert(key, features);
-                plan.lines
-                    .push(format!("adopted: {what}: {}", done.join(", ")));
-            }
-        }
-        if autotests {
-            plan.lines.push(format!(
-                "adopted: package `{}`: autotests = true (2015 edition: cargo would stop finding tests/ files at the first [[test]] entry)",
-                package.name
-            ));
-        }
-        if any && !manifest::has_isolated_test(&doc) {
-            let dep = match dep {
-                DepSpec::Version(v) => Dep::Version(v.clone()),
-                DepSpec::Path(p) => Dep::Path(relative(p, &package.dir)),
-                DepSpec::Git { url, reference } => Dep::Git {
-                    url: url.clone(),
-                    reference: reference.clone(),
-                },
-            };
-            manifest::add_dev_dependency(&mut doc, &dep);
-            plan.lines.push(format!(
-                "adopted: package `{}`: dev-dependency isolated-test",
-                package.name
-            ));
-        }
-        if let Some(line) = doc_tests(ws, package, show) {
-            plan.lines.push(format!("left alone: {line}"));
-        }
-        let new = doc.to_string();
-        if new != text {
-            plan.changes.push((package.manifest.clone(), text, new));
-        }
+    let mut planner = Planner {
+        ws,
+        dep,
+        options,
+        show,
+        plan: Plan::default(),
+        files: BTreeMap::new(),
+        order: Vec::new(),
+    };
+    for p in 0..ws.packages.len() {
+        planner.package(p)?;
     }
+    let Planner {
+        mut plan,
+        files,
+        order,
+        ..
+    } = planner;
     for file in order {
         let old = &ws.scans[&file].0;
         if files[&file] != *old {
@@ -229,6 +100,236 @@ pub fn plan(
         }
     }
     Ok(plan)
+}
+
+/// [`plan`] under way: what it plans for, and what it has planned so far.
+struct Planner<'a> {
+    ws: &'a Workspace,
+    dep: &'a DepSpec,
+    options: &'a Options,
+    show: &'a dyn Fn(&Path) -> String,
+    plan: Plan,
+    /// Source files by path, as they will be written: a file shared by targets is edited once.
+    files: BTreeMap<PathBuf, String>,
+    /// The same paths, in the order found.
+    order: Vec<PathBuf>,
+}
+
+/// A package's Cargo.toml as it will be written.
+struct CargoToml {
+    doc: toml_edit::DocumentMut,
+    /// A 2015-edition package would lose its other discovered tests at our first [[test]].
+    keep_discovery: bool,
+    /// `autotests = true` was written to keep them.
+    autotests: bool,
+}
+
+impl Planner<'_> {
+    /// Plans package `p`: its targets, then what its Cargo.toml needs for them.
+    fn package(&mut self, p: usize) -> Result<(), String> {
+        let (ws, show) = (self.ws, self.show);
+        let package = &ws.packages[p];
+        let text = std::fs::read_to_string(&package.manifest)
+            .map_err(|e| format!("{}: {e}", show(&package.manifest)))?;
+        let doc =
+            manifest::parse(&text).map_err(|e| format!("{}: {e}", show(&package.manifest)))?;
+        let mut cargo_toml = CargoToml {
+            keep_discovery: package.edition == "2015"
+                && manifest::discovery_stops_at_first_entry(&doc),
+            doc,
+            autotests: false,
+        };
+        let mut any = false;
+        for t in 0..package.targets.len() {
+            any |= self.target((p, t), &mut cargo_toml)?;
+        }
+        if cargo_toml.autotests {
+            self.plan.lines.push(format!(
+                "adopted: package `{}`: autotests = true (2015 edition: cargo would stop finding tests/ files at the first [[test]] entry)",
+                package.name
+            ));
+        }
+        if any && !manifest::has_isolated_test(&cargo_toml.doc) {
+            manifest::add_dev_dependency(&mut cargo_toml.doc, &self.dep.for_package(package));
+            self.plan.lines.push(format!(
+                "adopted: package `{}`: dev-dependency isolated-test",
+                package.name
+            ));
+        }
+        if let Some(line) = doc_tests(ws, package, show) {
+            self.plan.lines.push(format!("left alone: {line}"));
+        }
+        let new = cargo_toml.doc.to_string();
+        if new != text {
+            self.plan
+                .changes
+                .push((package.manifest.clone(), text, new));
+        }
+        Ok(())
+    }
+
+    /// Plans target `key`: whether it is isolated-test's (adopted now, or before).
+    fn target(&mut self, key: TargetKey, cargo_toml: &mut CargoToml) -> Result<bool, String> {
+        let ws = self.ws;
+        let package = &ws.packages[key.0];
+        let target = &package.targets[key.1];
+        let verdict = match self.options.put_back.get(&key) {
+            Some(lines) => Verdict::LeftAlone(lines.clone()),
+            None => verdict(ws, package, target, &cargo_toml.doc, self.show),
+        };
+        let required = match verdict {
+            Verdict::Skip => return Ok(false),
+            Verdict::LeftAlone(lines) => {
+                self.plan.left_alone += 1;
+                self.plan
+                    .lines
+                    .extend(lines.into_iter().map(|l| format!("left alone: {l}")));
+                return Ok(false);
+            }
+            Verdict::Adopt(required) => required,
+        };
+        let mut done = Vec::new();
+        done.extend(harness_false(package, target, cargo_toml)?);
+        let missing: Vec<&String> = required
+            .iter()
+            .filter(|f| !target.required_features.contains(f))
+            .collect();
+        if !missing.is_empty() {
+            manifest::add_required_features(&mut cargo_toml.doc, &target.name, &missing)?;
+            let list: Vec<String> = missing.iter().map(|f| format!("{f:?}")).collect();
+            done.push(format!("required-features = [{}]", list.join(", ")));
+        }
+        done.extend(self.edit_sources(key));
+        if done.is_empty() {
+            self.plan.already += 1;
+        } else {
+            self.plan.adopted += 1;
+            self.plan.targets.push(key);
+            let mut features = target.required_features.clone();
+            features.extend(missing.into_iter().cloned());
+            self.plan.features.insert(key, features);
+            let what = target.describe(&package.name, ws.packages.len() > 1);
+            self.plan
+                .lines
+                .push(format!("adopted: {what}: {}", done.join(", ")));
+        }
+        Ok(true)
+    }
+
+    /// Makes the sources of target `key` isolated-test's, in `self.files`: what was done.
+    fn edit_sources(&mut self, key: TargetKey) -> Vec<String> {
+        let ws = self.ws;
+        let package = &ws.packages[key.0];
+        let target = &package.targets[key.1];
+        let mut done = Vec::new();
+        let rewritten = self.rewrite_tests(package, target);
+        if rewritten > 0 {
+            done.push(format!("{rewritten} #[test] rewritten"));
+        }
+        let shadowed = shadow(
+            package,
+            target,
+            self.options.shadow.get(&key),
+            &mut self.files,
+        );
+        if shadowed > 0 {
+            done.push(format!(
+                "`use isolated_test::test;` added to {shadowed} module{} (for #[test]s another crate's macro writes)",
+                if shadowed == 1 { "" } else { "s" }
+            ));
+        }
+        done.extend(self.add_extern_crates(target));
+        done.extend(self.add_entry(target));
+        done
+    }
+
+    /// Rewrites the `#[test]`s of the files of `target` not met before: how many.
+    fn rewrite_tests(&mut self, package: &Package, target: &Target) -> usize {
+        let mut rewritten = 0;
+        for file in &target.files {
+            let Some((original, scan)) = self.ws.scans.get(file) else {
+                continue;
+            };
+            if !self.files.contains_key(file) {
+                let in_src = file.starts_with(package.dir.join("src"));
+                let (new, n) = edit::rewrite(original, scan, in_src);
+                rewritten += n;
+                self.files.insert(file.clone(), new);
+                self.order.push(file.clone());
+            }
+        }
+        rewritten
+    }
+
+    /// Gives the root of `target` the `extern crate` items it lacks: what was done, if anything.
+    fn add_extern_crates(&mut self, target: &Target) -> Option<String> {
+        if !self.ws.scans.contains_key(&target.root) {
+            return None;
+        }
+        let old = target.edition == "2015";
+        let new = edit::add_extern_crates(&self.files[&target.root], target.lib, old)?;
+        self.files.insert(target.root.clone(), new);
+        Some(if old {
+            "extern crate items added (2015 edition)".to_string()
+        } else {
+            "extern crate std added (#![no_std]: isolated-test's macros need std)".to_string()
+        })
+    }
+
+    /// Ends the root of `target` with the entry macro if it has none: what was done, if anything.
+    fn add_entry(&mut self, target: &Target) -> Option<String> {
+        let (_, root) = self
+            .ws
+            .scans
+            .get(&target.root)
+            .filter(|(_, s)| s.entry.is_none())?;
+        let mut text = self.files.get(&target.root).cloned().unwrap_or_default();
+        // Kept and counted through: main! installs the one global allocator.
+        // Found again in the text as rewritten so far: offsets have moved.
+        let allocator = root.global_allocator.as_ref().and_then(|_| {
+            let g = source::scan(&text).global_allocator?;
+            text = edit::drop_global_allocator(&text, &g, target.lib);
+            g.name
+        });
+        let allocator = allocator.as_deref();
+        self.files.insert(
+            target.root.clone(),
+            edit::add_entry(&text, target.lib, allocator),
+        );
+        Some(match allocator {
+            Some(name) => {
+                format!("entry macro added, counting through its #[global_allocator] static {name}")
+            }
+            None => "entry macro added".to_string(),
+        })
+    }
+}
+
+/// Gives `target` `harness = false` in its Cargo.toml if it lacks it: what was done, if anything.
+fn harness_false(
+    package: &Package,
+    target: &Target,
+    cargo_toml: &mut CargoToml,
+) -> Result<Option<String>, String> {
+    let doc = &mut cargo_toml.doc;
+    if manifest::harness(doc, target.lib, &target.name) == Some(false) {
+        return Ok(None);
+    }
+    if target.lib {
+        manifest::set_lib_harness_false(doc);
+        return Ok(Some("[lib] harness = false".to_string()));
+    }
+    if manifest::is_explicit_test(doc, &target.name) {
+        manifest::set_test_harness_false(doc, &target.name, "")?;
+        return Ok(Some("harness = false".to_string()));
+    }
+    let path = relative(&target.root, &package.dir);
+    manifest::set_test_harness_false(doc, &target.name, &path)?;
+    if cargo_toml.keep_discovery && !cargo_toml.autotests {
+        manifest::set_autotests(doc);
+        cargo_toml.autotests = true;
+    }
+    Ok(Some("[[test]] entry with harness = false".to_string()))
 }
 
 enum Verdict {
@@ -415,7 +516,7 @@ fn shadow(
             continue;
         };
         let in_src = file.starts_with(package.dir.join("src"));
-        if let Some(new) = source::add_shadow(text, &path[depth..], in_src) {
+        if let Some(new) = edit::add_shadow(text, &path[depth..], in_src) {
             files.insert(file.clone(), new);
             added += 1;
         }

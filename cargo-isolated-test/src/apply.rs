@@ -7,13 +7,12 @@
 //! does not build, it is put back as it was, left to libtest with the tests named, and adopt
 //! exits 1. Nothing is left in a state where a test silently does not run.
 
-use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::adopt::{self, DepSpec, Options, Plan, TargetKey};
-use crate::build;
+use crate::build::{self, Listed};
 use crate::targets::Workspace;
 
 /// What was done: the final plan (written), whether a target was put back, and the proof.
@@ -52,11 +51,9 @@ pub fn adopt(
     no_build: bool,
     show: &dyn Fn(&Path) -> String,
 ) -> Result<Applied, String> {
-    let mut options = Options::default();
-    let mut plan = adopt::plan(ws, dep, &options, show)?;
-    let mut written = Written::default();
+    let plan = adopt::plan(ws, dep, &Options::default(), show)?;
     if no_build || plan.changes.is_empty() {
-        written.write(&plan, show)?;
+        Written::default().write(&plan, show)?;
         let proof = if plan.changes.is_empty() {
             String::new()
         } else {
@@ -69,67 +66,162 @@ pub fn adopt(
         });
     }
     let lock_path = ws.root.join("Cargo.lock");
-    let lock = std::fs::read_to_string(&lock_path).ok();
-    let undo = |written: &mut Written| -> Result<(), String> {
-        written.restore(show)?;
-        match &lock {
-            Some(text) => std::fs::write(&lock_path, text).map_err(|e| e.to_string()),
-            None => std::fs::remove_file(&lock_path).or(Ok(())),
-        }
+    let mut adoption = Adoption {
+        ws,
+        dep,
+        show,
+        written: Written::default(),
+        lock: std::fs::read_to_string(&lock_path).ok(),
+        lock_path,
     };
-    // The dependency first, in the manifests alone: a wrong one stops adopt before any build.
-    let manifests = Plan {
-        changes: plan
-            .changes
-            .iter()
-            .filter(|(path, _, _)| ws.packages.iter().any(|p| p.manifest == *path))
-            .cloned()
-            .collect(),
-        ..Plan::default()
-    };
-    written.write(&manifests, show)?;
-    let resolved = resolve(ws, dep);
-    undo(&mut written)?;
-    resolved?;
+    adoption.check_dependency(&plan)?;
     let before = build::list(ws, &plan.targets, &plan.features).map_err(|e| {
         format!("`cargo test --no-run` failed before any change (nothing was changed): {e}")
     })?;
-    for (&key, listed) in &before {
-        if let Err(e) = listed {
-            options.put_back.insert(
-                key,
-                vec![format!(
-                    "{}: does not build under libtest as it is: {e}",
-                    describe(ws, key, show)
-                )],
-            );
+    let options = Options {
+        put_back: unbuildable(ws, &before, show),
+        ..Options::default()
+    };
+    let plan = if options.put_back.is_empty() {
+        plan
+    } else {
+        adopt::plan(ws, dep, &options, show)?
+    };
+    let (plan, put_back) = adoption.settle(plan, options, &before)?;
+    if plan.changes.is_empty() {
+        adoption.undo()?;
+    }
+    let proof = proof(&plan, &before);
+    Ok(Applied {
+        plan,
+        put_back,
+        proof,
+    })
+}
+
+/// An adoption being proved: what it works on, and what it has changed, to undo.
+struct Adoption<'a> {
+    ws: &'a Workspace,
+    dep: &'a DepSpec,
+    show: &'a dyn Fn(&Path) -> String,
+    written: Written,
+    /// Cargo.lock as it was (`None`: there was none), for the builds may change it.
+    lock: Option<String>,
+    lock_path: PathBuf,
+}
+
+/// What the build after adopting says of a target whose tests libtest listed.
+enum Judgement {
+    /// It lists them all.
+    Kept,
+    /// It does not list these: try again with `use isolated_test::test;` in their modules.
+    Shadow(BTreeSet<String>),
+    /// It stays with libtest, for this reason.
+    PutBack(String),
+}
+
+impl Adoption<'_> {
+    /// Puts back every file written, and Cargo.lock, as they were.
+    fn undo(&mut self) -> Result<(), String> {
+        self.written.restore(self.show)?;
+        match &self.lock {
+            Some(text) => std::fs::write(&self.lock_path, text).map_err(|e| e.to_string()),
+            None => std::fs::remove_file(&self.lock_path).or(Ok(())),
         }
     }
-    if !options.put_back.is_empty() {
-        plan = adopt::plan(ws, dep, &options, show)?;
-    }
-    let mut tried_shadow: BTreeMap<TargetKey, BTreeSet<String>> = BTreeMap::new();
-    let mut put_back = false;
-    for round in 0.. {
-        written.write(&plan, show)?;
-        if plan.targets.is_empty() {
-            break;
-        }
-        let after = match build::list(ws, &plan.targets, &plan.features) {
-            Ok(after) => after,
-            Err(e) => {
-                undo(&mut written)?;
-                return Err(format!(
-                    "`cargo test --no-run` failed after adopting (every change was undone): {e}"
-                ));
-            }
+
+    /// Writes the dependency, in the manifests alone, and undoes it: a wrong one stops adopt
+    /// before any build.
+    fn check_dependency(&mut self, plan: &Plan) -> Result<(), String> {
+        let manifests = Plan {
+            changes: plan
+                .changes
+                .iter()
+                .filter(|(path, _, _)| self.ws.packages.iter().any(|p| p.manifest == *path))
+                .cloned()
+                .collect(),
+            ..Plan::default()
         };
-        let mut again = false;
-        for &key in &plan.targets {
-            let had = before.get(&key).and_then(|r| r.as_ref().ok());
-            let Some(had) = had else { continue };
-            let why = match &after[&key] {
-                Err(e) => match tried_shadow.get(&key) {
+        self.written.write(&manifests, self.show)?;
+        let resolved = resolve(self.ws, self.dep);
+        self.undo()?;
+        resolved
+    }
+
+    /// Writes `plan` and builds it until every target adopted lists all the tests it listed
+    /// `before`: one that does not is given `use isolated_test::test;` where they are, then put
+    /// back. The plan as written, and whether a target was put back.
+    fn settle(
+        &mut self,
+        mut plan: Plan,
+        mut options: Options,
+        before: &Listed,
+    ) -> Result<(Plan, bool), String> {
+        let mut tried_shadow: BTreeMap<TargetKey, BTreeSet<String>> = BTreeMap::new();
+        let mut put_back = false;
+        for round in 0.. {
+            self.written.write(&plan, self.show)?;
+            if plan.targets.is_empty() {
+                break;
+            }
+            let after = match build::list(self.ws, &plan.targets, &plan.features) {
+                Ok(after) => after,
+                Err(e) => {
+                    self.undo()?;
+                    return Err(format!(
+                        "`cargo test --no-run` failed after adopting (every change was undone): {e}"
+                    ));
+                }
+            };
+            let mut again = false;
+            for &key in &plan.targets {
+                let had = before.get(&key).and_then(|r| r.as_ref().ok());
+                let Some(had) = had else { continue };
+                match self.judge(key, had, &after[&key], tried_shadow.get(&key)) {
+                    Judgement::Kept => continue,
+                    Judgement::Shadow(lost) => {
+                        let modules = lost.iter().map(|t| module_of(t)).collect();
+                        options.shadow.insert(key, modules);
+                        tried_shadow.insert(key, lost);
+                    }
+                    Judgement::PutBack(why) => {
+                        options.shadow.remove(&key);
+                        options.put_back.insert(key, vec![why]);
+                        put_back = true;
+                    }
+                }
+                again = true;
+            }
+            if !again {
+                break;
+            }
+            if round == 3 {
+                // Each target is tried as it is, with the import, then put back: never this far.
+                self.undo()?;
+                return Err(
+                    "adopting did not settle after 3 builds (every change was undone)".into(),
+                );
+            }
+            self.written.restore(self.show)?;
+            plan = adopt::plan(self.ws, self.dep, &options, self.show)?;
+        }
+        Ok((plan, put_back))
+    }
+
+    /// What the build after (`now`) says of target `key`, which listed `had` under libtest;
+    /// `tried`: the tests it lost before it was given the import, if it was.
+    fn judge(
+        &self,
+        key: TargetKey,
+        had: &BTreeSet<String>,
+        now: &Result<BTreeSet<String>, String>,
+        tried: Option<&BTreeSet<String>>,
+    ) -> Judgement {
+        let (ws, show) = (self.ws, self.show);
+        let now = match now {
+            Ok(now) => now,
+            Err(e) => {
+                return Judgement::PutBack(match tried {
                     Some(lost) => format!(
                         "{}; with `use isolated_test::test;` to reach them it does not build: {e}",
                         lost_line(ws, key, lost, had.len(), show)
@@ -138,40 +230,44 @@ pub fn adopt(
                         "{}: does not build under isolated-test, so it stays with libtest: {e}",
                         describe(ws, key, show)
                     ),
-                },
-                Ok(now) => {
-                    let lost: BTreeSet<String> = had.difference(now).cloned().collect();
-                    if lost.is_empty() {
-                        continue;
-                    }
-                    if let Entry::Vacant(first) = tried_shadow.entry(key) {
-                        let modules = lost.iter().map(|t| module_of(t)).collect();
-                        options.shadow.insert(key, modules);
-                        first.insert(lost);
-                        again = true;
-                        continue;
-                    }
-                    lost_line(ws, key, &lost, had.len(), show)
-                }
-            };
-            options.shadow.remove(&key);
-            options.put_back.insert(key, vec![why]);
-            put_back = true;
-            again = true;
+                })
+            }
+        };
+        let lost: BTreeSet<String> = had.difference(now).cloned().collect();
+        if lost.is_empty() {
+            Judgement::Kept
+        } else if tried.is_none() {
+            Judgement::Shadow(lost)
+        } else {
+            Judgement::PutBack(lost_line(ws, key, &lost, had.len(), show))
         }
-        if !again {
-            break;
-        }
-        if round == 3 {
-            // Each target is tried as it is, with the import, then put back: never this far.
-            undo(&mut written)?;
-            return Err("adopting did not settle after 3 builds (every change was undone)".into());
-        }
-        written.restore(show)?;
-        plan = adopt::plan(ws, dep, &options, show)?;
     }
-    if plan.changes.is_empty() {
-        undo(&mut written)?;
+}
+
+/// The targets that do not build under libtest as they are, each with the line saying so: they
+/// are left to libtest.
+fn unbuildable(
+    ws: &Workspace,
+    before: &Listed,
+    show: &dyn Fn(&Path) -> String,
+) -> BTreeMap<TargetKey, Vec<String>> {
+    before
+        .iter()
+        .filter_map(|(&key, listed)| {
+            let e = listed.as_ref().err()?;
+            let why = format!(
+                "{}: does not build under libtest as it is: {e}",
+                describe(ws, key, show)
+            );
+            Some((key, vec![why]))
+        })
+        .collect()
+}
+
+/// What the builds proved: every test libtest listed in the targets adopted is listed after.
+fn proof(plan: &Plan, before: &Listed) -> String {
+    if plan.targets.is_empty() {
+        return String::new();
     }
     let total: usize = plan
         .targets
@@ -179,20 +275,11 @@ pub fn adopt(
         .filter_map(|k| before.get(k)?.as_ref().ok())
         .map(BTreeSet::len)
         .sum();
-    let proof = if plan.targets.is_empty() {
-        String::new()
-    } else {
-        let n = plan.targets.len();
-        format!(
-            "built: all {total} tests libtest ran in the {n} target{} adopted are listed under isolated-test",
-            if n == 1 { "" } else { "s" }
-        )
-    };
-    Ok(Applied {
-        plan,
-        put_back,
-        proof,
-    })
+    let n = plan.targets.len();
+    format!(
+        "built: all {total} tests libtest ran in the {n} target{} adopted are listed under isolated-test",
+        if n == 1 { "" } else { "s" }
+    )
 }
 
 /// `file:1: target`, for a line about a target as a whole.

@@ -13,91 +13,95 @@ pub fn mask(src: &str) -> String {
     let b = src.as_bytes();
     let mut out = b.to_vec();
     let mut i = 0;
-    // Blanks out[from..to], keeping newlines so line numbers stay true.
-    let blank = |out: &mut Vec<u8>, from: usize, to: usize| {
-        for c in &mut out[from..to.min(b.len())] {
-            if *c != b'\n' {
-                *c = b' ';
-            }
-        }
-    };
     while i < b.len() {
         let c = b[i];
         let next = b.get(i + 1).copied();
         let ident_before = i > 0 && is_ident(b[i - 1]);
-        if c == b'/' && next == Some(b'/') {
+        // What to blank from here, and where the next token may start.
+        let (hidden, after) = if c == b'/' && next == Some(b'/') {
             let end = src[i..].find('\n').map_or(b.len(), |n| i + n);
-            blank(&mut out, i, end);
-            i = end;
+            (i..end, end)
         } else if c == b'/' && next == Some(b'*') {
             // Block comments nest in Rust.
-            let (mut depth, mut j) = (1, i + 2);
-            while j < b.len() && depth > 0 {
-                if b[j] == b'/' && b.get(j + 1) == Some(&b'*') {
-                    depth += 1;
-                    j += 2;
-                } else if b[j] == b'*' && b.get(j + 1) == Some(&b'/') {
-                    depth -= 1;
-                    j += 2;
-                } else {
-                    j += 1;
-                }
-            }
-            blank(&mut out, i, j);
-            i = j;
+            let end = block_comment_end(src, i);
+            (i..end, end)
         } else if let (false, Some(hashes_at)) = (ident_before, raw_string_start(b, i)) {
-            // r"..", r#".."#, br"..", cr"..": no escapes, ends at a quote and as many hashes.
-            let hashes = b[hashes_at..].iter().take_while(|&&h| h == b'#').count();
-            let open = hashes_at + hashes; // the opening quote
-            let mut j = open + 1;
-            while j < b.len() {
-                if b[j] == b'"'
-                    && b[j + 1..]
-                        .iter()
-                        .take(hashes)
-                        .filter(|&&h| h == b'#')
-                        .count()
-                        == hashes
-                {
-                    break;
-                }
-                j += 1;
-            }
-            blank(&mut out, open + 1, j);
-            i = j + 1 + hashes;
+            raw_string(b, hashes_at)
         } else if c == b'"' {
-            let mut j = i + 1;
-            while j < b.len() && b[j] != b'"' {
-                j += if b[j] == b'\\' { 2 } else { 1 };
-            }
-            blank(&mut out, i + 1, j);
-            i = j + 1;
+            string(b, i)
         } else if c == b'\'' {
-            // A char literal ('x', '\n', '\u{1F600}') or a lifetime or label ('a, 'static).
-            if next == Some(b'\\') {
-                let mut j = i + 2;
-                while j < b.len() && b[j] != b'\'' && b[j] != b'\n' {
-                    j += 1;
-                }
-                blank(&mut out, i + 1, j);
-                i = j + 1;
-            } else if let Some(ch) = src[i + 1..].chars().next() {
-                let after = i + 1 + ch.len_utf8();
-                if b.get(after) == Some(&b'\'') {
-                    blank(&mut out, i + 1, after);
-                    i = after + 1;
-                } else {
-                    i += 1;
-                }
-            } else {
-                i += 1;
-            }
+            char_literal(src, i)
         } else {
-            i += 1;
-        }
+            (i..i, i + 1)
+        };
+        blank(&mut out, hidden);
+        i = after;
     }
     // Only whole characters were blanked (comments and literals end on ASCII), so this holds.
     String::from_utf8(out).expect("masking keeps UTF-8")
+}
+
+/// Blanks `out[range]` (up to the end of `out`), keeping newlines so line numbers stay true.
+fn blank(out: &mut [u8], range: Range<usize>) {
+    let end = range.end.min(out.len());
+    for c in &mut out[range.start..end] {
+        if *c != b'\n' {
+            *c = b' ';
+        }
+    }
+}
+
+/// The raw string literal whose hashes (or quote) start at `hashes_at` (r"..", r#".."#, br"..",
+/// cr".."): no escapes, it ends at a quote and as many hashes. Its contents, and where the next
+/// token may start.
+fn raw_string(b: &[u8], hashes_at: usize) -> (Range<usize>, usize) {
+    let hashes = b[hashes_at..].iter().take_while(|&&h| h == b'#').count();
+    let open = hashes_at + hashes; // the opening quote
+    let mut j = open + 1;
+    while j < b.len() {
+        if b[j] == b'"'
+            && b[j + 1..]
+                .iter()
+                .take(hashes)
+                .filter(|&&h| h == b'#')
+                .count()
+                == hashes
+        {
+            break;
+        }
+        j += 1;
+    }
+    (open + 1..j, j + 1 + hashes)
+}
+
+/// The string literal whose opening quote is at `i`: its contents, and where the next token may
+/// start.
+fn string(b: &[u8], i: usize) -> (Range<usize>, usize) {
+    let mut j = i + 1;
+    while j < b.len() && b[j] != b'"' {
+        j += if b[j] == b'\\' { 2 } else { 1 };
+    }
+    (i + 1..j, j + 1)
+}
+
+/// The char literal ('x', '\n', '\u{1F600}') whose opening quote is at `i`: its contents, and
+/// where the next token may start. A lifetime or a label ('a, 'static) has no contents.
+fn char_literal(src: &str, i: usize) -> (Range<usize>, usize) {
+    let b = src.as_bytes();
+    if b.get(i + 1) == Some(&b'\\') {
+        let mut j = i + 2;
+        while j < b.len() && b[j] != b'\'' && b[j] != b'\n' {
+            j += 1;
+        }
+        return (i + 1..j, j + 1);
+    }
+    match src[i + 1..].chars().next() {
+        Some(ch) if b.get(i + 1 + ch.len_utf8()) == Some(&b'\'') => {
+            let after = i + 1 + ch.len_utf8();
+            (i + 1..after, after + 1)
+        }
+        _ => (i..i, i + 1),
+    }
 }
 
 /// Where the hashes (or the quote) of a raw string literal starting at `i` begin, if one does.

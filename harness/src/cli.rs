@@ -9,6 +9,15 @@ use std::path::PathBuf;
 /// The flags libtest takes, in the order its `--help` lists them.
 fn options() -> getopts::Options {
     let mut options = getopts::Options::new();
+    run_flags(&mut options);
+    output_flags(&mut options);
+    unstable_flags(&mut options);
+    options
+}
+
+/// From `--include-ignored` to `--exact`: which tests run and how. libtest lists `--help`,
+/// `--logfile` and `--quiet` among them, and `--help` prints them in this order.
+fn run_flags(options: &mut getopts::Options) {
     options
         .optflag("", "include-ignored", "Run ignored and not ignored tests")
         .optflag("", "ignored", "Run only ignored tests")
@@ -67,7 +76,12 @@ fn options() -> getopts::Options {
             "",
             "exact",
             "Exactly match filters rather than by substring",
-        )
+        );
+}
+
+/// `--color`, `--format` and `--show-output`: how the run is printed.
+fn output_flags(options: &mut getopts::Options) {
+    options
         .optopt(
             "",
             "color",
@@ -91,7 +105,12 @@ fn options() -> getopts::Options {
             "",
             "show-output",
             "Show captured stdout of successful tests",
-        )
+        );
+}
+
+/// `-Z` and the flags libtest lists last, all gated behind it: the tests' times and order.
+fn unstable_flags(options: &mut getopts::Options) {
+    options
         .optopt(
             "Z",
             "",
@@ -117,7 +136,6 @@ fn options() -> getopts::Options {
             "Run tests in random order; seed the random number generator with SEED",
             "SEED",
         );
-    options
 }
 
 /// What `--help` prints after the flags.

@@ -42,34 +42,7 @@ impl Machine {
     /// Runs the escape `%OP` whose operands start at `at`; returns where the next byte is.
     fn escape(&mut self, op: u8, code: &[u8], mut at: usize) -> Option<usize> {
         match op {
-            b'%' => self.output.push(b'%'),
-            b'c' => {
-                let value = self.stack.pop()?;
-                self.output.push(if value == 0 { 128 } else { value as u8 });
-            }
-            // An operand cut off by the end of the string ends it quietly, as in libtest.
-            b'p' | b'P' | b'g' | b'\'' if at == code.len() => {}
-            b'p' => {
-                let digit = (code[at] as char).to_digit(10)? as usize;
-                self.stack.push(*self.params.get(digit.checked_sub(1)?)?);
-                at += 1;
-            }
-            b'P' | b'g' => {
-                let slot = variable(code[at])?;
-                if op == b'P' {
-                    self.variables[slot] = self.stack.pop()?;
-                } else {
-                    self.stack.push(self.variables[slot]);
-                }
-                at += 1;
-            }
-            b'\'' => {
-                self.stack.push(code[at] as i32);
-                if code.get(at + 1).is_some_and(|&close| close != b'\'') {
-                    return None;
-                }
-                at += 2;
-            }
+            b'p' | b'P' | b'g' | b'\'' => return self.operand(op, code, at),
             b'{' => {
                 let mut value: i32 = 0;
                 loop {
@@ -86,6 +59,9 @@ impl Machine {
                     }
                 }
                 self.stack.push(value);
+            }
+            b'%' | b'c' | b'd' | b'o' | b'x' | b'X' | b':' | b'#' | b' ' | b'.' | b'0'..=b'9' => {
+                return self.print(op, code, at)
             }
             b'+' | b'-' | b'*' | b'/' | b'm' | b'&' | b'|' | b'^' | b'=' | b'<' | b'>' | b'A'
             | b'O' => {
@@ -112,11 +88,59 @@ impl Machine {
             }
             b'e' => at = skip(code, at, false),
             b'l' | b's' => return None,
+            _ => return None,
+        }
+        Some(at)
+    }
+
+    /// Runs an escape that reads one operand from the string (`%p1`, `%Pa`, `%ga`, `%'c'`) at
+    /// `at`; returns where the next byte is.
+    fn operand(&mut self, op: u8, code: &[u8], at: usize) -> Option<usize> {
+        // An operand cut off by the end of the string ends it quietly, as in libtest.
+        let Some(&operand) = code.get(at) else {
+            return Some(at);
+        };
+        match op {
+            b'p' => {
+                let digit = (operand as char).to_digit(10)? as usize;
+                self.stack.push(*self.params.get(digit.checked_sub(1)?)?);
+                Some(at + 1)
+            }
+            b'P' => {
+                let slot = variable(operand)?;
+                self.variables[slot] = self.stack.pop()?;
+                Some(at + 1)
+            }
+            b'g' => {
+                let slot = variable(operand)?;
+                self.stack.push(self.variables[slot]);
+                Some(at + 1)
+            }
+            // `%'c'`: the character itself, then its closing quote.
+            _ => {
+                self.stack.push(operand as i32);
+                if code.get(at + 1).is_some_and(|&close| close != b'\'') {
+                    return None;
+                }
+                Some(at + 2)
+            }
+        }
+    }
+
+    /// Runs an escape that writes: `%%`, `%c`, and printf's `%d`, `%o`, `%x` and `%X` with or
+    /// without flags, the first of them `op`; returns where the next byte is.
+    fn print(&mut self, op: u8, code: &[u8], at: usize) -> Option<usize> {
+        match op {
+            b'%' => self.output.push(b'%'),
+            b'c' => {
+                let value = self.stack.pop()?;
+                self.output.push(if value == 0 { 128 } else { value as u8 });
+            }
             b'd' | b'o' | b'x' | b'X' => {
                 let value = self.stack.pop()?;
                 self.output.extend(Format::default().apply(value, op));
             }
-            b':' | b'#' | b' ' | b'.' | b'0'..=b'9' => {
+            _ => {
                 let (format, conversion, next) = Format::read(op, code, at)?;
                 if conversion != 0 {
                     let value = self.stack.pop()?;
@@ -125,9 +149,8 @@ impl Machine {
                     }
                     self.output.extend(format.apply(value, conversion));
                 }
-                at = next;
+                return Some(next);
             }
-            _ => return None,
         }
         Some(at)
     }
