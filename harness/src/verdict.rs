@@ -420,24 +420,30 @@ pub(crate) fn judge_tracked(
 }
 
 /// What the descriptors a test left open come to, once a second run told which it held: a
-/// failure for those nothing holds, or a note.
+/// failure for those nothing holds, or a note. The second run numbered its test's descriptors
+/// from higher up: its k-th stands for the first run's k-th (each opened the same ones in the
+/// same order), and the first run's numbers, the ones the test sees, are the ones said.
 fn judge_held(
     first_left: &LeftDescriptors,
     second_left: Option<&LeftDescriptors>,
     held: &[i32],
 ) -> Result<Note, Failure> {
-    let Some(second_left) = second_left else {
+    let Some(second_left) = second_left.filter(|second| second.count == first_left.count) else {
         return Ok(Note::DescriptorsNotReproducible(first_left.clone()));
     };
+    let held_ranks: Vec<usize> = (second_left.named.iter().enumerate())
+        .filter(|(_, (fd, _))| held.contains(fd))
+        .map(|(rank, _)| rank)
+        .collect();
     let unheld = LeftDescriptors {
-        count: second_left.count.saturating_sub(held.len() as u32),
-        named: (second_left.named.iter())
-            .filter(|(fd, _)| !held.contains(fd))
-            .cloned()
+        count: first_left.count.saturating_sub(held.len() as u32),
+        named: (first_left.named.iter().enumerate())
+            .filter(|(rank, _)| !held_ranks.contains(rank))
+            .map(|(_, named)| named.clone())
             .collect(),
     };
     match unheld.count {
-        0 => Ok(Note::HeldDescriptors(second_left.clone())),
+        0 => Ok(Note::HeldDescriptors(first_left.clone())),
         _ => Err(Failure::LeftDescriptors(unheld)),
     }
 }

@@ -214,7 +214,11 @@ fn run_on_test_thread(
     let before_body = options
         .track_allocations
         .then(|| leak_sites::before_body(options.judge_descriptors, above));
-    let baseline = resources::Baseline::now();
+    let shift = options
+        .judge_descriptors
+        .then(resources::Shift::new)
+        .flatten();
+    let baseline = resources::Baseline::now(shift);
     let others_before = sys::OthersUsage::now();
     let before = HeapSnapshot::now();
     let record = options.track_allocations && no_alloc::table::start(options.record_stacks);

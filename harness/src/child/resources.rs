@@ -12,18 +12,94 @@ const FOREIGN_HEAP_NOISE: i64 = 16 << 10;
 /// Bytes glibc adds to each chunk it hands out, at most: a size word and rounding to 16.
 const CHUNK_OVERHEAD: i64 = 24;
 
+/// Where a run that judges the descriptors a test leaves open has the test's new ones start. A
+/// descriptor is held if its number stands in what the body wrote, and small numbers stand
+/// everywhere (a count of 3, a `Once` complete at 4): numbered from here, a test's descriptors
+/// are numbers memory seldom holds by chance. Odd, and off every round size.
+const SHIFTED_FROM: usize = 601;
+
+/// The numbers taken before the body so that the test's new descriptors are numbered from
+/// [`SHIFTED_FROM`] on, and the file they all refer to: a pipe of the harness's own, so that a
+/// number the test put another file on (`dup2`) is told apart, whatever the file.
+pub(super) struct Shift {
+    taken: sys::DescriptorSet,
+    filler: (u64, u64),
+}
+
+impl Shift {
+    /// Numbers the descriptors the body opens from [`SHIFTED_FROM`] on, where the descriptor limit
+    /// has room: every free number below it is taken (by the read end of a pipe, close-on-exec)
+    /// before the body, and a new descriptor takes the lowest free one. Allocates nothing.
+    pub(super) fn new() -> Option<Self> {
+        if sys::descriptor_limit() < sys::MOST_WATCHED_DESCRIPTORS {
+            return None;
+        }
+        let mut taken = [0u64; sys::MOST_WATCHED_DESCRIPTORS / 64];
+        // SAFETY: `pipe2` fills the array we own; `fcntl(F_GETFD)` and `dup3` on numbers below
+        // the limit, which take a free number only and leave open ones alone; `close` of the
+        // pipe's ends we opened and keep no more.
+        unsafe {
+            let mut ends = [-1; 2];
+            if libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
+                return None;
+            }
+            let [filler, write] = ends;
+            libc::close(write);
+            let identity = sys::file_identity(filler)?;
+            for fd in 3..SHIFTED_FROM as libc::c_int {
+                let free = libc::fcntl(fd, libc::F_GETFD) < 0;
+                if (free && libc::dup3(filler, fd, libc::O_CLOEXEC) == fd) || fd == filler {
+                    taken[fd as usize / 64] |= 1 << (fd % 64);
+                }
+            }
+            if filler as usize >= SHIFTED_FROM {
+                libc::close(filler);
+            }
+            Some(Self {
+                taken,
+                filler: identity,
+            })
+        }
+    }
+
+    /// The numbers taken before the body that the test put another file on (`dup2` to a number
+    /// it chose): open, and not the body's before. Allocates nothing.
+    fn replaced(&self) -> sys::DescriptorSet {
+        let mut replaced = [0u64; sys::MOST_WATCHED_DESCRIPTORS / 64];
+        for fd in 3..SHIFTED_FROM {
+            let taken = self.taken[fd / 64] & (1 << (fd % 64)) != 0;
+            let identity = sys::file_identity(fd as libc::c_int);
+            if taken && identity.is_some_and(|identity| identity != self.filler) {
+                replaced[fd / 64] |= 1 << (fd % 64);
+            }
+        }
+        replaced
+    }
+}
+
 /// What was there before the body ran.
 pub(super) struct Baseline {
-    descriptors: [u64; sys::WATCHED_DESCRIPTORS / 64],
+    descriptors: sys::DescriptorSet,
+    /// How many descriptors, from 0, are watched.
+    watched: usize,
+    /// Where the test's new descriptors were numbered from higher up: how.
+    shift: Option<Shift>,
     malloc_in_use: Option<u64>,
 }
 
 impl Baseline {
     /// Taken before the heap snapshot the body is measured from: its own allocations belong to
-    /// the harness, not to the test.
-    pub(super) fn now() -> Self {
+    /// the harness, not to the test. `shift`: where the test's new descriptors are numbered
+    /// from higher up (its descriptors judged), how.
+    pub(super) fn now(shift: Option<Shift>) -> Self {
+        let watched = match shift {
+            Some(_) => sys::MOST_WATCHED_DESCRIPTORS,
+            None => sys::WATCHED_DESCRIPTORS,
+        };
         Baseline {
-            descriptors: sys::open_descriptors(),
+            descriptors: sys::open_descriptors(watched),
+            watched,
+            shift,
             malloc_in_use: sys::malloc_in_use(),
         }
     }
@@ -37,9 +113,13 @@ impl Baseline {
     }
 
     /// The descriptors open now that were not before the body. Allocates nothing.
-    pub(super) fn left_open(&self) -> [u64; sys::WATCHED_DESCRIPTORS / 64] {
-        let now = sys::open_descriptors();
-        std::array::from_fn(|word| now[word] & !self.descriptors[word])
+    pub(super) fn left_open(&self) -> sys::DescriptorSet {
+        let now = sys::open_descriptors(self.watched);
+        let replaced = self
+            .shift
+            .as_ref()
+            .map_or([0; sys::MOST_WATCHED_DESCRIPTORS / 64], Shift::replaced);
+        std::array::from_fn(|word| now[word] & !self.descriptors[word] | replaced[word])
     }
 
     /// What the body left that was not there before it: sent after every heap measurement,
@@ -48,7 +128,7 @@ impl Baseline {
     pub(super) fn left_behind(&self, foreign_heap: Option<i64>, threads_ran: bool) -> Vec<Message> {
         let mut messages = Vec::new();
         let left_open = self.left_open();
-        let left: Vec<i32> = (0..sys::WATCHED_DESCRIPTORS)
+        let left: Vec<i32> = (0..self.watched)
             .filter(|&fd| left_open[fd / 64] & (1 << (fd % 64)) != 0)
             .map(|fd| fd as i32)
             .collect();

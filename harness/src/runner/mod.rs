@@ -73,7 +73,12 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
         selection.filtered_out,
         args.shuffle_seed,
     );
-    report_each(&mut run, &mut console, args, (0..selection.tests.len()).map(name_of));
+    report_each(
+        &mut run,
+        &mut console,
+        args,
+        (0..selection.tests.len()).map(name_of),
+    );
     let passed = console.run_finish();
     // In a run of one test, the harness's end is that test's: cargo-nextest (one test per
     // process) and a test that runs its own binary on one test read a crash from it.

@@ -12,8 +12,7 @@
 
 use super::mapped::{Mapped, Range};
 
-/// A set of descriptor numbers below [`crate::sys::WATCHED_DESCRIPTORS`], as bits.
-pub(crate) type DescriptorSet = [u64; crate::sys::WATCHED_DESCRIPTORS / 64];
+pub(crate) use crate::sys::DescriptorSet;
 
 /// The most bytes copied before the body: static data is rarely more than a few MiB.
 const MAX_COPIED: usize = 64 << 20;
@@ -104,7 +103,7 @@ impl<'a> HeldSearch<'a> {
     pub(crate) fn new(wanted: DescriptorSet, snapshot: &'a Snapshot) -> Self {
         Self {
             wanted,
-            held: [0; crate::sys::WATCHED_DESCRIPTORS / 64],
+            held: [0; crate::sys::MOST_WATCHED_DESCRIPTORS / 64],
             snapshot,
         }
     }
@@ -116,7 +115,7 @@ impl<'a> HeldSearch<'a> {
 
     fn look_at(&mut self, value: u32) {
         let value = value as usize;
-        if value < crate::sys::WATCHED_DESCRIPTORS
+        if value < crate::sys::MOST_WATCHED_DESCRIPTORS
             && self.wanted[value / 64] & (1 << (value % 64)) != 0
         {
             self.held[value / 64] |= 1 << (value % 64);
