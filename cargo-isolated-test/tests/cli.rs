@@ -666,3 +666,61 @@ fn a_dependency_that_does_not_resolve_changes_nothing() {
         "{manifest}"
     );
 }
+
+/// A suite that builds only with a feature on (`compile_error!` without it) is adopted and
+/// checked with cargo's feature selection, which every build they make is given.
+#[test]
+fn feature_selection_reaches_every_build() {
+    let dir = scratch(&[
+        (
+            "Cargo.toml",
+            "[package]\nname = \"featured\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[features]\nextra = []\n\n[workspace]\n",
+        ),
+        ("src/lib.rs", ""),
+        (
+            "tests/t.rs",
+            "#[cfg(not(feature = \"extra\"))]\ncompile_error!(\"the suite needs `--features extra`\");\n\n#[test]\nfn with_extra() {}\n",
+        ),
+    ]);
+    let untouched = tree(dir.path());
+    let (code, out, err) = run_built(dir.path(), &["adopt"]);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (
+            0,
+            "left alone: tests/t.rs:1: test target `t`: does not build under libtest as it is: error: the suite needs `--features extra` (at tests/t.rs:2:1)\n\
+             nothing to change (targets: 0 adopted, 0 already adopted, 1 left alone)\n",
+            ""
+        )
+    );
+    assert_tree(dir.path(), &untouched);
+    let (code, out, err) = run_built(dir.path(), &["adopt", "--features", "extra"]);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (
+            0,
+            "adopted: test target `t`: [[test]] entry with harness = false, 1 #[test] rewritten, entry macro added\n\
+             adopted: package `featured`: dev-dependency isolated-test\n\
+             wrote Cargo.toml\n\
+             wrote tests/t.rs\n\
+             built: all 1 tests libtest ran in the 1 target adopted are listed under isolated-test\n\
+             2 files changed (targets: 1 adopted, 0 already adopted, 0 left alone)\n",
+            ""
+        )
+    );
+    let (code, out, err) = run_built(dir.path(), &["check"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(
+        err,
+        "error: test target `t` does not build as a libtest binary, so its tests cannot be checked: error: the suite needs `--features extra` (at tests/t.rs:2:1)\n"
+    );
+    let ok = "ok: 2 targets checked in 1 package, 1 using isolated-test, no test lost\n";
+    for args in [
+        &["check", "-F", "extra"][..],
+        &["check", "--all-features"],
+        &["check", "--no-default-features", "--features", "extra"],
+    ] {
+        let (code, out, err) = run_built(dir.path(), args);
+        assert_eq!((code, out.as_str(), err.as_str()), (0, ok, ""), "{args:?}");
+    }
+}
