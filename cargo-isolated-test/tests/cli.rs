@@ -176,12 +176,13 @@ fn what_cannot_move_safely_is_left_alone_and_named() {
          left alone: tests/benches.rs:7: test target `benches` has #[bench] (benchmarks stay with libtest)\n\
          left alone: tests/cfg_gated.rs:2: test target `cfg_gated` is cut out whole by #![cfg(feature=\"extra\")], and package `left-alone` has no feature `extra`: its tests never build\n\
          left alone: tests/custom.rs:1: test target `custom` has its own fn main (a custom harness)\n\
+         left alone: tests/heap.rs:5: test target `heap` has a test named main (#[test] fn main), which under harness = false would clash with the fn main that isolated_test::main! writes; rename the test to adopt it\n\
          adopted: test target `plain`: [[test]] entry with harness = false, 1 #[test] rewritten, entry macro added\n\
          adopted: package `left-alone`: dev-dependency isolated-test\n\
          wrote Cargo.toml\n\
          wrote tests/plain.rs\n\
          not built (--no-build): nothing proved that no test is lost; `cargo isolated-test check` builds them\n\
-         2 files changed (targets: 1 adopted, 0 already adopted, 4 left alone)\n"
+         2 files changed (targets: 1 adopted, 0 already adopted, 5 left alone)\n"
     );
     assert_tree(dir.path(), &expected_tree("left-alone", dir.path()));
 }

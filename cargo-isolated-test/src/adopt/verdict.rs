@@ -40,13 +40,8 @@ pub fn verdict(
     let tests = scans
         .iter()
         .any(|(_, s)| s.of(&Kind::Test).next().is_some());
-    if !target.lib {
-        if let (Some(line), None) = (root.fn_main, root.entry) {
-            let at = format!("{}:{line}", show(&target.root));
-            return Verdict::LeftAlone(vec![format!(
-                "{at}: {what} has its own fn main (a custom harness)"
-            )]);
-        }
+    if let Some(line) = own_main(target, root, &what, show) {
+        return Verdict::LeftAlone(vec![line]);
     }
     if !isolated {
         if let Some(line) = global_allocator(target, &scans, &what, show) {
@@ -93,6 +88,32 @@ pub fn verdict(
         return Verdict::Skip;
     }
     Verdict::Adopt(required)
+}
+
+/// Why a `fn main` at the top level of the root keeps `target` with libtest, if one does and the
+/// root has no entry macro yet: a test root's own `fn main` is a custom harness; a `#[test] fn
+/// main` is a test named `main`, which would clash with the `fn main` that `main!` writes.
+fn own_main(
+    target: &Target,
+    root: &source::Scan,
+    what: &str,
+    show: &dyn Fn(&Path) -> String,
+) -> Option<String> {
+    if root.entry.is_some() {
+        return None;
+    }
+    let at = |line| format!("{}:{line}", show(&target.root));
+    if let Some(line) = root.fn_main.filter(|_| !target.lib) {
+        return Some(format!(
+            "{}: {what} has its own fn main (a custom harness)",
+            at(line)
+        ));
+    }
+    let line = root.test_main?;
+    Some(format!(
+        "{}: {what} has a test named main (#[test] fn main), which under harness = false would clash with the fn main that isolated_test::main! writes; rename the test to adopt it",
+        at(line)
+    ))
 }
 
 /// The features a root cut out whole by `#![cfg(...)]` needs, for its `required-features`: under
