@@ -27,8 +27,8 @@ fn cargo() -> Command {
 }
 
 /// Builds `targets` as `cargo test` builds them, each with the `features` it requires on (each
-/// group of a package with the same ones in one `cargo test --no-run`), and lists each one's
-/// tests. `Err` when cargo failed for no target of its own (a dependency that does not resolve
+/// group of a package with the same ones in one `cargo test --no-run`) besides the workspace's
+/// feature selection, and lists each one's tests. `Err` when cargo failed for no target of its own (a dependency that does not resolve
 /// or build).
 pub fn list(
     ws: &Workspace,
@@ -65,13 +65,15 @@ pub fn list(
         if !features.is_empty() {
             cmd.args(["--features", &features.join(",")]);
         }
+        cmd.args(&ws.features);
         listed.extend(run_and_list(ws, cmd, &keys, false)?);
     }
     Ok(listed)
 }
 
-/// Builds each of `targets` (`harness = false`) once more as a libtest binary, and lists the
-/// `#[test]`s rustc dropped from its own build: every test there but [`PHANTOM`].
+/// Builds each of `targets` (`harness = false`) once more as a libtest binary, with the features
+/// it requires and the workspace's feature selection, and lists the `#[test]`s rustc dropped from
+/// its own build: every test there but [`PHANTOM`].
 pub fn dropped(ws: &Workspace, targets: &[TargetKey]) -> Result<Listed, String> {
     let mut listed = Listed::new();
     for &(p, t) in targets {
@@ -96,6 +98,7 @@ pub fn dropped(ws: &Workspace, targets: &[TargetKey]) -> Result<Listed, String> 
         if !target.required_features.is_empty() {
             cmd.args(["--features", &target.required_features.join(",")]);
         }
+        cmd.args(&ws.features);
         // Silence what a libtest build of isolated-test's own `main` says (never called).
         cmd.args(["--", "--test", "-A", "warnings"]);
         listed.extend(run_and_list(ws, cmd, &[(p, t)], true)?);

@@ -48,6 +48,38 @@ struct Select {
     manifest_path: Option<PathBuf>,
 }
 
+/// Cargo's feature selection, as `cargo test` takes it: the features every build is made with.
+#[derive(Args, Clone, Default)]
+#[command(next_help_heading = "Feature Selection")]
+struct Features {
+    /// Space or comma separated list of features to activate
+    #[arg(short = 'F', long, value_name = "FEATURES")]
+    features: Vec<String>,
+    /// Activate all available features
+    #[arg(long)]
+    all_features: bool,
+    /// Do not activate the `default` feature
+    #[arg(long)]
+    no_default_features: bool,
+}
+
+impl Features {
+    /// The arguments cargo takes for them.
+    fn args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        for f in &self.features {
+            args.extend(["--features".to_string(), f.clone()]);
+        }
+        if self.all_features {
+            args.push("--all-features".into());
+        }
+        if self.no_default_features {
+            args.push("--no-default-features".into());
+        }
+        args
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Exit 1 listing every place isolated tests would be silently lost, else say ok
@@ -55,6 +87,8 @@ enum Command {
         /// Read the sources only: build nothing (tests other crates' macros write go unseen)
         #[arg(long)]
         no_build: bool,
+        #[command(flatten)]
+        features: Features,
     },
     /// Make every test target run under isolated-test
     Adopt {
@@ -79,7 +113,18 @@ enum Command {
         /// With --git: this commit
         #[arg(long, requires = "git")]
         rev: Option<String>,
+        #[command(flatten)]
+        features: Features,
     },
+}
+
+impl Command {
+    /// The feature arguments its builds are made with.
+    fn feature_args(&self) -> Vec<String> {
+        match self {
+            Command::Check { features, .. } | Command::Adopt { features, .. } => features.args(),
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -118,7 +163,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Some(p) => return Err(format!("manifest path `{}` does not exist", p.display())),
         None => targets::find_manifest(&cwd)?,
     };
-    let ws = targets::load(&manifest, &cli.select.packages)?;
+    let mut ws = targets::load(&manifest, &cli.select.packages)?;
+    ws.features = cli
+        .command
+        .as_ref()
+        .map_or_else(Vec::new, Command::feature_args);
     let show = |p: &Path| match p.strip_prefix(&cwd) {
         Ok(rel) => rel.display().to_string(),
         Err(_) => p.display().to_string(),
@@ -127,7 +176,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     let w =
         |out: &mut std::io::StdoutLock, s: &str| writeln!(out, "{s}").map_err(|e| e.to_string());
     match cli.command {
-        Some(Command::Check { no_build }) => {
+        Some(Command::Check { no_build, .. }) => {
             let report = check::check(&ws, no_build, &show)?;
             for p in &report.problems {
                 w(&mut out, p)?;
@@ -154,6 +203,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             branch,
             tag,
             rev,
+            ..
         }) => {
             let dep = match (path, git) {
                 (Some(p), _) => adopt::DepSpec::Path(

@@ -89,8 +89,11 @@ pub struct Scan {
     /// Line of `isolated_test::main!`, if the file invokes it.
     pub entry: Option<usize>,
     /// Line of a `fn main` outside every block (a target root with it is a custom harness; one
-    /// inside a `mod` or a function is not the crate's entry point).
+    /// inside a `mod` or a function is not the crate's entry point), less a `#[test] fn main`.
     pub fn_main: Option<usize>,
+    /// Line of a `#[test] fn main` outside every block: under libtest a test named `main`, not
+    /// an entry point, but at a root it would clash with the `fn main` that `main!` writes.
+    pub test_main: Option<usize>,
     /// The file's leading inner `#![cfg(...)]`s, by line and predicate (as written): at a
     /// target's root each can cut the whole crate away.
     pub crate_cfgs: Vec<(usize, String)>,
@@ -115,6 +118,13 @@ impl Scan {
 static ENTRY_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\bisolated_test\s*::\s*main\s*!").unwrap());
 static FN_MAIN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bfn\s+main\s*\(").unwrap());
+/// An item that is `fn main`, from its start: its qualifiers, then `fn main(` (group 1).
+static FN_MAIN_ITEM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"^\s*(?:pub\s*(?:\([^)]*\))?\s*)?(?:(?:const|async|unsafe|extern\s*(?:"[^"]*")?)\s+)*(fn\s+main\s*\()"#,
+    )
+    .unwrap()
+});
 static FEATURE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"^feature="([^"]*)"$"#).unwrap());
 static MOD_DECL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(mod)\s+(?:r#)?([A-Za-z_][A-Za-z0-9_]*)\s*;").unwrap());
@@ -150,14 +160,17 @@ pub fn scan(src: &str) -> Scan {
         lines: src.lines().count().max(1),
         ..Scan::default()
     };
+    // Where each `fn main` under a `#[test]` starts: a test, not an entry point.
+    let mut test_mains = Vec::new();
     for (g, group) in lex::groups(&masked, &attrs).into_iter().enumerate() {
         let items = &attrs[group.clone()];
+        // Where the item the group stands on starts.
+        let after = attrs[group.end - 1].span.end;
         let has_cfg_test = items.iter().any(|a| {
             let s = lex::squash(&masked[a.inner.clone()]);
             s == "cfg(test)" || s.starts_with("cfg(all(test,")
         });
         if has_cfg_test {
-            let after = attrs[group.end - 1].span.end;
             if let Some(m) = CFG_MOD.find(&masked[after..]) {
                 let open = after + m.end() - 1;
                 out.cfg_test_mods
@@ -169,20 +182,10 @@ pub fn scan(src: &str) -> Scan {
             .map(|a| lex::squash(&masked[a.inner.clone()]))
             .collect();
         if let Some(k) = squashed.iter().position(|s| s == "global_allocator") {
-            let after = attrs[group.end - 1].span.end;
             let span = items[k].span.clone();
-            out.global_allocator = Some(GlobalAllocator {
-                line: lex::line_of(src, span.start),
-                name: STATIC_ITEM
-                    .captures(&masked[after..])
-                    .map(|c| c[1].to_string()),
-                top_level: top_level(&masked, [span.start].into_iter()).is_some(),
-                cfg: squashed
-                    .iter()
-                    .any(|s| s.starts_with("cfg(") || s.starts_with("cfg_attr(")),
-                span,
-            });
+            out.global_allocator = Some(global_allocator(src, &masked, span, after, &squashed));
         }
+        let found = out.found.len();
         for a in items {
             for (kind, span, bare) in kinds(&masked, a) {
                 out.found.push(Found {
@@ -196,10 +199,19 @@ pub fn scan(src: &str) -> Scan {
                 });
             }
         }
+        if out.found[found..].iter().any(|f| f.kind == Kind::Test) {
+            test_mains.extend(
+                FN_MAIN_ITEM
+                    .captures(&masked[after..])
+                    .map(|c| after + c.get(1).unwrap().start()),
+            );
+        }
     }
     out.entry = ENTRY_RE.find(&masked).map(|m| lex::line_of(src, m.start()));
-    out.fn_main = top_level(&masked, FN_MAIN.find_iter(&masked).map(|m| m.start()))
+    let mains = FN_MAIN.find_iter(&masked).map(|m| m.start());
+    out.fn_main = top_level(&masked, mains.filter(|at| !test_mains.contains(at)))
         .map(|at| lex::line_of(src, at));
+    out.test_main = top_level(&masked, test_mains.into_iter()).map(|at| lex::line_of(src, at));
     out.crate_cfgs = inner_attributes(src, &masked)
         .1
         .into_iter()
@@ -212,6 +224,27 @@ pub fn scan(src: &str) -> Scan {
     out.doc_test = src.lines().position(is_doc_fence).map(|i| i + 1);
     out.mods = mods(src, &masked, &attrs);
     out
+}
+
+/// The `#[global_allocator]` at `span`, whose group of attributes (`squashed`) ends at `after`.
+fn global_allocator(
+    src: &str,
+    masked: &str,
+    span: Range<usize>,
+    after: usize,
+    squashed: &[String],
+) -> GlobalAllocator {
+    GlobalAllocator {
+        line: lex::line_of(src, span.start),
+        name: STATIC_ITEM
+            .captures(&masked[after..])
+            .map(|c| c[1].to_string()),
+        top_level: top_level(masked, [span.start].into_iter()).is_some(),
+        cfg: squashed
+            .iter()
+            .any(|s| s.starts_with("cfg(") || s.starts_with("cfg_attr(")),
+        span,
+    }
 }
 
 /// The findings in one attribute: itself, or the arguments of a `cfg_attr`.
@@ -420,6 +453,33 @@ mod tests {
             Some(2)
         );
         assert_eq!(scan("fn f() { fn main() {} }").fn_main, None);
+    }
+
+    #[test]
+    fn a_test_named_main_is_no_entry_point() {
+        let at = |src: &str| {
+            let s = scan(src);
+            (s.fn_main, s.test_main)
+        };
+        // dhat's tests: a test named main, its attributes (a doc comment too) standing apart.
+        let dhat = "#[global_allocator]\nstatic ALLOC: dhat::Alloc = dhat::Alloc;\n\n#[test]\n/// Docs.\n#[should_panic(expected = \"x\")]\npub async fn main() {}\n";
+        assert_eq!(at(dhat), (None, Some(7)));
+        assert_eq!(
+            at("#[cfg_attr(not(miri), test)]\nfn main() {}\n"),
+            (None, Some(2))
+        );
+        // In a module it is a test, and no clash.
+        assert_eq!(
+            at("mod m {\n    #[test]\n    fn main() {}\n}\n"),
+            (None, None)
+        );
+        // Not a test: another attribute, another fn, a fn main of its own.
+        assert_eq!(at("#[inline]\nfn main() {}\n"), (Some(2), None));
+        assert_eq!(
+            at("#[test]\nfn main_test() {}\nfn main() {}\n"),
+            (Some(3), None)
+        );
+        assert_eq!(at("#[test]\nfn t() {}\n// fn main() {}\n"), (None, None));
     }
 
     #[test]

@@ -62,6 +62,9 @@ pub struct Workspace {
     pub root: PathBuf,
     pub packages: Vec<Package>,
     pub scans: BTreeMap<PathBuf, (String, Scan)>,
+    /// Cargo's feature selection from the command line (`--features F`, `--all-features`,
+    /// `--no-default-features`), as cargo's arguments: every build is made with them.
+    pub features: Vec<String>,
 }
 
 /// The manifest `cargo` would use from `dir`: the nearest Cargo.toml at or above it.
@@ -135,6 +138,7 @@ pub fn load(manifest: &Path, names: &[String]) -> Result<Workspace, String> {
         root: PathBuf::from(meta["workspace_root"].as_str().unwrap_or_default()),
         packages: Vec::new(),
         scans: BTreeMap::new(),
+        features: Vec::new(),
     };
     for p in chosen {
         let package = package(p, &mut ws.scans);

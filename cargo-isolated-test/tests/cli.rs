@@ -176,12 +176,13 @@ fn what_cannot_move_safely_is_left_alone_and_named() {
          left alone: tests/benches.rs:7: test target `benches` has #[bench] (benchmarks stay with libtest)\n\
          left alone: tests/cfg_gated.rs:2: test target `cfg_gated` is cut out whole by #![cfg(feature=\"extra\")], and package `left-alone` has no feature `extra`: its tests never build\n\
          left alone: tests/custom.rs:1: test target `custom` has its own fn main (a custom harness)\n\
+         left alone: tests/heap.rs:5: test target `heap` has a test named main (#[test] fn main), which under harness = false would clash with the fn main that isolated_test::main! writes; rename the test to adopt it\n\
          adopted: test target `plain`: [[test]] entry with harness = false, 1 #[test] rewritten, entry macro added\n\
          adopted: package `left-alone`: dev-dependency isolated-test\n\
          wrote Cargo.toml\n\
          wrote tests/plain.rs\n\
          not built (--no-build): nothing proved that no test is lost; `cargo isolated-test check` builds them\n\
-         2 files changed (targets: 1 adopted, 0 already adopted, 4 left alone)\n"
+         2 files changed (targets: 1 adopted, 0 already adopted, 5 left alone)\n"
     );
     assert_tree(dir.path(), &expected_tree("left-alone", dir.path()));
 }
@@ -665,4 +666,62 @@ fn a_dependency_that_does_not_resolve_changes_nothing() {
         )),
         "{manifest}"
     );
+}
+
+/// A suite that builds only with a feature on (`compile_error!` without it) is adopted and
+/// checked with cargo's feature selection, which every build they make is given.
+#[test]
+fn feature_selection_reaches_every_build() {
+    let dir = scratch(&[
+        (
+            "Cargo.toml",
+            "[package]\nname = \"featured\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[features]\nextra = []\n\n[workspace]\n",
+        ),
+        ("src/lib.rs", ""),
+        (
+            "tests/t.rs",
+            "#[cfg(not(feature = \"extra\"))]\ncompile_error!(\"the suite needs `--features extra`\");\n\n#[test]\nfn with_extra() {}\n",
+        ),
+    ]);
+    let untouched = tree(dir.path());
+    let (code, out, err) = run_built(dir.path(), &["adopt"]);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (
+            0,
+            "left alone: tests/t.rs:1: test target `t`: does not build under libtest as it is: error: the suite needs `--features extra` (at tests/t.rs:2:1)\n\
+             nothing to change (targets: 0 adopted, 0 already adopted, 1 left alone)\n",
+            ""
+        )
+    );
+    assert_tree(dir.path(), &untouched);
+    let (code, out, err) = run_built(dir.path(), &["adopt", "--features", "extra"]);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (
+            0,
+            "adopted: test target `t`: [[test]] entry with harness = false, 1 #[test] rewritten, entry macro added\n\
+             adopted: package `featured`: dev-dependency isolated-test\n\
+             wrote Cargo.toml\n\
+             wrote tests/t.rs\n\
+             built: all 1 tests libtest ran in the 1 target adopted are listed under isolated-test\n\
+             2 files changed (targets: 1 adopted, 0 already adopted, 0 left alone)\n",
+            ""
+        )
+    );
+    let (code, out, err) = run_built(dir.path(), &["check"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(
+        err,
+        "error: test target `t` does not build as a libtest binary, so its tests cannot be checked: error: the suite needs `--features extra` (at tests/t.rs:2:1)\n"
+    );
+    let ok = "ok: 2 targets checked in 1 package, 1 using isolated-test, no test lost\n";
+    for args in [
+        &["check", "-F", "extra"][..],
+        &["check", "--all-features"],
+        &["check", "--no-default-features", "--features", "extra"],
+    ] {
+        let (code, out, err) = run_built(dir.path(), args);
+        assert_eq!((code, out.as_str(), err.as_str()), (0, ok, ""), "{args:?}");
+    }
 }

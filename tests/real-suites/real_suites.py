@@ -2,11 +2,11 @@
 
 Builds cargo-isolated-test (this workspace's member) once, fetches the pinned published sources of
 each crate below with cargo, and makes two copies under target/real-suites/: `libtest/NAME` (as
-published) and `ported/NAME`, where `cargo-isolated-test adopt --path <this repo>/harness` moved the
-tests to isolated-test, proving by building that no test was lost (what it changed and what it left
-alone is printed per crate). Then
-`cargo-isolated-test check` must pass on the adopted copy, and both copies run
-`cargo test --tests --no-fail-fast FEATURES`; builds are done beforehand and timed apart.
+published) and `ported/NAME`, where `cargo-isolated-test adopt --path <this repo>/harness FEATURES`
+moved the tests to isolated-test, proving by building that no test was lost (what it changed and
+what it left alone is printed per crate). Then `cargo-isolated-test check FEATURES` must pass on
+the adopted copy, and both copies run `cargo test --tests --no-fail-fast FEATURES`; builds are done
+beforehand and timed apart.
 
 Fails if adopt or check fails, if a suite did not build or run (0 tests counted), if a ported test
 fails that is not a true finding listed in TRUE_FINDINGS (each listed one must still fail as
@@ -278,12 +278,13 @@ def main(argv):
             if name in CARGO_CONFIG:
                 (copy / ".cargo").mkdir(exist_ok=True)
                 (copy / ".cargo" / "config.toml").write_text(CARGO_CONFIG[name])
-        # The tool, as a user would run it: adopt the copy, then check that no test is lost. Both
-        # build (adopt lists each target's tests before and after; check builds each as libtest),
-        # in the ported copy's target dir, so its build below reuses what they built.
+        # The tool, as a user would run it: adopt the copy, then check that no test is lost, each
+        # with the features its `cargo test` gets. Both build (adopt lists each target's tests
+        # before and after; check builds each as libtest), in the ported copy's target dir, so
+        # its build below reuses what they built.
         logs = SCRATCH / "logs"
         tool_env = dict(env, CARGO_TARGET_DIR=str(SCRATCH / "target" / "ported"))
-        rc, out = tool(exe, ["adopt", "--path", str(HARNESS)], copies["ported"],
+        rc, out = tool(exe, ["adopt", "--path", str(HARNESS), *features], copies["ported"],
                        logs / f"{key}.adopt.log", tool_env)
         lines = out.splitlines()
         wrote = [line.removeprefix("wrote ") for line in lines if line.startswith("wrote ")]
@@ -292,7 +293,8 @@ def main(argv):
         problems = [] if rc == 0 else [f"adopt exited {rc}: {lines[-1:]}"]
         if not wrote:
             problems.append("adopt changed nothing: no suite ported")
-        rc, out = tool(exe, ["check"], copies["ported"], logs / f"{key}.check.log", tool_env)
+        rc, out = tool(exe, ["check", *features], copies["ported"], logs / f"{key}.check.log",
+                       tool_env)
         if rc != 0:
             problems.append(f"check exited {rc}: " + "; ".join(out.splitlines()))
         lib, iso = (side(key, features, copy, kind, env) for kind, copy in copies.items())
