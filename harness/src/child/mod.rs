@@ -23,6 +23,7 @@ use no_alloc::counting::{self, HeapSnapshot};
 pub(crate) use hooks::install_panic_hook;
 pub(crate) use no_alloc::stop::install_stop_handler;
 pub(crate) use no_alloc::stuck::{install_stuck_handler, stuck_signal};
+pub(crate) use test_thread::warm_up_in_the_harness;
 
 /// Whether the process's global allocator counts: one allocation must move the counters. Call in
 /// the harness.

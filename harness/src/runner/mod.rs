@@ -318,6 +318,7 @@ fn prepare_forks(invocation: &Invocation) -> (ForkContext, Zygotes) {
     crate::child::install_panic_hook();
     crate::child::install_stuck_handler();
     crate::child::install_stop_handler();
+    crate::child::warm_up_in_the_harness();
     let _ = io::stdout().lock().flush();
     let _ = io::stderr().lock().flush();
     // Its 8 KiB buffer is allocated on first use and kept.
