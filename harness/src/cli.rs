@@ -6,6 +6,8 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use crate::env::Env;
+
 /// The flags libtest takes, in the order its `--help` lists them.
 fn options() -> getopts::Options {
     let mut options = getopts::Options::new();
@@ -183,6 +185,8 @@ pub(crate) enum ColorChoice {
 /// The command line, checked as libtest checks it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Arguments {
+    /// `--help`: the text to print, and nothing to run.
+    pub(crate) help: Option<String>,
     pub(crate) filters: Vec<String>,
     pub(crate) exact: bool,
     pub(crate) skip: Vec<String>,
@@ -216,11 +220,9 @@ pub(crate) struct Refused(pub(crate) String);
 
 impl Arguments {
     /// Parses libtest's flags; `env` is the environment (`RUSTC_BOOTSTRAP` lets `-Z` through, as
-    /// on a stable toolchain's libtest). A `--help` prints and exits.
-    pub(crate) fn parse(
-        argv: Vec<OsString>,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Self, Refused> {
+    /// on a stable toolchain's libtest). Under `--help` nothing else is read: the run prints
+    /// [`help`](Self::help) and ends.
+    pub(crate) fn parse(argv: Vec<OsString>, env: Env) -> Result<Self, Refused> {
         let mut options = options();
         // Hidden from `--help`, as libtest hides it.
         options.optflag("", "nocapture", "Deprecated, use `--no-capture`");
@@ -229,24 +231,24 @@ impl Arguments {
             .map_err(|failure| Refused(failure.to_string()))?;
         if matches.opt_present("help") {
             let program = argv.first().map(|program| program.to_string_lossy());
-            print_help(program.as_deref().unwrap_or("..."));
-            std::process::exit(0)
+            return Ok(Self {
+                help: Some(help(program.as_deref().unwrap_or("..."))),
+                ..Self::default()
+            });
         }
         check(&matches, env)
     }
 }
 
-fn print_help(program: &str) {
+/// libtest's `--help`, for `program`.
+fn help(program: &str) -> String {
     let usage = options().usage(&format!("Usage: {program} [OPTIONS] [FILTERS...]"));
-    println!("{usage}\n{HELP}");
+    format!("{usage}\n{HELP}\n")
 }
 
 /// The flags' values, checked in libtest's order, so that of several mistakes the one refused
 /// is the one libtest refuses.
-fn check(
-    matches: &getopts::Matches,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Arguments, Refused> {
+fn check(matches: &getopts::Matches, env: Env) -> Result<Arguments, Refused> {
     let unstable = allow_unstable(matches, env)?;
     let gated = |name: &str| -> Result<bool, Refused> {
         let present = matches.opt_present(name);
@@ -288,6 +290,7 @@ fn check(
     )?;
     let bench = matches.opt_present("bench");
     Ok(Arguments {
+        help: None,
         filters: matches.free.clone(),
         exact: matches.opt_present("exact"),
         skip: matches.opt_strs("skip"),
@@ -310,10 +313,7 @@ fn check(
 }
 
 /// `-Z unstable-options`, which a stable toolchain's libtest takes only under RUSTC_BOOTSTRAP.
-fn allow_unstable(
-    matches: &getopts::Matches,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<bool, Refused> {
+fn allow_unstable(matches: &getopts::Matches, env: Env) -> Result<bool, Refused> {
     match matches.opt_str("Z").as_deref() {
         None => Ok(false),
         Some(_) if env("RUSTC_BOOTSTRAP").is_none() => {
@@ -325,11 +325,7 @@ fn allow_unstable(
 }
 
 /// `--shuffle-seed`, or `RUST_TEST_SHUFFLE_SEED` where unstable options are on.
-fn shuffle_seed(
-    flag: Option<String>,
-    unstable: bool,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<u64>, Refused> {
+fn shuffle_seed(flag: Option<String>, unstable: bool, env: Env) -> Result<Option<u64>, Refused> {
     let written = match flag {
         Some(_) if !unstable => {
             return refuse("The \"shuffle-seed\" option is only accepted on the nightly compiler with -Z unstable-options")

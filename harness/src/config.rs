@@ -7,23 +7,26 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::cli::{Arguments, ColorChoice, Refused};
+use crate::env::Env;
 use crate::registry::{Setup, SuiteDefaults};
-use crate::report::console::Palette;
+use crate::report::console::{Palette, TestKind, TimeLimits};
 
 /// A bad environment value, reported as one line.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct ConfigError(pub(crate) String);
 
-/// Why the run cannot start.
+/// Why the run does not start.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Mistake {
+pub(crate) enum NoRun {
+    /// `--help`: this text is printed instead, as libtest prints it.
+    Help(String),
     /// A flag libtest refuses too: libtest's words and exit code.
     Flag(Refused),
     /// A value of the environment isolated-test reads.
     Config(ConfigError),
 }
 
-impl From<ConfigError> for Mistake {
+impl From<ConfigError> for NoRun {
     fn from(error: ConfigError) -> Self {
         Self::Config(error)
     }
@@ -40,6 +43,8 @@ pub(crate) struct Invocation {
     pub(crate) args: Arguments,
     /// How many children may run at once (`--test-threads`).
     pub(crate) jobs: usize,
+    /// `--report-time`: the limits each test's time is held to (`RUST_TEST_TIME_*`).
+    pub(crate) time_limits: Option<TimeLimits>,
     /// Where libtest's words are coloured: the bytes `$TERM`'s terminfo entry gives.
     pub(crate) palette: Option<Palette>,
     /// isolated-test's own text is coloured: libtest's words are, and the terminal has colours.
@@ -132,27 +137,33 @@ impl Shard {
 /// libtest's: "test NAME has been running for over 60 seconds".
 const SLOW_AFTER: Duration = Duration::from_secs(60);
 
-/// The environment, read through a function so tests can supply their own.
-pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
-
 impl Invocation {
     /// Parses libtest's flags and the environment.
-    ///
-    /// `Ok(None)` means the request was fully answered here (`--help`).
     pub(crate) fn parse(
         argv: Vec<std::ffi::OsString>,
         env: Env,
         suite: &SuiteDefaults,
         stdout_is_terminal: bool,
-    ) -> Result<Self, Mistake> {
-        let args = Arguments::parse(argv, env).map_err(Mistake::Flag)?;
+    ) -> Result<Self, NoRun> {
+        let mut args = Arguments::parse(argv, env).map_err(NoRun::Flag)?;
+        if let Some(help) = args.help.take() {
+            return Err(NoRun::Help(help));
+        }
         let jobs = test_threads(args.test_threads, env)?;
+        let time_limits = match args.report_time {
+            true => Some(
+                TimeLimits::from_env(TestKind::of_root(suite.root_file), env)
+                    .map_err(ConfigError)?,
+            ),
+            false => None,
+        };
         let palette = decide_colour(&args, env, stdout_is_terminal)
             .then(|| Palette::from_env(env))
             .flatten();
         Ok(Self {
             args,
             jobs,
+            time_limits,
             colour: palette.as_ref().is_some_and(Palette::has_colours),
             palette,
             dumb_terminal: is_dumb_terminal(env),
@@ -171,7 +182,7 @@ impl Invocation {
                 None | Some("" | "1") => true,
                 Some("0") => false,
                 Some(other) => {
-                    return Err(Mistake::Config(ConfigError(format!(
+                    return Err(NoRun::Config(ConfigError(format!(
                         "ISOLATED_TEST_LEAK_SITES={other:?} is neither 1 nor 0"
                     ))))
                 }
@@ -180,7 +191,7 @@ impl Invocation {
                 None | Some("") => false,
                 Some("memory") => true,
                 Some(other) => {
-                    return Err(Mistake::Config(ConfigError(format!(
+                    return Err(NoRun::Config(ConfigError(format!(
                         "ISOLATED_TEST_REPORT={other:?} is not a report this harness writes (try \"memory\")"
                     ))))
                 }
@@ -326,7 +337,7 @@ mod tests {
         }
     }
 
-    fn parse(argv: &[&str], env: &[(&str, &str)]) -> Result<Invocation, Mistake> {
+    fn parse(argv: &[&str], env: &[(&str, &str)]) -> Result<Invocation, NoRun> {
         parse_with(argv, env, &SuiteDefaults::default())
     }
 
@@ -334,7 +345,7 @@ mod tests {
         argv: &[&str],
         env: &[(&str, &str)],
         suite: &SuiteDefaults,
-    ) -> Result<Invocation, Mistake> {
+    ) -> Result<Invocation, NoRun> {
         let argv = std::iter::once("suite").chain(argv.iter().copied());
         Invocation::parse(argv.map(Into::into).collect(), &env_of(env), suite, false)
     }
@@ -387,9 +398,18 @@ mod tests {
     /// The message of a mistake in the environment.
     fn config_error(argv: &[&str], env: &[(&str, &str)]) -> String {
         match parse(argv, env) {
-            Err(Mistake::Config(error)) => error.0,
-            Err(Mistake::Flag(refused)) => panic!("a flag was refused: {refused:?}"),
+            Err(NoRun::Config(error)) => error.0,
+            Err(NoRun::Flag(refused)) => panic!("a flag was refused: {refused:?}"),
+            Err(NoRun::Help(_)) => panic!("help was asked for"),
             Ok(_) => panic!("accepted"),
+        }
+    }
+
+    #[test]
+    fn help_is_answered_before_the_environment_is_read() {
+        match parse(&["--help"], &[("RUST_TEST_THREADS", "zero")]) {
+            Err(NoRun::Help(text)) => assert!(text.starts_with("Usage: "), "{text}"),
+            other => panic!("not help: {:?}", other.err()),
         }
     }
 
@@ -398,7 +418,7 @@ mod tests {
         let refused = Refused("argument for --test-threads must not be 0".to_owned());
         assert_eq!(
             parse(&["--test-threads=0"], &[]).err(),
-            Some(Mistake::Flag(refused))
+            Some(NoRun::Flag(refused))
         );
         assert_eq!(
             config_error(&[], &[("RUST_TEST_THREADS", "zero")]),
@@ -411,7 +431,7 @@ mod tests {
         let refused = Refused("Unrecognized option: 'frobnicate'".to_owned());
         assert_eq!(
             parse(&["--frobnicate"], &[]).err(),
-            Some(Mistake::Flag(refused))
+            Some(NoRun::Flag(refused))
         );
     }
 

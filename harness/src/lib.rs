@@ -294,6 +294,7 @@ compile_error!("isolated-test forks a child per test and supports Unix-like syst
 mod child;
 mod cli;
 mod config;
+mod env;
 mod isolate;
 mod outcome;
 mod parent;

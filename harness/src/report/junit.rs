@@ -144,21 +144,21 @@ impl Display for Seconds {
     }
 }
 
-fn attr(s: &str) -> Escaped<'_> {
-    Escaped { s, attr: true }
+fn attr(s: &str) -> XmlText<'_> {
+    XmlText { s, attr: true }
 }
 
-fn text(s: &str) -> Escaped<'_> {
-    Escaped { s, attr: false }
+fn text(s: &str) -> XmlText<'_> {
+    XmlText { s, attr: false }
 }
 
 /// A string made safe for XML 1.0, whatever a test printed.
-struct Escaped<'a> {
+struct XmlText<'a> {
     s: &'a str,
     attr: bool,
 }
 
-impl Display for Escaped<'_> {
+impl Display for XmlText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         for c in self.s.chars() {
             match c {

@@ -4,19 +4,26 @@
 //! Drawn from the supervisor's poll loop (no thread, so the forking process stays single
 //! threaded), on stderr, on the line below libtest's open `test NAME ... ` line: `ESC D` / `ESC M`
 //! make sure that line exists without losing the cursor's column, `ESC 7` / `ESC 8` return to it.
-//! Cleared before libtest-mimic prints the verdict, so stdout's lines stay as libtest's.
+//! Cleared before the console prints a verdict, so stdout's lines stay as libtest's.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use super::event::{Event, Sink, TestEnd};
+use crate::registry::TestCase;
+
 /// How often the line is redrawn while tests run.
-pub(crate) const REDRAW_EVERY: Duration = Duration::from_millis(200);
+const REDRAW_EVERY: Duration = Duration::from_millis(200);
 
 /// What the status line says, and whether it is on screen.
 pub(crate) struct StatusLine {
     total: usize,
     done: usize,
     failed: usize,
+    /// Runs that failed and ran again.
+    retried: usize,
+    /// The test that failed last and runs again, until it finishes.
+    retrying: Option<String>,
     drawn: bool,
     last_drawn: Option<Instant>,
 }
@@ -27,13 +34,15 @@ impl StatusLine {
             total,
             done: 0,
             failed: 0,
+            retried: 0,
+            retrying: None,
             drawn: false,
             last_drawn: None,
         }
     }
 
     /// A test finished.
-    pub(crate) fn count(&mut self, passed: bool) {
+    fn count(&mut self, passed: bool) {
         self.done += 1;
         if !passed {
             self.failed += 1;
@@ -41,13 +50,24 @@ impl StatusLine {
     }
 
     /// Whether a redraw is due.
-    pub(crate) fn due(&self, now: Instant) -> bool {
+    fn due(&self, now: Instant) -> bool {
         self.last_drawn
             .is_none_or(|drawn| now.duration_since(drawn) >= REDRAW_EVERY)
     }
 
+    /// Redraws the line, if due: `running` are the running tests with when each started.
+    fn tick(&mut self, running: &[(&'static TestCase, Instant)]) {
+        let now = Instant::now();
+        if self.due(now) {
+            let running: Vec<(String, Duration)> = (running.iter())
+                .map(|(case, started)| (case.full_name(), now - *started))
+                .collect();
+            self.draw(&running, now);
+        }
+    }
+
     /// Draws the line: `running` are the running tests' names and times so far.
-    pub(crate) fn draw(&mut self, running: &[(String, Duration)], now: Instant) {
+    fn draw(&mut self, running: &[(String, Duration)], now: Instant) {
         let width = console::Term::stderr().size().1 as usize;
         let text = self.text(running, width.saturating_sub(1).max(20));
         let mut err = std::io::stderr().lock();
@@ -58,7 +78,7 @@ impl StatusLine {
     }
 
     /// Takes the line off the screen, if it is on it.
-    pub(crate) fn clear(&mut self) {
+    fn clear(&mut self) {
         if self.drawn {
             let mut err = std::io::stderr().lock();
             let _ = write!(err, "\x1b7\x1bD\r\x1b[2K\x1b8");
@@ -73,6 +93,12 @@ impl StatusLine {
         if self.failed > 0 {
             text.push_str(&format!(" {} failed", self.failed));
         }
+        if self.retried > 0 {
+            text.push_str(&format!(" {} retried", self.retried));
+        }
+        if let Some(name) = &self.retrying {
+            text.push_str(&format!(" · retrying {name}"));
+        }
         if !running.is_empty() {
             text.push_str(" · running:");
             for (index, (name, time)) in running.iter().enumerate() {
@@ -82,6 +108,37 @@ impl StatusLine {
         }
         let cut: String = text.chars().take(width).collect();
         console::style(cut).for_stderr().dim().to_string()
+    }
+}
+
+impl Sink for StatusLine {
+    fn event(&mut self, event: &Event<'_>) {
+        match event {
+            Event::Tick(running) => self.tick(running),
+            // Off the screen before anything else is written.
+            Event::Slow { .. } | Event::Interrupted(_) => self.clear(),
+            Event::Retrying(test) => {
+                self.retried += 1;
+                self.retrying = Some(test.name.to_owned());
+            }
+            Event::TestFinished(test, result) => {
+                if self.retrying.as_deref() == Some(test.name) {
+                    self.retrying = None;
+                }
+                match result.end {
+                    TestEnd::Passed(_) => self.count(true),
+                    TestEnd::Failed(_) => self.count(false),
+                    // Not among the tests it counts.
+                    TestEnd::Ignored => {}
+                }
+                self.clear();
+            }
+            _ => {}
+        }
+    }
+
+    fn tick_every(&self) -> Option<Duration> {
+        Some(REDRAW_EVERY)
     }
 }
 

@@ -5,37 +5,58 @@ mod scheduler;
 mod trial;
 
 use std::io::{self, IsTerminal, Write};
-use std::time::Duration;
 
 use crate::cli::Format;
-use crate::config::{Invocation, Mistake};
+use crate::config::{Invocation, NoRun};
 use crate::parent::spawn::ForkContext;
 use crate::parent::supervisor::Supervisor;
 use crate::parent::zygote::Zygotes;
 use crate::parent::{orphans, signals};
 use crate::plan::{self, PlannedTest};
 use crate::registry::{self, SuiteDefaults};
-use crate::report::console::{self, Console, Finished, Outcome, TestKind, TestName, TimeLimits};
-use crate::report::{self, Reporter, Show};
+use crate::report::console::{self, Console, ConsoleOptions, TestKind, TestName, TimeLimits};
+use crate::report::{
+    AfterRun, Event, HarnessError, JunitFile, Reporter, RunStart, Sink, SlowNotice, StatusLine,
+    TestResult,
+};
 use crate::sys;
 use crate::verdict::Death;
 use scheduler::Scheduler;
-use trial::Run;
+use trial::{Interrupted, Run};
 
 /// Runs every selected test and exits: the body of the `main` that [`main!`](crate::main)
-/// writes, with the suite's defaults it was given.
+/// writes, with the suite's defaults it was given. The one place the harness exits.
 pub fn run_main(suite: SuiteDefaults) -> ! {
     // The harness's own allocations are counted without a locked instruction; a child hands
     // that over to its test's thread.
     crate::child::no_alloc::counter::claim_unlocked_share();
     signals::end_quietly_on_broken_pipe();
     signals::note_ignored_at_start();
-    let invocation = invocation(&suite);
+    match run(&suite) {
+        Ok(RunEnding::Status(code)) => std::process::exit(code),
+        Ok(RunEnding::DeathBy(signal)) => sys::die_by(signal),
+        Err(error) => std::process::exit(error.report()),
+    }
+}
+
+/// How the harness ends when its run is over.
+enum RunEnding {
+    /// With this exit status.
+    Status(i32),
+    /// By this signal, as the one test it ran died.
+    DeathBy(i32),
+}
+
+/// Runs the selected tests (or lists them) and says how the harness ends.
+fn run(suite: &SuiteDefaults) -> Result<RunEnding, HarnessError> {
+    let Some(invocation) = invocation(suite)? else {
+        return Ok(RunEnding::Status(0));
+    };
     console::set_colors(invocation.colour);
-    prepare_for_the_build_system(&invocation);
+    prepare_for_the_build_system(&invocation)?;
     let descriptors_at_start = invocation.self_check.then(open_descriptors);
     // Before the registry and the plan exist: what children are forked from stays this small.
-    let forks = prepare_forks(&invocation);
+    let forks = prepare_forks(&invocation)?;
     let registered = registry::in_order();
     let kind = TestKind::of_root(suite.root_file);
     let args = &invocation.args;
@@ -48,38 +69,37 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
     };
     if args.list {
         let listed: Vec<TestName<'_>> = (0..selection.tests.len()).map(name_of).collect();
-        console::list(args, &listed);
+        console::list(args, &listed)?;
+        return Ok(RunEnding::Status(0));
     }
     if args.force_run_in_process {
         eprintln!(
             "note: --force-run-in-process is ignored: every test runs in a process of its own"
         );
     }
-    let time_limits = args.report_time.then(|| {
-        TimeLimits::from_env(kind, &environment)
-            .unwrap_or_else(|error| report::config_error(&error))
-    });
+    let time_limits = invocation.time_limits;
     // Only the selected tests, in the selection's order: the run knows a test by its position.
     let tests: Vec<PlannedTest> = selection
         .tests
         .iter()
         .map(|&index| PlannedTest::new(registered[index], index, &invocation.defaults))
         .collect();
-    let mut run = start_run(&invocation, forks, tests);
-    let palette = invocation.palette.clone();
-    let mut console = Console::new(args, palette, invocation.jobs, time_limits);
-    console.run_start(
-        selection.tests.len(),
-        selection.filtered_out,
-        args.shuffle_seed,
-    );
-    report_each(
-        &mut run,
-        &mut console,
-        args,
-        (0..selection.tests.len()).map(name_of),
-    );
-    let passed = console.run_finish();
+    let mut run = start_run(&invocation, forks, tests, time_limits)?;
+    let start = RunStart {
+        total: selection.tests.len(),
+        filtered_out: selection.filtered_out,
+        shuffle_seed: args.shuffle_seed,
+        ignored: run.ignored_names(),
+    };
+    run.emit(&Event::RunStarted(&start));
+    let tests = (0..selection.tests.len()).map(name_of);
+    let failed = match run_each(&mut run, args, tests) {
+        Ok(failed) => failed,
+        Err((interrupted, position)) => {
+            run.interrupt(interrupted, position);
+            return Ok(RunEnding::Status(128 + interrupted.0 as i32));
+        }
+    };
     // In a run of one test, the harness's end is that test's: cargo-nextest (one test per
     // process) and a test that runs its own binary on one test read a crash from it.
     let lone_death = (selection.tests.len() == 1)
@@ -87,72 +107,69 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
         .flatten();
     run.finish();
     if let Some(at_start) = descriptors_at_start {
-        self_check(at_start);
+        self_check(at_start)?;
     }
     if let Some(signal) = signals::interrupted() {
-        std::process::exit(128 + signal as i32);
+        return Ok(RunEnding::Status(128 + signal as i32));
     }
-    match lone_death {
-        Some(Death::Signal(signal)) => sys::die_by(signal.0),
-        Some(Death::Exit(code)) => std::process::exit(code),
-        None => std::process::exit(if passed { 0 } else { 101 }),
-    }
+    Ok(match lone_death {
+        Some(Death::Signal(signal)) => RunEnding::DeathBy(signal.0),
+        Some(Death::Exit(code)) => RunEnding::Status(code),
+        None => RunEnding::Status(if failed { 101 } else { 0 }),
+    })
 }
 
 /// Runs and reports each test of the selection in turn (their children already run ahead):
 /// an ignored one without running, the rest as the run judges them; under `--fail-fast`,
-/// nothing after the first failure.
-fn report_each<'a>(
+/// nothing after the first failure. Returns whether a test failed, or the signal that stopped
+/// the run and the position of the test it stopped.
+fn run_each<'a>(
     run: &mut Run,
-    console: &mut Console,
     args: &crate::cli::Arguments,
     tests: impl Iterator<Item = TestName<'a>>,
-) {
+) -> Result<bool, (Interrupted, usize)> {
+    let mut failed = false;
     for (position, test) in tests.enumerate() {
-        console.test_start(test);
-        if !plan::runs(args, test.case) {
-            let ignored = Finished {
-                outcome: Outcome::Ignored,
-                time: Duration::ZERO,
-                output: String::new(),
-                notes: String::new(),
-            };
-            console.result(test, ignored);
-            continue;
-        }
-        let finished = run.judge(position);
-        let failed = console.result(test, finished);
-        if failed && args.fail_fast {
-            // libtest's `--fail-fast`: nothing more is reported; the tests still running die
-            // with the run.
-            break;
+        run.emit(&Event::TestStarted(test));
+        let result = match plan::runs(args, test.case) {
+            true => run
+                .run_test(position, test)
+                .map_err(|interrupted| (interrupted, position))?,
+            false => TestResult::ignored(),
+        };
+        run.emit(&Event::TestFinished(test, &result));
+        if result.failed() {
+            failed = true;
+            if args.fail_fast {
+                // libtest's `--fail-fast`: nothing more is reported; the tests still running die
+                // with the run.
+                break;
+            }
         }
     }
+    Ok(failed)
 }
 
 /// Bazel's test environment: the shard status file touched (this suite shards), and the tests'
 /// temporary files under `TEST_TMPDIR`.
-fn prepare_for_the_build_system(invocation: &Invocation) {
+fn prepare_for_the_build_system(invocation: &Invocation) -> Result<(), HarnessError> {
     if let Some(path) = invocation
         .shard
         .as_ref()
         .and_then(|shard| shard.status_file.as_ref())
     {
-        if let Err(error) = std::fs::write(path, "") {
-            report::config_error(&format!(
+        std::fs::write(path, "").map_err(|error| {
+            HarnessError::Config(format!(
                 "could not touch the shard status file {}: {error}",
                 path.display()
-            ));
-        }
+            ))
+        })?;
     }
     if let Some(dir) = &invocation.test_tmpdir {
         // Still the only thread: every child inherits it.
         std::env::set_var("TMPDIR", dir);
     }
-}
-
-fn environment(name: &str) -> Option<String> {
-    std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
+    Ok(())
 }
 
 /// Runs an `async fn` test's future to completion on a current-thread tokio runtime, built and
@@ -208,12 +225,13 @@ pub fn harness_missing(integration: bool, bin: Option<&str>, crate_name: &str) -
     )
 }
 
-/// Everything the run needs: the scheduler with its supervisor, and the reporter.
+/// Everything the run needs: the scheduler with its supervisor, and the outputs.
 fn start_run(
     invocation: &Invocation,
     (context, zygotes): (ForkContext, Zygotes),
     tests: Vec<PlannedTest>,
-) -> Run {
+    time_limits: Option<TimeLimits>,
+) -> Result<Run, HarnessError> {
     let args = &invocation.args;
     let runs: Vec<bool> = tests
         .iter()
@@ -222,30 +240,22 @@ fn start_run(
     let order: Vec<usize> = (0..tests.len())
         .filter(|&position| runs[position])
         .collect();
-    let show = Show {
-        memory: invocation.report_memory || args.show_output,
-        // libtest opens a test's line when it starts only when it runs one test at a time.
-        pretty: args.format == Format::Pretty && invocation.jobs == 1,
-        nocapture: args.nocapture,
-        json: matches!(args.format, Format::Json | Format::Junit),
-    };
-    let mut reporter = Reporter::new(
-        show,
-        invocation.defaults.slow_after,
-        invocation.junit.clone(),
-    );
-    let supervisor = match Supervisor::new(context, reporter.slow_after(), zygotes) {
-        Ok(supervisor) => supervisor,
-        Err(error) => report::config_error(&format!("could not set up the harness: {error}")),
-    };
+    let show_memory = invocation.report_memory || args.show_output;
+    // JSON or XML on stdout is for a tool: no room for a notice line there, and what is said
+    // after the run goes to stderr.
+    let stdout_for_tools = matches!(args.format, Format::Json | Format::Junit);
+    let slow_after = invocation.defaults.slow_after.filter(|_| !stdout_for_tools);
+    let supervisor = Supervisor::new(context, slow_after, zygotes)
+        .map_err(|error| HarnessError::Config(format!("could not set up the harness: {error}")))?;
     let scheduler = Scheduler::new(
         tests,
         order,
         supervisor,
         invocation.jobs.min(signals::MAX_CHILDREN),
         invocation.leak_sites,
-        show.memory,
+        show_memory,
     );
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     // Only where a person watches libtest's lines on a terminal that moves its cursor; never
     // between its JSON or dots, nor among a test's own output.
     if args.format == Format::Pretty
@@ -254,37 +264,72 @@ fn start_run(
         && io::stdout().is_terminal()
         && io::stderr().is_terminal()
     {
-        reporter.show_status(scheduler.upcoming());
+        sinks.push(Box::new(StatusLine::new(scheduler.upcoming())));
     }
-    Run::new(scheduler, reporter, runs)
+    // libtest opens a test's line when it starts only when it runs one test at a time.
+    let line_open = args.format == Format::Pretty && invocation.jobs == 1;
+    if let Some(after) = slow_after {
+        sinks.push(Box::new(SlowNotice::new(after, line_open)));
+    }
+    let options = ConsoleOptions {
+        format: args.format,
+        palette: invocation.palette.clone(),
+        multithreaded: invocation.jobs > 1,
+        show_output: args.show_output,
+        show_memory,
+        nocapture: args.nocapture,
+        time_limits,
+    };
+    sinks.push(Box::new(Console::new(options, args.logfile.as_deref())?));
+    if let Some(path) = &invocation.junit {
+        sinks.push(Box::new(JunitFile::new(path.clone())));
+    }
+    sinks.push(Box::new(AfterRun::new(show_memory, stdout_for_tools)));
+    let critical_time = time_limits
+        .filter(|_| args.ensure_time)
+        .map(|limits| limits.critical);
+    Ok(Run::new(
+        scheduler,
+        Reporter::new(sinks),
+        runs,
+        critical_time,
+    ))
 }
 
-/// The command line and the environment, over the suite's defaults; a mistake in them ends the
-/// run with one `error:` line: a flag's with libtest's exit code, the environment's with 2.
-fn invocation(suite: &SuiteDefaults) -> Invocation {
+/// The command line and the environment, over the suite's defaults; `None` where `--help` was
+/// answered. A mistake in them ends the run with one `error:` line: a flag's with libtest's exit
+/// code, the environment's with 2.
+fn invocation(suite: &SuiteDefaults) -> Result<Option<Invocation>, HarnessError> {
     let parsed = Invocation::parse(
         std::env::args_os().collect(),
-        &environment,
+        &crate::env::of_this_process,
         suite,
         io::stdout().is_terminal(),
     );
-    parsed.unwrap_or_else(|mistake| match mistake {
-        Mistake::Flag(refused) => report::refused_flag(&refused.0),
-        Mistake::Config(error) => report::config_error(&error.to_string()),
-    })
+    match parsed {
+        Ok(invocation) => Ok(Some(invocation)),
+        Err(NoRun::Help(help)) => {
+            print!("{help}");
+            Ok(None)
+        }
+        Err(NoRun::Flag(refused)) => Err(HarnessError::RefusedFlag(refused.0)),
+        Err(NoRun::Config(error)) => Err(HarnessError::Config(error.to_string())),
+    }
 }
 
 /// `ISOLATED_TEST_SELF_CHECK`: the harness must end with the descriptors it started with and no
 /// child left.
-fn self_check(descriptors_at_start: usize) {
+fn self_check(descriptors_at_start: usize) -> Result<(), HarnessError> {
     let at_end = open_descriptors();
     let children = orphans::child_count();
     eprintln!(
         "isolated-test self-check: descriptors at start {descriptors_at_start}, at end {at_end}; children left {children}"
     );
     if at_end != descriptors_at_start || children != 0 {
-        report::config_error("the harness leaked descriptors or processes");
+        let error = "the harness leaked descriptors or processes";
+        return Err(HarnessError::Config(error.to_owned()));
     }
+    Ok(())
 }
 
 fn open_descriptors() -> usize {
@@ -314,7 +359,7 @@ const RELOCATED_DATA_AT_LEAST: usize = 2 << 20;
 /// What children are forked from: everything they share, with what std allocates lazily and
 /// keeps already allocated (so that it is not counted as any test's leak), and, for a large
 /// suite, the zygote that forks every test without a setup of its own.
-fn prepare_forks(invocation: &Invocation) -> (ForkContext, Zygotes) {
+fn prepare_forks(invocation: &Invocation) -> Result<(ForkContext, Zygotes), HarnessError> {
     crate::child::install_panic_hook();
     crate::child::install_stuck_handler();
     crate::child::install_stop_handler();
@@ -329,9 +374,8 @@ fn prepare_forks(invocation: &Invocation) -> (ForkContext, Zygotes) {
     unsafe {
         libc::malloc_trim(0)
     };
-    let context = fork_context(invocation.args.nocapture).unwrap_or_else(|error| {
-        report::config_error(&format!("could not set up the harness: {error}"))
-    });
+    let context = fork_context(invocation.args.nocapture)
+        .map_err(|error| HarnessError::Config(format!("could not set up the harness: {error}")))?;
     let args = &invocation.args;
     // cargo-nextest runs one test per process (`--exact NAME`): a zygote would only add a fork.
     let one_test = args.exact && args.filters.len() == 1;
@@ -349,7 +393,7 @@ fn prepare_forks(invocation: &Invocation) -> (ForkContext, Zygotes) {
     if !args.list && !one_test && registered >= from {
         zygotes.start_base(&context);
     }
-    (context, zygotes)
+    Ok((context, zygotes))
 }
 
 fn fork_context(nocapture: bool) -> io::Result<ForkContext> {

@@ -1,23 +1,35 @@
 //! One trial: run test `index` (again after a failure, as often as its `retries` allow, and once
-//! more tracking its allocations where it leaked), judge it, and hand the verdict to the reporter
-//! and back to the runner's console.
+//! more tracking its allocations where it leaked), judge it, and return its result; what
+//! happens on the way (a child left something behind, a run failed and is retried) goes out as
+//! events.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
 use super::scheduler::{RunError, Scheduler, TrackingPlan};
 use crate::outcome::{ChildOutcome, ChildReport};
 use crate::parent::zygote::StartError;
-use crate::report::console::{Finished, Outcome};
-use crate::report::{Captured, FailureReport, MemoryFigures, Passed, Reporter, Unfinished};
+use crate::report::console::TestName;
+use crate::report::{
+    Captured, Event, FailureReport, Interruption, LeftBehind, MemoryFigures, Passed, Reporter,
+    RunEnd, TestEnd, TestResult,
+};
 use crate::verdict::{self, Death, Failure, LeakSiteSearch, SearchFailure, Verdict};
 use crate::wire::HeapDelta;
+
+/// A signal from outside stopped the run.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Interrupted(pub(super) Signal);
 
 /// The run in progress, driven from the main thread only: every fork happens there.
 pub(super) struct Run {
     scheduler: Scheduler,
+    /// Where the run's events go.
     reporter: Reporter,
+    started: Instant,
+    /// `--ensure-time`: a passing test that took this long or longer fails.
+    critical_time: Option<Duration>,
     /// Per selected test, in the order they are reported (the scheduler's indices): whether it
     /// runs (an ignored one does not, unless asked).
     runs: Vec<bool>,
@@ -36,27 +48,67 @@ struct Judged {
 }
 
 impl Run {
-    pub(super) fn new(scheduler: Scheduler, reporter: Reporter, runs: Vec<bool>) -> Self {
+    pub(super) fn new(
+        scheduler: Scheduler,
+        reporter: Reporter,
+        runs: Vec<bool>,
+        critical_time: Option<Duration>,
+    ) -> Self {
         Self {
             setups_said: Vec::new(),
             last_death: None,
+            started: Instant::now(),
+            critical_time,
             scheduler,
             reporter,
             runs,
         }
     }
 
-    /// Ends the run: every child killed and reaped, then the JUnit report and the notes after
-    /// libtest-mimic's summary.
-    pub(super) fn finish(mut self) {
-        let ignored = self.ignored_names();
-        let escapees = self.scheduler.shut_down();
-        self.reporter.finish(ignored, escapees);
+    /// Hands `event` to every output.
+    pub(super) fn emit(&mut self, event: &Event<'_>) {
+        self.reporter.emit(event);
     }
 
-    /// Runs test `index`, the selection's `index`th (again after a failure, as often as its
-    /// `retries` allow), and says how it finished.
-    pub(super) fn judge(&mut self, index: usize) -> Finished {
+    /// The selected tests that are reported as ignored, without running.
+    pub(super) fn ignored_names(&self) -> Vec<String> {
+        (self.runs.iter().enumerate())
+            .filter(|(_, &runs)| !runs)
+            .map(|(index, _)| self.scheduler.test(index).name())
+            .collect()
+    }
+
+    /// Ends the run: every child killed and reaped, then the run's end told.
+    pub(super) fn finish(mut self) {
+        let escapees = self.scheduler.shut_down();
+        let end = RunEnd {
+            escapees,
+            elapsed: self.started.elapsed(),
+        };
+        self.reporter.emit(&Event::RunFinished(&end));
+    }
+
+    /// A signal from outside stopped the run while the selection's `position`th test was
+    /// running: its children are killed, and what finished is told.
+    pub(super) fn interrupt(mut self, Interrupted(signal): Interrupted, position: usize) {
+        let escapees = self.scheduler.kill_all();
+        let interruption = Interruption {
+            signal,
+            ignored: self.runs[..position].iter().filter(|&&runs| !runs).count(),
+            unfinished: self.runs[position..].iter().filter(|&&runs| runs).count(),
+            escapees,
+            elapsed: self.started.elapsed(),
+        };
+        self.reporter.emit(&Event::Interrupted(&interruption));
+    }
+
+    /// Runs `test`, the selection's `index`th (again after a failure, as often as its `retries`
+    /// allow), and returns its result.
+    pub(super) fn run_test(
+        &mut self,
+        index: usize,
+        test: TestName<'_>,
+    ) -> Result<TestResult, Interrupted> {
         let retries = self.scheduler.test(index).retries as usize;
         let mut earlier_failures = Vec::new();
         let mut time = Duration::ZERO;
@@ -66,19 +118,20 @@ impl Run {
                 Ok(outcome) => outcome,
                 Err(RunError::NotStarted(error)) => {
                     let failure = self.not_started(error);
-                    return self.fail(index, failure, None, time);
+                    return Ok(self.fail(index, failure, None, time));
                 }
-                Err(RunError::Interrupted(signal)) => self.end_interrupted(signal, index),
+                Err(RunError::Interrupted(signal)) => return Err(Interrupted(signal)),
             };
             time += outcome.duration;
-            let mut judged = self.verdict_on(index, outcome);
+            let mut judged = self.verdict_on(index, outcome)?;
             match judged.verdict.clone() {
                 Verdict::Fail(failure) if earlier_failures.len() < retries => {
+                    self.reporter.emit(&Event::Retrying(test));
                     earlier_failures.push(failure);
                     next = self.scheduler.retry(index, &mut self.reporter);
                 }
                 Verdict::Fail(failure) => {
-                    return self.fail(index, failure, Some(judged), time);
+                    return Ok(self.fail(index, failure, Some(judged), time));
                 }
                 Verdict::Pass(note) => {
                     let still_reachable = match &judged.leak_sites {
@@ -90,18 +143,13 @@ impl Run {
                         still_reachable,
                         earlier_failures,
                         attempts: 1 + retries,
-                        time,
+                        over_time_limit: self.critical_time.is_some_and(|limit| time >= limit),
                     };
-                    let case = self.scheduler.test(index).case;
-                    let captured = captured(&mut judged);
-                    let output = captured.output();
-                    let notes = self.reporter.passed(case, passed, captured);
-                    return Finished {
-                        outcome: Outcome::Passed,
+                    return Ok(TestResult {
+                        end: TestEnd::Passed(passed),
                         time,
-                        output,
-                        notes,
-                    };
+                        captured: captured(&mut judged),
+                    });
                 }
             }
         }
@@ -110,7 +158,7 @@ impl Run {
     /// The verdict on one run of test `index`. A run whose heap grew past its leak limit runs
     /// once more, tracking its allocations: unless the test is strict about leaks, only the
     /// blocks that nothing reaches any more then count.
-    fn verdict_on(&mut self, index: usize, outcome: ChildOutcome) -> Judged {
+    fn verdict_on(&mut self, index: usize, outcome: ChildOutcome) -> Result<Judged, Interrupted> {
         self.take_clues(index, &outcome);
         let heap = match &outcome.report {
             Ok(ChildReport::Returned { heap }) => *heap,
@@ -119,14 +167,14 @@ impl Run {
         let expect = self.scheduler.test(index).expect;
         let verdict = verdict::judge(&outcome, &expect);
         let (Some(plan), Some(first)) = (self.scheduler.tracking_for(index, &outcome), heap) else {
-            return Judged {
+            return Ok(Judged {
                 outcome,
                 verdict,
                 heap,
                 leak_sites: None,
-            };
+            });
         };
-        let search = self.track_blocks(index, plan, first);
+        let search = self.track_blocks(index, plan, first)?;
         let verdict = match &search {
             LeakSiteSearch::Found {
                 leaks,
@@ -142,12 +190,12 @@ impl Run {
             ),
             _ => verdict,
         };
-        Judged {
+        Ok(Judged {
             outcome,
             verdict,
             heap,
             leak_sites: Some(search),
-        }
+        })
     }
 
     /// The run of test `index` that tracked its allocations (with their call stacks, unless
@@ -159,15 +207,17 @@ impl Run {
         index: usize,
         plan: TrackingPlan,
         first: HeapDelta,
-    ) -> LeakSiteSearch {
+    ) -> Result<LeakSiteSearch, Interrupted> {
         let mut outcome = match self.scheduler.tracked(index, plan, &mut self.reporter) {
             Ok(outcome) => outcome,
-            Err(RunError::Interrupted(signal)) => self.end_interrupted(signal, index),
+            Err(RunError::Interrupted(signal)) => return Err(Interrupted(signal)),
             Err(RunError::NotStarted(StartError::Spawn(error))) => {
-                return LeakSiteSearch::Failed(SearchFailure::NotStarted(error.to_string()))
+                let failure = SearchFailure::NotStarted(error.to_string());
+                return Ok(LeakSiteSearch::Failed(failure));
             }
             Err(RunError::NotStarted(error)) => {
-                return LeakSiteSearch::Failed(SearchFailure::Failed(self.not_started(error)))
+                let failure = SearchFailure::Failed(self.not_started(error));
+                return Ok(LeakSiteSearch::Failed(failure));
             }
         };
         self.take_clues(index, &outcome);
@@ -176,30 +226,35 @@ impl Run {
             (_, Verdict::Fail(failure))
                 if !failure.is_leak() && !matches!(failure, Failure::LeftDescriptors(_)) =>
             {
-                return LeakSiteSearch::Failed(SearchFailure::Failed(failure))
+                return Ok(LeakSiteSearch::Failed(SearchFailure::Failed(failure)))
             }
             (Ok(ChildReport::Returned { heap: Some(heap) }), _) => *heap,
             (_, Verdict::Fail(failure)) => {
-                return LeakSiteSearch::Failed(SearchFailure::Failed(failure))
+                return Ok(LeakSiteSearch::Failed(SearchFailure::Failed(failure)))
             }
-            (_, Verdict::Pass(_)) => return LeakSiteSearch::Failed(SearchFailure::NoHeapFigures),
+            (_, Verdict::Pass(_)) => {
+                return Ok(LeakSiteSearch::Failed(SearchFailure::NoHeapFigures))
+            }
         };
         let mut leaks = outcome.clues.tracked_leaks.take().unwrap_or_default();
         self.scheduler.name_sites(&mut leaks);
-        LeakSiteSearch::Found {
+        Ok(LeakSiteSearch::Found {
             leaks,
             second,
             first,
             left_open: outcome.clues.left_descriptors.take(),
-        }
+        })
     }
 
     /// What a finished child said beyond its verdict: processes it left, stderr to pass through.
     fn take_clues(&mut self, index: usize, outcome: &ChildOutcome) {
-        let escapees = self.scheduler.take_escapees();
-        let case = self.scheduler.test(index).case;
-        self.reporter
-            .left_behind(case, &outcome.clues.descendants, escapees, &outcome.stderr);
+        let left = LeftBehind {
+            case: self.scheduler.test(index).case,
+            descendants: &outcome.clues.descendants,
+            escapees: self.scheduler.take_escapees(),
+            checked_stderr: &outcome.stderr,
+        };
+        self.reporter.emit(&Event::ChildLeft(left));
     }
 
     /// How the process of the test that failed last died on its own (a signal, an early exit),
@@ -208,14 +263,14 @@ impl Run {
         self.last_death
     }
 
-    /// Reports test `index`'s failure and returns it for the console.
+    /// Test `index`'s failure, with what backs it.
     fn fail(
         &mut self,
         index: usize,
         failure: Failure,
         judged: Option<Judged>,
         time: Duration,
-    ) -> Finished {
+    ) -> TestResult {
         self.last_death = failure.death();
         let test = self.scheduler.test(index);
         let (case, strict_leaks) = (test.case, test.expect.strict_leaks);
@@ -235,20 +290,17 @@ impl Run {
             }
             None => (Vec::new(), None, Captured::default()),
         };
-        let output = captured.output();
         let report = FailureReport {
             failure,
             source: case.source,
             stuck_at: self.scheduler.stuck_frames(&stuck_at),
             leak_sites,
             strict_leaks,
-            captured,
         };
-        Finished {
-            outcome: Outcome::Failed(self.reporter.failed(case, report, time)),
+        TestResult {
+            end: TestEnd::Failed(Box::new(report)),
             time,
-            output,
-            notes: String::new(),
+            captured,
         }
     }
 
@@ -263,27 +315,6 @@ impl Run {
                 Failure::Setup(failure)
             }
         }
-    }
-
-    /// A signal from outside stopped the run while the selection's `position`th test was
-    /// running: its children are already dead; say what finished and end as the signal asks.
-    fn end_interrupted(&mut self, signal: Signal, position: usize) -> ! {
-        let escapees = self.scheduler.kill_all();
-        let unfinished = Unfinished {
-            ignored: self.runs[..position].iter().filter(|&&runs| !runs).count(),
-            unfinished: self.runs[position..].iter().filter(|&&runs| runs).count(),
-            ignored_names: self.ignored_names(),
-        };
-        self.reporter.interrupted(signal, unfinished, escapees);
-        std::process::exit(128 + signal as i32)
-    }
-
-    /// The selected tests that are reported as ignored, without running.
-    fn ignored_names(&self) -> Vec<String> {
-        (self.runs.iter().enumerate())
-            .filter(|(_, &runs)| !runs)
-            .map(|(index, _)| self.scheduler.test(index).name())
-            .collect()
     }
 }
 

@@ -4,29 +4,62 @@
 use std::fmt::{self, Display, Write};
 use std::time::Duration;
 
-use super::{Finished, Outcome, Tally, TestName};
+use super::tally::Tally;
+use super::TestName;
+use super::{interruption_text, ConsoleResult, Interruption, Outcome, OutputFormatter, RunStart};
 
-pub(super) fn suite_started(total: usize, seed: Option<u64>) -> String {
+/// libtest's `json` format.
+pub(super) struct Json {
+    /// `--show-output`: a passing test's output is in its event.
+    show_output: bool,
+}
+
+impl Json {
+    pub(super) fn new(show_output: bool) -> Self {
+        Self { show_output }
+    }
+}
+
+impl OutputFormatter for Json {
+    fn run_start(&mut self, start: &RunStart) -> String {
+        suite_started(start.total, start.shuffle_seed)
+    }
+
+    fn test_start(&mut self, test: TestName<'_>) -> String {
+        test_started(test.name)
+    }
+
+    fn result(&mut self, test: TestName<'_>, result: &ConsoleResult) -> String {
+        test_result(test, result, self.show_output)
+    }
+
+    fn run_finish(&mut self, tally: &Tally, elapsed: Duration) -> String {
+        suite_finished(tally, elapsed)
+    }
+
+    /// Only JSON lines on stdout: the closing lines go to stderr.
+    fn interrupted(&mut self, tally: &Tally, interruption: &Interruption) -> String {
+        eprint!("{}", interruption_text(tally, interruption, false));
+        String::new()
+    }
+}
+
+fn suite_started(total: usize, seed: Option<u64>) -> String {
     let seed = seed.map_or_else(String::new, |seed| format!(", \"shuffle_seed\": {seed}"));
     format!("{{ \"type\": \"suite\", \"event\": \"started\", \"test_count\": {total}{seed} }}\n")
 }
 
-pub(super) fn test_started(name: &str) -> String {
+fn test_started(name: &str) -> String {
     format!(
         "{{ \"type\": \"test\", \"event\": \"started\", \"name\": \"{}\" }}\n",
-        Escaped(name)
+        JsonText(name)
     )
 }
 
 /// A test's event: its time under `--report-time`, its captured output where it failed (or
 /// under `--show-output`) followed by isolated-test's notes on it, and the failure's message or
 /// the ignore's reason.
-pub(super) fn result(
-    test: TestName<'_>,
-    finished: &Finished,
-    time: Option<Duration>,
-    show_output: bool,
-) -> String {
+fn test_result(test: TestName<'_>, finished: &ConsoleResult, show_output: bool) -> String {
     let event = match finished.outcome {
         Outcome::Passed => "ok",
         Outcome::Failed(_) | Outcome::TimeLimitExceeded => "failed",
@@ -34,24 +67,24 @@ pub(super) fn result(
     };
     let mut line = format!(
         "{{ \"type\": \"test\", \"name\": \"{}\", \"event\": \"{event}\"",
-        Escaped(test.name)
+        JsonText(test.name)
     );
-    if let Some(time) = time {
+    if let Some(time) = finished.time {
         let _ = write!(line, ", \"exec_time\": {}", time.as_secs_f64());
     }
     let shown = show_output || !matches!(finished.outcome, Outcome::Passed);
     let output = if shown { finished.output.as_str() } else { "" };
     if !(output.is_empty() && finished.notes.is_empty()) {
         let stdout = format!("{output}{}", finished.notes);
-        let _ = write!(line, ", \"stdout\": \"{}\"", Escaped(&stdout));
+        let _ = write!(line, ", \"stdout\": \"{}\"", JsonText(&stdout));
     }
     match (&finished.outcome, test.ignore_message()) {
         (Outcome::Failed(failed), _) => {
-            let _ = write!(line, ", \"message\": \"{}\"", Escaped(&failed.details));
+            let _ = write!(line, ", \"message\": \"{}\"", JsonText(&failed.details));
         }
         (Outcome::TimeLimitExceeded, _) => line.push_str(", \"reason\": \"time limit exceeded\""),
         (Outcome::Ignored, Some(message)) => {
-            let _ = write!(line, ", \"message\": \"{}\"", Escaped(message));
+            let _ = write!(line, ", \"message\": \"{}\"", JsonText(message));
         }
         _ => {}
     }
@@ -59,7 +92,7 @@ pub(super) fn result(
     line
 }
 
-pub(super) fn suite_finished(tally: &Tally, elapsed: Duration) -> String {
+fn suite_finished(tally: &Tally, elapsed: Duration) -> String {
     format!(
         "{{ \"type\": \"suite\", \"event\": \"{}\", \"passed\": {}, \"failed\": {}, \"ignored\": {}, \"measured\": 0, \"filtered_out\": {}, \"exec_time\": {} }}\n",
         if tally.failed == 0 { "ok" } else { "failed" },
@@ -72,9 +105,9 @@ pub(super) fn suite_finished(tally: &Tally, elapsed: Duration) -> String {
 }
 
 /// A string inside JSON quotes, escaped as libtest escapes it.
-pub(super) struct Escaped<'a>(pub(super) &'a str);
+pub(super) struct JsonText<'a>(pub(super) &'a str);
 
-impl Display for Escaped<'_> {
+impl Display for JsonText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for c in self.0.chars() {
             match c {

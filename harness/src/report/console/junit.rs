@@ -4,15 +4,44 @@
 
 use std::time::Duration;
 
-use super::{Finished, Outcome, Tally, TestKind, TestName};
+use super::tally::Tally;
+use super::{interruption_text, ConsoleResult, Interruption, Outcome, OutputFormatter, RunStart};
+use super::{TestKind, TestName};
+
+/// libtest's `junit` format: the cases gathered while the run goes, written at its end.
+#[derive(Default)]
+pub(super) struct Junit {
+    cases: Vec<Case>,
+}
+
+impl OutputFormatter for Junit {
+    fn run_start(&mut self, _start: &RunStart) -> String {
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>".to_owned()
+    }
+
+    fn result(&mut self, test: TestName<'_>, result: &ConsoleResult) -> String {
+        self.cases.push(Case::new(test, result));
+        String::new()
+    }
+
+    fn run_finish(&mut self, tally: &Tally, _elapsed: Duration) -> String {
+        document(tally, std::mem::take(&mut self.cases))
+    }
+
+    /// Only XML on stdout: the closing lines go to stderr.
+    fn interrupted(&mut self, tally: &Tally, interruption: &Interruption) -> String {
+        eprint!("{}", interruption_text(tally, interruption, false));
+        String::new()
+    }
+}
 
 /// One test's `<testcase>`, made when it finished.
-pub(super) struct Case(Option<String>);
+struct Case(Option<String>);
 
 impl Case {
-    pub(super) fn new(test: TestName<'_>, finished: &Finished, time: Option<Duration>) -> Self {
+    fn new(test: TestName<'_>, finished: &ConsoleResult) -> Self {
         let (class, name) = class_and_name(test);
-        let time = time.unwrap_or_default().as_secs_f64();
+        let time = finished.time.unwrap_or_default().as_secs_f64();
         let open = format!("<testcase classname=\"{class}\" name=\"{name}\" time=\"{time}\"");
         let output = (!finished.output.is_empty())
             .then(|| format!("<system-out>{}</system-out>", cdata(&finished.output)));
@@ -32,7 +61,7 @@ impl Case {
 }
 
 /// The whole document after the header, written when the run ends.
-pub(super) fn document(tally: &Tally, cases: Vec<Case>) -> String {
+fn document(tally: &Tally, cases: Vec<Case>) -> String {
     let mut text = format!(
         "<testsuites><testsuite name=\"test\" package=\"test\" id=\"0\" errors=\"0\" failures=\"{}\" tests=\"{}\" skipped=\"{}\" >",
         tally.failed, tally.total, tally.ignored

@@ -2,12 +2,12 @@
 
 use std::io::Write;
 
-use super::json::Escaped;
-use super::{open_log, TestName};
+use super::json::JsonText;
+use super::{open_log, HarnessError, TestName};
 use crate::cli::{Arguments, Format, RunIgnored};
 
-/// Lists `tests` (the selection, in order) as libtest does, and ends the process.
-pub(crate) fn list(args: &Arguments, tests: &[TestName<'_>]) -> ! {
+/// Lists `tests` (the selection, in order) as libtest does.
+pub(crate) fn list(args: &Arguments, tests: &[TestName<'_>]) -> Result<(), HarnessError> {
     let mut text = String::new();
     match args.format {
         Format::Json => {
@@ -36,7 +36,7 @@ pub(crate) fn list(args: &Arguments, tests: &[TestName<'_>]) -> ! {
             }
         }
     }
-    if let Some(mut log) = open_log(args.logfile.as_deref()) {
+    if let Some(mut log) = args.logfile.as_deref().map(open_log).transpose()? {
         for test in tests {
             let _ = writeln!(log, "test {}", test.name);
         }
@@ -44,7 +44,7 @@ pub(crate) fn list(args: &Arguments, tests: &[TestName<'_>]) -> ! {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
-    std::process::exit(0)
+    Ok(())
 }
 
 /// A test's `discovered` event: its name, whether it is ignored (not under `--ignored` or
@@ -54,10 +54,10 @@ fn discovered(test: TestName<'_>, run_ignored: RunIgnored) -> String {
     let end = source.column as usize + test.case.name.len();
     format!(
         "{{ \"type\": \"test\", \"event\": \"discovered\", \"name\": \"{}\", \"ignore\": {}, \"ignore_message\": \"{}\", \"source_path\": \"{}\", \"start_line\": {}, \"start_col\": {}, \"end_line\": {}, \"end_col\": {end} }}\n",
-        Escaped(test.name),
+        JsonText(test.name),
         test.ignore().is_some() && run_ignored == RunIgnored::No,
-        Escaped(test.ignore().flatten().unwrap_or("")),
-        Escaped(source.file),
+        JsonText(test.ignore().flatten().unwrap_or("")),
+        JsonText(source.file),
         source.line,
         source.column,
         source.line,

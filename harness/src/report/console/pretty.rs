@@ -3,21 +3,89 @@
 
 use std::time::Duration;
 
+use super::tally::Tally;
 use super::terminfo::{paint, Colour, Palette};
-use super::{Outcome, Tally, TestName};
+use super::{
+    interruption_text, time_text, ConsoleResult, Interruption, Outcome, OutputFormatter, RunStart,
+    TestName, TimeLimits,
+};
+
+/// libtest's `pretty` format.
+pub(super) struct Pretty {
+    palette: Option<Palette>,
+    /// More than one test thread: `test NAME ... ` is written with the result, not when the
+    /// test starts.
+    multithreaded: bool,
+    time_limits: Option<TimeLimits>,
+}
+
+impl Pretty {
+    pub(super) fn new(
+        palette: Option<Palette>,
+        multithreaded: bool,
+        time_limits: Option<TimeLimits>,
+    ) -> Self {
+        Self {
+            palette,
+            multithreaded,
+            time_limits,
+        }
+    }
+}
+
+impl OutputFormatter for Pretty {
+    fn run_start(&mut self, start: &RunStart) -> String {
+        running(start)
+    }
+
+    /// At one test thread, the open `test NAME ... ` line, where a hang is seen.
+    fn test_start(&mut self, test: TestName<'_>) -> String {
+        match self.multithreaded {
+            true => String::new(),
+            false => name(test),
+        }
+    }
+
+    fn result(&mut self, test: TestName<'_>, result: &ConsoleResult) -> String {
+        let name = match self.multithreaded {
+            true => name(test),
+            false => String::new(),
+        };
+        let palette = self.palette.as_ref();
+        let text = outcome(&result.outcome, test.ignore_message(), palette);
+        let time = match (result.time, self.time_limits) {
+            (Some(time), Some(limits)) => time_text(time, limits, palette),
+            _ => String::new(),
+        };
+        format!("{name}{text}{time}\n")
+    }
+
+    fn run_finish(&mut self, tally: &Tally, elapsed: Duration) -> String {
+        finish(tally, elapsed, false, self.palette.as_ref())
+    }
+
+    fn interrupted(&mut self, tally: &Tally, interruption: &Interruption) -> String {
+        interruption_text(tally, interruption, !self.multithreaded)
+    }
+}
+
+/// `running N tests`, with the shuffle's seed, before the first (pretty and terse).
+pub(super) fn running(start: &RunStart) -> String {
+    let total = start.total;
+    let noun = if total == 1 { "test" } else { "tests" };
+    let seed =
+        (start.shuffle_seed).map_or_else(String::new, |seed| format!(" (shuffle seed: {seed})"));
+    format!("\nrunning {total} {noun}{seed}\n")
+}
 
 /// `test NAME ... `, or `test NAME - should panic ... `.
-pub(super) fn name(test: TestName<'_>) -> String {
+fn name(test: TestName<'_>) -> String {
     format!("test {}{} ... ", test.name, test.mode())
 }
 
 /// `ok`, `FAILED`, `ignored, REASON`, `FAILED (time limit exceeded)`, each in its colour as a
 /// whole, as libtest writes it.
-pub(super) fn result(
-    outcome: &Outcome,
-    ignore_message: Option<&str>,
-    palette: Option<&Palette>,
-) -> String {
+fn outcome(outcome: &Outcome, ignore_message: Option<&str>, palette: Option<&Palette>) -> String {
     match (outcome, ignore_message) {
         (Outcome::Passed, _) => paint("ok", Colour::Green, palette),
         (Outcome::Failed(_), _) => paint("FAILED", Colour::Red, palette),

@@ -1,13 +1,52 @@
 //! libtest's `terse` format (`-q`): a character per test, 87 to a line with the count so far,
 //! and each failure on a line of its own, named.
 
+use std::time::Duration;
+
+use super::pretty::{finish, running};
+use super::tally::Tally;
 use super::terminfo::{paint, Colour, Palette};
-use super::Outcome;
+use super::TestName;
+use super::{interruption_text, ConsoleResult, Interruption, Outcome, OutputFormatter, RunStart};
+
+/// libtest's `terse` format.
+pub(super) struct Terse {
+    palette: Option<Palette>,
+    marks: Marks,
+}
+
+impl Terse {
+    pub(super) fn new(palette: Option<Palette>) -> Self {
+        Self {
+            palette,
+            marks: Marks::default(),
+        }
+    }
+}
+
+impl OutputFormatter for Terse {
+    fn run_start(&mut self, start: &RunStart) -> String {
+        self.marks.total = start.total;
+        running(start)
+    }
+
+    fn result(&mut self, test: TestName<'_>, result: &ConsoleResult) -> String {
+        (self.marks).result(test.name, &result.outcome, self.palette.as_ref())
+    }
+
+    fn run_finish(&mut self, tally: &Tally, elapsed: Duration) -> String {
+        finish(tally, elapsed, true, self.palette.as_ref())
+    }
+
+    fn interrupted(&mut self, tally: &Tally, interruption: &Interruption) -> String {
+        interruption_text(tally, interruption, false)
+    }
+}
 
 /// Where the marks stand.
 #[derive(Default)]
-pub(super) struct Progress {
-    pub(super) total: usize,
+struct Marks {
+    total: usize,
     done: usize,
     column: usize,
 }
@@ -15,14 +54,9 @@ pub(super) struct Progress {
 /// libtest ends a line of marks at this column, so that the count still fits in 100.
 const MAX_COLUMN: usize = 88;
 
-impl Progress {
+impl Marks {
     /// The text for one result: a mark (`.`, `i`), or a failure's own line.
-    pub(super) fn result(
-        &mut self,
-        name: &str,
-        outcome: &Outcome,
-        palette: Option<&Palette>,
-    ) -> String {
+    fn result(&mut self, name: &str, outcome: &Outcome, palette: Option<&Palette>) -> String {
         match outcome {
             Outcome::Passed => self.mark(paint(".", Colour::Green, palette)),
             Outcome::Ignored => self.mark(paint("i", Colour::Yellow, palette)),

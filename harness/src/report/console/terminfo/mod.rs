@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::Env;
+use crate::env::Env;
 use expand::expand;
 
 mod expand;
