@@ -4,7 +4,7 @@
 use std::fmt::{self, Display, Formatter};
 use std::time::Duration;
 
-use crate::outcome::{ChildEnd, SetupFailed, SetupFailure, SignalNumber};
+use crate::outcome::{ChildEnd, SetupFailed, SetupFailure, SignalNumber, TimedOut};
 use crate::registry::Source;
 use crate::size;
 use crate::symbols::Frame;
@@ -24,14 +24,7 @@ impl Display for SignalNumber {
 impl Display for Failure {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::TimedOut(timed_out) => {
-                let after = Duration::from_millis(timed_out.after.as_millis() as u64);
-                write!(f, "timed out after {}", humantime::format_duration(after))?;
-                if let Some(signal) = timed_out.stopped_by {
-                    write!(f, " while stopped by signal {signal}")?;
-                }
-                write!(f, "; its process group was killed")
-            }
+            Failure::TimedOut(timed_out) => write_timed_out(f, timed_out),
             Failure::ForkedCopyReturned { panicked } => {
                 let how = if *panicked {
                     "unwound out of the test body with a panic"
@@ -77,38 +70,59 @@ impl Display for Failure {
                 "{}, but should have panicked with a message containing {expected:?}",
                 Panicked(panic)
             ),
-            Failure::PeakOverMax { peak, max } => write!(
-                f,
-                "its heap peaked at {} above where it began, over its max_peak of {}",
-                size::format(*peak),
-                size::format(*max)
-            ),
-            Failure::Leaked {
-                bytes,
-                blocks,
-                limit,
-            } => write!(
-                f,
-                "leaked {} in {} (limit: {}); allow it with #[isolated_test(leak_limit = {bytes})] or #[isolated_test(allow_leaks)]",
-                count(*bytes, "byte"),
-                count(*blocks, "allocation"),
-                count(*limit, "byte"),
-            ),
-            Failure::LeftDescriptors(left) => write!(
-                f,
-                "left {}; allow it with #[isolated_test(allow_leaks)]",
-                Descriptors(left)
-            ),
-            Failure::LeftThreads { threads } => write!(
-                f,
-                "returned while {} it started still ran (strict_leaks)",
-                threads_count(*threads)
-            ),
+            Failure::PeakOverMax { .. }
+            | Failure::Leaked { .. }
+            | Failure::LeftDescriptors(_)
+            | Failure::LeftThreads { .. } => write_resources(f, self),
             Failure::NotStarted(error) => {
                 write!(f, "could not start the test's child process: {error}")
             }
             Failure::Setup(failure) => write!(f, "{failure}"),
         }
+    }
+}
+
+/// A timeout's reason: after how long, and whether a signal had stopped the test.
+fn write_timed_out(f: &mut Formatter<'_>, timed_out: &TimedOut) -> fmt::Result {
+    let after = Duration::from_millis(timed_out.after.as_millis() as u64);
+    write!(f, "timed out after {}", humantime::format_duration(after))?;
+    if let Some(signal) = timed_out.stopped_by {
+        write!(f, " while stopped by signal {signal}")?;
+    }
+    write!(f, "; its process group was killed")
+}
+
+/// The reason of a test that used or left more than it may: heap, descriptors, threads.
+fn write_resources(f: &mut Formatter<'_>, failure: &Failure) -> fmt::Result {
+    match failure {
+        Failure::PeakOverMax { peak, max } => write!(
+            f,
+            "its heap peaked at {} above where it began, over its max_peak of {}",
+            size::format(*peak),
+            size::format(*max)
+        ),
+        Failure::Leaked {
+            bytes,
+            blocks,
+            limit,
+        } => write!(
+            f,
+            "leaked {} in {} (limit: {}); allow it with #[isolated_test(leak_limit = {bytes})] or #[isolated_test(allow_leaks)]",
+            count(*bytes, "byte"),
+            count(*blocks, "allocation"),
+            count(*limit, "byte"),
+        ),
+        Failure::LeftDescriptors(left) => write!(
+            f,
+            "left {}; allow it with #[isolated_test(allow_leaks)]",
+            Descriptors(left)
+        ),
+        Failure::LeftThreads { threads } => write!(
+            f,
+            "returned while {} it started still ran (strict_leaks)",
+            threads_count(*threads)
+        ),
+        other => unreachable!("not a failure of resources: {other:?}"),
     }
 }
 
