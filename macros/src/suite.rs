@@ -8,6 +8,8 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Error, Expr, Meta, Result, Token};
 
+use crate::arguments::Arguments;
+
 /// The arguments `main!` takes: the allocator, and each test argument that has an environment
 /// variable.
 const EXPECTED: &str =
@@ -26,9 +28,15 @@ const TEST_ONLY: &[&str] = &[
     "runtime",
 ];
 
-/// `for_editor`: rust-analyzer expands it, and gets no `isolated_tests_need_harness_false` test
-/// (its lens would offer a runnable that runs no test).
-pub(crate) fn expand(args: TokenStream2, for_editor: bool) -> Result<TokenStream2> {
+/// `main!`'s arguments, each checked at its span.
+struct SuiteArguments {
+    allocator: Option<Allocator>,
+    setup: Option<syn::Path>,
+    /// The suite-wide defaults, checked as a test's own arguments are.
+    defaults: Arguments,
+}
+
+fn parse_suite_arguments(args: TokenStream2) -> Result<SuiteArguments> {
     let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args)?;
     let mut allocator: Option<Allocator> = None;
     let mut setup: Option<syn::Path> = None;
@@ -41,12 +49,12 @@ pub(crate) fn expand(args: TokenStream2, for_editor: bool) -> Result<TokenStream
             .unwrap_or_default();
         match (name.as_str(), &meta) {
             ("allocator", Meta::NameValue(pair)) => {
-                crate::reject_duplicate(allocator.is_some(), &meta, "allocator")?;
+                crate::arguments::reject_duplicate(allocator.is_some(), &meta, "allocator")?;
                 allocator = Some(allocator_argument(&pair.value)?);
             }
             ("setup", Meta::NameValue(pair)) => {
-                crate::reject_duplicate(setup.is_some(), &meta, "setup")?;
-                setup = Some(crate::setup_argument(&pair.value)?);
+                crate::arguments::reject_duplicate(setup.is_some(), &meta, "setup")?;
+                setup = Some(crate::arguments::setup_argument(&pair.value)?);
             }
             ("allocator", _) => {
                 return Err(Error::new(meta.span(), "write `allocator = ...`"));
@@ -70,7 +78,21 @@ pub(crate) fn expand(args: TokenStream2, for_editor: bool) -> Result<TokenStream
             }
         }
     }
-    let arguments = crate::parse_arguments(defaults.to_token_stream())?;
+    Ok(SuiteArguments {
+        allocator,
+        setup,
+        defaults: crate::arguments::parse_arguments(defaults.to_token_stream())?,
+    })
+}
+
+/// `for_editor`: rust-analyzer expands it, and gets no `isolated_tests_need_harness_false` test
+/// (its lens would offer a runnable that runs no test).
+pub(crate) fn expand(args: TokenStream2, for_editor: bool) -> Result<TokenStream2> {
+    let SuiteArguments {
+        allocator,
+        setup,
+        defaults: arguments,
+    } = parse_suite_arguments(args)?;
     let private = crate::private();
     let some = |value: Option<TokenStream2>| match value {
         Some(value) => quote!(::core::option::Option::Some(#value)),
@@ -84,7 +106,7 @@ pub(crate) fn expand(args: TokenStream2, for_editor: bool) -> Result<TokenStream
     let memory_limit = some(arguments.memory_limit.map(|(_, bytes)| quote!(#bytes)));
     let retries = some(arguments.retries.map(|(_, retries)| quote!(#retries)));
     let strict_leaks = arguments.strict_leaks.is_some();
-    let setup = crate::setup_value(setup.as_ref());
+    let setup = crate::expansion::setup_value(setup.as_ref());
     let (allocator, counting) = counting_allocator(allocator);
     // Compiled only by libtest's harness (`rustc --test`), which runs this instead of `main`: a
     // target that forgot `harness = false` fails saying so, rather than running none of its
