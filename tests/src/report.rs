@@ -1,4 +1,4 @@
-//! Reading libtest-style output (as libtest-mimic and isolated-test print it) into plain data.
+//! Reading libtest-style output (as libtest and isolated-test print it) into plain data.
 
 use std::collections::BTreeMap;
 

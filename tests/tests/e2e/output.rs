@@ -239,7 +239,7 @@ fn nocapture_a_test_that_makes_stdout_nonblocking_cannot_break_the_harness() {
         "the harness ended without waiting to write\n{context}"
     );
     assert_eq!(output.status.code(), Some(0), "{context}");
-    // The verdict's `ok` follows the flood on the line libtest-mimic opened for the test.
+    // The verdict's `ok` follows the flood on the line the console opened for the test.
     let flooded = stdout.bytes().filter(|&byte| byte == b'x').count();
     assert!(
         stdout.starts_with("\nrunning 1 test\ntest makes_stdout_nonblocking_and_fills_it ... x")
