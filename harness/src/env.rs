@@ -41,10 +41,13 @@ pub(crate) const TERMINFO: &[&str] = &["TERMINFO", "TERMINFO_DIRS", "HOME", "MSY
 /// Read as libtest reads it: set, it lets `-Z unstable-options` through on a stable toolchain.
 pub(crate) const TOOLCHAIN: &[&str] = &["RUSTC_BOOTSTRAP"];
 
+/// Read in a child of an instrumented binary: where the coverage runtime writes its profile.
+pub(crate) const COVERAGE: &[&str] = &["LLVM_PROFILE_FILE"];
+
 /// This process's environment, for the variables named above.
 pub(crate) fn of_this_process(name: &str) -> Option<String> {
     debug_assert!(
-        [CONFIGURATION, TERMINFO, TOOLCHAIN]
+        [CONFIGURATION, TERMINFO, TOOLCHAIN, COVERAGE]
             .iter()
             .any(|names| names.contains(&name)),
         "the harness reads {name}, which env.rs does not name"

@@ -14,6 +14,7 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;
 
+use crate::env;
 use crate::registry::TestCase;
 use crate::sys;
 use crate::wire::{self, ChildReport, HeapDelta, Message, CHANNEL_LOST_LINE, EXIT_CHANNEL_LOST};
@@ -104,8 +105,8 @@ fn write_coverage() {
     // The runtime expanded `%p` once, in the harness, and ignores the same pattern set again:
     // set another (which it opens, so a harmless one), then the pattern, so that it names this
     // child. Without `LLVM_PROFILE_FILE`, rustc's default pattern.
-    let pattern =
-        std::env::var("LLVM_PROFILE_FILE").unwrap_or_else(|_| "default_%m_%p.profraw".to_owned());
+    let pattern = env::of_this_process("LLVM_PROFILE_FILE")
+        .unwrap_or_else(|| "default_%m_%p.profraw".to_owned());
     let Ok(pattern) = std::ffi::CString::new(pattern) else {
         return;
     };
