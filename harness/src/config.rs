@@ -9,7 +9,8 @@ use std::time::Duration;
 use crate::cli::{Arguments, ColorChoice, Refused};
 use crate::env::Env;
 use crate::registry::{Setup, SuiteDefaults};
-use crate::report::console::{Palette, TestKind, TimeLimits};
+use crate::report::console::Palette;
+use crate::report::{TestKind, TimeLimits};
 
 /// A bad environment value, reported as one line.
 #[derive(Debug, PartialEq, Eq)]

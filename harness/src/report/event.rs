@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use super::console::TestName;
 use super::failure_text::FailureReport;
 use super::memory::Captured;
+use super::test_name::TestName;
 use crate::outcome::{CapturedStream, Escapee};
 use crate::registry::TestCase;
 use crate::symbols::Frame;

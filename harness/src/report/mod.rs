@@ -10,7 +10,7 @@
 //! | the notes after the run | `after_run` | stdout, or stderr beside JSON or XML |
 //!
 //! What the sinks share: the failure's text (`failure_text`, `reasons`), what is said of a pass
-//! (`pass_notes`), the memory figures (`memory`).
+//! (`pass_notes`), the memory figures (`memory`), a test's name as libtest says it (`test_name`).
 
 mod after_run;
 pub(crate) mod console;
@@ -23,6 +23,7 @@ mod pass_notes;
 pub(crate) mod reasons;
 mod slow_notice;
 mod status;
+mod test_name;
 
 use std::time::{Duration, Instant};
 
@@ -37,6 +38,7 @@ pub(crate) use junit_file::JunitFile;
 pub(crate) use memory::{Captured, MemoryFigures};
 pub(crate) use slow_notice::SlowNotice;
 pub(crate) use status::StatusLine;
+pub(crate) use test_name::{TestKind, TestName, TimeLimits};
 
 use crate::parent::supervisor::Progress;
 use crate::registry::TestCase;

@@ -14,11 +14,12 @@ use crate::parent::zygote::Zygotes;
 use crate::parent::{orphans, signals};
 use crate::plan::{self, PlannedTest};
 use crate::registry::{self, SuiteDefaults};
-use crate::report::console::{self, Console, ConsoleOptions, TestKind, TestName, TimeLimits};
+use crate::report::console::{self, Console, ConsoleOptions};
 use crate::report::{
     AfterRun, Event, HarnessError, JunitFile, Reporter, RunStart, Sink, SlowNotice, StatusLine,
     TestResult,
 };
+use crate::report::{TestKind, TestName, TimeLimits};
 use crate::sys;
 use crate::verdict::Death;
 use scheduler::Scheduler;

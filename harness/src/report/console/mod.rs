@@ -9,7 +9,6 @@ mod pretty;
 mod tally;
 mod terminfo;
 mod terse;
-mod test_name;
 #[cfg(test)]
 mod tests;
 
@@ -21,12 +20,12 @@ use std::time::Duration;
 use super::event::{Event, Interruption, LeftBehind, RunStart, Sink, TestEnd, TestResult};
 use super::pass_notes::SaidOfPass;
 use super::HarnessError;
+use super::{TestKind, TestName, TimeLimits};
 use crate::cli::Format;
 pub(crate) use list::list;
 use tally::Tally;
 pub(crate) use terminfo::Palette;
 use terminfo::{paint, Colour};
-pub(crate) use test_name::{TestKind, TestName, TimeLimits};
 
 /// Colour on or off for isolated-test's own text, on stdout and stderr.
 pub(crate) fn set_colors(colour: bool) {
