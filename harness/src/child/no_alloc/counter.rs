@@ -93,9 +93,12 @@ pub(crate) struct SplitCounter {
 }
 
 impl SplitCounter {
-    /// Where the unlocked share is, in bytes from the counter's start.
+    /// Where the unlocked share is, in bytes from the counter's start: for the fast path's
+    /// assembly, which exists on x86-64 Linux alone.
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
     pub(crate) const UNLOCKED_SHARE: usize = std::mem::offset_of!(SplitCounter, unlocked);
     /// Where the other threads' share is.
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
     pub(crate) const OTHERS_SHARE: usize = std::mem::offset_of!(SplitCounter, others);
 
     pub(crate) const fn new() -> Self {
