@@ -5,11 +5,11 @@
 
 use nix::sys::signal::Signal;
 
-use crate::outcome::{ChildEnd, ChildOutcome, ChildReport, DeathClues, ProtocolError};
-use crate::outcome::{SetupFailure, SignalNumber, TimedOut};
+use crate::outcome::{ChildEnd, ChildOutcome, ChildReport, HeapDelta, LeftDescriptors};
+use crate::outcome::{Leftovers, MemoryLimitHit, Mishaps, PanicRecord, ProtocolError};
+use crate::outcome::{SetupFailure, SignalNumber, TimedOut, TrackedLeaks};
+use crate::outcome::{CHANNEL_LOST_LINE, EXIT_CHANNEL_LOST};
 use crate::registry::{ExpectedEnd, ShouldPanic};
-use crate::wire::{HeapDelta, LeftDescriptors, MemoryLimitHit, PanicRecord, TrackedLeaks};
-use crate::wire::{CHANNEL_LOST_LINE, EXIT_CHANNEL_LOST};
 
 /// Heap growth this large is worth naming the sites of, still reachable or not.
 pub(crate) const LARGE_GROWTH: u64 = 1 << 20;
@@ -178,7 +178,7 @@ pub(crate) enum LastWords {
 
 impl Ending {
     pub(crate) fn of(outcome: &ChildOutcome) -> Self {
-        let last_words = last_words(&outcome.clues);
+        let last_words = last_words(&outcome.clues.mishaps);
         match (&outcome.report, outcome.end) {
             (
                 _,
@@ -269,19 +269,19 @@ fn lost_channel(outcome: &ChildOutcome) -> bool {
     ) && outcome.stderr.ends_with(CHANNEL_LOST_LINE.as_bytes())
 }
 
-fn last_words(clues: &DeathClues) -> Option<LastWords> {
-    if let Some(hit) = clues.memory_limit {
+fn last_words(mishaps: &Mishaps) -> Option<LastWords> {
+    if let Some(hit) = mishaps.memory_limit {
         return Some(LastWords::MemoryLimit(hit));
     }
-    if let Some(size) = clues.failed_allocation {
+    if let Some(size) = mishaps.failed_allocation {
         return Some(LastWords::FailedAllocation(size));
     }
-    clues.first_panic.clone().map(LastWords::Panicked)
+    mishaps.first_panic.clone().map(LastWords::Panicked)
 }
 
 /// The verdict on a test that must finish its body: return, or panic as `should_panic` asks.
 fn judge_finished(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
-    if let (Err(_), Some(hit)) = (&outcome.report, &outcome.clues.memory_limit) {
+    if let (Err(_), Some(hit)) = (&outcome.report, &outcome.clues.mishaps.memory_limit) {
         // The refused allocation is why it died: `handle_alloc_error` aborts.
         return fail(Failure::OverMemoryLimit(*hit));
     }
@@ -305,7 +305,7 @@ fn judge_finished(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
             })
         }
         (ChildReport::Returned { heap }, ShouldPanic::No) => {
-            judge_left(judge_heap(heap, expect), &outcome.clues, expect)
+            judge_left(judge_heap(heap, expect), &outcome.clues.left, expect)
         }
         (ChildReport::Panicked(_), ShouldPanic::Yes) => PASS,
         (ChildReport::Panicked(panic), ShouldPanic::WithMessage(expected)) => {
@@ -354,13 +354,13 @@ fn judge_heap(heap: Option<HeapDelta>, expect: &Expectations) -> Verdict {
 /// A returning test's verdict on its heap, `heap_verdict`, and then on what else it left: open
 /// descriptors fail it as a leak does (noted under `allow_leaks`); threads still running are
 /// noted (a failure under `strict_leaks`).
-fn judge_left(heap_verdict: Verdict, clues: &DeathClues, expect: &Expectations) -> Verdict {
-    let descriptors = match &clues.left_descriptors {
+fn judge_left(heap_verdict: Verdict, left: &Leftovers, expect: &Expectations) -> Verdict {
+    let descriptors = match &left.descriptors {
         None => Ok(None),
         Some(left) if expect.leak_limit.is_some() => Err(Failure::LeftDescriptors(left.clone())),
         Some(left) => Ok(Some(Note::AllowedDescriptors(left.clone()))),
     };
-    judge_left_with(heap_verdict, descriptors, clues.left_threads, expect)
+    judge_left_with(heap_verdict, descriptors, left.threads, expect)
 }
 
 /// [`judge_left`], the descriptors judged already: a failure, or what to note of them.
@@ -399,23 +399,23 @@ pub(crate) fn left(heap: HeapDelta) -> (u64, u64) {
 /// Where the test also left descriptors open, the second run tells which are held by what its
 /// body wrote (`second_left_open`: those it left): only the others count.
 pub(crate) fn judge_tracked(
-    first: (HeapDelta, &DeathClues),
+    first: (HeapDelta, &Leftovers),
     second: HeapDelta,
     leaks: &TrackedLeaks,
     second_left_open: Option<&LeftDescriptors>,
     expect: &Expectations,
 ) -> Verdict {
-    let (first, clues) = first;
+    let (first, first_left) = first;
     let heap_verdict = match expect.leak_limit {
         Some(limit) if left(first).0 > limit => judge_lost(first, second, leaks, expect),
         _ => judge_heap(Some(first), expect),
     };
-    match (&leaks.held_descriptors, &clues.left_descriptors) {
-        (Some(held), Some(first_left)) => {
-            let held = judge_held(first_left, second_left_open, held).map(Some);
-            judge_left_with(heap_verdict, held, clues.left_threads, expect)
+    match (&leaks.held_descriptors, &first_left.descriptors) {
+        (Some(held), Some(first_left_open)) => {
+            let held = judge_held(first_left_open, second_left_open, held).map(Some);
+            judge_left_with(heap_verdict, held, first_left.threads, expect)
         }
-        _ => judge_left(heap_verdict, clues, expect),
+        _ => judge_left(heap_verdict, first_left, expect),
     }
 }
 
@@ -499,7 +499,7 @@ pub(crate) enum SearchFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::CapturedStream;
+    use crate::outcome::{CapturedStream, Clues};
     use std::time::Duration;
 
     fn outcome(report: Result<ChildReport, ProtocolError>, end: ChildEnd) -> ChildOutcome {
@@ -509,9 +509,12 @@ mod tests {
         };
         ChildOutcome {
             report,
-            clues: DeathClues {
-                first_panic,
-                ..DeathClues::default()
+            clues: Clues {
+                mishaps: Mishaps {
+                    first_panic,
+                    ..Mishaps::default()
+                },
+                ..Clues::default()
             },
             end,
             signalled_harness: None,
@@ -551,7 +554,7 @@ mod tests {
         let crashed = outcome(Err(ProtocolError::NoReport), SEGV);
         assert_eq!(judge(&crashed, &expect), PASS);
         let mut aborted = outcome(Err(ProtocolError::NoReport), ABRT);
-        aborted.clues.first_panic = Some(PanicRecord {
+        aborted.clues.mishaps.first_panic = Some(PanicRecord {
             message: Some("boom".to_owned()),
             location: None,
             contains_expected: None,
@@ -619,7 +622,7 @@ mod tests {
     #[test]
     fn a_refused_allocation_names_the_memory_limit() {
         let mut aborted = outcome(Err(ProtocolError::NoReport), ABRT);
-        aborted.clues.memory_limit = Some(MemoryLimitHit {
+        aborted.clues.mishaps.memory_limit = Some(MemoryLimitHit {
             limit: 64 << 20,
             size: 1 << 20,
             live: 127 << 19,
@@ -700,7 +703,7 @@ mod tests {
         Ok(ChildReport::Panicked(PanicRecord {
             contains_expected: None,
             message: Some(message.to_owned()),
-            location: Some(crate::wire::PanicLocation {
+            location: Some(crate::outcome::PanicLocation {
                 file: "tests/t.rs".to_owned(),
                 line: 4,
                 column: 9,
@@ -763,7 +766,7 @@ mod tests {
                 core_dumped: false,
             },
         );
-        aborted.clues.first_panic = Some(PanicRecord {
+        aborted.clues.mishaps.first_panic = Some(PanicRecord {
             message: Some("first".to_owned()),
             location: None,
             contains_expected: None,
@@ -792,7 +795,7 @@ mod tests {
                 core_dumped: false,
             },
         );
-        aborted.clues.failed_allocation = Some(1 << 46);
+        aborted.clues.mishaps.failed_allocation = Some(1 << 46);
         assert_eq!(
             reason(judge(&aborted, &STRICT)),
             "killed by signal 6 (SIGABRT) after an allocation of 70368744177664 bytes failed"
@@ -861,11 +864,11 @@ mod tests {
     #[test]
     fn descriptors_fail_as_a_leak_does_and_threads_are_noted_unless_strict() {
         let mut left = outcome(returned(0), ChildEnd::Exited(0));
-        left.clues.left_descriptors = Some(LeftDescriptors {
+        left.clues.left.descriptors = Some(LeftDescriptors {
             count: 1,
             named: vec![(7, "/tmp/x.db".to_owned())],
         });
-        left.clues.left_threads = 2;
+        left.clues.left.threads = 2;
         assert_eq!(
             reason(judge(&left, &STRICT)),
             "left 1 descriptor open: fd 7 → /tmp/x.db; allow it with #[isolated_test(allow_leaks)]"
@@ -881,7 +884,7 @@ mod tests {
             note.to_string(),
             "left 1 descriptor open: fd 7 → /tmp/x.db (allowed)"
         );
-        left.clues.left_descriptors = None;
+        left.clues.left.descriptors = None;
         let Verdict::Pass(Some(note)) = judge(&left, &STRICT) else {
             panic!("threads still running are noted");
         };

@@ -430,7 +430,7 @@ impl Supervisor {
         // Off the table before the reap frees the group's id for reuse.
         drop(child.group);
         let ChannelContents { report, clues } = wire::decode(child.token, &child.result_bytes);
-        if clues.left_processes {
+        if clues.left.processes {
             // Only such a test can have left processes for a sweep to find; remembering every
             // group would grow the harness with the suite.
             self.orphans.group_finished(child.pid.as_raw());
@@ -466,7 +466,7 @@ impl Supervisor {
     fn sweep_after(&mut self, finished: &[(usize, ChildOutcome)]) {
         if finished
             .iter()
-            .any(|(_, outcome)| outcome.clues.left_processes)
+            .any(|(_, outcome)| outcome.clues.left.processes)
         {
             let escapees = self.sweep_orphans();
             self.escapees.extend(escapees);
@@ -474,7 +474,7 @@ impl Supervisor {
     }
 
     /// Escaped processes killed since the last call. Which test left each is told by the pids
-    /// tests listed in their reports ([`DeathClues::descendants`](crate::wire::DeathClues::descendants)).
+    /// tests listed in their reports ([`Leftovers::descendants`](crate::outcome::Leftovers::descendants)).
     pub(crate) fn take_escapees(&mut self) -> Vec<Escapee> {
         std::mem::take(&mut self.escapees)
     }

@@ -10,14 +10,13 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use crate::child::ChildOptions;
-use crate::outcome::{ChildOutcome, ChildReport, Escapee};
+use crate::outcome::{ChildOutcome, ChildReport, Escapee, RecordedSite, TrackedLeaks};
 use crate::parent::supervisor::{Progress, Supervisor, Watch};
 use crate::parent::zygote::StartError;
 use crate::parent::{leak_sites, signals};
 use crate::plan::PlannedTest;
 use crate::symbols::Frame;
 use crate::verdict::{self, Failure, Verdict, LARGE_GROWTH};
-use crate::wire::TrackedLeaks;
 
 /// Why a test's outcome could not be had.
 #[derive(Debug)]
@@ -133,7 +132,7 @@ impl Scheduler {
         };
         // Cheap first: most runs that grew at all stayed within their limit, and left nothing.
         let over_limit = heap.net_bytes.max(0) as u64 > expect.leak_limit?;
-        let left_open = outcome.clues.left_descriptors.is_some();
+        let left_open = outcome.clues.left.descriptors.is_some();
         if !over_limit && !left_open {
             return None;
         }
@@ -381,11 +380,8 @@ impl Scheduler {
     }
 
     /// Names the sites of the blocks a tracked run left, by the symboliser.
-    pub(crate) fn name_sites(&mut self, leaks: &mut TrackedLeaks) {
-        if leaks.lost.sites.is_empty() && leaks.reachable.sites.is_empty() {
-            return;
-        }
-        leak_sites::name_sites(leaks, |address| self.supervisor.resolve(&[address]));
+    pub(crate) fn name_sites(&mut self, leaks: TrackedLeaks<RecordedSite>) -> TrackedLeaks {
+        leak_sites::name_sites(leaks, |address| self.supervisor.resolve(&[address]))
     }
 
     /// Processes that escaped a test's group, killed since the last call.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use super::scheduler::{RunError, Scheduler, TrackingPlan};
-use crate::outcome::{ChildOutcome, ChildReport};
+use crate::outcome::{ChildOutcome, ChildReport, HeapDelta};
 use crate::parent::zygote::StartError;
 use crate::report::console::TestName;
 use crate::report::{
@@ -16,7 +16,6 @@ use crate::report::{
     RunEnd, TestEnd, TestResult,
 };
 use crate::verdict::{self, Death, Failure, LeakSiteSearch, SearchFailure, Verdict};
-use crate::wire::HeapDelta;
 
 /// A signal from outside stopped the run.
 #[derive(Clone, Copy, Debug)]
@@ -182,7 +181,7 @@ impl Run {
                 left_open,
                 ..
             } if !expect.strict_leaks => verdict::judge_tracked(
-                (first, &outcome.clues),
+                (first, &outcome.clues.left),
                 *second,
                 leaks,
                 left_open.as_ref(),
@@ -236,13 +235,13 @@ impl Run {
                 return Ok(LeakSiteSearch::Failed(SearchFailure::NoHeapFigures))
             }
         };
-        let mut leaks = outcome.clues.tracked_leaks.take().unwrap_or_default();
-        self.scheduler.name_sites(&mut leaks);
+        let recorded = outcome.clues.tracked_leaks.take().unwrap_or_default();
+        let leaks = self.scheduler.name_sites(recorded);
         Ok(LeakSiteSearch::Found {
             leaks,
             second,
             first,
-            left_open: outcome.clues.left_descriptors.take(),
+            left_open: outcome.clues.left.descriptors.take(),
         })
     }
 
@@ -250,7 +249,7 @@ impl Run {
     fn take_clues(&mut self, index: usize, outcome: &ChildOutcome) {
         let left = LeftBehind {
             case: self.scheduler.test(index).case,
-            descendants: &outcome.clues.descendants,
+            descendants: &outcome.clues.left.descendants,
             escapees: self.scheduler.take_escapees(),
             checked_stderr: &outcome.stderr,
         };
