@@ -20,7 +20,7 @@ use crate::report::{
     TestResult,
 };
 use crate::sys;
-use crate::verdict::Death;
+use crate::verdict::{Death, TrackingPolicy};
 use scheduler::Scheduler;
 use trial::{Interrupted, Run};
 
@@ -252,8 +252,10 @@ fn start_run(
         order,
         supervisor,
         invocation.jobs.min(signals::MAX_CHILDREN),
-        invocation.leak_sites,
-        show_memory,
+        TrackingPolicy {
+            leak_sites: invocation.leak_sites,
+            report_memory: show_memory,
+        },
     );
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     // Only where a person watches libtest's lines on a terminal that moves its cursor; never

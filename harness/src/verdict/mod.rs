@@ -5,8 +5,11 @@
 //!
 //! By concern: what a test must do ([`expectations`]) and what a verdict says ([`findings`]); how
 //! a child ended ([`ending`]); a child that finished its body ([`finished`]), its heap
-//! ([`heap`]) and what it left behind ([`left`]); and the second run that tracks a leaking
-//! test's allocations ([`tracked`]).
+//! ([`heap`]) and what it left behind ([`left`]); whether a run must be run again tracking its
+//! allocations ([`tracking`]), and the verdict once it was ([`tracked`]).
+//!
+//! Each run of a test is judged once: [`first_look`] gives its verdict, or the tracked run it
+//! needs first; [`with_tracked_run`] then gives the verdict. The scheduler runs what it is told.
 
 mod ending;
 mod expectations;
@@ -17,6 +20,7 @@ mod left;
 #[cfg(test)]
 mod tests;
 mod tracked;
+mod tracking;
 
 use crate::outcome::{ChildEnd, ChildOutcome, ProtocolError, SignalNumber};
 use crate::registry::ExpectedEnd;
@@ -27,7 +31,8 @@ pub(crate) use ending::{Ending, LastWords};
 pub(crate) use expectations::Expectations;
 pub(crate) use findings::{Death, Failure, Note, Verdict};
 pub(crate) use heap::{left, LARGE_GROWTH};
-pub(crate) use tracked::{judge_tracked, LeakSiteSearch, SearchFailure};
+pub(crate) use tracked::{with_tracked_run, LeakSiteSearch, SearchFailure};
+pub(crate) use tracking::{first_look, Judgement, TrackingPlan, TrackingPolicy};
 
 fn fail(failure: Failure) -> Verdict {
     Verdict::Fail(failure)

@@ -1,10 +1,82 @@
-//! Judging a leaking test again once a second run tracked its allocations: which blocks are
-//! lost, which descriptors held.
+//! The verdict on a test whose first look asked for a second run that tracks its allocations,
+//! once that run came back: which blocks it left are lost, which descriptors held.
 
 use super::heap::{judge_heap, left};
 use super::left::{judge_held, judge_left, judge_left_with};
-use super::{fail, Expectations, Failure, Note, Verdict, PASS};
-use crate::outcome::{HeapDelta, LeftDescriptors, Leftovers, TrackedLeaks};
+use super::tracking::Provisional;
+use super::{fail, judge, Expectations, Failure, Note, Verdict, PASS};
+use crate::outcome::{ChildOutcome, ChildReport, HeapDelta, LeftDescriptors, Leftovers};
+use crate::outcome::{RecordedSite, TrackedLeaks};
+
+/// The verdict on a test whose first look was `provisional`, once the tracked run it asked for
+/// came back (`tracked`, or why it could not be had); and what that run found, the failure's
+/// evidence. `name_sites` names the call stacks the run recorded (the symboliser's work, done
+/// only for a run that found something). Under `strict_leaks` all growth counts, and the
+/// provisional verdict stands.
+pub(crate) fn with_tracked_run(
+    provisional: Provisional,
+    tracked: Result<ChildOutcome, SearchFailure>,
+    expect: &Expectations,
+    name_sites: impl FnOnce(TrackedLeaks<RecordedSite>) -> TrackedLeaks,
+) -> (Verdict, LeakSiteSearch) {
+    let Provisional {
+        verdict,
+        heap: first,
+        left: first_left,
+    } = provisional;
+    let search = match tracked.and_then(|outcome| what_it_found(outcome, expect)) {
+        Err(failure) => LeakSiteSearch::Failed(failure),
+        Ok((second, recorded, left_open)) => LeakSiteSearch::Found {
+            leaks: name_sites(recorded),
+            second,
+            first,
+            left_open,
+        },
+    };
+    let verdict = match &search {
+        LeakSiteSearch::Found {
+            leaks,
+            second,
+            left_open,
+            ..
+        } if !expect.strict_leaks => judge_tracked(
+            (first, &first_left),
+            *second,
+            leaks,
+            left_open.as_ref(),
+            expect,
+        ),
+        _ => verdict,
+    };
+    (verdict, search)
+}
+
+/// What a tracked run found: its heap figures, the blocks it left as recorded, and the
+/// descriptors it left open; or, where it did not return as the failing run did, why not.
+fn what_it_found(
+    mut outcome: ChildOutcome,
+    expect: &Expectations,
+) -> Result<
+    (
+        HeapDelta,
+        TrackedLeaks<RecordedSite>,
+        Option<LeftDescriptors>,
+    ),
+    SearchFailure,
+> {
+    let second = match (&outcome.report, judge(&outcome, expect)) {
+        (_, Verdict::Fail(failure))
+            if !failure.is_leak() && !matches!(failure, Failure::LeftDescriptors(_)) =>
+        {
+            return Err(SearchFailure::Failed(failure))
+        }
+        (Ok(ChildReport::Returned { heap: Some(heap) }), _) => *heap,
+        (_, Verdict::Fail(failure)) => return Err(SearchFailure::Failed(failure)),
+        (_, Verdict::Pass(_)) => return Err(SearchFailure::NoHeapFigures),
+    };
+    let recorded = outcome.clues.tracked_leaks.take().unwrap_or_default();
+    Ok((second, recorded, outcome.clues.left.descriptors.take()))
+}
 
 /// The verdict on a test whose heap grew over its leak limit (`first`), once a second run that
 /// tracked its allocations (growing by `second`) told the blocks it left apart: only the lost
@@ -13,7 +85,7 @@ use crate::outcome::{HeapDelta, LeftDescriptors, Leftovers, TrackedLeaks};
 /// when it had to wait grows the heap on some runs only).
 /// Where the test also left descriptors open, the second run tells which are held by what its
 /// body wrote (`second_left_open`: those it left): only the others count.
-pub(crate) fn judge_tracked(
+fn judge_tracked(
     first: (HeapDelta, &Leftovers),
     second: HeapDelta,
     leaks: &TrackedLeaks,

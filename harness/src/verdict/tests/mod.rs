@@ -3,6 +3,7 @@
 
 mod ending;
 mod finished;
+mod tracking;
 
 use std::time::Duration;
 
