@@ -1,4 +1,5 @@
-//! The result channel's wire format: the only module that knows it is bincode.
+//! The result channel's wire format: the only module that knows it is bincode. What it carries
+//! is [`outcome`](crate::outcome)'s data; this module only frames, encodes and decodes it.
 //!
 //! A child writes a frame for each panic on the test's thread (a child that then dies still
 //! says where it panicked) and one frame with its report, last. A frame is `MAGIC`, a
@@ -8,109 +9,14 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The exit status of a child that could not send its report because the test closed or replaced
-/// the result channel; [`CHANNEL_LOST_LINE`] is then the last line on its stderr, which tells it
-/// from a test that exits with the same status.
-pub(crate) const EXIT_CHANNEL_LOST: i32 = 199;
-pub(crate) const CHANNEL_LOST_LINE: &str =
-    "isolated-test: the test closed or replaced its result channel; no result was sent\n";
-
-/// The heap growth of one test body, as the counting allocator saw it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct HeapDelta {
-    /// Bytes allocated and not freed (negative when the body freed more than it allocated).
-    pub(crate) net_bytes: i64,
-    /// Blocks allocated and not freed.
-    pub(crate) net_blocks: i64,
-    /// Every allocation the body made, freed or not.
-    pub(crate) allocations: u64,
-    /// The most the live heap grew above where it was when the body began.
-    pub(crate) peak_bytes: u64,
-}
-
-impl HeapDelta {
-    /// Whether the heap holds more than before: bytes or blocks.
-    pub(crate) fn holds_memory(&self) -> bool {
-        self.net_bytes > 0 || self.net_blocks > 0
-    }
-}
+use crate::outcome::{ChildReport, Clues, LeftDescriptors, MemoryLimitHit, PanicRecord};
+use crate::outcome::{ProtocolError, RecordedSite, TrackedLeaks};
 
 /// The most sites a tracked child sends per kind of block (lost, still reachable): the largest
 /// call stacks, before the harness merges those that name the same frames of the test's.
 pub(crate) const SITES_SENT: usize = 20;
 /// The most return addresses of a site's call stack the parent keeps.
 const MAX_STACK: usize = 64;
-
-/// One place the leaked blocks came from.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct LeakSite {
-    pub(crate) bytes: u64,
-    pub(crate) blocks: u64,
-    /// The call stack the child recorded for these blocks: return addresses, innermost first.
-    /// The harness names it into `frames`, and keeps none of it.
-    pub(crate) stack: Vec<u64>,
-    /// The first frames of the test's own code, innermost first: `function at file:line:col`.
-    /// Named by the harness, never sent.
-    #[serde(skip)]
-    pub(crate) frames: Vec<String>,
-}
-
-/// The blocks of one kind a tracked run left, and where the largest came from.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct LeakTally {
-    pub(crate) bytes: u64,
-    pub(crate) blocks: u64,
-    /// Empty where call stacks were not recorded.
-    pub(crate) sites: Vec<LeakSite>,
-}
-
-/// What the tracking run found: the blocks the body left that nothing reaches any more, those
-/// still reachable, and the allocations it could not record.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct TrackedLeaks {
-    pub(crate) lost: LeakTally,
-    pub(crate) reachable: LeakTally,
-    /// Allocations the full table could not record: neither lost nor reachable as far as the
-    /// scan knows.
-    pub(crate) unrecorded: u64,
-    /// The scan could not run (no memory for it, or the mappings could not be read): every block
-    /// counts as reachable.
-    pub(crate) unscanned: bool,
-    /// Of the descriptors the body left open, those something the body wrote still holds (a
-    /// registry, a static, a live thread), where they were looked for and the search could run.
-    pub(crate) held_descriptors: Option<Vec<i32>>,
-}
-
-/// What the child says about its test: facts only; the parent decides the verdict.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) enum ChildReport {
-    /// The body returned `()` or `Ok(())`. `heap` is `None` when no counting allocator is installed.
-    Returned { heap: Option<HeapDelta> },
-    /// The body returned `Err(e)`; `error` is `e`'s `Debug` text.
-    ReturnedErr { error: String },
-    /// A panic unwound out of the body.
-    Panicked(PanicRecord),
-}
-
-/// A panic on the test's thread, as the panic hook saw it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct PanicRecord {
-    /// `None` when the payload is not a string (`panic_any`). Shortened when over
-    /// [`MAX_TEXT`].
-    pub(crate) message: Option<String>,
-    pub(crate) location: Option<PanicLocation>,
-    /// Whether the whole message contains `should_panic`'s expected text, as the child found;
-    /// `None` when the test expects none.
-    pub(crate) contains_expected: Option<bool>,
-}
-
-/// Where a panic happened.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct PanicLocation {
-    pub(crate) file: String,
-    pub(crate) line: u32,
-    pub(crate) column: u32,
-}
 
 /// One frame's content.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,7 +57,7 @@ pub(crate) enum Message {
     /// code called through FFI kept (glibc's `mallinfo2`; an estimate, see `child::foreign_heap`).
     ForeignHeap { bytes: i64 },
     /// Where the blocks still allocated when the body returned came from (tracked runs only).
-    TrackedLeaks(TrackedLeaks),
+    TrackedLeaks(TrackedLeaks<RecordedSite>),
     /// An isolated call's value, encoded by [`encode_value`]: its final word.
     Value(Vec<u8>),
     /// The test's thread was asked where it was, at its timeout: its return addresses, innermost
@@ -173,54 +79,7 @@ struct Envelope {
 pub(crate) struct ChannelContents {
     /// The child's final word, or why there is none.
     pub(crate) report: Result<ChildReport, ProtocolError>,
-    pub(crate) clues: DeathClues,
-}
-
-/// An allocation the counting allocator refused for the test's memory limit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct MemoryLimitHit {
-    pub(crate) limit: u64,
-    /// The refused allocation's size.
-    pub(crate) size: u64,
-    /// The test's live heap when it was refused.
-    pub(crate) live: u64,
-}
-
-/// What a child said before its report: what a child that died without one was doing.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct DeathClues {
-    /// The first panic on the test's thread (a panic while panicking aborts after the second).
-    pub(crate) first_panic: Option<PanicRecord>,
-    /// The size of the last allocation that failed.
-    pub(crate) failed_allocation: Option<u64>,
-    /// The last allocation refused for the test's memory limit.
-    pub(crate) memory_limit: Option<MemoryLimitHit>,
-    /// Where the test's thread was when its timeout came (return addresses, innermost first).
-    pub(crate) stuck_at: Vec<u64>,
-    /// Where a tracked run's leaked blocks came from.
-    pub(crate) tracked_leaks: Option<TrackedLeaks>,
-    /// The test left processes behind (or may have: it sent no report).
-    pub(crate) left_processes: bool,
-    /// The processes it said it left.
-    pub(crate) descendants: Vec<i32>,
-    /// A process the test forked returned from the test body: `Some(panicked)`.
-    pub(crate) forked_copy_returned: Option<bool>,
-    /// An isolated call's value, encoded.
-    pub(crate) value: Option<Vec<u8>>,
-    /// Descriptors the body left open: how many, and the first few with what each refers to.
-    pub(crate) left_descriptors: Option<LeftDescriptors>,
-    /// Threads of the test's own still running when the body returned.
-    pub(crate) left_threads: u32,
-    /// How much the C library's heap grew beyond the counting allocator's figure.
-    pub(crate) foreign_heap: Option<i64>,
-}
-
-/// Descriptors a test's body left open.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct LeftDescriptors {
-    pub(crate) count: u32,
-    /// The first [`NAMED_DESCRIPTORS`]: number, and what it refers to.
-    pub(crate) named: Vec<(i32, String)>,
+    pub(crate) clues: Clues,
 }
 
 /// How many left descriptors a child names (each path may be long; a frame is bounded).
@@ -238,50 +97,6 @@ pub(crate) const MAX_CHANNEL_BYTES: usize = 4 * MAX_FRAME;
 /// The most panics and failed allocations a child reports before its final word, so a test that
 /// catches panics in a loop cannot flood the channel.
 pub(crate) const MAX_CLUE_FRAMES: u32 = 16;
-
-/// Why the bytes on the result channel are not a valid report.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum ProtocolError {
-    /// No report arrived.
-    NoReport,
-    /// A frame does not start with the magic bytes.
-    NotAFrame { received: usize },
-    /// A length field asks for more than [`MAX_FRAME`].
-    TooLong { claimed: u64 },
-    /// The channel closed before a frame was complete.
-    Truncated { expected: usize, received: usize },
-    /// Bytes after the report.
-    TrailingBytes { extra: usize },
-    /// A payload did not decode.
-    Undecodable(String),
-    /// A frame from some other run or process.
-    WrongToken,
-}
-
-impl std::fmt::Display for ProtocolError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::NoReport => write!(f, "no report was sent"),
-            Self::NotAFrame { received } => {
-                write!(f, "received {received} bytes that are not a result frame")
-            }
-            Self::TooLong { claimed } => {
-                write!(
-                    f,
-                    "a frame claimed {claimed} bytes, over the {MAX_FRAME}-byte limit"
-                )
-            }
-            Self::Truncated { expected, received } => {
-                write!(f, "a frame was cut short ({received} of {expected} bytes)")
-            }
-            Self::TrailingBytes { extra } => {
-                write!(f, "{extra} unexpected bytes followed the result")
-            }
-            Self::Undecodable(why) => write!(f, "the result did not decode: {why}"),
-            Self::WrongToken => write!(f, "the result did not come from this run"),
-        }
-    }
-}
 
 fn config() -> impl bincode::config::Config {
     bincode::config::standard().with_limit::<MAX_FRAME>()
@@ -420,6 +235,7 @@ fn decode_frame(token: u64, bytes: &[u8]) -> Result<(Message, usize), ProtocolEr
     if claimed > MAX_FRAME {
         return Err(ProtocolError::TooLong {
             claimed: claimed as u64,
+            limit: MAX_FRAME,
         });
     }
     let Some(payload) = bytes.get(HEADER..HEADER + claimed) else {
@@ -456,7 +272,7 @@ pub(crate) fn stuck_frames_in(token: u64, mut bytes: &[u8]) -> Option<Vec<u64>> 
 
 /// Everything on a child's channel: its panics, then exactly one report and nothing after it.
 pub(crate) fn decode(token: u64, mut bytes: &[u8]) -> ChannelContents {
-    let mut clues = DeathClues::default();
+    let mut clues = Clues::default();
     let mut last_panic: Option<PanicRecord> = None;
     let mut report = Err(ProtocolError::NoReport);
     while !bytes.is_empty() {
@@ -481,7 +297,10 @@ pub(crate) fn decode(token: u64, mut bytes: &[u8]) -> ChannelContents {
         bytes = &bytes[used..];
         match message {
             Message::Panic(record) => {
-                clues.first_panic.get_or_insert_with(|| record.clone());
+                clues
+                    .mishaps
+                    .first_panic
+                    .get_or_insert_with(|| record.clone());
                 last_panic = Some(record);
             }
             Message::Report(final_report) => report = Ok(final_report),
@@ -504,7 +323,7 @@ pub(crate) fn decode(token: u64, mut bytes: &[u8]) -> ChannelContents {
                 clues.value = Some(value);
                 report = Ok(ChildReport::Returned { heap: None });
             }
-            Message::AllocationFailed { size } => clues.failed_allocation = Some(size),
+            Message::AllocationFailed { size } => clues.mishaps.failed_allocation = Some(size),
             Message::TrackedLeaks(leaks) => clues.tracked_leaks = Some(leaks),
             Message::Stuck { frames, count } => {
                 clues.stuck_at = frames[..usize::from(count).min(STUCK_FRAMES)].to_vec();
@@ -513,28 +332,30 @@ pub(crate) fn decode(token: u64, mut bytes: &[u8]) -> ChannelContents {
                 // The first refusal is the test's; later ones come from what its end runs (the
                 // panic hook's backtrace under RUST_BACKTRACE, the abort's message).
                 clues
+                    .mishaps
                     .memory_limit
                     .get_or_insert(MemoryLimitHit { limit, size, live });
             }
             Message::LeftDescriptors { count, named } => {
-                clues.left_descriptors = Some(LeftDescriptors { count, named });
+                clues.left.descriptors = Some(LeftDescriptors { count, named });
             }
-            Message::LeftThreads { threads } => clues.left_threads = threads,
+            Message::LeftThreads { threads } => clues.left.threads = threads,
             Message::ForeignHeap { bytes } => clues.foreign_heap = Some(bytes),
             Message::LeftProcesses { pids } => {
-                clues.left_processes = true;
-                clues.descendants = pids;
+                clues.left.processes = true;
+                clues.left.descendants = pids;
             }
             Message::ForkedCopyReturned { .. } => unreachable!("taken above"),
         }
     }
-    clues.left_processes |= report.is_err();
+    clues.left.processes |= report.is_err();
     ChannelContents { report, clues }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcome::{HeapDelta, PanicLocation};
 
     fn record(message: &str) -> PanicRecord {
         PanicRecord {
@@ -594,7 +415,7 @@ mod tests {
             contents.report,
             Ok(ChildReport::Panicked(record("escaped")))
         );
-        assert_eq!(contents.clues.first_panic, Some(record("caught")));
+        assert_eq!(contents.clues.mishaps.first_panic, Some(record("caught")));
     }
 
     #[test]
@@ -611,7 +432,7 @@ mod tests {
     fn a_child_that_died_after_panicking_has_no_report_but_a_panic() {
         let contents = decode(7, &channel(&[Message::Panic(record("boom"))]));
         assert_eq!(contents.report, Err(ProtocolError::NoReport));
-        assert_eq!(contents.clues.first_panic, Some(record("boom")));
+        assert_eq!(contents.clues.mishaps.first_panic, Some(record("boom")));
     }
 
     #[test]
@@ -626,7 +447,8 @@ mod tests {
         assert_eq!(
             decode(7, &huge).report,
             Err(ProtocolError::TooLong {
-                claimed: u32::MAX as u64
+                claimed: u32::MAX as u64,
+                limit: MAX_FRAME,
             })
         );
         let mut garbage_first = b"garbage".to_vec();
@@ -674,7 +496,7 @@ mod tests {
         let length =
             encode_into(&mut buffer, 7, Message::AllocationFailed { size: 1 << 46 }).unwrap();
         let contents = decode(7, &buffer[..length]);
-        assert_eq!(contents.clues.failed_allocation, Some(1 << 46));
+        assert_eq!(contents.clues.mishaps.failed_allocation, Some(1 << 46));
         assert_eq!(contents.report, Err(ProtocolError::NoReport));
         assert_eq!(
             encode_into(&mut [0u8; 4], 7, Message::AllocationFailed { size: 1 }),
@@ -695,6 +517,7 @@ mod tests {
         big.contains_expected = Some(true);
         let arrived = decode(7, &encode(7, Message::Panic(big)))
             .clues
+            .mishaps
             .first_panic
             .unwrap();
         let message = arrived.message.unwrap();

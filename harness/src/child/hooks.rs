@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering::Relaxed};
 
 use super::no_alloc::channel;
 use super::no_alloc::counting::{self, HeapCharge, HeapSnapshot};
+use crate::outcome::{PanicLocation, PanicRecord};
 use crate::registry::{ShouldPanic, TestCase};
-use crate::wire::{Message, PanicLocation, PanicRecord};
+use crate::wire::Message;
 
 /// The test this child runs, for the panic hook to match a panic against `should_panic`.
 static CASE: AtomicPtr<TestCase> = AtomicPtr::new(std::ptr::null_mut());

@@ -6,8 +6,9 @@ use std::os::fd::RawFd;
 use std::panic::{self, AssertUnwindSafe};
 
 use super::no_alloc::{channel, counting};
+use crate::outcome::{PanicLocation, PanicRecord};
 use crate::sys;
-use crate::wire::{self, Message, PanicLocation, PanicRecord};
+use crate::wire::{self, Message};
 
 /// Runs `body` (which returns its value encoded) in this freshly forked child, with the heap it
 /// may grow by limited where the counting allocator is installed; never returns.

@@ -12,7 +12,8 @@ use super::no_alloc::held::{DescriptorSet, HeldSearch, Snapshot};
 use super::no_alloc::mapped::Mapped;
 use super::no_alloc::scan::{self, Block, PreBody, ScanBuffers};
 use super::no_alloc::table::{self, Slot, EMPTY, FRAMES};
-use crate::wire::{LeakSite, LeakTally, TrackedLeaks, SITES_SENT};
+use crate::outcome::{LeakTally, RecordedSite, TrackedLeaks};
+use crate::wire::SITES_SENT;
 
 /// What the scan needs of the time before the body: the mappings then, every one a root; and,
 /// where the descriptors the body leaves open are to be judged, a copy of the memory it may keep
@@ -61,7 +62,7 @@ pub(crate) fn tracked_leaks(
     stack_floor: usize,
     reachable_sites: bool,
     left_open: Option<DescriptorSet>,
-) -> TrackedLeaks {
+) -> TrackedLeaks<RecordedSite> {
     let Some(table_range) = table::range() else {
         return TrackedLeaks::default();
     };
@@ -192,18 +193,18 @@ impl Scan {
 
 /// The bytes and blocks of `slots`, and (if `sites`) the call stacks the most bytes came from,
 /// largest first, for the harness to name.
-fn tally<'a>(slots: impl Iterator<Item = &'a Slot>, sites: bool) -> LeakTally {
+fn tally<'a>(slots: impl Iterator<Item = &'a Slot>, sites: bool) -> LeakTally<RecordedSite> {
     let mut tally = LeakTally::default();
-    let mut stacks: Vec<LeakSite> = Vec::new();
+    let mut stacks: Vec<RecordedSite> = Vec::new();
     let mut by_stack: HashMap<[usize; FRAMES], usize> = HashMap::new();
     for slot in slots {
         tally.bytes += slot.size as u64;
         tally.blocks += 1;
         let at = *by_stack.entry(slot.frames).or_insert_with(|| {
             let stack = slot.frames.iter().take_while(|&&address| address != 0);
-            stacks.push(LeakSite {
+            stacks.push(RecordedSite {
                 stack: stack.map(|&address| address as u64).collect(),
-                ..LeakSite::default()
+                ..RecordedSite::default()
             });
             stacks.len() - 1
         });

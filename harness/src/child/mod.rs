@@ -15,9 +15,10 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;
 
 use crate::env;
+use crate::outcome::{ChildReport, HeapDelta, CHANNEL_LOST_LINE, EXIT_CHANNEL_LOST};
 use crate::registry::TestCase;
 use crate::sys;
-use crate::wire::{self, ChildReport, HeapDelta, Message, CHANNEL_LOST_LINE, EXIT_CHANNEL_LOST};
+use crate::wire::{self, Message};
 use no_alloc::channel;
 use no_alloc::counting::{self, HeapSnapshot};
 

@@ -2,8 +2,9 @@
 //! it started, and memory the C library's allocator handed to code called through FFI. Measured
 //! around the body and sent as clues; the verdict decides what they mean.
 
+use crate::outcome::HeapDelta;
 use crate::sys;
-use crate::wire::{HeapDelta, Message, NAMED_DESCRIPTORS};
+use crate::wire::{Message, NAMED_DESCRIPTORS};
 
 /// A C heap growth below this is not reported: chunks parked in glibc's per-thread cache count
 /// as used, and a test that only allocates and frees moves that figure by a few KiB.

@@ -1,19 +1,36 @@
-//! What the harness learned about one finished child: plain data, made by the supervisor and
-//! read by the verdict and the report.
+//! What the harness learned about one finished child: plain data, made by the child and the
+//! supervisor and read by the verdict and the report. The result channel (`wire`) carries it;
+//! nothing here knows how.
 
+mod body;
 mod capture;
+mod clues;
+mod heap;
+mod leaks;
+mod left;
 
 use std::time::Duration;
 
-pub(crate) use crate::wire::{ChildReport, DeathClues, ProtocolError};
+pub(crate) use body::{ChildReport, PanicLocation, PanicRecord, ProtocolError};
 pub(crate) use capture::CapturedStream;
+pub(crate) use clues::{Clues, MemoryLimitHit, Mishaps};
+pub(crate) use heap::HeapDelta;
+pub(crate) use leaks::{LeakSite, LeakTally, RecordedSite, TrackedLeaks};
+pub(crate) use left::{LeftDescriptors, Leftovers};
+
+/// The exit status of a child that could not send its report because the test closed or replaced
+/// the result channel; [`CHANNEL_LOST_LINE`] is then the last line on its stderr, which tells it
+/// from a test that exits with the same status.
+pub(crate) const EXIT_CHANNEL_LOST: i32 = 199;
+pub(crate) const CHANNEL_LOST_LINE: &str =
+    "isolated-test: the test closed or replaced its result channel; no result was sent\n";
 
 /// Everything the harness learned about one finished child.
 #[derive(Debug)]
 pub(crate) struct ChildOutcome {
     pub(crate) report: Result<ChildReport, ProtocolError>,
-    /// What the child said before its report (panics, failed allocations).
-    pub(crate) clues: DeathClues,
+    /// What the child said besides its report (panics, failed allocations, what it left).
+    pub(crate) clues: Clues,
     pub(crate) end: ChildEnd,
     /// The signal the test's process group sent to the harness itself.
     pub(crate) signalled_harness: Option<SignalNumber>,

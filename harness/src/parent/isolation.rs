@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use nix::fcntl::OFlag;
 use nix::unistd::{self, ForkResult, Pid};
 
-use crate::outcome::{CapturedStream, ChildReport};
+use crate::outcome::{CapturedStream, ChildReport, MemoryLimitHit, PanicRecord};
 use crate::sys::{self, close};
-use crate::wire::{self, ChannelContents, MemoryLimitHit, PanicRecord};
+use crate::wire::{self, ChannelContents};
 
 /// How an isolated call's child ended.
 pub(crate) struct CallEnd {
@@ -33,13 +33,13 @@ impl CallEnd {
     pub(crate) fn panic(&self) -> Option<&PanicRecord> {
         match &self.contents.report {
             Ok(ChildReport::Panicked(record)) => Some(record),
-            _ => self.contents.clues.first_panic.as_ref(),
+            _ => self.contents.clues.mishaps.first_panic.as_ref(),
         }
     }
 
     /// The allocation the memory limit refused, if one was.
     pub(crate) fn memory_limit(&self) -> Option<MemoryLimitHit> {
-        self.contents.clues.memory_limit
+        self.contents.clues.mishaps.memory_limit
     }
 }
 

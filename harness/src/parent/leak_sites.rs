@@ -5,8 +5,8 @@
 
 use std::cmp::Reverse;
 
+use crate::outcome::{LeakSite, LeakTally, RecordedSite, TrackedLeaks};
 use crate::symbols::Frame;
-use crate::wire::{LeakSite, LeakTally, TrackedLeaks};
 
 /// Sites a failure lists, and the test's own frames shown for each.
 const SITES_SHOWN: usize = 5;
@@ -15,15 +15,25 @@ const FRAMES_SHOWN: usize = 3;
 /// Names the sites of both kinds of block, with `resolve` (a return address's frames, inlined
 /// calls each a frame of their own; none if it could not be named). Each stack is named from its
 /// innermost address out, only as far as the frames kept need.
-pub(crate) fn name_sites(leaks: &mut TrackedLeaks, mut resolve: impl FnMut(u64) -> Vec<Frame>) {
-    for tally in [&mut leaks.lost, &mut leaks.reachable] {
-        name_tally(tally, &mut resolve);
+pub(crate) fn name_sites(
+    leaks: TrackedLeaks<RecordedSite>,
+    mut resolve: impl FnMut(u64) -> Vec<Frame>,
+) -> TrackedLeaks {
+    TrackedLeaks {
+        lost: name_tally(leaks.lost, &mut resolve),
+        reachable: name_tally(leaks.reachable, &mut resolve),
+        unrecorded: leaks.unrecorded,
+        unscanned: leaks.unscanned,
+        held_descriptors: leaks.held_descriptors,
     }
 }
 
-fn name_tally(tally: &mut LeakTally, resolve: &mut impl FnMut(u64) -> Vec<Frame>) {
+fn name_tally(
+    tally: LeakTally<RecordedSite>,
+    resolve: &mut impl FnMut(u64) -> Vec<Frame>,
+) -> LeakTally {
     let mut named: Vec<LeakSite> = Vec::new();
-    for site in std::mem::take(&mut tally.sites) {
+    for site in tally.sites {
         let mut own = OwnFrames::default();
         for &address in &site.stack {
             if !resolve(address).iter().all(|frame| own.take(frame)) {
@@ -39,14 +49,17 @@ fn name_tally(tally: &mut LeakTally, resolve: &mut impl FnMut(u64) -> Vec<Frame>
             None => named.push(LeakSite {
                 bytes: site.bytes,
                 blocks: site.blocks,
-                stack: Vec::new(),
                 frames,
             }),
         }
     }
     named.sort_by_key(|site| Reverse(site.bytes));
     named.truncate(SITES_SHOWN);
-    tally.sites = named;
+    LeakTally {
+        bytes: tally.bytes,
+        blocks: tally.blocks,
+        sites: named,
+    }
 }
 
 /// The first frames of a stack that belong to the test, not to the allocator, std, a
@@ -237,11 +250,10 @@ mod tests {
             in_thread,
             thread_start,
         ];
-        let site = |bytes, stack: &[u64]| LeakSite {
+        let site = |bytes, stack: &[u64]| RecordedSite {
             bytes,
             blocks: 1,
             stack: stack.to_vec(),
-            frames: Vec::new(),
         };
         let mut leaks = TrackedLeaks::default();
         leaks.lost.sites = vec![
@@ -250,7 +262,7 @@ mod tests {
             site(200, &[6, 0, 7, 8, 4]),
         ];
         let mut resolved = Vec::new();
-        name_sites(&mut leaks, |address| {
+        let leaks = name_sites(leaks, |address| {
             resolved.push(address);
             vec![table[address as usize].clone()]
         });
@@ -280,7 +292,6 @@ mod tests {
                 ),
             ]
         );
-        assert!(leaks.lost.sites.iter().all(|site| site.stack.is_empty()));
     }
 
     #[test]

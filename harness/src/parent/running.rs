@@ -9,6 +9,7 @@ use nix::unistd::{self, Pid};
 
 use super::signals::GroupSlot;
 use super::slow_notice::Notice;
+use super::supervisor::RunKey;
 use crate::outcome::{CapturedStream, SignalNumber, TimedOut};
 use crate::registry::TestCase;
 use crate::sys::{self, close};
@@ -18,7 +19,7 @@ use crate::wire;
 const MAX_EXCUSED: u32 = 4;
 
 pub(super) struct RunningChild {
-    pub(super) key: usize,
+    pub(super) key: RunKey,
     /// Its test: named only if it runs long enough for a notice.
     pub(super) case: &'static TestCase,
     /// Where it stands with libtest's "has been running for over" notice.

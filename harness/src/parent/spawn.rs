@@ -14,9 +14,9 @@ use nix::unistd::{self, ForkResult, Pid};
 
 use super::signals;
 use crate::child::{self, ChildOptions};
+use crate::outcome::EXIT_CHANNEL_LOST;
 use crate::registry::TestCase;
 use crate::sys::{self, close};
-use crate::wire::EXIT_CHANNEL_LOST;
 
 /// The parent's ends of a new child's pipes.
 pub(crate) struct SpawnedChild {

@@ -53,6 +53,23 @@ pub(crate) struct Watch {
     pub(crate) excuse_cpu_wait: bool,
 }
 
+/// Which run a child is, by which its outcome comes back: a test's own run, or the run that
+/// tracks its allocations; each holds the test's place in the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RunKey {
+    Test(usize),
+    Tracked(usize),
+}
+
+impl RunKey {
+    /// The test's place in the plan, whichever run this is.
+    pub(crate) fn test(self) -> usize {
+        match self {
+            RunKey::Test(index) | RunKey::Tracked(index) => index,
+        }
+    }
+}
+
 /// How long an interrupted run waits for a child that had said its last word (closed every pipe)
 /// to exit, so that its test keeps its verdict: it is on its way out already.
 const EXIT_AFTER_LAST_WORD: Duration = Duration::from_secs(1);
@@ -153,7 +170,7 @@ impl Supervisor {
     /// where it has one); its outcome comes back from [`wait`](Self::wait) under `key`.
     pub(crate) fn start(
         &mut self,
-        key: usize,
+        key: RunKey,
         (case, registered, setup): (&'static TestCase, usize, Option<Setup>),
         watch: Watch,
         options: ChildOptions,
@@ -212,7 +229,7 @@ impl Supervisor {
 
     /// Blocks until at least one child has ended, and returns every child that has; returns
     /// nothing at once if the run was interrupted.
-    pub(crate) fn wait(&mut self, progress: &mut dyn Progress) -> Vec<(usize, ChildOutcome)> {
+    pub(crate) fn wait(&mut self, progress: &mut dyn Progress) -> Vec<(RunKey, ChildOutcome)> {
         let mut check_exits = true;
         loop {
             if signals::interrupted().is_some() {
@@ -249,7 +266,7 @@ impl Supervisor {
     /// On an interruption: the outcomes of the children that have exited, waiting (at most
     /// [`EXIT_AFTER_LAST_WORD`]) for the one under `key` if it had closed every pipe, its test
     /// over; nothing at once if it had not, as its test did not finish.
-    pub(crate) fn exited_after_last_word(&mut self, key: usize) -> Vec<(usize, ChildOutcome)> {
+    pub(crate) fn exited_after_last_word(&mut self, key: RunKey) -> Vec<(RunKey, ChildOutcome)> {
         let said_all =
             |child: &RunningChild| child.key == key && child.open_pipes().next().is_none();
         if !self.running.iter().any(said_all) {
@@ -375,7 +392,7 @@ impl Supervisor {
 
     /// Finishes every child that has exited, but for those the run's interruption killed: their
     /// tests did not finish, and have no outcome.
-    fn collect_exited(&mut self) -> Vec<(usize, ChildOutcome)> {
+    fn collect_exited(&mut self) -> Vec<(RunKey, ChildOutcome)> {
         let mut finished = Vec::new();
         let mut index = 0;
         while index < self.running.len() {
@@ -405,7 +422,7 @@ impl Supervisor {
 
     /// Ends an exited child: kills what is left of its process group, takes the rest of its
     /// output, and reaps it.
-    fn finish(&mut self, mut child: RunningChild) -> (usize, ChildOutcome) {
+    fn finish(&mut self, mut child: RunningChild) -> (RunKey, ChildOutcome) {
         // The unreaped leader keeps the group's id from being reused, so this kill can only hit
         // processes the test left behind.
         sys::kill_group(child.pid);
@@ -430,7 +447,7 @@ impl Supervisor {
         // Off the table before the reap frees the group's id for reuse.
         drop(child.group);
         let ChannelContents { report, clues } = wire::decode(child.token, &child.result_bytes);
-        if clues.left_processes {
+        if clues.left.processes {
             // Only such a test can have left processes for a sweep to find; remembering every
             // group would grow the harness with the suite.
             self.orphans.group_finished(child.pid.as_raw());
@@ -463,10 +480,10 @@ impl Supervisor {
     }
 
     /// Sweeps orphans if a test that just ended left processes behind (or crashed, and may have).
-    fn sweep_after(&mut self, finished: &[(usize, ChildOutcome)]) {
+    fn sweep_after(&mut self, finished: &[(RunKey, ChildOutcome)]) {
         if finished
             .iter()
-            .any(|(_, outcome)| outcome.clues.left_processes)
+            .any(|(_, outcome)| outcome.clues.left.processes)
         {
             let escapees = self.sweep_orphans();
             self.escapees.extend(escapees);
@@ -474,7 +491,7 @@ impl Supervisor {
     }
 
     /// Escaped processes killed since the last call. Which test left each is told by the pids
-    /// tests listed in their reports ([`DeathClues::descendants`](crate::wire::DeathClues::descendants)).
+    /// tests listed in their reports ([`Leftovers::descendants`](crate::outcome::Leftovers::descendants)).
     pub(crate) fn take_escapees(&mut self) -> Vec<Escapee> {
         std::mem::take(&mut self.escapees)
     }

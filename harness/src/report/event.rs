@@ -9,11 +9,11 @@ use nix::sys::signal::Signal;
 use super::failure_text::FailureReport;
 use super::memory::Captured;
 use super::test_name::TestName;
+use crate::outcome::LeakTally;
 use crate::outcome::{CapturedStream, Escapee};
 use crate::registry::TestCase;
 use crate::symbols::Frame;
 use crate::verdict::{Failure, Note};
-use crate::wire::LeakTally;
 
 /// One thing that happened in the run.
 pub(crate) enum Event<'a> {

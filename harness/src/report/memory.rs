@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use crate::outcome::HeapDelta;
 use crate::outcome::{CapturedStream, Usage};
 use crate::size;
-use crate::wire::HeapDelta;
 
 /// What a test's child used: its heap (when it returned and a counting allocator is installed)
 /// and what the kernel counted.

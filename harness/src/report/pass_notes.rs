@@ -4,9 +4,9 @@
 
 use super::event::Passed;
 use super::reasons;
+use crate::outcome::LeakTally;
 use crate::size;
 use crate::verdict::{Failure, Note, LARGE_GROWTH};
-use crate::wire::LeakTally;
 
 /// What is said of one passing test.
 pub(crate) struct SaidOfPass {

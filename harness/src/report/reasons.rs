@@ -5,11 +5,13 @@ use std::fmt::{self, Display, Formatter};
 use std::time::Duration;
 
 use crate::outcome::{ChildEnd, SetupFailed, SetupFailure, SignalNumber, TimedOut};
+use crate::outcome::{
+    ChildReport, HeapDelta, LeakSite, LeftDescriptors, MemoryLimitHit, PanicRecord,
+};
 use crate::registry::Source;
 use crate::size;
 use crate::symbols::Frame;
 use crate::verdict::{Ending, Failure, LastWords, LeakSiteSearch, Note, SearchFailure};
-use crate::wire::{ChildReport, HeapDelta, LeakSite, LeftDescriptors, MemoryLimitHit, PanicRecord};
 
 /// `11 (SIGSEGV)`, or the bare number of a signal without a name.
 impl Display for SignalNumber {

@@ -21,7 +21,7 @@ use crate::report::{
 };
 use crate::report::{TestKind, TestName, TimeLimits};
 use crate::sys;
-use crate::verdict::Death;
+use crate::verdict::{Death, TrackingPolicy};
 use scheduler::Scheduler;
 use trial::{Interrupted, Run};
 
@@ -253,8 +253,10 @@ fn start_run(
         order,
         supervisor,
         invocation.jobs.min(signals::MAX_CHILDREN),
-        invocation.leak_sites,
-        show_memory,
+        TrackingPolicy {
+            leak_sites: invocation.leak_sites,
+            report_memory: show_memory,
+        },
     );
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     // Only where a person watches libtest's lines on a terminal that moves its cursor; never

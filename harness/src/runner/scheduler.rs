@@ -1,23 +1,23 @@
-//! Keeping up to `jobs` children in flight while libtest-mimic asks for one result at a time.
+//! Keeping up to `jobs` children in flight while the runner asks for one result at a time.
 //!
-//! libtest-mimic, held to one thread, calls each trial's runner in turn on the main thread. The
-//! scheduler knows the order it will ask in (the plan), so while the runner for one test waits,
-//! the children of the tests after it already run.
+//! The runner, on the main thread, asks for each test's outcome in turn, in the plan's order.
+//! The scheduler knows that order, so while the runner waits for one test, the children of the
+//! tests after it already run. Each test's run is judged as it finishes
+//! ([`verdict::first_look`]): where the verdict needs a second run that tracks allocations, the
+//! scheduler starts it then, beside the runs before that verdict rather than after them.
 
 use std::collections::VecDeque;
-use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
 use crate::child::ChildOptions;
-use crate::outcome::{ChildOutcome, ChildReport, Escapee};
-use crate::parent::supervisor::{Progress, Supervisor, Watch};
+use crate::outcome::{ChildOutcome, Escapee, RecordedSite, TrackedLeaks};
+use crate::parent::supervisor::{Progress, RunKey, Supervisor, Watch};
 use crate::parent::zygote::StartError;
 use crate::parent::{leak_sites, signals};
 use crate::plan::PlannedTest;
 use crate::symbols::Frame;
-use crate::verdict::{self, Failure, Verdict, LARGE_GROWTH};
-use crate::wire::TrackedLeaks;
+use crate::verdict::{self, Judgement, TrackingPlan, TrackingPolicy};
 
 /// Why a test's outcome could not be had.
 #[derive(Debug)]
@@ -30,38 +30,45 @@ pub(crate) enum RunError {
 
 pub(crate) struct Scheduler {
     tests: Vec<PlannedTest>,
-    /// Tests in the order libtest-mimic is expected to ask for them, not yet started.
+    /// Tests in the order the runner will ask for them, not yet started.
     upcoming: VecDeque<usize>,
     started: Vec<bool>,
-    /// Finished children whose outcome libtest-mimic has not asked for yet: a few at most, kept
+    /// Finished children whose outcome the runner has not asked for yet: a few at most, kept
     /// small because the parent's memory is copied into every fork.
-    finished: Vec<(usize, ChildOutcome)>,
+    finished: Vec<Finished>,
     supervisor: Supervisor,
     jobs: usize,
     /// The most children started ahead of the one being reported, running or finished.
     lookahead: usize,
     token_seed: u64,
-    /// `ISOLATED_TEST_LEAK_SITES`: tracked runs record call stacks.
-    leak_sites: bool,
-    /// `ISOLATED_TEST_REPORT=memory`: tracked runs name the still reachable blocks' sites too.
-    report_memory: bool,
+    /// What the run asks of tracked runs, for the verdict's first look.
+    tracking_policy: TrackingPolicy,
     /// Per test: a tracked run was started for its latest outcome, not yet taken.
     tracking: Vec<bool>,
     /// The `serial` groups with a child running, and how many: one at most, but counted.
     busy_groups: Vec<(&'static str, usize)>,
 }
 
-/// How to run a test again to tell the blocks it left apart.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct TrackingPlan {
-    pub(crate) timeout: Duration,
-    /// Record call stacks, to name sites.
-    pub(crate) stacks: bool,
-    /// Name the still reachable blocks' sites too: under `strict_leaks`, with
-    /// `ISOLATED_TEST_REPORT=memory`, and where the growth is [`LARGE_GROWTH`] or more.
-    pub(crate) reachable_sites: bool,
-    /// Tell which descriptors left open are held by what the body wrote.
-    pub(crate) descriptors: bool,
+/// A finished child, kept until the runner asks for it.
+#[allow(clippy::large_enum_variant)] // a few at most, each moved once: a box would buy nothing
+enum Finished {
+    /// A run of test `index`, and the verdict's first look at it.
+    Test {
+        index: usize,
+        outcome: ChildOutcome,
+        judgement: Judgement,
+    },
+    /// The run that tracked test `index`'s allocations: judged with the run it follows.
+    Tracked { index: usize, outcome: ChildOutcome },
+}
+
+impl Finished {
+    fn key(&self) -> RunKey {
+        match *self {
+            Finished::Test { index, .. } => RunKey::Test(index),
+            Finished::Tracked { index, .. } => RunKey::Tracked(index),
+        }
+    }
 }
 
 impl Scheduler {
@@ -70,8 +77,7 @@ impl Scheduler {
         order: Vec<usize>,
         supervisor: Supervisor,
         jobs: usize,
-        leak_sites: bool,
-        report_memory: bool,
+        tracking_policy: TrackingPolicy,
     ) -> Self {
         let started = vec![false; tests.len()];
         let tracking = vec![false; tests.len()];
@@ -84,8 +90,7 @@ impl Scheduler {
             jobs,
             lookahead: jobs * 4 + 16,
             token_seed: random_seed(),
-            leak_sites,
-            report_memory,
+            tracking_policy,
             tracking,
             busy_groups: Vec::new(),
         }
@@ -95,71 +100,34 @@ impl Scheduler {
         &self.tests[index]
     }
 
-    /// Runs test `index` (if it is not running already) and waits for its child's outcome.
+    /// Runs test `index` (if it is not running already) and waits for its child's outcome, and
+    /// the verdict's first look at it.
     pub(crate) fn outcome_of(
         &mut self,
         index: usize,
         progress: &mut dyn Progress,
-    ) -> Result<ChildOutcome, RunError> {
+    ) -> Result<(ChildOutcome, Judgement), RunError> {
         if !self.started[index] {
             self.wait_for_its_group(index, progress)?;
             self.start(index).map_err(RunError::NotStarted)?;
         }
-        self.wait_for(index, progress)
+        self.wait_for_test(index, progress)
     }
 
-    /// Runs test `index` again in a fresh child, and waits for its outcome.
+    /// Runs test `index` again in a fresh child, and waits for its outcome and the verdict's
+    /// first look at it.
     pub(crate) fn retry(
         &mut self,
         index: usize,
         progress: &mut dyn Progress,
-    ) -> Result<ChildOutcome, RunError> {
+    ) -> Result<(ChildOutcome, Judgement), RunError> {
         self.wait_for_its_group(index, progress)?;
         self.start(index).map_err(RunError::NotStarted)?;
-        self.wait_for(index, progress)
+        self.wait_for_test(index, progress)
     }
 
-    /// Whether `outcome`, a run of test `index`, must be run again tracking its allocations: its
-    /// heap grew past its leak limit, and the blocks it left are to be told apart or traced; or
-    /// it left descriptors open, and which of them what it wrote holds is to be told.
-    pub(crate) fn tracking_for(
-        &self,
-        index: usize,
-        outcome: &ChildOutcome,
-    ) -> Option<TrackingPlan> {
-        let expect = &self.tests[index].expect;
-        let Ok(ChildReport::Returned { heap: Some(heap) }) = &outcome.report else {
-            return None;
-        };
-        // Cheap first: most runs that grew at all stayed within their limit, and left nothing.
-        let over_limit = heap.net_bytes.max(0) as u64 > expect.leak_limit?;
-        let left_open = outcome.clues.left_descriptors.is_some();
-        if !over_limit && !left_open {
-            return None;
-        }
-        let Verdict::Fail(failure) = verdict::judge(outcome, expect) else {
-            return None;
-        };
-        // Under `strict_leaks` every descriptor counts, held or not.
-        let descriptors = left_open && !expect.strict_leaks;
-        let heap_sites = failure.is_leak() && (self.leak_sites || !expect.strict_leaks);
-        let for_descriptors = descriptors
-            && matches!(
-                failure,
-                Failure::LeftDescriptors(_) | Failure::Leaked { .. }
-            );
-        (heap_sites || for_descriptors).then(|| TrackingPlan {
-            timeout: tracking_timeout(outcome.duration, heap.allocations),
-            stacks: self.leak_sites && failure.is_leak(),
-            reachable_sites: expect.strict_leaks
-                || self.report_memory
-                || heap.net_bytes.max(0) as u64 >= LARGE_GROWTH,
-            descriptors,
-        })
-    }
-
-    /// The outcome of the tracked run of test `index`, started now if it was not started as
-    /// soon as the run it follows ended.
+    /// The outcome of the tracked run of test `index`, as `plan` says, started now if it was not
+    /// started as soon as the run it follows ended.
     pub(crate) fn tracked(
         &mut self,
         index: usize,
@@ -172,12 +140,10 @@ impl Scheduler {
                 .map_err(RunError::NotStarted)?;
         }
         self.tracking[index] = false;
-        self.wait_for(self.tracking_key(index), progress)
-    }
-
-    /// The key a tracked run's outcome comes back under: apart from the test's own runs.
-    fn tracking_key(&self, index: usize) -> usize {
-        self.tests.len() + index
+        match self.wait_for(RunKey::Tracked(index), progress)? {
+            Finished::Tracked { outcome, .. } => Ok(outcome),
+            Finished::Test { .. } => unreachable!("found under a tracked run's key"),
+        }
     }
 
     fn start_tracking(&mut self, index: usize, plan: TrackingPlan) -> Result<(), StartError> {
@@ -186,28 +152,36 @@ impl Scheduler {
             notice_slow: false,
             excuse_cpu_wait: true,
         };
-        let key = self.tracking_key(index);
-        self.start_keyed(index, key, watch, |options| {
+        self.start_keyed(RunKey::Tracked(index), watch, |options| {
             options.tracking_allocations(plan.stacks, plan.reachable_sites, plan.descriptors)
         })?;
         self.tracking[index] = true;
         Ok(())
     }
 
-    fn wait_for(
+    fn wait_for_test(
         &mut self,
-        key: usize,
+        index: usize,
         progress: &mut dyn Progress,
-    ) -> Result<ChildOutcome, RunError> {
+    ) -> Result<(ChildOutcome, Judgement), RunError> {
+        match self.wait_for(RunKey::Test(index), progress)? {
+            Finished::Test {
+                outcome, judgement, ..
+            } => Ok((outcome, judgement)),
+            Finished::Tracked { .. } => unreachable!("found under a test's own key"),
+        }
+    }
+
+    fn wait_for(&mut self, key: RunKey, progress: &mut dyn Progress) -> Result<Finished, RunError> {
         loop {
             if let Some(signal) = signals::interrupted() {
                 return self.outcome_despite(key, signal);
             }
             self.fill();
-            if let Some(at) = self.finished.iter().position(|(done, _)| *done == key) {
-                let (_, outcome) = self.finished.swap_remove(at);
+            if let Some(at) = self.finished.iter().position(|done| done.key() == key) {
+                let finished = self.finished.swap_remove(at);
                 self.fill();
-                return Ok(outcome);
+                return Ok(finished);
             }
             self.collect(progress);
         }
@@ -216,14 +190,32 @@ impl Scheduler {
     /// The run was interrupted while `key`'s outcome was awaited: that outcome still, if its
     /// child had said all it had to say before (the test ended; its child is reaped, within a
     /// bound); else the interruption.
-    fn outcome_despite(&mut self, key: usize, signal: Signal) -> Result<ChildOutcome, RunError> {
-        if !self.finished.iter().any(|(done, _)| *done == key) {
-            self.finished
-                .extend(self.supervisor.exited_after_last_word(key));
+    fn outcome_despite(&mut self, key: RunKey, signal: Signal) -> Result<Finished, RunError> {
+        if !self.finished.iter().any(|done| done.key() == key) {
+            for (done, outcome) in self.supervisor.exited_after_last_word(key) {
+                let finished = self.judged(done, outcome);
+                self.finished.push(finished);
+            }
         }
-        match self.finished.iter().position(|(done, _)| *done == key) {
-            Some(at) => Ok(self.finished.swap_remove(at).1),
+        match self.finished.iter().position(|done| done.key() == key) {
+            Some(at) => Ok(self.finished.swap_remove(at)),
             None => Err(RunError::Interrupted(signal)),
+        }
+    }
+
+    /// A child that ended under `key`, kept with the verdict's first look at a test's own run.
+    fn judged(&self, key: RunKey, outcome: ChildOutcome) -> Finished {
+        match key {
+            RunKey::Test(index) => {
+                let expect = &self.tests[index].expect;
+                let judgement = verdict::first_look(&outcome, expect, self.tracking_policy);
+                Finished::Test {
+                    index,
+                    outcome,
+                    judgement,
+                }
+            }
+            RunKey::Tracked(index) => Finished::Tracked { index, outcome },
         }
     }
 
@@ -231,8 +223,16 @@ impl Scheduler {
     fn collect(&mut self, progress: &mut dyn Progress) {
         for (done, outcome) in self.supervisor.wait(progress) {
             self.group_left(done);
-            self.track_early(done, &outcome);
-            self.finished.push((done, outcome));
+            let finished = self.judged(done, outcome);
+            if let Finished::Test {
+                index,
+                judgement: Judgement::NeedsTrackedRun(plan, _),
+                ..
+            } = &finished
+            {
+                self.track_early(*index, *plan);
+            }
+            self.finished.push(finished);
         }
     }
 
@@ -271,9 +271,8 @@ impl Scheduler {
     }
 
     /// The child that reports under `key` ended.
-    fn group_left(&mut self, key: usize) {
-        let index = key % self.tests.len();
-        let Some(group) = self.tests[index].case.serial else {
+    fn group_left(&mut self, key: RunKey) {
+        let Some(group) = self.tests[key.test()].case.serial else {
             return;
         };
         if let Some(at) = self.busy_groups.iter().position(|(busy, _)| *busy == group) {
@@ -284,16 +283,14 @@ impl Scheduler {
         }
     }
 
-    /// Starts the tracked run of a run that just ended, if it will need one: the verdict waits
-    /// for it, so it runs beside the runs before that verdict rather than after them.
-    fn track_early(&mut self, key: usize, outcome: &ChildOutcome) {
-        if key >= self.tests.len() || self.tracking[key] || !self.group_is_free(key) {
+    /// Starts the tracked run the verdict asked for when test `index`'s run ended: the verdict
+    /// waits for it, so it runs beside the runs before that verdict rather than after them.
+    fn track_early(&mut self, index: usize, plan: TrackingPlan) {
+        if self.tracking[index] || !self.group_is_free(index) {
             return;
         }
-        if let Some(plan) = self.tracking_for(key, outcome) {
-            // A fork that fails here is tried again when the verdict asks for the run.
-            let _ = self.start_tracking(key, plan);
-        }
+        // A fork that fails here is tried again when the runner asks for the run.
+        let _ = self.start_tracking(index, plan);
     }
 
     fn start(&mut self, index: usize) -> Result<(), StartError> {
@@ -302,26 +299,17 @@ impl Scheduler {
             notice_slow: true,
             excuse_cpu_wait: false,
         };
-        self.start_with(index, watch, |options| options)
+        self.start_keyed(RunKey::Test(index), watch, |options| options)
     }
 
-    fn start_with(
-        &mut self,
-        index: usize,
-        watch: Watch,
-        adjust: impl FnOnce(ChildOptions) -> ChildOptions,
-    ) -> Result<(), StartError> {
-        self.start_keyed(index, index, watch, adjust)
-    }
-
-    /// Forks a child for test `index`, whose outcome comes back under `key`.
+    /// Forks a child for the test `key` names, whose outcome comes back under `key`.
     fn start_keyed(
         &mut self,
-        index: usize,
-        key: usize,
+        key: RunKey,
         watch: Watch,
         adjust: impl FnOnce(ChildOptions) -> ChildOptions,
     ) -> Result<(), StartError> {
+        let index = key.test();
         let test = &self.tests[index];
         let token = self.token_seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let options = adjust(ChildOptions {
@@ -381,11 +369,8 @@ impl Scheduler {
     }
 
     /// Names the sites of the blocks a tracked run left, by the symboliser.
-    pub(crate) fn name_sites(&mut self, leaks: &mut TrackedLeaks) {
-        if leaks.lost.sites.is_empty() && leaks.reachable.sites.is_empty() {
-            return;
-        }
-        leak_sites::name_sites(leaks, |address| self.supervisor.resolve(&[address]));
+    pub(crate) fn name_sites(&mut self, leaks: TrackedLeaks<RecordedSite>) -> TrackedLeaks {
+        leak_sites::name_sites(leaks, |address| self.supervisor.resolve(&[address]))
     }
 
     /// Processes that escaped a test's group, killed since the last call.
@@ -404,35 +389,9 @@ impl Scheduler {
     }
 }
 
-/// How long the run that tracks a leaking test's allocations may take, whatever the test's own
-/// timeout: ten times the failing run's time, plus 50 µs for each allocation it made (recording
-/// a call stack costs about 4 µs on an idle machine), in whole seconds from 2 to 30. Naming the
-/// sites is the harness's work, after the run, and not counted.
-fn tracking_timeout(first_took: Duration, allocations: u64) -> Duration {
-    let needed = first_took
-        .saturating_mul(10)
-        .saturating_add(Duration::from_micros(allocations.saturating_mul(50)));
-    Duration::from_secs(needed.as_secs_f64().ceil() as u64)
-        .clamp(Duration::from_secs(2), Duration::from_secs(30))
-}
-
 fn random_seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u32(std::process::id());
     hasher.finish()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_tracking_run_gets_whole_seconds_from_2_to_30() {
-        let ms = Duration::from_millis;
-        assert_eq!(tracking_timeout(ms(3), 10), Duration::from_secs(2));
-        assert_eq!(tracking_timeout(ms(230), 240_000), Duration::from_secs(15));
-        assert_eq!(tracking_timeout(ms(5_000), 0), Duration::from_secs(30));
-        assert_eq!(tracking_timeout(ms(1), u64::MAX), Duration::from_secs(30));
-    }
 }

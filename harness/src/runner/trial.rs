@@ -1,22 +1,23 @@
 //! One trial: run test `index` (again after a failure, as often as its `retries` allow, and once
-//! more tracking its allocations where it leaked), judge it, and return its result; what
-//! happens on the way (a child left something behind, a run failed and is retried) goes out as
-//! events.
+//! more tracking its allocations where the verdict asks), take its verdict, and return its
+//! result; what happens on the way (a child left something behind, a run failed and is retried)
+//! goes out as events. Each run comes with the verdict's first look at it; the trial only
+//! completes that verdict with the tracked run it asked for, never judges a run again.
 
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use super::scheduler::{RunError, Scheduler, TrackingPlan};
-use crate::outcome::{ChildOutcome, ChildReport};
+use super::scheduler::{RunError, Scheduler};
+use crate::outcome::{ChildOutcome, ChildReport, HeapDelta};
 use crate::parent::zygote::StartError;
 use crate::report::TestName;
 use crate::report::{
     Captured, Event, FailureReport, Interruption, LeftBehind, MemoryFigures, Passed, Reporter,
     RunEnd, TestEnd, TestResult,
 };
-use crate::verdict::{self, Death, Failure, LeakSiteSearch, SearchFailure, Verdict};
-use crate::wire::HeapDelta;
+use crate::verdict::{self, Death, Failure, Judgement, LeakSiteSearch};
+use crate::verdict::{SearchFailure, TrackingPlan, Verdict};
 
 /// A signal from outside stopped the run.
 #[derive(Clone, Copy, Debug)]
@@ -114,8 +115,8 @@ impl Run {
         let mut time = Duration::ZERO;
         let mut next = self.scheduler.outcome_of(index, &mut self.reporter);
         loop {
-            let outcome = match next {
-                Ok(outcome) => outcome,
+            let (outcome, judgement) = match next {
+                Ok(finished) => finished,
                 Err(RunError::NotStarted(error)) => {
                     let failure = self.not_started(error);
                     return Ok(self.fail(index, failure, None, time));
@@ -123,7 +124,7 @@ impl Run {
                 Err(RunError::Interrupted(signal)) => return Err(Interrupted(signal)),
             };
             time += outcome.duration;
-            let mut judged = self.verdict_on(index, outcome)?;
+            let mut judged = self.verdict_on(index, outcome, judgement)?;
             match judged.verdict.clone() {
                 Verdict::Fail(failure) if earlier_failures.len() < retries => {
                     self.reporter.emit(&Event::Retrying(test));
@@ -155,102 +156,69 @@ impl Run {
         }
     }
 
-    /// The verdict on one run of test `index`. A run whose heap grew past its leak limit runs
-    /// once more, tracking its allocations: unless the test is strict about leaks, only the
+    /// The verdict on one run of test `index`, given the verdict's first look at it. A run whose
+    /// heap grew past its leak limit (or that left descriptors open) runs once more, tracking its
+    /// allocations, where the first look asks: unless the test is strict about leaks, only the
     /// blocks that nothing reaches any more then count.
-    fn verdict_on(&mut self, index: usize, outcome: ChildOutcome) -> Result<Judged, Interrupted> {
+    fn verdict_on(
+        &mut self,
+        index: usize,
+        outcome: ChildOutcome,
+        judgement: Judgement,
+    ) -> Result<Judged, Interrupted> {
         self.take_clues(index, &outcome);
         let heap = match &outcome.report {
             Ok(ChildReport::Returned { heap }) => *heap,
             _ => None,
         };
-        let expect = self.scheduler.test(index).expect;
-        let verdict = verdict::judge(&outcome, &expect);
-        let (Some(plan), Some(first)) = (self.scheduler.tracking_for(index, &outcome), heap) else {
-            return Ok(Judged {
-                outcome,
-                verdict,
-                heap,
-                leak_sites: None,
-            });
-        };
-        let search = self.track_blocks(index, plan, first)?;
-        let verdict = match &search {
-            LeakSiteSearch::Found {
-                leaks,
-                second,
-                left_open,
-                ..
-            } if !expect.strict_leaks => verdict::judge_tracked(
-                (first, &outcome.clues),
-                *second,
-                leaks,
-                left_open.as_ref(),
-                &expect,
-            ),
-            _ => verdict,
+        let (verdict, leak_sites) = match judgement {
+            Judgement::Final(verdict) => (verdict, None),
+            Judgement::NeedsTrackedRun(plan, provisional) => {
+                let tracked = self.tracked_run(index, plan)?;
+                let expect = self.scheduler.test(index).expect;
+                let scheduler = &mut self.scheduler;
+                let (verdict, search) =
+                    verdict::with_tracked_run(provisional, tracked, &expect, |recorded| {
+                        scheduler.name_sites(recorded)
+                    });
+                (verdict, Some(search))
+            }
         };
         Ok(Judged {
             outcome,
             verdict,
             heap,
-            leak_sites: Some(search),
+            leak_sites,
         })
     }
 
-    /// The run of test `index` that tracked its allocations (with their call stacks, unless
-    /// `ISOLATED_TEST_LEAK_SITES=0`): which blocks it left are lost and which still reachable,
-    /// and where they came from; or why that could not be found. `first` is what the failing
-    /// run left.
-    fn track_blocks(
+    /// The run of test `index` that tracks its allocations as `plan` says (with their call
+    /// stacks, unless `ISOLATED_TEST_LEAK_SITES=0`), or why it could not be had.
+    fn tracked_run(
         &mut self,
         index: usize,
         plan: TrackingPlan,
-        first: HeapDelta,
-    ) -> Result<LeakSiteSearch, Interrupted> {
-        let mut outcome = match self.scheduler.tracked(index, plan, &mut self.reporter) {
-            Ok(outcome) => outcome,
-            Err(RunError::Interrupted(signal)) => return Err(Interrupted(signal)),
+    ) -> Result<Result<ChildOutcome, SearchFailure>, Interrupted> {
+        match self.scheduler.tracked(index, plan, &mut self.reporter) {
+            Ok(outcome) => {
+                self.take_clues(index, &outcome);
+                Ok(Ok(outcome))
+            }
+            Err(RunError::Interrupted(signal)) => Err(Interrupted(signal)),
             Err(RunError::NotStarted(StartError::Spawn(error))) => {
-                let failure = SearchFailure::NotStarted(error.to_string());
-                return Ok(LeakSiteSearch::Failed(failure));
+                Ok(Err(SearchFailure::NotStarted(error.to_string())))
             }
             Err(RunError::NotStarted(error)) => {
-                let failure = SearchFailure::Failed(self.not_started(error));
-                return Ok(LeakSiteSearch::Failed(failure));
+                Ok(Err(SearchFailure::Failed(self.not_started(error))))
             }
-        };
-        self.take_clues(index, &outcome);
-        let verdict = verdict::judge(&outcome, &self.scheduler.test(index).expect);
-        let second = match (&outcome.report, verdict) {
-            (_, Verdict::Fail(failure))
-                if !failure.is_leak() && !matches!(failure, Failure::LeftDescriptors(_)) =>
-            {
-                return Ok(LeakSiteSearch::Failed(SearchFailure::Failed(failure)))
-            }
-            (Ok(ChildReport::Returned { heap: Some(heap) }), _) => *heap,
-            (_, Verdict::Fail(failure)) => {
-                return Ok(LeakSiteSearch::Failed(SearchFailure::Failed(failure)))
-            }
-            (_, Verdict::Pass(_)) => {
-                return Ok(LeakSiteSearch::Failed(SearchFailure::NoHeapFigures))
-            }
-        };
-        let mut leaks = outcome.clues.tracked_leaks.take().unwrap_or_default();
-        self.scheduler.name_sites(&mut leaks);
-        Ok(LeakSiteSearch::Found {
-            leaks,
-            second,
-            first,
-            left_open: outcome.clues.left_descriptors.take(),
-        })
+        }
     }
 
     /// What a finished child said beyond its verdict: processes it left, stderr to pass through.
     fn take_clues(&mut self, index: usize, outcome: &ChildOutcome) {
         let left = LeftBehind {
             case: self.scheduler.test(index).case,
-            descendants: &outcome.clues.descendants,
+            descendants: &outcome.clues.left.descendants,
             escapees: self.scheduler.take_escapees(),
             checked_stderr: &outcome.stderr,
         };

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering::Relaxed};
 
 use super::counter::{self, SplitCounter, COUNTERS};
 use super::{channel, fast_path, table, tracking_heap};
-use crate::wire::HeapDelta;
+use crate::outcome::HeapDelta;
 
 const LIVE_BYTES: &SplitCounter = &COUNTERS.live_bytes;
 const ALLOCATED_BLOCKS: &SplitCounter = &COUNTERS.allocated_blocks;

@@ -12,11 +12,12 @@ use nix::unistd::{self, Pid};
 
 use super::{Fork, SetupReport};
 use crate::child;
+use crate::outcome::EXIT_CHANNEL_LOST;
 use crate::parent::signals;
 use crate::parent::spawn::{self, ForkContext};
 use crate::registry::{self, Setup, TestCase};
 use crate::sys::{self, close};
-use crate::wire::{decode_value, encode_value, EXIT_CHANNEL_LOST};
+use crate::wire::{decode_value, encode_value};
 
 /// The panic a setup raised, as its hook saw it.
 static SETUP_PANIC: Mutex<Option<(Option<String>, Option<String>)>> = Mutex::new(None);
