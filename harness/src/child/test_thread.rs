@@ -23,7 +23,7 @@ pub(super) fn run(name: String, test: impl FnOnce() + Send + Copy + 'static) -> 
         Ok(handle) => {
             // Detached: the test's thread ends the process, and nothing here waits on it.
             drop(handle);
-            sys::count_parked_thread();
+            sys::threads::count_parked_thread();
             MAIN_PARKED.store(true, SeqCst);
             park_for_good()
         }
@@ -77,7 +77,8 @@ pub(crate) fn warm_up_in_the_harness() {
     // Joined, the thread may still be leaving the kernel's list of this process's threads: no
     // fork until it has (every fork asserts a process of one thread).
     let gone = std::time::Instant::now() + std::time::Duration::from_secs(1);
-    while sys::thread_count().is_some_and(|threads| threads > 1) && std::time::Instant::now() < gone
+    while sys::threads::thread_count().is_some_and(|threads| threads > 1)
+        && std::time::Instant::now() < gone
     {
         std::thread::yield_now();
     }

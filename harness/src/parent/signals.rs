@@ -74,7 +74,7 @@ fn wake() {
     let fd = WAKE_WRITE.load(Relaxed);
     if fd >= 0 {
         // A full pipe already means "wake up".
-        let _ = sys::write_all(fd, &[0]);
+        let _ = sys::raw_io::write_all(fd, &[0]);
     }
 }
 
@@ -156,20 +156,20 @@ fn cut_short_all() {
         if SAID_ALL[slot].load(Relaxed) {
             continue;
         }
-        if !sys::has_ended(leader) {
+        if !sys::reap::has_ended(leader) {
             CUT_SHORT[slot].store(true, Relaxed);
         }
-        sys::kill_process_and_group(leader);
+        sys::reap::kill_process_and_group(leader);
     }
 }
 
 /// Kills every running child and its group, and reaps them: the harness is about to end.
 fn kill_and_reap_all() {
-    leaders().for_each(|(_, leader)| sys::kill_process_and_group(leader));
+    leaders().for_each(|(_, leader)| sys::reap::kill_process_and_group(leader));
     // Reap them too, or they linger as zombies of whoever inherits them.
     let deadline = Instant::now() + REAP_WITHIN;
     for (_, leader) in leaders() {
-        sys::reap_by(leader, deadline);
+        sys::reap::reap_by(leader, deadline);
     }
 }
 

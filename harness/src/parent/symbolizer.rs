@@ -74,7 +74,7 @@ impl Symbolizer {
     fn stop(&mut self) {
         if let Some(running) = self.running.take() {
             drop(running.requests);
-            sys::kill_and_reap(Pid::from_raw(running.pid));
+            sys::reap::kill_and_reap(Pid::from_raw(running.pid));
         }
     }
 }
@@ -92,7 +92,7 @@ fn start() -> Option<Running> {
     let (answer_read, answer_write) = unistd::pipe2(OFlag::O_CLOEXEC).ok()?;
     let parent = unistd::getpid();
     // SAFETY: see above.
-    match unsafe { sys::fork(None) }.ok()? {
+    match unsafe { sys::fork::fork(None) }.ok()? {
         ForkResult::Child => {
             // Nothing of the harness's but these two pipes: a test's pipe kept open here would
             // keep its writer from learning that the harness stopped reading.
@@ -111,7 +111,7 @@ fn start() -> Option<Running> {
                 let (requests, answers) = unsafe { (File::from_raw_fd(3), File::from_raw_fd(4)) };
                 serve(requests, answers);
             }
-            sys::exit_now(0)
+            sys::signals::exit_now(0)
         }
         ForkResult::Parent { child } => {
             drop(request_read);
@@ -163,7 +163,10 @@ fn read_answer(answers: &mut File) -> Option<String> {
     let mut buffer = [0u8; 4096];
     while !(text.ends_with(b"\n\n") || text == b"\n") {
         let left = deadline.checked_duration_since(Instant::now())?;
-        if let None | Some(0) = sys::poll(&mut [sys::readable(answers.as_raw_fd())], Some(left)) {
+        if let None | Some(0) = sys::raw_io::poll(
+            &mut [sys::raw_io::readable(answers.as_raw_fd())],
+            Some(left),
+        ) {
             // A signal, or the time is up: the loop's first line tells which.
             continue;
         }

@@ -24,7 +24,7 @@ static TEST_THREAD: AtomicUsize = AtomicUsize::new(0);
 pub(crate) fn open(fd: RawFd, token: u64) {
     FD.store(fd, Relaxed);
     TOKEN.store(token, Relaxed);
-    INODE.store(sys::inode_of(fd).unwrap_or(0), Relaxed);
+    INODE.store(sys::descriptor_table::inode_of(fd).unwrap_or(0), Relaxed);
     // SAFETY: `getpid` and `pthread_self` have no preconditions.
     unsafe {
         TEST_PID.store(libc::getpid(), Relaxed);
@@ -44,7 +44,7 @@ pub(crate) fn claim_test_thread() {
 pub(crate) fn close() {
     let fd = FD.swap(-1, Relaxed);
     if fd >= 0 {
-        sys::close_raw(fd);
+        sys::descriptors::close_raw(fd);
     }
 }
 
@@ -80,7 +80,8 @@ pub(crate) fn take_clue_slot() -> bool {
 
 /// Whether the channel's descriptor is still the pipe it was (a test may close or replace it).
 pub(crate) fn is_intact() -> bool {
-    sys::inode_of(FD.load(Relaxed)).is_some_and(|inode| inode == INODE.load(Relaxed))
+    sys::descriptor_table::inode_of(FD.load(Relaxed))
+        .is_some_and(|inode| inode == INODE.load(Relaxed))
 }
 
 /// The token every frame of this child carries.
@@ -90,7 +91,7 @@ pub(crate) fn token() -> u64 {
 
 /// Writes one encoded frame.
 pub(crate) fn write_frame(frame: &[u8]) -> std::io::Result<()> {
-    sys::write_all(FD.load(Relaxed), frame)
+    sys::raw_io::write_all(FD.load(Relaxed), frame)
 }
 
 /// Sends a clue frame built on the stack: from inside the allocator or a signal handler, where

@@ -1,0 +1,107 @@
+//! Raw I/O: writing all of a buffer, polling descriptors, reading a file whole or its start.
+//! Raw because they run in the test's child where nothing may allocate (the channel's writes,
+//! reading `/proc/self/maps` while threads are stopped), and on descriptor numbers no `OwnedFd`
+//! owns.
+
+use std::os::fd::RawFd;
+use std::time::Duration;
+
+use nix::errno::Errno;
+
+/// Writes all of `bytes` to `fd`, retrying after a signal. Allocates nothing.
+pub(crate) fn write_all(fd: RawFd, mut bytes: &[u8]) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        // SAFETY: `bytes` is a live buffer of the given length; `fd` is a plain descriptor number.
+        let written = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if written < 0 {
+            let error = std::io::Error::last_os_error();
+            if error.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(error);
+        }
+        bytes = &bytes[written as usize..];
+    }
+    Ok(())
+}
+
+/// Waits until one of `fds` is ready or `timeout` passes (`None`: no limit); returns how many
+/// are ready (0 on a timeout), or `None` if a signal interrupted the wait.
+pub(crate) fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> Option<usize> {
+    let timeout_ms = timeout.map_or(-1, |timeout| {
+        // Round up: waking a millisecond early would only poll again.
+        timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
+    });
+    // SAFETY: `fds` is a live, correctly sized array of pollfd structs.
+    let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+    usize::try_from(ready).ok()
+}
+
+/// A `pollfd` waiting for `fd` to be readable.
+pub(crate) fn readable(fd: RawFd) -> libc::pollfd {
+    libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    }
+}
+
+/// Reads the whole of a file into `buffer` with plain system calls; `None` if it cannot be read
+/// or does not fit. Allocates nothing.
+pub(crate) fn read_whole_file(path: &std::ffi::CStr, buffer: &mut [u8]) -> Option<usize> {
+    read_file(path, buffer, true)
+}
+
+/// Reads up to `buffer.len()` bytes of a file; `None` if it cannot be read. Allocates nothing.
+pub(crate) fn read_file_prefix(path: &std::ffi::CStr, buffer: &mut [u8]) -> Option<usize> {
+    read_file(path, buffer, false)
+}
+
+fn read_file(path: &std::ffi::CStr, buffer: &mut [u8], whole: bool) -> Option<usize> {
+    // SAFETY: a NUL-terminated path; reads go into `buffer` within its length; the descriptor
+    // is closed before returning.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return None;
+        }
+        let mut length = 0;
+        let complete = loop {
+            if length == buffer.len() {
+                break !whole;
+            }
+            let read = libc::read(
+                fd,
+                buffer[length..].as_mut_ptr().cast(),
+                buffer.len() - length,
+            );
+            match read {
+                0 => break true,
+                n if n > 0 && !whole => {
+                    length += n as usize;
+                    break true;
+                }
+                n if n > 0 => length += n as usize,
+                _ if Errno::last() == Errno::EINTR => {}
+                _ => break false,
+            }
+        };
+        libc::close(fd);
+        complete.then_some(length)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_read_whole_or_by_their_start() {
+        let mut buffer = [0u8; 4096];
+        let whole = read_whole_file(c"/proc/self/stat", &mut buffer).unwrap();
+        assert!(buffer[..whole].ends_with(b"\n"));
+        let mut small = [0u8; 4];
+        assert_eq!(read_file_prefix(c"/proc/self/stat", &mut small), Some(4));
+        assert_eq!(read_whole_file(c"/proc/self/stat", &mut small), None);
+    }
+}
