@@ -160,8 +160,7 @@ fn settle_threads() {
 /// Whether a thread of this process other than the caller is running or waiting for a processor
 /// (state `R`), or in uninterruptible sleep (`D`), as `/proc/self/task/*/stat` says.
 fn another_thread_runs() -> bool {
-    // SAFETY: `gettid` has no preconditions.
-    let me = unsafe { libc::gettid() }.to_string();
+    let me = nix::unistd::gettid().to_string();
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return false;
     };

@@ -38,6 +38,9 @@ impl Shift {
             return None;
         }
         let mut taken = [0u64; MOST_WATCHED_DESCRIPTORS / 64];
+        // Raw: this probes numbers that may not be open (that is the question), while nix's calls
+        // take a `BorrowedFd`, which must be; and a number found free is taken with `dup3`, which
+        // nix does only onto an `OwnedFd`.
         // SAFETY: `pipe2` fills the array we own; `fcntl(F_GETFD)` and `dup3` on numbers below
         // the limit, which take a free number only and leave open ones alone; `close` of the
         // pipe's ends we opened and keep no more.

@@ -49,6 +49,8 @@ pub(super) fn claim() {
 /// stop signal: a signal sent to the process reaches the test's threads, as in a process of one
 /// thread, and the scan can still stop this one to read its stack. Allocates nothing.
 fn park_for_good() -> ! {
+    // Raw: the stop signal is a real-time one, which nix's `Signal` (and so its `SigSet`) cannot
+    // name.
     // SAFETY: a signal set filled on our stack, applied to this thread only; `pause` has no
     // preconditions.
     unsafe {

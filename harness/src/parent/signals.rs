@@ -105,11 +105,12 @@ extern "C" fn on_termination(
     }
     // A broken stdout, or a second Ctrl-C while the first is being handled: end now.
     kill_and_reap_all();
-    // SAFETY: restoring the default disposition and re-raising are async-signal-safe; the
-    // harness then ends as the signal asks.
-    unsafe {
-        libc::signal(signal_number, libc::SIG_DFL);
-        libc::raise(signal_number);
+    // One of `TERMINATION` or SIGPIPE, the signals this handler is installed for: all have a name.
+    if let Ok(signal) = Signal::try_from(signal_number) {
+        // SAFETY: restoring the default disposition is async-signal-safe and installs no handler;
+        // the harness then ends as the signal asks.
+        let _ = unsafe { nix::sys::signal::signal(signal, SigHandler::SigDfl) };
+        let _ = nix::sys::signal::raise(signal);
     }
 }
 
@@ -129,11 +130,10 @@ fn slot_of(pid: libc::pid_t) -> Option<usize> {
     if pid <= 0 {
         return None;
     }
-    // SAFETY: `getpgid` only reads kernel state.
-    let group = unsafe { libc::getpgid(pid) };
+    let group = unistd::getpgid(Some(Pid::from_raw(pid))).map(Pid::as_raw);
     GROUPS.iter().position(|slot| {
         let leader = slot.load(Relaxed);
-        leader > 0 && (leader == pid || leader == group)
+        leader > 0 && (leader == pid || group == Ok(leader))
     })
 }
 
@@ -221,6 +221,7 @@ static STARTED_IGNORED: [AtomicBool; 4] = [const { AtomicBool::new(false) }; 4];
 /// forks anything: a zygote forked before [`install`] keeps them ignored in its children too.
 pub(crate) fn note_ignored_at_start() {
     for (index, &signal) in TERMINATION.iter().enumerate() {
+        // Raw: nix's `sigaction` always installs a new action; this only reads the current one.
         let mut current = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
         // SAFETY: with a null new action, `sigaction` only writes the current one into our
         // zeroed struct.

@@ -1,72 +1,71 @@
 //! Descriptor plumbing: closing, moving a descriptor onto a number, clearing `O_NONBLOCK`,
-//! reopening a pipe or terminal. Raw because it runs in a freshly forked child on descriptor
-//! numbers (0, 1, 2, the channel's) that no `OwnedFd` of this process owns.
+//! reopening a pipe or terminal. Through nix, on descriptor numbers: they run in a freshly forked
+//! child on numbers (0, 1, 2, the channel's) that no `OwnedFd` of this process owns.
 
-use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{BorrowedFd, IntoRawFd, OwnedFd, RawFd};
+
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::sys::stat::{fstat, Mode};
 
 /// Closes `fd` without the check std's debug builds make on every drop (an `fcntl` each: six a
 /// test in the parent alone).
 pub(crate) fn close(fd: OwnedFd) {
-    // SAFETY: `into_raw_fd` hands our ownership of the descriptor to `close`.
-    unsafe { libc::close(fd.into_raw_fd()) };
+    let _ = nix::unistd::close(fd);
 }
 
 /// Closes descriptor `fd`, which nothing else owns.
 pub(crate) fn close_raw(fd: RawFd) {
-    // SAFETY: closing a descriptor number we were given to close.
-    unsafe { libc::close(fd) };
+    let _ = nix::unistd::close(fd);
 }
 
 /// Makes `fd` descriptor `target` (replacing what was there), closing `fd`.
 pub(crate) fn move_to(fd: OwnedFd, target: RawFd) {
-    // SAFETY: both are descriptor numbers; `target` is replaced, which only this process uses.
-    unsafe { libc::dup2(fd.as_raw_fd(), target) };
+    // SAFETY: the `OwnedFd` `dup2_raw` returns for `target` is given up at once (`into_raw_fd`),
+    // so it never closes `target` under whoever uses that number (a std stream, the channel).
+    let moved = unsafe { nix::unistd::dup2_raw(&fd, target) };
+    let _ = moved.map(IntoRawFd::into_raw_fd);
     close(fd);
 }
 
 /// Clears `O_NONBLOCK` on `fd`'s open file description.
 pub(crate) fn set_blocking(fd: RawFd) {
-    // SAFETY: F_GETFL and F_SETFL only read and change the status flags of `fd`.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        if flags >= 0 && flags & libc::O_NONBLOCK != 0 {
-            libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
-        }
+    // SAFETY: borrowed for these two calls only, which read and change status flags; were `fd`
+    // not open, they would fail with `EBADF` and touch nothing.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    let Ok(flags) = fcntl(fd, FcntlArg::F_GETFL).map(OFlag::from_bits_retain) else {
+        return;
+    };
+    if flags.contains(OFlag::O_NONBLOCK) {
+        let _ = fcntl(fd, FcntlArg::F_SETFL(flags - OFlag::O_NONBLOCK));
     }
 }
 
 /// Whether `fd` is a pipe or a character device (a terminal).
 pub(crate) fn is_pipe_or_terminal(fd: RawFd) -> bool {
-    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: `fstat` fills the buffer on success.
-    if unsafe { libc::fstat(fd, stat.as_mut_ptr()) } != 0 {
+    // SAFETY: borrowed for one `fstat`, which only reads; were `fd` not open, it would fail with
+    // `EBADF`.
+    let Ok(stat) = fstat(unsafe { BorrowedFd::borrow_raw(fd) }) else {
         return false;
-    }
-    // SAFETY: initialised by the successful `fstat` above.
-    let kind = unsafe { stat.assume_init() }.st_mode & libc::S_IFMT;
+    };
+    let kind = stat.st_mode & libc::S_IFMT;
     kind == libc::S_IFIFO || kind == libc::S_IFCHR
 }
 
 /// Opens `path` (the file on `fd`, through `/proc/self/fd`) again, with `fd`'s access mode and
 /// append flag, and puts the new open file description on `fd`.
 pub(crate) fn reopen(fd: RawFd, path: &std::ffi::CStr) {
-    // SAFETY: `fcntl(F_GETFL)` only reads the flags.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 {
+    // SAFETY: borrowed for the calls below only, which read and change its status flags; were
+    // `fd` not open, the first would fail with `EBADF` and end this.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    let Ok(flags) = fcntl(borrowed, FcntlArg::F_GETFL).map(OFlag::from_bits_retain) else {
         return;
-    }
-    let keep = flags & (libc::O_ACCMODE | libc::O_APPEND);
+    };
+    let keep = flags & (OFlag::O_ACCMODE | OFlag::O_APPEND);
     // Opened non-blocking, or a pipe nobody reads would block the open itself.
-    // SAFETY: a NUL-terminated path; the new descriptor replaces `fd` and is closed.
-    unsafe {
-        let own = libc::open(
-            path.as_ptr(),
-            keep | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC,
-        );
-        if own >= 0 {
-            libc::dup2(own, fd);
-            libc::close(own);
-            libc::fcntl(fd, libc::F_SETFL, keep);
-        }
-    }
+    let flags = keep | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
+    let Ok(own) = nix::fcntl::open(path, flags, Mode::empty()) else {
+        return;
+    };
+    move_to(own, fd);
+    let _ = fcntl(borrowed, FcntlArg::F_SETFL(keep));
 }

@@ -1,12 +1,16 @@
-//! Raw I/O: writing all of a buffer, polling descriptors, reading a file whole or its start.
-//! Raw because they run in the test's child where nothing may allocate (the channel's writes,
-//! reading `/proc/self/maps` while threads are stopped), and on descriptor numbers no `OwnedFd`
-//! owns.
+//! Plain I/O that allocates nothing: writing all of a buffer, polling descriptors, reading a file
+//! whole or its start. They run in the test's child where nothing may allocate (the channel's
+//! writes, reading `/proc/self/maps` while threads are stopped) and in signal handlers. Reading a
+//! file goes through nix (a `CStr` path costs it no allocation); writing and polling stay raw, on
+//! descriptor numbers: a test may close or replace the channel's descriptor, and the supervisor
+//! keeps its `pollfd` array from poll to poll, which nix's `PollFd`, borrowing each descriptor,
+//! cannot be.
 
 use std::os::fd::RawFd;
 use std::time::Duration;
 
 use nix::errno::Errno;
+use nix::sys::stat::Mode;
 
 /// Writes all of `bytes` to `fd`, retrying after a signal. Allocates nothing.
 pub(crate) fn write_all(fd: RawFd, mut bytes: &[u8]) -> std::io::Result<()> {
@@ -58,37 +62,27 @@ pub(crate) fn read_file_prefix(path: &std::ffi::CStr, buffer: &mut [u8]) -> Opti
 }
 
 fn read_file(path: &std::ffi::CStr, buffer: &mut [u8], whole: bool) -> Option<usize> {
-    // SAFETY: a NUL-terminated path; reads go into `buffer` within its length; the descriptor
-    // is closed before returning.
-    unsafe {
-        let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
-        if fd < 0 {
-            return None;
+    use nix::fcntl::{open, OFlag};
+    let fd = open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).ok()?;
+    let mut length = 0;
+    let complete = loop {
+        if length == buffer.len() {
+            break !whole;
         }
-        let mut length = 0;
-        let complete = loop {
-            if length == buffer.len() {
-                break !whole;
+        match nix::unistd::read(&fd, &mut buffer[length..]) {
+            Ok(0) => break true,
+            Ok(read) if !whole => {
+                length += read;
+                break true;
             }
-            let read = libc::read(
-                fd,
-                buffer[length..].as_mut_ptr().cast(),
-                buffer.len() - length,
-            );
-            match read {
-                0 => break true,
-                n if n > 0 && !whole => {
-                    length += n as usize;
-                    break true;
-                }
-                n if n > 0 => length += n as usize,
-                _ if Errno::last() == Errno::EINTR => {}
-                _ => break false,
-            }
-        };
-        libc::close(fd);
-        complete.then_some(length)
-    }
+            Ok(read) => length += read,
+            Err(Errno::EINTR) => {}
+            Err(_) => break false,
+        }
+    };
+    // Closed as `close` does, without the check std's debug builds make on a drop.
+    super::descriptors::close(fd);
+    complete.then_some(length)
 }
 
 #[cfg(test)]

@@ -1,11 +1,14 @@
 //! Killing and reaping children: SIGKILL to a child and its group, waiting for them with a time
-//! limit, asking whether one has stopped or ended without reaping it. Raw because the reaps run
-//! in a signal handler and while other threads are stopped (they allocate nothing), and because
-//! the wait must return the child's resource usage (`wait4`), which nix does not.
+//! limit, asking whether one has stopped or ended without reaping it. All of it allocates
+//! nothing: the reaps run in a signal handler and while other threads are stopped. Kills go
+//! through nix; the waits stay raw: a reap must return the child's resource usage (`wait4`, which
+//! nix lacks), and nix's `waitpid` and `waitid` decode the status into its `Signal`, which fails
+//! for a child a real-time signal ended.
 
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
+use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 
 /// The longest a reap waits: SIGKILL ends any process not stuck in the kernel at once, and one
@@ -14,19 +17,15 @@ pub(crate) const REAP_LIMIT: Duration = Duration::from_secs(5);
 
 /// Kills every process of the group `leader` leads. Allocates nothing.
 pub(crate) fn kill_group(leader: Pid) {
-    // SAFETY: `kill` only sends a signal; `leader` is a child of ours.
-    unsafe { libc::kill(-leader.as_raw(), libc::SIGKILL) };
+    let _ = killpg(leader, Signal::SIGKILL);
 }
 
 /// Kills a process by its process group and by its pid: a test that moved itself into another
 /// group (even the harness's) is still killed, and one still in its group takes the group's other
 /// processes with it. Allocates nothing.
 pub(crate) fn kill_process_and_group(pid: Pid) {
-    // SAFETY: `kill` only sends a signal; `pid` is a child of ours.
-    unsafe {
-        libc::kill(-pid.as_raw(), libc::SIGKILL);
-        libc::kill(pid.as_raw(), libc::SIGKILL);
-    }
+    let _ = killpg(pid, Signal::SIGKILL);
+    let _ = kill(pid, Signal::SIGKILL);
 }
 
 /// Kills child `pid` (and its group) and reaps it.

@@ -1,8 +1,8 @@
 //! Counting this process's threads, and those parked for good: a fork is safe only from a
-//! process whose every other thread is parked. Raw because the count is taken before every fork
-//! and in the test's child, with one `stat` and no allocation.
+//! process whose every other thread is parked. The count is taken before every fork and in the
+//! test's child: one `stat` (nix's, given a `CStr`, allocates nothing) and no `/proc` read.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
 /// Threads of this process parked for good: a child's main thread, once it has started the
@@ -23,20 +23,14 @@ pub(crate) fn running_thread_count() -> Option<usize> {
 /// How many threads this process has, where the platform says: one `stat`, since
 /// `/proc/self/task` has a link per thread plus `.` and `..`. Allocates nothing.
 pub(crate) fn thread_count() -> Option<usize> {
-    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: a NUL-terminated path and a buffer `stat` fills on success.
-    let ok = unsafe { libc::stat(c"/proc/self/task".as_ptr(), stat.as_mut_ptr()) } == 0;
-    // SAFETY: initialised by the successful `stat` above.
-    ok.then(|| unsafe { stat.assume_init() }.st_nlink.saturating_sub(2) as usize)
+    let stat = nix::sys::stat::stat(c"/proc/self/task").ok()?;
+    Some(stat.st_nlink.saturating_sub(2) as usize)
 }
 
 /// [`thread_count`] through `/proc/self/task` opened once (no path walk before every fork).
 pub(crate) fn thread_count_in(task_dir: &OwnedFd) -> Option<usize> {
-    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: `fstat` fills the buffer on success.
-    let ok = unsafe { libc::fstat(task_dir.as_raw_fd(), stat.as_mut_ptr()) } == 0;
-    // SAFETY: initialised by the successful `fstat` above.
-    ok.then(|| unsafe { stat.assume_init() }.st_nlink.saturating_sub(2) as usize)
+    let stat = nix::sys::stat::fstat(task_dir).ok()?;
+    Some(stat.st_nlink.saturating_sub(2) as usize)
 }
 
 #[cfg(test)]

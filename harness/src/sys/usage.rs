@@ -1,6 +1,6 @@
 //! What this process used: the bytes its C allocator holds, and the page faults and context
-//! switches of its threads but the caller. Raw because they are read in the test's child around
-//! the test, where nothing may allocate, through calls std does not wrap.
+//! switches of its threads but the caller. Read in the test's child around the test, where
+//! nothing may allocate: `mallinfo2` raw (nix has no wrapper), `getrusage` through nix.
 
 /// The bytes the C library's allocator holds in use, small chunks and mapped ones, where it
 /// says (glibc's `mallinfo2`); chunk headers and chunks parked in a thread's cache count as used.
@@ -32,16 +32,12 @@ impl OthersUsage {
     pub(crate) fn now() -> Option<Self> {
         #[cfg(any(target_os = "linux", target_os = "android"))]
         {
-            let usage = |who| {
-                let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-                // SAFETY: `getrusage` fills the zeroed buffer.
-                unsafe { libc::getrusage(who, usage.as_mut_ptr()) };
-                // SAFETY: zeroed, and filled by `getrusage` where it succeeded.
-                unsafe { usage.assume_init() }
-            };
+            use nix::sys::resource::{getrusage, UsageWho};
+            // `getrusage` fails only for a `who` it does not know, which these are not.
+            let usage = |who| getrusage(who).ok().map(|usage| *usage.as_ref());
             // The caller's own first: what it does between the two calls only adds to `SELF`.
-            let own = usage(libc::RUSAGE_THREAD);
-            let all = usage(libc::RUSAGE_SELF);
+            let own = usage(UsageWho::RUSAGE_THREAD)?;
+            let all = usage(UsageWho::RUSAGE_SELF)?;
             #[allow(clippy::unnecessary_cast)] // `c_long` is not i64 everywhere
             Some(Self {
                 faults: (all.ru_minflt + all.ru_majflt - own.ru_minflt - own.ru_majflt) as i64,

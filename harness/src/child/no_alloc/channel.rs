@@ -25,11 +25,8 @@ pub(crate) fn open(fd: RawFd, token: u64) {
     FD.store(fd, Relaxed);
     TOKEN.store(token, Relaxed);
     INODE.store(sys::descriptor_table::inode_of(fd).unwrap_or(0), Relaxed);
-    // SAFETY: `getpid` and `pthread_self` have no preconditions.
-    unsafe {
-        TEST_PID.store(libc::getpid(), Relaxed);
-        TEST_THREAD.store(libc::pthread_self() as usize, Relaxed);
-    }
+    TEST_PID.store(nix::unistd::getpid().as_raw(), Relaxed);
+    claim_test_thread();
 }
 
 /// Makes the calling thread the test's: the one whose panics are the test's and whose stack the
@@ -69,8 +66,7 @@ pub(crate) fn is_open() -> bool {
 /// Whether this is the process the harness forked, not a copy the test forked from it: only that
 /// one speaks for the test.
 pub(crate) fn is_test_process() -> bool {
-    // SAFETY: `getpid` has no preconditions.
-    TEST_PID.load(Relaxed) == unsafe { libc::getpid() }
+    TEST_PID.load(Relaxed) == nix::unistd::getpid().as_raw()
 }
 
 /// Whether one more clue may be sent: past [`wire::MAX_CLUE_FRAMES`], none is.

@@ -77,8 +77,10 @@ impl StoppedThreads {
         let (mut seen, mut signalled, mut unstoppable) = (0, 0, false);
         #[cfg(any(target_os = "linux", target_os = "android"))]
         {
-            // SAFETY: `getpid` and `gettid` have no preconditions.
-            let (pid, me) = unsafe { (libc::getpid(), libc::gettid()) };
+            let (pid, me) = (
+                nix::unistd::getpid().as_raw(),
+                nix::unistd::gettid().as_raw(),
+            );
             // A stopped thread cannot start another, but one not yet stopped can: look again
             // until no new thread shows up.
             for _ in 0..8 {
