@@ -93,7 +93,7 @@ pub(crate) fn inode_of(fd: RawFd) -> Option<u64> {
     let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: `fstat` writes a `stat` into the buffer we own, or fails and writes nothing we read.
     let ok = unsafe { libc::fstat(fd, stat.as_mut_ptr()) } == 0;
-    // SAFETY: initialised by the successful `fstat` above.
     #[allow(clippy::unnecessary_cast)] // `st_ino` is not u64 everywhere
+    // SAFETY: initialised by the successful `fstat` above.
     ok.then(|| unsafe { stat.assume_init() }.st_ino as u64)
 }
