@@ -25,11 +25,9 @@ pub fn rlimit_nofile() -> libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
-    // SAFETY: `getrlimit` fills the struct we own.
-    assert_eq!(
-        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
-        0
-    );
+    // SAFETY: `limit` is a live, initialised `rlimit` for `getrlimit` to write into.
+    let read = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    assert_eq!(read, 0);
     limit
 }
 

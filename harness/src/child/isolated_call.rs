@@ -58,7 +58,7 @@ pub(crate) fn run_call(
     };
     send(message);
     let _ = std::io::stdout().flush();
-    sys::exit_now(0)
+    sys::signals::exit_now(0)
 }
 
 /// A failure of the call's own making, reported as a panic of the harness's words.

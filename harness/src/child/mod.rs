@@ -100,7 +100,7 @@ fn limit_address_space(memory_limit: u64) {
 /// through a wrapper no build script sees): the `_exit` that ends a child skips the profiler
 /// runtime's exit hook, so code that ran only in children would count as never run.
 fn write_coverage() {
-    let Some(profiler) = sys::ProfilerRuntime::linked() else {
+    let Some(profiler) = sys::profiler::ProfilerRuntime::linked() else {
         return;
     };
     // The runtime expanded `%p` once, in the harness, and ignores the same pattern set again:
@@ -120,7 +120,7 @@ fn write_coverage() {
 /// says so, and ends before it can run anything of the harness's.
 fn forked_copy_returned(panicked: bool) -> ! {
     let _ = write(Message::ForkedCopyReturned { panicked });
-    sys::exit_now(EXIT_FORKED_COPY)
+    sys::signals::exit_now(EXIT_FORKED_COPY)
 }
 
 /// Encodes and writes one frame. Allocates.
@@ -134,7 +134,7 @@ pub(super) fn send(message: Message) {
         let _ = std::io::stderr().write_all(CHANNEL_LOST_LINE.as_bytes());
         flush_stdout();
         write_coverage();
-        sys::exit_now(EXIT_CHANNEL_LOST);
+        sys::signals::exit_now(EXIT_CHANNEL_LOST);
     }
 }
 
@@ -151,7 +151,7 @@ const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_millis(500);
 /// not one exiting: it is not waited for.
 fn settle_threads() {
     let started = std::time::Instant::now();
-    while sys::running_thread_count().is_some_and(|threads| threads > 1)
+    while sys::threads::running_thread_count().is_some_and(|threads| threads > 1)
         && another_thread_runs()
         && started.elapsed() < SETTLE_LIMIT
     {
@@ -162,8 +162,7 @@ fn settle_threads() {
 /// Whether a thread of this process other than the caller is running or waiting for a processor
 /// (state `R`), or in uninterruptible sleep (`D`), as `/proc/self/task/*/stat` says.
 fn another_thread_runs() -> bool {
-    // SAFETY: `gettid` has no preconditions.
-    let me = unsafe { libc::gettid() }.to_string();
+    let me = nix::unistd::gettid().to_string();
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return false;
     };
@@ -222,7 +221,7 @@ fn run_on_test_thread(
         .then(resources::Shift::new)
         .flatten();
     let baseline = resources::Baseline::now(shift);
-    let others_before = sys::OthersUsage::now();
+    let others_before = sys::usage::OthersUsage::now();
     let before = HeapSnapshot::now();
     let record = options.track_allocations && no_alloc::table::start(options.record_stacks);
     counting::begin_test(memory_limit, record);
@@ -233,7 +232,7 @@ fn run_on_test_thread(
     let peak_bytes = counting::end_test();
     // A thread that is still exiting frees its thread-locals inside the measurement, and is not
     // one the test left running. Most tests start none: that is asked without `/proc`.
-    let threads_ran = match (others_before, sys::OthersUsage::now()) {
+    let threads_ran = match (others_before, sys::usage::OthersUsage::now()) {
         (Some(before), Some(now)) => now.ran_since(&before),
         _ => true,
     };
@@ -258,9 +257,9 @@ fn run_on_test_thread(
     for message in baseline.left_behind(foreign_heap, threads_ran) {
         send(message);
     }
-    if sys::has_children() {
+    if sys::reap::has_children() {
         send(Message::LeftProcesses {
-            pids: sys::own_children(),
+            pids: sys::children::own_children(),
         });
     }
     let heap = counting.then(|| HeapDelta {
@@ -273,11 +272,11 @@ fn run_on_test_thread(
     // All said: the harness learns it from the pipes' ends now, while the exit below tears this
     // process down.
     channel::close();
-    sys::close_raw(1);
-    sys::close_raw(2);
+    sys::descriptors::close_raw(1);
+    sys::descriptors::close_raw(2);
     // Skips atexit handlers and destructors inherited from the parent, which belong to the
     // harness, not to this test.
-    sys::exit_now(0)
+    sys::signals::exit_now(0)
 }
 
 /// Runs the body. Named as libtest's is: std's short backtraces (`RUST_BACKTRACE=1`) stop at a

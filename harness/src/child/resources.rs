@@ -3,7 +3,10 @@
 //! around the body and sent as clues; the verdict decides what they mean.
 
 use crate::outcome::HeapDelta;
-use crate::sys;
+use crate::sys::descriptor_table::{
+    self, DescriptorSet, MOST_WATCHED_DESCRIPTORS, WATCHED_DESCRIPTORS,
+};
+use crate::sys::{threads, usage};
 use crate::wire::{Message, NAMED_DESCRIPTORS};
 
 /// A C heap growth below this is not reported: chunks parked in glibc's per-thread cache count
@@ -23,7 +26,7 @@ const SHIFTED_FROM: usize = 601;
 /// [`SHIFTED_FROM`] on, and the file they all refer to: a pipe of the harness's own, so that a
 /// number the test put another file on (`dup2`) is told apart, whatever the file.
 pub(super) struct Shift {
-    taken: sys::DescriptorSet,
+    taken: DescriptorSet,
     filler: (u64, u64),
 }
 
@@ -32,10 +35,13 @@ impl Shift {
     /// has room: every free number below it is taken (by the read end of a pipe, close-on-exec)
     /// before the body, and a new descriptor takes the lowest free one. Allocates nothing.
     pub(super) fn new() -> Option<Self> {
-        if sys::descriptor_limit() < sys::MOST_WATCHED_DESCRIPTORS {
+        if descriptor_table::descriptor_limit() < MOST_WATCHED_DESCRIPTORS {
             return None;
         }
-        let mut taken = [0u64; sys::MOST_WATCHED_DESCRIPTORS / 64];
+        let mut taken = [0u64; MOST_WATCHED_DESCRIPTORS / 64];
+        // Raw: this probes numbers that may not be open (that is the question), while nix's calls
+        // take a `BorrowedFd`, which must be; and a number found free is taken with `dup3`, which
+        // nix does only onto an `OwnedFd`.
         // SAFETY: `pipe2` fills the array we own; `fcntl(F_GETFD)` and `dup3` on numbers below
         // the limit, which take a free number only and leave open ones alone; `close` of the
         // pipe's ends we opened and keep no more.
@@ -46,7 +52,7 @@ impl Shift {
             }
             let [filler, write] = ends;
             libc::close(write);
-            let identity = sys::file_identity(filler)?;
+            let identity = descriptor_table::file_identity(filler)?;
             for fd in 3..SHIFTED_FROM as libc::c_int {
                 let free = libc::fcntl(fd, libc::F_GETFD) < 0;
                 if (free && libc::dup3(filler, fd, libc::O_CLOEXEC) == fd) || fd == filler {
@@ -65,11 +71,11 @@ impl Shift {
 
     /// The numbers taken before the body that the test put another file on (`dup2` to a number
     /// it chose): open, and not the body's before. Allocates nothing.
-    fn replaced(&self) -> sys::DescriptorSet {
-        let mut replaced = [0u64; sys::MOST_WATCHED_DESCRIPTORS / 64];
+    fn replaced(&self) -> DescriptorSet {
+        let mut replaced = [0u64; MOST_WATCHED_DESCRIPTORS / 64];
         for fd in 3..SHIFTED_FROM {
             let taken = self.taken[fd / 64] & (1 << (fd % 64)) != 0;
-            let identity = sys::file_identity(fd as libc::c_int);
+            let identity = descriptor_table::file_identity(fd as libc::c_int);
             if taken && identity.is_some_and(|identity| identity != self.filler) {
                 replaced[fd / 64] |= 1 << (fd % 64);
             }
@@ -80,7 +86,7 @@ impl Shift {
 
 /// What was there before the body ran.
 pub(super) struct Baseline {
-    descriptors: sys::DescriptorSet,
+    descriptors: DescriptorSet,
     /// How many descriptors, from 0, are watched.
     watched: usize,
     /// Where the test's new descriptors were numbered from higher up: how.
@@ -94,38 +100,38 @@ impl Baseline {
     /// from higher up (its descriptors judged), how.
     pub(super) fn now(shift: Option<Shift>) -> Self {
         let watched = match shift {
-            Some(_) => sys::MOST_WATCHED_DESCRIPTORS,
-            None => sys::WATCHED_DESCRIPTORS,
+            Some(_) => MOST_WATCHED_DESCRIPTORS,
+            None => WATCHED_DESCRIPTORS,
         };
         Baseline {
-            descriptors: sys::open_descriptors(watched),
+            descriptors: descriptor_table::open_descriptors(watched),
             watched,
             shift,
-            malloc_in_use: sys::malloc_in_use(),
+            malloc_in_use: usage::malloc_in_use(),
         }
     }
 
     /// The C library's heap growth beyond the Rust heap's own: taken right after the heap
     /// snapshot that ends the body's measurement.
     pub(super) fn foreign_heap(&self, rust: HeapDelta) -> Option<i64> {
-        let grown = sys::malloc_in_use()? as i64 - self.malloc_in_use? as i64;
+        let grown = usage::malloc_in_use()? as i64 - self.malloc_in_use? as i64;
         let foreign = grown - rust.net_bytes - CHUNK_OVERHEAD * rust.net_blocks.max(0);
         (foreign >= FOREIGN_HEAP_NOISE).then_some(foreign)
     }
 
     /// The descriptors open now that were not before the body. Allocates nothing.
-    pub(super) fn left_open(&self) -> sys::DescriptorSet {
-        let now = sys::open_descriptors(self.watched);
+    pub(super) fn left_open(&self) -> DescriptorSet {
+        let now = descriptor_table::open_descriptors(self.watched);
         let replaced = self
             .shift
             .as_ref()
-            .map_or([0; sys::MOST_WATCHED_DESCRIPTORS / 64], Shift::replaced);
+            .map_or([0; MOST_WATCHED_DESCRIPTORS / 64], Shift::replaced);
         std::array::from_fn(|word| now[word] & !self.descriptors[word] | replaced[word])
     }
 
     /// What the body left that was not there before it: sent after every heap measurement,
     /// since listing descriptors allocates.
-    /// `threads_ran`: whether any thread but this one ran during the body ([`sys::OthersUsage`]).
+    /// `threads_ran`: whether any thread but this one ran during the body ([`usage::OthersUsage`]).
     pub(super) fn left_behind(&self, foreign_heap: Option<i64>, threads_ran: bool) -> Vec<Message> {
         let mut messages = Vec::new();
         let left_open = self.left_open();
@@ -139,11 +145,11 @@ impl Baseline {
                 named: left
                     .iter()
                     .take(NAMED_DESCRIPTORS)
-                    .map(|&fd| (fd, sys::descriptor_target(fd)))
+                    .map(|&fd| (fd, descriptor_table::descriptor_target(fd)))
                     .collect(),
             });
         }
-        let threads = threads_ran.then(sys::running_thread_count).flatten();
+        let threads = threads_ran.then(threads::running_thread_count).flatten();
         if let Some(threads) = threads.filter(|&threads| threads > 1) {
             messages.push(Message::LeftThreads {
                 threads: threads as u32 - 1,

@@ -23,7 +23,7 @@ pub(super) fn run(name: String, test: impl FnOnce() + Send + Copy + 'static) -> 
         Ok(handle) => {
             // Detached: the test's thread ends the process, and nothing here waits on it.
             drop(handle);
-            sys::count_parked_thread();
+            sys::threads::count_parked_thread();
             MAIN_PARKED.store(true, SeqCst);
             park_for_good()
         }
@@ -49,6 +49,8 @@ pub(super) fn claim() {
 /// stop signal: a signal sent to the process reaches the test's threads, as in a process of one
 /// thread, and the scan can still stop this one to read its stack. Allocates nothing.
 fn park_for_good() -> ! {
+    // Raw: the stop signal is a real-time one, which nix's `Signal` (and so its `SigSet`) cannot
+    // name.
     // SAFETY: a signal set filled on our stack, applied to this thread only; `pause` has no
     // preconditions.
     unsafe {
@@ -77,7 +79,8 @@ pub(crate) fn warm_up_in_the_harness() {
     // Joined, the thread may still be leaving the kernel's list of this process's threads: no
     // fork until it has (every fork asserts a process of one thread).
     let gone = std::time::Instant::now() + std::time::Duration::from_secs(1);
-    while sys::thread_count().is_some_and(|threads| threads > 1) && std::time::Instant::now() < gone
+    while sys::threads::thread_count().is_some_and(|threads| threads > 1)
+        && std::time::Instant::now() < gone
     {
         std::thread::yield_now();
     }

@@ -8,7 +8,7 @@ use nix::fcntl::OFlag;
 use nix::unistd::{self, ForkResult, Pid};
 
 use crate::outcome::{CapturedStream, ChildReport, MemoryLimitHit, PanicRecord};
-use crate::sys::{self, close};
+use crate::sys::{self, descriptors::close};
 use crate::wire::{self, ChannelContents};
 
 /// How an isolated call's child ended.
@@ -59,7 +59,7 @@ pub(crate) fn call(
 ) -> Result<CallEnd, NotMade> {
     // A test's child has its main thread parked for good, which holds no lock: as safe to fork as
     // a process of one thread.
-    match sys::running_thread_count() {
+    match sys::threads::running_thread_count() {
         Some(threads) if threads > 1 => return Err(NotMade::Threads(threads)),
         _ => {}
     }
@@ -70,14 +70,14 @@ pub(crate) fn call(
     let token = std::process::id() as u64 ^ 0x5EED_15A7_0000_0000;
     let _ = std::io::Write::flush(&mut std::io::stdout());
     // SAFETY: this process has one thread but parked ones, checked above.
-    match unsafe { sys::fork(None) }.map_err(|e| NotMade::Io(e.into()))? {
+    match unsafe { sys::fork::fork(None) }.map_err(|e| NotMade::Io(e.into()))? {
         ForkResult::Child => {
             close(result_read);
             close(stderr_read);
             let _ = unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
-            sys::move_to(stderr_write, 2);
-            sys::set_blocking(2);
-            sys::set_blocking(result_write.as_raw_fd());
+            sys::descriptors::move_to(stderr_write, 2);
+            sys::descriptors::set_blocking(2);
+            sys::descriptors::set_blocking(result_write.as_raw_fd());
             let fd = result_write.as_raw_fd();
             std::mem::forget(result_write);
             crate::child::isolated_call::run_call(fd, token, memory_limit, body)
@@ -111,10 +111,10 @@ fn watch(
                 .min(Duration::from_millis(50))
         });
         let mut fds = [
-            sys::readable(result.as_raw_fd()),
-            sys::readable(stderr.as_raw_fd()),
+            sys::raw_io::readable(result.as_raw_fd()),
+            sys::raw_io::readable(stderr.as_raw_fd()),
         ];
-        sys::poll(&mut fds, Some(wait));
+        sys::raw_io::poll(&mut fds, Some(wait));
         drain(&result, &mut buffer, |bytes| {
             result_bytes.extend_from_slice(bytes)
         });
@@ -124,18 +124,18 @@ fn watch(
         }
         if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             timed_out = true;
-            sys::kill_process_and_group(child);
+            sys::reap::kill_process_and_group(child);
             break;
         }
     }
-    sys::kill_group(child);
+    sys::reap::kill_group(child);
     drain(&result, &mut buffer, |bytes| {
         result_bytes.extend_from_slice(bytes)
     });
     drain(&stderr, &mut buffer, |bytes| stderr_text.push(bytes));
     close(result);
     close(stderr);
-    let status = match sys::reap(child) {
+    let status = match sys::reap::reap(child) {
         Some((status, _)) if libc::WIFSIGNALED(status) => Err(libc::WTERMSIG(status)),
         Some((status, _)) => Ok(libc::WEXITSTATUS(status)),
         None => Err(libc::SIGKILL),

@@ -48,7 +48,7 @@ fn stat_of(pid: i32) -> Option<ProcStat> {
 
 /// How many children this process has, where the kernel says.
 pub(crate) fn child_count() -> usize {
-    sys::own_children().len()
+    sys::children::own_children().len()
 }
 
 /// Remembers the groups of finished tests, whose stragglers are killed with their group and need
@@ -68,7 +68,7 @@ impl OrphanSweeper {
     /// or process group); returns those that had escaped a test's process group alive.
     pub(crate) fn sweep(&mut self, is_running_test: impl Fn(i32) -> bool) -> Vec<Escapee> {
         let mut escapees = Vec::new();
-        for pid in sys::own_children() {
+        for pid in sys::children::own_children() {
             if is_running_test(pid) {
                 continue;
             }
@@ -79,7 +79,7 @@ impl OrphanSweeper {
             }
             let escaped = stat.state != 'Z' && !self.finished_groups.contains(&stat.group);
             // A process that leads its own group takes that group with it.
-            sys::kill_and_reap(Pid::from_raw(pid));
+            sys::reap::kill_and_reap(Pid::from_raw(pid));
             if stat.group == pid {
                 self.finished_groups.insert(pid);
             }

@@ -9,7 +9,7 @@ use crate::sys;
 
 /// Reaps `pid`, which has exited or been sent SIGKILL: how it ended and what it used.
 pub(super) fn reap(pid: Pid) -> (ChildEnd, Option<Usage>) {
-    let Some((status, usage)) = sys::reap(pid) else {
+    let Some((status, usage)) = sys::reap::reap(pid) else {
         return (ChildEnd::NotReaped, None);
     };
     let time = |t: libc::timeval| {

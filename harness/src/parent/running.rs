@@ -12,7 +12,7 @@ use super::slow_notice::Notice;
 use super::supervisor::RunKey;
 use crate::outcome::{CapturedStream, SignalNumber, TimedOut};
 use crate::registry::TestCase;
-use crate::sys::{self, close};
+use crate::sys::{self, descriptors::close};
 use crate::wire;
 
 /// How many times its timeout a run that is excused its waits for a processor may take.
@@ -74,13 +74,13 @@ impl RunningChild {
     /// [`MAX_EXCUSED`] times its timeout.
     pub(super) fn excused_until(&self, deadline: Instant) -> Option<Instant> {
         let timeout = self.timeout.filter(|_| self.excuse_cpu_wait)?;
-        let waited = sys::longest_cpu_wait(self.pid)?;
+        let waited = sys::children::longest_cpu_wait(self.pid)?;
         Some((deadline + waited).min(self.started + timeout * MAX_EXCUSED))
     }
 
     pub(super) fn kill_for_timeout(&mut self, stopped_by: Option<SignalNumber>) {
         self.timeout_state = TimeoutState::Killed { stopped_by };
-        sys::kill_process_and_group(self.pid);
+        sys::reap::kill_process_and_group(self.pid);
     }
 
     /// What the verdict needs of a timeout, if the child was killed for one.

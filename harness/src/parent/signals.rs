@@ -74,7 +74,7 @@ fn wake() {
     let fd = WAKE_WRITE.load(Relaxed);
     if fd >= 0 {
         // A full pipe already means "wake up".
-        let _ = sys::write_all(fd, &[0]);
+        let _ = sys::raw_io::write_all(fd, &[0]);
     }
 }
 
@@ -105,11 +105,12 @@ extern "C" fn on_termination(
     }
     // A broken stdout, or a second Ctrl-C while the first is being handled: end now.
     kill_and_reap_all();
-    // SAFETY: restoring the default disposition and re-raising are async-signal-safe; the
-    // harness then ends as the signal asks.
-    unsafe {
-        libc::signal(signal_number, libc::SIG_DFL);
-        libc::raise(signal_number);
+    // One of `TERMINATION` or SIGPIPE, the signals this handler is installed for: all have a name.
+    if let Ok(signal) = Signal::try_from(signal_number) {
+        // SAFETY: restoring the default disposition is async-signal-safe and installs no handler;
+        // the harness then ends as the signal asks.
+        let _ = unsafe { nix::sys::signal::signal(signal, SigHandler::SigDfl) };
+        let _ = nix::sys::signal::raise(signal);
     }
 }
 
@@ -129,11 +130,10 @@ fn slot_of(pid: libc::pid_t) -> Option<usize> {
     if pid <= 0 {
         return None;
     }
-    // SAFETY: `getpgid` only reads kernel state.
-    let group = unsafe { libc::getpgid(pid) };
+    let group = unistd::getpgid(Some(Pid::from_raw(pid))).map(Pid::as_raw);
     GROUPS.iter().position(|slot| {
         let leader = slot.load(Relaxed);
-        leader > 0 && (leader == pid || leader == group)
+        leader > 0 && (leader == pid || group == Ok(leader))
     })
 }
 
@@ -156,20 +156,20 @@ fn cut_short_all() {
         if SAID_ALL[slot].load(Relaxed) {
             continue;
         }
-        if !sys::has_ended(leader) {
+        if !sys::reap::has_ended(leader) {
             CUT_SHORT[slot].store(true, Relaxed);
         }
-        sys::kill_process_and_group(leader);
+        sys::reap::kill_process_and_group(leader);
     }
 }
 
 /// Kills every running child and its group, and reaps them: the harness is about to end.
 fn kill_and_reap_all() {
-    leaders().for_each(|(_, leader)| sys::kill_process_and_group(leader));
+    leaders().for_each(|(_, leader)| sys::reap::kill_process_and_group(leader));
     // Reap them too, or they linger as zombies of whoever inherits them.
     let deadline = Instant::now() + REAP_WITHIN;
     for (_, leader) in leaders() {
-        sys::reap_by(leader, deadline);
+        sys::reap::reap_by(leader, deadline);
     }
 }
 
@@ -221,6 +221,7 @@ static STARTED_IGNORED: [AtomicBool; 4] = [const { AtomicBool::new(false) }; 4];
 /// forks anything: a zygote forked before [`install`] keeps them ignored in its children too.
 pub(crate) fn note_ignored_at_start() {
     for (index, &signal) in TERMINATION.iter().enumerate() {
+        // Raw: nix's `sigaction` always installs a new action; this only reads the current one.
         let mut current = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
         // SAFETY: with a null new action, `sigaction` only writes the current one into our
         // zeroed struct.

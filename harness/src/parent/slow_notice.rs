@@ -17,6 +17,7 @@ pub(super) const WHERE_GRACE: Duration = Duration::from_millis(250);
 /// Asks a child for its test thread's backtrace (past its timeout, or at its notice); `false`
 /// where that cannot be.
 pub(super) fn ask_where(pid: Pid) -> bool {
+    // Raw: the signal is a real-time one, which nix's `Signal` cannot name.
     #[cfg(any(target_os = "linux", target_os = "android"))]
     // SAFETY: `kill` of our own child with the signal whose handler every child inherits.
     return unsafe { libc::kill(pid.as_raw(), crate::child::stuck_signal()) } == 0;

@@ -16,7 +16,7 @@ use super::signals;
 use crate::child::{self, ChildOptions};
 use crate::outcome::EXIT_CHANNEL_LOST;
 use crate::registry::TestCase;
-use crate::sys::{self, close};
+use crate::sys::{self, descriptors::close};
 
 /// The parent's ends of a new child's pipes.
 pub(crate) struct SpawnedChild {
@@ -126,12 +126,12 @@ pub(crate) fn spawn(
     let _ = io::stdout().flush();
 
     // SAFETY: this process has one thread (the harness starts none, and runs every test from
-    // one; `sys::fork` asserts it in debug builds).
-    match unsafe { sys::fork(context.task_dir.as_ref()) }? {
+    // one; `sys::fork::fork` asserts it in debug builds).
+    match unsafe { sys::fork::fork(context.task_dir.as_ref()) }? {
         ForkResult::Child => {
             let (result, stdout, stderr) = pipes.child_ends();
             become_test_process(context, stdout, stderr, harness_fds);
-            sys::set_blocking(result.as_raw_fd());
+            sys::descriptors::set_blocking(result.as_raw_fd());
             child::run_test(case, result.as_fd(), token, context.counting, options)
         }
         ForkResult::Parent { child } => {
@@ -162,7 +162,7 @@ pub(super) fn prepare_test_process(context: &ForkContext, harness_fds: &[RawFd])
         // Die with the harness even if it is SIGKILLed; if it already died, do not run at all.
         let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
         if unistd::getppid() != context.parent {
-            sys::exit_now(EXIT_CHANNEL_LOST);
+            sys::signals::exit_now(EXIT_CHANNEL_LOST);
         }
     }
     // Orphans of the test's own processes come to the child while it lives, so it can tell
@@ -184,7 +184,7 @@ pub(super) fn prepare_test_process(context: &ForkContext, harness_fds: &[RawFd])
         .copied()
         .chain(own.map(AsRawFd::as_raw_fd))
     {
-        sys::close_raw(fd);
+        sys::descriptors::close_raw(fd);
     }
 }
 
@@ -194,9 +194,9 @@ pub(super) fn take_test_output(stdout: Option<OwnedFd>, stderr: Option<OwnedFd>)
     for (fd, target) in [(stdout, 1), (stderr, 2)] {
         match fd {
             Some(fd) => {
-                sys::move_to(fd, target);
+                sys::descriptors::move_to(fd, target);
                 // `pipe` sets O_NONBLOCK on both ends, and no other status flag.
-                sys::set_blocking(target);
+                sys::descriptors::set_blocking(target);
             }
             None => take_own_description(target),
         }
@@ -213,8 +213,8 @@ fn take_own_description(fd: RawFd) {
         2 => c"/proc/self/fd/2",
         _ => return,
     };
-    if sys::is_pipe_or_terminal(fd) {
-        sys::reopen(fd, path);
+    if sys::descriptors::is_pipe_or_terminal(fd) {
+        sys::descriptors::reopen(fd, path);
     }
 }
 
@@ -223,6 +223,6 @@ fn take_own_description(fd: RawFd) {
 /// set it for the harness too. Clears it, so that the harness's own output never fails with
 /// "would block".
 pub(crate) fn keep_stdio_blocking() {
-    sys::set_blocking(1);
-    sys::set_blocking(2);
+    sys::descriptors::set_blocking(1);
+    sys::descriptors::set_blocking(2);
 }

@@ -280,8 +280,8 @@ impl Supervisor {
                 return finished;
             }
             // SIGCHLD writes to the wake pipe; the poll is bounded either way.
-            let mut wake = [sys::readable(self.wake.fd())];
-            if sys::poll(&mut wake, Some(give_up - now)).is_some_and(|ready| ready > 0) {
+            let mut wake = [sys::raw_io::readable(self.wake.fd())];
+            if sys::raw_io::poll(&mut wake, Some(give_up - now)).is_some_and(|ready| ready > 0) {
                 self.wake.drain();
             }
         }
@@ -317,7 +317,7 @@ impl Supervisor {
                 TimeoutState::Running if deadline <= now => {
                     if let Some(until) = child.excused_until(deadline).filter(|&at| at > now) {
                         wake_in(until - now);
-                    } else if let Some(signal) = sys::stopped_by(child.pid) {
+                    } else if let Some(signal) = sys::reap::stopped_by(child.pid) {
                         // A stopped process cannot say where it is.
                         child.kill_for_timeout(Some(SignalNumber(signal)));
                     } else if ask_where(child.pid) {
@@ -361,14 +361,14 @@ impl Supervisor {
         let (fds, owners) = (&mut self.poll_fds, &mut self.poll_owners);
         fds.clear();
         owners.clear();
-        fds.push(sys::readable(self.wake.fd()));
+        fds.push(sys::raw_io::readable(self.wake.fd()));
         for (index, child) in self.running.iter().enumerate() {
             for (stream, fd) in child.open_pipes() {
-                fds.push(sys::readable(fd));
+                fds.push(sys::raw_io::readable(fd));
                 owners.push((index, stream));
             }
         }
-        match sys::poll(fds, timeout) {
+        match sys::raw_io::poll(fds, timeout) {
             // Timed out: a deadline may have passed.
             Some(0) => return false,
             // Interrupted by a signal: a child's exit, perhaps.
@@ -414,10 +414,10 @@ impl Supervisor {
 
     /// Reaps a child the interruption killed, and whatever is left of its group.
     fn discard(&mut self, child: RunningChild) {
-        sys::kill_process_and_group(child.pid);
+        sys::reap::kill_process_and_group(child.pid);
         drop(child.group);
         self.orphans.group_finished(child.pid.as_raw());
-        sys::reap(child.pid);
+        sys::reap::reap(child.pid);
     }
 
     /// Ends an exited child: kills what is left of its process group, takes the rest of its
@@ -425,7 +425,7 @@ impl Supervisor {
     fn finish(&mut self, mut child: RunningChild) -> (RunKey, ChildOutcome) {
         // The unreaped leader keeps the group's id from being reused, so this kill can only hit
         // processes the test left behind.
-        sys::kill_group(child.pid);
+        sys::reap::kill_group(child.pid);
         // Whatever the child wrote before it exited is in the pipes now. A grandchild holding
         // them open cannot make us wait: these reads stop at "would block".
         for stream in [Stream::Stdout, Stream::Stderr, Stream::Result] {

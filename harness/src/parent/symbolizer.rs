@@ -4,10 +4,10 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, RawFd};
 use std::time::{Duration, Instant};
 
-use nix::fcntl::OFlag;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::unistd::{self, ForkResult, Pid};
 
 use crate::symbols::{self, Frame};
@@ -74,7 +74,7 @@ impl Symbolizer {
     fn stop(&mut self) {
         if let Some(running) = self.running.take() {
             drop(running.requests);
-            sys::kill_and_reap(Pid::from_raw(running.pid));
+            sys::reap::kill_and_reap(Pid::from_raw(running.pid));
         }
     }
 }
@@ -92,26 +92,30 @@ fn start() -> Option<Running> {
     let (answer_read, answer_write) = unistd::pipe2(OFlag::O_CLOEXEC).ok()?;
     let parent = unistd::getpid();
     // SAFETY: see above.
-    match unsafe { sys::fork(None) }.ok()? {
+    match unsafe { sys::fork::fork(None) }.ok()? {
         ForkResult::Child => {
             // Nothing of the harness's but these two pipes: a test's pipe kept open here would
             // keep its writer from learning that the harness stopped reading.
-            // SAFETY: descriptor shuffling and `_exit` in our own fresh process.
-            unsafe {
-                // Out of the way first, so neither lands on the other's new number.
-                let requests = libc::fcntl(request_read.as_raw_fd(), libc::F_DUPFD, 64);
-                let answers = libc::fcntl(answer_write.as_raw_fd(), libc::F_DUPFD, 64);
-                libc::dup2(requests, 3);
-                libc::dup2(answers, 4);
-                close_from(5);
+            // Out of the way first, so neither lands on the other's new number.
+            let requests = fcntl(&request_read, FcntlArg::F_DUPFD(64));
+            let answers = fcntl(&answer_write, FcntlArg::F_DUPFD(64));
+            for (copy, target) in [(requests, 3), (answers, 4)] {
+                let Ok(copy) = copy else { continue };
+                // SAFETY: `copy` is the descriptor `F_DUPFD` just made, open until `close_from`
+                // below; the `OwnedFd` `dup2_raw` returns for `target` is given up at once
+                // (`into_raw_fd`), for the `File` made of it below.
+                let _ = unsafe { unistd::dup2_raw(BorrowedFd::borrow_raw(copy), target) }
+                    .map(IntoRawFd::into_raw_fd);
             }
+            // SAFETY: nothing below uses a descriptor from 5 up: only 3 and 4 are served.
+            unsafe { close_from(5) };
             let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
             if unistd::getppid() == parent {
                 // SAFETY: 3 and 4 were just made ours, and nothing else owns them.
                 let (requests, answers) = unsafe { (File::from_raw_fd(3), File::from_raw_fd(4)) };
                 serve(requests, answers);
             }
-            sys::exit_now(0)
+            sys::signals::exit_now(0)
         }
         ForkResult::Parent { child } => {
             drop(request_read);
@@ -133,8 +137,7 @@ unsafe fn close_from(first: i32) {
     // SAFETY: guaranteed by the caller.
     if unsafe { libc::syscall(libc::SYS_close_range, first as u32, u32::MAX, 0u32) } != 0 {
         for fd in first..1024 {
-            // SAFETY: as above.
-            unsafe { libc::close(fd) };
+            let _ = unistd::close(fd);
         }
     }
 }
@@ -163,7 +166,10 @@ fn read_answer(answers: &mut File) -> Option<String> {
     let mut buffer = [0u8; 4096];
     while !(text.ends_with(b"\n\n") || text == b"\n") {
         let left = deadline.checked_duration_since(Instant::now())?;
-        if let None | Some(0) = sys::poll(&mut [sys::readable(answers.as_raw_fd())], Some(left)) {
+        if let None | Some(0) = sys::raw_io::poll(
+            &mut [sys::raw_io::readable(answers.as_raw_fd())],
+            Some(left),
+        ) {
             // A signal, or the time is up: the loop's first line tells which.
             continue;
         }

@@ -35,7 +35,7 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
     signals::note_ignored_at_start();
     match run(&suite) {
         Ok(RunEnding::Status(code)) => std::process::exit(code),
-        Ok(RunEnding::DeathBy(signal)) => sys::die_by(signal),
+        Ok(RunEnding::DeathBy(signal)) => sys::signals::die_by(signal),
         Err(error) => std::process::exit(error.report()),
     }
 }

@@ -24,12 +24,9 @@ static TEST_THREAD: AtomicUsize = AtomicUsize::new(0);
 pub(crate) fn open(fd: RawFd, token: u64) {
     FD.store(fd, Relaxed);
     TOKEN.store(token, Relaxed);
-    INODE.store(sys::inode_of(fd).unwrap_or(0), Relaxed);
-    // SAFETY: `getpid` and `pthread_self` have no preconditions.
-    unsafe {
-        TEST_PID.store(libc::getpid(), Relaxed);
-        TEST_THREAD.store(libc::pthread_self() as usize, Relaxed);
-    }
+    INODE.store(sys::descriptor_table::inode_of(fd).unwrap_or(0), Relaxed);
+    TEST_PID.store(nix::unistd::getpid().as_raw(), Relaxed);
+    claim_test_thread();
 }
 
 /// Makes the calling thread the test's: the one whose panics are the test's and whose stack the
@@ -44,7 +41,7 @@ pub(crate) fn claim_test_thread() {
 pub(crate) fn close() {
     let fd = FD.swap(-1, Relaxed);
     if fd >= 0 {
-        sys::close_raw(fd);
+        sys::descriptors::close_raw(fd);
     }
 }
 
@@ -69,8 +66,7 @@ pub(crate) fn is_open() -> bool {
 /// Whether this is the process the harness forked, not a copy the test forked from it: only that
 /// one speaks for the test.
 pub(crate) fn is_test_process() -> bool {
-    // SAFETY: `getpid` has no preconditions.
-    TEST_PID.load(Relaxed) == unsafe { libc::getpid() }
+    TEST_PID.load(Relaxed) == nix::unistd::getpid().as_raw()
 }
 
 /// Whether one more clue may be sent: past [`wire::MAX_CLUE_FRAMES`], none is.
@@ -80,7 +76,8 @@ pub(crate) fn take_clue_slot() -> bool {
 
 /// Whether the channel's descriptor is still the pipe it was (a test may close or replace it).
 pub(crate) fn is_intact() -> bool {
-    sys::inode_of(FD.load(Relaxed)).is_some_and(|inode| inode == INODE.load(Relaxed))
+    sys::descriptor_table::inode_of(FD.load(Relaxed))
+        .is_some_and(|inode| inode == INODE.load(Relaxed))
 }
 
 /// The token every frame of this child carries.
@@ -90,7 +87,7 @@ pub(crate) fn token() -> u64 {
 
 /// Writes one encoded frame.
 pub(crate) fn write_frame(frame: &[u8]) -> std::io::Result<()> {
-    sys::write_all(FD.load(Relaxed), frame)
+    sys::raw_io::write_all(FD.load(Relaxed), frame)
 }
 
 /// Sends a clue frame built on the stack: from inside the allocator or a signal handler, where

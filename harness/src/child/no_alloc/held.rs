@@ -12,7 +12,9 @@
 
 use super::mapped::{Mapped, Range};
 
-pub(crate) use crate::sys::DescriptorSet;
+use crate::sys::descriptor_table::MOST_WATCHED_DESCRIPTORS;
+
+pub(crate) use crate::sys::descriptor_table::DescriptorSet;
 
 /// The most bytes copied before the body: static data is rarely more than a few MiB.
 const MAX_COPIED: usize = 64 << 20;
@@ -103,7 +105,7 @@ impl<'a> HeldSearch<'a> {
     pub(crate) fn new(wanted: DescriptorSet, snapshot: &'a Snapshot) -> Self {
         Self {
             wanted,
-            held: [0; crate::sys::MOST_WATCHED_DESCRIPTORS / 64],
+            held: [0; MOST_WATCHED_DESCRIPTORS / 64],
             snapshot,
         }
     }
@@ -115,9 +117,7 @@ impl<'a> HeldSearch<'a> {
 
     fn look_at(&mut self, value: u32) {
         let value = value as usize;
-        if value < crate::sys::MOST_WATCHED_DESCRIPTORS
-            && self.wanted[value / 64] & (1 << (value % 64)) != 0
-        {
+        if value < MOST_WATCHED_DESCRIPTORS && self.wanted[value / 64] & (1 << (value % 64)) != 0 {
             self.held[value / 64] |= 1 << (value % 64);
         }
     }

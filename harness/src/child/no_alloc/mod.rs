@@ -2,6 +2,10 @@
 //! handler, or while the test's other threads are stopped (one may hold the C library's heap
 //! lock). Nothing here calls `Box`, `Vec` or `String`, takes a lock that allocating code takes,
 //! or panics; memory it needs is a static, on its stack, or mapped with `mmap` ([`mapped`]).
+//!
+//! Its system calls stay raw `libc` where nix's would not fit: the signals it sends are real-time
+//! ones, which nix's `Signal` cannot name; its descriptors are numbers a test may close, which
+//! nix's `BorrowedFd`-taking calls assume open; its memory reads and maps work on raw addresses.
 
 pub(crate) mod channel;
 pub(crate) mod counter;

@@ -293,7 +293,7 @@ fn read_mappings<'a>(
     mappings: &'a mut Mapped<Mapping>,
 ) -> Option<&'a [Mapping]> {
     let text = maps_text.as_mut_slice();
-    let length = sys::read_whole_file(c"/proc/self/maps", text)?;
+    let length = sys::raw_io::read_whole_file(c"/proc/self/maps", text)?;
     let text = std::str::from_utf8(&text[..length]).ok()?;
     let mappings = mappings.as_mut_slice();
     let mut count = 0;

@@ -28,7 +28,7 @@ pub(crate) fn install_stop_handler() {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     // SAFETY: the handler only touches atomics, `errno` and the futex system call.
     unsafe {
-        sys::install_handler(stop_signal(), on_stop)
+        sys::signals::install_handler(stop_signal(), on_stop)
     };
 }
 
@@ -77,8 +77,10 @@ impl StoppedThreads {
         let (mut seen, mut signalled, mut unstoppable) = (0, 0, false);
         #[cfg(any(target_os = "linux", target_os = "android"))]
         {
-            // SAFETY: `getpid` and `gettid` have no preconditions.
-            let (pid, me) = unsafe { (libc::getpid(), libc::gettid()) };
+            let (pid, me) = (
+                nix::unistd::getpid().as_raw(),
+                nix::unistd::gettid().as_raw(),
+            );
             // A stopped thread cannot start another, but one not yet stopped can: look again
             // until no new thread shows up.
             for _ in 0..8 {
@@ -216,7 +218,7 @@ fn read_task_file<'a>(tid: libc::pid_t, name: &str, buffer: &'a mut [u8]) -> Opt
     let mut cursor = std::io::Cursor::new(&mut path[..]);
     std::io::Write::write_fmt(&mut cursor, format_args!("/proc/self/task/{tid}/{name}\0")).ok()?;
     let path = std::ffi::CStr::from_bytes_until_nul(&path).ok()?;
-    let length = sys::read_file_prefix(path, buffer)?;
+    let length = sys::raw_io::read_file_prefix(path, buffer)?;
     Some(&buffer[..length])
 }
 

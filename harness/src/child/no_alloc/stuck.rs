@@ -19,7 +19,7 @@ pub(crate) fn install_stuck_handler() {
     // SAFETY: the handler only reads atomics, unwinds its own stack, and writes a frame built
     // on its stack with `write`.
     unsafe {
-        crate::sys::install_handler(stuck_signal(), on_stuck)
+        crate::sys::signals::install_handler(stuck_signal(), on_stuck)
     };
 }
 

@@ -21,7 +21,7 @@ use super::spawn::{ForkContext, SpawnedChild};
 use crate::child::ChildOptions;
 use crate::outcome::{SetupFailed, SetupFailure};
 use crate::registry::{Setup, TestCase};
-use crate::sys::{self, close};
+use crate::sys::{self, descriptors::close};
 use crate::wire::decode_value;
 
 /// What a zygote says once its setup has run.
@@ -79,7 +79,7 @@ pub(crate) struct Zygotes {
     /// Spares each zygote keeps ready: the tests that run at once.
     ahead: usize,
     /// Each zygote moves its relocated data into huge pages (in mappings with at least this
-    /// many relocated bytes) after its setup: see [`sys::rehome_relocated_data`].
+    /// many relocated bytes) after its setup: see [`sys::huge_pages::rehome_relocated_data`].
     rehome_at_least: Option<usize>,
 }
 
@@ -172,9 +172,9 @@ impl Zygotes {
             Err(Asked::Spawn(error)) => Err(StartError::Spawn(error)),
             Err(Asked::ZygoteLost) => {
                 let pid = running.pid;
-                sys::kill_process_and_group(pid);
+                sys::reap::kill_process_and_group(pid);
                 let (end, _) = reap::reap(pid);
-                sys::reap_group(pid);
+                sys::reap::reap_group(pid);
                 let failure = SetupFailure {
                     setup: setup.name,
                     why: SetupFailed::Died(end),
@@ -203,9 +203,9 @@ impl Zygotes {
         for zygote in &mut self.zygotes {
             if let State::Ready(running) = &zygote.state {
                 let pid = running.pid;
-                sys::kill_and_reap(pid);
+                sys::reap::kill_and_reap(pid);
                 // Its spares, in its group.
-                sys::reap_group(pid);
+                sys::reap::reap_group(pid);
                 zygote.state = State::Failed(SetupFailure {
                     setup: zygote.setup.name,
                     why: SetupFailed::NotStarted("the run ended".to_owned()),
@@ -249,9 +249,9 @@ fn start(setup: Setup, context: &ForkContext, harness_fds: &[RawFd], zygotes: &Z
     };
     // A zygote inherits the stdout buffer: flushed here, it cannot print the harness's text.
     let _ = io::stdout().flush();
-    // SAFETY: this process has one thread (the harness starts none); `sys::fork` asserts it in
+    // SAFETY: this process has one thread (the harness starts none); `sys::fork::fork` asserts it in
     // debug builds.
-    match unsafe { sys::fork(context.task_dir.as_ref()) } {
+    match unsafe { sys::fork::fork(context.task_dir.as_ref()) } {
         Err(error) => failed(SetupFailed::NotStarted(error.to_string())),
         Ok(ForkResult::Child) => {
             close(mine);
@@ -277,7 +277,7 @@ fn start(setup: Setup, context: &ForkContext, harness_fds: &[RawFd], zygotes: &Z
                 },
                 None => SetupFailed::Died(reap::reap(child).0),
             };
-            sys::kill_and_reap(child);
+            sys::reap::kill_and_reap(child);
             failed(why)
         }
     }

@@ -16,7 +16,7 @@ use crate::outcome::EXIT_CHANNEL_LOST;
 use crate::parent::signals;
 use crate::parent::spawn::{self, ForkContext};
 use crate::registry::{self, Setup, TestCase};
-use crate::sys::{self, close};
+use crate::sys::{self, descriptors::close};
 use crate::wire::{decode_value, encode_value};
 
 /// The panic a setup raised, as its hook saw it.
@@ -37,11 +37,11 @@ pub(super) fn serve(
         // Die with the harness even if it is SIGKILLed; if it already died, do not run at all.
         let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
         if unistd::getppid() != context.parent {
-            sys::exit_now(EXIT_CHANNEL_LOST);
+            sys::signals::exit_now(EXIT_CHANNEL_LOST);
         }
     }
     for &fd in harness_fds {
-        sys::close_raw(fd);
+        sys::descriptors::close_raw(fd);
     }
     signals::restore_termination_dispositions();
     signals::unblock_termination();
@@ -52,34 +52,34 @@ pub(super) fn serve(
         unsafe { nix::sys::signal::signal(Signal::SIGCHLD, nix::sys::signal::SigHandler::SigDfl) };
     let report = run_setup(setup);
     let ready = matches!(report, SetupReport::Ready);
-    let said =
-        encode_value(&report).is_ok_and(|bytes| sys::send_with_fds(&control, &bytes, &[]).is_ok());
+    let said = encode_value(&report)
+        .is_ok_and(|bytes| sys::fd_passing::send_with_fds(&control, &bytes, &[]).is_ok());
     if !ready || !said {
-        sys::exit_now(0);
+        sys::signals::exit_now(0);
     }
-    sys::collapse_into_huge_pages();
+    sys::huge_pages::collapse_into_huge_pages();
     // Here, not in the harness: the harness builds its registry meanwhile, and forks nothing.
     if let Some(at_least) = rehome_at_least {
-        sys::rehome_relocated_data(at_least);
+        sys::huge_pages::rehome_relocated_data(at_least);
     }
     // In the registry's order, as the harness numbers them.
     let cases = registry::in_order();
     loop {
         // Each datagram asks for one spare; the end of the socket ends the zygote.
-        match sys::receive_with_fds(&control) {
+        match sys::fd_passing::receive_with_fds(&control) {
             Ok((bytes, _)) if !bytes.is_empty() => {}
-            _ => sys::exit_now(0),
+            _ => sys::signals::exit_now(0),
         }
         let (answer, socket) = match fork_spare(&control, context, &cases) {
             Ok((pid, socket)) => (Ok(pid), Some(socket)),
             Err(why) => (Err(why), None),
         };
         let Ok(bytes) = encode_value::<Result<i32, String>>(&answer) else {
-            sys::exit_now(0);
+            sys::signals::exit_now(0);
         };
         let fds: Vec<RawFd> = socket.iter().map(AsRawFd::as_raw_fd).collect();
-        if sys::send_with_fds(&control, &bytes, &fds).is_err() {
-            sys::exit_now(0);
+        if sys::fd_passing::send_with_fds(&control, &bytes, &fds).is_err() {
+            sys::signals::exit_now(0);
         }
         // The harness holds its own copy now: a spare whose socket's other end the zygote kept
         // would never see the harness go.
@@ -105,10 +105,10 @@ fn fork_spare(
     let _ = io::stdout().flush();
     // SAFETY: this zygote has one thread: it starts none, and refuses to serve after a setup
     // that left one running; `fork_sibling` asserts it.
-    match unsafe { sys::fork_sibling() } {
+    match unsafe { sys::fork::fork_sibling() } {
         Err(error) => Err(error.to_string()),
         Ok(None) => {
-            sys::close_raw(control.as_raw_fd());
+            sys::descriptors::close_raw(control.as_raw_fd());
             close(mine);
             wait_for_test(theirs, context, cases)
         }
@@ -124,11 +124,11 @@ fn fork_spare(
 fn wait_for_test(socket: OwnedFd, context: &ForkContext, cases: &[&'static TestCase]) -> ! {
     // All that does not depend on the test, done before it comes.
     spawn::prepare_test_process(context, &[]);
-    let Ok((bytes, fds)) = sys::receive_with_fds(&socket) else {
-        sys::exit_now(0);
+    let Ok((bytes, fds)) = sys::fd_passing::receive_with_fds(&socket) else {
+        sys::signals::exit_now(0);
     };
     if bytes.is_empty() {
-        sys::exit_now(0);
+        sys::signals::exit_now(0);
     }
     close(socket);
     let request = decode_value::<Fork>(&bytes)
@@ -140,7 +140,7 @@ fn wait_for_test(socket: OwnedFd, context: &ForkContext, cases: &[&'static TestC
         });
     // Never from this harness; the test is not run, and its verdict says the child said nothing.
     let Some((case, fork)) = request else {
-        sys::exit_now(EXIT_CHANNEL_LOST);
+        sys::signals::exit_now(EXIT_CHANNEL_LOST);
     };
     become_test(context, case, &fork, fds)
 }
@@ -172,7 +172,7 @@ fn run_setup(setup: Setup) -> SetupReport {
             .unwrap_or((None, None));
         return SetupReport::Panicked { location, message };
     }
-    match sys::thread_count() {
+    match sys::threads::thread_count() {
         Some(threads) if threads > 1 => SetupReport::LeftThreads(threads - 1),
         _ => SetupReport::Ready,
     }
@@ -188,14 +188,14 @@ fn become_test(
 ) -> ! {
     let mut fds = fds.into_iter();
     let Some(result) = fds.next() else {
-        sys::exit_now(EXIT_CHANNEL_LOST);
+        sys::signals::exit_now(EXIT_CHANNEL_LOST);
     };
     let stdout = fork.stdout.then(|| fds.next()).flatten();
     let stderr = fork.stderr.then(|| fds.next()).flatten();
     // Out of the zygote's group now: the harness kills the test's group when it ends.
     let _ = unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
     spawn::take_test_output(stdout, stderr);
-    sys::set_blocking(result.as_raw_fd());
+    sys::descriptors::set_blocking(result.as_raw_fd());
     child::run_test(
         case,
         std::os::fd::AsFd::as_fd(&result),

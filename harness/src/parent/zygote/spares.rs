@@ -97,11 +97,11 @@ impl Running {
         let mut attempts = 0;
         let pid = loop {
             let spare = self.next_spare()?;
-            if sys::send_with_fds(&spare.socket, &bytes, &fds).is_ok() {
+            if sys::fd_passing::send_with_fds(&spare.socket, &bytes, &fds).is_ok() {
                 break spare.pid;
             }
             // It died waiting (killed from outside): the next one takes the test.
-            sys::kill_and_reap(spare.pid);
+            sys::reap::kill_and_reap(spare.pid);
             attempts += 1;
             if attempts == SPARE_ATTEMPTS {
                 return Err(Asked::ZygoteLost);
@@ -118,7 +118,8 @@ impl Running {
     /// Asks for spares until [`Self::ahead`] are held or on their way.
     fn top_up(&mut self) -> Result<(), Asked> {
         while self.spares.len() + self.asked < self.ahead {
-            sys::send_with_fds(&self.control, SPARE_PLEASE, &[]).map_err(|_| Asked::ZygoteLost)?;
+            sys::fd_passing::send_with_fds(&self.control, SPARE_PLEASE, &[])
+                .map_err(|_| Asked::ZygoteLost)?;
             self.asked += 1;
         }
         Ok(())
@@ -157,13 +158,13 @@ pub(super) fn receive_within(
     let deadline = Instant::now() + limit;
     loop {
         let left = deadline.checked_duration_since(Instant::now())?;
-        let mut fds = [sys::readable(control.as_raw_fd())];
-        match sys::poll(&mut fds, Some(left)) {
+        let mut fds = [sys::raw_io::readable(control.as_raw_fd())];
+        match sys::raw_io::poll(&mut fds, Some(left)) {
             Some(0) => return None,
             Some(_) => break,
             None => continue,
         }
     }
-    let (bytes, fds) = sys::receive_with_fds(control).ok()?;
+    let (bytes, fds) = sys::fd_passing::receive_with_fds(control).ok()?;
     (!bytes.is_empty()).then_some((bytes, fds))
 }

@@ -1,0 +1,101 @@
+//! Plain I/O that allocates nothing: writing all of a buffer, polling descriptors, reading a file
+//! whole or its start. They run in the test's child where nothing may allocate (the channel's
+//! writes, reading `/proc/self/maps` while threads are stopped) and in signal handlers. Reading a
+//! file goes through nix (a `CStr` path costs it no allocation); writing and polling stay raw, on
+//! descriptor numbers: a test may close or replace the channel's descriptor, and the supervisor
+//! keeps its `pollfd` array from poll to poll, which nix's `PollFd`, borrowing each descriptor,
+//! cannot be.
+
+use std::os::fd::RawFd;
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::sys::stat::Mode;
+
+/// Writes all of `bytes` to `fd`, retrying after a signal. Allocates nothing.
+pub(crate) fn write_all(fd: RawFd, mut bytes: &[u8]) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        // SAFETY: `bytes` is a live buffer of the given length; `fd` is a plain descriptor number.
+        let written = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if written < 0 {
+            let error = std::io::Error::last_os_error();
+            if error.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(error);
+        }
+        bytes = &bytes[written as usize..];
+    }
+    Ok(())
+}
+
+/// Waits until one of `fds` is ready or `timeout` passes (`None`: no limit); returns how many
+/// are ready (0 on a timeout), or `None` if a signal interrupted the wait.
+pub(crate) fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> Option<usize> {
+    let timeout_ms = timeout.map_or(-1, |timeout| {
+        // Round up: waking a millisecond early would only poll again.
+        timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
+    });
+    // SAFETY: `fds` is a live, correctly sized array of pollfd structs.
+    let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+    usize::try_from(ready).ok()
+}
+
+/// A `pollfd` waiting for `fd` to be readable.
+pub(crate) fn readable(fd: RawFd) -> libc::pollfd {
+    libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    }
+}
+
+/// Reads the whole of a file into `buffer` with plain system calls; `None` if it cannot be read
+/// or does not fit. Allocates nothing.
+pub(crate) fn read_whole_file(path: &std::ffi::CStr, buffer: &mut [u8]) -> Option<usize> {
+    read_file(path, buffer, true)
+}
+
+/// Reads up to `buffer.len()` bytes of a file; `None` if it cannot be read. Allocates nothing.
+pub(crate) fn read_file_prefix(path: &std::ffi::CStr, buffer: &mut [u8]) -> Option<usize> {
+    read_file(path, buffer, false)
+}
+
+fn read_file(path: &std::ffi::CStr, buffer: &mut [u8], whole: bool) -> Option<usize> {
+    use nix::fcntl::{open, OFlag};
+    let fd = open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).ok()?;
+    let mut length = 0;
+    let complete = loop {
+        if length == buffer.len() {
+            break !whole;
+        }
+        match nix::unistd::read(&fd, &mut buffer[length..]) {
+            Ok(0) => break true,
+            Ok(read) if !whole => {
+                length += read;
+                break true;
+            }
+            Ok(read) => length += read,
+            Err(Errno::EINTR) => {}
+            Err(_) => break false,
+        }
+    };
+    // Closed as `close` does, without the check std's debug builds make on a drop.
+    super::descriptors::close(fd);
+    complete.then_some(length)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_read_whole_or_by_their_start() {
+        let mut buffer = [0u8; 4096];
+        let whole = read_whole_file(c"/proc/self/stat", &mut buffer).unwrap();
+        assert!(buffer[..whole].ends_with(b"\n"));
+        let mut small = [0u8; 4];
+        assert_eq!(read_file_prefix(c"/proc/self/stat", &mut small), Some(4));
+        assert_eq!(read_whole_file(c"/proc/self/stat", &mut small), None);
+    }
+}
