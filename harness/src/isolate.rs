@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::outcome::SignalNumber;
+use crate::outcome::{ChildEnd, SignalNumber};
 use crate::parent::isolation::{self, NotMade};
 use crate::wire;
 
@@ -96,7 +96,7 @@ impl Isolate {
         }
         let stderr = std::mem::take(&mut end.stderr);
         Err(
-            match (end.timed_out, end.memory_limit(), end.panic(), end.status) {
+            match (end.timed_out, end.memory_limit(), end.panic(), end.end) {
                 (true, _, _, _) => Died::TimedOut {
                     after: self.timeout.unwrap_or_default(),
                     stderr,
@@ -113,8 +113,17 @@ impl Isolate {
                         .map(|l| format!("{}:{}:{}", l.file, l.line, l.column)),
                     stderr,
                 },
-                (_, _, _, Err(signal)) => Died::Signaled { signal, stderr },
-                (_, _, _, Ok(code)) => Died::Exited { code, stderr },
+                (_, _, _, ChildEnd::Signaled { signal, .. }) => Died::Signaled {
+                    signal: signal.0,
+                    stderr,
+                },
+                (_, _, _, ChildEnd::Exited(code)) => Died::Exited { code, stderr },
+                // Not this process's child any more, or stuck past the reap's limit after the
+                // SIGKILL its group was sent.
+                (_, _, _, ChildEnd::NotReaped) => Died::Signaled {
+                    signal: libc::SIGKILL,
+                    stderr,
+                },
             },
         )
     }

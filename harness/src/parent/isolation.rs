@@ -7,15 +7,15 @@ use std::time::{Duration, Instant};
 use nix::fcntl::OFlag;
 use nix::unistd::{self, ForkResult, Pid};
 
-use crate::outcome::{CapturedStream, ChildReport};
+use super::launch::{ChildProcess, Reaped};
+use crate::outcome::{CapturedStream, ChildEnd, ChildReport};
 use crate::sys::{self, close};
 use crate::wire::{self, ChannelContents, MemoryLimitHit, PanicRecord};
 
 /// How an isolated call's child ended.
 pub(crate) struct CallEnd {
     pub(crate) contents: ChannelContents,
-    /// `Ok(code)` for an exit, `Err(signal)` for a death by a signal.
-    pub(crate) status: Result<i32, i32>,
+    pub(crate) end: ChildEnd,
     pub(crate) timed_out: bool,
     pub(crate) stderr: String,
 }
@@ -23,8 +23,10 @@ pub(crate) struct CallEnd {
 impl CallEnd {
     /// The value the call returned, encoded, if it returned.
     pub(crate) fn value(&mut self) -> Option<Vec<u8>> {
-        match (&self.contents.report, self.status) {
-            (Ok(ChildReport::Returned { .. }), Ok(0)) => self.contents.clues.value.take(),
+        match (&self.contents.report, self.end) {
+            (Ok(ChildReport::Returned { .. }), ChildEnd::Exited(0)) => {
+                self.contents.clues.value.take()
+            }
             _ => None,
         }
     }
@@ -86,6 +88,7 @@ pub(crate) fn call(
             let _ = unistd::setpgid(child, child);
             close(result_write);
             close(stderr_write);
+            let child = ChildProcess::from_pid(child);
             Ok(watch(child, token, result_read, stderr_read, timeout))
         }
     }
@@ -94,7 +97,7 @@ pub(crate) fn call(
 /// Reads the child's channel and stderr until it ends (or its time is up, when its group is
 /// killed), then reaps it.
 fn watch(
-    child: Pid,
+    child: ChildProcess,
     token: u64,
     result: OwnedFd,
     stderr: OwnedFd,
@@ -119,30 +122,26 @@ fn watch(
             result_bytes.extend_from_slice(bytes)
         });
         drain(&stderr, &mut buffer, |bytes| stderr_text.push(bytes));
-        if has_exited(child) {
+        if child.has_ended() {
             break;
         }
         if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             timed_out = true;
-            sys::kill_process_and_group(child);
+            child.kill_tree();
             break;
         }
     }
-    sys::kill_group(child);
+    child.kill_leftovers();
     drain(&result, &mut buffer, |bytes| {
         result_bytes.extend_from_slice(bytes)
     });
     drain(&stderr, &mut buffer, |bytes| stderr_text.push(bytes));
     close(result);
     close(stderr);
-    let status = match sys::reap(child) {
-        Some((status, _)) if libc::WIFSIGNALED(status) => Err(libc::WTERMSIG(status)),
-        Some((status, _)) => Ok(libc::WEXITSTATUS(status)),
-        None => Err(libc::SIGKILL),
-    };
+    let Reaped { end, .. } = child.reap();
     CallEnd {
         contents: wire::decode(token, &result_bytes),
-        status,
+        end,
         timed_out,
         stderr: stderr_text.text(),
     }
@@ -153,10 +152,4 @@ fn drain(fd: &OwnedFd, buffer: &mut [u8], mut keep: impl FnMut(&[u8])) {
     while let Ok(read @ 1..) = unistd::read(fd, buffer) {
         keep(&buffer[..read]);
     }
-}
-
-fn has_exited(child: Pid) -> bool {
-    use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
-    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-    !matches!(waitid(Id::Pid(child), flags), Ok(WaitStatus::StillAlive))
 }

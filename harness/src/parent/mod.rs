@@ -3,9 +3,9 @@
 //! nothing.
 
 pub(crate) mod isolation;
+pub(crate) mod launch;
 pub(crate) mod leak_sites;
 pub(crate) mod orphans;
-mod reap;
 mod running;
 pub(crate) mod signals;
 mod slow_notice;

@@ -5,13 +5,14 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::unistd::{self, Pid};
+use nix::unistd;
 
+use super::launch::ChildProcess;
 use super::signals::GroupSlot;
 use super::slow_notice::Notice;
 use crate::outcome::{CapturedStream, SignalNumber, TimedOut};
 use crate::registry::TestCase;
-use crate::sys::{self, close};
+use crate::sys::close;
 use crate::wire;
 
 /// How many times its timeout a run that is excused its waits for a processor may take.
@@ -23,7 +24,7 @@ pub(super) struct RunningChild {
     pub(super) case: &'static TestCase,
     /// Where it stands with libtest's "has been running for over" notice.
     pub(super) notice: Notice,
-    pub(super) pid: Pid,
+    pub(super) process: ChildProcess,
     pub(super) token: u64,
     pub(super) stdout: Option<OwnedFd>,
     pub(super) stderr: Option<OwnedFd>,
@@ -73,13 +74,13 @@ impl RunningChild {
     /// [`MAX_EXCUSED`] times its timeout.
     pub(super) fn excused_until(&self, deadline: Instant) -> Option<Instant> {
         let timeout = self.timeout.filter(|_| self.excuse_cpu_wait)?;
-        let waited = sys::longest_cpu_wait(self.pid)?;
+        let waited = self.process.longest_cpu_wait()?;
         Some((deadline + waited).min(self.started + timeout * MAX_EXCUSED))
     }
 
     pub(super) fn kill_for_timeout(&mut self, stopped_by: Option<SignalNumber>) {
         self.timeout_state = TimeoutState::Killed { stopped_by };
-        sys::kill_process_and_group(self.pid);
+        self.process.kill_tree();
     }
 
     /// What the verdict needs of a timeout, if the child was killed for one.

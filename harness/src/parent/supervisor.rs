@@ -5,11 +5,8 @@ use std::io;
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
-use nix::errno::Errno;
-use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
-
+use super::launch::{ChildProcess, Reaped};
 use super::orphans::OrphanSweeper;
-use super::reap::reap;
 use super::running::{RunningChild, Stream, TimeoutState};
 use super::signals::{self, GroupSlot, WakePipe};
 use super::slow_notice::{ask_where, Due, Notice, Step, WHERE_GRACE};
@@ -17,7 +14,7 @@ use super::spawn::{self, ForkContext};
 use super::symbolizer::Symbolizer;
 use super::zygote::{StartError, Zygotes, BASE};
 use crate::child::ChildOptions;
-use crate::outcome::{CapturedStream, ChildOutcome, Escapee, SignalNumber};
+use crate::outcome::{CapturedStream, ChildOutcome, Escapee};
 use crate::registry::{Setup, TestCase};
 use crate::symbols::Frame;
 use crate::sys;
@@ -193,7 +190,7 @@ impl Supervisor {
                 (true, Some(_)) => Notice::Pending,
                 _ => Notice::Off,
             },
-            pid: spawned.pid,
+            process: ChildProcess::from_pid(spawned.pid),
             token,
             stdout: spawned.stdout,
             stderr: spawned.stderr,
@@ -282,7 +279,7 @@ impl Supervisor {
             let due = Due {
                 started: child.started,
                 slow_after: self.slow_after.unwrap_or_default(),
-                pid: child.pid,
+                pid: child.process.pid(),
                 token: child.token,
                 result_bytes: &child.result_bytes,
             };
@@ -300,10 +297,10 @@ impl Supervisor {
                 TimeoutState::Running if deadline <= now => {
                     if let Some(until) = child.excused_until(deadline).filter(|&at| at > now) {
                         wake_in(until - now);
-                    } else if let Some(signal) = sys::stopped_by(child.pid) {
+                    } else if let Some(signal) = child.process.stopped_by() {
                         // A stopped process cannot say where it is.
-                        child.kill_for_timeout(Some(SignalNumber(signal)));
-                    } else if ask_where(child.pid) {
+                        child.kill_for_timeout(Some(signal));
+                    } else if ask_where(child.process.pid()) {
                         child.timeout_state = TimeoutState::Asked {
                             at: now,
                             result_bytes: child.result_bytes.len(),
@@ -379,17 +376,15 @@ impl Supervisor {
         let mut finished = Vec::new();
         let mut index = 0;
         while index < self.running.len() {
-            let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-            match waitid(Id::Pid(self.running[index].pid), flags) {
-                Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => index += 1,
-                _ => {
-                    let child = self.running.swap_remove(index);
-                    if child.group.cut_short() {
-                        self.discard(child);
-                    } else {
-                        finished.push(self.finish(child));
-                    }
-                }
+            if !self.running[index].process.has_ended() {
+                index += 1;
+                continue;
+            }
+            let child = self.running.swap_remove(index);
+            if child.group.cut_short() {
+                self.discard(child);
+            } else {
+                finished.push(self.finish(child));
             }
         }
         finished
@@ -397,18 +392,17 @@ impl Supervisor {
 
     /// Reaps a child the interruption killed, and whatever is left of its group.
     fn discard(&mut self, child: RunningChild) {
-        sys::kill_process_and_group(child.pid);
+        child.process.kill_tree();
         drop(child.group);
-        self.orphans.group_finished(child.pid.as_raw());
-        sys::reap(child.pid);
+        self.orphans.group_finished(child.process.pid().as_raw());
+        child.process.reap();
     }
 
     /// Ends an exited child: kills what is left of its process group, takes the rest of its
     /// output, and reaps it.
     fn finish(&mut self, mut child: RunningChild) -> (usize, ChildOutcome) {
-        // The unreaped leader keeps the group's id from being reused, so this kill can only hit
-        // processes the test left behind.
-        sys::kill_group(child.pid);
+        // What the test left in its group; the unreaped child keeps the group's id its own.
+        child.process.kill_leftovers();
         // Whatever the child wrote before it exited is in the pipes now. A grandchild holding
         // them open cannot make us wait: these reads stop at "would block".
         for stream in [Stream::Stdout, Stream::Stderr, Stream::Result] {
@@ -433,9 +427,9 @@ impl Supervisor {
         if clues.left_processes {
             // Only such a test can have left processes for a sweep to find; remembering every
             // group would grow the harness with the suite.
-            self.orphans.group_finished(child.pid.as_raw());
+            self.orphans.group_finished(child.process.pid().as_raw());
         }
-        let (end, usage) = reap(child.pid);
+        let Reaped { end, usage } = child.process.reap();
         let outcome = ChildOutcome {
             report,
             clues,
@@ -485,7 +479,9 @@ impl Supervisor {
         let zygotes = &self.zygotes;
         self.orphans.sweep(|pid| {
             spared == Some(pid)
-                || running.iter().any(|child| child.pid.as_raw() == pid)
+                || running
+                    .iter()
+                    .any(|child| child.process.pid().as_raw() == pid)
                 || zygotes.pids().any(|zygote| zygote == pid)
         })
     }

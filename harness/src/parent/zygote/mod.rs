@@ -13,10 +13,10 @@ use std::os::fd::RawFd;
 use std::time::Duration;
 
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
-use nix::unistd::{self, ForkResult, Pid};
+use nix::unistd::{self, ForkResult};
 use serde::{Deserialize, Serialize};
 
-use super::reap;
+use super::launch::ChildProcess;
 use super::spawn::{ForkContext, SpawnedChild};
 use crate::child::ChildOptions;
 use crate::outcome::{SetupFailed, SetupFailure};
@@ -172,8 +172,9 @@ impl Zygotes {
             Err(Asked::Spawn(error)) => Err(StartError::Spawn(error)),
             Err(Asked::ZygoteLost) => {
                 let pid = running.pid;
-                sys::kill_process_and_group(pid);
-                let (end, _) = reap::reap(pid);
+                let process = ChildProcess::from_pid(pid);
+                process.kill_tree();
+                let end = process.reap().end;
                 sys::reap_group(pid);
                 let failure = SetupFailure {
                     setup: setup.name,
@@ -271,21 +272,15 @@ fn start(setup: Setup, context: &ForkContext, harness_fds: &[RawFd], zygotes: &Z
                 }
                 Some(Ok(SetupReport::LeftThreads(threads))) => SetupFailed::LeftThreads(threads),
                 Some(Err(why)) => SetupFailed::NotStarted(format!("it said something else: {why}")),
-                None if timed_out(child) => match timeout {
+                // Still running: it said nothing because its time ran out.
+                None if !ChildProcess::from_pid(child).has_ended() => match timeout {
                     Some(after) => SetupFailed::TimedOut(after),
                     None => SetupFailed::NotStarted("no answer".to_owned()),
                 },
-                None => SetupFailed::Died(reap::reap(child).0),
+                None => SetupFailed::Died(ChildProcess::from_pid(child).reap().end),
             };
             sys::kill_and_reap(child);
             failed(why)
         }
     }
-}
-
-/// Whether zygote `pid` is still running: it said nothing because its time ran out.
-fn timed_out(pid: Pid) -> bool {
-    use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
-    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-    matches!(waitid(Id::Pid(pid), flags), Ok(WaitStatus::StillAlive))
 }
