@@ -1,6 +1,6 @@
-//! The harness process's side of a test: forking its child, watching it, killing and reaping
-//! it and whatever it left. Makes [`ChildOutcome`](crate::outcome::ChildOutcome)s; prints
-//! nothing.
+//! The harness process's side of a test: starting its child ([`launch`]), watching it, killing
+//! and reaping it and whatever it left. Makes [`ChildOutcome`](crate::outcome::ChildOutcome)s;
+//! prints nothing.
 
 pub(crate) mod isolation;
 pub(crate) mod launch;
@@ -9,7 +9,5 @@ pub(crate) mod orphans;
 mod running;
 pub(crate) mod signals;
 mod slow_notice;
-pub(crate) mod spawn;
 pub(crate) mod supervisor;
 pub(crate) mod symbolizer;
-pub(crate) mod zygote;

@@ -26,6 +26,8 @@ pub(super) struct RunningChild {
     pub(super) notice: Notice,
     pub(super) process: ChildProcess,
     pub(super) token: u64,
+    /// It writes to the harness's own stdout or stderr: they are made blocking again after it.
+    pub(super) shares_harness_output: bool,
     pub(super) stdout: Option<OwnedFd>,
     pub(super) stderr: Option<OwnedFd>,
     pub(super) result: Option<OwnedFd>,

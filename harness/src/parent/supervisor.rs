@@ -5,14 +5,12 @@ use std::io;
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
-use super::launch::{ChildProcess, Reaped};
+use super::launch::{Launcher, Reaped, StartError, TestToStart};
 use super::orphans::OrphanSweeper;
 use super::running::{RunningChild, Stream, TimeoutState};
 use super::signals::{self, GroupSlot, WakePipe};
 use super::slow_notice::{ask_where, Due, Notice, Step, WHERE_GRACE};
-use super::spawn::{self, ForkContext};
 use super::symbolizer::Symbolizer;
-use super::zygote::{StartError, Zygotes, BASE};
 use crate::child::ChildOptions;
 use crate::outcome::{CapturedStream, ChildOutcome, Escapee};
 use crate::registry::{Setup, TestCase};
@@ -62,7 +60,8 @@ pub(crate) struct Supervisor {
     /// its descriptors (`spared_fds`) closed in every new child.
     spared: Option<i32>,
     spared_fds: Vec<RawFd>,
-    context: ForkContext,
+    /// How each test's child is started.
+    launcher: Box<dyn Launcher>,
     wake: WakePipe,
     running: Vec<RunningChild>,
     orphans: OrphanSweeper,
@@ -73,8 +72,6 @@ pub(crate) struct Supervisor {
     poll_owners: Vec<(usize, Stream)>,
     /// The descriptors a new child must close.
     harness_fds: Vec<RawFd>,
-    /// The processes that ran a setup, forking the tests that need it.
-    zygotes: Zygotes,
     /// Names where tests were stuck and where leaked blocks came from; started on first use.
     symbolizer: Symbolizer,
     /// Notices due, each with where its test's thread was (return addresses), not yet said.
@@ -85,16 +82,15 @@ impl Supervisor {
     /// `slow_after`: when to say that a test is still running (libtest's 60 seconds); `None` for
     /// never.
     pub(crate) fn new(
-        context: ForkContext,
+        launcher: Box<dyn Launcher>,
         slow_after: Option<Duration>,
-        zygotes: Zygotes,
     ) -> io::Result<Self> {
         super::orphans::become_subreaper();
         Ok(Self {
             slow_after,
             spared: None,
             spared_fds: Vec::new(),
-            context,
+            launcher,
             wake: signals::install()?,
             running: Vec::new(),
             orphans: OrphanSweeper::default(),
@@ -103,7 +99,6 @@ impl Supervisor {
             poll_fds: Vec::new(),
             poll_owners: Vec::new(),
             harness_fds: Vec::new(),
-            zygotes,
             symbolizer: Symbolizer::default(),
             notices: Vec::new(),
         })
@@ -146,8 +141,8 @@ impl Supervisor {
             .count()
     }
 
-    /// Forks a child for `case`, the `registered`th in the registry (from `setup`'s zygote,
-    /// where it has one); its outcome comes back from [`wait`](Self::wait) under `key`.
+    /// Starts a child for `case`, the `registered`th in the registry (from `setup`, where it has
+    /// one); its outcome comes back from [`wait`](Self::wait) under `key`.
     pub(crate) fn start(
         &mut self,
         key: usize,
@@ -159,28 +154,22 @@ impl Supervisor {
         let harness_fds = &mut self.harness_fds;
         harness_fds.clear();
         harness_fds.extend(self.wake.fds());
-        harness_fds.extend(self.zygotes.control_fds());
+        self.launcher.own_fds(harness_fds);
         harness_fds.extend_from_slice(&self.spared_fds);
         for child in &self.running {
             harness_fds.extend(child.open_pipes().map(|(_, fd)| fd));
         }
+        let test = TestToStart {
+            case,
+            registered,
+            setup,
+            token,
+            options,
+        };
         let group = GroupSlot::reserve();
         let blocked = signals::TerminationBlocked::new();
-        let context = &self.context;
-        let fds = &self.harness_fds;
-        let spawned = match setup {
-            Some(setup) => {
-                self.zygotes
-                    .spawn(setup, context, (case, registered), token, options, fds)?
-            }
-            // A large suite's base zygote; should it fail, the harness forks the test itself.
-            None if self.zygotes.has_base() => self
-                .zygotes
-                .spawn(BASE, context, (case, registered), token, options, fds)
-                .or_else(|_| spawn::spawn(context, case, token, options, fds))?,
-            None => spawn::spawn(context, case, token, options, fds)?,
-        };
-        group.set_group(spawned.pid.as_raw());
+        let launched = self.launcher.start(&test, &self.harness_fds)?;
+        group.set_group(launched.process.pid().as_raw());
         drop(blocked);
         self.running.push(RunningChild {
             key,
@@ -190,11 +179,13 @@ impl Supervisor {
                 (true, Some(_)) => Notice::Pending,
                 _ => Notice::Off,
             },
-            process: ChildProcess::from_pid(spawned.pid),
             token,
-            stdout: spawned.stdout,
-            stderr: spawned.stderr,
-            result: Some(spawned.result),
+            // `None` where it writes to the harness's own.
+            shares_harness_output: launched.stdout.is_none() || launched.stderr.is_none(),
+            process: launched.process,
+            stdout: launched.stdout,
+            stderr: launched.stderr,
+            result: Some(launched.result),
             captured_stdout: CapturedStream::default(),
             captured_stderr: CapturedStream::default(),
             result_bytes: Vec::new(),
@@ -409,8 +400,8 @@ impl Supervisor {
             child.drain(stream, &mut self.buffer, usize::MAX);
             child.close(stream);
         }
-        if !self.context.capture {
-            spawn::keep_stdio_blocking();
+        if child.shares_harness_output {
+            keep_stdio_blocking();
         }
         if let Notice::AskedWhere { from, .. } = child.notice {
             let answer = child
@@ -447,7 +438,7 @@ impl Supervisor {
     /// Kills and reaps every running child, and whatever escaped from any; returns the escapees
     /// found alive.
     pub(crate) fn kill_all(&mut self) -> Vec<Escapee> {
-        self.zygotes.kill_all();
+        self.launcher.stop();
         for child in std::mem::take(&mut self.running) {
             self.discard(child);
         }
@@ -476,15 +467,24 @@ impl Supervisor {
     fn sweep_orphans(&mut self) -> Vec<Escapee> {
         let running = &self.running;
         let spared = self.spared;
-        let zygotes = &self.zygotes;
+        let launcher = &self.launcher;
         self.orphans.sweep(|pid| {
             spared == Some(pid)
                 || running
                     .iter()
                     .any(|child| child.process.pid().as_raw() == pid)
-                || zygotes.pids().any(|zygote| zygote == pid)
+                || launcher.owns(pid)
         })
     }
+}
+
+/// After a child that wrote to the harness's own stdout and stderr (`--nocapture`): they may
+/// share the harness's open file description still (a socket cannot be reopened), so a test
+/// that set `O_NONBLOCK` there set it for the harness too. Clears it, so that the harness's own
+/// output never fails with "would block".
+fn keep_stdio_blocking() {
+    sys::set_blocking(1);
+    sys::set_blocking(2);
 }
 
 impl Drop for Supervisor {

@@ -9,7 +9,7 @@ use nix::sys::signal::Signal;
 
 use super::scheduler::{RunError, Scheduler, TrackingPlan};
 use crate::outcome::{ChildOutcome, ChildReport};
-use crate::parent::zygote::StartError;
+use crate::parent::launch::StartError;
 use crate::report::console::TestName;
 use crate::report::{
     Captured, Event, FailureReport, Interruption, LeftBehind, MemoryFigures, Passed, Reporter,

@@ -12,8 +12,8 @@ use nix::unistd::{self, Pid};
 
 use super::{Fork, SetupReport};
 use crate::child;
+use crate::parent::launch::fork::spawn::{self, ForkContext};
 use crate::parent::signals;
-use crate::parent::spawn::{self, ForkContext};
 use crate::registry::{self, Setup, TestCase};
 use crate::sys::{self, close};
 use crate::wire::{decode_value, encode_value, EXIT_CHANNEL_LOST};
