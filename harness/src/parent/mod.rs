@@ -9,5 +9,6 @@ pub(crate) mod orphans;
 mod running;
 pub(crate) mod signals;
 mod slow_notice;
+mod streams;
 pub(crate) mod supervisor;
 pub(crate) mod symbolizer;

@@ -5,18 +5,19 @@ use std::io;
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
-use super::launch::{Launcher, Reaped, StartError, TestToStart};
+use super::launch::{Launcher, StartError, TestToStart};
 use super::orphans::OrphanSweeper;
-use super::running::{RunningChild, Stream, TimeoutState};
+use super::running::{RunningChild, TimeoutState};
 use super::signals::{self, GroupSlot, WakePipe};
 use super::slow_notice::{ask_where, Due, Notice, Step, WHERE_GRACE};
+use super::streams::{ChildStreams, Ended, Stream, CHUNK};
 use super::symbolizer::Symbolizer;
 use crate::child::ChildOptions;
-use crate::outcome::{CapturedStream, ChildOutcome, Escapee};
+use crate::outcome::{ChildOutcome, Escapee};
 use crate::registry::{Setup, TestCase};
 use crate::symbols::Frame;
 use crate::sys;
-use crate::wire::{self, ChannelContents};
+use crate::wire;
 
 /// What the supervisor tells whoever shows the run's progress, from inside its wait.
 pub(crate) trait Progress {
@@ -31,7 +32,6 @@ pub(crate) trait Progress {
 
 /// How much one pipe may be read per wake-up, so one flooding child cannot starve the others.
 const READS_PER_WAKE: usize = 16;
-const CHUNK: usize = 64 << 10;
 
 /// How the supervisor watches one child.
 #[derive(Clone, Copy, Debug)]
@@ -183,12 +183,7 @@ impl Supervisor {
             // `None` where it writes to the harness's own.
             shares_harness_output: launched.stdout.is_none() || launched.stderr.is_none(),
             process: launched.process,
-            stdout: launched.stdout,
-            stderr: launched.stderr,
-            result: Some(launched.result),
-            captured_stdout: CapturedStream::default(),
-            captured_stderr: CapturedStream::default(),
-            result_bytes: Vec::new(),
+            streams: ChildStreams::new(launched.stdout, launched.stderr, launched.result),
             started: Instant::now(),
             timeout: watch.timeout,
             excuse_cpu_wait: watch.excuse_cpu_wait,
@@ -272,7 +267,7 @@ impl Supervisor {
                 slow_after: self.slow_after.unwrap_or_default(),
                 pid: child.process.pid(),
                 token: child.token,
-                result_bytes: &child.result_bytes,
+                result_bytes: &child.streams.result_bytes,
             };
             match child.notice.step(due, now, ask_where) {
                 Step::Wait(Some(left)) => wake_in(left),
@@ -294,7 +289,7 @@ impl Supervisor {
                     } else if ask_where(child.process.pid()) {
                         child.timeout_state = TimeoutState::Asked {
                             at: now,
-                            result_bytes: child.result_bytes.len(),
+                            result_bytes: child.streams.result_bytes.len(),
                         };
                         wake_in(WHERE_GRACE);
                     } else {
@@ -304,7 +299,8 @@ impl Supervisor {
                 TimeoutState::Running => wake_in(deadline - now),
                 TimeoutState::Asked { at, result_bytes } => {
                     // The answer is a frame on the result channel: kill as soon as it is in.
-                    if child.result_bytes.len() > result_bytes || now >= at + WHERE_GRACE {
+                    let answered = child.streams.result_bytes.len() > result_bytes;
+                    if answered || now >= at + WHERE_GRACE {
                         child.kill_for_timeout(None);
                     } else {
                         wake_in(at + WHERE_GRACE - now);
@@ -392,20 +388,13 @@ impl Supervisor {
     /// Ends an exited child: kills what is left of its process group, takes the rest of its
     /// output, and reaps it.
     fn finish(&mut self, mut child: RunningChild) -> (usize, ChildOutcome) {
-        // What the test left in its group; the unreaped child keeps the group's id its own.
         child.process.kill_leftovers();
-        // Whatever the child wrote before it exited is in the pipes now. A grandchild holding
-        // them open cannot make us wait: these reads stop at "would block".
-        for stream in [Stream::Stdout, Stream::Stderr, Stream::Result] {
-            child.drain(stream, &mut self.buffer, usize::MAX);
-            child.close(stream);
-        }
+        child.streams.drain_to_end(&mut self.buffer);
         if child.shares_harness_output {
             keep_stdio_blocking();
         }
         if let Notice::AskedWhere { from, .. } = child.notice {
-            let answer = child
-                .result_bytes
+            let answer = (child.streams.result_bytes)
                 .get(from..)
                 .and_then(|bytes| wire::stuck_frames_in(child.token, bytes));
             self.notices.push((child.case, answer.unwrap_or_default()));
@@ -414,24 +403,19 @@ impl Supervisor {
         let timed_out = child.timed_out();
         // Off the table before the reap frees the group's id for reuse.
         drop(child.group);
-        let ChannelContents { report, clues } = wire::decode(child.token, &child.result_bytes);
-        if clues.left_processes {
+        let pid = child.process.pid();
+        let outcome = child.streams.into_outcome(Ended {
+            reaped: child.process.reap(),
+            token: child.token,
+            timed_out,
+            signalled_harness,
+            started: child.started,
+        });
+        if outcome.clues.left_processes {
             // Only such a test can have left processes for a sweep to find; remembering every
             // group would grow the harness with the suite.
-            self.orphans.group_finished(child.process.pid().as_raw());
+            self.orphans.group_finished(pid.as_raw());
         }
-        let Reaped { end, usage } = child.process.reap();
-        let outcome = ChildOutcome {
-            report,
-            clues,
-            signalled_harness,
-            end,
-            timed_out,
-            duration: child.started.elapsed(),
-            usage,
-            stdout: child.captured_stdout,
-            stderr: child.captured_stderr,
-        };
         (child.key, outcome)
     }
 

@@ -1,10 +1,13 @@
 //! The fork backend: each test's child is a fork of the harness, of a zygote that ran the test's
 //! setup once ([`zygote`]), or a spare such a zygote forked ahead.
 //!
+//! An isolated call's child is a fork of the calling process ([`call`]).
+//!
 //! A fork is made only from a process that has one thread (asserted): a fork from a
 //! multi-threaded process can inherit a lock another thread held and hang the child. The harness
 //! starts no thread, and a zygote refuses to serve after a setup that left one running.
 
+pub(crate) mod call;
 mod spawn;
 pub(crate) mod zygote;
 

@@ -43,15 +43,19 @@ pub(crate) struct ChildPipes {
 }
 
 impl ChildPipes {
+    /// A test's: stdout and stderr captured unless `--nocapture`.
     pub(crate) fn new(context: &ForkContext, case: &TestCase) -> io::Result<Self> {
+        // A `stderr = "regex"` test's stderr is captured even under `--nocapture`, and shown
+        // after.
+        Self::capturing(context.capture, context.capture || case.stderr.is_some())
+    }
+
+    /// A result channel, with stdout and stderr captured where asked.
+    pub(crate) fn capturing(stdout: bool, stderr: bool) -> io::Result<Self> {
         Ok(Self {
             result: pipe()?,
-            stdout: context.capture.then(pipe).transpose()?,
-            // A `stderr = "regex"` test's stderr is captured even under `--nocapture`, and
-            // shown after.
-            stderr: (context.capture || case.stderr.is_some())
-                .then(pipe)
-                .transpose()?,
+            stdout: stdout.then(pipe).transpose()?,
+            stderr: stderr.then(pipe).transpose()?,
         })
     }
 
@@ -93,7 +97,7 @@ impl ChildPipes {
     }
 
     /// In the child: the write ends (result, stdout, stderr), the read ends closed.
-    fn child_ends(self) -> (OwnedFd, Option<OwnedFd>, Option<OwnedFd>) {
+    pub(super) fn child_ends(self) -> (OwnedFd, Option<OwnedFd>, Option<OwnedFd>) {
         let write_end = |pipe: Option<(OwnedFd, OwnedFd)>| {
             pipe.map(|(read, write)| {
                 close(read);
