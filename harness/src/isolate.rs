@@ -7,8 +7,10 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::outcome::SignalNumber;
-use crate::parent::isolation::{self, NotMade};
+use crate::outcome::{ChildEnd, ChildOutcome, ChildReport, SignalNumber};
+use crate::parent::isolation;
+use crate::parent::launch::fork::call::CallRefused;
+use crate::verdict::{Ending, LastWords};
 use crate::wire;
 
 /// Runs `f` in a forked child and returns its value, carried back over the result channel; or
@@ -86,37 +88,13 @@ impl Isolate {
             let f = f.take().expect("an isolated call runs once");
             wire::encode_value(&f())
         };
-        let mut end = match isolation::call(self.timeout, self.memory_limit, &mut body) {
-            Ok(end) => end,
-            Err(NotMade::Threads(threads)) => return Err(Died::NotSingleThreaded { threads }),
-            Err(NotMade::Io(error)) => return Err(Died::NotStarted(error.to_string())),
+        let outcome = match isolation::call(self.timeout, self.memory_limit, &mut body) {
+            Ok(outcome) => outcome,
+            Err(CallRefused::Threads(threads)) => return Err(Died::NotSingleThreaded { threads }),
+            Err(CallRefused::Io(error)) => return Err(Died::NotStarted(error.to_string())),
         };
-        if let Some(value) = end.value() {
-            return wire::decode_value(&value).map_err(Died::Undecodable);
-        }
-        let stderr = std::mem::take(&mut end.stderr);
-        Err(
-            match (end.timed_out, end.memory_limit(), end.panic(), end.status) {
-                (true, _, _, _) => Died::TimedOut {
-                    after: self.timeout.unwrap_or_default(),
-                    stderr,
-                },
-                (_, Some(hit), _, _) => Died::OverMemoryLimit {
-                    limit: hit.limit,
-                    stderr,
-                },
-                (_, _, Some(panic), _) => Died::Panicked {
-                    message: panic.message.clone(),
-                    location: panic
-                        .location
-                        .as_ref()
-                        .map(|l| format!("{}:{}:{}", l.file, l.line, l.column)),
-                    stderr,
-                },
-                (_, _, _, Err(signal)) => Died::Signaled { signal, stderr },
-                (_, _, _, Ok(code)) => Died::Exited { code, stderr },
-            },
-        )
+        let value = Died::of(outcome, self.timeout)?;
+        wire::decode_value(&value).map_err(Died::Undecodable)
     }
 }
 
@@ -183,6 +161,53 @@ impl Died {
             | Died::OverMemoryLimit { stderr, .. } => stderr,
             Died::NotSingleThreaded { .. } | Died::NotStarted(_) | Died::Undecodable(_) => "",
         }
+    }
+
+    /// How an isolated call's child ended, read as a test's child's end is ([`Ending`]): the
+    /// call's value, encoded, where it returned one; else how it died. `timeout` is the call's.
+    fn of(mut outcome: ChildOutcome, timeout: Option<Duration>) -> Result<Vec<u8>, Died> {
+        let ending = Ending::of(&outcome);
+        if let Ending::Reported(ChildReport::Returned { .. }) = ending {
+            if let Some(value) = outcome.clues.value.take() {
+                return Ok(value);
+            }
+        }
+        let stderr = outcome.stderr.text();
+        if outcome.timed_out.is_some() {
+            let after = timeout.unwrap_or_default();
+            return Err(Died::TimedOut { after, stderr });
+        }
+        let last_words = match ending {
+            Ending::Reported(ChildReport::Panicked(record)) => Some(LastWords::Panicked(record)),
+            Ending::Killed { last_words, .. } | Ending::ExitedEarly { last_words, .. } => {
+                last_words
+            }
+            _ => None,
+        };
+        Err(match (last_words, outcome.end) {
+            (Some(LastWords::MemoryLimit(hit)), _) => Died::OverMemoryLimit {
+                limit: hit.limit,
+                stderr,
+            },
+            (Some(LastWords::Panicked(record)), _) => Died::Panicked {
+                message: record.message,
+                location: record
+                    .location
+                    .map(|l| format!("{}:{}:{}", l.file, l.line, l.column)),
+                stderr,
+            },
+            (_, ChildEnd::Signaled { signal, .. }) => Died::Signaled {
+                signal: signal.0,
+                stderr,
+            },
+            (_, ChildEnd::Exited(code)) => Died::Exited { code, stderr },
+            // Not this process's child any more, or stuck past the reap's limit after the
+            // SIGKILL its group was sent.
+            (_, ChildEnd::NotReaped) => Died::Signaled {
+                signal: libc::SIGKILL,
+                stderr,
+            },
+        })
     }
 }
 

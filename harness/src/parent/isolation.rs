@@ -1,162 +1,106 @@
-//! The caller's side of an isolated call: fork a child that runs the function, drain its result
-//! channel and stderr, enforce the timeout, reap it, and say how it ended.
+//! The caller's side of an isolated call: its child started by the fork backend
+//! ([`start_call`]), watched until it ends or its time is up, and reaped to the typed end a
+//! test's child is reaped to.
 
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use nix::fcntl::OFlag;
-use nix::unistd::{self, ForkResult, Pid};
+use super::launch::fork::call::{start_call, Call, CallRefused};
+use super::launch::{ChildProcess, Launched};
+use super::streams::{ChildStreams, Ended, Stream, CHUNK};
+use crate::outcome::{ChildOutcome, TimedOut};
+use crate::sys;
 
-use crate::outcome::{CapturedStream, ChildReport, MemoryLimitHit, PanicRecord};
-use crate::sys::{self, descriptors::close};
-use crate::wire::{self, ChannelContents};
+/// How long the watcher sleeps between looks at whether the child ended: no SIGCHLD handler of
+/// the harness's runs in the caller's process.
+const LOOK_EVERY: Duration = Duration::from_millis(50);
 
-/// How an isolated call's child ended.
-pub(crate) struct CallEnd {
-    pub(crate) contents: ChannelContents,
-    /// `Ok(code)` for an exit, `Err(signal)` for a death by a signal.
-    pub(crate) status: Result<i32, i32>,
-    pub(crate) timed_out: bool,
-    pub(crate) stderr: String,
-}
+/// How long the watcher looks for the exit of a child whose pipes all closed without sleeping:
+/// its pipes close as it exits.
+const EXIT_SPIN: Duration = Duration::from_millis(1);
 
-impl CallEnd {
-    /// The value the call returned, encoded, if it returned.
-    pub(crate) fn value(&mut self) -> Option<Vec<u8>> {
-        match (&self.contents.report, self.status) {
-            (Ok(ChildReport::Returned { .. }), Ok(0)) => self.contents.clues.value.take(),
-            _ => None,
-        }
-    }
-
-    /// The panic that ended the call, if one did.
-    pub(crate) fn panic(&self) -> Option<&PanicRecord> {
-        match &self.contents.report {
-            Ok(ChildReport::Panicked(record)) => Some(record),
-            _ => self.contents.clues.mishaps.first_panic.as_ref(),
-        }
-    }
-
-    /// The allocation the memory limit refused, if one was.
-    pub(crate) fn memory_limit(&self) -> Option<MemoryLimitHit> {
-        self.contents.clues.mishaps.memory_limit
-    }
-}
-
-/// Why the call could not be made.
-pub(crate) enum NotMade {
-    /// This process has other threads: forking it could hang the child.
-    Threads(usize),
-    Io(std::io::Error),
-}
-
-/// Forks a child that runs `body` (returning its value encoded), and waits for it at most
-/// `timeout`.
+/// Runs `body` (returning its value encoded) in a forked child, and waits for it at most
+/// `timeout`: how the child ended.
 pub(crate) fn call(
     timeout: Option<Duration>,
     memory_limit: Option<u64>,
     body: &mut dyn FnMut() -> Result<Vec<u8>, String>,
-) -> Result<CallEnd, NotMade> {
-    // A test's child has its main thread parked for good, which holds no lock: as safe to fork as
-    // a process of one thread.
-    match sys::threads::running_thread_count() {
-        Some(threads) if threads > 1 => return Err(NotMade::Threads(threads)),
-        _ => {}
-    }
-    let pipe =
-        || unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK).map_err(|e| NotMade::Io(e.into()));
-    let (result_read, result_write) = pipe()?;
-    let (stderr_read, stderr_write) = pipe()?;
+) -> Result<ChildOutcome, CallRefused> {
     let token = std::process::id() as u64 ^ 0x5EED_15A7_0000_0000;
-    let _ = std::io::Write::flush(&mut std::io::stdout());
-    // SAFETY: this process has one thread but parked ones, checked above.
-    match unsafe { sys::fork::fork(None) }.map_err(|e| NotMade::Io(e.into()))? {
-        ForkResult::Child => {
-            close(result_read);
-            close(stderr_read);
-            let _ = unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
-            sys::descriptors::move_to(stderr_write, 2);
-            sys::descriptors::set_blocking(2);
-            sys::descriptors::set_blocking(result_write.as_raw_fd());
-            let fd = result_write.as_raw_fd();
-            std::mem::forget(result_write);
-            crate::child::isolated_call::run_call(fd, token, memory_limit, body)
-        }
-        ForkResult::Parent { child } => {
-            let _ = unistd::setpgid(child, child);
-            close(result_write);
-            close(stderr_write);
-            Ok(watch(child, token, result_read, stderr_read, timeout))
-        }
-    }
-}
-
-/// Reads the child's channel and stderr until it ends (or its time is up, when its group is
-/// killed), then reaps it.
-fn watch(
-    child: Pid,
-    token: u64,
-    result: OwnedFd,
-    stderr: OwnedFd,
-    timeout: Option<Duration>,
-) -> CallEnd {
-    let deadline = timeout.map(|timeout| Instant::now() + timeout);
-    let (mut result_bytes, mut stderr_text) = (Vec::new(), CapturedStream::default());
-    let mut timed_out = false;
-    let mut buffer = vec![0u8; 64 << 10];
-    loop {
-        let wait = deadline.map_or(Duration::from_millis(50), |deadline| {
-            deadline
-                .saturating_duration_since(Instant::now())
-                .min(Duration::from_millis(50))
-        });
-        let mut fds = [
-            sys::raw_io::readable(result.as_raw_fd()),
-            sys::raw_io::readable(stderr.as_raw_fd()),
-        ];
-        sys::raw_io::poll(&mut fds, Some(wait));
-        drain(&result, &mut buffer, |bytes| {
-            result_bytes.extend_from_slice(bytes)
-        });
-        drain(&stderr, &mut buffer, |bytes| stderr_text.push(bytes));
-        if has_exited(child) {
-            break;
-        }
-        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
-            timed_out = true;
-            sys::reap::kill_process_and_group(child);
-            break;
-        }
-    }
-    sys::reap::kill_group(child);
-    drain(&result, &mut buffer, |bytes| {
-        result_bytes.extend_from_slice(bytes)
-    });
-    drain(&stderr, &mut buffer, |bytes| stderr_text.push(bytes));
-    close(result);
-    close(stderr);
-    let status = match sys::reap::reap(child) {
-        Some((status, _)) if libc::WIFSIGNALED(status) => Err(libc::WTERMSIG(status)),
-        Some((status, _)) => Ok(libc::WEXITSTATUS(status)),
-        None => Err(libc::SIGKILL),
+    let call = Call {
+        body,
+        memory_limit,
+        token,
     };
-    CallEnd {
-        contents: wire::decode(token, &result_bytes),
-        status,
+    let Launched {
+        process,
+        stdout,
+        stderr,
+        result,
+    } = start_call(call)?;
+    let streams = ChildStreams::new(stdout, stderr, result);
+    Ok(watch(process, streams, token, timeout))
+}
+
+/// Reads the child's pipes until it ends (or its time is up, when its tree is killed), then
+/// reaps it.
+fn watch(
+    process: ChildProcess,
+    mut streams: ChildStreams,
+    token: u64,
+    timeout: Option<Duration>,
+) -> ChildOutcome {
+    let started = Instant::now();
+    let deadline = timeout.map(|timeout| started + timeout);
+    let mut timed_out = None;
+    let mut buffer = vec![0u8; CHUNK];
+    let mut fds = [sys::raw_io::readable(-1); 3];
+    let mut all_closed_at = None;
+    loop {
+        let mut look_in = LOOK_EVERY;
+        if let Some(deadline) = deadline {
+            look_in = look_in.min(deadline.saturating_duration_since(Instant::now()));
+        }
+        let mut open = 0;
+        for (slot, (_, fd)) in fds.iter_mut().zip(streams.open_pipes()) {
+            *slot = sys::raw_io::readable(fd);
+            open += 1;
+        }
+        if open > 0 {
+            sys::raw_io::poll(&mut fds[..open], Some(look_in));
+        } else {
+            // Its pipes close as it exits: its end is a moment away, looked for at once for the
+            // first moment, then every millisecond (a call that closed them itself runs on).
+            let closed = *all_closed_at.get_or_insert_with(Instant::now);
+            if closed.elapsed() < EXIT_SPIN {
+                std::thread::yield_now();
+            } else {
+                std::thread::sleep(look_in.min(EXIT_SPIN));
+            }
+        }
+        for stream in [Stream::Stdout, Stream::Stderr, Stream::Result] {
+            streams.drain(stream, &mut buffer, usize::MAX);
+        }
+        if process.has_ended() {
+            break;
+        }
+        if let (Some(after), Some(deadline)) = (timeout, deadline) {
+            if Instant::now() >= deadline {
+                timed_out = Some(TimedOut {
+                    after,
+                    stopped_by: None,
+                });
+                process.kill_tree();
+                break;
+            }
+        }
+    }
+    process.kill_leftovers();
+    streams.drain_to_end(&mut buffer);
+    streams.into_outcome(Ended {
+        reaped: process.reap(),
+        token,
         timed_out,
-        stderr: stderr_text.text(),
-    }
-}
-
-/// Reads all `fd` holds now.
-fn drain(fd: &OwnedFd, buffer: &mut [u8], mut keep: impl FnMut(&[u8])) {
-    while let Ok(read @ 1..) = unistd::read(fd, buffer) {
-        keep(&buffer[..read]);
-    }
-}
-
-fn has_exited(child: Pid) -> bool {
-    use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
-    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-    !matches!(waitid(Id::Pid(child), flags), Ok(WaitStatus::StillAlive))
+        signalled_harness: None,
+        started,
+    })
 }

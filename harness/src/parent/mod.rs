@@ -1,15 +1,14 @@
-//! The harness process's side of a test: forking its child, watching it, killing and reaping
-//! it and whatever it left. Makes [`ChildOutcome`](crate::outcome::ChildOutcome)s; prints
-//! nothing.
+//! The harness process's side of a test: starting its child ([`launch`]), watching it, killing
+//! and reaping it and whatever it left. Makes [`ChildOutcome`](crate::outcome::ChildOutcome)s;
+//! prints nothing.
 
 pub(crate) mod isolation;
+pub(crate) mod launch;
 pub(crate) mod leak_sites;
 pub(crate) mod orphans;
-mod reap;
 mod running;
 pub(crate) mod signals;
 mod slow_notice;
-pub(crate) mod spawn;
+mod streams;
 pub(crate) mod supervisor;
 pub(crate) mod symbolizer;
-pub(crate) mod zygote;

@@ -1,19 +1,16 @@
-//! A child the supervisor watches: its pipes and what came through them, its deadline, and where
-//! it stands with its timeout and its notice.
+//! A child the supervisor watches: its process and pipes, its deadline, and where it stands with
+//! its timeout and its notice.
 
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
-use nix::errno::Errno;
-use nix::unistd::{self, Pid};
-
+use super::launch::ChildProcess;
 use super::signals::GroupSlot;
 use super::slow_notice::Notice;
+use super::streams::{ChildStreams, Stream};
 use super::supervisor::RunKey;
-use crate::outcome::{CapturedStream, SignalNumber, TimedOut};
+use crate::outcome::{SignalNumber, TimedOut};
 use crate::registry::TestCase;
-use crate::sys::{self, descriptors::close};
-use crate::wire;
 
 /// How many times its timeout a run that is excused its waits for a processor may take.
 const MAX_EXCUSED: u32 = 4;
@@ -24,17 +21,14 @@ pub(super) struct RunningChild {
     pub(super) case: &'static TestCase,
     /// Where it stands with libtest's "has been running for over" notice.
     pub(super) notice: Notice,
-    pub(super) pid: Pid,
+    pub(super) process: ChildProcess,
     pub(super) token: u64,
-    pub(super) stdout: Option<OwnedFd>,
-    pub(super) stderr: Option<OwnedFd>,
-    pub(super) result: Option<OwnedFd>,
-    pub(super) captured_stdout: CapturedStream,
-    pub(super) captured_stderr: CapturedStream,
-    pub(super) result_bytes: Vec<u8>,
+    /// It writes to the harness's own stdout or stderr: they are made blocking again after it.
+    pub(super) shares_harness_output: bool,
+    pub(super) streams: ChildStreams,
     pub(super) started: Instant,
     pub(super) timeout: Option<Duration>,
-    /// Its deadline moves back by the time it waited for a processor (see [`Watch`]).
+    /// Its deadline moves back by the time it waited for a processor (see [`Watch`](super::supervisor::Watch)).
     pub(super) excuse_cpu_wait: bool,
     pub(super) timeout_state: TimeoutState,
     pub(super) group: GroupSlot,
@@ -56,14 +50,6 @@ pub(super) enum TimeoutState {
     },
 }
 
-/// One of a child's pipes.
-#[derive(Clone, Copy)]
-pub(super) enum Stream {
-    Stdout,
-    Stderr,
-    Result,
-}
-
 impl RunningChild {
     pub(super) fn deadline(&self) -> Option<Instant> {
         self.timeout.map(|timeout| self.started + timeout)
@@ -74,13 +60,13 @@ impl RunningChild {
     /// [`MAX_EXCUSED`] times its timeout.
     pub(super) fn excused_until(&self, deadline: Instant) -> Option<Instant> {
         let timeout = self.timeout.filter(|_| self.excuse_cpu_wait)?;
-        let waited = sys::children::longest_cpu_wait(self.pid)?;
+        let waited = self.process.longest_cpu_wait()?;
         Some((deadline + waited).min(self.started + timeout * MAX_EXCUSED))
     }
 
     pub(super) fn kill_for_timeout(&mut self, stopped_by: Option<SignalNumber>) {
         self.timeout_state = TimeoutState::Killed { stopped_by };
-        sys::reap::kill_process_and_group(self.pid);
+        self.process.kill_tree();
     }
 
     /// What the verdict needs of a timeout, if the child was killed for one.
@@ -96,72 +82,27 @@ impl RunningChild {
         }
     }
 
-    pub(super) fn pipe(&mut self, stream: Stream) -> &mut Option<OwnedFd> {
-        match stream {
-            Stream::Stdout => &mut self.stdout,
-            Stream::Stderr => &mut self.stderr,
-            Stream::Result => &mut self.result,
-        }
-    }
-
+    /// Closes `stream`; the child has said all it will once every pipe is closed.
     pub(super) fn close(&mut self, stream: Stream) {
-        if let Some(fd) = self.pipe(stream).take() {
-            close(fd);
-            if self.open_pipes().next().is_none() {
-                self.group.said_all();
-            }
-        }
-    }
-
-    pub(super) fn keep(&mut self, stream: Stream, bytes: &[u8]) {
-        match stream {
-            Stream::Stdout => self.captured_stdout.push(bytes),
-            Stream::Stderr => self.captured_stderr.push(bytes),
-            Stream::Result => {
-                // Never more than the channel's limit and a byte: enough to tell it was exceeded.
-                let room = (wire::MAX_CHANNEL_BYTES + 1).saturating_sub(self.result_bytes.len());
-                self.result_bytes
-                    .extend_from_slice(&bytes[..bytes.len().min(room)]);
-            }
-        }
+        self.streams.close(stream);
+        self.note_if_said_all();
     }
 
     /// Reads what `stream` holds now, up to `max_reads` chunks; closes it at end of file.
     pub(super) fn drain(&mut self, stream: Stream, buffer: &mut [u8], max_reads: usize) {
-        for _ in 0..max_reads {
-            let Some(fd) = self.pipe(stream).as_ref() else {
-                return;
-            };
-            match unistd::read(fd, buffer) {
-                Ok(0) => {
-                    self.close(stream);
-                    return;
-                }
-                Ok(n) => {
-                    self.keep(stream, &buffer[..n]);
-                    if n < buffer.len() {
-                        // A pipe hands over all it holds: it is empty now, and another read
-                        // would only say so.
-                        return;
-                    }
-                }
-                Err(Errno::EINTR) => {}
-                Err(Errno::EAGAIN) => return,
-                Err(_) => {
-                    self.close(stream);
-                    return;
-                }
-            }
+        self.streams.drain(stream, buffer, max_reads);
+        self.note_if_said_all();
+    }
+
+    /// Tells the signal handlers once every pipe is closed: an interruption leaves a child that
+    /// has said all it will to the main loop.
+    fn note_if_said_all(&self) {
+        if self.streams.all_closed() {
+            self.group.said_all();
         }
     }
 
     pub(super) fn open_pipes(&self) -> impl Iterator<Item = (Stream, RawFd)> + '_ {
-        [
-            (Stream::Stdout, &self.stdout),
-            (Stream::Stderr, &self.stderr),
-            (Stream::Result, &self.result),
-        ]
-        .into_iter()
-        .filter_map(|(stream, fd)| fd.as_ref().map(|fd| (stream, fd.as_raw_fd())))
+        self.streams.open_pipes()
     }
 }

@@ -5,23 +5,19 @@ use std::io;
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
-use nix::errno::Errno;
-use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
-
+use super::launch::{Launcher, StartError, TestToStart};
 use super::orphans::OrphanSweeper;
-use super::reap::reap;
-use super::running::{RunningChild, Stream, TimeoutState};
+use super::running::{RunningChild, TimeoutState};
 use super::signals::{self, GroupSlot, WakePipe};
 use super::slow_notice::{ask_where, Due, Notice, Step, WHERE_GRACE};
-use super::spawn::{self, ForkContext};
+use super::streams::{ChildStreams, Ended, Stream, CHUNK};
 use super::symbolizer::Symbolizer;
-use super::zygote::{StartError, Zygotes, BASE};
 use crate::child::ChildOptions;
-use crate::outcome::{CapturedStream, ChildOutcome, Escapee, SignalNumber};
+use crate::outcome::{ChildOutcome, Escapee};
 use crate::registry::{Setup, TestCase};
 use crate::symbols::Frame;
 use crate::sys;
-use crate::wire::{self, ChannelContents};
+use crate::wire;
 
 /// What the supervisor tells whoever shows the run's progress, from inside its wait.
 pub(crate) trait Progress {
@@ -36,7 +32,6 @@ pub(crate) trait Progress {
 
 /// How much one pipe may be read per wake-up, so one flooding child cannot starve the others.
 const READS_PER_WAKE: usize = 16;
-const CHUNK: usize = 64 << 10;
 
 /// How the supervisor watches one child.
 #[derive(Clone, Copy, Debug)]
@@ -82,7 +77,8 @@ pub(crate) struct Supervisor {
     /// its descriptors (`spared_fds`) closed in every new child.
     spared: Option<i32>,
     spared_fds: Vec<RawFd>,
-    context: ForkContext,
+    /// How each test's child is started.
+    launcher: Box<dyn Launcher>,
     wake: WakePipe,
     running: Vec<RunningChild>,
     orphans: OrphanSweeper,
@@ -93,8 +89,6 @@ pub(crate) struct Supervisor {
     poll_owners: Vec<(usize, Stream)>,
     /// The descriptors a new child must close.
     harness_fds: Vec<RawFd>,
-    /// The processes that ran a setup, forking the tests that need it.
-    zygotes: Zygotes,
     /// Names where tests were stuck and where leaked blocks came from; started on first use.
     symbolizer: Symbolizer,
     /// Notices due, each with where its test's thread was (return addresses), not yet said.
@@ -105,16 +99,15 @@ impl Supervisor {
     /// `slow_after`: when to say that a test is still running (libtest's 60 seconds); `None` for
     /// never.
     pub(crate) fn new(
-        context: ForkContext,
+        launcher: Box<dyn Launcher>,
         slow_after: Option<Duration>,
-        zygotes: Zygotes,
     ) -> io::Result<Self> {
         super::orphans::become_subreaper();
         Ok(Self {
             slow_after,
             spared: None,
             spared_fds: Vec::new(),
-            context,
+            launcher,
             wake: signals::install()?,
             running: Vec::new(),
             orphans: OrphanSweeper::default(),
@@ -123,7 +116,6 @@ impl Supervisor {
             poll_fds: Vec::new(),
             poll_owners: Vec::new(),
             harness_fds: Vec::new(),
-            zygotes,
             symbolizer: Symbolizer::default(),
             notices: Vec::new(),
         })
@@ -166,8 +158,8 @@ impl Supervisor {
             .count()
     }
 
-    /// Forks a child for `case`, the `registered`th in the registry (from `setup`'s zygote,
-    /// where it has one); its outcome comes back from [`wait`](Self::wait) under `key`.
+    /// Starts a child for `case`, the `registered`th in the registry (from `setup`, where it has
+    /// one); its outcome comes back from [`wait`](Self::wait) under `key`.
     pub(crate) fn start(
         &mut self,
         key: RunKey,
@@ -179,28 +171,22 @@ impl Supervisor {
         let harness_fds = &mut self.harness_fds;
         harness_fds.clear();
         harness_fds.extend(self.wake.fds());
-        harness_fds.extend(self.zygotes.control_fds());
+        self.launcher.own_fds(harness_fds);
         harness_fds.extend_from_slice(&self.spared_fds);
         for child in &self.running {
             harness_fds.extend(child.open_pipes().map(|(_, fd)| fd));
         }
+        let test = TestToStart {
+            case,
+            registered,
+            setup,
+            token,
+            options,
+        };
         let group = GroupSlot::reserve();
         let blocked = signals::TerminationBlocked::new();
-        let context = &self.context;
-        let fds = &self.harness_fds;
-        let spawned = match setup {
-            Some(setup) => {
-                self.zygotes
-                    .spawn(setup, context, (case, registered), token, options, fds)?
-            }
-            // A large suite's base zygote; should it fail, the harness forks the test itself.
-            None if self.zygotes.has_base() => self
-                .zygotes
-                .spawn(BASE, context, (case, registered), token, options, fds)
-                .or_else(|_| spawn::spawn(context, case, token, options, fds))?,
-            None => spawn::spawn(context, case, token, options, fds)?,
-        };
-        group.set_group(spawned.pid.as_raw());
+        let launched = self.launcher.start(&test, &self.harness_fds)?;
+        group.set_group(launched.process.pid().as_raw());
         drop(blocked);
         self.running.push(RunningChild {
             key,
@@ -210,14 +196,11 @@ impl Supervisor {
                 (true, Some(_)) => Notice::Pending,
                 _ => Notice::Off,
             },
-            pid: spawned.pid,
             token,
-            stdout: spawned.stdout,
-            stderr: spawned.stderr,
-            result: Some(spawned.result),
-            captured_stdout: CapturedStream::default(),
-            captured_stderr: CapturedStream::default(),
-            result_bytes: Vec::new(),
+            // `None` where it writes to the harness's own.
+            shares_harness_output: launched.stdout.is_none() || launched.stderr.is_none(),
+            process: launched.process,
+            streams: ChildStreams::new(launched.stdout, launched.stderr, launched.result),
             started: Instant::now(),
             timeout: watch.timeout,
             excuse_cpu_wait: watch.excuse_cpu_wait,
@@ -299,9 +282,9 @@ impl Supervisor {
             let due = Due {
                 started: child.started,
                 slow_after: self.slow_after.unwrap_or_default(),
-                pid: child.pid,
+                pid: child.process.pid(),
                 token: child.token,
-                result_bytes: &child.result_bytes,
+                result_bytes: &child.streams.result_bytes,
             };
             match child.notice.step(due, now, ask_where) {
                 Step::Wait(Some(left)) => wake_in(left),
@@ -317,13 +300,13 @@ impl Supervisor {
                 TimeoutState::Running if deadline <= now => {
                     if let Some(until) = child.excused_until(deadline).filter(|&at| at > now) {
                         wake_in(until - now);
-                    } else if let Some(signal) = sys::reap::stopped_by(child.pid) {
+                    } else if let Some(signal) = child.process.stopped_by() {
                         // A stopped process cannot say where it is.
-                        child.kill_for_timeout(Some(SignalNumber(signal)));
-                    } else if ask_where(child.pid) {
+                        child.kill_for_timeout(Some(signal));
+                    } else if ask_where(child.process.pid()) {
                         child.timeout_state = TimeoutState::Asked {
                             at: now,
-                            result_bytes: child.result_bytes.len(),
+                            result_bytes: child.streams.result_bytes.len(),
                         };
                         wake_in(WHERE_GRACE);
                     } else {
@@ -333,7 +316,8 @@ impl Supervisor {
                 TimeoutState::Running => wake_in(deadline - now),
                 TimeoutState::Asked { at, result_bytes } => {
                     // The answer is a frame on the result channel: kill as soon as it is in.
-                    if child.result_bytes.len() > result_bytes || now >= at + WHERE_GRACE {
+                    let answered = child.streams.result_bytes.len() > result_bytes;
+                    if answered || now >= at + WHERE_GRACE {
                         child.kill_for_timeout(None);
                     } else {
                         wake_in(at + WHERE_GRACE - now);
@@ -396,17 +380,15 @@ impl Supervisor {
         let mut finished = Vec::new();
         let mut index = 0;
         while index < self.running.len() {
-            let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-            match waitid(Id::Pid(self.running[index].pid), flags) {
-                Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => index += 1,
-                _ => {
-                    let child = self.running.swap_remove(index);
-                    if child.group.cut_short() {
-                        self.discard(child);
-                    } else {
-                        finished.push(self.finish(child));
-                    }
-                }
+            if !self.running[index].process.has_ended() {
+                index += 1;
+                continue;
+            }
+            let child = self.running.swap_remove(index);
+            if child.group.cut_short() {
+                self.discard(child);
+            } else {
+                finished.push(self.finish(child));
             }
         }
         finished
@@ -414,30 +396,22 @@ impl Supervisor {
 
     /// Reaps a child the interruption killed, and whatever is left of its group.
     fn discard(&mut self, child: RunningChild) {
-        sys::reap::kill_process_and_group(child.pid);
+        child.process.kill_tree();
         drop(child.group);
-        self.orphans.group_finished(child.pid.as_raw());
-        sys::reap::reap(child.pid);
+        self.orphans.group_finished(child.process.pid().as_raw());
+        child.process.reap();
     }
 
     /// Ends an exited child: kills what is left of its process group, takes the rest of its
     /// output, and reaps it.
     fn finish(&mut self, mut child: RunningChild) -> (RunKey, ChildOutcome) {
-        // The unreaped leader keeps the group's id from being reused, so this kill can only hit
-        // processes the test left behind.
-        sys::reap::kill_group(child.pid);
-        // Whatever the child wrote before it exited is in the pipes now. A grandchild holding
-        // them open cannot make us wait: these reads stop at "would block".
-        for stream in [Stream::Stdout, Stream::Stderr, Stream::Result] {
-            child.drain(stream, &mut self.buffer, usize::MAX);
-            child.close(stream);
-        }
-        if !self.context.capture {
-            spawn::keep_stdio_blocking();
+        child.process.kill_leftovers();
+        child.streams.drain_to_end(&mut self.buffer);
+        if child.shares_harness_output {
+            keep_stdio_blocking();
         }
         if let Notice::AskedWhere { from, .. } = child.notice {
-            let answer = child
-                .result_bytes
+            let answer = (child.streams.result_bytes)
                 .get(from..)
                 .and_then(|bytes| wire::stuck_frames_in(child.token, bytes));
             self.notices.push((child.case, answer.unwrap_or_default()));
@@ -446,31 +420,26 @@ impl Supervisor {
         let timed_out = child.timed_out();
         // Off the table before the reap frees the group's id for reuse.
         drop(child.group);
-        let ChannelContents { report, clues } = wire::decode(child.token, &child.result_bytes);
-        if clues.left.processes {
+        let pid = child.process.pid();
+        let outcome = child.streams.into_outcome(Ended {
+            reaped: child.process.reap(),
+            token: child.token,
+            timed_out,
+            signalled_harness,
+            started: child.started,
+        });
+        if outcome.clues.left.processes {
             // Only such a test can have left processes for a sweep to find; remembering every
             // group would grow the harness with the suite.
-            self.orphans.group_finished(child.pid.as_raw());
+            self.orphans.group_finished(pid.as_raw());
         }
-        let (end, usage) = reap(child.pid);
-        let outcome = ChildOutcome {
-            report,
-            clues,
-            signalled_harness,
-            end,
-            timed_out,
-            duration: child.started.elapsed(),
-            usage,
-            stdout: child.captured_stdout,
-            stderr: child.captured_stderr,
-        };
         (child.key, outcome)
     }
 
     /// Kills and reaps every running child, and whatever escaped from any; returns the escapees
     /// found alive.
     pub(crate) fn kill_all(&mut self) -> Vec<Escapee> {
-        self.zygotes.kill_all();
+        self.launcher.stop();
         for child in std::mem::take(&mut self.running) {
             self.discard(child);
         }
@@ -499,13 +468,24 @@ impl Supervisor {
     fn sweep_orphans(&mut self) -> Vec<Escapee> {
         let running = &self.running;
         let spared = self.spared;
-        let zygotes = &self.zygotes;
+        let launcher = &self.launcher;
         self.orphans.sweep(|pid| {
             spared == Some(pid)
-                || running.iter().any(|child| child.pid.as_raw() == pid)
-                || zygotes.pids().any(|zygote| zygote == pid)
+                || running
+                    .iter()
+                    .any(|child| child.process.pid().as_raw() == pid)
+                || launcher.owns(pid)
         })
     }
+}
+
+/// After a child that wrote to the harness's own stdout and stderr (`--nocapture`): they may
+/// share the harness's open file description still (a socket cannot be reopened), so a test
+/// that set `O_NONBLOCK` there set it for the harness too. Clears it, so that the harness's own
+/// output never fails with "would block".
+fn keep_stdio_blocking() {
+    sys::descriptors::set_blocking(1);
+    sys::descriptors::set_blocking(2);
 }
 
 impl Drop for Supervisor {

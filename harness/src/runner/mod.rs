@@ -8,9 +8,9 @@ use std::io::{self, IsTerminal, Write};
 
 use crate::cli::Format;
 use crate::config::{Invocation, NoRun};
-use crate::parent::spawn::ForkContext;
+use crate::parent::launch::fork::zygote::Zygotes;
+use crate::parent::launch::fork::{ForkContext, ForkLauncher};
 use crate::parent::supervisor::Supervisor;
-use crate::parent::zygote::Zygotes;
 use crate::parent::{orphans, signals};
 use crate::plan::{self, PlannedTest};
 use crate::registry::{self, SuiteDefaults};
@@ -246,7 +246,8 @@ fn start_run(
     // after the run goes to stderr.
     let stdout_for_tools = matches!(args.format, Format::Json | Format::Junit);
     let slow_after = invocation.defaults.slow_after.filter(|_| !stdout_for_tools);
-    let supervisor = Supervisor::new(context, slow_after, zygotes)
+    let launcher = ForkLauncher::new(context, zygotes);
+    let supervisor = Supervisor::new(Box::new(launcher), slow_after)
         .map_err(|error| HarnessError::Config(format!("could not set up the harness: {error}")))?;
     let scheduler = Scheduler::new(
         tests,

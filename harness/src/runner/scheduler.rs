@@ -12,8 +12,8 @@ use nix::sys::signal::Signal;
 
 use crate::child::ChildOptions;
 use crate::outcome::{ChildOutcome, Escapee, RecordedSite, TrackedLeaks};
+use crate::parent::launch::StartError;
 use crate::parent::supervisor::{Progress, RunKey, Supervisor, Watch};
-use crate::parent::zygote::StartError;
 use crate::parent::{leak_sites, signals};
 use crate::plan::PlannedTest;
 use crate::symbols::Frame;

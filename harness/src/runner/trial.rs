@@ -10,7 +10,7 @@ use nix::sys::signal::Signal;
 
 use super::scheduler::{RunError, Scheduler};
 use crate::outcome::{ChildOutcome, ChildReport, HeapDelta};
-use crate::parent::zygote::StartError;
+use crate::parent::launch::StartError;
 use crate::report::TestName;
 use crate::report::{
     Captured, Event, FailureReport, Interruption, LeftBehind, MemoryFigures, Passed, Reporter,

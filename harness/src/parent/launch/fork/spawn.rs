@@ -12,20 +12,12 @@ use nix::sys::resource::{setrlimit, Resource};
 use nix::sys::signal::{signal, SigHandler, Signal};
 use nix::unistd::{self, ForkResult, Pid};
 
-use super::signals;
-use crate::child::{self, ChildOptions};
+use crate::child;
 use crate::outcome::EXIT_CHANNEL_LOST;
+use crate::parent::launch::{ChildProcess, Launched, TestToStart};
+use crate::parent::signals;
 use crate::registry::TestCase;
 use crate::sys::{self, descriptors::close};
-
-/// The parent's ends of a new child's pipes.
-pub(crate) struct SpawnedChild {
-    pub(crate) pid: Pid,
-    /// `None` under `--nocapture`: the child writes to the harness's own stdout and stderr.
-    pub(crate) stdout: Option<OwnedFd>,
-    pub(crate) stderr: Option<OwnedFd>,
-    pub(crate) result: OwnedFd,
-}
 
 /// What every child needs from the harness, fixed for the run.
 pub(crate) struct ForkContext {
@@ -51,15 +43,19 @@ pub(crate) struct ChildPipes {
 }
 
 impl ChildPipes {
+    /// A test's: stdout and stderr captured unless `--nocapture`.
     pub(crate) fn new(context: &ForkContext, case: &TestCase) -> io::Result<Self> {
+        // A `stderr = "regex"` test's stderr is captured even under `--nocapture`, and shown
+        // after.
+        Self::capturing(context.capture, context.capture || case.stderr.is_some())
+    }
+
+    /// A result channel, with stdout and stderr captured where asked.
+    pub(crate) fn capturing(stdout: bool, stderr: bool) -> io::Result<Self> {
         Ok(Self {
             result: pipe()?,
-            stdout: context.capture.then(pipe).transpose()?,
-            // A `stderr = "regex"` test's stderr is captured even under `--nocapture`, and
-            // shown after.
-            stderr: (context.capture || case.stderr.is_some())
-                .then(pipe)
-                .transpose()?,
+            stdout: stdout.then(pipe).transpose()?,
+            stderr: stderr.then(pipe).transpose()?,
         })
     }
 
@@ -83,16 +79,17 @@ impl ChildPipes {
         .map(|(_read, write)| write.as_raw_fd())
     }
 
-    /// In the parent, once child `pid` has them: the read ends, the write ends closed.
-    pub(crate) fn parent_ends(self, pid: Pid) -> SpawnedChild {
+    /// In the parent, once child `pid` has them: the child with the read ends, the write ends
+    /// closed.
+    pub(crate) fn parent_ends(self, pid: Pid) -> Launched {
         let read_end = |pipe: Option<(OwnedFd, OwnedFd)>| {
             pipe.map(|(read, write)| {
                 close(write);
                 read
             })
         };
-        SpawnedChild {
-            pid,
+        Launched {
+            process: ChildProcess::from_pid(pid),
             stdout: read_end(self.stdout),
             stderr: read_end(self.stderr),
             result: read_end(Some(self.result)).expect("the result pipe is always there"),
@@ -100,7 +97,7 @@ impl ChildPipes {
     }
 
     /// In the child: the write ends (result, stdout, stderr), the read ends closed.
-    fn child_ends(self) -> (OwnedFd, Option<OwnedFd>, Option<OwnedFd>) {
+    pub(super) fn child_ends(self) -> (OwnedFd, Option<OwnedFd>, Option<OwnedFd>) {
         let write_end = |pipe: Option<(OwnedFd, OwnedFd)>| {
             pipe.map(|(read, write)| {
                 close(read);
@@ -112,16 +109,14 @@ impl ChildPipes {
     }
 }
 
-/// Forks a child that runs `case`. `harness_fds` are descriptors the child must not keep (other
+/// Forks a child that runs `test`. `harness_fds` are descriptors the child must not keep (other
 /// children's pipes, the wake-up pipe).
 pub(crate) fn spawn(
     context: &ForkContext,
-    case: &'static TestCase,
-    token: u64,
-    options: ChildOptions,
+    test: &TestToStart,
     harness_fds: &[RawFd],
-) -> io::Result<SpawnedChild> {
-    let pipes = ChildPipes::new(context, case)?;
+) -> io::Result<Launched> {
+    let pipes = ChildPipes::new(context, test.case)?;
     // A child inherits the stdout buffer: flushed here, it cannot print the harness's text again.
     let _ = io::stdout().flush();
 
@@ -132,7 +127,14 @@ pub(crate) fn spawn(
             let (result, stdout, stderr) = pipes.child_ends();
             become_test_process(context, stdout, stderr, harness_fds);
             sys::descriptors::set_blocking(result.as_raw_fd());
-            child::run_test(case, result.as_fd(), token, context.counting, options)
+            let counting = context.counting;
+            child::run_test(
+                test.case,
+                result.as_fd(),
+                test.token,
+                counting,
+                test.options,
+            )
         }
         ForkResult::Parent { child } => {
             // Also set by the child itself; whichever runs first wins the race against a kill.
@@ -216,13 +218,4 @@ fn take_own_description(fd: RawFd) {
     if sys::descriptors::is_pipe_or_terminal(fd) {
         sys::descriptors::reopen(fd, path);
     }
-}
-
-/// Under `--nocapture`, after a child ended: its stdout and stderr may share the harness's open
-/// file description still (a socket cannot be reopened), so a test that set `O_NONBLOCK` there
-/// set it for the harness too. Clears it, so that the harness's own output never fails with
-/// "would block".
-pub(crate) fn keep_stdio_blocking() {
-    sys::descriptors::set_blocking(1);
-    sys::descriptors::set_blocking(2);
 }

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use nix::unistd::{self, Pid};
 
 use super::Fork;
-use crate::child::ChildOptions;
-use crate::parent::spawn::{ChildPipes, ForkContext, SpawnedChild};
+use crate::parent::launch::fork::spawn::{ChildPipes, ForkContext};
+use crate::parent::launch::{Launched, TestToStart};
 use crate::registry::TestCase;
 use crate::sys;
 use crate::wire::{decode_value, encode_value};
@@ -74,21 +74,18 @@ impl Running {
             .chain(self.spares.iter().map(|spare| spare.socket.as_raw_fd()))
     }
 
-    /// Hands `case`, the `registered`th in the registry, to a spare, with fresh pipes; its pid is
-    /// the test's child's.
+    /// Hands `test` to a spare, with fresh pipes; its pid is the test's child's.
     pub(super) fn ask(
         &mut self,
         context: &ForkContext,
-        (case, registered): (&'static TestCase, usize),
-        token: u64,
-        options: ChildOptions,
-    ) -> Result<SpawnedChild, Asked> {
-        let pipes = ChildPipes::new(context, case).map_err(Asked::Spawn)?;
+        test: &TestToStart,
+    ) -> Result<Launched, Asked> {
+        let pipes = ChildPipes::new(context, test.case).map_err(Asked::Spawn)?;
         let request = Fork {
-            registered,
-            address: case as *const TestCase as usize,
-            token,
-            options,
+            registered: test.registered,
+            address: test.case as *const TestCase as usize,
+            token: test.token,
+            options: test.options,
             stdout: pipes.captures_stdout(),
             stderr: pipes.captures_stderr(),
         };

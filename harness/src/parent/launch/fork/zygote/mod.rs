@@ -13,14 +13,14 @@ use std::os::fd::RawFd;
 use std::time::Duration;
 
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
-use nix::unistd::{self, ForkResult, Pid};
+use nix::unistd::{self, ForkResult};
 use serde::{Deserialize, Serialize};
 
-use super::reap;
-use super::spawn::{ForkContext, SpawnedChild};
+use super::spawn::ForkContext;
 use crate::child::ChildOptions;
 use crate::outcome::{SetupFailed, SetupFailure};
-use crate::registry::{Setup, TestCase};
+use crate::parent::launch::{ChildProcess, Launched, StartError, TestToStart};
+use crate::registry::Setup;
 use crate::sys::{self, descriptors::close};
 use crate::wire::decode_value;
 
@@ -83,19 +83,6 @@ pub(crate) struct Zygotes {
     rehome_at_least: Option<usize>,
 }
 
-/// Why a test's child could not be had.
-#[derive(Debug)]
-pub(crate) enum StartError {
-    Spawn(io::Error),
-    Setup(SetupFailure),
-}
-
-impl From<io::Error> for StartError {
-    fn from(error: io::Error) -> Self {
-        StartError::Spawn(error)
-    }
-}
-
 /// The zygote of a large suite, which forks every test that has no setup of its own: made
 /// before the harness builds its registry, so what it forks from does not grow with the suite.
 pub(crate) const BASE: Setup = Setup {
@@ -127,14 +114,14 @@ impl Zygotes {
     }
 
     /// Whether the [`BASE`] zygote forks the tests without a setup.
-    pub(crate) fn has_base(&self) -> bool {
+    pub(super) fn has_base(&self) -> bool {
         self.zygotes
             .iter()
             .any(|zygote| zygote.setup == BASE && matches!(zygote.state, State::Ready(_)))
     }
 
     /// The zygotes' pids: children of the harness that are no test's.
-    pub(crate) fn pids(&self) -> impl Iterator<Item = i32> + '_ {
+    pub(super) fn pids(&self) -> impl Iterator<Item = i32> + '_ {
         self.zygotes
             .iter()
             .filter_map(|zygote| match &zygote.state {
@@ -143,17 +130,14 @@ impl Zygotes {
             })
     }
 
-    /// A child for `case`, the `registered`th in the registry, forked by `setup`'s zygote
-    /// (started now if it is the first).
-    pub(crate) fn spawn(
+    /// A child for `test`, forked by `setup`'s zygote (started now if it is the first).
+    pub(super) fn spawn(
         &mut self,
         setup: Setup,
         context: &ForkContext,
-        (case, registered): (&'static TestCase, usize),
-        token: u64,
-        options: ChildOptions,
+        test: &TestToStart,
         harness_fds: &[RawFd],
-    ) -> Result<SpawnedChild, StartError> {
+    ) -> Result<Launched, StartError> {
         let at = match self.zygotes.iter().position(|zygote| zygote.setup == setup) {
             Some(at) => at,
             None => {
@@ -167,13 +151,14 @@ impl Zygotes {
             State::Ready(running) => running,
             State::Failed(failure) => return Err(StartError::Setup(failure.clone())),
         };
-        match running.ask(context, (case, registered), token, options) {
+        match running.ask(context, test) {
             Ok(spawned) => Ok(spawned),
             Err(Asked::Spawn(error)) => Err(StartError::Spawn(error)),
             Err(Asked::ZygoteLost) => {
                 let pid = running.pid;
-                sys::reap::kill_process_and_group(pid);
-                let (end, _) = reap::reap(pid);
+                let process = ChildProcess::from_pid(pid);
+                process.kill_tree();
+                let end = process.reap().end;
                 sys::reap::reap_group(pid);
                 let failure = SetupFailure {
                     setup: setup.name,
@@ -188,7 +173,7 @@ impl Zygotes {
 
     /// The harness's ends of the zygotes' and their spares' sockets: no test's child may keep
     /// them.
-    pub(crate) fn control_fds(&self) -> impl Iterator<Item = RawFd> + '_ {
+    pub(super) fn control_fds(&self) -> impl Iterator<Item = RawFd> + '_ {
         self.zygotes
             .iter()
             .filter_map(|zygote| match &zygote.state {
@@ -199,7 +184,7 @@ impl Zygotes {
     }
 
     /// Kills and reaps every zygote.
-    pub(crate) fn kill_all(&mut self) {
+    pub(super) fn kill_all(&mut self) {
         for zygote in &mut self.zygotes {
             if let State::Ready(running) = &zygote.state {
                 let pid = running.pid;
@@ -271,21 +256,15 @@ fn start(setup: Setup, context: &ForkContext, harness_fds: &[RawFd], zygotes: &Z
                 }
                 Some(Ok(SetupReport::LeftThreads(threads))) => SetupFailed::LeftThreads(threads),
                 Some(Err(why)) => SetupFailed::NotStarted(format!("it said something else: {why}")),
-                None if timed_out(child) => match timeout {
+                // Still running: it said nothing because its time ran out.
+                None if !ChildProcess::from_pid(child).has_ended() => match timeout {
                     Some(after) => SetupFailed::TimedOut(after),
                     None => SetupFailed::NotStarted("no answer".to_owned()),
                 },
-                None => SetupFailed::Died(reap::reap(child).0),
+                None => SetupFailed::Died(ChildProcess::from_pid(child).reap().end),
             };
             sys::reap::kill_and_reap(child);
             failed(why)
         }
     }
-}
-
-/// Whether zygote `pid` is still running: it said nothing because its time ran out.
-fn timed_out(pid: Pid) -> bool {
-    use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
-    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-    matches!(waitid(Id::Pid(pid), flags), Ok(WaitStatus::StillAlive))
 }
