@@ -8,9 +8,25 @@ use super::launch::ChildProcess;
 use super::signals::GroupSlot;
 use super::slow_notice::Notice;
 use super::streams::{ChildStreams, Stream};
-use super::supervisor::RunKey;
 use crate::outcome::{SignalNumber, TimedOut};
 use crate::registry::TestCase;
+
+/// Which run a child is, by which its outcome comes back: a test's own run, or the run that
+/// tracks its allocations; each holds the test's place in the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RunKey {
+    Test(usize),
+    Tracked(usize),
+}
+
+impl RunKey {
+    /// The test's place in the plan, whichever run this is.
+    pub(crate) fn test(self) -> usize {
+        match self {
+            RunKey::Test(index) | RunKey::Tracked(index) => index,
+        }
+    }
+}
 
 /// How many times its timeout a run that is excused its waits for a processor may take.
 const MAX_EXCUSED: u32 = 4;

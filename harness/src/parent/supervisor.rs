@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::launch::{Launcher, StartError, TestToStart};
 use super::orphans::OrphanSweeper;
+pub(crate) use super::running::RunKey;
 use super::running::{RunningChild, TimeoutState};
 use super::signals::{self, GroupSlot, WakePipe};
 use super::slow_notice::{ask_where, Due, Notice, Step, WHERE_GRACE};
@@ -46,23 +47,6 @@ pub(crate) struct Watch {
     /// harness makes of its own accord, whose deadline it set from what an idle machine needs.
     /// A test's own timeout is wall time, as libtest's.
     pub(crate) excuse_cpu_wait: bool,
-}
-
-/// Which run a child is, by which its outcome comes back: a test's own run, or the run that
-/// tracks its allocations; each holds the test's place in the plan.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum RunKey {
-    Test(usize),
-    Tracked(usize),
-}
-
-impl RunKey {
-    /// The test's place in the plan, whichever run this is.
-    pub(crate) fn test(self) -> usize {
-        match self {
-            RunKey::Test(index) | RunKey::Tracked(index) => index,
-        }
-    }
 }
 
 /// How long an interrupted run waits for a child that had said its last word (closed every pipe)
