@@ -2,14 +2,14 @@
 //!
 //! Use it through the `isolated-test` crate, which re-exports it; this crate only turns a test
 //! function into a registration that the harness finds at run time.
-//!
-//! - [`arguments`]: the attribute's own arguments (`timeout = "2s"`, ...), each checked at its
-//!   span.
-//! - [`standard_attributes`]: `#[should_panic]` and `#[ignore]`, taken off the function, and
-//!   another harness's test attribute refused.
-//! - [`test_case`]: `#[isolated_test]` above test-case's `#[test_case(...)]`s.
-//! - [`expansion`]: the function kept, and its registration with the harness.
-//! - [`suite`]: `isolated_test::main!()`, the target's `fn main`.
+
+// The modules, for whoever works on this crate:
+// - `arguments`: the attribute's own arguments (`timeout = "2s"`, ...), each checked at its span.
+// - `standard_attributes`: `#[should_panic]` and `#[ignore]`, taken off the function, and
+//   another harness's test attribute refused.
+// - `test_case`: `#[isolated_test]` above test-case's `#[test_case(...)]`s.
+// - `expansion`: the function kept, and its registration with the harness.
+// - `suite`: `isolated_test::main!()`, the target's `fn main`.
 
 mod arguments;
 mod expansion;
