@@ -1,0 +1,81 @@
+//! The exec backend (`ISOLATED_TEST_BACKEND=exec`: the test binary executed again for each test)
+//! gives every fixture below the verdicts, reasons and summary the fork backend gives, at two
+//! test threads: the child runs the same child-side code, and the harness reads its end the
+//! same way. What only a fork gives (a setup run once in a zygote, the stuck frames named) is
+//! compared elsewhere, not here.
+
+use isolated_test_e2e::{fixture, Harness, Run};
+
+/// What of a run must not depend on how its children were started.
+fn verdicts_of(run: &Run) -> (Option<i32>, String) {
+    let mut said = String::new();
+    for (name, verdict) in &run.report.verdicts {
+        said.push_str(&format!("test {name} ... {verdict}\n"));
+        if let Some(failure) = run.report.failures.get(name) {
+            said.push_str(&format!("    {}\n", failure.reason));
+        }
+    }
+    if let Some(summary) = &run.report.summary {
+        said.push_str(&format!(
+            "ok: {} passed: {} failed: {} ignored: {}\n",
+            summary.ok, summary.passed, summary.failed, summary.ignored
+        ));
+    }
+    (run.code, said)
+}
+
+#[track_caller]
+fn same_under_both_backends(suite: Harness) {
+    let suite = suite.args(["--test-threads=2"]);
+    let forked = suite.clone().env("ISOLATED_TEST_BACKEND", "fork").run();
+    let executed = suite.env("ISOLATED_TEST_BACKEND", "exec").run();
+    assert!(
+        !forked.report.verdicts.is_empty(),
+        "the fixture ran no test\n{}",
+        forked.context()
+    );
+    assert_eq!(
+        verdicts_of(&forked),
+        verdicts_of(&executed),
+        "the backends disagree\n---- fork ----\n{}\n---- exec ----\n{}",
+        forked.context(),
+        executed.context()
+    );
+}
+
+#[test]
+fn outcomes() {
+    same_under_both_backends(fixture!("outcomes"));
+}
+
+#[test]
+fn leaks_and_what_is_still_reachable() {
+    same_under_both_backends(fixture!("leaks"));
+    same_under_both_backends(fixture!("reachability"));
+}
+
+#[test]
+fn output_and_memory() {
+    same_under_both_backends(fixture!("output"));
+    same_under_both_backends(fixture!("memory"));
+}
+
+#[test]
+fn what_tests_leave_behind() {
+    same_under_both_backends(fixture!("left_behind"));
+    same_under_both_backends(fixture!("grandchildren"));
+    same_under_both_backends(fixture!("scoped_threads"));
+}
+
+#[test]
+fn retries_serial_groups_and_isolate_inside_a_test() {
+    same_under_both_backends(fixture!("retries"));
+    same_under_both_backends(fixture!("serial"));
+    same_under_both_backends(fixture!("isolate"));
+}
+
+#[test]
+fn a_suites_setup_and_its_own_allocator() {
+    same_under_both_backends(fixture!("suite_setup"));
+    same_under_both_backends(fixture!("own_allocator"));
+}
