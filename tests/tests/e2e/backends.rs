@@ -1,8 +1,8 @@
 //! The exec backend (`ISOLATED_TEST_BACKEND=exec`: the test binary executed again for each test)
-//! gives every fixture below the verdicts, reasons and summary the fork backend gives, at two
-//! test threads: the child runs the same child-side code, and the harness reads its end the
-//! same way. What only a fork gives (a setup run once in a zygote, the stuck frames named) is
-//! compared elsewhere, not here.
+//! gives every fixture below the verdicts, reasons, evidence (where a timed-out test was stuck,
+//! where leaked blocks came from, named at the harness's addresses) and summary the fork backend
+//! gives, at two test threads: the child runs the same child-side code, and the harness reads
+//! its end the same way. What only a fork gives (a setup run once in a zygote) is left out.
 
 use isolated_test_e2e::{fixture, Harness, Run};
 
@@ -12,7 +12,14 @@ fn verdicts_of(run: &Run) -> (Option<i32>, String) {
     for (name, verdict) in &run.report.verdicts {
         said.push_str(&format!("test {name} ... {verdict}\n"));
         if let Some(failure) = run.report.failures.get(name) {
-            said.push_str(&format!("    {}\n", failure.reason));
+            // The memory line's figures are the process's, and a re-executed one is larger.
+            for line in failure
+                .reason_lines
+                .iter()
+                .filter(|line| !line.starts_with("memory:"))
+            {
+                said.push_str(&format!("    {line}\n"));
+            }
         }
     }
     if let Some(summary) = &run.report.summary {
@@ -46,6 +53,16 @@ fn same_under_both_backends(suite: Harness) {
 #[test]
 fn outcomes() {
     same_under_both_backends(fixture!("outcomes"));
+}
+
+#[test]
+fn deaths_and_where_a_timed_out_test_was() {
+    same_under_both_backends(fixture!("death"));
+    same_under_both_backends(
+        fixture!("timeouts")
+            .env("ISOLATED_TEST_TIMEOUT", "300ms")
+            .args(["hangs_spinning", "hangs_under_the_default_timeout"]),
+    );
 }
 
 #[test]

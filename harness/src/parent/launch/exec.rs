@@ -25,6 +25,7 @@ use nix::unistd::{self, Pid};
 use super::fork::spawn::take_own_description;
 use super::pipes::{ChildPipes, Pair};
 use super::{ChildProcess, Launched, Launcher, StartError, TestToStart};
+use crate::child::no_alloc::harness_addresses::{self, LoadedObject};
 use crate::child::{self, ChildOptions};
 use crate::env;
 use crate::outcome::EXIT_CHANNEL_LOST;
@@ -50,6 +51,9 @@ pub(crate) struct ChildOrder {
     stderr_shared: bool,
     /// The harness, which the child dies with.
     harness: i32,
+    /// Where the harness has the executable and its libraries: the child's frames are named at
+    /// the harness's addresses.
+    objects: Vec<LoadedObject>,
     /// The key of the setup to run before the body: the test's own, or the suite's.
     setup: Option<String>,
     options: ChildOptions,
@@ -79,12 +83,19 @@ impl ChildOrder {
 pub(crate) struct ExecLauncher {
     binary: PathBuf,
     capture: bool,
+    /// The harness's executable and libraries, where the loader placed them.
+    objects: Vec<LoadedObject>,
 }
 
 impl ExecLauncher {
     /// Executes `binary` (this one) for each test; `capture` unless `--nocapture`.
     pub(crate) fn new(binary: PathBuf, capture: bool) -> Self {
-        Self { binary, capture }
+        let objects = harness_addresses::loaded_objects();
+        Self {
+            binary,
+            capture,
+            objects,
+        }
     }
 }
 
@@ -114,6 +125,7 @@ impl Launcher for ExecLauncher {
             stdout_shared: stdout.is_none(),
             stderr_shared: stderr.is_none(),
             harness: std::process::id() as i32,
+            objects: self.objects.clone(),
             setup: test.setup.map(|setup| setup.key.to_owned()),
             options: test.options,
         };
@@ -185,6 +197,7 @@ pub(crate) fn run_child(order: ChildOrder, suite: &SuiteDefaults) -> ! {
         sys::signals::exit_now(EXIT_CHANNEL_LOST)
     };
     become_test_process(&order);
+    harness_addresses::translate_for(&order.objects);
     child::install_panic_hook();
     child::install_stuck_handler();
     child::install_stop_handler();
@@ -253,6 +266,11 @@ mod tests {
             stdout_shared: false,
             stderr_shared: true,
             harness: 42,
+            objects: vec![LoadedObject {
+                name: String::new(),
+                bias: 0x5555_0000,
+                span: (0x5555_0000, 0x5556_0000),
+            }],
             setup: Some("suite::warm_up".into()),
             options: ChildOptions {
                 memory_limit: Some(1 << 20),
