@@ -65,6 +65,30 @@ pub(crate) struct Invocation {
     pub(crate) report_memory: bool,
     /// `ISOLATED_TEST_LEAK_SITES`: on unless `0`.
     pub(crate) leak_sites: bool,
+    /// `ISOLATED_TEST_BACKEND`: how each test's child is started.
+    pub(crate) backend: Backend,
+}
+
+/// How each test's child is started (`ISOLATED_TEST_BACKEND`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Backend {
+    /// A fork of the harness (or of a zygote that ran the test's setup): the default.
+    Fork,
+    /// The test binary executed again for the one test, as cargo-nextest and rusty-fork start
+    /// a test: for systems without a usable fork, and selectable on the others.
+    Exec,
+}
+
+impl Backend {
+    fn from_env(env: Env) -> Result<Self, ConfigError> {
+        match env("ISOLATED_TEST_BACKEND").as_deref().map(str::trim) {
+            None | Some("" | "fork") => Ok(Backend::Fork),
+            Some("exec") => Ok(Backend::Exec),
+            Some(other) => Err(ConfigError(format!(
+                "ISOLATED_TEST_BACKEND={other:?} is not a way this harness starts a test's child (fork or exec)"
+            ))),
+        }
+    }
 }
 
 /// Run-wide defaults that a test's own attribute overrides.
@@ -188,6 +212,7 @@ impl Invocation {
                     ))))
                 }
             },
+            backend: Backend::from_env(env)?,
             report_memory: match env("ISOLATED_TEST_REPORT").as_deref() {
                 None | Some("") => false,
                 Some("memory") => true,
@@ -381,6 +406,22 @@ mod tests {
         assert_eq!(defaults.memory_limit, None);
         assert_eq!(defaults.retries, 0);
         assert!(!defaults.strict_leaks);
+    }
+
+    #[test]
+    fn the_backend_is_fork_unless_exec_is_asked_and_a_third_is_one_error() {
+        assert_eq!(parse(&[], &[]).unwrap().backend, Backend::Fork);
+        let backend =
+            |value| parse(&[], &[("ISOLATED_TEST_BACKEND", value)]).map(|run| run.backend);
+        assert_eq!(backend("fork").unwrap(), Backend::Fork);
+        assert_eq!(backend(" exec ").unwrap(), Backend::Exec);
+        let Err(NoRun::Config(error)) = backend("spawn") else {
+            panic!("ISOLATED_TEST_BACKEND=spawn was taken");
+        };
+        assert_eq!(
+            error.to_string(),
+            "ISOLATED_TEST_BACKEND=\"spawn\" is not a way this harness starts a test's child (fork or exec)"
+        );
     }
 
     #[test]

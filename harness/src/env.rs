@@ -19,6 +19,7 @@ pub(crate) const CONFIGURATION: &[&str] = &[
     "ISOLATED_TEST_REPORT",
     "ISOLATED_TEST_JUNIT",
     "ISOLATED_TEST_SELF_CHECK",
+    "ISOLATED_TEST_BACKEND",
     "RUST_TEST_THREADS",
     "RUST_TEST_NOCAPTURE",
     "RUST_TEST_SHUFFLE",
@@ -44,10 +45,13 @@ pub(crate) const TOOLCHAIN: &[&str] = &["RUSTC_BOOTSTRAP"];
 /// Read in a child of an instrumented binary: where the coverage runtime writes its profile.
 pub(crate) const COVERAGE: &[&str] = &["LLVM_PROFILE_FILE"];
 
+/// Read by a re-executed child alone: which test it runs, and how (the harness sets it).
+pub(crate) const CHILD_ORDER: &[&str] = &["ISOLATED_TEST_CHILD_ORDER"];
+
 /// This process's environment, for the variables named above.
 pub(crate) fn of_this_process(name: &str) -> Option<String> {
     debug_assert!(
-        [CONFIGURATION, TERMINFO, TOOLCHAIN, COVERAGE]
+        [CONFIGURATION, TERMINFO, TOOLCHAIN, COVERAGE, CHILD_ORDER]
             .iter()
             .any(|names| names.contains(&name)),
         "the harness reads {name}, which env.rs does not name"

@@ -216,6 +216,7 @@
 //! | `ISOLATED_TEST_REPORT` | off | `memory`: after the run, list each passing test's memory line, and where its still reachable growth came from |
 //! | `ISOLATED_TEST_JUNIT` | off | a path: write a JUnit XML report of the run there; `%p` in it becomes the process id |
 //! | `ISOLATED_TEST_SELF_CHECK` | off | `1`: at the end, check and print that the harness holds the descriptors it started with and no child |
+//! | `ISOLATED_TEST_BACKEND` | `fork` | how each test's child is started: `fork` (a fork of the harness, or of a zygote that ran the test's `setup` once) or `exec` (the test binary executed again for the one test, as cargo-nextest starts it; a `setup` then runs in each child) |
 //! | `RUST_TEST_THREADS` | all cores | like `--test-threads` |
 //! | `NO_COLOR`, `CLICOLOR_FORCE` | | colour under `--color auto` (otherwise on where stdout is a terminal and output is captured, as in libtest) |
 //! | `TERM` | | libtest's words are coloured with its terminfo entry's `setaf` and `sgr0` (found as libtest finds it: `TERMINFO`, `TERMINFO_DIRS`, `~/.terminfo`, the system's folders), byte for byte as libtest writes them, and not at all where `TERM` is unset or names a terminal the database lacks (as in libtest, whatever `--color` says); `dumb`: no colour, and no live status line |

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use super::no_alloc::harness_addresses;
 use super::no_alloc::held::{DescriptorSet, HeldSearch, Snapshot};
 use super::no_alloc::mapped::Mapped;
 use super::no_alloc::scan::{self, Block, PreBody, ScanBuffers};
@@ -203,7 +204,9 @@ fn tally<'a>(slots: impl Iterator<Item = &'a Slot>, sites: bool) -> LeakTally<Re
         let at = *by_stack.entry(slot.frames).or_insert_with(|| {
             let stack = slot.frames.iter().take_while(|&&address| address != 0);
             stacks.push(RecordedSite {
-                stack: stack.map(|&address| address as u64).collect(),
+                stack: stack
+                    .filter_map(|&address| harness_addresses::as_harness(address as u64))
+                    .collect(),
                 ..RecordedSite::default()
             });
             stacks.len() - 1

@@ -7,9 +7,11 @@ mod trial;
 use std::io::{self, IsTerminal, Write};
 
 use crate::cli::Format;
-use crate::config::{Invocation, NoRun};
+use crate::config::{Backend, Invocation, NoRun};
+use crate::parent::launch::exec::{self, ExecLauncher};
 use crate::parent::launch::fork::zygote::Zygotes;
 use crate::parent::launch::fork::{ForkContext, ForkLauncher};
+use crate::parent::launch::Launcher;
 use crate::parent::supervisor::Supervisor;
 use crate::parent::{orphans, signals};
 use crate::plan::{self, PlannedTest};
@@ -31,6 +33,10 @@ pub fn run_main(suite: SuiteDefaults) -> ! {
     // The harness's own allocations are counted without a locked instruction; a child hands
     // that over to its test's thread.
     crate::child::no_alloc::counter::claim_unlocked_share();
+    // Started by the harness's exec backend to run one test: that test's child, nothing else.
+    if let Some(order) = exec::order_from_env() {
+        exec::run_child(order, &suite)
+    }
     signals::end_quietly_on_broken_pipe();
     signals::note_ignored_at_start();
     match run(&suite) {
@@ -246,8 +252,16 @@ fn start_run(
     // after the run goes to stderr.
     let stdout_for_tools = matches!(args.format, Format::Json | Format::Junit);
     let slow_after = invocation.defaults.slow_after.filter(|_| !stdout_for_tools);
-    let launcher = ForkLauncher::new(context, zygotes);
-    let supervisor = Supervisor::new(Box::new(launcher), slow_after)
+    let launcher: Box<dyn Launcher> = match invocation.backend {
+        Backend::Fork => Box::new(ForkLauncher::new(context, zygotes)),
+        Backend::Exec => {
+            let binary = std::env::current_exe().map_err(|error| {
+                HarnessError::Config(format!("could not find the test binary to run: {error}"))
+            })?;
+            Box::new(ExecLauncher::new(binary, context.capture))
+        }
+    };
+    let supervisor = Supervisor::new(launcher, slow_after)
         .map_err(|error| HarnessError::Config(format!("could not set up the harness: {error}")))?;
     let scheduler = Scheduler::new(
         tests,
@@ -394,7 +408,8 @@ fn prepare_forks(invocation: &Invocation) -> Result<(ForkContext, Zygotes), Harn
         invocation.jobs,
         rehome.then_some(RELOCATED_DATA_AT_LEAST),
     );
-    if !args.list && !one_test && registered >= from {
+    let forks = invocation.backend == Backend::Fork;
+    if forks && !args.list && !one_test && registered >= from {
         zygotes.start_base(&context);
     }
     Ok((context, zygotes))

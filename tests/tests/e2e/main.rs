@@ -5,6 +5,7 @@
 //! Every fixture test's expected verdict and reason line is stated next to the assertion that
 //! checks it, in the module named after its fixture.
 
+mod backends;
 mod cli;
 mod colour;
 mod coverage;

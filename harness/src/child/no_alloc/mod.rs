@@ -12,6 +12,7 @@ pub(crate) mod counter;
 pub(crate) mod counting;
 pub(crate) mod fast_path;
 pub(crate) mod forward;
+pub(crate) mod harness_addresses;
 pub(crate) mod held;
 pub(crate) mod mapped;
 pub(crate) mod scan;

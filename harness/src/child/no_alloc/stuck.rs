@@ -1,7 +1,7 @@
 //! The signal a child past its timeout is sent before it is killed: its handler sends the test
 //! thread's return addresses, so the harness can say where the test was stuck.
 
-use super::channel;
+use super::{channel, harness_addresses};
 use crate::wire::{self, Message};
 
 /// The signal the harness sends a child at its timeout, before killing it, to learn where the
@@ -46,6 +46,7 @@ extern "C" fn on_stuck(signal: libc::c_int) {
             count < frames.len()
         });
     }
+    let count = harness_addresses::translate_in_place(&mut frames, count);
     channel::send_clue_without_allocating(Message::Stuck {
         frames,
         count: count as u8,

@@ -6,9 +6,9 @@
 //! supervisor watches that, whoever made it: its deadlines, the output it drains, the outcomes
 //! it makes and the verdicts read from them never learn how the child was started.
 //!
-//! [`fork`] is the one backend today: a plain fork of the harness, a fork from a zygote that ran
-//! the test's `setup =` once, or a spare such a zygote forked ahead are all its business. A
-//! second backend (a re-executed child: the harness starts its own binary again for one test)
+//! Two backends: [`fork`] (the default), where a plain fork of the harness, a fork from a zygote
+//! that ran the test's `setup =` once, or a spare such a zygote forked ahead are all its
+//! business; and [`exec`], which starts the test binary again for one test. A backend
 //! implements [`Launcher`] and must give each child:
 //!
 //! - the child side of [`child::run_test`](crate::child::run_test): the test run on its named
@@ -27,7 +27,9 @@
 //! backend without fork has no `isolate()`. Its child comes back as a [`Launched`] too, and is
 //! watched and reaped to the same typed end.
 
+pub(crate) mod exec;
 pub(crate) mod fork;
+pub(crate) mod pipes;
 mod process;
 
 use std::io;

@@ -6,7 +6,7 @@ use std::os::fd::AsRawFd;
 
 use nix::unistd::{self, ForkResult, Pid};
 
-use super::spawn::ChildPipes;
+use crate::parent::launch::pipes::ChildPipes;
 use crate::parent::launch::Launched;
 use crate::sys;
 

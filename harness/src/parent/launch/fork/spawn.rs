@@ -7,17 +7,16 @@
 use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
-use nix::fcntl::OFlag;
 use nix::sys::resource::{setrlimit, Resource};
 use nix::sys::signal::{signal, SigHandler, Signal};
 use nix::unistd::{self, ForkResult, Pid};
 
 use crate::child;
 use crate::outcome::EXIT_CHANNEL_LOST;
-use crate::parent::launch::{ChildProcess, Launched, TestToStart};
+use crate::parent::launch::pipes::ChildPipes;
+use crate::parent::launch::{Launched, TestToStart};
 use crate::parent::signals;
-use crate::registry::TestCase;
-use crate::sys::{self, descriptors::close};
+use crate::sys;
 
 /// What every child needs from the harness, fixed for the run.
 pub(crate) struct ForkContext {
@@ -30,85 +29,6 @@ pub(crate) struct ForkContext {
     pub(crate) parent: Pid,
 }
 
-/// A pipe whose read end the parent polls without blocking and whose write end a child inherits.
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    Ok(unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?)
-}
-
-/// A new child's pipes: its result channel, and its stdout and stderr where they are captured.
-pub(crate) struct ChildPipes {
-    result: (OwnedFd, OwnedFd),
-    stdout: Option<(OwnedFd, OwnedFd)>,
-    stderr: Option<(OwnedFd, OwnedFd)>,
-}
-
-impl ChildPipes {
-    /// A test's: stdout and stderr captured unless `--nocapture`.
-    pub(crate) fn new(context: &ForkContext, case: &TestCase) -> io::Result<Self> {
-        // A `stderr = "regex"` test's stderr is captured even under `--nocapture`, and shown
-        // after.
-        Self::capturing(context.capture, context.capture || case.stderr.is_some())
-    }
-
-    /// A result channel, with stdout and stderr captured where asked.
-    pub(crate) fn capturing(stdout: bool, stderr: bool) -> io::Result<Self> {
-        Ok(Self {
-            result: pipe()?,
-            stdout: stdout.then(pipe).transpose()?,
-            stderr: stderr.then(pipe).transpose()?,
-        })
-    }
-
-    pub(crate) fn captures_stdout(&self) -> bool {
-        self.stdout.is_some()
-    }
-
-    pub(crate) fn captures_stderr(&self) -> bool {
-        self.stderr.is_some()
-    }
-
-    /// The ends the child writes: result, then stdout and stderr where captured.
-    pub(crate) fn write_ends(&self) -> impl Iterator<Item = RawFd> + '_ {
-        [
-            Some(&self.result),
-            self.stdout.as_ref(),
-            self.stderr.as_ref(),
-        ]
-        .into_iter()
-        .flatten()
-        .map(|(_read, write)| write.as_raw_fd())
-    }
-
-    /// In the parent, once child `pid` has them: the child with the read ends, the write ends
-    /// closed.
-    pub(crate) fn parent_ends(self, pid: Pid) -> Launched {
-        let read_end = |pipe: Option<(OwnedFd, OwnedFd)>| {
-            pipe.map(|(read, write)| {
-                close(write);
-                read
-            })
-        };
-        Launched {
-            process: ChildProcess::from_pid(pid),
-            stdout: read_end(self.stdout),
-            stderr: read_end(self.stderr),
-            result: read_end(Some(self.result)).expect("the result pipe is always there"),
-        }
-    }
-
-    /// In the child: the write ends (result, stdout, stderr), the read ends closed.
-    pub(super) fn child_ends(self) -> (OwnedFd, Option<OwnedFd>, Option<OwnedFd>) {
-        let write_end = |pipe: Option<(OwnedFd, OwnedFd)>| {
-            pipe.map(|(read, write)| {
-                close(read);
-                write
-            })
-        };
-        let result = write_end(Some(self.result)).expect("the result pipe is always there");
-        (result, write_end(self.stdout), write_end(self.stderr))
-    }
-}
-
 /// Forks a child that runs `test`. `harness_fds` are descriptors the child must not keep (other
 /// children's pipes, the wake-up pipe).
 pub(crate) fn spawn(
@@ -116,7 +36,7 @@ pub(crate) fn spawn(
     test: &TestToStart,
     harness_fds: &[RawFd],
 ) -> io::Result<Launched> {
-    let pipes = ChildPipes::new(context, test.case)?;
+    let pipes = ChildPipes::new(context.capture, test.case)?;
     // A child inherits the stdout buffer: flushed here, it cannot print the harness's text again.
     let _ = io::stdout().flush();
 
@@ -209,7 +129,7 @@ pub(super) fn take_test_output(stdout: Option<OwnedFd>, stderr: Option<OwnedFd>)
 /// pipe or a terminal, it gets an open file description of its own on the same file, so that
 /// status flags it sets (`O_NONBLOCK`) are not the harness's. A regular file keeps the shared one:
 /// its offset must be shared, and `O_NONBLOCK` means nothing there.
-fn take_own_description(fd: RawFd) {
+pub(in crate::parent::launch) fn take_own_description(fd: RawFd) {
     let path = match fd {
         1 => c"/proc/self/fd/1",
         2 => c"/proc/self/fd/2",

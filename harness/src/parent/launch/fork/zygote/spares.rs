@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use nix::unistd::{self, Pid};
 
 use super::Fork;
-use crate::parent::launch::fork::spawn::{ChildPipes, ForkContext};
+use crate::parent::launch::fork::spawn::ForkContext;
+use crate::parent::launch::pipes::ChildPipes;
 use crate::parent::launch::{Launched, TestToStart};
 use crate::registry::TestCase;
 use crate::sys;
@@ -80,7 +81,7 @@ impl Running {
         context: &ForkContext,
         test: &TestToStart,
     ) -> Result<Launched, Asked> {
-        let pipes = ChildPipes::new(context, test.case).map_err(Asked::Spawn)?;
+        let pipes = ChildPipes::new(context.capture, test.case).map_err(Asked::Spawn)?;
         let request = Fork {
             registered: test.registered,
             address: test.case as *const TestCase as usize,
