@@ -14,6 +14,7 @@ pub(crate) mod descriptors;
 pub(crate) mod fd_passing;
 pub(crate) mod fork;
 pub(crate) mod huge_pages;
+pub(crate) mod pipes;
 pub(crate) mod profiler;
 pub(crate) mod raw_io;
 pub(crate) mod reap;

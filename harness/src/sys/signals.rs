@@ -43,3 +43,24 @@ pub(crate) fn exit_now(status: i32) -> ! {
     // SAFETY: `_exit` has no preconditions.
     unsafe { libc::_exit(status) }
 }
+
+/// Asks the system to SIGKILL this process when its parent ends, even by SIGKILL: Linux's
+/// `PR_SET_PDEATHSIG`, FreeBSD's `PROC_PDEATHSIG_CTL`. macOS has no such call: there a process
+/// whose parent died learns it from its pipes' other ends closing, or by `getppid`.
+pub(crate) fn die_with_parent() {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    #[cfg(target_os = "freebsd")]
+    {
+        let mut signal = libc::SIGKILL;
+        // SAFETY: `procctl` on this process (id 0) reads the signal number from our local.
+        unsafe {
+            libc::procctl(
+                libc::P_PID,
+                0,
+                libc::PROC_PDEATHSIG_CTL,
+                (&raw mut signal).cast(),
+            )
+        };
+    }
+}

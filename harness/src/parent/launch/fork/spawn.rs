@@ -7,7 +7,6 @@
 use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
-use nix::fcntl::OFlag;
 use nix::sys::resource::{setrlimit, Resource};
 use nix::sys::signal::{signal, SigHandler, Signal};
 use nix::unistd::{self, ForkResult, Pid};
@@ -32,7 +31,7 @@ pub(crate) struct ForkContext {
 
 /// A pipe whose read end the parent polls without blocking and whose write end a child inherits.
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    Ok(unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?)
+    Ok(sys::pipes::pipe(true)?)
 }
 
 /// A new child's pipes: its result channel, and its stdout and stderr where they are captured.
@@ -159,13 +158,11 @@ pub(super) fn become_test_process(
 /// What a child sets up before it knows its test: a zygote's spare does it while it waits.
 /// Its death with the harness, orphans, limits, signals, stdin; the harness's descriptors closed.
 pub(super) fn prepare_test_process(context: &ForkContext, harness_fds: &[RawFd]) {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        // Die with the harness even if it is SIGKILLed; if it already died, do not run at all.
-        let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
-        if unistd::getppid() != context.parent {
-            sys::signals::exit_now(EXIT_CHANNEL_LOST);
-        }
+    // Die with the harness even if it is SIGKILLed (where the system can: not on macOS); if it
+    // already died, do not run at all.
+    sys::signals::die_with_parent();
+    if unistd::getppid() != context.parent {
+        sys::signals::exit_now(EXIT_CHANNEL_LOST);
     }
     // Orphans of the test's own processes come to the child while it lives, so it can tell
     // whether the test left any process behind.
