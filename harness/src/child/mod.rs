@@ -24,7 +24,9 @@ use no_alloc::counting::{self, HeapSnapshot};
 
 pub(crate) use hooks::install_panic_hook;
 pub(crate) use no_alloc::stop::install_stop_handler;
-pub(crate) use no_alloc::stuck::{install_stuck_handler, stuck_signal};
+pub(crate) use no_alloc::stuck::install_stuck_handler;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) use no_alloc::stuck::stuck_signal;
 pub(crate) use test_thread::warm_up_in_the_harness;
 
 /// Whether the process's global allocator counts: one allocation must move the counters. Call in

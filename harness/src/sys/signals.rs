@@ -7,6 +7,7 @@
 ///
 /// # Safety
 /// `handler` must be async-signal-safe: it may interrupt any code, the allocator's included.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) unsafe fn install_handler(signal: libc::c_int, handler: extern "C" fn(libc::c_int)) {
     // SAFETY: a zeroed sigaction with these fields set is valid; the caller vouches for the
     // handler.
