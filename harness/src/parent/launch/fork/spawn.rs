@@ -15,7 +15,7 @@ use crate::child;
 use crate::outcome::EXIT_CHANNEL_LOST;
 use crate::parent::launch::{ChildProcess, Launched, TestToStart};
 use crate::parent::signals;
-use crate::registry::TestCase;
+use crate::registry::{Setup, TestCase};
 use crate::sys::{self, descriptors::close};
 
 /// What every child needs from the harness, fixed for the run.
@@ -126,6 +126,9 @@ pub(crate) fn spawn(
             let (result, stdout, stderr) = pipes.child_ends();
             become_test_process(context, stdout, stderr, harness_fds);
             sys::descriptors::set_blocking(result.as_raw_fd());
+            if let Some(setup) = test.setup {
+                run_setup_here(setup);
+            }
             let counting = context.counting;
             child::run_test(
                 test.case,
@@ -140,6 +143,17 @@ pub(crate) fn spawn(
             let _ = unistd::setpgid(child, child);
             Ok(pipes.parent_ends(child))
         }
+    }
+}
+
+/// Runs a test's setup in its own child, before the body, where no zygote ran it once for all
+/// its tests (not on Linux: see [`super::ZYGOTES`]): the statics it sets up are ready as in a
+/// zygote's fork, and what it allocates is not the body's. A setup that panics ends the child
+/// with Rust's panic status and no report (its panic message on the test's stderr): the test
+/// fails, as its tests fail where a zygote's setup panicked.
+fn run_setup_here(setup: Setup) {
+    if std::panic::catch_unwind(setup.run).is_err() {
+        sys::signals::exit_now(101);
     }
 }
 

@@ -106,6 +106,9 @@ impl Zygotes {
 
     /// Starts the [`BASE`] zygote; where it cannot start, tests are forked from the harness.
     pub(crate) fn start_base(&mut self, context: &ForkContext) {
+        if !super::ZYGOTES {
+            return;
+        }
         let state = start(BASE, context, &[], self);
         if matches!(state, State::Ready(_)) {
             self.zygotes.push(Zygote { setup: BASE, state });
