@@ -24,7 +24,9 @@ use no_alloc::counting::{self, HeapSnapshot};
 
 pub(crate) use hooks::install_panic_hook;
 pub(crate) use no_alloc::stop::install_stop_handler;
-pub(crate) use no_alloc::stuck::{install_stuck_handler, stuck_signal};
+pub(crate) use no_alloc::stuck::install_stuck_handler;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) use no_alloc::stuck::stuck_signal;
 pub(crate) use test_thread::warm_up_in_the_harness;
 
 /// Whether the process's global allocator counts: one allocation must move the counters. Call in
@@ -92,7 +94,15 @@ fn limit_address_space(memory_limit: u64) {
     let cap = (mapped * page)
         .saturating_add(memory_limit.saturating_mul(2))
         .saturating_add(SLACK);
-    let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_AS, cap, cap);
+    #[cfg(not(target_os = "freebsd"))]
+    let address_space = nix::sys::resource::Resource::RLIMIT_AS;
+    // FreeBSD's name for it; its `rlim_t` is signed.
+    #[cfg(target_os = "freebsd")]
+    let (address_space, cap) = (
+        nix::sys::resource::Resource::RLIMIT_VMEM,
+        libc::rlim_t::try_from(cap).unwrap_or(libc::RLIM_INFINITY),
+    );
+    let _ = nix::sys::resource::setrlimit(address_space, cap, cap);
 }
 
 /// Writes this child's coverage profile (`LLVM_PROFILE_FILE`, where `%p` makes it a file of its
@@ -162,7 +172,7 @@ fn settle_threads() {
 /// Whether a thread of this process other than the caller is running or waiting for a processor
 /// (state `R`), or in uninterruptible sleep (`D`), as `/proc/self/task/*/stat` says.
 fn another_thread_runs() -> bool {
-    let me = nix::unistd::gettid().to_string();
+    let me = sys::threads::current_thread_id().to_string();
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return false;
     };

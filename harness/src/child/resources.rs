@@ -6,7 +6,7 @@ use crate::outcome::HeapDelta;
 use crate::sys::descriptor_table::{
     self, DescriptorSet, MOST_WATCHED_DESCRIPTORS, WATCHED_DESCRIPTORS,
 };
-use crate::sys::{threads, usage};
+use crate::sys::{self, threads, usage};
 use crate::wire::{Message, NAMED_DESCRIPTORS};
 
 /// A C heap growth below this is not reported: chunks parked in glibc's per-thread cache count
@@ -39,23 +39,19 @@ impl Shift {
             return None;
         }
         let mut taken = [0u64; MOST_WATCHED_DESCRIPTORS / 64];
+        let [filler, write] = sys::pipes::pipe_raw()?;
         // Raw: this probes numbers that may not be open (that is the question), while nix's calls
-        // take a `BorrowedFd`, which must be; and a number found free is taken with `dup3`, which
-        // nix does only onto an `OwnedFd`.
-        // SAFETY: `pipe2` fills the array we own; `fcntl(F_GETFD)` and `dup3` on numbers below
-        // the limit, which take a free number only and leave open ones alone; `close` of the
-        // pipe's ends we opened and keep no more.
+        // take a `BorrowedFd`, which must be; and a number found free is taken with `dup_onto`
+        // (`dup3`), which nix does only onto an `OwnedFd`.
+        // SAFETY: `fcntl(F_GETFD)` and `dup_onto` on numbers below the limit, which take a free
+        // number only and leave open ones alone; `close` of the pipe's ends we opened and keep
+        // no more.
         unsafe {
-            let mut ends = [-1; 2];
-            if libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
-                return None;
-            }
-            let [filler, write] = ends;
             libc::close(write);
             let identity = descriptor_table::file_identity(filler)?;
             for fd in 3..SHIFTED_FROM as libc::c_int {
                 let free = libc::fcntl(fd, libc::F_GETFD) < 0;
-                if (free && libc::dup3(filler, fd, libc::O_CLOEXEC) == fd) || fd == filler {
+                if (free && sys::pipes::dup_onto(filler, fd) == fd) || fd == filler {
                     taken[fd as usize / 64] |= 1 << (fd % 64);
                 }
             }

@@ -18,7 +18,6 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use nix::fcntl::OFlag;
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::unistd::{self, Pid};
 
@@ -180,7 +179,7 @@ pub(crate) fn interrupted() -> Option<Signal> {
 
 /// Installs the handlers and returns the wake-up pipe. Call once, before the first fork.
 pub(crate) fn install() -> io::Result<WakePipe> {
-    let (read, write) = unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?;
+    let (read, write) = crate::sys::pipes::pipe(true)?;
     WAKE_WRITE.store(write.as_raw_fd(), Relaxed);
     let wake = SigAction::new(
         SigHandler::Handler(on_child_exit),

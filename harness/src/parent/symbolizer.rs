@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, RawFd};
 use std::time::{Duration, Instant};
 
-use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::fcntl::{fcntl, FcntlArg};
 use nix::unistd::{self, ForkResult, Pid};
 
 use crate::symbols::{self, Frame};
@@ -88,8 +88,8 @@ impl Drop for Symbolizer {
 /// Forks the symboliser. The harness has one thread, so the child inherits no lock another
 /// thread held.
 fn start() -> Option<Running> {
-    let (request_read, request_write) = unistd::pipe2(OFlag::O_CLOEXEC).ok()?;
-    let (answer_read, answer_write) = unistd::pipe2(OFlag::O_CLOEXEC).ok()?;
+    let (request_read, request_write) = sys::pipes::pipe(false).ok()?;
+    let (answer_read, answer_write) = sys::pipes::pipe(false).ok()?;
     let parent = unistd::getpid();
     // SAFETY: see above.
     match unsafe { sys::fork::fork(None) }.ok()? {
@@ -108,8 +108,8 @@ fn start() -> Option<Running> {
                     .map(IntoRawFd::into_raw_fd);
             }
             // SAFETY: nothing below uses a descriptor from 5 up: only 3 and 4 are served.
-            unsafe { close_from(5) };
-            let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+            unsafe { sys::descriptors::close_from(5) };
+            sys::signals::die_with_parent();
             if unistd::getppid() == parent {
                 // SAFETY: 3 and 4 were just made ours, and nothing else owns them.
                 let (requests, answers) = unsafe { (File::from_raw_fd(3), File::from_raw_fd(4)) };
@@ -125,19 +125,6 @@ fn start() -> Option<Running> {
                 requests: File::from(request_write),
                 answers: File::from(answer_read),
             })
-        }
-    }
-}
-
-/// Closes every descriptor from `first` up.
-///
-/// # Safety
-/// Nothing below may use those descriptors again.
-unsafe fn close_from(first: i32) {
-    // SAFETY: guaranteed by the caller.
-    if unsafe { libc::syscall(libc::SYS_close_range, first as u32, u32::MAX, 0u32) } != 0 {
-        for fd in first..1024 {
-            let _ = unistd::close(fd);
         }
     }
 }

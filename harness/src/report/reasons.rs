@@ -272,6 +272,17 @@ impl Display for Note {
                 count(*bytes, "byte"),
                 count(*blocks, "allocation"),
             ),
+            Note::LeakNotTold { bytes, blocks } => write!(
+                f,
+                "grew its heap by {} in {}, not counted: lost memory could not be told from still reachable{}",
+                count(*bytes, "byte"),
+                count(*blocks, "allocation"),
+                if cfg!(target_os = "linux") {
+                    ""
+                } else {
+                    " (the scan runs on Linux only)"
+                },
+            ),
             Note::AllowedDescriptors(left) => write!(f, "left {} (allowed)", Descriptors(left)),
             Note::HeldDescriptors(left) => write!(
                 f,
@@ -282,6 +293,16 @@ impl Display for Note {
                 f,
                 "left {}, but a second run that tracked allocations did not: not reproducible, not counted",
                 Descriptors(left)
+            ),
+            Note::DescriptorsNotTold(left) => write!(
+                f,
+                "left {}, not counted: whether state that outlives it holds them could not be told{}",
+                Descriptors(left),
+                if cfg!(target_os = "linux") {
+                    ""
+                } else {
+                    " (the scan runs on Linux only)"
+                },
             ),
             Note::LeftThreads { threads } => write!(
                 f,

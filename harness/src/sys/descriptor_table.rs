@@ -75,17 +75,51 @@ pub(crate) fn descriptor_limit() -> usize {
 }
 
 /// What descriptor `fd` refers to, as a person reads it: a path, `socket`, `pipe`, or the
-/// kernel's name for it.
+/// kernel's name for it. Through `/proc/self/fd` on Linux; elsewhere macOS's `F_GETPATH` for a
+/// file, and the file type for a socket or a pipe.
 pub(crate) fn descriptor_target(fd: i32) -> String {
-    let target = std::fs::read_link(format!("/proc/self/fd/{fd}"))
-        .map(|target| target.display().to_string())
-        .unwrap_or_else(|_| "unknown".to_owned());
-    for kind in ["socket", "pipe"] {
-        if target.starts_with(&format!("{kind}:[")) {
-            return kind.to_owned();
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    return path_or_kind(fd).unwrap_or_else(|| "unknown".to_owned());
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let target = std::fs::read_link(format!("/proc/self/fd/{fd}"))
+            .map(|target| target.display().to_string())
+            .unwrap_or_else(|_| "unknown".to_owned());
+        for kind in ["socket", "pipe"] {
+            if target.starts_with(&format!("{kind}:[")) {
+                return kind.to_owned();
+            }
+        }
+        target
+    }
+}
+
+/// [`descriptor_target`] without `/proc`: the path macOS keeps for a file, else `socket` or
+/// `pipe` by the file's type.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn path_or_kind(fd: i32) -> Option<String> {
+    #[cfg(target_vendor = "apple")]
+    {
+        let mut path = [0u8; libc::PATH_MAX as usize];
+        // SAFETY: `F_GETPATH` writes a NUL-terminated path of at most `PATH_MAX` bytes into the
+        // buffer we own, or fails and writes nothing we read.
+        if unsafe { libc::fcntl(fd, libc::F_GETPATH, path.as_mut_ptr()) } == 0 {
+            if let Ok(path) = std::ffi::CStr::from_bytes_until_nul(&path) {
+                return Some(path.to_string_lossy().into_owned());
+            }
         }
     }
-    target
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `fstat` writes a `stat` into the buffer we own, or fails and writes nothing we read.
+    if unsafe { libc::fstat(fd, stat.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: initialised by the successful `fstat` above.
+    match unsafe { stat.assume_init() }.st_mode & libc::S_IFMT {
+        libc::S_IFSOCK => Some("socket".to_owned()),
+        libc::S_IFIFO => Some("pipe".to_owned()),
+        _ => None,
+    }
 }
 
 /// The inode of the file open on `fd`. Allocates nothing.

@@ -69,3 +69,29 @@ pub(crate) fn reopen(fd: RawFd, path: &std::ffi::CStr) {
     move_to(own, fd);
     let _ = fcntl(borrowed, FcntlArg::F_SETFL(keep));
 }
+
+/// Closes every descriptor from `first` up: one call on Linux (`close_range`) and FreeBSD
+/// (`closefrom`), a loop up to the descriptor limit elsewhere.
+///
+/// # Safety
+/// Nothing may use those descriptors again.
+pub(crate) unsafe fn close_from(first: RawFd) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: guaranteed by the caller.
+    if unsafe { libc::syscall(libc::SYS_close_range, first as u32, u32::MAX, 0u32) } == 0 {
+        return;
+    }
+    #[cfg(target_os = "freebsd")]
+    // SAFETY: guaranteed by the caller.
+    return unsafe { libc::closefrom(first) };
+    // Where `close_range` is not there (a Linux before 5.9), the numbers a process commonly has.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let last = 1024;
+    // The whole table, as far as a loop of `close` calls stays quick.
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+    let last = super::descriptor_table::descriptor_limit().min(1 << 16) as RawFd;
+    #[cfg(not(target_os = "freebsd"))]
+    for fd in first..last {
+        let _ = nix::unistd::close(fd);
+    }
+}

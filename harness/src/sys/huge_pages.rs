@@ -4,6 +4,7 @@
 //! Best effort throughout: the contents never change, and where the kernel cannot (no
 //! transparent huge pages, no `MADV_COLLAPSE`), nothing changes at all.
 
+#[cfg(any(target_os = "linux", test))]
 const HUGE: usize = 2 << 20;
 /// `MADV_COLLAPSE` (Linux 6.1): back the range with huge pages now, not when khugepaged gets to it.
 #[cfg(target_os = "linux")]
@@ -68,6 +69,7 @@ pub(crate) fn rehome_relocated_data(_at_least: usize) {}
 
 /// The read-only private file mappings of `smaps` holding at least `at_least` bytes of private
 /// (relocated) copies of their pages.
+#[cfg(any(target_os = "linux", test))]
 fn relocated_mappings(smaps: &str, at_least: usize) -> Vec<(usize, usize)> {
     let mut found = Vec::new();
     let mut current = None;
@@ -91,6 +93,7 @@ fn relocated_mappings(smaps: &str, at_least: usize) -> Vec<(usize, usize)> {
 }
 
 /// `start-end` in hexadecimal.
+#[cfg(any(target_os = "linux", test))]
 fn parse_range(range: &str) -> Option<(usize, usize)> {
     let (start, end) = range.split_once('-')?;
     let hex = |text| usize::from_str_radix(text, 16).ok();
@@ -98,6 +101,7 @@ fn parse_range(range: &str) -> Option<(usize, usize)> {
 }
 
 /// The whole huge pages inside `(start, end)`, if there is one.
+#[cfg(any(target_os = "linux", test))]
 fn huge_interior((start, end): (usize, usize)) -> Option<(usize, usize)> {
     let (start, end) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
     (end > start).then_some((start, end))

@@ -5,8 +5,10 @@
 //!
 //! Functions marked "Allocates nothing" may run in those places; the others may allocate.
 //!
-//! Everything here is for Unix; what only Linux has is marked `#[cfg(target_os = "linux")]`
-//! where it is defined.
+//! Everything here is for Unix: Linux, macOS and FreeBSD. Each wrapper's callers see one
+//! function; the call each system has sits under `#[cfg(target_os = ...)]` inside it (`pipe2` or
+//! `pipe` and `fcntl`, `close_range` or `closefrom`, ...). What a system lacks is switched off
+//! where it is defined, with what its callers get instead (the README's "Platforms" table).
 
 pub(crate) mod children;
 pub(crate) mod descriptor_table;
@@ -14,6 +16,7 @@ pub(crate) mod descriptors;
 pub(crate) mod fd_passing;
 pub(crate) mod fork;
 pub(crate) mod huge_pages;
+pub(crate) mod pipes;
 pub(crate) mod profiler;
 pub(crate) mod raw_io;
 pub(crate) mod reap;

@@ -57,6 +57,7 @@ pub(crate) fn read_whole_file(path: &std::ffi::CStr, buffer: &mut [u8]) -> Optio
 }
 
 /// Reads up to `buffer.len()` bytes of a file; `None` if it cannot be read. Allocates nothing.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn read_file_prefix(path: &std::ffi::CStr, buffer: &mut [u8]) -> Option<usize> {
     read_file(path, buffer, false)
 }
@@ -85,7 +86,38 @@ fn read_file(path: &std::ffi::CStr, buffer: &mut [u8], whole: bool) -> Option<us
     complete.then_some(length)
 }
 
-#[cfg(test)]
+/// Copies `into.len()` bytes of this process's memory from address `start` into `into` through
+/// the kernel (`process_vm_readv` on this process), which stops at a page that cannot be read
+/// rather than faulting; returns how many bytes it copied. Allocates nothing.
+///
+/// Linux only: macOS and FreeBSD have no such call for a process's own memory short of a
+/// debugger's rights (`mach_vm_read` needs the task port, `ptrace` a tracer), so there it copies
+/// nothing, and its callers (the reachability scan) do not run there.
+pub(crate) fn read_own_memory(start: usize, into: &mut [u8]) -> usize {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let local = libc::iovec {
+            iov_base: into.as_mut_ptr().cast(),
+            iov_len: into.len(),
+        };
+        let remote = libc::iovec {
+            iov_base: start as *mut libc::c_void,
+            iov_len: into.len(),
+        };
+        // SAFETY: copies at most `into.len()` bytes into `into`, which we own; the kernel checks
+        // the source and fails (or stops short) where it cannot be read.
+        let copied = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
+        usize::try_from(copied).unwrap_or(0)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = (start, into);
+        0
+    }
+}
+
+// The files they read are in Linux's `/proc`.
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
 mod tests {
     use super::*;
 

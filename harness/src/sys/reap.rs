@@ -96,6 +96,31 @@ pub(crate) fn has_ended(pid: Pid) -> bool {
         .is_some_and(|info| unsafe { info.si_pid() } != 0)
 }
 
+/// As [`has_ended`], but also true for a pid that is no unreaped child of this process (the
+/// `waitid` fails other than by `EINTR`): nix's `waitid`, which
+/// [`ChildProcess::has_ended`](crate::parent::launch::ChildProcess::has_ended) uses elsewhere, is
+/// not there on macOS. Allocates nothing.
+#[cfg(target_vendor = "apple")]
+pub(crate) fn has_ended_or_is_gone(pid: Pid) -> bool {
+    let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+    let mut info = std::mem::MaybeUninit::<libc::siginfo_t>::zeroed();
+    // SAFETY: `waitid` writes a siginfo into our zeroed buffer; with WNOWAIT it leaves the child
+    // as it is.
+    if unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid.as_raw() as libc::id_t,
+            info.as_mut_ptr(),
+            flags,
+        )
+    } != 0
+    {
+        return Errno::last() != Errno::EINTR;
+    }
+    // SAFETY: zeroed, then filled (or left zeroed: still running) by `waitid`.
+    unsafe { info.assume_init().si_pid() != 0 }
+}
+
 /// Whether this process has any child, living or not yet reaped.
 pub(crate) fn has_children() -> bool {
     waitid(

@@ -7,6 +7,7 @@
 ///
 /// # Safety
 /// `handler` must be async-signal-safe: it may interrupt any code, the allocator's included.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) unsafe fn install_handler(signal: libc::c_int, handler: extern "C" fn(libc::c_int)) {
     // SAFETY: a zeroed sigaction with these fields set is valid; the caller vouches for the
     // handler.
@@ -42,4 +43,25 @@ pub(crate) fn die_by(signal: libc::c_int) -> ! {
 pub(crate) fn exit_now(status: i32) -> ! {
     // SAFETY: `_exit` has no preconditions.
     unsafe { libc::_exit(status) }
+}
+
+/// Asks the system to SIGKILL this process when its parent ends, even by SIGKILL: Linux's
+/// `PR_SET_PDEATHSIG`, FreeBSD's `PROC_PDEATHSIG_CTL`. macOS has no such call: there a process
+/// whose parent died learns it from its pipes' other ends closing, or by `getppid`.
+pub(crate) fn die_with_parent() {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    #[cfg(target_os = "freebsd")]
+    {
+        let mut signal = libc::SIGKILL;
+        // SAFETY: `procctl` on this process (id 0) reads the signal number from our local.
+        unsafe {
+            libc::procctl(
+                libc::P_PID,
+                0,
+                libc::PROC_PDEATHSIG_CTL,
+                (&raw mut signal).cast(),
+            )
+        };
+    }
 }

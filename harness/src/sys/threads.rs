@@ -33,6 +33,32 @@ pub(crate) fn thread_count_in(task_dir: &OwnedFd) -> Option<usize> {
     Some(stat.st_nlink.saturating_sub(2) as usize)
 }
 
+/// The system's id of the calling thread (Linux's `gettid`, macOS's `pthread_threadid_np`,
+/// FreeBSD's `pthread_getthreadid_np`): the name of its entry in `/proc/self/task` on Linux.
+/// Allocates nothing.
+pub(crate) fn current_thread_id() -> u64 {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    return nix::unistd::gettid().as_raw() as u64;
+    #[cfg(target_vendor = "apple")]
+    {
+        let mut id = 0u64;
+        // SAFETY: a null thread asks for the calling thread's id, written into our local.
+        unsafe { libc::pthread_threadid_np(0, &mut id) };
+        id
+    }
+    #[cfg(target_os = "freebsd")]
+    // SAFETY: no preconditions.
+    return unsafe { libc::pthread_getthreadid_np() } as u64;
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_vendor = "apple",
+        target_os = "freebsd"
+    )))]
+    // SAFETY: no preconditions.
+    return unsafe { libc::pthread_self() } as usize as u64;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,10 @@ pub(crate) enum Note {
     /// The heap grew by this much, but not in a second run that tracked allocations: nothing to
     /// count.
     NotReproducible { bytes: u64, blocks: u64 },
+    /// The heap grew by this much, but the second run could not tell lost blocks from still
+    /// reachable ones (the scan did not run: always so but on Linux): not counted, never a
+    /// false failure.
+    LeakNotTold { bytes: u64, blocks: u64 },
     /// `allow_leaks` let these descriptors stay open.
     AllowedDescriptors(LeftDescriptors),
     /// It left these descriptors open, each held by what the body wrote (a registry, a static, a
@@ -29,6 +33,10 @@ pub(crate) enum Note {
     /// It left these descriptors open, but a second run that tracked allocations left none: not
     /// reproducible, not counted.
     DescriptorsNotReproducible(LeftDescriptors),
+    /// It left these descriptors open, but the second run could not tell whether what the body
+    /// wrote holds them (the scan did not run: always so but on Linux): not counted, never a
+    /// false failure.
+    DescriptorsNotTold(LeftDescriptors),
     /// It returned while threads it started still ran.
     LeftThreads { threads: u32 },
 }

@@ -102,6 +102,13 @@ fn judge_tracked(
             let held = judge_held(first_left_open, second_left_open, held).map(Some);
             judge_left_with(heap_verdict, held, first_left.threads, expect)
         }
+        // Held or leaked could not be told: noted, not counted (see `Note::DescriptorsNotTold`).
+        (None, Some(first_left_open))
+            if leaks.unscanned && expect.leak_limit.is_some() && !expect.strict_leaks =>
+        {
+            let note = Note::DescriptorsNotTold(first_left_open.clone());
+            judge_left_with(heap_verdict, Ok(Some(note)), first_left.threads, expect)
+        }
         _ => judge_left(heap_verdict, first_left, expect),
     }
 }
@@ -124,6 +131,10 @@ fn judge_lost(
     if !second.holds_memory() {
         let (bytes, blocks) = left(first);
         return Verdict::Pass(Some(Note::NotReproducible { bytes, blocks }));
+    }
+    if leaks.unscanned {
+        let (bytes, blocks) = left(first);
+        return Verdict::Pass(Some(Note::LeakNotTold { bytes, blocks }));
     }
     PASS
 }

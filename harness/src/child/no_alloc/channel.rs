@@ -54,6 +54,7 @@ pub(crate) fn on_test_thread() -> bool {
 }
 
 /// The test's thread, for a signal that must reach it.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn test_thread() -> libc::pthread_t {
     TEST_THREAD.load(Relaxed) as libc::pthread_t
 }

@@ -60,7 +60,8 @@ pub(crate) fn as_harness(address: u64) -> Option<u64> {
 }
 
 /// Keeps the first `count` of `frames` as the harness's addresses, in order, the ones it has none
-/// for left out; returns how many are kept.
+/// for left out; returns how many are kept. For the stuck frames, which only Linux sends.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn translate_in_place(frames: &mut [u64], count: usize) -> usize {
     let mut kept = 0;
     for at in 0..count.min(frames.len()) {
@@ -153,6 +154,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     fn a_forked_child_shifts_nothing() {
         assert_eq!(as_harness(0x1234), Some(0x1234));
         let mut frames = [1, 2, 3, 0];

@@ -75,17 +75,7 @@ fn read_into(start: usize, into: &mut [u8]) {
     const PAGE: usize = 4096;
     let mut done = 0;
     while done < into.len() {
-        let local = libc::iovec {
-            iov_base: into[done..].as_mut_ptr().cast(),
-            iov_len: into.len() - done,
-        };
-        let remote = libc::iovec {
-            iov_base: (start + done) as *mut libc::c_void,
-            iov_len: into.len() - done,
-        };
-        // SAFETY: copies at most the rest of `into`, which we own; the kernel checks the source.
-        let copied = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
-        let copied = usize::try_from(copied).unwrap_or(0);
+        let copied = crate::sys::raw_io::read_own_memory(start + done, &mut into[done..]);
         done += copied;
         if done < into.len() {
             // Past the page that could not be read; it stays zero.

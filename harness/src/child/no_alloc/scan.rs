@@ -232,6 +232,12 @@ pub(crate) fn mark_reachable(
     if blocks.is_empty() && held.is_none() {
         return true;
     }
+    // Off but on Linux: threads cannot be stopped nor memory read safely (see `stop`); every
+    // block counts as reachable, and the caller learns that the scan did not run.
+    if !cfg!(any(target_os = "linux", target_os = "android")) {
+        reachable.fill(true);
+        return false;
+    }
     let scanner_sp = stack_floor;
     let stopped = StoppedThreads::stop(buffers.tids.as_mut_slice());
     let Some(mappings) = read_mappings(&mut buffers.maps_text, &mut buffers.mappings) else {
@@ -340,19 +346,13 @@ impl Marker<'_> {
         let mut at = start.next_multiple_of(WORD);
         while at + WORD <= end {
             let want = (end - at).min(self.staging.len() * WORD) / WORD * WORD;
-            let local = libc::iovec {
-                iov_base: self.staging.as_mut_ptr().cast(),
-                iov_len: want,
+            // SAFETY: the first `want` bytes of `staging`, which holds at least that many
+            // (`want` is at most its length in words, in bytes), viewed as bytes: any bytes are
+            // a valid `usize`, and `staging` is not otherwise touched while this view lives.
+            let into = unsafe {
+                std::slice::from_raw_parts_mut(self.staging.as_mut_ptr().cast::<u8>(), want)
             };
-            let remote = libc::iovec {
-                iov_base: at as *mut libc::c_void,
-                iov_len: want,
-            };
-            // SAFETY: copies at most `want` bytes into `staging`, which holds that many; the
-            // kernel checks the source and fails (or stops short) where it cannot be read.
-            let copied =
-                unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
-            let copied = usize::try_from(copied).unwrap_or(0) / WORD * WORD;
+            let copied = sys::raw_io::read_own_memory(at, into) / WORD * WORD;
             for index in 0..copied / WORD {
                 let word = self.staging[index];
                 if self.low <= word && word < self.high {

@@ -1,7 +1,13 @@
 //! The signal a child past its timeout is sent before it is killed: its handler sends the test
 //! thread's return addresses, so the harness can say where the test was stuck.
+//!
+//! Linux only: the signal is a real-time one, which a test cannot be using for itself, and macOS
+//! and FreeBSD (as libc exposes it) have none. Elsewhere a timed-out test is killed without its
+//! frames: a plain timeout verdict, and a slow notice without where the test is.
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 use super::{channel, harness_addresses};
+#[cfg(any(target_os = "linux", target_os = "android"))]
 use crate::wire::{self, Message};
 
 /// The signal the harness sends a child at its timeout, before killing it, to learn where the

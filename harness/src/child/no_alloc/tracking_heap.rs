@@ -32,6 +32,11 @@ static FREE: [AtomicUsize; CLASSES] = [const { AtomicUsize::new(0) }; CLASSES];
 
 /// Reserves the region; `false` if no size could be had. Call in the child, before the body.
 pub(crate) fn start() -> bool {
+    // FreeBSD has no `MAP_NORESERVE`: it reserves no swap for a mapping in any case.
+    #[cfg(not(target_os = "freebsd"))]
+    const NO_RESERVE: libc::c_int = libc::MAP_NORESERVE;
+    #[cfg(target_os = "freebsd")]
+    const NO_RESERVE: libc::c_int = 0;
     for bytes in RESERVATIONS {
         // SAFETY: a fresh private anonymous mapping, reserved without swap; nothing refers to it.
         let start = unsafe {
@@ -39,7 +44,7 @@ pub(crate) fn start() -> bool {
                 std::ptr::null_mut(),
                 bytes,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | NO_RESERVE,
                 -1,
                 0,
             )

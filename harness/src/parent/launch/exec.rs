@@ -233,14 +233,14 @@ pub(crate) fn run_child(order: ChildOrder, suite: &SuiteDefaults) -> ! {
 /// What a forked child's fork backend sets up before it hands over to the test: its death with
 /// the harness, orphans, no core dumps, signals, and its own description of a shared stdout.
 fn become_test_process(order: &ChildOrder) {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
-        if unistd::getppid().as_raw() != order.harness {
-            sys::signals::exit_now(EXIT_CHANNEL_LOST);
-        }
-        let _ = nix::sys::prctl::set_child_subreaper(true);
+    // Death with the harness where the system has it (not macOS); if the harness died before
+    // this, do not run at all.
+    sys::signals::die_with_parent();
+    if unistd::getppid().as_raw() != order.harness {
+        sys::signals::exit_now(EXIT_CHANNEL_LOST);
     }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let _ = nix::sys::prctl::set_child_subreaper(true);
     let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
     // The handlers were the harness's and are gone with the exec; a signal it ignored from its
     // start (`nohup`) stays ignored, as in a forked child. Its blocked set is inherited.

@@ -5,16 +5,15 @@
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
-use nix::fcntl::OFlag;
-use nix::unistd::{self, Pid};
+use nix::unistd::Pid;
 
 use super::{ChildProcess, Launched};
 use crate::registry::TestCase;
-use crate::sys::descriptors::close;
+use crate::sys::{self, descriptors::close};
 
 /// A pipe whose read end the parent polls without blocking and whose write end a child inherits.
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    Ok(unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?)
+    Ok(sys::pipes::pipe(true)?)
 }
 
 /// A pipe: its read end, then its write end.

@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use nix::errno::Errno;
-use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 use crate::outcome::{ChildEnd, SignalNumber, Usage};
@@ -41,11 +39,18 @@ impl ChildProcess {
     /// Whether it has ended, its zombie left for [`reap`](Self::reap); also true for a pid that
     /// is not this process's child any more, which the reap says ([`ChildEnd::NotReaped`]).
     pub(crate) fn has_ended(&self) -> bool {
-        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-        !matches!(
-            waitid(Id::Pid(self.pid), flags),
-            Ok(WaitStatus::StillAlive) | Err(Errno::EINTR)
-        )
+        #[cfg(not(target_vendor = "apple"))]
+        {
+            use nix::errno::Errno;
+            use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
+            let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+            !matches!(
+                waitid(Id::Pid(self.pid), flags),
+                Ok(WaitStatus::StillAlive) | Err(Errno::EINTR)
+            )
+        }
+        #[cfg(target_vendor = "apple")]
+        sys::reap::has_ended_or_is_gone(self.pid)
     }
 
     /// Kills it and everything in its process group; by pid too, so that a test that moved

@@ -121,3 +121,22 @@ fn the_first_verdict_stands_when_the_tracked_run_finds_nothing() {
         LeakSiteSearch::Failed(SearchFailure::NoHeapFigures)
     ));
 }
+
+#[test]
+fn a_leak_the_tracked_run_could_not_scan_is_noted_not_failed() {
+    // As on macOS and FreeBSD, where the scan never runs: every block counts as reachable.
+    let leaky = outcome(returned(24), ChildEnd::Exited(0));
+    let (_, provisional) = needs_tracked_run(first_look(&leaky, &STRICT, POLICY));
+    let mut unscanned = tracked(24, 0);
+    if let Some(leaks) = unscanned.clues.tracked_leaks.as_mut() {
+        leaks.unscanned = true;
+    }
+    let (verdict, _) = with_tracked_run(provisional, Ok(unscanned), &STRICT, unnamed);
+    assert_eq!(
+        verdict,
+        Verdict::Pass(Some(Note::LeakNotTold {
+            bytes: 24,
+            blocks: 1
+        }))
+    );
+}

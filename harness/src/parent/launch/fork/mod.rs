@@ -18,6 +18,11 @@ use zygote::{Zygotes, BASE};
 
 use super::{Launched, Launcher, StartError, TestToStart};
 
+/// Whether tests are forked from zygotes: they hand the harness their forks as its own children
+/// with Linux's `CLONE_PARENT`, which macOS and FreeBSD lack. Elsewhere every test's child is a
+/// fork of the harness, and runs its test's setup itself, before the body.
+pub(crate) const ZYGOTES: bool = cfg!(target_os = "linux");
+
 /// Starts each test's child by a fork: from `setup`'s zygote where the test has a setup, else
 /// from the base zygote of a large suite (or, should it fail, the harness itself).
 pub(crate) struct ForkLauncher {
@@ -35,13 +40,14 @@ impl Launcher for ForkLauncher {
     fn start(&mut self, test: &TestToStart, harness_fds: &[RawFd]) -> Result<Launched, StartError> {
         let context = &self.context;
         match test.setup {
-            Some(setup) => self.zygotes.spawn(setup, context, test, harness_fds),
+            Some(setup) if ZYGOTES => self.zygotes.spawn(setup, context, test, harness_fds),
             // A large suite's base zygote; should it fail, the harness forks the test itself.
             None if self.zygotes.has_base() => self
                 .zygotes
                 .spawn(BASE, context, test, harness_fds)
                 .or_else(|_| Ok(spawn::spawn(context, test, harness_fds)?)),
-            None => Ok(spawn::spawn(context, test, harness_fds)?),
+            // Without zygotes, a test's own child runs its setup (see `spawn::spawn`).
+            _ => Ok(spawn::spawn(context, test, harness_fds)?),
         }
     }
 

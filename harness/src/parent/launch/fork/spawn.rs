@@ -16,6 +16,7 @@ use crate::outcome::EXIT_CHANNEL_LOST;
 use crate::parent::launch::pipes::ChildPipes;
 use crate::parent::launch::{Launched, TestToStart};
 use crate::parent::signals;
+use crate::registry::Setup;
 use crate::sys;
 
 /// What every child needs from the harness, fixed for the run.
@@ -47,6 +48,9 @@ pub(crate) fn spawn(
             let (result, stdout, stderr) = pipes.child_ends();
             become_test_process(context, stdout, stderr, harness_fds);
             sys::descriptors::set_blocking(result.as_raw_fd());
+            if let Some(setup) = test.setup {
+                run_setup_here(setup);
+            }
             let counting = context.counting;
             child::run_test(
                 test.case,
@@ -61,6 +65,17 @@ pub(crate) fn spawn(
             let _ = unistd::setpgid(child, child);
             Ok(pipes.parent_ends(child))
         }
+    }
+}
+
+/// Runs a test's setup in its own child, before the body, where no zygote ran it once for all
+/// its tests (not on Linux: see [`super::ZYGOTES`]): the statics it sets up are ready as in a
+/// zygote's fork, and what it allocates is not the body's. A setup that panics ends the child
+/// with Rust's panic status and no report (its panic message on the test's stderr): the test
+/// fails, as its tests fail where a zygote's setup panicked.
+fn run_setup_here(setup: Setup) {
+    if std::panic::catch_unwind(setup.run).is_err() {
+        sys::signals::exit_now(101);
     }
 }
 
@@ -79,13 +94,11 @@ pub(super) fn become_test_process(
 /// What a child sets up before it knows its test: a zygote's spare does it while it waits.
 /// Its death with the harness, orphans, limits, signals, stdin; the harness's descriptors closed.
 pub(super) fn prepare_test_process(context: &ForkContext, harness_fds: &[RawFd]) {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        // Die with the harness even if it is SIGKILLed; if it already died, do not run at all.
-        let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
-        if unistd::getppid() != context.parent {
-            sys::signals::exit_now(EXIT_CHANNEL_LOST);
-        }
+    // Die with the harness even if it is SIGKILLed (where the system can: not on macOS); if it
+    // already died, do not run at all.
+    sys::signals::die_with_parent();
+    if unistd::getppid() != context.parent {
+        sys::signals::exit_now(EXIT_CHANNEL_LOST);
     }
     // Orphans of the test's own processes come to the child while it lives, so it can tell
     // whether the test left any process behind.

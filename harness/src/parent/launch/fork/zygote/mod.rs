@@ -12,7 +12,6 @@ use std::io::{self, Write};
 use std::os::fd::RawFd;
 use std::time::Duration;
 
-use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use nix::unistd::{self, ForkResult};
 use serde::{Deserialize, Serialize};
 
@@ -107,6 +106,9 @@ impl Zygotes {
 
     /// Starts the [`BASE`] zygote; where it cannot start, tests are forked from the harness.
     pub(crate) fn start_base(&mut self, context: &ForkContext) {
+        if !super::ZYGOTES {
+            return;
+        }
         let state = start(BASE, context, &[], self);
         if matches!(state, State::Ready(_)) {
             self.zygotes.push(Zygote { setup: BASE, state });
@@ -222,12 +224,7 @@ fn start(setup: Setup, context: &ForkContext, harness_fds: &[RawFd], zygotes: &Z
             first: true,
         })
     };
-    let pair = socketpair(
-        AddressFamily::Unix,
-        SockType::SeqPacket,
-        None,
-        SockFlag::SOCK_CLOEXEC,
-    );
+    let pair = sys::fd_passing::socket_pair();
     let (mine, theirs) = match pair {
         Ok(pair) => pair,
         Err(error) => return failed(SetupFailed::NotStarted(error.to_string())),

@@ -7,7 +7,6 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Mutex;
 
 use nix::sys::signal::Signal;
-use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use nix::unistd::{self, Pid};
 
 use super::{Fork, SetupReport};
@@ -32,13 +31,11 @@ pub(super) fn serve(
     rehome_at_least: Option<usize>,
 ) -> ! {
     let _ = unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        // Die with the harness even if it is SIGKILLed; if it already died, do not run at all.
-        let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
-        if unistd::getppid() != context.parent {
-            sys::signals::exit_now(EXIT_CHANNEL_LOST);
-        }
+    // Die with the harness even if it is SIGKILLed (where the system can: not on macOS); if it
+    // already died, do not run at all.
+    sys::signals::die_with_parent();
+    if unistd::getppid() != context.parent {
+        sys::signals::exit_now(EXIT_CHANNEL_LOST);
     }
     for &fd in harness_fds {
         sys::descriptors::close_raw(fd);
@@ -94,13 +91,7 @@ fn fork_spare(
     context: &ForkContext,
     cases: &[&'static TestCase],
 ) -> Result<(i32, OwnedFd), String> {
-    let (mine, theirs) = socketpair(
-        AddressFamily::Unix,
-        SockType::SeqPacket,
-        None,
-        SockFlag::SOCK_CLOEXEC,
-    )
-    .map_err(|error| error.to_string())?;
+    let (mine, theirs) = sys::fd_passing::socket_pair().map_err(|error| error.to_string())?;
     // A child inherits the stdout buffer: flushed here, it cannot print the setup's text again.
     let _ = io::stdout().flush();
     // SAFETY: this zygote has one thread: it starts none, and refuses to serve after a setup

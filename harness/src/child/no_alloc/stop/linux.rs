@@ -1,40 +1,30 @@
-//! Stopping every other thread of the child for the scan: each is sent [`stop_signal`], whose
-//! handler records its stack pointer and waits on a futex until the scan is over. Nothing here
-//! allocates: a stopped thread may hold the C library's heap lock.
+//! Stopping threads on Linux: each other thread, listed from `/proc/self/task`, is sent
+//! [`stop_signal`] (a real-time signal, with `tgkill`), whose handler records its stack pointer
+//! and waits on a futex until the scan is over.
 
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::Ordering::SeqCst;
 use std::time::{Duration, Instant};
 
+use super::{ARRIVED, NEXT_SLOT, RESUME, STACK_POINTERS};
 use crate::sys;
+
+/// How long the scanner waits for threads to stop.
+const STOP_WAIT: Duration = Duration::from_millis(200);
 
 /// The signal that stops a thread for the scan: its handler is installed in the harness before
 /// any fork, so every child has it.
-#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn stop_signal() -> libc::c_int {
     libc::SIGRTMIN() + 5
 }
 
-pub(crate) const MAX_STOPPED: usize = 1024;
-static STACK_POINTERS: [AtomicUsize; MAX_STOPPED] = [const { AtomicUsize::new(0) }; MAX_STOPPED];
-static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
-static ARRIVED: AtomicUsize = AtomicUsize::new(0);
-/// A futex word: 0 while the stopped threads must wait.
-static RESUME: AtomicU32 = AtomicU32::new(0);
-/// How long the scanner waits for threads to stop.
-const STOP_WAIT: Duration = Duration::from_millis(200);
-
 /// Installs the stop handler, for every child to inherit. Call once, in the harness.
-pub(crate) fn install_stop_handler() {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+pub(super) fn install_stop_handler() {
     // SAFETY: the handler only touches atomics, `errno` and the futex system call.
-    unsafe {
-        sys::signals::install_handler(stop_signal(), on_stop)
-    };
+    unsafe { sys::signals::install_handler(stop_signal(), on_stop) };
 }
 
 /// Records where this thread's stack is (the interrupted registers are saved above this frame)
 /// and waits until the scan is over. Async-signal-safe.
-#[cfg(any(target_os = "linux", target_os = "android"))]
 extern "C" fn on_stop(_signal: libc::c_int) {
     // SAFETY: `__errno_location` returns this thread's errno, kept across the futex calls.
     let errno = unsafe { *libc::__errno_location() };
@@ -61,86 +51,56 @@ extern "C" fn on_stop(_signal: libc::c_int) {
     unsafe { *libc::__errno_location() = errno };
 }
 
-/// Every other thread of this process, stopped in [`on_stop`] until this is dropped.
-pub(crate) struct StoppedThreads {
-    signalled: usize,
-    /// A thread blocks the stop signal: it runs on, where nobody knows.
-    unstoppable: bool,
-}
-
-impl StoppedThreads {
-    /// Stops every other thread; `tids` is room for their ids. Allocates nothing.
-    pub(crate) fn stop(tids: &mut [libc::pid_t]) -> Self {
-        RESUME.store(0, SeqCst);
-        NEXT_SLOT.store(0, SeqCst);
-        ARRIVED.store(0, SeqCst);
-        let (mut seen, mut signalled, mut unstoppable) = (0, 0, false);
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        {
-            let (pid, me) = (
-                nix::unistd::getpid().as_raw(),
-                nix::unistd::gettid().as_raw(),
-            );
-            // A stopped thread cannot start another, but one not yet stopped can: look again
-            // until no new thread shows up.
-            for _ in 0..8 {
-                let before = seen;
-                for_each_live_thread(|tid| {
-                    if tid == me || tids[..seen].contains(&tid) || seen == tids.len() {
-                        return;
-                    }
-                    tids[seen] = tid;
-                    seen += 1;
-                    if blocks_stop_signal(tid) {
-                        unstoppable = true;
-                        return;
-                    }
-                    // SAFETY: `tgkill` sends the stop signal to a thread of this process.
-                    if unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, stop_signal()) } == 0 {
-                        signalled += 1;
-                    }
-                });
-                if seen == before {
-                    break;
-                }
-                let deadline = Instant::now() + STOP_WAIT;
-                while ARRIVED.load(SeqCst) < signalled && Instant::now() < deadline {
-                    std::thread::yield_now();
-                }
+/// Sends every other live thread the stop signal and waits (a while) for each to arrive in
+/// [`on_stop`]; `tids` is room for their ids. Returns how many were signalled, and whether one
+/// blocks the signal (and so runs on). Allocates nothing.
+pub(super) fn stop_others(tids: &mut [libc::pid_t]) -> (usize, bool) {
+    let (mut seen, mut signalled, mut unstoppable) = (0, 0, false);
+    let (pid, me) = (
+        nix::unistd::getpid().as_raw(),
+        nix::unistd::gettid().as_raw(),
+    );
+    // A stopped thread cannot start another, but one not yet stopped can: look again
+    // until no new thread shows up.
+    for _ in 0..8 {
+        let before = seen;
+        for_each_live_thread(|tid| {
+            if tid == me || tids[..seen].contains(&tid) || seen == tids.len() {
+                return;
             }
+            tids[seen] = tid;
+            seen += 1;
+            if blocks_stop_signal(tid) {
+                unstoppable = true;
+                return;
+            }
+            // SAFETY: `tgkill` sends the stop signal to a thread of this process.
+            if unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, stop_signal()) } == 0 {
+                signalled += 1;
+            }
+        });
+        if seen == before {
+            break;
         }
-        Self {
-            signalled,
-            unstoppable,
+        let deadline = Instant::now() + STOP_WAIT;
+        while ARRIVED.load(SeqCst) < signalled && Instant::now() < deadline {
+            std::thread::yield_now();
         }
     }
-
-    /// Where each stopped thread's stack is; `None` if some thread did not stop.
-    pub(crate) fn stack_pointers(&self) -> Option<&'static [usize]> {
-        let arrived = ARRIVED.load(SeqCst);
-        if self.unstoppable || arrived < self.signalled || arrived > MAX_STOPPED {
-            return None;
-        }
-        // SAFETY: `AtomicUsize` has the layout of `usize`; the first `arrived` slots were
-        // written before `ARRIVED` counted them, and nothing writes them until the next stop.
-        Some(unsafe { std::slice::from_raw_parts(STACK_POINTERS.as_ptr().cast(), arrived) })
-    }
+    (signalled, unstoppable)
 }
 
-impl Drop for StoppedThreads {
-    fn drop(&mut self) {
-        RESUME.store(1, SeqCst);
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        // SAFETY: FUTEX_WAKE of every waiter on a static word.
-        unsafe {
-            libc::syscall(
-                libc::SYS_futex,
-                RESUME.as_ptr(),
-                libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
-                i32::MAX,
-            )
-        };
-    }
+/// Wakes every thread waiting in [`on_stop`] (once `RESUME` is set).
+pub(super) fn wake_stopped() {
+    // SAFETY: FUTEX_WAKE of every waiter on a static word.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            RESUME.as_ptr(),
+            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+            i32::MAX,
+        )
+    };
 }
 
 /// Calls `f` with each thread of this process that can take a signal (not those already exiting),
@@ -196,7 +156,6 @@ fn thread_can_take_signals(tid: libc::pid_t) -> bool {
 
 /// Whether thread `tid` blocks the stop signal (its `SigBlk` mask in `/proc`), read without
 /// allocating: signalling it would only wait for nothing.
-#[cfg(any(target_os = "linux", target_os = "android"))]
 fn blocks_stop_signal(tid: libc::pid_t) -> bool {
     let mut status = [0u8; 4096];
     let Some(status) = read_task_file(tid, "status", &mut status) else {
