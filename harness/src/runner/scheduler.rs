@@ -35,7 +35,7 @@ pub(crate) struct Scheduler {
     started: Vec<bool>,
     /// Finished children whose outcome the runner has not asked for yet: a few at most, kept
     /// small because the parent's memory is copied into every fork.
-    finished: Vec<Finished>,
+    finished: FinishedRuns,
     supervisor: Supervisor,
     jobs: usize,
     /// The most children started ahead of the one being reported, running or finished.
@@ -49,25 +49,29 @@ pub(crate) struct Scheduler {
     busy_groups: Vec<(&'static str, usize)>,
 }
 
-/// A finished child, kept until the runner asks for it.
-#[allow(clippy::large_enum_variant)] // a few at most, each moved once: a box would buy nothing
-enum Finished {
-    /// A run of test `index`, and the verdict's first look at it.
-    Test {
-        index: usize,
-        outcome: ChildOutcome,
-        judgement: Judgement,
-    },
-    /// The run that tracked test `index`'s allocations: judged with the run it follows.
-    Tracked { index: usize, outcome: ChildOutcome },
+/// Finished children, kept until the runner asks for them.
+#[derive(Default)]
+struct FinishedRuns {
+    /// Runs of test `index`, each with the verdict's first look at it.
+    tests: Vec<(usize, ChildOutcome, Judgement)>,
+    /// Runs that tracked test `index`'s allocations: judged with the run they follow.
+    tracked: Vec<(usize, ChildOutcome)>,
 }
 
-impl Finished {
-    fn key(&self) -> RunKey {
-        match *self {
-            Finished::Test { index, .. } => RunKey::Test(index),
-            Finished::Tracked { index, .. } => RunKey::Tracked(index),
-        }
+impl FinishedRuns {
+    fn len(&self) -> usize {
+        self.tests.len() + self.tracked.len()
+    }
+
+    fn take_test(&mut self, index: usize) -> Option<(ChildOutcome, Judgement)> {
+        let at = self.tests.iter().position(|(done, ..)| *done == index)?;
+        let (_, outcome, judgement) = self.tests.swap_remove(at);
+        Some((outcome, judgement))
+    }
+
+    fn take_tracked(&mut self, index: usize) -> Option<ChildOutcome> {
+        let at = self.tracked.iter().position(|(done, _)| *done == index)?;
+        Some(self.tracked.swap_remove(at).1)
     }
 }
 
@@ -85,7 +89,7 @@ impl Scheduler {
             tests,
             upcoming: order.into(),
             started,
-            finished: Vec::new(),
+            finished: FinishedRuns::default(),
             supervisor,
             jobs,
             lookahead: jobs * 4 + 16,
@@ -140,10 +144,7 @@ impl Scheduler {
                 .map_err(RunError::NotStarted)?;
         }
         self.tracking[index] = false;
-        match self.wait_for(RunKey::Tracked(index), progress)? {
-            Finished::Tracked { outcome, .. } => Ok(outcome),
-            Finished::Test { .. } => unreachable!("found under a tracked run's key"),
-        }
+        self.wait_for(RunKey::Tracked(index), progress, FinishedRuns::take_tracked)
     }
 
     fn start_tracking(&mut self, index: usize, plan: TrackingPlan) -> Result<(), StartError> {
@@ -164,24 +165,24 @@ impl Scheduler {
         index: usize,
         progress: &mut dyn Progress,
     ) -> Result<(ChildOutcome, Judgement), RunError> {
-        match self.wait_for(RunKey::Test(index), progress)? {
-            Finished::Test {
-                outcome, judgement, ..
-            } => Ok((outcome, judgement)),
-            Finished::Tracked { .. } => unreachable!("found under a test's own key"),
-        }
+        self.wait_for(RunKey::Test(index), progress, FinishedRuns::take_test)
     }
 
-    fn wait_for(&mut self, key: RunKey, progress: &mut dyn Progress) -> Result<Finished, RunError> {
+    /// Waits for the run under `key` to finish, and takes its result with `take`.
+    fn wait_for<T>(
+        &mut self,
+        key: RunKey,
+        progress: &mut dyn Progress,
+        take: fn(&mut FinishedRuns, usize) -> Option<T>,
+    ) -> Result<T, RunError> {
         loop {
             if let Some(signal) = signals::interrupted() {
-                return self.outcome_despite(key, signal);
+                return self.outcome_despite(key, signal, take);
             }
             self.fill();
-            if let Some(at) = self.finished.iter().position(|done| done.key() == key) {
-                let finished = self.finished.swap_remove(at);
+            if let Some(found) = take(&mut self.finished, key.test()) {
                 self.fill();
-                return Ok(finished);
+                return Ok(found);
             }
             self.collect(progress);
         }
@@ -190,49 +191,50 @@ impl Scheduler {
     /// The run was interrupted while `key`'s outcome was awaited: that outcome still, if its
     /// child had said all it had to say before (the test ended; its child is reaped, within a
     /// bound); else the interruption.
-    fn outcome_despite(&mut self, key: RunKey, signal: Signal) -> Result<Finished, RunError> {
-        if !self.finished.iter().any(|done| done.key() == key) {
-            for (done, outcome) in self.supervisor.exited_after_last_word(key) {
-                let finished = self.judged(done, outcome);
-                self.finished.push(finished);
-            }
+    fn outcome_despite<T>(
+        &mut self,
+        key: RunKey,
+        signal: Signal,
+        take: fn(&mut FinishedRuns, usize) -> Option<T>,
+    ) -> Result<T, RunError> {
+        if let Some(found) = take(&mut self.finished, key.test()) {
+            return Ok(found);
         }
-        match self.finished.iter().position(|done| done.key() == key) {
-            Some(at) => Ok(self.finished.swap_remove(at)),
-            None => Err(RunError::Interrupted(signal)),
+        for (done, outcome) in self.supervisor.exited_after_last_word(key) {
+            self.keep(done, outcome);
         }
+        take(&mut self.finished, key.test()).ok_or(RunError::Interrupted(signal))
     }
 
-    /// A child that ended under `key`, kept with the verdict's first look at a test's own run.
-    fn judged(&self, key: RunKey, outcome: ChildOutcome) -> Finished {
+    /// Keeps a child that ended under `key`, a test's own run with the verdict's first look at
+    /// it; returns the tracked run that look asks for, if it asks for one.
+    fn keep(&mut self, key: RunKey, outcome: ChildOutcome) -> Option<TrackingPlan> {
         match key {
             RunKey::Test(index) => {
                 let expect = &self.tests[index].expect;
                 let judgement = verdict::first_look(&outcome, expect, self.tracking_policy);
-                Finished::Test {
-                    index,
-                    outcome,
-                    judgement,
-                }
+                let plan = match &judgement {
+                    Judgement::NeedsTrackedRun(plan, _) => Some(*plan),
+                    Judgement::Final(_) => None,
+                };
+                self.finished.tests.push((index, outcome, judgement));
+                plan
             }
-            RunKey::Tracked(index) => Finished::Tracked { index, outcome },
+            RunKey::Tracked(index) => {
+                self.finished.tracked.push((index, outcome));
+                None
+            }
         }
     }
 
-    /// Waits for children to end, and keeps what they said.
+    /// Waits for children to end, and keeps what they said; a test's tracked run starts as soon
+    /// as its first look asks for it.
     fn collect(&mut self, progress: &mut dyn Progress) {
         for (done, outcome) in self.supervisor.wait(progress) {
             self.group_left(done);
-            let finished = self.judged(done, outcome);
-            if let Finished::Test {
-                index,
-                judgement: Judgement::NeedsTrackedRun(plan, _),
-                ..
-            } = &finished
-            {
-                self.track_early(*index, *plan);
+            if let Some(plan) = self.keep(done, outcome) {
+                self.track_early(done.test(), plan);
             }
-            self.finished.push(finished);
         }
     }
 
