@@ -44,7 +44,8 @@ pub(super) struct RunningChild {
     pub(super) streams: ChildStreams,
     pub(super) started: Instant,
     pub(super) timeout: Option<Duration>,
-    /// Its deadline moves back by the time it waited for a processor (see [`Watch`](super::supervisor::Watch)).
+    /// Its deadline moves back by the time it waited for a processor (where the supervisor's
+    /// `Watch` asks for it).
     pub(super) excuse_cpu_wait: bool,
     pub(super) timeout_state: TimeoutState,
     pub(super) group: GroupSlot,

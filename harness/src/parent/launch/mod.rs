@@ -22,9 +22,9 @@
 //!   child's output;
 //! - none of the harness's descriptors (`harness_fds`; an `exec` drops them by close-on-exec).
 //!
-//! An isolated call's closure exists only in the memory of the process that calls
-//! [`isolate`](crate::isolate()): only a fork can run it ([`fork::call::start_call`]), and a
-//! backend without fork has no `isolate()`. Its child comes back as a [`Launched`] too, and is
+//! An isolated call's closure exists only in the memory of the process that calls `isolate()`:
+//! only a fork can run it ([`fork::call::start_call`]), and a backend without fork has no
+//! `isolate()`. Its child comes back as a [`Launched`] too, and is
 //! watched and reaped to the same typed end.
 
 pub(crate) mod exec;
