@@ -19,10 +19,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use nix::fcntl::{fcntl, FcntlArg, FdFlag};
-use nix::sys::resource::{setrlimit, Resource};
-use nix::unistd::{self, Pid};
+use nix::unistd::Pid;
 
-use super::fork::spawn::take_own_description;
+use super::fork::spawn::{join_the_run, take_own_description};
 use super::pipes::{ChildPipes, Pair};
 use super::{ChildProcess, Launched, Launcher, StartError, TestToStart};
 use crate::child::no_alloc::harness_addresses::{self, LoadedObject};
@@ -230,18 +229,10 @@ pub(crate) fn run_child(order: ChildOrder, suite: &SuiteDefaults) -> ! {
     )
 }
 
-/// What a forked child's fork backend sets up before it hands over to the test: its death with
-/// the harness, orphans, no core dumps, signals, and its own description of a shared stdout.
+/// What a forked child's backend sets up before it hands over to the test: what every child
+/// does first ([`join_the_run`]), signals, and its own description of a shared stdout.
 fn become_test_process(order: &ChildOrder) {
-    // Death with the harness where the system has it (not macOS); if the harness died before
-    // this, do not run at all.
-    sys::signals::die_with_parent();
-    if unistd::getppid().as_raw() != order.harness {
-        sys::signals::exit_now(EXIT_CHANNEL_LOST);
-    }
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    let _ = nix::sys::prctl::set_child_subreaper(true);
-    let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
+    join_the_run(Pid::from_raw(order.harness));
     // The handlers were the harness's and are gone with the exec; a signal it ignored from its
     // start (`nohup`) stays ignored, as in a forked child. Its blocked set is inherited.
     signals::unblock_termination();

@@ -91,20 +91,24 @@ pub(super) fn become_test_process(
     take_test_output(stdout, stderr);
 }
 
-/// What a child sets up before it knows its test: a zygote's spare does it while it waits.
-/// Its death with the harness, orphans, limits, signals, stdin; the harness's descriptors closed.
-pub(super) fn prepare_test_process(context: &ForkContext, harness_fds: &[RawFd]) {
-    // Die with the harness even if it is SIGKILLed (where the system can: not on macOS); if it
-    // already died, do not run at all.
+/// What every test's child sets up first, however it was started: its death with the harness
+/// `parent` even if that is SIGKILLed (where the system can: not on macOS), and no run at all if
+/// the harness died already; the orphans of the test's own processes, which come to it so that
+/// it can tell whether the test left any behind; no core dumps.
+pub(in crate::parent::launch) fn join_the_run(parent: Pid) {
     sys::signals::die_with_parent();
-    if unistd::getppid() != context.parent {
+    if unistd::getppid() != parent {
         sys::signals::exit_now(EXIT_CHANNEL_LOST);
     }
-    // Orphans of the test's own processes come to the child while it lives, so it can tell
-    // whether the test left any process behind.
     #[cfg(any(target_os = "linux", target_os = "android"))]
     let _ = nix::sys::prctl::set_child_subreaper(true);
     let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
+}
+
+/// What a child sets up before it knows its test: a zygote's spare does it while it waits.
+/// Its death with the harness, orphans, limits, signals, stdin; the harness's descriptors closed.
+pub(super) fn prepare_test_process(context: &ForkContext, harness_fds: &[RawFd]) {
+    join_the_run(context.parent);
     // SAFETY: restoring the default disposition installs no handler of ours.
     let _ = unsafe { signal(Signal::SIGCHLD, SigHandler::SigDfl) };
     signals::restore_termination_dispositions();
