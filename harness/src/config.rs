@@ -72,17 +72,29 @@ pub(crate) struct Invocation {
 /// How each test's child is started (`ISOLATED_TEST_BACKEND`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Backend {
-    /// A fork of the harness (or of a zygote that ran the test's setup): the default.
+    /// A fork of the harness (or of a zygote that ran the test's setup): the default on Unix.
+    #[cfg(unix)]
     Fork,
     /// The test binary executed again for the one test, as cargo-nextest and rusty-fork start
-    /// a test: for systems without a usable fork, and selectable on the others.
+    /// a test: the one backend on Windows, which has no fork, and selectable on Unix.
     Exec,
 }
 
 impl Backend {
+    #[cfg(unix)]
+    const DEFAULT: Self = Backend::Fork;
+    #[cfg(windows)]
+    const DEFAULT: Self = Backend::Exec;
+
     fn from_env(env: Env) -> Result<Self, ConfigError> {
         match env("ISOLATED_TEST_BACKEND").as_deref().map(str::trim) {
-            None | Some("" | "fork") => Ok(Backend::Fork),
+            None | Some("") => Ok(Backend::DEFAULT),
+            #[cfg(unix)]
+            Some("fork") => Ok(Backend::Fork),
+            #[cfg(windows)]
+            Some("fork") => Err(ConfigError(
+                "ISOLATED_TEST_BACKEND=\"fork\": Windows has no fork; every test's child is the test binary started again there (exec)".to_owned(),
+            )),
             Some("exec") => Ok(Backend::Exec),
             Some(other) => Err(ConfigError(format!(
                 "ISOLATED_TEST_BACKEND={other:?} is not a way this harness starts a test's child (fork or exec)"
@@ -409,6 +421,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn the_backend_is_fork_unless_exec_is_asked_and_a_third_is_one_error() {
         assert_eq!(parse(&[], &[]).unwrap().backend, Backend::Fork);
         let backend =

@@ -7,10 +7,16 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::outcome::{ChildEnd, ChildOutcome, ChildReport, SignalNumber};
+use crate::outcome::SignalNumber;
+#[cfg(unix)]
+use crate::outcome::{ChildEnd, ChildOutcome, ChildReport};
+#[cfg(unix)]
 use crate::parent::isolation;
+#[cfg(unix)]
 use crate::parent::launch::fork::call::CallRefused;
+#[cfg(unix)]
 use crate::verdict::{Ending, LastWords};
+#[cfg(unix)]
 use crate::wire;
 
 /// Runs `f` in a forked child and returns its value, carried back over the result channel; or
@@ -28,7 +34,8 @@ use crate::wire;
 /// ```
 ///
 /// It forks, so it refuses to run in a process with more than one thread
-/// ([`Died::NotSingleThreaded`]). [`Isolate`] sets a timeout and a memory limit.
+/// ([`Died::NotSingleThreaded`]); on Windows, which has no fork, it runs nothing and returns
+/// [`Died::NotStarted`] saying so. [`Isolate`] sets a timeout and a memory limit.
 pub fn isolate<T, F>(f: F) -> Result<T, Died>
 where
     T: Serialize + DeserializeOwned,
@@ -36,6 +43,12 @@ where
 {
     Isolate::new().run(f)
 }
+
+/// Why no call is isolated on Windows: a closure exists only in the memory of the process that
+/// holds it, and only a fork copies that memory into a child.
+#[cfg(windows)]
+const NO_FORK: &str = "isolate() runs a closure in a forked child, and Windows has no fork: \
+                       put the call in an #[isolated_test] of its own, which runs in a child of its own";
 
 /// An isolated call with a timeout or a memory limit.
 ///
@@ -79,6 +92,21 @@ impl Isolate {
 
     /// Runs `f` in a forked child: see [`isolate`].
     pub fn run<T, F>(self, f: F) -> Result<T, Died>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> T,
+    {
+        #[cfg(windows)]
+        {
+            drop(f);
+            Err(Died::NotStarted(NO_FORK.to_owned()))
+        }
+        #[cfg(unix)]
+        self.run_forked(f)
+    }
+
+    #[cfg(unix)]
+    fn run_forked<T, F>(self, f: F) -> Result<T, Died>
     where
         T: Serialize + DeserializeOwned,
         F: FnOnce() -> T,
@@ -165,6 +193,7 @@ impl Died {
 
     /// How an isolated call's child ended, read as a test's child's end is ([`Ending`]): the
     /// call's value, encoded, where it returned one; else how it died. `timeout` is the call's.
+    #[cfg(unix)]
     fn of(mut outcome: ChildOutcome, timeout: Option<Duration>) -> Result<Vec<u8>, Died> {
         let ending = Ending::of(&outcome);
         if let Ending::Reported(ChildReport::Returned { .. }) = ending {

@@ -1,4 +1,5 @@
-//! A test harness that runs every test in its own forked child process.
+//! A test harness that runs every test in its own child process: a fork on Unix, the test binary
+//! started again on Windows.
 //!
 //! A test that segfaults, aborts, calls `exit`, hangs, leaks or poisons global state takes only
 //! its own child down; the run goes on and says exactly why that test failed.
@@ -216,7 +217,7 @@
 //! | `ISOLATED_TEST_REPORT` | off | `memory`: after the run, list each passing test's memory line, and where its still reachable growth came from |
 //! | `ISOLATED_TEST_JUNIT` | off | a path: write a JUnit XML report of the run there; `%p` in it becomes the process id |
 //! | `ISOLATED_TEST_SELF_CHECK` | off | `1`: at the end, check and print that the harness holds the descriptors it started with and no child |
-//! | `ISOLATED_TEST_BACKEND` | `fork` | how each test's child is started: `fork` (a fork of the harness, or of a zygote that ran the test's `setup` once) or `exec` (the test binary executed again for the one test, as cargo-nextest starts it; a `setup` then runs in each child) |
+//! | `ISOLATED_TEST_BACKEND` | `fork` (Windows: `exec`) | how each test's child is started: `fork` (a fork of the harness, or of a zygote that ran the test's `setup` once) or `exec` (the test binary executed again for the one test, as cargo-nextest starts it; a `setup` then runs in each child); Windows has no fork, so `exec` is its only one |
 //! | `RUST_TEST_THREADS` | all cores | like `--test-threads` |
 //! | `NO_COLOR`, `CLICOLOR_FORCE` | | colour under `--color auto` (otherwise on where stdout is a terminal and output is captured, as in libtest) |
 //! | `TERM` | | libtest's words are coloured with its terminfo entry's `setaf` and `sgr0` (found as libtest finds it: `TERMINFO`, `TERMINFO_DIRS`, `~/.terminfo`, the system's folders), byte for byte as libtest writes them, and not at all where `TERM` is unset or names a terminal the database lacks (as in libtest, whatever `--color` says); `dumb`: no colour, and no live status line |
@@ -285,9 +286,6 @@
 //! [regex]: https://docs.rs/regex/latest/regex/#syntax
 
 #![deny(missing_docs)]
-
-#[cfg(not(unix))]
-compile_error!("isolated-test forks a child per test and supports Unix-like systems only");
 
 // The data flows one way: registry -> plan -> parent (spawn) -> child -> wire -> parent
 // (supervisor) -> outcome -> verdict -> report, with the runner driving it test by test.

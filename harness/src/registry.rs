@@ -162,6 +162,7 @@ impl TestCase {
 }
 
 /// How many tests are registered, counted without building anything.
+#[cfg(unix)]
 pub(crate) fn registered_count() -> usize {
     inventory::iter::<TestCase>.into_iter().count()
 }

@@ -83,6 +83,7 @@ pub(crate) struct ChannelContents {
 }
 
 /// How many left descriptors a child names (each path may be long; a frame is bounded).
+#[cfg(unix)]
 pub(crate) const NAMED_DESCRIPTORS: usize = 16;
 
 /// How many return addresses a [`Message::Stuck`] frame holds (serde's arrays go up to 32).

@@ -18,7 +18,7 @@ pub(crate) fn run_call(
     memory_limit: Option<u64>,
     body: &mut dyn FnMut() -> Result<Vec<u8>, String>,
 ) -> ! {
-    channel::open(result_fd, token);
+    channel::open(result_fd as u64, token);
     let previous = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
         if channel::on_test_thread() {

@@ -3,14 +3,22 @@
 //! allocate is in [`no_alloc`].
 
 mod hooks;
+#[cfg(unix)]
 pub(crate) mod isolated_call;
+#[cfg(unix)]
+mod leak_sites;
+#[cfg(windows)]
+#[path = "windows/leak_sites.rs"]
 mod leak_sites;
 pub(crate) mod no_alloc;
+#[cfg(unix)]
+mod resources;
+#[cfg(windows)]
+#[path = "windows/resources.rs"]
 mod resources;
 mod test_thread;
 
 use std::io::Write;
-use std::os::fd::{AsRawFd, BorrowedFd};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -27,6 +35,7 @@ pub(crate) use no_alloc::stop::install_stop_handler;
 pub(crate) use no_alloc::stuck::install_stuck_handler;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) use no_alloc::stuck::stuck_signal;
+#[cfg(unix)]
 pub(crate) use test_thread::warm_up_in_the_harness;
 
 /// Whether the process's global allocator counts: one allocation must move the counters. Call in
@@ -80,8 +89,13 @@ impl ChildOptions {
 /// the process, and the panic hook reports it as the test's end.
 pub(crate) const PANIC_ABORTS: bool = cfg!(panic = "abort");
 
+/// No backstop on Windows: the counting allocator's limit holds alone there.
+#[cfg(windows)]
+fn limit_address_space(_memory_limit: u64) {}
+
 /// Caps the child's address space well above its memory limit: a backstop for memory the
 /// counting allocator never sees (`mmap`, a foreign allocator), not the limit itself.
+#[cfg(unix)]
 fn limit_address_space(memory_limit: u64) {
     const SLACK: u64 = 512 << 20;
     let page = 4096;
@@ -188,16 +202,17 @@ fn another_thread_runs() -> bool {
     })
 }
 
-/// Runs `case` in this freshly forked child, reports on `channel`, and ends the process: on a
-/// thread of its own named after the test, as libtest runs it.
+/// Runs `case` in this freshly started child, reports on `channel` (a descriptor's number, or on
+/// Windows a handle's value), and ends the process: on a thread of its own named after the test,
+/// as libtest runs it.
 pub(crate) fn run_test(
     case: &'static TestCase,
-    channel: BorrowedFd<'_>,
+    channel: u64,
     token: u64,
     counting: bool,
     options: ChildOptions,
 ) -> ! {
-    channel::open(channel.as_raw_fd(), token);
+    channel::open(channel, token);
     hooks::set_case(case);
     if let Some(limit) = options.memory_limit {
         limit_address_space(limit);

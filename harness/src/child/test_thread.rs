@@ -45,9 +45,18 @@ pub(super) fn claim() {
     counter::claim_unlocked_share();
 }
 
+/// Blocks the calling thread until the process ends. Allocates nothing.
+#[cfg(windows)]
+fn park_for_good() -> ! {
+    loop {
+        std::thread::park();
+    }
+}
+
 /// Blocks the calling thread until the process ends, with every signal blocked but the scan's
 /// stop signal: a signal sent to the process reaches the test's threads, as in a process of one
 /// thread, and the scan can still stop this one to read its stack. Allocates nothing.
+#[cfg(unix)]
 fn park_for_good() -> ! {
     // Raw: the stop signal is a real-time one, which nix's `Signal` (and so its `SigSet`) cannot
     // name.
@@ -69,6 +78,7 @@ fn park_for_good() -> ! {
 /// returns once the process has one thread again: what starting a test's thread sets up once (the
 /// C library's symbols bound, its cache of thread stacks, std's `RUST_MIN_STACK` read) every child
 /// then inherits set up, instead of doing it again: a trivial test's child took 9% less time.
+#[cfg(unix)]
 pub(crate) fn warm_up_in_the_harness() {
     let started = std::thread::Builder::new()
         .name("isolated-test warm-up".to_owned())

@@ -48,6 +48,9 @@ pub(crate) struct ChildOutcome {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ChildEnd {
     Exited(i32),
+    /// Never on Windows, where no process ends by a signal: a crash ends it with the exception's
+    /// status (an [`Exited`](Self::Exited)).
+    #[cfg_attr(windows, allow(dead_code))]
     Signaled {
         signal: SignalNumber,
         core_dumped: bool,
@@ -64,9 +67,21 @@ pub(crate) struct SignalNumber(pub(crate) i32);
 impl SignalNumber {
     /// `SIGSEGV`, where the signal has a name.
     pub(crate) fn name(self) -> Option<&'static str> {
-        nix::sys::signal::Signal::try_from(self.0)
+        #[cfg(unix)]
+        return nix::sys::signal::Signal::try_from(self.0)
             .ok()
-            .map(|signal| signal.as_str())
+            .map(|signal| signal.as_str());
+        // The C runtime's numbers: no process ends by a signal there, but a test may name one.
+        #[cfg(windows)]
+        return match self.0 {
+            libc::SIGINT => Some("SIGINT"),
+            libc::SIGILL => Some("SIGILL"),
+            libc::SIGFPE => Some("SIGFPE"),
+            libc::SIGSEGV => Some("SIGSEGV"),
+            libc::SIGTERM => Some("SIGTERM"),
+            libc::SIGABRT => Some("SIGABRT"),
+            _ => None,
+        };
     }
 }
 
@@ -105,8 +120,10 @@ pub(crate) struct SetupFailure {
     pub(crate) first: bool,
 }
 
-/// How a setup failed.
+/// How a setup failed. Only a zygote's setup fails apart from a test: on Windows, where a
+/// test's setup runs in its own child, none is made.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(windows, allow(dead_code))]
 pub(crate) enum SetupFailed {
     Panicked {
         /// `src/lib.rs:3:5`, where the panic said.

@@ -62,7 +62,7 @@ fn watch(
         }
         let mut open = 0;
         for (slot, (_, fd)) in fds.iter_mut().zip(streams.open_pipes()) {
-            *slot = sys::raw_io::readable(fd);
+            *slot = sys::raw_io::readable(std::os::fd::AsRawFd::as_raw_fd(fd));
             open += 1;
         }
         if open > 0 {

@@ -1,10 +1,9 @@
 //! A child the supervisor watches: its process and pipes, its deadline, and where it stands with
 //! its timeout and its notice.
 
-use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
-use super::launch::ChildProcess;
+use super::launch::{ChildProcess, ReadEnd};
 use super::signals::GroupSlot;
 use super::slow_notice::Notice;
 use super::streams::{ChildStreams, Stream};
@@ -100,6 +99,7 @@ impl RunningChild {
     }
 
     /// Closes `stream`; the child has said all it will once every pipe is closed.
+    #[cfg(unix)]
     pub(super) fn close(&mut self, stream: Stream) {
         self.streams.close(stream);
         self.note_if_said_all();
@@ -119,7 +119,7 @@ impl RunningChild {
         }
     }
 
-    pub(super) fn open_pipes(&self) -> impl Iterator<Item = (Stream, RawFd)> + '_ {
+    pub(super) fn open_pipes(&self) -> impl Iterator<Item = (Stream, &ReadEnd)> + '_ {
         self.streams.open_pipes()
     }
 }

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use nix::unistd::Pid;
+use crate::sys::Pid;
 
 use crate::wire;
 

@@ -2,16 +2,18 @@
 //! bounds, and once the child ended, decoded with its typed end into a [`ChildOutcome`]. The
 //! supervisor's children and an isolated call's child are read alike.
 
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Instant;
 
-use nix::errno::Errno;
-use nix::unistd;
-
-use super::launch::Reaped;
+use super::launch::{ReadEnd, Reaped};
 use crate::outcome::{CapturedStream, ChildOutcome, SignalNumber, TimedOut};
-use crate::sys::descriptors::close;
 use crate::wire::{self, ChannelContents};
+
+#[cfg(unix)]
+use crate::sys::descriptors::close;
+#[cfg(windows)]
+use crate::sys::windows::pipe_reader::{ReadNow, ThreadedReader};
+#[cfg(windows)]
+use std::mem::drop as close;
 
 /// How much of a pipe one read takes.
 pub(super) const CHUNK: usize = 64 << 10;
@@ -26,9 +28,9 @@ pub(super) enum Stream {
 
 /// The parent's read ends of a child's pipes, and what came through them.
 pub(super) struct ChildStreams {
-    stdout: Option<OwnedFd>,
-    stderr: Option<OwnedFd>,
-    result: Option<OwnedFd>,
+    stdout: Option<ReadEnd>,
+    stderr: Option<ReadEnd>,
+    result: Option<ReadEnd>,
     captured_stdout: CapturedStream,
     captured_stderr: CapturedStream,
     /// What its result channel held so far: never more than the channel's limit and a byte,
@@ -48,7 +50,7 @@ pub(super) struct Ended {
 
 impl ChildStreams {
     /// A started child's read ends; `None` for a stream it writes to the harness's own.
-    pub(super) fn new(stdout: Option<OwnedFd>, stderr: Option<OwnedFd>, result: OwnedFd) -> Self {
+    pub(super) fn new(stdout: Option<ReadEnd>, stderr: Option<ReadEnd>, result: ReadEnd) -> Self {
         Self {
             stdout,
             stderr,
@@ -59,7 +61,7 @@ impl ChildStreams {
         }
     }
 
-    fn pipe(&mut self, stream: Stream) -> &mut Option<OwnedFd> {
+    fn pipe(&mut self, stream: Stream) -> &mut Option<ReadEnd> {
         match stream {
             Stream::Stdout => &mut self.stdout,
             Stream::Stderr => &mut self.stderr,
@@ -68,8 +70,8 @@ impl ChildStreams {
     }
 
     pub(super) fn close(&mut self, stream: Stream) {
-        if let Some(fd) = self.pipe(stream).take() {
-            close(fd);
+        if let Some(end) = self.pipe(stream).take() {
+            close(end);
         }
     }
 
@@ -93,15 +95,15 @@ impl ChildStreams {
     /// Reads what `stream` holds now, up to `max_reads` chunks; closes it at end of file.
     pub(super) fn drain(&mut self, stream: Stream, buffer: &mut [u8], max_reads: usize) {
         for _ in 0..max_reads {
-            let Some(fd) = self.pipe(stream).as_ref() else {
+            let Some(end) = self.pipe(stream).as_ref() else {
                 return;
             };
-            match unistd::read(fd, buffer) {
-                Ok(0) => {
+            match read_now(end, buffer) {
+                ReadNow::Ended => {
                     self.close(stream);
                     return;
                 }
-                Ok(n) => {
+                ReadNow::Bytes(n) => {
                     self.keep(stream, &buffer[..n]);
                     if n < buffer.len() {
                         // A pipe hands over all it holds: it is empty now, and another read
@@ -109,12 +111,7 @@ impl ChildStreams {
                         return;
                     }
                 }
-                Err(Errno::EINTR) => {}
-                Err(Errno::EAGAIN) => return,
-                Err(_) => {
-                    self.close(stream);
-                    return;
-                }
+                ReadNow::Empty => return,
             }
         }
     }
@@ -128,14 +125,14 @@ impl ChildStreams {
         }
     }
 
-    pub(super) fn open_pipes(&self) -> impl Iterator<Item = (Stream, RawFd)> + '_ {
+    pub(super) fn open_pipes(&self) -> impl Iterator<Item = (Stream, &ReadEnd)> + '_ {
         [
             (Stream::Stdout, &self.stdout),
             (Stream::Stderr, &self.stderr),
             (Stream::Result, &self.result),
         ]
         .into_iter()
-        .filter_map(|(stream, fd)| fd.as_ref().map(|fd| (stream, fd.as_raw_fd())))
+        .filter_map(|(stream, end)| end.as_ref().map(|end| (stream, end)))
     }
 
     /// The outcome of the ended child that wrote them: its channel decoded, with its end.
@@ -153,4 +150,35 @@ impl ChildStreams {
             stderr: self.captured_stderr,
         }
     }
+}
+
+/// What one read of a pipe's read end gave, without blocking.
+#[cfg(unix)]
+enum ReadNow {
+    Bytes(usize),
+    /// Nothing now: it would block.
+    Empty,
+    /// End of file, or an error that ends it alike.
+    Ended,
+}
+
+/// Reads what `end` holds now, up to `buffer.len()` bytes.
+#[cfg(unix)]
+fn read_now(end: &ReadEnd, buffer: &mut [u8]) -> ReadNow {
+    use nix::errno::Errno;
+    loop {
+        return match nix::unistd::read(end, buffer) {
+            Ok(0) => ReadNow::Ended,
+            Ok(n) => ReadNow::Bytes(n),
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => ReadNow::Empty,
+            Err(_) => ReadNow::Ended,
+        };
+    }
+}
+
+/// Takes what the inbox a thread filled from `end` holds now, up to `buffer.len()` bytes.
+#[cfg(windows)]
+fn read_now(end: &ThreadedReader, buffer: &mut [u8]) -> ReadNow {
+    end.read_now(buffer)
 }

@@ -2,7 +2,6 @@
 //! pipe drains output, notices exits and enforces deadlines. It never blocks on a child's output.
 
 use std::io;
-use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use super::launch::{Launcher, StartError, TestToStart};
@@ -17,7 +16,7 @@ use crate::child::ChildOptions;
 use crate::outcome::{ChildOutcome, Escapee};
 use crate::registry::{Setup, TestCase};
 use crate::symbols::Frame;
-use crate::sys;
+use crate::sys::{self, RawFd};
 use crate::wire;
 
 /// What the supervisor tells whoever shows the run's progress, from inside its wait.
@@ -73,7 +72,9 @@ pub(crate) struct Supervisor {
     /// Escaped processes killed so far, not yet reported.
     escapees: Vec<Escapee>,
     buffer: Vec<u8>,
+    #[cfg(unix)]
     poll_fds: Vec<libc::pollfd>,
+    #[cfg(unix)]
     poll_owners: Vec<(usize, Stream)>,
     /// The descriptors a new child must close.
     harness_fds: Vec<RawFd>,
@@ -101,7 +102,9 @@ impl Supervisor {
             orphans: OrphanSweeper::default(),
             escapees: Vec::new(),
             buffer: vec![0; CHUNK],
+            #[cfg(unix)]
             poll_fds: Vec::new(),
+            #[cfg(unix)]
             poll_owners: Vec::new(),
             harness_fds: Vec::new(),
             symbolizer: Symbolizer::default(),
@@ -156,14 +159,7 @@ impl Supervisor {
         options: ChildOptions,
         token: u64,
     ) -> Result<(), StartError> {
-        let harness_fds = &mut self.harness_fds;
-        harness_fds.clear();
-        harness_fds.extend(self.wake.fds());
-        self.launcher.own_fds(harness_fds);
-        harness_fds.extend_from_slice(&self.spared_fds);
-        for child in &self.running {
-            harness_fds.extend(child.open_pipes().map(|(_, fd)| fd));
-        }
+        self.list_harness_fds();
         let test = TestToStart {
             case,
             registered,
@@ -175,6 +171,8 @@ impl Supervisor {
         let blocked = signals::TerminationBlocked::new();
         let launched = self.launcher.start(&test, &self.harness_fds)?;
         group.set_group(launched.process.pid().as_raw());
+        // Unix's unblocks the signals; Windows' holds nothing.
+        #[cfg_attr(windows, allow(clippy::drop_non_drop))]
         drop(blocked);
         self.running.push(RunningChild {
             key,
@@ -250,11 +248,7 @@ impl Supervisor {
             if finished.iter().any(|(done, _)| *done == key) || now >= give_up {
                 return finished;
             }
-            // SIGCHLD writes to the wake pipe; the poll is bounded either way.
-            let mut wake = [sys::raw_io::readable(self.wake.fd())];
-            if sys::raw_io::poll(&mut wake, Some(give_up - now)).is_some_and(|ready| ready > 0) {
-                self.wake.drain();
-            }
+            self.wait_for_wake(give_up - now);
         }
     }
 
@@ -326,8 +320,59 @@ impl Supervisor {
         }
     }
 
+    /// The descriptors a new child must close: the wake-up pipe's, the launcher's, the spared
+    /// process's and every running child's pipes.
+    #[cfg(unix)]
+    fn list_harness_fds(&mut self) {
+        use std::os::fd::AsRawFd;
+        let harness_fds = &mut self.harness_fds;
+        harness_fds.clear();
+        harness_fds.extend(self.wake.fds());
+        self.launcher.own_fds(harness_fds);
+        harness_fds.extend_from_slice(&self.spared_fds);
+        for child in &self.running {
+            harness_fds.extend(child.open_pipes().map(|(_, end)| end.as_raw_fd()));
+        }
+    }
+
+    /// None on Windows: a child there inherits only the handles it is given.
+    #[cfg(windows)]
+    fn list_harness_fds(&mut self) {}
+
+    /// Waits at most `timeout` for a child's exit (SIGCHLD writes to the wake pipe).
+    #[cfg(unix)]
+    fn wait_for_wake(&mut self, timeout: Duration) {
+        let mut wake = [sys::raw_io::readable(self.wake.fd())];
+        if sys::raw_io::poll(&mut wake, Some(timeout)).is_some_and(|ready| ready > 0) {
+            self.wake.drain();
+        }
+    }
+
+    /// Waits at most `timeout` for news: a child's end is news.
+    #[cfg(windows)]
+    fn wait_for_wake(&mut self, timeout: Duration) {
+        self.wake.wait(Some(timeout));
+    }
+
+    /// Waits for news (a pipe's bytes or end, a child's end) or `timeout`; reads what arrived.
+    /// Returns whether a child may have exited.
+    #[cfg(windows)]
+    fn poll(&mut self, timeout: Option<Duration>) -> bool {
+        if !self.wake.wait(timeout) {
+            // Timed out: a deadline may have passed.
+            return false;
+        }
+        for child in &mut self.running {
+            for stream in [Stream::Stdout, Stream::Stderr, Stream::Result] {
+                child.drain(stream, &mut self.buffer, READS_PER_WAKE);
+            }
+        }
+        true
+    }
+
     /// Waits for output, a child's exit or `timeout`; reads what arrived. Returns whether a
     /// child may have exited.
+    #[cfg(unix)]
     fn poll(&mut self, timeout: Option<Duration>) -> bool {
         // Reused from call to call: every page the parent writes after a fork is a page fault.
         let (fds, owners) = (&mut self.poll_fds, &mut self.poll_owners);
@@ -335,8 +380,8 @@ impl Supervisor {
         owners.clear();
         fds.push(sys::raw_io::readable(self.wake.fd()));
         for (index, child) in self.running.iter().enumerate() {
-            for (stream, fd) in child.open_pipes() {
-                fds.push(sys::raw_io::readable(fd));
+            for (stream, end) in child.open_pipes() {
+                fds.push(sys::raw_io::readable(std::os::fd::AsRawFd::as_raw_fd(end)));
                 owners.push((index, stream));
             }
         }
@@ -385,6 +430,7 @@ impl Supervisor {
     /// Reaps a child the interruption killed, and whatever is left of its group.
     fn discard(&mut self, child: RunningChild) {
         child.process.kill_tree();
+        #[cfg_attr(windows, allow(clippy::drop_non_drop))]
         drop(child.group);
         self.orphans.group_finished(child.process.pid().as_raw());
         child.process.reap();
@@ -407,6 +453,7 @@ impl Supervisor {
         let signalled_harness = child.group.signal_sent_to_harness();
         let timed_out = child.timed_out();
         // Off the table before the reap frees the group's id for reuse.
+        #[cfg_attr(windows, allow(clippy::drop_non_drop))]
         drop(child.group);
         let pid = child.process.pid();
         let outcome = child.streams.into_outcome(Ended {

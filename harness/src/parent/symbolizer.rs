@@ -2,17 +2,26 @@
 //! harness, since the debug info it loads (tens of megabytes) would otherwise stay in the harness
 //! and make every later fork slower.
 
+#[cfg(unix)]
 use std::fs::File;
+#[cfg(unix)]
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, RawFd};
+#[cfg(unix)]
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, IntoRawFd};
+#[cfg(unix)]
 use std::time::{Duration, Instant};
 
+#[cfg(unix)]
 use nix::fcntl::{fcntl, FcntlArg};
+#[cfg(unix)]
 use nix::unistd::{self, ForkResult, Pid};
 
 use crate::symbols::{self, Frame};
+#[cfg(unix)]
 use crate::sys;
+use crate::sys::RawFd;
 
+#[cfg(unix)]
 /// How long the symboliser may take to answer, loading the debug info the first time.
 const PATIENCE: Duration = Duration::from_secs(30);
 
@@ -20,17 +29,37 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// the debug info is loaded once, outside the harness.
 #[derive(Default)]
 pub(crate) struct Symbolizer {
+    #[cfg(unix)]
     running: Option<Running>,
     /// It failed once: do not fork it again.
+    #[cfg(unix)]
     broken: bool,
 }
 
+#[cfg(unix)]
 struct Running {
     pid: i32,
     requests: File,
     answers: File,
 }
 
+/// Windows forks nothing: the harness names the frames itself.
+#[cfg(windows)]
+impl Symbolizer {
+    pub(crate) fn pid(&self) -> Option<i32> {
+        None
+    }
+
+    pub(crate) fn fds(&self) -> Vec<RawFd> {
+        Vec::new()
+    }
+
+    pub(crate) fn resolve(&mut self, addresses: &[u64]) -> Vec<Frame> {
+        parse(&describe(addresses))
+    }
+}
+
+#[cfg(unix)]
 impl Symbolizer {
     /// Its pid while it runs: a child of the harness that is no test.
     pub(crate) fn pid(&self) -> Option<i32> {
@@ -79,12 +108,14 @@ impl Symbolizer {
     }
 }
 
+#[cfg(unix)]
 impl Drop for Symbolizer {
     fn drop(&mut self) {
         self.stop();
     }
 }
 
+#[cfg(unix)]
 /// Forks the symboliser. The harness has one thread, so the child inherits no lock another
 /// thread held.
 fn start() -> Option<Running> {
@@ -129,6 +160,7 @@ fn start() -> Option<Running> {
     }
 }
 
+#[cfg(unix)]
 /// The symboliser's loop: a line of hex addresses in, their frames and an empty line out.
 fn serve(requests: File, mut answers: File) {
     for line in BufReader::new(requests).lines() {
@@ -145,6 +177,7 @@ fn serve(requests: File, mut answers: File) {
     }
 }
 
+#[cfg(unix)]
 /// Reads one answer: everything up to an empty line. `None` if the symboliser died or took too
 /// long.
 fn read_answer(answers: &mut File) -> Option<String> {

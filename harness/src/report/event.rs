@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::Signal;
+use crate::sys::Signal;
 
 use super::failure_text::FailureReport;
 use super::memory::Captured;

@@ -91,7 +91,13 @@ fn write_timed_out(f: &mut Formatter<'_>, timed_out: &TimedOut) -> fmt::Result {
     if let Some(signal) = timed_out.stopped_by {
         write!(f, " while stopped by signal {signal}")?;
     }
-    write!(f, "; its process group was killed")
+    // Windows kills the test's Job Object: it and everything it started.
+    let killed = if cfg!(windows) {
+        "it and every process it started were killed"
+    } else {
+        "its process group was killed"
+    };
+    write!(f, "; {killed}")
 }
 
 /// The reason of a test that used or left more than it may: heap, descriptors, threads.
@@ -181,17 +187,32 @@ impl Display for Clause<'_> {
             }
             Ending::Reported(ChildReport::Panicked(panic)) => write!(f, "{}", Panicked(panic)),
             Ending::ExitedAfterReport { code } => {
-                write!(f, "exited with status {code} after reporting its result")
+                write!(f, "{} after reporting its result", Exited(*code))
             }
             Ending::ChannelLost => write!(f, "closed or replaced its result channel"),
             Ending::ExitedEarly { code, last_words } => write!(
                 f,
-                "exited with status {code} before the test finished{}",
+                "{} before the test finished{}",
+                Exited(*code),
                 After(last_words.as_ref())
             ),
             Ending::InvalidReport(error) => write!(f, "sent no valid result: {error}"),
             Ending::NotReaped => write!(f, "could not be reaped"),
         }
+    }
+}
+
+/// `exited with status 3`; on Windows, where a crash ends a process with its exception's status,
+/// the crash named: `crashed with exception 0xC0000005 (access violation)`.
+struct Exited(i32);
+
+impl Display for Exited {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        #[cfg(windows)]
+        if let Some(name) = crate::sys::windows::exit_codes::exception_name(self.0) {
+            return write!(f, "crashed with exception 0x{:08X} ({name})", self.0 as u32);
+        }
+        write!(f, "exited with status {}", self.0)
     }
 }
 
@@ -342,7 +363,7 @@ impl Display for SetupFailure {
             SetupFailed::Died(end) => {
                 write!(f, "ended before it said how it went: ")?;
                 match end {
-                    ChildEnd::Exited(code) => write!(f, "exited with status {code}"),
+                    ChildEnd::Exited(code) => write!(f, "{}", Exited(*code)),
                     ChildEnd::Signaled {
                         signal,
                         core_dumped,

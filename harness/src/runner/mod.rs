@@ -4,12 +4,14 @@
 mod scheduler;
 mod trial;
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 
 use crate::cli::Format;
 use crate::config::{Backend, Invocation, NoRun};
 use crate::parent::launch::exec::{self, ExecLauncher};
+#[cfg(unix)]
 use crate::parent::launch::fork::zygote::Zygotes;
+#[cfg(unix)]
 use crate::parent::launch::fork::{ForkContext, ForkLauncher};
 use crate::parent::launch::Launcher;
 use crate::parent::supervisor::Supervisor;
@@ -235,7 +237,7 @@ pub fn harness_missing(integration: bool, bin: Option<&str>, crate_name: &str) -
 /// Everything the run needs: the scheduler with its supervisor, and the outputs.
 fn start_run(
     invocation: &Invocation,
-    (context, zygotes): (ForkContext, Zygotes),
+    forks: Forks,
     tests: Vec<PlannedTest>,
     time_limits: Option<TimeLimits>,
 ) -> Result<Run, HarnessError> {
@@ -253,12 +255,18 @@ fn start_run(
     let stdout_for_tools = matches!(args.format, Format::Json | Format::Junit);
     let slow_after = invocation.defaults.slow_after.filter(|_| !stdout_for_tools);
     let launcher: Box<dyn Launcher> = match invocation.backend {
-        Backend::Fork => Box::new(ForkLauncher::new(context, zygotes)),
+        #[cfg(unix)]
+        Backend::Fork => {
+            let (context, zygotes) = forks;
+            Box::new(ForkLauncher::new(context, zygotes))
+        }
         Backend::Exec => {
+            #[cfg(windows)]
+            let Forks = forks;
             let binary = std::env::current_exe().map_err(|error| {
                 HarnessError::Config(format!("could not find the test binary to run: {error}"))
             })?;
-            Box::new(ExecLauncher::new(binary, context.capture))
+            Box::new(ExecLauncher::new(binary, !args.nocapture))
         }
     };
     let supervisor = Supervisor::new(launcher, slow_after)
@@ -359,11 +367,13 @@ fn open_descriptors() -> usize {
 /// tests), and a fork costs about 40 µs per MB the forking process touched. At one test thread,
 /// already 1,000 trivial tests run 10% faster so (10,000: 19%); for a handful of tests, starting
 /// the zygote costs more than it saves.
+#[cfg(unix)]
 const BASE_ZYGOTE_FROM: usize = 100;
 
 /// With tests in parallel, the processors are busy anyway, and asking the zygote for spares costs
 /// CPU time of its own: through the zygote, 1,000 trivial tests ran 3% slower at j2 (15% more
 /// CPU time), 10,000 ran 18% faster, as the harness's own memory grows with the suite.
+#[cfg(unix)]
 const BASE_ZYGOTE_FROM_IN_PARALLEL: usize = 5_000;
 
 /// A suite this large keeps its registry in a few MB of data the loader relocated (about 280
@@ -371,19 +381,35 @@ const BASE_ZYGOTE_FROM_IN_PARALLEL: usize = 5_000;
 /// tests' 28 MB cost a fork 14 entries. Smaller suites skip reading `/proc/self/smaps`. Each
 /// zygote moves its own copy (a suite this large forks every test from one), while the harness
 /// builds its registry: the harness's start no longer pays for the 28 MB.
+#[cfg(unix)]
 const RELOCATED_DATA_FROM: usize = 10_000;
+#[cfg(unix)]
 const RELOCATED_DATA_AT_LEAST: usize = 2 << 20;
+
+/// What the fork backend starts children from (Unix); nothing on Windows, where every child is
+/// the test binary started again.
+#[cfg(unix)]
+type Forks = (ForkContext, Zygotes);
+#[cfg(windows)]
+struct Forks;
+
+/// Nothing to prepare: see [`Forks`].
+#[cfg(windows)]
+fn prepare_forks(_invocation: &Invocation) -> Result<Forks, HarnessError> {
+    Ok(Forks)
+}
 
 /// What children are forked from: everything they share, with what std allocates lazily and
 /// keeps already allocated (so that it is not counted as any test's leak), and, for a large
 /// suite, the zygote that forks every test without a setup of its own.
-fn prepare_forks(invocation: &Invocation) -> Result<(ForkContext, Zygotes), HarnessError> {
+#[cfg(unix)]
+fn prepare_forks(invocation: &Invocation) -> Result<Forks, HarnessError> {
     crate::child::install_panic_hook();
     crate::child::install_stuck_handler();
     crate::child::install_stop_handler();
     crate::child::warm_up_in_the_harness();
-    let _ = io::stdout().lock().flush();
-    let _ = io::stderr().lock().flush();
+    let _ = io::Write::flush(&mut io::stdout().lock());
+    let _ = io::Write::flush(&mut io::stderr().lock());
     // Its 8 KiB buffer is allocated on first use and kept.
     drop(io::stdin().lock());
     // Every fork copies the page tables of the parent's heap: give back what setup freed.
@@ -415,6 +441,7 @@ fn prepare_forks(invocation: &Invocation) -> Result<(ForkContext, Zygotes), Harn
     Ok((context, zygotes))
 }
 
+#[cfg(unix)]
 fn fork_context(nocapture: bool) -> io::Result<ForkContext> {
     Ok(ForkContext {
         capture: !nocapture,

@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 
-use nix::sys::signal::Signal;
+use crate::sys::Signal;
 
 use crate::child::ChildOptions;
 use crate::outcome::{ChildOutcome, Escapee, RecordedSite, TrackedLeaks};

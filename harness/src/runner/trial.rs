@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::Signal;
+use crate::sys::Signal;
 
 use super::scheduler::{RunError, Scheduler};
 use crate::outcome::{ChildOutcome, ChildReport, HeapDelta};

@@ -1,6 +1,6 @@
 //! Judging a child that must finish its body: it returned, or panicked as `should_panic` asks.
 
-use nix::sys::signal::Signal;
+use crate::sys::Signal;
 
 use super::heap::judge_heap;
 use super::left::judge_left;

@@ -17,7 +17,8 @@ mod findings;
 mod finished;
 mod heap;
 mod left;
-#[cfg(test)]
+// Their reasons are Unix's: signals, process groups.
+#[cfg(all(test, unix))]
 mod tests;
 mod tracked;
 mod tracking;

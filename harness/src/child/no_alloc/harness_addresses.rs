@@ -48,6 +48,7 @@ pub(crate) fn translate_for(harness: &[LoadedObject]) {
 }
 
 /// The harness's address for `address`, or `None` where it has none.
+#[cfg(unix)]
 pub(crate) fn as_harness(address: u64) -> Option<u64> {
     let count = OBJECT_COUNT.load(Relaxed);
     if count == usize::MAX {

@@ -3,10 +3,12 @@
 
 use std::io;
 
+use crate::sys;
+
 /// A byte range `[start, end)`.
 pub(crate) type Range = (usize, usize);
 
-/// Memory of the harness's own, outside the heap and never a root: a private anonymous mapping,
+/// Memory of the harness's own, outside the heap and never a root: a mapping of its own,
 /// zeroed, unmapped when dropped.
 pub(crate) struct Mapped<T: Copy> {
     start: *mut T,
@@ -17,18 +19,8 @@ impl<T: Copy> Mapped<T> {
     /// Room for `len` values of `T`, all bytes zero (so `T` must be valid all-zero).
     pub(crate) fn zeroed(len: usize) -> io::Result<Self> {
         let bytes = (len.max(1) * std::mem::size_of::<T>()).max(1);
-        // SAFETY: a fresh private anonymous mapping; nothing else refers to it.
-        let start = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                bytes,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if start == libc::MAP_FAILED {
+        let start = sys::memory::map_zeroed(bytes, false);
+        if start.is_null() {
             return Err(io::Error::last_os_error());
         }
         Ok(Self {
@@ -50,11 +42,15 @@ impl<T: Copy> Mapped<T> {
         start
     }
 
+    /// Read by the scan, which runs on Unix.
+    #[cfg(unix)]
     pub(crate) fn as_slice(&self) -> &[T] {
         // SAFETY: the mapping holds `len` values, zeroed, and lives as long as `self`.
         unsafe { std::slice::from_raw_parts(self.start, self.len) }
     }
 
+    /// Read by the scan, which runs on Unix.
+    #[cfg(unix)]
     pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
         // SAFETY: the mapping holds `len` values, zeroed, and lives as long as `self`.
         unsafe { std::slice::from_raw_parts_mut(self.start, self.len) }
@@ -64,7 +60,7 @@ impl<T: Copy> Mapped<T> {
 impl<T: Copy> Drop for Mapped<T> {
     fn drop(&mut self) {
         let (start, end) = self.range();
-        // SAFETY: unmaps exactly the mapping made in `zeroed`.
-        unsafe { libc::munmap(start as *mut libc::c_void, (end - start).max(1)) };
+        // SAFETY: unmaps exactly the mapping made in `zeroed`, which nothing uses any more.
+        unsafe { sys::memory::unmap(start as *mut u8, (end - start).max(1)) };
     }
 }

@@ -3,6 +3,9 @@
 //! lock). Nothing here calls `Box`, `Vec` or `String`, takes a lock that allocating code takes,
 //! or panics; memory it needs is a static, on its stack, or mapped with `mmap` ([`mapped`]).
 //!
+//! On Windows, `stop` and `stuck` have twins in `windows/`, and no scan runs (see
+//! `child::leak_sites`).
+//!
 //! Its system calls stay raw `libc` where nix's would not fit: the signals it sends are real-time
 //! ones, which nix's `Signal` cannot name; its descriptors are numbers a test may close, which
 //! nix's `BorrowedFd`-taking calls assume open; its memory reads and maps work on raw addresses.
@@ -13,10 +16,20 @@ pub(crate) mod counting;
 pub(crate) mod fast_path;
 pub(crate) mod forward;
 pub(crate) mod harness_addresses;
+#[cfg(unix)]
 pub(crate) mod held;
 pub(crate) mod mapped;
+#[cfg(unix)]
 pub(crate) mod scan;
+#[cfg(unix)]
 pub(crate) mod stop;
+#[cfg(windows)]
+#[path = "windows/stop.rs"]
+pub(crate) mod stop;
+#[cfg(unix)]
+pub(crate) mod stuck;
+#[cfg(windows)]
+#[path = "windows/stuck.rs"]
 pub(crate) mod stuck;
 pub(crate) mod table;
 pub(crate) mod tracking_heap;

@@ -25,7 +25,10 @@ pub(crate) const EMPTY: usize = 0;
 #[derive(Clone, Copy)]
 pub(crate) struct Slot {
     pub(crate) address: usize,
+    // Read by the scan, which runs on Unix.
+    #[cfg_attr(windows, allow(dead_code))]
     pub(crate) size: usize,
+    #[cfg_attr(windows, allow(dead_code))]
     pub(crate) frames: [usize; FRAMES],
 }
 
@@ -181,6 +184,7 @@ pub(crate) fn counts() -> (usize, u64) {
 }
 
 /// Whether call stacks are recorded.
+#[cfg(unix)]
 pub(crate) fn records_stacks() -> bool {
     RECORD_STACKS.load(Ordering::Relaxed)
 }
@@ -193,6 +197,7 @@ pub(crate) fn range() -> Option<Range> {
 }
 
 /// The table, to be read once recording and tracking are over.
+#[cfg(unix)]
 pub(crate) fn finished_slots() -> Option<&'static [Slot]> {
     let table = TABLE.load(Ordering::Acquire);
     // SAFETY: the mapping holds SLOTS slots and lives for the rest of the process; recording

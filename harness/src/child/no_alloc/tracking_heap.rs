@@ -14,6 +14,8 @@
 use std::alloc::Layout;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use crate::sys;
+
 /// Sizes tried for the region, largest first (a memory limit caps the address space).
 const RESERVATIONS: [usize; 5] = [64 << 30, 16 << 30, 4 << 30, 1 << 30, 256 << 20];
 const SMALLEST: usize = 16;
@@ -32,24 +34,15 @@ static FREE: [AtomicUsize; CLASSES] = [const { AtomicUsize::new(0) }; CLASSES];
 
 /// Reserves the region; `false` if no size could be had. Call in the child, before the body.
 pub(crate) fn start() -> bool {
-    // FreeBSD has no `MAP_NORESERVE`: it reserves no swap for a mapping in any case.
-    #[cfg(not(target_os = "freebsd"))]
-    const NO_RESERVE: libc::c_int = libc::MAP_NORESERVE;
-    #[cfg(target_os = "freebsd")]
-    const NO_RESERVE: libc::c_int = 0;
+    // Windows commits what it maps: gigabytes reserved up front would be charged in full, and
+    // the blocks come from the system allocator there instead.
+    if cfg!(windows) {
+        return false;
+    }
     for bytes in RESERVATIONS {
-        // SAFETY: a fresh private anonymous mapping, reserved without swap; nothing refers to it.
-        let start = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                bytes,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | NO_RESERVE,
-                -1,
-                0,
-            )
-        };
-        if start != libc::MAP_FAILED {
+        // Reserved without swap: pages are had as blocks are cut.
+        let start = sys::memory::map_zeroed(bytes, true);
+        if !start.is_null() {
             let start = start as usize;
             START.store(start, Ordering::Relaxed);
             // Not at `START`, a root that would reach whatever block began there.
@@ -110,7 +103,7 @@ pub(crate) fn free(ptr: *mut u8, layout: Layout) {
     if size >= GIVE_BACK {
         // Its pages go back to the kernel, all but the first, which holds the free list's link.
         // SAFETY: the pages lie inside the block, which nothing uses any more.
-        unsafe { libc::madvise(ptr.add(PAGE).cast(), size - PAGE, libc::MADV_DONTNEED) };
+        unsafe { sys::memory::discard(ptr.add(PAGE), size - PAGE) };
     }
     locked(|| {
         // SAFETY: the block is ours again; its first word links it into its class's list.

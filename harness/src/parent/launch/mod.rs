@@ -28,12 +28,19 @@
 //! watched and reaped to the same typed end.
 
 pub(crate) mod exec;
+#[cfg(unix)]
 pub(crate) mod fork;
+#[cfg(unix)]
 pub(crate) mod pipes;
+#[cfg(unix)]
+mod process;
+#[cfg(windows)]
+#[path = "windows/process.rs"]
 mod process;
 
 use std::io;
-use std::os::fd::{OwnedFd, RawFd};
+
+use crate::sys::RawFd;
 
 pub(crate) use process::{ChildProcess, Reaped};
 
@@ -50,6 +57,7 @@ pub(crate) trait Launcher {
 
     /// Adds to `fds` the launcher's own descriptors that no test's child may keep (a zygote's
     /// socket).
+    #[cfg(unix)]
     fn own_fds(&self, fds: &mut Vec<RawFd>);
 
     /// Whether `pid` is one of the launcher's own processes (a zygote and the spares it forked),
@@ -65,6 +73,8 @@ pub(crate) trait Launcher {
 pub(crate) struct TestToStart {
     pub(crate) case: &'static TestCase,
     /// Its place in the registry's order: a copy of the harness numbers its tests the same.
+    /// (A zygote's business: Windows has none.)
+    #[cfg_attr(windows, allow(dead_code))]
     pub(crate) registered: usize,
     /// The setup its child is to start from, run once for all its tests.
     pub(crate) setup: Option<Setup>,
@@ -78,18 +88,26 @@ pub(crate) struct TestToStart {
 pub(crate) struct Launched {
     pub(crate) process: ChildProcess,
     /// The read end of its stdout; `None` where it writes to the harness's own (`--nocapture`).
-    pub(crate) stdout: Option<OwnedFd>,
+    pub(crate) stdout: Option<ReadEnd>,
     /// The read end of its stderr; `None` where it writes to the harness's own.
-    pub(crate) stderr: Option<OwnedFd>,
+    pub(crate) stderr: Option<ReadEnd>,
     /// The read end of its result channel.
-    pub(crate) result: OwnedFd,
+    pub(crate) result: ReadEnd,
 }
+
+/// The parent's read end of a child's pipe: a descriptor the supervisor polls on Unix; on
+/// Windows, where a pipe cannot be polled, the inbox a thread of the harness fills from it.
+#[cfg(unix)]
+pub(crate) type ReadEnd = std::os::fd::OwnedFd;
+#[cfg(windows)]
+pub(crate) type ReadEnd = crate::sys::windows::pipe_reader::ThreadedReader;
 
 /// Why a test's child could not be had.
 #[derive(Debug)]
 pub(crate) enum StartError {
     Spawn(io::Error),
-    /// The setup it was to start from failed.
+    /// The setup it was to start from failed (in a zygote: never on Windows).
+    #[cfg_attr(windows, allow(dead_code))]
     Setup(SetupFailure),
 }
 

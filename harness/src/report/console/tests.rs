@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use nix::sys::signal::Signal;
+use crate::sys::Signal;
 
 use super::*;
 use crate::outcome::CapturedStream;

@@ -5,7 +5,7 @@
 //! from a multi-threaded process can inherit a lock another thread held and hang the child.
 
 use std::io::{self, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use nix::sys::resource::{setrlimit, Resource};
 use nix::sys::signal::{signal, SigHandler, Signal};
@@ -54,7 +54,7 @@ pub(crate) fn spawn(
             let counting = context.counting;
             child::run_test(
                 test.case,
-                result.as_fd(),
+                result.as_raw_fd() as u64,
                 test.token,
                 counting,
                 test.options,

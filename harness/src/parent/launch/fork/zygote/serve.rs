@@ -189,7 +189,7 @@ fn become_test(
     sys::descriptors::set_blocking(result.as_raw_fd());
     child::run_test(
         case,
-        std::os::fd::AsFd::as_fd(&result),
+        result.as_raw_fd() as u64,
         fork.token,
         context.counting,
         fork.options,

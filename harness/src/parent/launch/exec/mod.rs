@@ -12,26 +12,24 @@
 //! What only a fork can give is given another way or not at all: a test's `setup` runs in each
 //! child before its body (no zygote keeps its result), and `isolate()` inside a test still forks.
 
-use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::os::unix::process::CommandExt;
+#[cfg(unix)]
+mod unix;
+#[cfg(windows)]
+mod windows;
+
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
-use nix::fcntl::{fcntl, FcntlArg, FdFlag};
-use nix::unistd::Pid;
-
-use super::fork::spawn::{join_the_run, take_own_description};
-use super::pipes::{ChildPipes, Pair};
-use super::{ChildProcess, Launched, Launcher, StartError, TestToStart};
 use crate::child::no_alloc::harness_addresses::{self, LoadedObject};
 use crate::child::{self, ChildOptions};
 use crate::env;
 use crate::outcome::EXIT_CHANNEL_LOST;
-use crate::parent::signals;
 use crate::registry::{self, SuiteDefaults};
 use crate::sys;
 use crate::wire;
+#[cfg(unix)]
+use unix::become_test_process;
+#[cfg(windows)]
+use windows::become_test_process;
 
 /// The variable that makes the test binary a test's child, and what it says.
 pub(crate) const ORDER: &str = "ISOLATED_TEST_CHILD_ORDER";
@@ -43,8 +41,12 @@ pub(crate) struct ChildOrder {
     test: String,
     /// The token its result frames carry.
     token: u64,
-    /// The descriptor of its result channel, inherited from the harness.
-    channel: RawFd,
+    /// Its result channel, inherited from the harness: a descriptor's number, or on Windows a
+    /// handle's value.
+    channel: u64,
+    /// On Windows, the inherited handle of the Job Object it joins first.
+    #[cfg(windows)]
+    job: u64,
     /// Its stdout and stderr are the harness's own (`--nocapture`), not pipes.
     stdout_shared: bool,
     stderr_shared: bool,
@@ -78,7 +80,8 @@ impl ChildOrder {
     }
 }
 
-/// Starts each test's child by executing the test binary again.
+/// Starts each test's child by executing the test binary again: how, each system's module says
+/// ([`unix`], [`windows`]).
 pub(crate) struct ExecLauncher {
     binary: PathBuf,
     capture: bool,
@@ -95,77 +98,6 @@ impl ExecLauncher {
             capture,
             objects,
         }
-    }
-}
-
-impl Launcher for ExecLauncher {
-    fn start(
-        &mut self,
-        test: &TestToStart,
-        _harness_fds: &[RawFd],
-    ) -> Result<Launched, StartError> {
-        // Every descriptor of the harness is close-on-exec: the new program keeps none of them
-        // but the three it is given and its result channel.
-        let (result, stdout, stderr) = ChildPipes::new(self.capture, test.case)?.into_pairs();
-        for (_, write) in [Some(&result), stdout.as_ref(), stderr.as_ref()]
-            .into_iter()
-            .flatten()
-        {
-            // The child's ends are open file descriptions of their own: blocking, as a forked
-            // child makes them.
-            sys::descriptors::set_blocking(write.as_raw_fd());
-        }
-        // Its result channel survives the exec; the harness closes its copy once it started.
-        fcntl(&result.1, FcntlArg::F_SETFD(FdFlag::empty())).map_err(io::Error::from)?;
-        let order = ChildOrder {
-            test: test.case.full_name(),
-            token: test.token,
-            channel: result.1.as_raw_fd(),
-            stdout_shared: stdout.is_none(),
-            stderr_shared: stderr.is_none(),
-            harness: std::process::id() as i32,
-            objects: self.objects.clone(),
-            setup: test.setup.map(|setup| setup.key.to_owned()),
-            options: test.options,
-        };
-        let (stdout, stdout_end) = read_end_and_stdio(stdout);
-        let (stderr, stderr_end) = read_end_and_stdio(stderr);
-        let mut command = Command::new(&self.binary);
-        command
-            .env(ORDER, order.encode())
-            .stdin(Stdio::null())
-            .stdout(stdout_end)
-            .stderr(stderr_end)
-            .process_group(0);
-        let spawned = command.spawn();
-        // The write ends, the result channel's and those `command` holds, are the child's alone
-        // now: the harness reads end of file once the child and all it started closed theirs.
-        drop(command);
-        drop(result.1);
-        let spawned = spawned?;
-        Ok(Launched {
-            process: ChildProcess::from_pid(Pid::from_raw(spawned.id() as i32)),
-            stdout,
-            stderr,
-            result: result.0,
-        })
-    }
-
-    fn own_fds(&self, _fds: &mut Vec<RawFd>) {}
-
-    fn owns(&self, _pid: i32) -> bool {
-        false
-    }
-
-    fn stop(&mut self) {}
-}
-
-/// A captured stream's read end, for the harness, and its write end as the child's stdout or
-/// stderr; not captured, the harness's own.
-fn read_end_and_stdio(pair: Option<Pair>) -> (Option<OwnedFd>, Stdio) {
-    match pair {
-        Some((read, write)) => (Some(read), Stdio::from(write)),
-        None => (None, Stdio::inherit()),
     }
 }
 
@@ -196,6 +128,10 @@ pub(crate) fn run_child(order: ChildOrder, suite: &SuiteDefaults) -> ! {
         sys::signals::exit_now(EXIT_CHANNEL_LOST)
     };
     become_test_process(&order);
+    // What a forked child inherits allocated from the harness (std's stdout buffer, stdin's),
+    // allocated here before the body's heap is measured: no test is charged for it.
+    let _ = std::io::Write::flush(&mut std::io::stdout().lock());
+    drop(std::io::stdin().lock());
     harness_addresses::translate_for(&order.objects);
     child::install_panic_hook();
     child::install_stuck_handler();
@@ -215,33 +151,13 @@ pub(crate) fn run_child(order: ChildOrder, suite: &SuiteDefaults) -> ! {
             }
         }
     }
-    // SAFETY: the harness made `channel` this process's result channel, open from its start, and
-    // nothing of this process closes it before `run_test` ends the process.
-    let channel = unsafe { BorrowedFd::borrow_raw(order.channel) };
-    // A process the test starts must not inherit the channel.
-    let _ = fcntl(channel, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
     child::run_test(
         case,
-        channel,
+        order.channel,
         order.token,
         child::counting_is_installed(),
         order.options,
     )
-}
-
-/// What a forked child's backend sets up before it hands over to the test: what every child
-/// does first ([`join_the_run`]), signals, and its own description of a shared stdout.
-fn become_test_process(order: &ChildOrder) {
-    join_the_run(Pid::from_raw(order.harness));
-    // The handlers were the harness's and are gone with the exec; a signal it ignored from its
-    // start (`nohup`) stays ignored, as in a forked child. Its blocked set is inherited.
-    signals::unblock_termination();
-    if order.stdout_shared {
-        take_own_description(1);
-    }
-    if order.stderr_shared {
-        take_own_description(2);
-    }
 }
 
 #[cfg(test)]
@@ -254,6 +170,8 @@ mod tests {
             test: "module::a_test".into(),
             token: 0x5EED,
             channel: 7,
+            #[cfg(windows)]
+            job: 8,
             stdout_shared: false,
             stderr_shared: true,
             harness: 42,
