@@ -298,6 +298,8 @@ mod isolate;
 mod outcome;
 mod parent;
 mod plan;
+#[cfg(test)]
+mod platform;
 mod registry;
 mod report;
 mod runner;

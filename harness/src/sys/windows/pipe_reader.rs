@@ -58,6 +58,9 @@ pub(crate) enum ReadNow {
 struct Inbox {
     bytes: VecDeque<u8>,
     ended: bool,
+    /// The supervisor dropped its end: what comes is read and thrown away, so that the child
+    /// (or what it started) never waits on a full inbox nobody takes from.
+    abandoned: bool,
 }
 
 /// A pipe's read end, read by a thread of its own.
@@ -93,6 +96,7 @@ impl ThreadedReader {
                     let (cell, drained) = &*filled;
                     let mut cell = cell.lock().unwrap_or_else(PoisonError::into_inner);
                     match read {
+                        Ok(n) if n > 0 && cell.0.abandoned => continue,
                         Ok(n) if n > 0 => cell.0.bytes.extend(&buffer[..n]),
                         Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                         _ => {
@@ -105,7 +109,9 @@ impl ThreadedReader {
                     // A child that writes faster than the supervisor takes waits, as it would
                     // on a full pipe.
                     let cell = drained
-                        .wait_while(cell, |cell| cell.0.bytes.len() >= INBOX_LIMIT)
+                        .wait_while(cell, |cell| {
+                            cell.0.bytes.len() >= INBOX_LIMIT && !cell.0.abandoned
+                        })
                         .unwrap_or_else(PoisonError::into_inner);
                     drop(cell);
                     announce();
@@ -132,5 +138,15 @@ impl ThreadedReader {
         }
         drained.notify_all();
         ReadNow::Bytes(n)
+    }
+}
+
+impl Drop for ThreadedReader {
+    fn drop(&mut self) {
+        let (cell, drained) = &*self.inbox;
+        let mut cell = cell.lock().unwrap_or_else(PoisonError::into_inner);
+        cell.0.abandoned = true;
+        cell.0.bytes = VecDeque::new();
+        drained.notify_all();
     }
 }
