@@ -10,6 +10,8 @@ use crate::cli::Format;
 use crate::config::{Backend, Invocation, NoRun};
 use crate::parent::launch::exec::{self, ExecLauncher};
 #[cfg(unix)]
+use crate::parent::launch::fork::prepare::{prepare, ForkPlan};
+#[cfg(unix)]
 use crate::parent::launch::fork::zygote::Zygotes;
 #[cfg(unix)]
 use crate::parent::launch::fork::{ForkContext, ForkLauncher};
@@ -362,30 +364,6 @@ fn open_descriptors() -> usize {
     std::fs::read_dir("/dev/fd").map_or(0, |entries| entries.count())
 }
 
-/// A suite this large forks its tests from a zygote made before the registry is built: the
-/// harness's memory grows with the suite (its registry, plan and bookkeeping: 76 MB for 100,000
-/// tests), and a fork costs about 40 µs per MB the forking process touched. At one test thread,
-/// already 1,000 trivial tests run 10% faster so (10,000: 19%); for a handful of tests, starting
-/// the zygote costs more than it saves.
-#[cfg(unix)]
-const BASE_ZYGOTE_FROM: usize = 100;
-
-/// With tests in parallel, the processors are busy anyway, and asking the zygote for spares costs
-/// CPU time of its own: through the zygote, 1,000 trivial tests ran 3% slower at j2 (15% more
-/// CPU time), 10,000 ran 18% faster, as the harness's own memory grows with the suite.
-#[cfg(unix)]
-const BASE_ZYGOTE_FROM_IN_PARALLEL: usize = 5_000;
-
-/// A suite this large keeps its registry in a few MB of data the loader relocated (about 280
-/// bytes a test), which every fork copies an entry per 4 KiB of; moved to huge pages, 100,000
-/// tests' 28 MB cost a fork 14 entries. Smaller suites skip reading `/proc/self/smaps`. Each
-/// zygote moves its own copy (a suite this large forks every test from one), while the harness
-/// builds its registry: the harness's start no longer pays for the 28 MB.
-#[cfg(unix)]
-const RELOCATED_DATA_FROM: usize = 10_000;
-#[cfg(unix)]
-const RELOCATED_DATA_AT_LEAST: usize = 2 << 20;
-
 /// What the fork backend starts children from (Unix); nothing on Windows, where every child is
 /// the test binary started again.
 #[cfg(unix)]
@@ -399,55 +377,21 @@ fn prepare_forks(_invocation: &Invocation) -> Result<Forks, HarnessError> {
     Ok(Forks)
 }
 
-/// What children are forked from: everything they share, with what std allocates lazily and
-/// keeps already allocated (so that it is not counted as any test's leak), and, for a large
-/// suite, the zygote that forks every test without a setup of its own.
+/// What children are forked from, made before the registry is built: see
+/// [`fork::prepare`](crate::parent::launch::fork::prepare).
 #[cfg(unix)]
 fn prepare_forks(invocation: &Invocation) -> Result<Forks, HarnessError> {
-    crate::child::install_panic_hook();
-    crate::child::install_stuck_handler();
-    crate::child::install_stop_handler();
-    crate::child::warm_up_in_the_harness();
-    let _ = io::Write::flush(&mut io::stdout().lock());
-    let _ = io::Write::flush(&mut io::stderr().lock());
-    // Its 8 KiB buffer is allocated on first use and kept.
-    drop(io::stdin().lock());
-    // Every fork copies the page tables of the parent's heap: give back what setup freed.
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: `malloc_trim` only returns free heap memory to the kernel.
-    unsafe {
-        libc::malloc_trim(0)
-    };
-    let context = fork_context(invocation.args.nocapture)
-        .map_err(|error| HarnessError::Config(format!("could not set up the harness: {error}")))?;
     let args = &invocation.args;
-    // cargo-nextest runs one test per process (`--exact NAME`): a zygote would only add a fork.
-    let one_test = args.exact && args.filters.len() == 1;
-    let from = match invocation.jobs {
-        1 => BASE_ZYGOTE_FROM,
-        _ => BASE_ZYGOTE_FROM_IN_PARALLEL,
+    let plan = ForkPlan {
+        capture: !args.nocapture,
+        // cargo-nextest runs one test per process (`--exact NAME`): a zygote would only add a
+        // fork.
+        one_test: args.exact && args.filters.len() == 1,
+        list: args.list,
+        jobs: invocation.jobs,
+        setup_timeout: invocation.defaults.setup_timeout,
+        forks: invocation.backend == Backend::Fork,
     };
-    let registered = registry::registered_count();
-    let rehome = !args.list && !one_test && registered >= RELOCATED_DATA_FROM;
-    let mut zygotes = Zygotes::new(
-        invocation.defaults.setup_timeout,
-        invocation.jobs,
-        rehome.then_some(RELOCATED_DATA_AT_LEAST),
-    );
-    let forks = invocation.backend == Backend::Fork;
-    if forks && !args.list && !one_test && registered >= from {
-        zygotes.start_base(&context);
-    }
-    Ok((context, zygotes))
-}
-
-#[cfg(unix)]
-fn fork_context(nocapture: bool) -> io::Result<ForkContext> {
-    Ok(ForkContext {
-        capture: !nocapture,
-        counting: crate::child::counting_is_installed(),
-        dev_null: std::fs::File::open("/dev/null")?.into(),
-        task_dir: std::fs::File::open("/proc/self/task").ok().map(Into::into),
-        parent: nix::unistd::getpid(),
-    })
+    prepare(&plan)
+        .map_err(|error| HarnessError::Config(format!("could not set up the harness: {error}")))
 }

@@ -8,6 +8,7 @@
 //! starts no thread, and a zygote refuses to serve after a setup that left one running.
 
 pub(crate) mod call;
+pub(crate) mod prepare;
 pub(in crate::parent::launch) mod spawn;
 pub(crate) mod zygote;
 
