@@ -80,6 +80,16 @@ pub(crate) enum Backend {
     Exec,
 }
 
+/// A switch variable: `1` on, `0` or empty off, unset `None`; anything else one error line.
+fn zero_or_one(env: Env, name: &str) -> Result<Option<bool>, ConfigError> {
+    match env(name).as_deref().map(str::trim) {
+        None => Ok(None),
+        Some("" | "0") => Ok(Some(false)),
+        Some("1") => Ok(Some(true)),
+        Some(other) => Err(ConfigError(format!("{name}={other:?} is neither 1 nor 0"))),
+    }
+}
+
 impl Backend {
     #[cfg(unix)]
     const DEFAULT: Self = Backend::Fork;
@@ -205,8 +215,7 @@ impl Invocation {
             palette,
             dumb_terminal: is_dumb_terminal(env),
             defaults: RunDefaults::from_env(env, suite)?,
-            self_check: env("ISOLATED_TEST_SELF_CHECK")
-                .is_some_and(|value| !value.is_empty() && value != "0"),
+            self_check: zero_or_one(env, "ISOLATED_TEST_SELF_CHECK")?.unwrap_or(false),
             junit: env("ISOLATED_TEST_JUNIT")
                 .or_else(|| env("XML_OUTPUT_FILE"))
                 .filter(|path| !path.is_empty())
@@ -326,16 +335,8 @@ impl RunDefaults {
                 ConfigError(format!("ISOLATED_TEST_SETUP_TIMEOUT={value:?} is not a duration: {why} (try \"2m\", or \"0\" for none)"))
             })?,
         };
-        let strict_leaks = match env("ISOLATED_TEST_STRICT_LEAKS").as_deref().map(str::trim) {
-            None => suite.strict_leaks,
-            Some("" | "0") => false,
-            Some("1") => true,
-            Some(other) => {
-                return Err(ConfigError(format!(
-                    "ISOLATED_TEST_STRICT_LEAKS={other:?} is neither 1 nor 0"
-                )))
-            }
-        };
+        let strict_leaks =
+            zero_or_one(env, "ISOLATED_TEST_STRICT_LEAKS")?.unwrap_or(suite.strict_leaks);
         Ok(Self {
             timeout,
             leak_limit,

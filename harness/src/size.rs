@@ -1,10 +1,16 @@
 //! Sizes in bytes as people write them (`64MiB`, `1.5 GB`) and as the harness prints them.
 
-/// Parses `64MiB`, `64 MiB`, `1.5GB` or a plain number of bytes.
+/// Parses `64MiB`, `64 MiB`, `1.5GB` or a plain number of bytes; a size past 16 EiB (which
+/// bytesize saturates to `u64::MAX`) is an error, not the largest size.
 pub(crate) fn parse(text: &str) -> Result<u64, String> {
-    text.trim()
+    let bytes = text
+        .trim()
         .parse::<bytesize::ByteSize>()
-        .map(|size| size.as_u64())
+        .map(|size| size.as_u64())?;
+    if bytes == u64::MAX {
+        return Err("it is more than 16 EiB, the most a 64-bit size holds".to_owned());
+    }
+    Ok(bytes)
 }
 
 /// `512 B`, `64 MiB`, `1.5 MiB`: binary units, whole where the size is.
@@ -37,6 +43,11 @@ mod tests {
         assert_eq!(parse("1KB"), Ok(1000));
         assert_eq!(parse("4096"), Ok(4096));
         assert!(parse("lots").is_err());
+        assert_eq!(
+            parse("99999999999999999999GiB"),
+            Err("it is more than 16 EiB, the most a 64-bit size holds".to_owned())
+        );
+        assert!(parse("99999999999999999999").is_err());
     }
 
     #[test]

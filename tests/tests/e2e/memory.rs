@@ -78,6 +78,37 @@ fn a_bad_memory_limit_is_one_line() {
 }
 
 #[test]
+fn a_memory_limit_past_what_64_bits_hold_is_one_line_not_the_largest_limit() {
+    let run = fixture!("memory")
+        .env("ISOLATED_TEST_MEMORY_LIMIT", "99999999999999999999GiB")
+        .run();
+    run.assert_exit_code(2);
+    assert_eq!(
+        run.stderr,
+        "error: ISOLATED_TEST_MEMORY_LIMIT=\"99999999999999999999GiB\" is not a size: it is more than 16 EiB, the most a 64-bit size holds (try \"64MiB\", \"1GiB\", or \"0\" for none)\n",
+        "{}",
+        run.context()
+    );
+}
+
+#[test]
+fn the_self_check_switch_is_zero_or_one_like_strict_leaks() {
+    for (name, value) in [
+        ("ISOLATED_TEST_SELF_CHECK", "maybe"),
+        ("ISOLATED_TEST_STRICT_LEAKS", "maybe"),
+    ] {
+        let run = fixture!("memory").env(name, value).run();
+        run.assert_exit_code(2);
+        assert_eq!(
+            run.stderr,
+            format!("error: {name}=\"maybe\" is neither 1 nor 0\n"),
+            "{}",
+            run.context()
+        );
+    }
+}
+
+#[test]
 fn a_heap_peak_over_max_peak_fails() {
     let run = memory();
     let failure = run.assert_failed(
