@@ -140,6 +140,22 @@ fn expectations() -> BTreeMap<&'static str, Expected> {
             reason("sent signal 15 (SIGTERM) to the harness"),
         ),
         (
+            "siege::sends_sigusr1_to_the_harness",
+            reason("sent signal 10 (SIGUSR1) to the harness"),
+        ),
+        (
+            "siege::sends_sigalrm_to_the_harness",
+            reason("sent signal 14 (SIGALRM) to the harness"),
+        ),
+        (
+            "siege::sends_sigsegv_to_the_harness_twice",
+            reason("sent signal 11 (SIGSEGV) to the harness"),
+        ),
+        (
+            "siege::sends_sigtstp_to_the_harness",
+            reason("sent signal 20 (SIGTSTP) to the harness"),
+        ),
+        (
             "siege::sigkills_its_own_process_group",
             reason("killed by signal 9 (SIGKILL)"),
         ),

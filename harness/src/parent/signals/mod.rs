@@ -9,9 +9,14 @@
 //!   recorded against it, and ignored. One the harness was started with ignored (`nohup`) stays
 //!   ignored, in the harness and in every child. A second one ends the harness at once.
 //! - SIGPIPE (`... | head`) kills the children and ends the harness quietly, as a Unix tool ends.
+//! - The signals that ask for no end of the run (`SIGUSR1`, `SIGALRM`, `SIGTSTP`, a `SIGSEGV`
+//!   sent with `kill`, ...) are a test's misdeed when it sent them, and otherwise do what they
+//!   did: [`strays`].
 //!
 //! Handlers only touch atomics and make async-signal-safe calls (`write`, `kill`, `waitid`,
 //! `waitpid`, `getpgid`, `raise`).
+
+mod strays;
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -203,6 +208,7 @@ pub(crate) fn install() -> io::Result<WakePipe> {
             }
         }
     }
+    strays::install()?;
     Ok(WakePipe { read, write })
 }
 
@@ -249,6 +255,7 @@ pub(crate) fn restore_termination_dispositions() {
         // SAFETY: a default or ignored disposition installs no handler.
         let _ = unsafe { nix::sys::signal::signal(signal, handler) };
     }
+    strays::restore();
 }
 
 /// Until children exist, a closed stdout (`--list | head`) just ends the harness, quietly.
@@ -267,6 +274,7 @@ fn termination_signals() -> SigSet {
     for signal in TERMINATION {
         set.add(signal);
     }
+    strays::add_to(&mut set);
     set
 }
 
