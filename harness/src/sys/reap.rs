@@ -87,6 +87,24 @@ pub(crate) fn stopped_by(pid: Pid) -> Option<i32> {
     (info.si_code == libc::CLD_STOPPED).then(|| unsafe { info.si_status() })
 }
 
+/// Lets thread `tid` go: a thread of a test's child that made this process its tracer
+/// (`PTRACE_TRACEME`) and stopped on `signal` (the harness traces nothing itself). Detached, it
+/// gets the signal, as it would untraced: an `abort` then ends its process by SIGABRT at once,
+/// where it waited for its timeout. Allocates nothing, and is async-signal-safe.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn release_traced(tid: libc::pid_t, signal: libc::c_int) {
+    // SAFETY: `PTRACE_DETACH` of a tracee of this process in a ptrace stop: it resumes, given
+    // `signal`, and is traced no more; any other `tid` makes the call fail, and nothing else.
+    unsafe {
+        libc::ptrace(
+            libc::PTRACE_DETACH,
+            tid,
+            std::ptr::null_mut::<libc::c_void>(),
+            signal as usize as *mut libc::c_void,
+        )
+    };
+}
+
 /// Whether child `pid` has ended (and is not reaped yet); false for a process that is not an
 /// unreaped child of this one. Allocates nothing, and is async-signal-safe.
 pub(crate) fn has_ended(pid: Pid) -> bool {

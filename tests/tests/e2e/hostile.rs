@@ -69,6 +69,10 @@ fn expectations() -> BTreeMap<&'static str, Expected> {
         ),
         ("crash::aborts", reason("killed by signal 6 (SIGABRT)")),
         (
+            "crash::asks_to_be_traced_then_aborts",
+            reason("killed by signal 6 (SIGABRT)"),
+        ),
+        (
             "crash::overflows_its_stack",
             reason("killed by signal 6 (SIGABRT)"),
         ),
