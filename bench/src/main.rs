@@ -17,7 +17,16 @@
 //!
 //! - **libtest in process** (`#[test]`), at `--test-threads=1` and `2`: the baseline, no
 //!   isolation. Everything a runner costs on top of it is its *overhead*.
-//! - **isolated-test** (`#[isolated_test]`) at `--test-threads=1` and `2`.
+//! - **isolated-test** (`#[isolated_test]`) at `--test-threads=1` and `2`: its default backend,
+//!   a fork per test.
+//! - **isolated-test exec**: the same isolated-test binary with `ISOLATED_TEST_BACKEND=exec`, at
+//!   `--test-threads=2`: the binary executed again for each test, as cargo-nextest and rusty-fork
+//!   start theirs, and the only backend Windows can have; so that what the exec costs is seen
+//!   beside the fork. On the setup suite it measures something else than the fork backend does: with no
+//!   zygote, every test's child runs the setup (300 ms) again, as under rusty-fork and
+//!   cargo-nextest; still a valid row, what that suite costs under exec (on Windows, say). Only
+//!   at j2: that suite's 300 ms per test already adds over a minute to the full run there, and
+//!   would add twice that at j1.
 //! - **rusty-fork** (`rusty_fork_test!` around `#[test]`), under libtest at `--test-threads=2`:
 //!   each test spawns a copy of the test binary that runs that one test.
 //! - **cargo-nextest** at `-j 2` on the libtest binary (a process per test), when
@@ -39,7 +48,8 @@
 //! small allocations (isolated-test's counting allocator on a hot path), and 100 tests that each
 //! need a 50 MB corpus whose setup takes 300 ms (`setup`): libtest builds it once and shares it,
 //! isolated-test builds it once in a zygote (`main!(setup = warm_up)`) and forks every test from
-//! there, rusty-fork and cargo-nextest build it again in every test's process.
+//! there, rusty-fork, cargo-nextest and isolated-test's exec backend build it again in every
+//! test's process.
 //!
 //! Per suite the runners take turns (each round runs every runner once) and each runner's wall
 //! time is the median of its rounds, so a slow phase of the machine hits all of them alike. The
@@ -59,8 +69,8 @@
 //! quick and smoke runs time starting and listing the 1,000-test ones instead.
 //!
 //! The table ends with a block of #15's targets, each with what this run measured and `met`,
-//! `missed` or `not measured` (a skipped runner, or a row a smaller run leaves out). Its ratios
-//! are also JSON keys:
+//! `missed` or `not measured` (a skipped runner, or a row a smaller run leaves out), and two rows
+//! of ratios with no target (`-`). Its ratios are also JSON keys:
 //!
 //! - `size_100k_vs_1k_j1`, `size_10k_vs_1k_j1`: isolated-test's median wall for the same 1,000
 //!   tests from the larger binary over that from the 1,000-test one (target: 100k at most 1.2);
@@ -78,6 +88,8 @@
 //!   trip (target: at most 2 and 1.5).
 //! - `vs_nextest_j2`, `vs_rusty_fork_j2`: their overhead per trivial test over isolated-test's
 //!   (target: at least 20 and 6).
+//! - `exec_vs_fork_j2`, `exec_vs_nextest_j2`: the exec backend's overhead per trivial test over
+//!   the fork backend's, and over cargo-nextest's (reported, no target).
 //!
 //! Other work on the machine skews every number (the header prints the load average at the start
 //! and the end, and a `spread` per row): run it on an otherwise idle machine.

@@ -74,9 +74,14 @@ impl SuiteResult {
 
     /// `overhead(kind at threads) / overhead(isolated-test at threads)`.
     pub fn vs_isolated(&self, kind: Kind, threads: usize) -> Option<f64> {
+        self.overhead_vs(kind, Kind::Isolated, threads)
+    }
+
+    /// `overhead(kind at threads) / overhead(other at threads)`.
+    pub fn overhead_vs(&self, kind: Kind, other: Kind, threads: usize) -> Option<f64> {
         ratio(
             self.overhead_us(kind, threads)?,
-            self.overhead_us(Kind::Isolated, threads)?,
+            self.overhead_us(other, threads)?,
         )
     }
 }
@@ -176,7 +181,7 @@ impl Report {
     fn suite_rows(&self, out: &mut String) {
         let _ = writeln!(
             out,
-            "{:<13} {:>5}  {:<17} {:>2} {:>10} {:>6} {:>14} {:>8} {:>8}",
+            "{:<13} {:>5}  {:<18} {:>2} {:>10} {:>6} {:>14} {:>8} {:>8}",
             "suite",
             "tests",
             "runner",
@@ -191,7 +196,7 @@ impl Report {
             for (runner, measured) in &suite.rows {
                 let (kind, j) = (runner.kind, runner.threads);
                 let lead = format!(
-                    "{:<13} {:>5}  {:<17} {:>2}",
+                    "{:<13} {:>5}  {:<18} {:>2}",
                     suite.name,
                     suite.subset.tests,
                     runner.name(),
@@ -230,7 +235,7 @@ impl Report {
             let per_fork = micros(self.floor.per_fork(j));
             let _ = writeln!(
                 out,
-                "{:<13} {:>5}  {:<17} {:>2} {:>10.1} {:>6} {:>14.1} {:>8} {:>8.2}",
+                "{:<13} {:>5}  {:<18} {:>2} {:>10.1} {:>6} {:>14.1} {:>8} {:>8.2}",
                 "floor",
                 self.floor.forks,
                 "fork+pipe+waitpid",
@@ -309,6 +314,8 @@ impl Report {
             floor_ratio: [1, 2].map(floor_ratio),
             vs_nextest_j2: trivial.vs_isolated(Kind::Nextest, 2),
             vs_rusty_fork_j2: trivial.vs_isolated(Kind::RustyFork, 2),
+            exec_vs_fork_j2: trivial.vs_isolated(Kind::IsolatedExec, 2),
+            exec_vs_nextest_j2: trivial.overhead_vs(Kind::IsolatedExec, Kind::Nextest, 2),
         }
     }
 

@@ -12,8 +12,11 @@ use crate::cargo::Nextest;
 pub enum Kind {
     /// libtest, every test on a thread of one process: the baseline, no isolation.
     Libtest,
-    /// isolated-test: a forked child per test.
+    /// isolated-test's default (fork) backend: a forked child per test.
     Isolated,
+    /// isolated-test's exec backend (`ISOLATED_TEST_BACKEND=exec`): the isolated-test binary
+    /// executed again (fork + exec) for each test, as cargo-nextest starts it.
+    IsolatedExec,
     /// rusty-fork under libtest: each test spawns (fork + exec) a copy of the test binary that
     /// runs that one test.
     RustyFork,
@@ -30,11 +33,12 @@ pub struct Runner {
 }
 
 /// Every runner, in the order each round runs them.
-pub const RUNNERS: [Runner; 6] = [
+pub const RUNNERS: [Runner; 7] = [
     Runner::new(Kind::Libtest, 1),
     Runner::new(Kind::Isolated, 1),
     Runner::new(Kind::Libtest, 2),
     Runner::new(Kind::Isolated, 2),
+    Runner::new(Kind::IsolatedExec, 2),
     Runner::new(Kind::RustyFork, 2),
     Runner::new(Kind::Nextest, 2),
 ];
@@ -49,6 +53,7 @@ impl Runner {
         match self.kind {
             Kind::Libtest => "libtest",
             Kind::Isolated => "isolated-test",
+            Kind::IsolatedExec => "isolated-test exec",
             Kind::RustyFork => "rusty-fork",
             Kind::Nextest => "cargo-nextest",
         }
@@ -78,11 +83,15 @@ pub fn command(
 ) -> Option<Command> {
     let target = match runner.kind {
         Kind::Libtest | Kind::Nextest => targets.libtest,
-        Kind::Isolated => targets.isolated,
+        Kind::Isolated | Kind::IsolatedExec => targets.isolated,
         Kind::RustyFork => targets.rusty_fork,
     };
     if runner.kind != Kind::Nextest {
-        return Some(test_binary(&executables[target], filter, runner.threads));
+        let mut command = test_binary(&executables[target], filter, runner.threads);
+        if runner.kind == Kind::IsolatedExec {
+            command.env("ISOLATED_TEST_BACKEND", "exec");
+        }
+        return Some(command);
     }
     let mut command = nextest?.run_command(target, runner.threads, filter);
     clean_env(&mut command);
@@ -107,6 +116,7 @@ pub fn clean_env(command: &mut Command) {
         "ISOLATED_TEST_TIMEOUT",
         "ISOLATED_TEST_LEAK_LIMIT",
         "ISOLATED_TEST_SELF_CHECK",
+        "ISOLATED_TEST_BACKEND",
         "NEXTEST_PROFILE",
         "NEXTEST_RETRIES",
         "NEXTEST_TEST_THREADS",

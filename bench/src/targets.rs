@@ -29,6 +29,10 @@ pub struct Headline {
     /// trivial at j2: cargo-nextest's, rusty-fork's overhead per test over isolated-test's.
     pub vs_nextest_j2: Option<f64>,
     pub vs_rusty_fork_j2: Option<f64>,
+    /// trivial at j2: the exec backend's overhead per test over the fork backend's, and over
+    /// cargo-nextest's (reported, no target).
+    pub exec_vs_fork_j2: Option<f64>,
+    pub exec_vs_nextest_j2: Option<f64>,
 }
 
 impl Headline {
@@ -47,6 +51,8 @@ impl Headline {
             "floor_ratio_j2": rounded(floor_j2, 3),
             "vs_nextest_j2": rounded(self.vs_nextest_j2, 3),
             "vs_rusty_fork_j2": rounded(self.vs_rusty_fork_j2, 3),
+            "exec_vs_fork_j2": rounded(self.exec_vs_fork_j2, 3),
+            "exec_vs_nextest_j2": rounded(self.exec_vs_nextest_j2, 3),
         }) else {
             unreachable!("json! of an object literal is an object")
         };
@@ -110,6 +116,15 @@ fn at_least(x: Option<f64>, limit: f64) -> Option<bool> {
     x.map(|x| x >= limit)
 }
 
+/// Reported if every number was measured, else not measured.
+fn reported(numbers: &[Option<f64>]) -> Verdict {
+    if numbers.contains(&None) {
+        Verdict::NotMeasured
+    } else {
+        Verdict::Reported
+    }
+}
+
 /// Every target of #15, in the order. `headline` is `None` when the suites were not run
 /// (`--size`).
 pub fn targets(headline: Option<&Headline>, size: &SizeResult) -> Vec<Target> {
@@ -128,7 +143,7 @@ pub fn targets(headline: Option<&Headline>, size: &SizeResult) -> Vec<Target> {
 }
 
 /// What the suite targets are about and their targets, in [`suite_targets`]' order.
-const SUITE_TARGETS: [(&str, &str); 4] = [
+const SUITE_TARGETS: [(&str, &str); 5] = [
     (
         "small_allocs wall vs in-process libtest, j1 / j2",
         "at most 1.2x",
@@ -145,16 +160,20 @@ const SUITE_TARGETS: [(&str, &str); 4] = [
         "trivial: cargo-nextest's / rusty-fork's overhead over ours, j2",
         "at least 20x / 6x",
     ),
+    (
+        "trivial: exec backend's overhead over fork's / cargo-nextest's, j2",
+        "none set: reported",
+    ),
 ];
 
-fn suite_targets(h: &Headline) -> [Target; 4] {
+fn suite_targets(h: &Headline) -> [Target; 5] {
     let [libtest_j1, libtest_j2] = h.small_allocs_vs_libtest;
     let [floor_j1, floor_j2] = h.floor_ratio;
     let (rusty, nextest) = (
         h.small_allocs_vs_rusty_fork_j2,
         h.small_allocs_vs_nextest_j2,
     );
-    let measured_checks = [
+    let measured_verdicts = [
         (
             // The allocator floor beside it: only context, the verdict is the target's.
             format!(
@@ -163,15 +182,15 @@ fn suite_targets(h: &Headline) -> [Target; 4] {
                 times(libtest_j2, 2),
                 times(h.small_allocs_forwarding_vs_libtest_j1, 2)
             ),
-            vec![at_most(libtest_j1, 1.2), at_most(libtest_j2, 1.2)],
+            Verdict::of(&[at_most(libtest_j1, 1.2), at_most(libtest_j2, 1.2)]),
         ),
         (
             format!("{} / {}", times(rusty, 2), times(nextest, 2)),
-            vec![rusty.map(|r| r < 1.0), nextest.map(|r| r < 1.0)],
+            Verdict::of(&[rusty.map(|r| r < 1.0), nextest.map(|r| r < 1.0)]),
         ),
         (
             format!("{} / {}", times(floor_j1, 2), times(floor_j2, 2)),
-            vec![at_most(floor_j1, 2.0), at_most(floor_j2, 1.5)],
+            Verdict::of(&[at_most(floor_j1, 2.0), at_most(floor_j2, 1.5)]),
         ),
         (
             format!(
@@ -179,20 +198,28 @@ fn suite_targets(h: &Headline) -> [Target; 4] {
                 times(h.vs_nextest_j2, 1),
                 times(h.vs_rusty_fork_j2, 1)
             ),
-            vec![
+            Verdict::of(&[
                 at_least(h.vs_nextest_j2, 20.0),
                 at_least(h.vs_rusty_fork_j2, 6.0),
-            ],
+            ]),
+        ),
+        (
+            format!(
+                "{} / {}",
+                times(h.exec_vs_fork_j2, 2),
+                times(h.exec_vs_nextest_j2, 2)
+            ),
+            reported(&[h.exec_vs_fork_j2, h.exec_vs_nextest_j2]),
         ),
     ];
-    let mut rows = SUITE_TARGETS.into_iter().zip(measured_checks);
+    let mut rows = SUITE_TARGETS.into_iter().zip(measured_verdicts);
     std::array::from_fn(|_| {
-        let ((what, target), (measured, checks)) = rows.next().expect("four of each");
+        let ((what, target), (measured, verdict)) = rows.next().expect("five of each");
         Target {
             what,
             measured,
             target,
-            verdict: Verdict::of(&checks),
+            verdict,
         }
     })
 }

@@ -14,13 +14,15 @@ use serde_json::Value;
 
 /// The keys the JSON line always has (some are `null` when a runner was skipped, and the suite
 /// size ones in every run but the full one).
-const REQUIRED_KEYS: [&str; 25] = [
+const REQUIRED_KEYS: [&str; 27] = [
     "us_per_test_j1",
     "us_per_test_j2",
     "floor_us_j1",
     "floor_us_j2",
     "vs_nextest_j2",
     "vs_rusty_fork_j2",
+    "exec_vs_fork_j2",
+    "exec_vs_nextest_j2",
     "alloc_heavy_ratio",
     "j2_speedup",
     "mb_suite_us_per_test_j2",
@@ -75,7 +77,7 @@ fn bench_runs_every_runner_on_ten_tests_of_each_suite() {
         .output()
         .is_ok_and(|output| output.status.success());
     let rows = json["rows"].as_array().expect("rows");
-    assert_eq!(rows.len(), 4 * 6, "4 suites x 6 runners: {rows:?}");
+    assert_eq!(rows.len(), 4 * 7, "4 suites x 7 runners: {rows:?}");
     for row in rows {
         if row["runner"] == "cargo-nextest" && !nextest_on_path {
             assert_eq!(
@@ -114,6 +116,10 @@ fn bench_runs_every_runner_on_ten_tests_of_each_suite() {
     }
     assert!(json["size_100k_vs_1k_j1"].is_null());
     let targets = json["targets"].as_array().expect("targets");
-    assert_eq!(targets.len(), 6, "one per target of #15: {targets:?}");
+    assert_eq!(
+        targets.len(),
+        7,
+        "one per target of #15, and the exec backend's reported ratios: {targets:?}"
+    );
     assert_eq!(targets[0]["verdict"], "not measured", "{targets:?}");
 }
