@@ -928,3 +928,77 @@ fn the_harness_itself_never_panics() {
         run.run.assert_harness_did_not_panic();
     }
 }
+
+/// `... | head`: the harness's stdout closes while a daemon a test started (out of its process
+/// group, reparented to the harness) still runs. The run ends as an interrupted one, with the
+/// shell's status for SIGPIPE, and kills every process it started, the daemon too.
+#[test]
+fn a_closed_stdout_ends_the_run_and_leaves_nothing_running() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    const GUARD: Duration = Duration::from_secs(60);
+    const DAEMON: &str = "escape::leaves_a_grandchild_that_calls_setsid";
+    let pid_dir = TempDir::new("hostile-closed-stdout");
+    let mut harness = Command::new(env!("CARGO_BIN_EXE_hostile"))
+        // The daemon's test first; the next result line the harness writes meets the closed pipe.
+        .args(["--test-threads=1", "--exact", DAEMON, "flood::stdout"])
+        .env("E2E_PID_DIR", pid_dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("the hostile suite starts");
+    let group = harness.id() as i32;
+    let stdout = harness.stdout.take().expect("stdout is piped");
+    // Reads up to the daemon test's verdict, then drops the read end: stdout is closed.
+    let (said, heard) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let done = line.starts_with(&format!("test {DAEMON} ... "));
+            let _ = said.send(line);
+            if done {
+                return;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    while let Ok(line) = heard.recv_timeout(GUARD) {
+        lines.push(line);
+    }
+    let (ended, end) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = ended.send(harness.wait_with_output());
+    });
+    let Ok(output) = end.recv_timeout(GUARD) else {
+        // SAFETY: a plain signal to the process group this test made.
+        unsafe { libc::kill(-group, libc::SIGKILL) };
+        panic!("the harness did not end within {GUARD:?} after its stdout closed: {lines:?}");
+    };
+    let output = output.expect("the harness is waited for");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some(format!("test {DAEMON} ... ok").as_str()),
+        "{lines:?}\n{stderr}"
+    );
+    assert_eq!(
+        (output.status.code(), output.status.signal()),
+        (Some(128 + libc::SIGPIPE), None),
+        "the harness did not end with the shell's status for SIGPIPE\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked"),
+        "the harness panicked\n{stderr}"
+    );
+    let daemon = pid_dir.read_pid("setsid");
+    assert_eq!(
+        processes_that_outlive_the_run(&[daemon]),
+        Vec::new(),
+        "the daemon outlived the run"
+    );
+}

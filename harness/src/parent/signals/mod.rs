@@ -8,7 +8,8 @@
 //!   is left to the main loop, which judges it once it has exited. From a test's own process group they are that test's misdeed:
 //!   recorded against it, and ignored. One the harness was started with ignored (`nohup`) stays
 //!   ignored, in the harness and in every child. A second one ends the harness at once.
-//! - SIGPIPE (`... | head`) kills the children and ends the harness quietly, as a Unix tool ends.
+//! - SIGPIPE (`... | head`) ends the run as an interruption does, quietly (its report has nowhere
+//!   to go): every child killed, what escaped their groups swept, and the shell's status for it.
 //! - The signals that ask for no end of the run (`SIGUSR1`, `SIGALRM`, `SIGTSTP`, a `SIGSEGV`
 //!   sent with `kill`, ...) are a test's misdeed when it sent them, and otherwise do what they
 //!   did: [`strays`].
@@ -107,25 +108,36 @@ extern "C" fn on_termination(
     info: *mut libc::siginfo_t,
     _context: *mut libc::c_void,
 ) {
-    if signal_number != libc::SIGPIPE {
-        // SAFETY: the kernel hands a valid siginfo to an SA_SIGINFO handler.
-        let sender = unsafe { sender_pid(info) };
-        if let Some(slot) = slot_of(sender) {
-            CULPRITS[slot].store(signal_number, Relaxed);
-            return;
-        }
+    if signal_number == libc::SIGPIPE {
+        // Stdout is gone (`... | head`): the run ends as an interrupted one does, so that the
+        // main loop kills every child and sweeps what escaped their groups (a daemon a test
+        // started), then ends with the shell's status for SIGPIPE. Each later write to the
+        // closed stdout raises it again, and changes nothing.
         if INTERRUPTED.load(Relaxed) == 0 {
             INTERRUPTED.store(signal_number, Relaxed);
-            // Not reaped here: the main loop must still learn how the children that had ended
-            // on their own ended. It reaps every child before it reports.
             cut_short_all();
             wake();
-            return;
         }
+        return;
     }
-    // A broken stdout, or a second Ctrl-C while the first is being handled: end now.
+    // SAFETY: the kernel hands a valid siginfo to an SA_SIGINFO handler.
+    let sender = unsafe { sender_pid(info) };
+    if let Some(slot) = slot_of(sender) {
+        CULPRITS[slot].store(signal_number, Relaxed);
+        return;
+    }
+    if INTERRUPTED.load(Relaxed) == 0 {
+        INTERRUPTED.store(signal_number, Relaxed);
+        // Not reaped here: the main loop must still learn how the children that had ended on
+        // their own ended. It reaps every child before it reports.
+        cut_short_all();
+        wake();
+        return;
+    }
+    // A second Ctrl-C while the first is being handled: end now.
     kill_and_reap_all();
-    // One of `TERMINATION` or SIGPIPE, the signals this handler is installed for: all have a name.
+    // One of `TERMINATION`, the signals this handler is installed for (and SIGPIPE): all have a
+    // name.
     if let Ok(signal) = Signal::try_from(signal_number) {
         // SAFETY: restoring the default disposition is async-signal-safe and installs no handler;
         // the harness then ends as the signal asks.
