@@ -3,6 +3,14 @@
 //!
 //! The fixture suites are this package's bin targets (`fixtures/*.rs`); the tests that run them
 //! are in `tests/e2e/`.
+//!
+//! Every suite runs under the harness's default backend (a fork per test), or under the one
+//! named by [`E2E_BACKEND`] on the driver: `ISOLATED_TEST_E2E_BACKEND=exec cargo test -p
+//! isolated-test-e2e` runs the whole suite with each test's child executed afresh
+//! (`ISOLATED_TEST_BACKEND=exec`), and CI runs it both ways. [`Harness`] and [`cargo`] pass it on;
+//! a suite started with a plain `Command` takes it from [`with_backend_under_test`]. A test that
+//! names a backend keeps it; one about what only a fork gives (a `setup` run once in a zygote,
+//! `isolate()`) pins it with [`Harness::fork_only`] and says why.
 
 mod fifo;
 mod processes;
@@ -15,7 +23,9 @@ pub use processes::{
     assert_process_ends, processes_in_group, processes_that_outlive_the_run, Survivor, TempDir,
 };
 pub use report::{strip_ansi, Failure, Output, Report, Summary};
-pub use run::{pidfd_open, Harness, Run, Running};
+pub use run::{
+    backend_under_test, pidfd_open, with_backend_under_test, Harness, Run, Running, E2E_BACKEND,
+};
 pub use self_check::assert_self_check_balances;
 
 /// This process's `RLIMIT_NOFILE`: what the poisoned-state fixture lowers and the driver expects
@@ -43,9 +53,13 @@ pub fn leaked(bytes: u64, blocks: u64) -> String {
     )
 }
 
-/// The cargo that runs these tests (`$CARGO`), else `cargo` from PATH.
+/// The cargo that runs these tests (`$CARGO`), else `cargo` from PATH, with the backend under
+/// test ([`E2E_BACKEND`]) for the suites it runs.
 pub fn cargo() -> std::process::Command {
-    std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+    let mut command =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    with_backend_under_test(&mut command);
+    command
 }
 
 /// Builds fixture bin `bin` of this package into `target_dir`, a target directory of its own:

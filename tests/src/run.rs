@@ -30,6 +30,36 @@ const SCRUBBED: &[&str] = &[
 ];
 const SCRUBBED_PREFIX: &str = "ISOLATED_TEST_";
 
+/// Set on the driver (`ISOLATED_TEST_E2E_BACKEND=exec cargo test -p isolated-test-e2e`), the
+/// backend every fixture run is started with, unless the test picks one itself: so that the whole
+/// suite, not a sample of it, holds under each backend. `fork` (the harness's default) or `exec`.
+pub const E2E_BACKEND: &str = "ISOLATED_TEST_E2E_BACKEND";
+
+/// The harness's own variable, which [`E2E_BACKEND`] fills in.
+const BACKEND: &str = "ISOLATED_TEST_BACKEND";
+
+/// The backend the driver was asked to run every fixture under ([`E2E_BACKEND`]), if any.
+/// Panics on a value the harness has no backend for, rather than run the suite under the default
+/// and let it pass as the other.
+pub fn backend_under_test() -> Option<&'static str> {
+    let value = std::env::var_os(E2E_BACKEND)?;
+    match value.to_str().map(str::trim) {
+        Some("" | "fork") => None,
+        Some("exec") => Some("exec"),
+        _ => panic!("{E2E_BACKEND}={value:?}: the backends are `fork` and `exec`"),
+    }
+}
+
+/// Gives `command`, a fixture suite started without [`Harness`], the backend under test
+/// ([`E2E_BACKEND`]), unless the command sets `ISOLATED_TEST_BACKEND` itself.
+pub fn with_backend_under_test(command: &mut Command) -> &mut Command {
+    let chosen = command.get_envs().any(|(name, _)| name == BACKEND);
+    if let (Some(backend), false) = (backend_under_test(), chosen) {
+        command.env(BACKEND, backend);
+    }
+    command
+}
+
 /// One invocation of a fixture suite, built up like a [`Command`].
 #[derive(Clone, Debug)]
 pub struct Harness {
@@ -71,6 +101,13 @@ impl Harness {
         self
     }
 
+    /// Runs the suite under the fork backend whatever [`E2E_BACKEND`] says, for a test about what
+    /// only a fork gives (a `setup` run once in a zygote, `isolate()`, the timing of spare
+    /// zygotes): each caller says which, next to the call.
+    pub fn fork_only(self) -> Self {
+        self.env(BACKEND, "fork")
+    }
+
     /// Leaves colour to the test: without this, `--color never` is passed so that no escape
     /// sequence gets between an assertion and the text it is about.
     pub fn colour_under_test(mut self) -> Self {
@@ -85,9 +122,20 @@ impl Harness {
         self
     }
 
+    /// The variables the run is started with: the test's own, and the backend under test
+    /// ([`E2E_BACKEND`]) unless the test picked one.
+    fn final_env(&self) -> Vec<(OsString, OsString)> {
+        let mut env = self.env.clone();
+        let chosen = env.iter().any(|(name, _)| name == BACKEND);
+        if let (Some(backend), false) = (backend_under_test(), chosen) {
+            env.push((BACKEND.into(), backend.into()));
+        }
+        env
+    }
+
     fn command_line(&self) -> String {
         let mut line = String::new();
-        for (name, value) in &self.env {
+        for (name, value) in &self.final_env() {
             let _ = write!(
                 line,
                 "{}={} ",
@@ -133,7 +181,7 @@ impl Harness {
                 command.env_remove(&name);
             }
         }
-        for (name, value) in &self.env {
+        for (name, value) in &self.final_env() {
             command.env(name, value);
         }
         let dispositions = TERMINATION.map(|signal| {

@@ -943,7 +943,8 @@ fn a_closed_stdout_ends_the_run_and_leaves_nothing_running() {
     const GUARD: Duration = Duration::from_secs(60);
     const DAEMON: &str = "escape::leaves_a_grandchild_that_calls_setsid";
     let pid_dir = TempDir::new("hostile-closed-stdout");
-    let mut harness = Command::new(env!("CARGO_BIN_EXE_hostile"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hostile"));
+    let mut harness = isolated_test_e2e::with_backend_under_test(&mut command)
         // The daemon's test first; the next result line the harness writes meets the closed pipe.
         .args(["--test-threads=1", "--exact", DAEMON, "flood::stdout"])
         .env("E2E_PID_DIR", pid_dir.path())

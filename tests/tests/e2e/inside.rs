@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use isolated_test_e2e::strip_ansi;
 
 fn run(binary: &std::path::Path) -> Output {
-    Command::new(binary)
+    isolated_test_e2e::with_backend_under_test(&mut Command::new(binary))
         .args(["--test-threads", "1", "--color", "never"])
         .env("RUST_BACKTRACE", "0")
         .env_remove("RUST_TEST_THREADS")

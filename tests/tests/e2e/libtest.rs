@@ -36,7 +36,7 @@ fn text(bytes: &[u8]) -> String {
 /// Runs a twin with `args` and the environment every comparison shares.
 fn run(binary: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(binary);
-    command
+    isolated_test_e2e::with_backend_under_test(&mut command)
         .args(args)
         .env("RUSTC_BOOTSTRAP", "1")
         .env("RUST_BACKTRACE", "0")
@@ -627,7 +627,7 @@ fn the_end_of_a_run_is_libtests_in_each_format() {
 fn color_always_writes_libtests_bytes_for_each_terminal() {
     let twin = |binary: &std::path::Path, args: &[&str], term: Option<&str>| {
         let mut command = Command::new(binary);
-        command
+        isolated_test_e2e::with_backend_under_test(&mut command)
             .args(args)
             .env("RUSTC_BOOTSTRAP", "1")
             .env("RUST_BACKTRACE", "0")

@@ -194,14 +194,16 @@ fn nocapture_a_test_that_makes_stdout_nonblocking_cannot_break_the_harness() {
     use std::process::{Command, Stdio};
     use std::time::Instant;
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nonblocking"))
-        .args(["--nocapture", "--test-threads=1", "--color", "never"])
-        .env_remove("RUST_BACKTRACE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the fixture starts");
+    let mut child = isolated_test_e2e::with_backend_under_test(&mut Command::new(env!(
+        "CARGO_BIN_EXE_nonblocking"
+    )))
+    .args(["--nocapture", "--test-threads=1", "--color", "never"])
+    .env_remove("RUST_BACKTRACE")
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("the fixture starts");
     let pid = child.id() as i32;
     let pidfd = isolated_test_e2e::pidfd_open(pid).expect("pidfd_open");
     let deadline = Instant::now() + std::time::Duration::from_secs(60);

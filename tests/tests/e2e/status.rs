@@ -17,7 +17,7 @@ fn on_a_terminal(args: &str) -> Option<String> {
 
 /// Runs the flags fixture with `args` on a pseudo-terminal that says it is `term`.
 fn on_a_terminal_called(args: &str, term: &str) -> Option<String> {
-    let output = Command::new("script")
+    let output = isolated_test_e2e::with_backend_under_test(&mut Command::new("script"))
         .args(["-qfec", &format!("{FLAGS} {args}"), "/dev/null"])
         .env_remove("RUST_BACKTRACE")
         .env_remove("NO_COLOR")
