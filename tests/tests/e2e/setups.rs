@@ -1,4 +1,12 @@
 //! Setups run once, in a zygote the tests that need them are forked from (fixtures/setups.rs).
+//!
+//! What these tests hold is the zygote's, which only the fork backend has: a setup run once for
+//! all its tests in a process of its own, its panic said in full once, a setup that left a
+//! thread refused, its own timeout, its death with the harness. Under the exec backend a setup
+//! runs in each test's child before the body (no zygote keeps its result), so each run here is
+//! pinned to fork ([`Harness::fork_only`](isolated_test_e2e::Harness::fork_only)) whatever
+//! `ISOLATED_TEST_E2E_BACKEND` says; the exec backend's setups are held in backends.rs
+//! (`suite_setup`) and by the suite's setup test below, which runs under both.
 
 use isolated_test_e2e::{
     assert_process_ends, assert_self_check_balances, fixture, processes_in_group, Fifo, Run,
@@ -9,7 +17,9 @@ use isolated_test_e2e::{
 fn run_at(threads: usize) -> (Run, Vec<String>) {
     let dir = TempDir::new("setups");
     let log = dir.path().join("setups.log");
+    // The zygote's: see the module's comment.
     let run = fixture!("setups")
+        .fork_only()
         .env("E2E_SETUP_LOG", &log)
         .env("ISOLATED_TEST_REPORT", "memory")
         .env("ISOLATED_TEST_SELF_CHECK", "1")
@@ -102,7 +112,10 @@ fn a_setup_that_leaves_a_thread_running_is_never_forked_from() {
 
 #[test]
 fn a_setup_that_hangs_is_killed_at_its_own_timeout() {
+    // `ISOLATED_TEST_SETUP_TIMEOUT` bounds a zygote's setup; under exec a setup runs in the
+    // test's child, under the test's own timeout.
     let run = fixture!("setups")
+        .fork_only()
         .env("ISOLATED_TEST_SETUP_TIMEOUT", "300ms")
         .args(["--ignored", "--exact", "needs_a_setup_that_hangs"])
         .run();
@@ -133,7 +146,9 @@ fn zygotes_die_with_the_harness_under_sigkill_and_sigint() {
     for signal in [libc::SIGKILL, libc::SIGINT] {
         let dir = TempDir::new("setups-killed");
         let fifo = Fifo::create(dir.path().join("ready"));
+        // The zygote's death with the harness: under exec there is no zygote.
         let running = fixture!("setups")
+            .fork_only()
             .env("E2E_READY_FIFO", fifo.path())
             .args(["--ignored", "--exact", "waits_for_a_signal"])
             .spawn();
