@@ -14,7 +14,8 @@ use crate::report::{strip_ansi, Failure, Report};
 
 /// How long one harness run may take before the driver calls it hung, kills it and fails.
 /// Not a timing threshold: every fixture run ends in about a second; this turns a hang (say, a
-/// harness waiting on a grandchild's pipe) into a failure instead of a stuck `cargo test`.
+/// harness waiting on a grandchild's pipe) into a failure instead of a stuck `cargo test`. A run
+/// of thousands of tests sets its own ([`Harness::hang_guard`]).
 pub(crate) const HANG_GUARD: Duration = Duration::from_secs(60);
 
 /// Variables the harness, std or the colour crates read: never inherited from the developer's
@@ -69,6 +70,8 @@ pub struct Harness {
     colour_under_test: bool,
     /// Termination signals the suite starts with ignored, as under `nohup`.
     started_ignoring: Vec<libc::c_int>,
+    /// How long the run may take before it is called hung: [`HANG_GUARD`] unless set.
+    hang_guard: Duration,
 }
 
 /// The signals whose disposition at start the harness keeps (ignored stays ignored): reset for
@@ -84,6 +87,7 @@ impl Harness {
             env: Vec::new(),
             colour_under_test: false,
             started_ignoring: Vec::new(),
+            hang_guard: HANG_GUARD,
         }
     }
 
@@ -106,6 +110,13 @@ impl Harness {
     /// zygotes): each caller says which, next to the call.
     pub fn fork_only(self) -> Self {
         self.env(BACKEND, "fork")
+    }
+
+    /// Calls the run hung only after `guard` rather than [`HANG_GUARD`], for a suite whose run
+    /// takes more than a few seconds (thousands of tests): each caller says how long it takes.
+    pub fn hang_guard(mut self, guard: Duration) -> Self {
+        self.hang_guard = guard;
+        self
     }
 
     /// Leaves colour to the test: without this, `--color never` is passed so that no escape
@@ -159,8 +170,8 @@ impl Harness {
         args
     }
 
-    /// Runs the suite to the end and returns what it printed. Panics if it runs for
-    /// [`HANG_GUARD`], after killing its process group.
+    /// Runs the suite to the end and returns what it printed. Panics if it runs for its hang
+    /// guard ([`HANG_GUARD`] unless set), after killing its process group.
     pub fn run(&self) -> Run {
         self.spawn().wait()
     }
@@ -232,6 +243,7 @@ impl Harness {
             pid,
             pidfd,
             finished,
+            hang_guard: self.hang_guard,
         }
     }
 }
@@ -243,6 +255,7 @@ pub struct Running {
     pid: libc::pid_t,
     pidfd: OwnedFd,
     finished: mpsc::Receiver<io::Result<Output>>,
+    hang_guard: Duration,
 }
 
 impl Running {
@@ -283,17 +296,18 @@ impl Running {
         );
     }
 
-    /// Waits for the suite to end and returns what it printed. Panics if it runs for
-    /// [`HANG_GUARD`] more, after killing its process group.
+    /// Waits for the suite to end and returns what it printed. Panics if it runs for its hang
+    /// guard more, after killing its process group.
     pub fn wait(self) -> Run {
         let command_line = self.command_line;
-        let output = match self.finished.recv_timeout(HANG_GUARD) {
+        let hang_guard = self.hang_guard;
+        let output = match self.finished.recv_timeout(hang_guard) {
             Ok(output) => output.unwrap_or_else(|error| panic!("`{command_line}`: {error}")),
             Err(_) => {
                 // SAFETY: signals the process group we created for this run.
                 unsafe { libc::kill(-self.pid, libc::SIGKILL) };
                 panic!(
-                    "`{command_line}` did not finish within {HANG_GUARD:?}; its process group was killed"
+                    "`{command_line}` did not finish within {hang_guard:?}; its process group was killed"
                 );
             }
         };
