@@ -87,20 +87,30 @@ pub(crate) fn stopped_by(pid: Pid) -> Option<i32> {
     (info.si_code == libc::CLD_STOPPED).then(|| unsafe { info.si_status() })
 }
 
-/// Lets thread `tid` go: a thread of a test's child that made this process its tracer
-/// (`PTRACE_TRACEME`) and stopped on `signal` (the harness traces nothing itself). Detached, it
-/// gets the signal, as it would untraced: an `abort` then ends its process by SIGABRT at once,
-/// where it waited for its timeout. Allocates nothing, and is async-signal-safe.
+/// Lets go a thread of process group `group` (a test's child's) that made this process its
+/// tracer (`PTRACE_TRACEME`) and waits in a ptrace stop (the harness traces nothing itself):
+/// detached, it gets the signal it stopped on, as it would untraced, so an `abort` after it ends
+/// its process by SIGABRT at once instead of waiting for its timeout. Looked for by the group's
+/// traced threads, not taken from the SIGCHLD of the stop, which merges with other children's.
+/// Allocates nothing.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-pub(crate) fn release_traced(tid: libc::pid_t, signal: libc::c_int) {
-    // SAFETY: `PTRACE_DETACH` of a tracee of this process in a ptrace stop: it resumes, given
-    // `signal`, and is traced no more; any other `tid` makes the call fail, and nothing else.
+pub(crate) fn release_traced_in(group: Pid) {
+    let flags = libc::WSTOPPED | libc::WNOHANG | libc::WNOWAIT | libc::__WALL;
+    let Some(info) = waitid(libc::P_PGID, group.as_raw() as libc::id_t, flags) else {
+        return;
+    };
+    if info.si_code != libc::CLD_TRAPPED {
+        return;
+    }
+    // SAFETY: for a trapped thread, `si_pid` is its id and `si_status` the signal it stopped
+    // on; `PTRACE_DETACH` of a tracee of this process in a ptrace stop resumes it, given that
+    // signal, traced no more.
     unsafe {
         libc::ptrace(
             libc::PTRACE_DETACH,
-            tid,
+            info.si_pid(),
             std::ptr::null_mut::<libc::c_void>(),
-            signal as usize as *mut libc::c_void,
+            info.si_status() as usize as *mut libc::c_void,
         )
     };
 }

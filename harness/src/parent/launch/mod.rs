@@ -72,9 +72,8 @@ pub(crate) trait Launcher {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct TestToStart {
     pub(crate) case: &'static TestCase,
-    /// Its place in the registry's order: a copy of the harness numbers its tests the same.
-    /// (A zygote's business: Windows has none.)
-    #[cfg_attr(windows, allow(dead_code))]
+    /// Its place in the registry's order: a copy of the harness (a zygote, a child started
+    /// again) numbers its tests the same.
     pub(crate) registered: usize,
     /// The setup its child is to start from, run once for all its tests.
     pub(crate) setup: Option<Setup>,

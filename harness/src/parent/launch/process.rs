@@ -39,6 +39,9 @@ impl ChildProcess {
     /// Whether it has ended, its zombie left for [`reap`](Self::reap); also true for a pid that
     /// is not this process's child any more, which the reap says ([`ChildEnd::NotReaped`]).
     pub(crate) fn has_ended(&self) -> bool {
+        // A thread of it that made the harness its tracer waits at each signal until let go.
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        sys::reap::release_traced_in(self.pid);
         #[cfg(not(target_vendor = "apple"))]
         {
             use nix::errno::Errno;

@@ -15,7 +15,7 @@
 //!   did: [`strays`].
 //!
 //! Handlers only touch atomics and make async-signal-safe calls (`write`, `kill`, `waitid`,
-//! `waitpid`, `getpgid`, `raise`, `ptrace`).
+//! `waitpid`, `getpgid`, `raise`).
 
 mod strays;
 
@@ -83,23 +83,7 @@ fn wake() {
     }
 }
 
-extern "C" fn on_child_exit(
-    _signal: libc::c_int,
-    info: *mut libc::siginfo_t,
-    _context: *mut libc::c_void,
-) {
-    // A thread of a test's child that made the harness its tracer (`PTRACE_TRACEME`) stops at
-    // each signal until its tracer lets it go: let go at once, it gets the signal as untraced.
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    // SAFETY: the kernel hands a valid siginfo to an SA_SIGINFO handler; for a trapped child,
-    // `si_status` holds the signal it stopped on.
-    unsafe {
-        if (*info).si_code == libc::CLD_TRAPPED {
-            sys::reap::release_traced(sender_pid(info), (*info).si_status());
-        }
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    let _ = info;
+extern "C" fn on_child_exit(_: libc::c_int) {
     wake();
 }
 
@@ -215,10 +199,10 @@ pub(crate) fn install() -> io::Result<WakePipe> {
     let (read, write) = crate::sys::pipes::pipe(true)?;
     WAKE_WRITE.store(write.as_raw_fd(), Relaxed);
     // Not SA_NOCLDSTOP: it would also keep back the SIGCHLD of a traced thread's stop, which
-    // `on_child_exit` lets go.
+    // the main loop then lets go (`ChildProcess::has_ended`).
     let wake = SigAction::new(
-        SigHandler::SigAction(on_child_exit),
-        SaFlags::SA_RESTART | SaFlags::SA_SIGINFO,
+        SigHandler::Handler(on_child_exit),
+        SaFlags::SA_RESTART,
         SigSet::empty(),
     );
     let terminate = SigAction::new(

@@ -39,6 +39,9 @@ pub(crate) const ORDER: &str = "ISOLATED_TEST_CHILD_ORDER";
 pub(crate) struct ChildOrder {
     /// The test's full name, as the registry names it.
     test: String,
+    /// Its place in the registry's order, the same in every start of this binary: the child
+    /// finds its test there (and checks its name), not by naming every test of the suite.
+    registered: usize,
     /// The token its result frames carry.
     token: u64,
     /// Its result channel, inherited from the harness: a descriptor's number, or on Windows a
@@ -120,10 +123,15 @@ pub(crate) fn order_from_env() -> Option<ChildOrder> {
 /// Runs the test `order` names as a forked child would, and ends the process; `suite` has the
 /// setup of the tests that name none.
 pub(crate) fn run_child(order: ChildOrder, suite: &SuiteDefaults) -> ! {
-    let Some(case) = registry::in_order()
-        .into_iter()
-        .find(|case| case.full_name() == order.test)
-    else {
+    let registered = registry::in_order();
+    let at_its_place = registered
+        .get(order.registered)
+        .filter(|case| case.full_name() == order.test);
+    let Some(&case) = at_its_place.or_else(|| {
+        registered
+            .iter()
+            .find(|case| case.full_name() == order.test)
+    }) else {
         eprintln!("error: this binary has no test named {}", order.test);
         sys::signals::exit_now(EXIT_CHANNEL_LOST)
     };
@@ -168,6 +176,7 @@ mod tests {
     fn an_order_comes_back_as_it_was_sent() {
         let order = ChildOrder {
             test: "module::a_test".into(),
+            registered: 3,
             token: 0x5EED,
             channel: 7,
             #[cfg(windows)]

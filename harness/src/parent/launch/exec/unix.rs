@@ -37,6 +37,7 @@ impl Launcher for ExecLauncher {
         fcntl(&result.1, FcntlArg::F_SETFD(FdFlag::empty())).map_err(io::Error::from)?;
         let order = ChildOrder {
             test: test.case.full_name(),
+            registered: test.registered,
             token: test.token,
             channel: result.1.as_raw_fd() as u64,
             stdout_shared: stdout.is_none(),

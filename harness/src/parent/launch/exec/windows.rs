@@ -27,6 +27,7 @@ impl Launcher for ExecLauncher {
         let stderr = captures_stderr.then(io::pipe).transpose()?;
         let order = ChildOrder {
             test: test.case.full_name(),
+            registered: test.registered,
             token: test.token,
             channel: handles::value_of(&result_write),
             job: handles::value_of(job.handle()),
