@@ -86,6 +86,39 @@ fn read_file(path: &std::ffi::CStr, buffer: &mut [u8], whole: bool) -> Option<us
     complete.then_some(length)
 }
 
+/// Opens `path` to read, close-on-exec, as a raw descriptor the caller closes; `None` if it
+/// cannot. Allocates nothing.
+pub(crate) fn open_read_only(path: &std::ffi::CStr) -> Option<RawFd> {
+    use std::os::fd::IntoRawFd;
+    let flags = nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC;
+    nix::fcntl::open(path, flags, Mode::empty())
+        .ok()
+        .map(IntoRawFd::into_raw_fd)
+}
+
+/// Reads into `into` from `fd` at `offset`, as much as one `pread` gives, retrying after a
+/// signal; returns how many bytes it read (0 on an error). Allocates nothing.
+pub(crate) fn read_file_at(fd: RawFd, offset: u64, into: &mut [u8]) -> usize {
+    loop {
+        // SAFETY: reads at most `into.len()` bytes into `into`, which we own; `fd` is a plain
+        // descriptor number, and a bad one makes the call fail.
+        let read = unsafe {
+            libc::pread(
+                fd,
+                into.as_mut_ptr().cast(),
+                into.len(),
+                offset as libc::off_t,
+            )
+        };
+        if read >= 0 {
+            return read as usize;
+        }
+        if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return 0;
+        }
+    }
+}
+
 /// Copies `into.len()` bytes of this process's memory from address `start` into `into` through
 /// the kernel (`process_vm_readv` on this process), which stops at a page that cannot be read
 /// rather than faulting; returns how many bytes it copied. Allocates nothing.
