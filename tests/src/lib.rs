@@ -12,24 +12,32 @@
 //! names a backend keeps it; one about what only a fork gives (a `setup` run once in a zygote,
 //! `isolate()`) pins it with [`Harness::fork_only`] and says why.
 
+// FIFOs, process groups, pidfds and /proc are Unix's: the tests that need them are Unix-only.
+#[cfg(unix)]
 mod fifo;
+#[cfg(unix)]
 mod processes;
 mod report;
 mod run;
 mod self_check;
+mod temp_dir;
 
+#[cfg(unix)]
 pub use fifo::Fifo;
+#[cfg(unix)]
 pub use processes::{
-    assert_process_ends, processes_in_group, processes_that_outlive_the_run, Survivor, TempDir,
+    assert_process_ends, processes_in_group, processes_that_outlive_the_run, Survivor,
 };
 pub use report::{strip_ansi, Failure, Output, Report, Summary};
-pub use run::{
-    backend_under_test, pidfd_open, with_backend_under_test, Harness, Run, Running, E2E_BACKEND,
-};
+pub use run::{backend_under_test, with_backend_under_test, Harness, Run, E2E_BACKEND};
+#[cfg(unix)]
+pub use run::{pidfd_open, Running};
 pub use self_check::assert_self_check_balances;
+pub use temp_dir::TempDir;
 
 /// This process's `RLIMIT_NOFILE`: what the poisoned-state fixture lowers and the driver expects
 /// the next test to see unchanged.
+#[cfg(unix)]
 pub fn rlimit_nofile() -> libc::rlimit {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
@@ -51,6 +59,19 @@ pub fn leaked(bytes: u64, blocks: u64) -> String {
     format!(
         "leaked {bytes} bytes in {blocks} {allocations} (limit: 0 bytes); allow it with #[isolated_test(leak_limit = {bytes})] or #[isolated_test(allow_leaks)]"
     )
+}
+
+/// What a timed-out test's reason says was killed with it: its process group on Unix, its job
+/// (the test and every process it started) on Windows.
+pub const KILLED_AT_TIMEOUT: &str = if cfg!(windows) {
+    "it and every process it started were killed"
+} else {
+    "its process group was killed"
+};
+
+/// `timed out after AFTER; ...`: the reason line of a test killed at its timeout.
+pub fn timed_out(after: &str) -> String {
+    format!("timed out after {after}; {KILLED_AT_TIMEOUT}")
 }
 
 /// The cargo that runs these tests (`$CARGO`), else `cargo` from PATH, with the backend under
@@ -90,8 +111,12 @@ pub fn build_fixture_apart(
 
 /// Builds test target `target` of this package (`test = false`: `cargo test` leaves it alone) in
 /// `target_dir`, a target directory of its own (the outer `cargo test` holds the normal one), and
-/// returns its executable.
+/// returns its executable; or returns the one named by `ISOLATED_TEST_E2E_BUILT_<target>`, built
+/// beforehand where this driver cannot start cargo (under Wine: tests/windows/run).
 pub fn build_test_target(target: &str, target_dir: &std::path::Path) -> std::path::PathBuf {
+    if let Some(built) = std::env::var_os(format!("ISOLATED_TEST_E2E_BUILT_{target}")) {
+        return built.into();
+    }
     let output = cargo()
         .args([
             "test",
@@ -126,5 +151,28 @@ pub fn build_test_target(target: &str, target_dir: &std::path::Path) -> std::pat
 macro_rules! fixture {
     ($name:literal) => {
         $crate::Harness::new(env!(concat!("CARGO_BIN_EXE_", $name)))
+    };
+}
+
+/// A fixture suite whose every item is about what only Unix has (fork, signals, descriptors,
+/// process groups): on Unix the items as written; elsewhere a `main` that says so and exits 2,
+/// so that the bin target builds everywhere and no test is claimed to pass. The tests that run
+/// it are Unix-only too.
+#[macro_export]
+macro_rules! unix_only_suite {
+    ($($item:item)*) => {
+        $(
+            #[cfg(unix)]
+            $item
+        )*
+
+        #[cfg(not(unix))]
+        fn main() {
+            eprintln!(
+                "{}: this suite is about what only Unix has; it runs nothing here",
+                env!("CARGO_BIN_NAME")
+            );
+            std::process::exit(2);
+        }
     };
 }

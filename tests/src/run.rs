@@ -2,15 +2,24 @@
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
+#[cfg(unix)]
 use std::io;
+#[cfg(unix)]
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+#[cfg(unix)]
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
+#[cfg(unix)]
 use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::report::{strip_ansi, Failure, Report};
+
+// Windows has no process group, pidfd or signal to give a run: there a run is waited for by
+// polling, and a hung one killed through its handle.
+#[cfg(windows)]
+mod windows;
 
 /// How long one harness run may take before the driver calls it hung, kills it and fails.
 /// Not a timing threshold: every fixture run ends in about a second; this turns a hang (say, a
@@ -69,6 +78,7 @@ pub struct Harness {
     env: Vec<(OsString, OsString)>,
     colour_under_test: bool,
     /// Termination signals the suite starts with ignored, as under `nohup`.
+    #[cfg(unix)]
     started_ignoring: Vec<libc::c_int>,
     /// How long the run may take before it is called hung: [`HANG_GUARD`] unless set.
     hang_guard: Duration,
@@ -77,6 +87,7 @@ pub struct Harness {
 /// The signals whose disposition at start the harness keeps (ignored stays ignored): reset for
 /// every run, so that a driver started in the background (where a shell ignores SIGINT and
 /// SIGQUIT) or under `nohup` tests the same thing as one started from a terminal.
+#[cfg(unix)]
 const TERMINATION: [libc::c_int; 4] = [libc::SIGHUP, libc::SIGINT, libc::SIGQUIT, libc::SIGTERM];
 
 impl Harness {
@@ -86,6 +97,7 @@ impl Harness {
             args: Vec::new(),
             env: Vec::new(),
             colour_under_test: false,
+            #[cfg(unix)]
             started_ignoring: Vec::new(),
             hang_guard: HANG_GUARD,
         }
@@ -128,6 +140,7 @@ impl Harness {
 
     /// Starts the suite with `signal` ignored, as `nohup` does for SIGHUP; every other
     /// termination signal starts with its default disposition.
+    #[cfg(unix)]
     pub fn started_ignoring(mut self, signal: libc::c_int) -> Self {
         self.started_ignoring.push(signal);
         self
@@ -172,20 +185,30 @@ impl Harness {
 
     /// Runs the suite to the end and returns what it printed. Panics if it runs for its hang
     /// guard ([`HANG_GUARD`] unless set), after killing its process group.
+    #[cfg(unix)]
     pub fn run(&self) -> Run {
         self.spawn().wait()
     }
 
-    /// Starts the suite and returns at once, for a test that acts on the harness while it runs.
-    pub fn spawn(&self) -> Running {
+    /// Runs the suite to the end and returns what it printed. Panics if it runs for its hang
+    /// guard ([`HANG_GUARD`] unless set), after killing it (its tests' processes die with it, in
+    /// its job).
+    #[cfg(windows)]
+    pub fn run(&self) -> Run {
+        let command_line = self.command_line();
+        let output = windows::run_to_end(self.command(), &command_line, self.hang_guard);
+        Run::new(command_line, output)
+    }
+
+    /// The suite's command: its arguments, no stdin, its output piped, and the environment
+    /// scrubbed of what the harness reads but the test does not set.
+    fn command(&self) -> Command {
         let mut command = Command::new(&self.program);
         command
             .args(self.final_args())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // Its own group, so that the hang guard can kill it and whatever it started.
-            .process_group(0);
+            .stderr(Stdio::piped());
         for (name, _) in std::env::vars_os() {
             let text = name.to_string_lossy();
             if SCRUBBED.contains(&&*text) || text.starts_with(SCRUBBED_PREFIX) {
@@ -195,6 +218,15 @@ impl Harness {
         for (name, value) in &self.final_env() {
             command.env(name, value);
         }
+        command
+    }
+
+    /// Starts the suite and returns at once, for a test that acts on the harness while it runs.
+    #[cfg(unix)]
+    pub fn spawn(&self) -> Running {
+        let mut command = self.command();
+        // Its own group, so that the hang guard can kill it and whatever it started.
+        command.process_group(0);
         let dispositions = TERMINATION.map(|signal| {
             let ignored = self.started_ignoring.contains(&signal);
             (
@@ -249,6 +281,7 @@ impl Harness {
 }
 
 /// A suite started with [`Harness::spawn`] and not yet waited for.
+#[cfg(unix)]
 #[derive(Debug)]
 pub struct Running {
     command_line: String,
@@ -258,6 +291,7 @@ pub struct Running {
     hang_guard: Duration,
 }
 
+#[cfg(unix)]
 impl Running {
     pub fn pid(&self) -> i32 {
         self.pid
@@ -311,20 +345,12 @@ impl Running {
                 );
             }
         };
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        Run {
-            command_line,
-            code: output.status.code(),
-            signal: output.status.signal(),
-            report: Report::parse(&strip_ansi(&stdout)),
-            stdout,
-            stderr,
-        }
+        Run::new(command_line, output)
     }
 }
 
 /// A new pidfd for process `pid`.
+#[cfg(unix)]
 pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
     // SAFETY: `pidfd_open` takes a pid and flags and returns a new descriptor or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
@@ -350,6 +376,23 @@ pub struct Run {
 }
 
 impl Run {
+    fn new(command_line: String, output: Output) -> Self {
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        Run {
+            command_line,
+            code: output.status.code(),
+            #[cfg(unix)]
+            signal: output.status.signal(),
+            // A Windows process ends with an exit code only: a crash is an NTSTATUS code.
+            #[cfg(windows)]
+            signal: None,
+            report: Report::parse(&strip_ansi(&stdout)),
+            stdout,
+            stderr,
+        }
+    }
+
     /// Everything about the run, for assertion messages (a flood of output cut to its ends).
     pub fn context(&self) -> String {
         format!(

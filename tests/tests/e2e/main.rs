@@ -5,30 +5,61 @@
 //! Every fixture test's expected verdict and reason line is stated next to the assertion that
 //! checks it, in the module named after its fixture.
 
+// Unix-only: compares the fork backend with the exec one; Windows has the exec backend only.
+#[cfg(unix)]
 mod backends;
 mod cli;
 mod colour;
+// Unix-only: builds with cargo from inside the test, which the Windows driver (under Wine) cannot
+// start.
+#[cfg(unix)]
 mod coverage;
 mod death;
 mod docs;
+// Unix-only: builds and adopts crates with cargo from inside the test, which the Windows driver
+// (under Wine) cannot start.
+#[cfg(unix)]
 mod ecosystem;
+// Unix-only: attacks on a Unix harness: signals, descriptors, rlimits, process groups.
+#[cfg(unix)]
 mod hostile;
 mod inside;
+// Unix-only: signals sent to the harness, and the process groups they reach.
+#[cfg(unix)]
 mod interrupts;
+// Unix-only: `isolate()` and death by signal need fork.
+#[cfg(unix)]
 mod isolate;
 mod leaks;
+// Unix-only: the harness counts the descriptors a test leaves open there only.
+#[cfg(unix)]
 mod left_behind;
 mod libtest;
+// Unix-only: grandchildren found by process group and waited for by pidfd.
+#[cfg(unix)]
 mod lifetimes;
+// Unix-only: ten thousand children re-executed (the exec backend, Windows's only) take minutes,
+// more under Wine.
+#[cfg(unix)]
 mod load;
 mod memory;
+// Unix-only: runs cargo-nextest from inside the test, which the Windows driver (under Wine) cannot
+// start.
+#[cfg(unix)]
 mod nextest;
 mod outcomes;
 mod output;
+// Unix-only: builds with cargo from inside the test, which the Windows driver (under Wine) cannot
+// start.
+#[cfg(unix)]
 mod panic_abort;
 mod parallel;
+// Unix-only: the scan for where a leaked block is still reachable from reads a Unix process.
+#[cfg(unix)]
 mod reachability;
 mod retries;
+// Unix-only: a setup run once in a zygote the tests are forked from.
+#[cfg(unix)]
 mod setups;
 mod status;
 mod timeouts;

@@ -44,6 +44,8 @@ fn a_test_may_handle_a_refused_allocation() {
     memory().assert_ok("handles_a_refused_allocation");
 }
 
+// Unix-only: the backstop is RLIMIT_AS.
+#[cfg(unix)]
 #[test]
 fn the_address_space_is_capped_as_a_backstop() {
     memory().assert_ok("cannot_map_past_the_address_space_backstop");

@@ -83,7 +83,14 @@ fn output_before_an_exit_or_a_crash_is_captured() {
         "exited with status 3 before the test finished",
     );
     assert_eq!(exited.output.stdout.as_deref(), Some("no newline yet"));
+    // How a crash reads is the system's: a signal on Unix, an exception on Windows.
+    #[cfg(unix)]
     let crashed = run.assert_failed("prints_then_segfaults", "killed by signal 11 (SIGSEGV)");
+    #[cfg(windows)]
+    let crashed = run.assert_failed(
+        "prints_then_segfaults",
+        "crashed with exception 0xC0000005 (access violation) before the test finished",
+    );
     assert_eq!(
         crashed.output,
         Output {
@@ -188,6 +195,8 @@ fn nocapture_lets_a_failing_tests_output_through_instead_of_under_the_failure() 
 /// Under `--nocapture` a test makes its stdout non-blocking and fills the pipe; nothing reads it
 /// until the harness waits to write its verdict (the kernel says it waits in `pipe_write`). The
 /// harness must wait there, not fail with "would block": the test's flag is not the harness's.
+// Unix-only: a non-blocking descriptor, and where the harness waits read from /proc.
+#[cfg(unix)]
 #[test]
 fn nocapture_a_test_that_makes_stdout_nonblocking_cannot_break_the_harness() {
     use std::os::fd::AsRawFd;
