@@ -18,6 +18,11 @@ use std::mem::drop as close;
 /// How much of a pipe one read takes.
 pub(super) const CHUNK: usize = 64 << 10;
 
+/// How long an ended child's pipes are waited for to their end of file, on Windows (where
+/// threads read them): what holds one open after the child's job was killed is none of its.
+#[cfg(windows)]
+const LAST_BYTES: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// One of a child's pipes.
 #[derive(Clone, Copy)]
 pub(super) enum Stream {
@@ -118,9 +123,32 @@ impl ChildStreams {
 
     /// Once the child ended: takes all its pipes still hold, and closes them. A grandchild
     /// holding them open cannot make the watcher wait: these reads stop at "would block".
+    #[cfg(unix)]
     pub(super) fn drain_to_end(&mut self, buffer: &mut [u8]) {
         for stream in [Stream::Stdout, Stream::Stderr, Stream::Result] {
             self.drain(stream, buffer, usize::MAX);
+            self.close(stream);
+        }
+    }
+
+    /// Once the child ended: takes all its pipes still hold, and closes them. When its end is
+    /// heard of, its last bytes may still be on their way from the pipe to the reader thread's
+    /// inbox (its result among them: taken as lost, a passing test read "exited with status 0"),
+    /// so each pipe is read to its end of file, which comes at once now that the child and its
+    /// job are gone; for [`LAST_BYTES`] at most.
+    #[cfg(windows)]
+    pub(super) fn drain_to_end(&mut self, buffer: &mut [u8]) {
+        let deadline = Instant::now() + LAST_BYTES;
+        let mut seen = 0;
+        for stream in [Stream::Stdout, Stream::Stderr, Stream::Result] {
+            loop {
+                self.drain(stream, buffer, usize::MAX);
+                let left = deadline.saturating_duration_since(Instant::now());
+                if self.pipe(stream).is_none() || left.is_zero() {
+                    break;
+                }
+                crate::sys::windows::pipe_reader::wait_for_news(&mut seen, Some(left));
+            }
             self.close(stream);
         }
     }
