@@ -9,6 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use super::no_alloc::{channel, counter};
 use crate::sys;
 
+/// How Windows ends a process whose thread overflowed its stack.
+#[cfg(windows)]
+const STACK_OVERFLOW: u32 = 0xC000_00FD;
+
 /// Set by the main thread once it is parked: the test's thread takes its measurements only then,
 /// so that nothing the main thread does shows in them.
 static MAIN_PARKED: AtomicBool = AtomicBool::new(false);
@@ -20,12 +24,31 @@ pub(super) fn run(name: String, test: impl FnOnce() + Send + Copy + 'static) -> 
     // threads allocate at the same time while one starts the other.
     counter::release_unlocked_share();
     match std::thread::Builder::new().name(name).spawn(test) {
+        #[cfg(unix)]
         Ok(handle) => {
             // Detached: the test's thread ends the process, and nothing here waits on it.
             drop(handle);
             sys::threads::count_parked_thread();
             MAIN_PARKED.store(true, SeqCst);
             park_for_good()
+        }
+        #[cfg(windows)]
+        Ok(handle) => {
+            sys::threads::count_parked_thread();
+            MAIN_PARKED.store(true, SeqCst);
+            // The test's thread ends the process; yet under Wine a stack overflow ends that
+            // thread alone (std says so on stderr, no exception filter runs), and a parked main
+            // thread would wait for good. It ends the process as Windows would have. Not
+            // `join`, which panics at a thread that ended without its result.
+            use std::os::windows::io::AsRawHandle;
+            // SAFETY: the thread's handle is open while `handle` lives; the wait only reads it.
+            unsafe {
+                windows_sys::Win32::System::Threading::WaitForSingleObject(
+                    handle.as_raw_handle(),
+                    windows_sys::Win32::System::Threading::INFINITE,
+                )
+            };
+            std::process::exit(STACK_OVERFLOW as i32)
         }
         Err(_) => {
             MAIN_PARKED.store(true, SeqCst);
@@ -43,14 +66,6 @@ pub(super) fn claim() {
     }
     channel::claim_test_thread();
     counter::claim_unlocked_share();
-}
-
-/// Blocks the calling thread until the process ends. Allocates nothing.
-#[cfg(windows)]
-fn park_for_good() -> ! {
-    loop {
-        std::thread::park();
-    }
 }
 
 /// Blocks the calling thread until the process ends, with every signal blocked but the scan's

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
-use isolated_test_e2e::{fixture, Harness, Output, Run};
+use isolated_test_e2e::{fixture, Output, Run};
 
 const SOURCE: &str = include_str!("../../fixtures/outcomes.rs");
 /// The path rustc records in panic locations: relative to the workspace root.
@@ -13,16 +13,7 @@ const FILE: &str = "tests/fixtures/outcomes.rs";
 /// run, as in a user's suite.
 fn outcomes() -> &'static Run {
     static RUN: OnceLock<Run> = OnceLock::new();
-    RUN.get_or_init(|| suite().run())
-}
-
-/// The outcomes suite. Under Wine 8 a test that overflows its stack hangs rather than crashes:
-/// there a timeout ends it, so that the rest of the run is still read (and that test fails).
-fn suite() -> Harness {
-    let suite = fixture!("outcomes");
-    #[cfg(windows)]
-    let suite = suite.env("ISOLATED_TEST_TIMEOUT", "10s");
-    suite
+    RUN.get_or_init(|| fixture!("outcomes").run())
 }
 
 /// Where `needle` (a panicking expression) is in the fixture.
@@ -252,9 +243,13 @@ fn a_run_of_one_test_ends_as_its_test_ended() {
             run.context()
         );
     }
-    // On Windows, with the exception's status. (Not the stack overflow: it hangs under Wine 8.)
+    // On Windows, with the exception's status.
     #[cfg(windows)]
-    for (name, exception) in [("segfaults", 0xC000_0005_u32), ("aborts", 0xC000_0409)] {
+    for (name, exception) in [
+        ("segfaults", 0xC000_0005_u32),
+        ("aborts", 0xC000_0409),
+        ("overflows_its_stack", 0xC000_00FD),
+    ] {
         lone(name).assert_exit_code(exception as i32);
     }
     lone("exits_three").assert_exit_code(3);
@@ -331,8 +326,8 @@ fn tests_in_modules_are_named_by_their_path() {
 
 #[test]
 fn one_thread_and_eight_threads_give_the_same_verdicts_and_reasons() {
-    let one = suite().args(["--test-threads=1"]).run();
-    let eight = suite().args(["--test-threads=8"]).run();
+    let one = fixture!("outcomes").args(["--test-threads=1"]).run();
+    let eight = fixture!("outcomes").args(["--test-threads=8"]).run();
     one.assert_exit_code(101);
     eight.assert_exit_code(101);
     let reasons = |run: &Run| -> Vec<(String, String)> {
