@@ -41,14 +41,23 @@ pub(super) fn run(name: String, test: impl FnOnce() + Send + Copy + 'static) -> 
             // thread would wait for good. It ends the process as Windows would have. Not
             // `join`, which panics at a thread that ended without its result.
             use std::os::windows::io::AsRawHandle;
-            // SAFETY: the thread's handle is open while `handle` lives; the wait only reads it.
-            unsafe {
-                windows_sys::Win32::System::Threading::WaitForSingleObject(
-                    handle.as_raw_handle(),
-                    windows_sys::Win32::System::Threading::INFINITE,
-                )
+            use windows_sys::Win32::System::Threading::{
+                GetExitCodeThread, WaitForSingleObject, INFINITE,
             };
-            std::process::exit(STACK_OVERFLOW as i32)
+            let mut code = 0u32;
+            // SAFETY: the thread's handle is open while `handle` lives; the wait and the exit
+            // code's read only read it, into our local.
+            unsafe {
+                WaitForSingleObject(handle.as_raw_handle(), INFINITE);
+                GetExitCodeThread(handle.as_raw_handle(), &mut code);
+            }
+            // The thread's own exit code where it is an exception's, else the overflow's.
+            let code = if code >= 0xC000_0000 {
+                code
+            } else {
+                STACK_OVERFLOW
+            };
+            sys::signals::exit_now(code as i32)
         }
         Err(_) => {
             MAIN_PARKED.store(true, SeqCst);
