@@ -18,11 +18,13 @@ mod unix;
 mod windows;
 
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
 use crate::child::no_alloc::harness_addresses::{self, LoadedObject};
 use crate::child::{self, ChildOptions};
 use crate::env;
 use crate::outcome::EXIT_CHANNEL_LOST;
+use crate::parent::launch::TestToStart;
 use crate::registry::{self, SuiteDefaults};
 use crate::sys;
 use crate::wire;
@@ -101,6 +103,54 @@ impl ExecLauncher {
             capture,
             objects,
         }
+    }
+}
+
+impl ExecLauncher {
+    /// The command that starts `test`'s child: this binary, told its order in [`ORDER`] (its
+    /// result channel `channel`, and on Windows its job `job`), stdin from the null device, and
+    /// each captured stream's write end as its stdout and stderr (`None`: the harness's own).
+    /// Returns the read ends with it.
+    fn command<R, W: Into<Stdio>>(
+        &self,
+        test: &TestToStart,
+        channel: u64,
+        #[cfg(windows)] job: u64,
+        stdout: Option<(R, W)>,
+        stderr: Option<(R, W)>,
+    ) -> (Command, Option<R>, Option<R>) {
+        let order = ChildOrder {
+            test: test.case.full_name(),
+            registered: test.registered,
+            token: test.token,
+            channel,
+            #[cfg(windows)]
+            job,
+            stdout_shared: stdout.is_none(),
+            stderr_shared: stderr.is_none(),
+            harness: std::process::id() as i32,
+            objects: self.objects.clone(),
+            setup: test.setup.map(|setup| setup.key.to_owned()),
+            options: test.options,
+        };
+        let (stdout, stdout_end) = read_end_and_stdio(stdout);
+        let (stderr, stderr_end) = read_end_and_stdio(stderr);
+        let mut command = Command::new(&self.binary);
+        command
+            .env(ORDER, order.encode())
+            .stdin(Stdio::null())
+            .stdout(stdout_end)
+            .stderr(stderr_end);
+        (command, stdout, stderr)
+    }
+}
+
+/// A captured stream's read end, for the harness, and its write end as the child's stdout or
+/// stderr; not captured, the harness's own.
+fn read_end_and_stdio<R, W: Into<Stdio>>(pair: Option<(R, W)>) -> (Option<R>, Stdio) {
+    match pair {
+        Some((read, write)) => (Some(read), write.into()),
+        None => (None, Stdio::inherit()),
     }
 }
 

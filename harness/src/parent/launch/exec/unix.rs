@@ -2,16 +2,15 @@
 //! channel an inherited descriptor.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
 
 use nix::fcntl::{fcntl, FcntlArg, FdFlag};
 use nix::unistd::Pid;
 
-use super::{ChildOrder, ExecLauncher, ORDER};
+use super::{ChildOrder, ExecLauncher};
 use crate::parent::launch::fork::spawn::{join_the_run, take_own_description};
-use crate::parent::launch::pipes::{ChildPipes, Pair};
+use crate::parent::launch::pipes::ChildPipes;
 use crate::parent::launch::{ChildProcess, Launched, Launcher, StartError, TestToStart};
 use crate::parent::signals;
 use crate::sys::{self, RawFd};
@@ -35,27 +34,9 @@ impl Launcher for ExecLauncher {
         }
         // Its result channel survives the exec; the harness closes its copy once it started.
         fcntl(&result.1, FcntlArg::F_SETFD(FdFlag::empty())).map_err(io::Error::from)?;
-        let order = ChildOrder {
-            test: test.case.full_name(),
-            registered: test.registered,
-            token: test.token,
-            channel: result.1.as_raw_fd() as u64,
-            stdout_shared: stdout.is_none(),
-            stderr_shared: stderr.is_none(),
-            harness: std::process::id() as i32,
-            objects: self.objects.clone(),
-            setup: test.setup.map(|setup| setup.key.to_owned()),
-            options: test.options,
-        };
-        let (stdout, stdout_end) = read_end_and_stdio(stdout);
-        let (stderr, stderr_end) = read_end_and_stdio(stderr);
-        let mut command = Command::new(&self.binary);
-        command
-            .env(ORDER, order.encode())
-            .stdin(Stdio::null())
-            .stdout(stdout_end)
-            .stderr(stderr_end)
-            .process_group(0);
+        let channel = result.1.as_raw_fd() as u64;
+        let (mut command, stdout, stderr) = self.command(test, channel, stdout, stderr);
+        command.process_group(0);
         let spawned = command.spawn();
         // The write ends, the result channel's and those `command` holds, are the child's alone
         // now: the harness reads end of file once the child and all it started closed theirs.
@@ -77,15 +58,6 @@ impl Launcher for ExecLauncher {
     }
 
     fn stop(&mut self) {}
-}
-
-/// A captured stream's read end, for the harness, and its write end as the child's stdout or
-/// stderr; not captured, the harness's own.
-fn read_end_and_stdio(pair: Option<Pair>) -> (Option<OwnedFd>, Stdio) {
-    match pair {
-        Some((read, write)) => (Some(read), Stdio::from(write)),
-        None => (None, Stdio::inherit()),
-    }
 }
 
 /// What a forked child's backend sets up before it hands over to the test: what every child

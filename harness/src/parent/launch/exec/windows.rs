@@ -5,9 +5,8 @@
 
 use std::io;
 use std::os::windows::io::AsRawHandle;
-use std::process::{Command, Stdio};
 
-use super::{ChildOrder, ExecLauncher, ORDER};
+use super::{ChildOrder, ExecLauncher};
 use crate::parent::launch::{ChildProcess, Launched, Launcher, StartError, TestToStart};
 use crate::sys::windows::handles;
 use crate::sys::windows::job::{self, Job};
@@ -25,27 +24,13 @@ impl Launcher for ExecLauncher {
         let stdout = self.capture.then(io::pipe).transpose()?;
         let captures_stderr = self.capture || test.case.stderr.is_some();
         let stderr = captures_stderr.then(io::pipe).transpose()?;
-        let order = ChildOrder {
-            test: test.case.full_name(),
-            registered: test.registered,
-            token: test.token,
-            channel: handles::value_of(&result_write),
-            job: handles::value_of(job.handle()),
-            stdout_shared: stdout.is_none(),
-            stderr_shared: stderr.is_none(),
-            harness: std::process::id() as i32,
-            objects: self.objects.clone(),
-            setup: test.setup.map(|setup| setup.key.to_owned()),
-            options: test.options,
-        };
-        let (stdout, stdout_end) = read_end_and_stdio(stdout);
-        let (stderr, stderr_end) = read_end_and_stdio(stderr);
-        let mut command = Command::new(&self.binary);
-        command
-            .env(ORDER, order.encode())
-            .stdin(Stdio::null())
-            .stdout(stdout_end)
-            .stderr(stderr_end);
+        let (mut command, stdout, stderr) = self.command(
+            test,
+            handles::value_of(&result_write),
+            handles::value_of(job.handle()),
+            stdout,
+            stderr,
+        );
         // Inheritable for this start alone: the harness starts its children from one thread,
         // so no other child gets them.
         handles::set_inheritable(&result_write, true)?;
@@ -72,17 +57,6 @@ impl Launcher for ExecLauncher {
     }
 
     fn stop(&mut self) {}
-}
-
-/// A captured stream's read end, for the harness, and its write end as the child's stdout or
-/// stderr; not captured, the harness's own.
-fn read_end_and_stdio(
-    pipe: Option<(io::PipeReader, io::PipeWriter)>,
-) -> (Option<io::PipeReader>, Stdio) {
-    match pipe {
-        Some((read, write)) => (Some(read), Stdio::from(write)),
-        None => (None, Stdio::inherit()),
-    }
 }
 
 /// What the child sets up before it hands over to the test: it joins its job, so that nothing
