@@ -256,22 +256,7 @@ fn start_run(
     // after the run goes to stderr.
     let stdout_for_tools = matches!(args.format, Format::Json | Format::Junit);
     let slow_after = invocation.defaults.slow_after.filter(|_| !stdout_for_tools);
-    let launcher: Box<dyn Launcher> = match invocation.backend {
-        #[cfg(unix)]
-        Backend::Fork => {
-            let (context, zygotes) = forks;
-            Box::new(ForkLauncher::new(context, zygotes))
-        }
-        Backend::Exec => {
-            #[cfg(windows)]
-            let Forks = forks;
-            let binary = std::env::current_exe().map_err(|error| {
-                HarnessError::Config(format!("could not find the test binary to run: {error}"))
-            })?;
-            Box::new(ExecLauncher::new(binary, !args.nocapture))
-        }
-    };
-    let supervisor = Supervisor::new(launcher, slow_after)
+    let supervisor = Supervisor::new(launcher(invocation, forks)?, slow_after)
         .map_err(|error| HarnessError::Config(format!("could not set up the harness: {error}")))?;
     let scheduler = Scheduler::new(
         tests,
@@ -322,6 +307,25 @@ fn start_run(
         runs,
         critical_time,
     ))
+}
+
+/// How the run's children are started: the backend `ISOLATED_TEST_BACKEND` chose.
+fn launcher(invocation: &Invocation, forks: Forks) -> Result<Box<dyn Launcher>, HarnessError> {
+    Ok(match invocation.backend {
+        #[cfg(unix)]
+        Backend::Fork => {
+            let (context, zygotes) = forks;
+            Box::new(ForkLauncher::new(context, zygotes))
+        }
+        Backend::Exec => {
+            #[cfg(windows)]
+            let Forks = forks;
+            let binary = std::env::current_exe().map_err(|error| {
+                HarnessError::Config(format!("could not find the test binary to run: {error}"))
+            })?;
+            Box::new(ExecLauncher::new(binary, !invocation.args.nocapture))
+        }
+    })
 }
 
 /// The command line and the environment, over the suite's defaults; `None` where `--help` was
