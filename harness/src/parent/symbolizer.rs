@@ -73,31 +73,57 @@ impl Symbolizer {
         })
     }
 
-    /// Resolves `addresses` (return addresses of this very binary, as a forked child saw them);
-    /// inlined calls become frames of their own. Empty if the symboliser fails.
-    pub(crate) fn resolve(&mut self, addresses: &[u64]) -> Vec<Frame> {
+    /// Asks for the frames of `addresses` (return addresses of this very binary, as a forked
+    /// child saw them), starting the symboliser on first use. `None` if it cannot be asked: the
+    /// caller has no frames. The answer comes in by [`hear`](Self::hear).
+    pub(crate) fn ask(&mut self, addresses: &[u64]) -> Option<Question> {
         if self.running.is_none() && !self.broken {
             self.running = start();
             self.broken = self.running.is_none();
         }
-        let Some(running) = &mut self.running else {
-            return Vec::new();
-        };
+        let running = self.running.as_mut()?;
         let request: Vec<String> = addresses
             .iter()
             .map(|address| format!("{address:x}"))
             .collect();
-        let answer = writeln!(running.requests, "{}", request.join(" "))
-            .ok()
-            .and_then(|()| read_answer(&mut running.answers));
-        match answer {
-            Some(text) => parse(&text),
-            None => {
-                self.stop();
-                self.broken = true;
-                Vec::new()
+        // The request pipe is empty (every earlier question was answered), and a line of
+        // addresses is far below its capacity: this write does not block.
+        if writeln!(running.requests, "{}", request.join(" ")).is_err() {
+            self.fail();
+            return None;
+        }
+        Some(Question {
+            deadline: Instant::now() + PATIENCE,
+            answer: Vec::new(),
+        })
+    }
+
+    /// The descriptor its answers come in on, to poll beside the children's pipes.
+    pub(crate) fn answers_fd(&self) -> Option<RawFd> {
+        self.running
+            .as_ref()
+            .map(|running| running.answers.as_raw_fd())
+    }
+
+    /// Takes what has come in of `question`'s answer, without blocking: its frames once it is
+    /// whole (inlined calls each a frame of their own), none if the symboliser died or took too
+    /// long; `None` while more is to come.
+    pub(crate) fn hear(&mut self, question: &mut Question) -> Option<Vec<Frame>> {
+        let running = self.running.as_mut()?;
+        match read_available(&mut running.answers, &mut question.answer) {
+            Ok(()) if question.is_whole() => Some(parse(&question.text())),
+            Ok(()) if Instant::now() < question.deadline => None,
+            Ok(()) | Err(()) => {
+                self.fail();
+                Some(Vec::new())
             }
         }
+    }
+
+    /// It failed: stopped, and never started again this run.
+    fn fail(&mut self) {
+        self.stop();
+        self.broken = true;
     }
 
     fn stop(&mut self) {
@@ -178,28 +204,52 @@ fn serve(requests: File, mut answers: File) {
 }
 
 #[cfg(unix)]
-/// Reads one answer: everything up to an empty line. `None` if the symboliser died or took too
-/// long.
-fn read_answer(answers: &mut File) -> Option<String> {
-    let deadline = Instant::now() + PATIENCE;
-    let mut text = Vec::new();
+/// A question put to the symboliser: its answer so far, and until when it may take.
+pub(crate) struct Question {
+    deadline: Instant,
+    answer: Vec<u8>,
+}
+
+#[cfg(unix)]
+impl Question {
+    /// How long the symboliser has left to answer.
+    pub(crate) fn patience_left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// An answer ends with an empty line (a lone one where no address was asked for).
+    fn is_whole(&self) -> bool {
+        self.answer.ends_with(b"\n\n") || self.answer == b"\n"
+    }
+
+    fn text(&self) -> String {
+        let frames = &self.answer[..self.answer.len() - 1];
+        String::from_utf8_lossy(frames).into_owned()
+    }
+}
+
+#[cfg(unix)]
+/// Appends what `answers` holds now to `answer`, without waiting; `Err` once the symboliser has
+/// died (its end closed, or an error).
+fn read_available(answers: &mut File, answer: &mut Vec<u8>) -> Result<(), ()> {
     let mut buffer = [0u8; 4096];
-    while !(text.ends_with(b"\n\n") || text == b"\n") {
-        let left = deadline.checked_duration_since(Instant::now())?;
-        if let None | Some(0) = sys::raw_io::poll(
+    loop {
+        let ready = sys::raw_io::poll(
             &mut [sys::raw_io::readable(answers.as_raw_fd())],
-            Some(left),
-        ) {
-            // A signal, or the time is up: the loop's first line tells which.
-            continue;
+            Some(Duration::ZERO),
+        );
+        match ready {
+            Some(0) => return Ok(()),
+            // A signal: look again.
+            None => continue,
+            Some(_) => {}
         }
+        // Readable: one read does not block.
         match answers.read(&mut buffer) {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => text.extend_from_slice(&buffer[..n]),
+            Ok(0) | Err(_) => return Err(()),
+            Ok(n) => answer.extend_from_slice(&buffer[..n]),
         }
     }
-    text.pop();
-    Some(String::from_utf8_lossy(&text).into_owned())
 }
 
 /// One line per frame: `function\tlocation`.

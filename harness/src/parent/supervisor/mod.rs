@@ -19,6 +19,8 @@ use crate::symbols::Frame;
 use crate::sys::{self, RawFd};
 use crate::wire;
 
+mod naming;
+
 /// What the supervisor tells whoever shows the run's progress, from inside its wait.
 pub(crate) trait Progress {
     /// How often [`tick`](Self::tick) wants calling while children run; `None` for never.
@@ -80,6 +82,9 @@ pub(crate) struct Supervisor {
     harness_fds: Vec<RawFd>,
     /// Names where tests were stuck and where leaked blocks came from; started on first use.
     symbolizer: Symbolizer,
+    /// Children that ended while the harness waited for the symboliser, finished (reaped) then
+    /// so as not to be left zombies, their outcomes not yet returned by [`wait`](Self::wait).
+    finished_early: Vec<(RunKey, ChildOutcome)>,
     /// Notices due, each with where its test's thread was (return addresses), not yet said.
     notices: Vec<(&'static TestCase, Vec<u64>)>,
 }
@@ -108,25 +113,9 @@ impl Supervisor {
             poll_owners: Vec::new(),
             harness_fds: Vec::new(),
             symbolizer: Symbolizer::default(),
+            finished_early: Vec::new(),
             notices: Vec::new(),
         })
-    }
-
-    /// Names and locates `addresses`, return addresses of this binary as a child saw them.
-    pub(crate) fn resolve(&mut self, addresses: &[u64]) -> Vec<Frame> {
-        let frames = self.symbolizer.resolve(addresses);
-        // Started or stopped by the call: no orphan, and no test's business.
-        let fds = self.symbolizer.fds();
-        self.spare(self.symbolizer.pid(), &fds);
-        frames
-    }
-
-    /// The test's own frames among a child's stuck thread's `addresses`, named.
-    pub(crate) fn test_frames(&mut self, addresses: &[u64]) -> Vec<Frame> {
-        if addresses.is_empty() {
-            return Vec::new();
-        }
-        crate::symbols::test_frames(&self.resolve(addresses)).to_vec()
     }
 
     /// Never sweeps `pid`, a child of the harness that is no test, as an orphan; no test's child
@@ -209,17 +198,23 @@ impl Supervisor {
             if redraw.is_some() {
                 progress.tick(&mut self.running.iter().map(|child| (child.case, child.started)));
             }
+            let mut finished = std::mem::take(&mut self.finished_early);
             if check_exits {
-                let finished = self.collect_exited();
-                if !finished.is_empty() {
-                    // A child asked where it is may answer and end at once: said before its
-                    // verdict.
-                    self.say_notices(progress);
-                    self.sweep_after(&finished);
-                    return finished;
-                }
+                let exited = self.collect_exited();
+                self.sweep_after(&exited);
+                finished.extend(exited);
             }
-            let mut poll_timeout = self.enforce_deadlines(progress);
+            if !finished.is_empty() {
+                // A child asked where it is may answer and end at once: said before its verdict.
+                self.say_notices(progress);
+                return finished;
+            }
+            let mut poll_timeout = self.enforce_deadlines();
+            self.say_notices(progress);
+            if !self.finished_early.is_empty() {
+                // Children ended while their names were looked up: theirs before any wait.
+                continue;
+            }
             if let Some(redraw) = redraw {
                 poll_timeout = Some(poll_timeout.map_or(redraw, |timeout| timeout.min(redraw)));
             }
@@ -238,12 +233,13 @@ impl Supervisor {
     pub(crate) fn exited_after_last_word(&mut self, key: RunKey) -> Vec<(RunKey, ChildOutcome)> {
         let said_all =
             |child: &RunningChild| child.key == key && child.open_pipes().next().is_none();
+        let mut finished = std::mem::take(&mut self.finished_early);
         if !self.running.iter().any(said_all) {
-            return Vec::new();
+            return finished;
         }
         let give_up = Instant::now() + EXIT_AFTER_LAST_WORD;
         loop {
-            let finished = self.collect_exited();
+            finished.extend(self.collect_exited());
             let now = Instant::now();
             if finished.iter().any(|(done, _)| *done == key) || now >= give_up {
                 return finished;
@@ -253,8 +249,8 @@ impl Supervisor {
     }
 
     /// Kills every child whose deadline passed, after asking it where it is; returns how long
-    /// poll may sleep.
-    fn enforce_deadlines(&mut self, progress: &mut dyn Progress) -> Option<Duration> {
+    /// poll may sleep. The notices due are queued, for [`say_notices`](Self::say_notices).
+    fn enforce_deadlines(&mut self) -> Option<Duration> {
         let now = Instant::now();
         let mut sleep: Option<Duration> = None;
         let mut wake_in = |left: Duration| {
@@ -308,7 +304,6 @@ impl Supervisor {
                 TimeoutState::Killed { .. } => {}
             }
         }
-        self.say_notices(progress);
         sleep
     }
 
@@ -374,6 +369,12 @@ impl Supervisor {
     /// child may have exited.
     #[cfg(unix)]
     fn poll(&mut self, timeout: Option<Duration>) -> bool {
+        self.poll_also(timeout, None)
+    }
+
+    /// [`poll`](Self::poll), also woken by `also` becoming readable (left for its owner to read).
+    #[cfg(unix)]
+    fn poll_also(&mut self, timeout: Option<Duration>, also: Option<RawFd>) -> bool {
         // Reused from call to call: every page the parent writes after a fork is a page fault.
         let (fds, owners) = (&mut self.poll_fds, &mut self.poll_owners);
         fds.clear();
@@ -385,6 +386,8 @@ impl Supervisor {
                 owners.push((index, stream));
             }
         }
+        // Last, past the children's: it has no owner among them.
+        fds.extend(also.map(sys::raw_io::readable));
         match sys::raw_io::poll(fds, timeout) {
             // Timed out: a deadline may have passed.
             Some(0) => return false,
