@@ -21,6 +21,8 @@ mod report;
 mod run;
 mod self_check;
 mod temp_dir;
+#[cfg(target_os = "linux")]
+mod terminal;
 
 #[cfg(unix)]
 pub use fifo::Fifo;
@@ -34,6 +36,8 @@ pub use run::{backend_under_test, with_backend_under_test, Harness, Run, E2E_BAC
 pub use run::{pidfd_open, Running};
 pub use self_check::assert_self_check_balances;
 pub use temp_dir::TempDir;
+#[cfg(target_os = "linux")]
+pub use terminal::Terminal;
 
 /// This process's `RLIMIT_NOFILE`: what the poisoned-state fixture lowers and the driver expects
 /// the next test to see unchanged.

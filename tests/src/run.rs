@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 #[cfg(unix)]
 use std::io;
 #[cfg(unix)]
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 #[cfg(unix)]
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
@@ -82,6 +82,10 @@ pub struct Harness {
     started_ignoring: Vec<libc::c_int>,
     /// How long the run may take before it is called hung: [`HANG_GUARD`] unless set.
     hang_guard: Duration,
+    /// The terminal side of a pseudo-terminal the suite runs in, as its session's controlling
+    /// terminal and its stdin, in the terminal's foreground.
+    #[cfg(target_os = "linux")]
+    terminal: Option<RawFd>,
 }
 
 /// The signals whose disposition at start the harness keeps (ignored stays ignored): reset for
@@ -100,6 +104,8 @@ impl Harness {
             #[cfg(unix)]
             started_ignoring: Vec::new(),
             hang_guard: HANG_GUARD,
+            #[cfg(target_os = "linux")]
+            terminal: None,
         }
     }
 
@@ -143,6 +149,14 @@ impl Harness {
     #[cfg(unix)]
     pub fn started_ignoring(mut self, signal: libc::c_int) -> Self {
         self.started_ignoring.push(signal);
+        self
+    }
+
+    /// Runs the suite in `terminal`, as a shell runs a job in the foreground: a session of its
+    /// own with `terminal` as controlling terminal, and as stdin. Keys typed there reach it.
+    #[cfg(target_os = "linux")]
+    pub fn in_terminal(mut self, terminal: &crate::Terminal) -> Self {
+        self.terminal = Some(terminal.terminal_fd());
         self
     }
 
@@ -225,8 +239,23 @@ impl Harness {
     #[cfg(unix)]
     pub fn spawn(&self) -> Running {
         let mut command = self.command();
-        // Its own group, so that the hang guard can kill it and whatever it started.
-        command.process_group(0);
+        #[cfg(target_os = "linux")]
+        let terminal = self.terminal;
+        #[cfg(not(target_os = "linux"))]
+        let terminal: Option<RawFd> = None;
+        match terminal {
+            // Its own group, so that the hang guard can kill it and whatever it started.
+            None => {
+                command.process_group(0);
+            }
+            Some(terminal) => {
+                // SAFETY: `dup` of a descriptor this process holds open for the run's start.
+                let stdin = unsafe { libc::dup(terminal) };
+                assert!(stdin >= 0, "dup: {}", io::Error::last_os_error());
+                // SAFETY: `stdin` is the new descriptor `dup` just made.
+                command.stdin(unsafe { OwnedFd::from_raw_fd(stdin) });
+            }
+        }
         let dispositions = TERMINATION.map(|signal| {
             let ignored = self.started_ignoring.contains(&signal);
             (
@@ -254,6 +283,13 @@ impl Harness {
                 let mut none = std::mem::zeroed::<libc::sigset_t>();
                 libc::sigemptyset(&mut none);
                 libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+                if terminal.is_some() {
+                    // A session of its own (a group too, which the hang guard kills), its
+                    // stdin the terminal that session takes as its controlling terminal.
+                    if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
                 Ok(())
             });
         }
@@ -328,6 +364,36 @@ impl Running {
             self.command_line,
             io::Error::last_os_error()
         );
+    }
+
+    /// Waits until the harness process is stopped (by a job-control signal). Panics if it ends
+    /// instead, or is not stopped within its hang guard (after killing its process group).
+    #[track_caller]
+    pub fn wait_until_stopped(&self) {
+        let pid = self.pid;
+        let (done, stopped) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut info = std::mem::MaybeUninit::<libc::siginfo_t>::zeroed();
+            let flags = libc::WSTOPPED | libc::WEXITED | libc::WNOWAIT;
+            // SAFETY: a live out-pointer; WNOWAIT leaves the state for the run's own waiter.
+            let waited =
+                unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, info.as_mut_ptr(), flags) };
+            // SAFETY: filled by the successful `waitid`.
+            let code = (waited == 0).then(|| unsafe { info.assume_init() }.si_code);
+            let _ = done.send(code);
+        });
+        match stopped.recv_timeout(self.hang_guard) {
+            Ok(Some(libc::CLD_STOPPED)) => {}
+            Ok(code) => panic!("`{}` was not stopped (waitid: {code:?})", self.command_line),
+            Err(_) => {
+                // SAFETY: signals the process group we created for this run.
+                unsafe { libc::kill(-self.pid, libc::SIGKILL) };
+                panic!(
+                    "`{}` did not stop within {:?}; its process group was killed",
+                    self.command_line, self.hang_guard
+                );
+            }
+        }
     }
 
     /// Waits for the suite to end and returns what it printed. Panics if it runs for its hang

@@ -80,6 +80,18 @@ impl RunningChild {
         Some((deadline + waited).min(self.started + timeout * MAX_EXCUSED))
     }
 
+    /// The run was stopped (Ctrl-Z) for `paused`, and this child with it: that time counts
+    /// neither against its timeout nor in its time.
+    pub(super) fn resumed_after(&mut self, paused: Duration) {
+        self.started += paused;
+        if let TimeoutState::Asked { at, .. } = &mut self.timeout_state {
+            *at += paused;
+        }
+        if let Notice::AskedWhere { at, .. } = &mut self.notice {
+            *at += paused;
+        }
+    }
+
     pub(super) fn kill_for_timeout(&mut self, stopped_by: Option<SignalNumber>) {
         self.timeout_state = TimeoutState::Killed { stopped_by };
         self.process.kill_tree();

@@ -75,6 +75,51 @@ fn stop_mid_run_as(
     }
 }
 
+/// Ctrl-Z at the terminal stops the whole run, as under libtest, where the tests are threads of
+/// the stopped process: the harness stops every test's process group (none of them is the
+/// terminal's foreground group, which the keys reach) before it stops itself, and `fg` (SIGCONT
+/// to the harness) lets them go on. The time stopped does not count against a timeout.
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_z_at_the_terminal_stops_every_test_with_the_harness_and_fg_goes_on() {
+    let dir = TempDir::new("ctrl-z");
+    let ready = Fifo::create(dir.path().join("ready"));
+    let go = Fifo::create(dir.path().join("go"));
+    let terminal = isolated_test_e2e::Terminal::open();
+    let running = fixture!("interrupts")
+        .env("E2E_READY_FIFO", ready.path())
+        .env("E2E_GO_FIFO", go.path())
+        .args(["--test-threads=1"])
+        .in_terminal(&terminal)
+        .spawn();
+    let _harness_guard = KillIfPanicking(running.pid());
+    let line = ready
+        .read_line_while(&running)
+        .expect("the last test says it runs");
+    let (sleeper, _) = parse_ready_line(&line);
+    let _guard = KillIfPanicking(sleeper);
+    terminal.type_ctrl_z();
+    running.wait_until_stopped();
+    assert_eq!(
+        process_state(sleeper),
+        Some('T'),
+        "the test ran on while the harness was stopped"
+    );
+    running.signal(libc::SIGCONT);
+    std::fs::write(go.path(), "go\n").expect("the go line is written");
+    let run = running.wait();
+    run.assert_exit_code(101);
+    run.assert_ok("d_sleeps_until_interrupted");
+}
+
+/// The state letter of process `pid` (`R`, `S`, `T` for stopped...), from /proc.
+#[cfg(target_os = "linux")]
+fn process_state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command's name, in parentheses that may hold anything but a last `)`.
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
 /// `PID GRANDCHILD_PID`, as the sleeping test writes it.
 fn parse_ready_line(line: &str) -> (i32, i32) {
     let pids: Vec<i32> = line

@@ -18,6 +18,7 @@
 //! `waitpid`, `getpgid`, `raise`).
 
 mod strays;
+pub(crate) use strays::take_paused;
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};

@@ -5,16 +5,19 @@
 //!
 //! From a test's process group, each is that test's misdeed: recorded against it, as a
 //! termination signal from there is, and ignored. From anywhere else each does what it did
-//! before: a stop stops the harness (Ctrl-Z still stops the run); the others end it, its
-//! children killed first; and a fault the harness itself made goes to the handler it had (std's,
+//! before: a stop stops the harness and every test with it (Ctrl-Z still stops the run, and
+//! `fg` goes on with it); the others end it, its children killed first; and a fault the harness itself made goes to the handler it had (std's,
 //! which tells a stack overflow).
 
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 
-use super::{kill_and_reap_all, sender_pid, slot_of, CULPRITS};
+use super::{kill_and_reap_all, leaders, sender_pid, slot_of, CULPRITS};
+use crate::sys;
 
 /// The signals handled here.
 pub(super) const STRAYS: [Signal; 14] = [
@@ -95,10 +98,7 @@ extern "C" fn on_stray(
     };
     let index = STRAYS.iter().position(|&stray| stray == signal);
     match signal {
-        Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU => {
-            // As the default action does: the harness stops until SIGCONT.
-            let _ = nix::sys::signal::raise(Signal::SIGSTOP);
-        }
+        Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU => stop_the_run(),
         _ if !sent => {
             // A fault of the harness's own: back to the handler it had, which the faulting
             // instruction meets again on return.
@@ -116,4 +116,48 @@ extern "C" fn on_stray(
             let _ = nix::sys::signal::raise(signal);
         }
     }
+}
+
+/// How long a stop of the run waits for the tests' processes to stop before the harness stops.
+const STOP_WITHIN: Duration = Duration::from_secs(1);
+
+/// Nanoseconds the run has spent stopped, not yet taken by [`take_paused`].
+static PAUSED_NANOS: AtomicU64 = AtomicU64::new(0);
+
+/// As a stop's default action, for the whole run: a test's process group is not the terminal's
+/// foreground group, so Ctrl-Z reaches the harness alone, which stops every test's group first,
+/// then itself, until `SIGCONT` (the shell's `fg`); then the tests go on too. The time stopped
+/// is kept for the supervisor, which does not count it against the tests' timeouts.
+fn stop_the_run() {
+    let stopped_at = Instant::now();
+    signal_every_child(Signal::SIGSTOP);
+    // Stopped before the harness is: whoever sees the harness stopped sees the tests stopped.
+    let give_up = stopped_at + STOP_WITHIN;
+    for (_, leader) in leaders() {
+        while sys::reap::stopped_by(leader).is_none()
+            && !sys::reap::has_ended(leader)
+            && Instant::now() < give_up
+        {
+            // SAFETY: `sched_yield` has no preconditions, and is async-signal-safe.
+            unsafe { libc::sched_yield() };
+        }
+    }
+    let _ = nix::sys::signal::raise(Signal::SIGSTOP);
+    signal_every_child(Signal::SIGCONT);
+    let paused = u64::try_from(stopped_at.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    PAUSED_NANOS.fetch_add(paused, Relaxed);
+}
+
+/// Sends `signal` to every running child's process group, and to the child by pid (a test may
+/// have left its group).
+fn signal_every_child(signal: Signal) {
+    for (_, leader) in leaders() {
+        let _ = nix::sys::signal::killpg(leader, signal);
+        let _ = nix::sys::signal::kill(leader, signal);
+    }
+}
+
+/// How long the run has been stopped (Ctrl-Z) since the last call.
+pub(crate) fn take_paused() -> Duration {
+    Duration::from_nanos(PAUSED_NANOS.swap(0, Relaxed))
 }

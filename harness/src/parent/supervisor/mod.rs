@@ -193,6 +193,12 @@ impl Supervisor {
             if signals::interrupted().is_some() {
                 return Vec::new();
             }
+            let paused = signals::take_paused();
+            if !paused.is_zero() {
+                self.running
+                    .iter_mut()
+                    .for_each(|child| child.resumed_after(paused));
+            }
             // Before looking for exits: a test waited for is shown, however fast it ends.
             let redraw = progress.tick_every();
             if redraw.is_some() {

@@ -41,6 +41,11 @@ pub(crate) fn interrupted() -> Option<Signal> {
     None
 }
 
+/// Never: Windows stops no process by a signal.
+pub(crate) fn take_paused() -> Duration {
+    Duration::ZERO
+}
+
 pub(crate) fn install() -> io::Result<WakePipe> {
     Ok(WakePipe { seen: 0 })
 }
