@@ -32,4 +32,6 @@ pub(crate) mod stuck;
 #[path = "windows/stuck.rs"]
 pub(crate) mod stuck;
 pub(crate) mod table;
+#[cfg(unix)]
+pub(crate) mod touched;
 pub(crate) mod tracking_heap;

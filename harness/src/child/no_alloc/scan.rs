@@ -17,6 +17,7 @@ use std::io;
 use super::held::HeldSearch;
 use super::mapped::{Mapped, Range};
 use super::stop::{StoppedThreads, MAX_STOPPED};
+use super::touched::Pagemap;
 use crate::sys;
 
 /// A block the body left: `[start, start + size)`.
@@ -252,7 +253,7 @@ pub(crate) fn mark_reachable(
         pending: 0,
         low: blocks.first().map_or(usize::MAX, |block| block.start),
         high: blocks.last().map_or(0, Block::end),
-        pagemap: sys::raw_io::open_read_only(c"/proc/self/pagemap"),
+        pagemap: Pagemap::open(),
     };
     let stack_pointers = stopped.stack_pointers();
     roots(
@@ -289,9 +290,6 @@ pub(crate) fn mark_reachable(
             }
         }
     }
-    if let Some(pagemap) = marker.pagemap {
-        sys::descriptors::close_raw(pagemap);
-    }
     drop(stopped);
     true
 }
@@ -327,18 +325,13 @@ struct Marker<'a> {
     high: usize,
     /// `/proc/self/pagemap`, where it could be opened: which pages of a large root were ever
     /// touched.
-    pagemap: Option<sys::RawFd>,
+    pagemap: Option<Pagemap>,
 }
 
 /// A root this large is read only where its pages were ever touched (present or swapped out, as
 /// `/proc/self/pagemap` says): a page never touched reads as zeroes and reaches nothing, and a
 /// 64 GiB reservation a test made took the scan past its run's deadline, read byte by byte.
 const SPARSE_FROM: usize = 64 << 20;
-/// Pages whose pagemap entries are read at once.
-const PAGEMAP_WINDOW: usize = 512;
-/// A pagemap entry's bits: the page is in memory, or swapped out.
-const PAGE_PRESENT: u64 = 1 << 63;
-const PAGE_SWAPPED: u64 = 1 << 62;
 
 impl Marker<'_> {
     /// Scans a root, skipping the blocks inside it: a block is reached only through a pointer.
@@ -356,33 +349,17 @@ impl Marker<'_> {
     /// [`scan_copied`](Self::scan_copied), but in a root of [`SPARSE_FROM`] or more only where
     /// its pages were ever touched. Where the pagemap cannot be read, all of it.
     fn scan_touched(&mut self, start: usize, end: usize) {
-        const PAGE: usize = 4096;
-        let Some(pagemap) = self
-            .pagemap
-            .filter(|_| end.saturating_sub(start) >= SPARSE_FROM)
-        else {
+        if end.saturating_sub(start) < SPARSE_FROM {
+            return self.scan_copied(start, end);
+        }
+        // Out while the closure below borrows the marker; put back after.
+        let Some(pagemap) = self.pagemap.take() else {
             return self.scan_copied(start, end);
         };
-        let mut page = start / PAGE;
-        let last = end.div_ceil(PAGE);
-        let mut entries = [0u64; PAGEMAP_WINDOW];
-        while page < last {
-            let count = (last - page).min(PAGEMAP_WINDOW);
-            // SAFETY: the first `count` entries as bytes: any bytes are a valid `u64`.
-            let bytes = unsafe {
-                std::slice::from_raw_parts_mut(entries.as_mut_ptr().cast::<u8>(), count * 8)
-            };
-            let read = sys::raw_io::read_file_at(pagemap, (page * 8) as u64, bytes);
-            if read != bytes.len() {
-                return self.scan_copied((page * PAGE).max(start), end);
-            }
-            for (index, &entry) in entries[..count].iter().enumerate() {
-                if entry & (PAGE_PRESENT | PAGE_SWAPPED) != 0 {
-                    let at = (page + index) * PAGE;
-                    self.scan_copied(at.max(start), (at + PAGE).min(end));
-                }
-            }
-            page += count;
+        let read = pagemap.touched_runs(start, end, |from, to| self.scan_copied(from, to));
+        self.pagemap = Some(pagemap);
+        if let Err(at) = read {
+            self.scan_copied(at, end);
         }
     }
 
