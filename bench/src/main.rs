@@ -42,6 +42,11 @@
 //!   declared in the suite costs it in the debug profile, as isolated-test's counting one
 //!   (`main!`) is, before counting anything.
 //!   Its own rounds (at least 5, one in the smoke run), the two binaries taking turns.
+//! - **condvar_threads**: 200 tests that each pass 5,000 boxed items between eight threads
+//!   through a queue behind a `Mutex` and `Condvar`s, under in-process libtest and isolated-test
+//!   at j1 and j2, in rounds of their own (see [`threads`]): what threads that park and wake one
+//!   another cost in a test's child (target: at most 1.3x; JSON `condvar_threads_vs_libtest_j1`,
+//!   `_j2`).
 //!
 //! Suites: 1,000 trivial tests (the cost of running a test at all), 1,000 tests that each
 //! allocate and write 1 MiB (fresh memory in every child), 200 tests that each make 100,000
@@ -109,6 +114,7 @@ mod runner;
 mod scaling;
 mod size;
 mod targets;
+mod threads;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -324,6 +330,7 @@ fn run(mode: &Mode) -> Result<(), String> {
     for target in [mode.scaling.target]
         .into_iter()
         .chain(allocator_floor::TARGETS)
+        .chain(threads::TARGETS)
     {
         if !targets.contains(&target) {
             targets.push(target);
@@ -366,6 +373,13 @@ fn run(mode: &Mode) -> Result<(), String> {
         &executables,
     )?;
 
+    // The many-thread row: its suite has as many tests as small_allocs, taken by the same subset.
+    let condvar_threads = threads::measure(
+        mode.subsets[small_allocs.expect("small_allocs is a suite")],
+        mode.runs,
+        &executables,
+    )?;
+
     let plan = &mode.scaling;
     eprintln!(
         "scaling: {} isolated-test tests at --test-threads=2",
@@ -388,6 +402,7 @@ fn run(mode: &Mode) -> Result<(), String> {
         floor: floor.floor(),
         suites,
         allocator_floor,
+        condvar_threads,
         scaling,
         size,
         load: [load_at_start, machine::load_average()],

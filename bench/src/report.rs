@@ -12,6 +12,7 @@ use crate::runner::{Kind, Runner};
 use crate::scaling::Scaling;
 use crate::size::SizeResult;
 use crate::targets::{self, Headline};
+use crate::threads::CondvarThreads;
 use crate::Subset;
 
 /// The floor's cost of one round trip (fork, pipe, waitpid), with 1 and 2 children in flight.
@@ -106,6 +107,7 @@ pub struct Report {
     pub floor: Floor,
     pub suites: Vec<SuiteResult>,
     pub allocator_floor: AllocatorFloor,
+    pub condvar_threads: CondvarThreads,
     pub scaling: Scaling,
     pub size: SizeResult,
     /// The 1-minute load average when the bench started and when it ended.
@@ -159,6 +161,7 @@ impl Report {
         self.suite_rows(&mut out);
         self.floor_rows(&mut out);
         out.push_str(&self.allocator_floor.line());
+        out.push_str(&self.condvar_threads.line());
         let setup = self.setup_ratios();
         let _ = writeln!(
             out,
@@ -360,6 +363,7 @@ impl Report {
         });
         let object = json.as_object_mut().expect("an object literal");
         object.extend(headline.json());
+        object.extend(self.condvar_threads.json());
         object.extend(self.size.json());
         object.extend(self.machine.json());
         let targets = targets::targets(Some(&headline), &self.size);

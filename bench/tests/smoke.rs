@@ -14,7 +14,7 @@ use serde_json::Value;
 
 /// The keys the JSON line always has (some are `null` when a runner was skipped, and the suite
 /// size ones in every run but the full one).
-const REQUIRED_KEYS: [&str; 27] = [
+const REQUIRED_KEYS: [&str; 29] = [
     "us_per_test_j1",
     "us_per_test_j2",
     "floor_us_j1",
@@ -42,6 +42,8 @@ const REQUIRED_KEYS: [&str; 27] = [
     "small_allocs_vs_nextest_j2",
     "floor_ratio_j1",
     "floor_ratio_j2",
+    "condvar_threads_vs_libtest_j1",
+    "condvar_threads_vs_libtest_j2",
 ];
 
 #[test]
