@@ -415,6 +415,7 @@ pub use isolated_test_macros::main;
 /// Not public API: what `#[isolated_test]` and `main!` expand to.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::child::no_alloc::counting_system::CountingSystem;
     pub use crate::child::no_alloc::forward::Forward;
     pub use crate::registry::{
         ExpectedEnd, Ignore, LeakPolicy, Setup, ShouldPanic, Source, SuiteDefaults, TestCase,

@@ -129,8 +129,7 @@ pub(crate) fn expand(args: TokenStream2, for_editor: bool) -> Result<TokenStream
     });
     Ok(quote! {
         #[global_allocator]
-        static __ISOLATED_TEST_ALLOCATOR: ::isolated_test::CountingAllocator<#allocator> =
-            #counting;
+        static __ISOLATED_TEST_ALLOCATOR: #allocator = #counting;
 
         fn main() {
             #private::run_main(#private::SuiteDefaults {
@@ -167,22 +166,24 @@ fn allocator_argument(value: &Expr) -> Result<Allocator> {
     }
 }
 
-/// The wrapped allocator's type and the counting allocator's constructor: `System` by default,
-/// on the fast path `CountingAllocator::system()` takes.
+/// The counting allocator's type and its constructor. By default the harness's `CountingSystem`,
+/// `CountingAllocator::system()` behind a type that is not generic: its code is compiled in the
+/// harness crate, at the harness's opt-level, rather than here, at the suite's (0 in a test
+/// build); `[profile.dev.package.isolated-test] opt-level = 3` then speeds every allocation.
 fn counting_allocator(allocator: Option<Allocator>) -> (TokenStream2, TokenStream2) {
     let private = crate::private();
     match allocator {
         Some(Allocator::Unit(path)) => (
-            quote!(#path),
+            quote!(::isolated_test::CountingAllocator<#path>),
             quote!(::isolated_test::CountingAllocator::new(#path)),
         ),
         Some(Allocator::Static(path)) => (
-            quote!(#private::Forward),
+            quote!(::isolated_test::CountingAllocator<#private::Forward>),
             quote!(::isolated_test::CountingAllocator::new(#private::Forward::to(&#path))),
         ),
         None => (
-            quote!(::std::alloc::System),
-            quote!(::isolated_test::CountingAllocator::system()),
+            quote!(#private::CountingSystem),
+            quote!(#private::CountingSystem),
         ),
     }
 }

@@ -13,6 +13,7 @@
 pub(crate) mod channel;
 pub(crate) mod counter;
 pub(crate) mod counting;
+pub(crate) mod counting_system;
 pub(crate) mod fast_path;
 pub(crate) mod forward;
 pub(crate) mod harness_addresses;
