@@ -90,6 +90,9 @@ pub fn plan(
     for p in 0..ws.packages.len() {
         planner.package(p)?;
     }
+    if planner.plan.adopted > 0 {
+        planner.optimise_harness()?;
+    }
     let Planner {
         mut plan,
         files,
@@ -168,6 +171,41 @@ impl Planner<'_> {
             self.plan
                 .changes
                 .push((package.manifest.clone(), text, new));
+        }
+        Ok(())
+    }
+
+    /// Plans `[profile.dev.package.isolated-test] opt-level = 3` in the workspace root's
+    /// manifest (the only one whose profiles cargo reads), on top of the changes planned for it
+    /// if it is a package's too.
+    fn optimise_harness(&mut self) -> Result<(), String> {
+        let root_manifest = self.ws.root.join("Cargo.toml");
+        let show = self.show;
+        let planned = self
+            .plan
+            .changes
+            .iter()
+            .position(|(path, ..)| *path == root_manifest);
+        let text = match planned {
+            Some(at) => self.plan.changes[at].2.clone(),
+            None => std::fs::read_to_string(&root_manifest)
+                .map_err(|e| format!("{}: {e}", show(&root_manifest)))?,
+        };
+        let mut doc =
+            manifest::parse(&text).map_err(|e| format!("{}: {e}", show(&root_manifest)))?;
+        if !manifest::optimise_harness(&mut doc) {
+            return Ok(());
+        }
+        self.plan.lines.push(format!(
+            "adopted: {}: [profile.dev.package.isolated-test] opt-level = 3 (the harness and its counting allocator optimised, the tests still in debug)",
+            show(&root_manifest)
+        ));
+        match planned {
+            Some(at) => self.plan.changes[at].2 = doc.to_string(),
+            None => self
+                .plan
+                .changes
+                .push((root_manifest, text, doc.to_string())),
         }
         Ok(())
     }

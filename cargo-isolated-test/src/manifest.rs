@@ -178,6 +178,46 @@ pub fn add_dev_dependency(doc: &mut DocumentMut, dep: &Dep) {
     }
 }
 
+/// Where [`optimise_harness`] writes: cargo reads profiles from the workspace root's manifest.
+const HARNESS_PROFILE: [&str; 4] = ["profile", "dev", "package", "isolated-test"];
+
+/// Builds the harness optimised while the tests stay in debug (`cargo test`'s profile inherits
+/// `dev`'s): its own code, which runs for every test, and the counting allocator's, which runs
+/// for every allocation a test makes. Adds `[profile.dev.package.isolated-test] opt-level = 3`
+/// unless the manifest has that table (the user's own choice), or a `profile` that is not a
+/// table of tables (a dotted or inline one: left as written). Whether it added it.
+pub fn optimise_harness(doc: &mut DocumentMut) -> bool {
+    let present = HARNESS_PROFILE
+        .iter()
+        .try_fold(doc.as_item(), |item, key| item.get(key))
+        .is_some();
+    if present {
+        return false;
+    }
+    let position = last_position(doc).map(|p| p + 1);
+    let mut parent = doc.as_table_mut();
+    for key in &HARNESS_PROFILE[..3] {
+        let item = parent.entry(key).or_insert_with(|| {
+            let mut table = Table::new();
+            table.set_implicit(true);
+            Item::Table(table)
+        });
+        let Some(table) = item.as_table_mut() else {
+            return false;
+        };
+        parent = table;
+    }
+    let mut table = Table::new();
+    table.insert("opt-level", value(3));
+    table.set_position(position);
+    table.decor_mut().set_prefix(
+        "\n# The test harness and its counting allocator optimised, the tests still in debug\n\
+         # (isolated-test's README, \"Optimising the harness\").\n",
+    );
+    parent.insert(HARNESS_PROFILE[3], Item::Table(table));
+    true
+}
+
 /// The highest position of a table in `doc`, headers of `[[array]]` tables included.
 fn last_position(doc: &DocumentMut) -> Option<isize> {
     fn walk(table: &Table, max: &mut Option<isize>) {
@@ -235,6 +275,29 @@ mod tests {
                 "{BASE}\n[[test]]\nname = \"old\"\nharness = false\n\n[[test]]\nname = \"new\"\npath = \"tests/new/main.rs\"\nharness = false\n"
             )
         );
+    }
+
+    #[test]
+    fn the_harness_is_optimised_once_and_a_profile_of_the_users_is_kept() {
+        let mut doc = parse(&format!("{BASE}\n[profile.dev]\ndebug = 1\n")).unwrap();
+        assert!(optimise_harness(&mut doc));
+        assert!(!optimise_harness(&mut doc));
+        assert_eq!(
+            doc.to_string(),
+            format!(
+                "{BASE}\n[profile.dev]\ndebug = 1\n\n# The test harness and its counting allocator \
+                 optimised, the tests still in debug\n# (isolated-test's README, \"Optimising the \
+                 harness\").\n[profile.dev.package.isolated-test]\nopt-level = 3\n"
+            )
+        );
+        let mine = format!("{BASE}\n[profile.dev.package.isolated-test]\nopt-level = 1\n");
+        let mut doc = parse(&mine).unwrap();
+        assert!(!optimise_harness(&mut doc));
+        assert_eq!(doc.to_string(), mine);
+        let dotted = format!("profile = {{ dev = {{ debug = 1 }} }}\n{BASE}");
+        let mut doc = parse(&dotted).unwrap();
+        assert!(!optimise_harness(&mut doc));
+        assert_eq!(doc.to_string(), dotted);
     }
 
     #[test]

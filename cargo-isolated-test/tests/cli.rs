@@ -179,6 +179,7 @@ fn what_cannot_move_safely_is_left_alone_and_named() {
          left alone: tests/heap.rs:5: test target `heap` has a test named main (#[test] fn main), which under harness = false would clash with the fn main that isolated_test::main! writes; rename the test to adopt it\n\
          adopted: test target `plain`: [[test]] entry with harness = false, 1 #[test] rewritten, entry macro added\n\
          adopted: package `left-alone`: dev-dependency isolated-test\n\
+         adopted: Cargo.toml: [profile.dev.package.isolated-test] opt-level = 3 (the harness and its counting allocator optimised, the tests still in debug)\n\
          wrote Cargo.toml\n\
          wrote tests/plain.rs\n\
          not built (--no-build): nothing proved that no test is lost; `cargo isolated-test check` builds them\n\
@@ -196,10 +197,12 @@ fn a_virtual_root_adopts_every_member_and_p_picks_some() {
         out,
         "adopted: test target `t`: [[test]] entry with harness = false, 1 #[test] rewritten, entry macro added\n\
          adopted: package `a`: dev-dependency isolated-test\n\
+         adopted: Cargo.toml: [profile.dev.package.isolated-test] opt-level = 3 (the harness and its counting allocator optimised, the tests still in debug)\n\
          wrote a/Cargo.toml\n\
+         wrote Cargo.toml\n\
          wrote a/tests/t.rs\n\
          not built (--no-build): nothing proved that no test is lost; `cargo isolated-test check` builds them\n\
-         2 files changed (targets: 1 adopted, 0 already adopted, 0 left alone)\n"
+         3 files changed (targets: 1 adopted, 0 already adopted, 0 left alone)\n"
     );
     let (code, out, _) = run(dir.path(), &["adopt", "--no-build"]);
     assert_eq!(code, 0);
@@ -222,6 +225,16 @@ fn a_virtual_root_adopts_every_member_and_p_picks_some() {
         )
     };
     let mut want = tree(&fixture("virtual"));
+    // The profile goes in the root's manifest, the only one whose profiles cargo reads.
+    let root = want["Cargo.toml"].clone();
+    want.insert(
+        "Cargo.toml".into(),
+        format!(
+            "{root}\n# The test harness and its counting allocator optimised, the tests still in \
+             debug\n# (isolated-test's README, \"Optimising the harness\").\n\
+             [profile.dev.package.isolated-test]\nopt-level = 3\n"
+        ),
+    );
     for m in ["a", "b"] {
         want.insert(format!("{m}/tests/t.rs"), adopted.into());
         want.insert(format!("{m}/Cargo.toml"), manifest(m));
@@ -542,6 +555,7 @@ fn adopt_proves_by_building_that_no_test_is_lost() {
          left alone: tests/unix_only.rs:1: test target `unix_only` is cut out whole by #![cfg(unix)], which asks for more than features (under harness = false it would have no main when the cfg is off, and cargo's required-features stands only for features)\n\
          left alone: tests/unreachable.rs:1: test target `unreachable` stays with libtest: 1 of its 2 tests would not run under isolated-test: written_by_helper\n\
          adopted: package `scratch`: dev-dependency isolated-test\n\
+         adopted: Cargo.toml: [profile.dev.package.isolated-test] opt-level = 3 (the harness and its counting allocator optimised, the tests still in debug)\n\
          wrote Cargo.toml\n\
          wrote src/lib.rs\n\
          wrote tests/alloc.rs\n\
@@ -702,6 +716,7 @@ fn feature_selection_reaches_every_build() {
             0,
             "adopted: test target `t`: [[test]] entry with harness = false, 1 #[test] rewritten, entry macro added\n\
              adopted: package `featured`: dev-dependency isolated-test\n\
+             adopted: Cargo.toml: [profile.dev.package.isolated-test] opt-level = 3 (the harness and its counting allocator optimised, the tests still in debug)\n\
              wrote Cargo.toml\n\
              wrote tests/t.rs\n\
              built: all 1 tests libtest ran in the 1 target adopted are listed under isolated-test\n\
