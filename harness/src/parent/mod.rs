@@ -14,6 +14,8 @@ pub(crate) mod orphans;
 #[cfg(windows)]
 #[path = "windows/orphans.rs"]
 pub(crate) mod orphans;
+#[cfg(unix)]
+mod output_rest;
 mod running;
 #[cfg(unix)]
 pub(crate) mod signals;

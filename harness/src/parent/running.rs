@@ -4,6 +4,8 @@
 use std::time::{Duration, Instant};
 
 use super::launch::{ChildProcess, ReadEnd};
+#[cfg(unix)]
+use super::output_rest::OutputRests;
 use super::signals::GroupSlot;
 use super::slow_notice::Notice;
 use super::streams::{ChildStreams, Stream};
@@ -41,6 +43,9 @@ pub(super) struct RunningChild {
     /// It writes to the harness's own stdout or stderr: they are made blocking again after it.
     pub(super) shares_harness_output: bool,
     pub(super) streams: ChildStreams,
+    /// Until when its captured streams are left out of the poll.
+    #[cfg(unix)]
+    pub(super) rests: OutputRests,
     pub(super) started: Instant,
     pub(super) timeout: Option<Duration>,
     /// Its deadline moves back by the time it waited for a processor (where the supervisor's
@@ -119,13 +124,20 @@ impl RunningChild {
 
     /// Reads what `stream` holds now, up to `max_reads` chunks; closes it at end of file.
     pub(super) fn drain(&mut self, stream: Stream, buffer: &mut [u8], max_reads: usize) {
-        self.streams.drain(stream, buffer, max_reads);
+        let _taken = self.streams.drain(stream, buffer, max_reads);
+        #[cfg(unix)]
+        self.rests.drained(stream, _taken, Instant::now());
         self.note_if_said_all();
     }
 
     /// Tells the signal handlers once every pipe is closed: an interruption leaves a child that
-    /// has said all it will to the main loop.
-    fn note_if_said_all(&self) {
+    /// has said all it will to the main loop. Once its result channel is closed, its output is
+    /// watched without rest: it is about to close that too.
+    fn note_if_said_all(&mut self) {
+        #[cfg(unix)]
+        if !self.streams.is_open(Stream::Result) {
+            self.rests.end_all();
+        }
         if self.streams.all_closed() {
             self.group.said_all();
         }
@@ -133,5 +145,15 @@ impl RunningChild {
 
     pub(super) fn open_pipes(&self) -> impl Iterator<Item = (Stream, &ReadEnd)> + '_ {
         self.streams.open_pipes()
+    }
+
+    /// Its open pipes that a poll made at `now` watches: all but the captured streams at rest.
+    #[cfg(unix)]
+    pub(super) fn watched_pipes(
+        &self,
+        now: Instant,
+    ) -> impl Iterator<Item = (Stream, &ReadEnd)> + '_ {
+        self.open_pipes()
+            .filter(move |&(stream, _)| !self.rests.resting(stream, now))
     }
 }

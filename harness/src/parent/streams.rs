@@ -80,6 +80,16 @@ impl ChildStreams {
         }
     }
 
+    /// Whether `stream`'s pipe is still open.
+    #[cfg(unix)]
+    pub(super) fn is_open(&self, stream: Stream) -> bool {
+        match stream {
+            Stream::Stdout => self.stdout.is_some(),
+            Stream::Stderr => self.stderr.is_some(),
+            Stream::Result => self.result.is_some(),
+        }
+    }
+
     /// Whether every pipe is closed: the child has said all it will.
     pub(super) fn all_closed(&self) -> bool {
         self.open_pipes().next().is_none()
@@ -98,27 +108,31 @@ impl ChildStreams {
     }
 
     /// Reads what `stream` holds now, up to `max_reads` chunks; closes it at end of file.
-    pub(super) fn drain(&mut self, stream: Stream, buffer: &mut [u8], max_reads: usize) {
+    /// Returns how many bytes it took.
+    pub(super) fn drain(&mut self, stream: Stream, buffer: &mut [u8], max_reads: usize) -> usize {
+        let mut taken = 0;
         for _ in 0..max_reads {
             let Some(end) = self.pipe(stream).as_ref() else {
-                return;
+                break;
             };
             match read_now(end, buffer) {
                 ReadNow::Ended => {
                     self.close(stream);
-                    return;
+                    break;
                 }
                 ReadNow::Bytes(n) => {
                     self.keep(stream, &buffer[..n]);
+                    taken += n;
                     if n < buffer.len() {
                         // A pipe hands over all it holds: it is empty now, and another read
                         // would only say so.
-                        return;
+                        break;
                     }
                 }
-                ReadNow::Empty => return,
+                ReadNow::Empty => break,
             }
         }
+        taken
     }
 
     /// Once the child ended: takes all its pipes still hold, and closes them. A grandchild

@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use super::launch::{Launcher, StartError, TestToStart};
 use super::orphans::OrphanSweeper;
+#[cfg(unix)]
+use super::output_rest::OutputRests;
 pub(crate) use super::running::RunKey;
 use super::running::{RunningChild, TimeoutState};
 use super::signals::{self, GroupSlot, WakePipe};
@@ -176,6 +178,8 @@ impl Supervisor {
             shares_harness_output: launched.stdout.is_none() || launched.stderr.is_none(),
             process: launched.process,
             streams: ChildStreams::new(launched.stdout, launched.stderr, launched.result),
+            #[cfg(unix)]
+            rests: OutputRests::default(),
             started: Instant::now(),
             timeout: watch.timeout,
             excuse_cpu_wait: watch.excuse_cpu_wait,
@@ -372,7 +376,8 @@ impl Supervisor {
     }
 
     /// Waits for output, a child's exit or `timeout`; reads what arrived. Returns whether a
-    /// child may have exited.
+    /// child may have exited. A captured stream at rest is not watched until its rest ends
+    /// (see [`output_rest`](super::output_rest)).
     #[cfg(unix)]
     fn poll(&mut self, timeout: Option<Duration>) -> bool {
         self.poll_also(timeout, None)
@@ -380,16 +385,21 @@ impl Supervisor {
 
     /// [`poll`](Self::poll), also woken by `also` becoming readable (left for its owner to read).
     #[cfg(unix)]
-    fn poll_also(&mut self, timeout: Option<Duration>, also: Option<RawFd>) -> bool {
+    fn poll_also(&mut self, mut timeout: Option<Duration>, also: Option<RawFd>) -> bool {
         // Reused from call to call: every page the parent writes after a fork is a page fault.
         let (fds, owners) = (&mut self.poll_fds, &mut self.poll_owners);
         fds.clear();
         owners.clear();
         fds.push(sys::raw_io::readable(self.wake.fd()));
+        let now = Instant::now();
         for (index, child) in self.running.iter().enumerate() {
-            for (stream, end) in child.open_pipes() {
+            for (stream, end) in child.watched_pipes(now) {
                 fds.push(sys::raw_io::readable(std::os::fd::AsRawFd::as_raw_fd(end)));
                 owners.push((index, stream));
+            }
+            if let Some(rest_end) = child.rests.next_end(now) {
+                let left = rest_end - now;
+                timeout = Some(timeout.map_or(left, |timeout| timeout.min(left)));
             }
         }
         // Last, past the children's: it has no owner among them.
