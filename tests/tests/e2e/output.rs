@@ -100,6 +100,24 @@ fn output_before_an_exit_or_a_crash_is_captured() {
     );
 }
 
+/// The harness reads a test's output in batches, not as each line comes: a batch must lose or
+/// reorder nothing, up to a crash (the fixture prints 20,000 lines to each stream, in turns).
+#[test]
+fn many_lines_to_both_streams_before_a_crash_are_all_shown_in_order() {
+    #[cfg(unix)]
+    let reason = "killed by signal 11 (SIGSEGV)";
+    #[cfg(windows)]
+    let reason = "crashed with exception 0xC0000005 (access violation) before the test finished";
+    let crashed = output().assert_failed("prints_many_lines_to_both_then_segfaults", reason);
+    let lines = |stream: &str| -> String {
+        let lines: Vec<String> = (0..20_000)
+            .map(|line| format!("{stream} line {line}"))
+            .collect();
+        lines.join("\n")
+    };
+    assert_eq!(crashed.output, shown(&lines("stdout"), &lines("stderr")));
+}
+
 #[test]
 fn a_flood_of_output_keeps_its_first_256_kib_and_last_768_kib() {
     let run = output();
