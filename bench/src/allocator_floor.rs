@@ -19,10 +19,10 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use crate::numbers::{median, millis, number, ratio, spread_percent};
-use crate::runner::{self, Kind, Runner};
+use crate::numbers::number;
+use crate::paired::{self, Paired, Side};
+use crate::runner::{Kind, Runner};
 use crate::Subset;
 
 /// The two binaries, in the order each round runs them: the default allocator, the forwarding one.
@@ -37,7 +37,7 @@ const RUNNER: Runner = Runner {
 /// What was measured: each binary's wall times over the rounds, in [`TARGETS`]' order.
 pub struct AllocatorFloor {
     pub subset: Subset,
-    pub walls: [Vec<Duration>; 2],
+    pub walls: Paired,
 }
 
 /// Runs `subset` of the small_allocs tests from both binaries, `rounds` rounds, taking turns.
@@ -46,51 +46,34 @@ pub fn measure(
     rounds: usize,
     executables: &HashMap<String, PathBuf>,
 ) -> Result<AllocatorFloor, String> {
-    let mut walls = [Vec::new(), Vec::new()];
-    for round in 1..=rounds {
-        eprintln!(
-            "allocator floor: {} small_allocs tests, default and forwarding allocator, round \
-             {round}/{rounds}",
-            subset.tests
-        );
-        for (target, walls) in TARGETS.into_iter().zip(&mut walls) {
-            let command = runner::test_binary(&executables[target], subset.filter, RUNNER.threads);
-            let timed = runner::run(RUNNER, command)?;
-            if timed.passed != subset.tests {
-                return Err(format!(
-                    "{target} passed {} tests, expected {} (filter {:?})",
-                    timed.passed, subset.tests, subset.filter
-                ));
-            }
-            walls.push(timed.wall);
-        }
-    }
+    let what = format!(
+        "allocator floor: {} small_allocs tests, default and forwarding allocator",
+        subset.tests
+    );
+    let sides = TARGETS.map(|target| Side {
+        target,
+        runner: RUNNER,
+    });
+    let walls = paired::measure(&what, sides, subset, rounds, executables)?;
     Ok(AllocatorFloor { subset, walls })
 }
 
 impl AllocatorFloor {
     /// The forwarding allocator's median wall over the default allocator's.
     pub fn ratio(&self) -> Option<f64> {
-        let [default, forwarding] = [&self.walls[0], &self.walls[1]].map(|w| median(w));
-        ratio(forwarding.as_secs_f64(), default.as_secs_f64())
+        self.walls.ratio()
     }
 
     /// The report's line: the ratio, and the medians and spreads it comes from.
     pub fn line(&self) -> String {
         let mut out = String::new();
-        let [default, forwarding] = [&self.walls[0], &self.walls[1]].map(|w| median(w));
         let _ = writeln!(
             out,
             "\nallocator floor (a forwarding #[global_allocator], no counting, libtest in \
-             process, j1): {}x in-process libtest's wall (small_allocs, {} tests, median of {} \
-             rounds: {:.1} ms against {:.1} ms, spread {:.0}% / {:.0}%)",
+             process, j1): {}x in-process libtest's wall (small_allocs, {} tests, {})",
             number(self.ratio(), 2),
             self.subset.tests,
-            self.walls[0].len(),
-            millis(forwarding),
-            millis(default),
-            spread_percent(&self.walls[1], forwarding),
-            spread_percent(&self.walls[0], default),
+            self.walls.medians_text(),
         );
         out
     }

@@ -47,6 +47,9 @@
 //!   at j1 and j2, in rounds of their own (see [`threads`]): what threads that park and wake one
 //!   another cost in a test's child (target: at most 1.3x; JSON `condvar_threads_vs_libtest_j1`,
 //!   `_j2`).
+//! - **the printing row**: two tests that print a million short lines between them, captured,
+//!   under isolated-test and under libtest in process at `--test-threads=1` (see
+//!   [`print_lines`]), the two taking turns for the suites' number of rounds.
 //!
 //! Suites: 1,000 trivial tests (the cost of running a test at all), 1,000 tests that each
 //! allocate and write 1 MiB (fresh memory in every child), 200 tests that each make 100,000
@@ -87,6 +90,8 @@
 //! - `small_allocs_forwarding_vs_libtest_j1`: the allocator floor, in-process libtest's median
 //!   wall on the small_allocs suite with a forwarding `#[global_allocator]` over that with the
 //!   default allocator (no target: the 1.2 one is judged against it).
+//! - `print_lines_vs_libtest_j1`: isolated-test's median wall on the print_lines suite (a million
+//!   captured lines) over in-process libtest's (target: at most 1.3).
 //! - `small_allocs_vs_rusty_fork_j2`, `small_allocs_vs_nextest_j2`: isolated-test's median wall
 //!   over theirs (target: below 1, faster than both).
 //! - `floor_ratio_j1`, `_j2`: isolated-test's overhead per trivial test over the floor's round
@@ -109,6 +114,8 @@ mod cargo;
 mod floor;
 mod machine;
 mod numbers;
+mod paired;
+mod print_lines;
 mod report;
 mod runner;
 mod scaling;
@@ -331,6 +338,7 @@ fn run(mode: &Mode) -> Result<(), String> {
         .into_iter()
         .chain(allocator_floor::TARGETS)
         .chain(threads::TARGETS)
+        .chain(print_lines::TARGETS)
     {
         if !targets.contains(&target) {
             targets.push(target);
@@ -379,6 +387,7 @@ fn run(mode: &Mode) -> Result<(), String> {
         mode.runs,
         &executables,
     )?;
+    let print_lines = print_lines::measure(mode.runs, &executables)?;
 
     let plan = &mode.scaling;
     eprintln!(
@@ -403,6 +412,7 @@ fn run(mode: &Mode) -> Result<(), String> {
         suites,
         allocator_floor,
         condvar_threads,
+        print_lines,
         scaling,
         size,
         load: [load_at_start, machine::load_average()],

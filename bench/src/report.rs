@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use crate::allocator_floor::AllocatorFloor;
 use crate::machine::Machine;
 use crate::numbers::{kib, median, micros, millis, number, ratio, round, rounded, spread_percent};
+use crate::print_lines::PrintLines;
 use crate::runner::{Kind, Runner};
 use crate::scaling::Scaling;
 use crate::size::SizeResult;
@@ -108,6 +109,7 @@ pub struct Report {
     pub suites: Vec<SuiteResult>,
     pub allocator_floor: AllocatorFloor,
     pub condvar_threads: CondvarThreads,
+    pub print_lines: PrintLines,
     pub scaling: Scaling,
     pub size: SizeResult,
     /// The 1-minute load average when the bench started and when it ended.
@@ -162,6 +164,7 @@ impl Report {
         self.floor_rows(&mut out);
         out.push_str(&self.allocator_floor.line());
         out.push_str(&self.condvar_threads.line());
+        out.push_str(&self.print_lines.line());
         let setup = self.setup_ratios();
         let _ = writeln!(
             out,
@@ -349,6 +352,7 @@ impl Report {
             "setup_vs_libtest_j2": rounded(setup.vs_libtest, 3),
             "setup_nextest_vs_isolated_j2": rounded(setup.nextest_vs_isolated, 2),
             "setup_rusty_fork_vs_isolated_j2": rounded(setup.rusty_fork_vs_isolated, 2),
+            "print_lines_vs_libtest_j1": rounded(self.print_lines.ratio(), 3),
             "scaling_last_vs_first": round(s.last_vs_first(), 3),
             "scaling_tests": s.tests,
             "peak_rss_kb": s.peak_rss_kb,

@@ -1,7 +1,8 @@
 //! Smoke test of the benchmark: `isolated-test-bench --smoke` builds every suite, runs ten tests
 //! of each under every runner once (cargo-nextest only if it is on PATH), runs the ten small_allocs
 //! tests once more beside a copy under a forwarding global allocator (the allocator floor), runs
-//! the scaling check on 100 tests, times starting and listing the 1,000-test binaries, and ends its output
+//! the print_lines suites (a million captured lines) once under each harness, runs the scaling
+//! check on 100 tests, times starting and listing the 1,000-test binaries, and ends its output
 //! with the JSON line.
 //!
 //! It checks that the bench completes, that every runner passed exactly the ten tests it was
@@ -14,7 +15,7 @@ use serde_json::Value;
 
 /// The keys the JSON line always has (some are `null` when a runner was skipped, and the suite
 /// size ones in every run but the full one).
-const REQUIRED_KEYS: [&str; 29] = [
+const REQUIRED_KEYS: [&str; 30] = [
     "us_per_test_j1",
     "us_per_test_j2",
     "floor_us_j1",
@@ -44,6 +45,7 @@ const REQUIRED_KEYS: [&str; 29] = [
     "floor_ratio_j2",
     "condvar_threads_vs_libtest_j1",
     "condvar_threads_vs_libtest_j2",
+    "print_lines_vs_libtest_j1",
 ];
 
 #[test]
@@ -102,6 +104,14 @@ fn bench_runs_every_runner_on_ten_tests_of_each_suite() {
     assert!(
         stdout.contains("\nallocator floor (a forwarding #[global_allocator]"),
         "no allocator floor line in:\n{stdout}"
+    );
+
+    // The printing row always runs (both harnesses, nothing to skip): a number, and its line.
+    let key = "print_lines_vs_libtest_j1";
+    assert!(json[key].is_number(), "{key} is {}", json[key]);
+    assert!(
+        stdout.contains("\nprint_lines (a million captured lines"),
+        "no print_lines line in:\n{stdout}"
     );
 
     // No 100,000-test binary is built in a smoke run: the size rows are left out, and start and
