@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{assert_lines, assert_tree, copy, fixture, run, tree, BIN};
+use super::{assert_lines, assert_tree, copy, fixture, outcome, run, tree, BIN};
 
 /// One target directory for every crate these tests build: isolated-test and the crates.io
 /// dependencies are compiled once (cargo's lock on it takes the tests in turn).
@@ -28,18 +28,12 @@ fn scratch(files: &[(&str, &str)]) -> tempfile::TempDir {
 
 /// (exit code, stdout, stderr) of the tool run in `dir`, building in [`shared_target`].
 fn run_built(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", shared_target())
-        .env_remove("RUSTFLAGS")
-        .output()
-        .unwrap();
-    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
-    (
-        out.status.code().unwrap(),
-        text(out.stdout),
-        text(out.stderr),
+    outcome(
+        Command::new(BIN)
+            .args(args)
+            .current_dir(dir)
+            .env("CARGO_TARGET_DIR", shared_target())
+            .env_remove("RUSTFLAGS"),
     )
 }
 

@@ -53,11 +53,12 @@ fn copy(name: &str) -> tempfile::TempDir {
 
 /// (exit code, stdout, stderr) of the binary run in `dir`.
 fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
+    outcome(Command::new(BIN).args(args).current_dir(dir))
+}
+
+/// (exit code, stdout, stderr) of `command`, run to its end.
+fn outcome(command: &mut Command) -> (i32, String, String) {
+    let out = command.output().unwrap();
     let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
     (
         out.status.code().unwrap(),
