@@ -109,7 +109,10 @@ impl Symbolizer {
     /// whole (inlined calls each a frame of their own), none if the symboliser died or took too
     /// long; `None` while more is to come.
     pub(crate) fn hear(&mut self, question: &mut Question) -> Option<Vec<Frame>> {
-        let running = self.running.as_mut()?;
+        // Stopped since it was asked: no answer will come.
+        let Some(running) = self.running.as_mut() else {
+            return Some(Vec::new());
+        };
         match read_available(&mut running.answers, &mut question.answer) {
             Ok(()) if question.is_whole() => Some(parse(&question.text())),
             Ok(()) if Instant::now() < question.deadline => None,
