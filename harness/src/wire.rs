@@ -228,9 +228,11 @@ pub(crate) fn encode_into(buffer: &mut [u8], token: u64, message: Message) -> Op
 /// Decodes the frame at the start of `bytes`; returns it and its length.
 fn decode_frame(token: u64, bytes: &[u8]) -> Result<(Message, usize), ProtocolError> {
     if bytes.len() < HEADER || bytes[..MAGIC.len()] != MAGIC {
-        return Err(ProtocolError::NotAFrame {
-            received: bytes.len(),
-        });
+        // Up to where a frame may start again: what a test wrote, not the frames that follow.
+        let received = (bytes.windows(MAGIC.len()).skip(1))
+            .position(|window| window == MAGIC)
+            .map_or(bytes.len(), |at| at + 1);
+        return Err(ProtocolError::NotAFrame { received });
     }
     let claimed = u32::from_le_bytes(bytes[MAGIC.len()..HEADER].try_into().unwrap()) as usize;
     if claimed > MAX_FRAME {
@@ -441,6 +443,16 @@ mod tests {
         assert_eq!(decode(7, b"").report, Err(ProtocolError::NoReport));
         assert_eq!(
             decode(7, b"hello world").report,
+            Err(ProtocolError::NotAFrame { received: 11 })
+        );
+        // Counted up to the frame after them: the same count whatever the child sends next.
+        let mut then_a_frame = b"hello world".to_vec();
+        then_a_frame.extend_from_slice(&encode(
+            7,
+            Message::Report(ChildReport::Returned { heap: None }),
+        ));
+        assert_eq!(
+            decode(7, &then_a_frame).report,
             Err(ProtocolError::NotAFrame { received: 11 })
         );
         let mut huge = MAGIC.to_vec();
