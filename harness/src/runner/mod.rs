@@ -2,6 +2,7 @@
 //! turn on the main thread, told to the console as libtest tells it.
 
 mod scheduler;
+mod tracked_first;
 mod trial;
 
 use std::io::{self, IsTerminal};

@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 
 use crate::sys::Signal;
 
+use super::tracked_first::TrackedFirst;
 use crate::child::ChildOptions;
 use crate::outcome::{ChildOutcome, Escapee, RecordedSite, TrackedLeaks};
 use crate::parent::launch::StartError;
@@ -47,6 +48,8 @@ pub(crate) struct Scheduler {
     tracking: Vec<bool>,
     /// The `serial` groups with a child running, and how many: one at most, but counted.
     busy_groups: Vec<(&'static str, usize)>,
+    /// Whether tests track their allocations from their own run on.
+    tracked_first: TrackedFirst,
 }
 
 /// Finished children, kept until the runner asks for them.
@@ -97,6 +100,7 @@ impl Scheduler {
             tracking_policy,
             tracking,
             busy_groups: Vec::new(),
+            tracked_first: TrackedFirst::new(),
         }
     }
 
@@ -215,8 +219,11 @@ impl Scheduler {
                 let judgement = verdict::first_look(&outcome, expect, self.tracking_policy);
                 let plan = match &judgement {
                     Judgement::NeedsTrackedRun(plan, _) => Some(*plan),
-                    Judgement::Final(_) => None,
+                    Judgement::Final(_) | Judgement::TrackedItself(_) => None,
                 };
+                let tracked = outcome.clues.tracked_leaks.is_some();
+                let needed = !matches!(judgement, Judgement::Final(_));
+                self.tracked_first.learn(needed, tracked);
                 self.finished.tests.push((index, outcome, judgement));
                 plan
             }
@@ -301,7 +308,13 @@ impl Scheduler {
             notice_slow: true,
             excuse_cpu_wait: false,
         };
-        self.start_keyed(RunKey::Test(index), watch, |options| options)
+        // Tracking from the start: no call stacks (each costs microseconds), no descriptors
+        // (they would be numbered otherwise than the test sees them).
+        let tracked = self.tracked_first.wanted();
+        self.start_keyed(RunKey::Test(index), watch, |options| match tracked {
+            true => options.tracking_allocations(false, false, false),
+            false => options,
+        })
     }
 
     /// Forks a child for the test `key` names, whose outcome comes back under `key`.

@@ -17,7 +17,7 @@ use crate::report::{
     RunEnd, TestEnd, TestResult,
 };
 use crate::verdict::{self, Death, Failure, Judgement, LeakSiteSearch};
-use crate::verdict::{SearchFailure, TrackingPlan, Verdict};
+use crate::verdict::{Provisional, SearchFailure, TrackingPlan, Verdict};
 
 /// A signal from outside stopped the run.
 #[derive(Clone, Copy, Debug)]
@@ -163,7 +163,7 @@ impl Run {
     fn verdict_on(
         &mut self,
         index: usize,
-        outcome: ChildOutcome,
+        mut outcome: ChildOutcome,
         judgement: Judgement,
     ) -> Result<Judged, Interrupted> {
         self.take_clues(index, &outcome);
@@ -173,15 +173,12 @@ impl Run {
         };
         let (verdict, leak_sites) = match judgement {
             Judgement::Final(verdict) => (verdict, None),
-            Judgement::NeedsTrackedRun(plan, provisional) => {
-                let tracked = self.tracked_run(index, plan)?;
-                let expect = self.scheduler.test(index).expect;
-                let scheduler = &mut self.scheduler;
-                let (verdict, search) =
-                    verdict::with_tracked_run(provisional, tracked, &expect, |recorded| {
-                        scheduler.name_sites(recorded)
-                    });
-                (verdict, Some(search))
+            Judgement::NeedsTrackedRun(plan, provisional) => match self.tracked_run(index, plan)? {
+                Ok(mut tracked) => self.with_tracked_run(index, provisional, Ok(&mut tracked)),
+                Err(failure) => self.with_tracked_run(index, provisional, Err(failure)),
+            },
+            Judgement::TrackedItself(provisional) => {
+                self.with_tracked_run(index, provisional, Ok(&mut outcome))
             }
         };
         Ok(Judged {
@@ -190,6 +187,23 @@ impl Run {
             heap,
             leak_sites,
         })
+    }
+
+    /// The verdict on test `index`, `provisional` until `tracked`, the run that tracked its
+    /// allocations (or why it could not be had), told which blocks are lost; and what it found.
+    fn with_tracked_run(
+        &mut self,
+        index: usize,
+        provisional: Provisional,
+        tracked: Result<&mut ChildOutcome, SearchFailure>,
+    ) -> (Verdict, Option<LeakSiteSearch>) {
+        let expect = self.scheduler.test(index).expect;
+        let scheduler = &mut self.scheduler;
+        let (verdict, search) =
+            verdict::with_tracked_run(provisional, tracked, &expect, |recorded| {
+                scheduler.name_sites(recorded)
+            });
+        (verdict, Some(search))
     }
 
     /// The run of test `index` that tracks its allocations as `plan` says (with their call

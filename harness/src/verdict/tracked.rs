@@ -15,7 +15,7 @@ use crate::outcome::{RecordedSite, TrackedLeaks};
 /// provisional verdict stands.
 pub(crate) fn with_tracked_run(
     provisional: Provisional,
-    tracked: Result<ChildOutcome, SearchFailure>,
+    tracked: Result<&mut ChildOutcome, SearchFailure>,
     expect: &Expectations,
     name_sites: impl FnOnce(TrackedLeaks<RecordedSite>) -> TrackedLeaks,
 ) -> (Verdict, LeakSiteSearch) {
@@ -71,7 +71,7 @@ pub(super) fn untold(verdict: Verdict, first: HeapDelta) -> Verdict {
 /// What a tracked run found: its heap figures, the blocks it left as recorded, and the
 /// descriptors it left open; or, where it did not return as the failing run did, why not.
 fn what_it_found(
-    mut outcome: ChildOutcome,
+    outcome: &mut ChildOutcome,
     expect: &Expectations,
 ) -> Result<
     (
@@ -81,7 +81,7 @@ fn what_it_found(
     ),
     SearchFailure,
 > {
-    let second = match (&outcome.report, judge(&outcome, expect)) {
+    let second = match (&outcome.report, judge(outcome, expect)) {
         (_, Verdict::Fail(failure))
             if !failure.is_leak() && !matches!(failure, Failure::LeftDescriptors(_)) =>
         {
@@ -92,7 +92,7 @@ fn what_it_found(
         (_, Verdict::Pass(_)) => return Err(SearchFailure::NoHeapFigures),
     };
     let recorded = outcome.clues.tracked_leaks.take().unwrap_or_default();
-    Ok((second, recorded, outcome.clues.left.descriptors.take()))
+    Ok((second, recorded, outcome.clues.left.descriptors.clone()))
 }
 
 /// The verdict on a test whose heap grew over its leak limit (`first`), once a second run that

@@ -38,6 +38,10 @@ pub(crate) enum Judgement {
     /// A verdict that a second run, tracking allocations as planned, may still change:
     /// [`with_tracked_run`](super::with_tracked_run) makes it final.
     NeedsTrackedRun(TrackingPlan, Provisional),
+    /// The same, but the run tracked its own allocations (the scheduler starts tests so where
+    /// the run's tests tend to leave heap) and tells all the plan asks: no second run;
+    /// [`with_tracked_run`](super::with_tracked_run) weighs the run against itself.
+    TrackedItself(Provisional),
 }
 
 /// A verdict waiting on a tracked run, and what of the first run it is weighed against.
@@ -68,7 +72,22 @@ pub(crate) fn first_look(
         heap,
         left: outcome.clues.left.clone(),
     };
+    if tells_itself(outcome, &plan, expect) {
+        return Judgement::TrackedItself(provisional);
+    }
     Judgement::NeedsTrackedRun(plan, provisional)
+}
+
+/// Whether `outcome`, if it tracked its own allocations, tells what `plan` asks of a tracked
+/// run: which blocks are lost, with no call stack to name (it recorded none) and no descriptor to
+/// judge (it numbered the body's descriptors as the test would see them, not shifted).
+fn tells_itself(outcome: &ChildOutcome, plan: &TrackingPlan, expect: &Expectations) -> bool {
+    let Some(leaks) = &outcome.clues.tracked_leaks else {
+        return false;
+    };
+    let lost_over_limit = leaks.lost.bytes > expect.leak_limit.unwrap_or(u64::MAX);
+    let names_sites = plan.stacks && (lost_over_limit || plan.reachable_sites);
+    !plan.descriptors && !names_sites
 }
 
 /// The tracked run `outcome`, judged `verdict`, needs, and the heap figures it is weighed

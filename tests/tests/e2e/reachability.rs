@@ -154,3 +154,54 @@ fn report_memory_names_where_still_reachable_growth_came_from() {
         run.context()
     );
 }
+
+/// Where the run's tests keep leaving reachable heap, the next ones track their allocations from
+/// their own run and run once; a block lost in such a run is still traced to its site, by a
+/// second run. At one thread, the first two tests run twice (a run, then the run that tracks);
+/// the third may have started before the second's first look was taken (a test starts once the
+/// one before has closed its pipes, not waiting for its reap), the fourth cannot have; the one
+/// that loses a block runs twice.
+#[cfg(target_os = "linux")]
+#[test]
+fn tests_that_keep_leaving_reachable_heap_run_once_and_a_lost_block_is_still_traced() {
+    let dir = isolated_test_e2e::TempDir::new("tracked-first");
+    let run = fixture!("tracked_first")
+        .env("E2E_RUNS_DIR", dir.path())
+        .args(["--test-threads=1"])
+        .run();
+    for test in ["keeps_1", "keeps_2", "keeps_3", "keeps_4"] {
+        run.assert_ok(test);
+    }
+    let failure = run.assert_failed("keeps_5_and_loses_a_buffer", &leaked(300, 1));
+    let source = include_str!("../../fixtures/tracked_first.rs");
+    let location = crate::location_of(source, "fixtures/tracked_first.rs", "vec![0u8; 300]");
+    assert_eq!(
+        failure.reason_lines[1..3],
+        [
+            "leak sites (from a second run that tracked allocations):".to_owned(),
+            format!(
+                "    300 B in 1 block: tracked_first::keeps_5_and_loses_a_buffer at {location}"
+            ),
+        ],
+        "{}",
+        run.context()
+    );
+    let mut runs: BTreeMap<String, usize> = BTreeMap::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let test = name.split('.').next().unwrap().to_owned();
+        *runs.entry(test).or_default() += 1;
+    }
+    let third = runs.get("keeps_3").copied().unwrap_or(0).clamp(1, 2);
+    let expected: BTreeMap<String, usize> = [
+        ("keeps_1", 2),
+        ("keeps_2", 2),
+        ("keeps_3", third),
+        ("keeps_4", 1),
+        ("keeps_5_and_loses_a_buffer", 2),
+    ]
+    .into_iter()
+    .map(|(test, count)| (test.to_owned(), count))
+    .collect();
+    assert_eq!(runs, expected, "{}", run.context());
+}

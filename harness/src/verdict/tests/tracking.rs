@@ -15,6 +15,9 @@ fn needs_tracked_run(judgement: Judgement) -> (TrackingPlan, Provisional) {
     match judgement {
         Judgement::NeedsTrackedRun(plan, provisional) => (plan, provisional),
         Judgement::Final(verdict) => panic!("expected a tracked run, got {verdict:?}"),
+        Judgement::TrackedItself(_) => {
+            panic!("expected a tracked run, got one that tracked itself")
+        }
     }
 }
 
@@ -92,16 +95,17 @@ fn a_leak_asks_for_a_tracked_run_and_only_lost_blocks_then_count() {
         }
     );
     let mut named = 0;
-    let (verdict, search) = with_tracked_run(provisional, Ok(tracked(24, 0)), &STRICT, |leaks| {
-        named += 1;
-        unnamed(leaks)
-    });
+    let (verdict, search) =
+        with_tracked_run(provisional, Ok(&mut tracked(24, 0)), &STRICT, |leaks| {
+            named += 1;
+            unnamed(leaks)
+        });
     assert_eq!(verdict, PASS);
     assert!(matches!(search, LeakSiteSearch::Found { .. }));
     assert_eq!(named, 1);
 
     let (_, provisional) = needs_tracked_run(first_look(&leaky, &STRICT, POLICY));
-    let (verdict, _) = with_tracked_run(provisional, Ok(tracked(24, 24)), &STRICT, unnamed);
+    let (verdict, _) = with_tracked_run(provisional, Ok(&mut tracked(24, 24)), &STRICT, unnamed);
     assert!(reason(verdict).starts_with("leaked 24 bytes"));
 }
 
@@ -133,7 +137,7 @@ fn a_leak_the_tracked_run_could_not_scan_is_noted_not_failed() {
     if let Some(leaks) = unscanned.clues.tracked_leaks.as_mut() {
         leaks.unscanned = true;
     }
-    let (verdict, _) = with_tracked_run(provisional, Ok(unscanned), &STRICT, unnamed);
+    let (verdict, _) = with_tracked_run(provisional, Ok(&mut unscanned), &STRICT, unnamed);
     assert_eq!(
         verdict,
         Verdict::Pass(Some(Note::LeakNotTold {
@@ -161,4 +165,40 @@ fn where_no_scan_runs_a_failed_tracked_run_leaves_a_note_not_a_failure() {
         crate::verdict::tracked::untold(panicked.clone(), provisional.heap),
         panicked
     );
+}
+
+/// The provisional verdict of a first look at a run that tracked its own allocations.
+fn tracked_itself(judgement: Judgement) -> Provisional {
+    match judgement {
+        Judgement::TrackedItself(provisional) => provisional,
+        Judgement::Final(verdict) => panic!("expected it to track itself, got {verdict:?}"),
+        Judgement::NeedsTrackedRun(plan, _) => panic!("expected no second run, got {plan:?}"),
+    }
+}
+
+#[test]
+fn a_run_that_tracked_itself_tells_reachable_from_lost_without_a_second_run() {
+    let mut reachable_only = tracked(24, 0);
+    let provisional = tracked_itself(first_look(&reachable_only, &STRICT, POLICY));
+    let (verdict, search) =
+        with_tracked_run(provisional, Ok(&mut reachable_only), &STRICT, unnamed);
+    assert_eq!(verdict, PASS);
+    assert!(matches!(search, LeakSiteSearch::Found { .. }));
+
+    // Without call stacks to name, its lost blocks are the verdict too.
+    let no_sites = TrackingPolicy {
+        leak_sites: false,
+        ..POLICY
+    };
+    let mut lost = tracked(24, 24);
+    let provisional = tracked_itself(first_look(&lost, &STRICT, no_sites));
+    let (verdict, _) = with_tracked_run(provisional, Ok(&mut lost), &STRICT, unnamed);
+    assert!(reason(verdict).starts_with("leaked 24 bytes"));
+}
+
+#[test]
+fn a_run_that_tracked_itself_runs_again_to_name_lost_blocks_sites() {
+    let lost = tracked(24, 24);
+    let (plan, _) = needs_tracked_run(first_look(&lost, &STRICT, POLICY));
+    assert!(plan.stacks);
 }
