@@ -12,7 +12,7 @@ use super::no_alloc::harness_addresses;
 use super::no_alloc::held::{DescriptorSet, HeldSearch, Snapshot};
 use super::no_alloc::mapped::Mapped;
 use super::no_alloc::scan::{self, Block, PreBody, ScanBuffers};
-use super::no_alloc::table::{self, Slot, EMPTY, FRAMES};
+use super::no_alloc::table::{self, Stack, Table, EMPTY};
 use super::no_alloc::touched;
 use crate::outcome::{LeakTally, RecordedSite, TrackedLeaks};
 use crate::wire::SITES_SENT;
@@ -65,7 +65,7 @@ pub(crate) fn tracked_leaks(
     reachable_sites: bool,
     left_open: Option<DescriptorSet>,
 ) -> TrackedLeaks<RecordedSite> {
-    let Some(table_range) = table::range() else {
+    let Some([table_entries, table_stacks]) = table::ranges() else {
         return TrackedLeaks::default();
     };
     let (recorded, unrecorded) = table::counts();
@@ -85,7 +85,8 @@ pub(crate) fn tracked_leaks(
         .map_or([(0, 0); 2], Snapshot::ranges);
     let excluded = [
         super::no_alloc::tracking_heap::region(),
-        table_range,
+        table_entries,
+        table_stacks,
         scan.recorded.range(),
         scan.blocks.range(),
         scan.reachable.range(),
@@ -111,7 +112,9 @@ pub(crate) fn tracked_leaks(
         held.as_mut(),
     );
     // The world runs again: from here on, allocating is fine.
-    let slots = table::finished_slots().unwrap_or_default();
+    let Some(table) = table::finished() else {
+        return TrackedLeaks::default();
+    };
     let recorded = &scan.recorded.as_mut_slice()[..count];
     let reachable = &scan.reachable.as_mut_slice()[..count];
     let kind = |want: bool, sites: bool| {
@@ -120,7 +123,7 @@ pub(crate) fn tracked_leaks(
                 .iter()
                 .zip(reachable)
                 .filter(|(_, &reached)| reached == want)
-                .map(|(recorded, _)| &slots[recorded.slot as usize]),
+                .map(|(recorded, _)| (recorded.block.size, table.stack(recorded.slot as usize))),
             sites,
         )
     };
@@ -168,17 +171,18 @@ impl Scan {
     /// many. Allocates nothing.
     fn take_recorded(&mut self) -> usize {
         let mut count = 0;
-        table::with_table(|slots| {
+        table::with_table(|table: &mut Table<'_>| {
             let recorded = self.recorded.as_mut_slice();
-            // Only where the table was written: the rest of its 27 MiB is zeroes (empty slots),
-            // and reading it would fault in every page, ~10 ms a tracked run.
-            touched::touched_items(slots, |index| {
-                let slot = &slots[index];
-                if slot.address != EMPTY && count < recorded.len() {
+            let entries = &*table.entries;
+            // Only where the table was written: the rest of its 2 MiB is zeroes (empty slots),
+            // and reading it would fault in every page.
+            touched::touched_items(entries, |index| {
+                let entry = entries[index];
+                if entry.address != EMPTY && count < recorded.len() {
                     recorded[count] = Recorded {
                         block: Block {
-                            start: slot.address,
-                            size: slot.size,
+                            start: entry.address,
+                            size: entry.size,
                         },
                         slot: index as u32,
                     };
@@ -196,26 +200,26 @@ impl Scan {
     }
 }
 
-/// The bytes and blocks of `slots`, and (if `sites`) the call stacks the most bytes came from,
-/// largest first, for the harness to name.
-fn tally<'a>(slots: impl Iterator<Item = &'a Slot>, sites: bool) -> LeakTally<RecordedSite> {
+/// The bytes and blocks of `blocks` (each a size and its call stack), and (if `sites`) the call
+/// stacks the most bytes came from, largest first, for the harness to name.
+fn tally(blocks: impl Iterator<Item = (usize, Stack)>, sites: bool) -> LeakTally<RecordedSite> {
     let mut tally = LeakTally::default();
     let mut stacks: Vec<RecordedSite> = Vec::new();
-    let mut by_stack: HashMap<[usize; FRAMES], usize> = HashMap::new();
-    for slot in slots {
-        tally.bytes += slot.size as u64;
+    let mut by_stack: HashMap<Stack, usize> = HashMap::new();
+    for (size, stack) in blocks {
+        tally.bytes += size as u64;
         tally.blocks += 1;
-        let at = *by_stack.entry(slot.frames).or_insert_with(|| {
-            let stack = slot.frames.iter().take_while(|&&address| address != 0);
+        let at = *by_stack.entry(stack).or_insert_with(|| {
+            let frames = stack.iter().take_while(|&&address| address != 0);
             stacks.push(RecordedSite {
-                stack: stack
+                stack: frames
                     .filter_map(|&address| harness_addresses::as_harness(address as u64))
                     .collect(),
                 ..RecordedSite::default()
             });
             stacks.len() - 1
         });
-        stacks[at].bytes += slot.size as u64;
+        stacks[at].bytes += size as u64;
         stacks[at].blocks += 1;
     }
     if sites && table::records_stacks() {

@@ -1,6 +1,6 @@
 //! Which pages of this process's memory were ever touched: in memory or swapped out, as
 //! `/proc/self/pagemap` says. A page never touched reads as zeroes, and reading it costs a page
-//! fault: the scan skips such pages of a huge root, and the table of a tracked run (27 MiB,
+//! fault: the scan skips such pages of a huge root, and the table of a tracked run (2 MiB,
 //! mostly never written) is read only where it was written. Allocates nothing.
 
 use crate::sys::{self, RawFd};
@@ -109,7 +109,7 @@ mod tests {
     use super::super::mapped::Mapped;
     use super::*;
 
-    /// An item the size of a table slot, which straddles pages.
+    /// An item that straddles pages.
     #[derive(Clone, Copy)]
     struct Item([usize; 26]);
 

@@ -22,7 +22,7 @@ pub(crate) fn tracked_leaks(
     _reachable_sites: bool,
     _left_open: Option<DescriptorSet>,
 ) -> TrackedLeaks<RecordedSite> {
-    if table::range().is_none() {
+    if table::ranges().is_none() {
         return TrackedLeaks::default();
     }
     let (_recorded, unrecorded) = table::counts();
