@@ -322,6 +322,8 @@ impl Report {
             vs_rusty_fork_j2: trivial.vs_isolated(Kind::RustyFork, 2),
             exec_vs_fork_j2: trivial.vs_isolated(Kind::IsolatedExec, 2),
             exec_vs_nextest_j2: trivial.overhead_vs(Kind::IsolatedExec, Kind::Nextest, 2),
+            condvar_threads_vs_libtest: self.condvar_threads.ratios(),
+            print_lines_vs_libtest_j1: self.print_lines.ratio(),
         }
     }
 

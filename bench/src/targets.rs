@@ -1,4 +1,4 @@
-//! The targets of #15, each beside what this run measured and whether it was met: the block at
+//! The targets of #15 and #26, each beside what this run measured and whether it was met: the block at
 //! the end of the table and the JSON's `targets`.
 //!
 //! Ratios of wall times compare whole runs (what a user waits for); ratios of overheads compare
@@ -33,6 +33,10 @@ pub struct Headline {
     /// cargo-nextest's (reported, no target).
     pub exec_vs_fork_j2: Option<f64>,
     pub exec_vs_nextest_j2: Option<f64>,
+    /// condvar_threads: isolated-test's wall over in-process libtest's, at j1 and j2.
+    pub condvar_threads_vs_libtest: [Option<f64>; 2],
+    /// print_lines: isolated-test's wall over in-process libtest's, j1.
+    pub print_lines_vs_libtest_j1: Option<f64>,
 }
 
 impl Headline {
@@ -125,7 +129,7 @@ fn reported(numbers: &[Option<f64>]) -> Verdict {
     }
 }
 
-/// Every target of #15, in the order. `headline` is `None` when the suites were not run
+/// Every target of #15 and #26, in the issues' order. `headline` is `None` when the suites were not run
 /// (`--size`).
 pub fn targets(headline: Option<&Headline>, size: &SizeResult) -> Vec<Target> {
     let mut targets = vec![size_target(size)];
@@ -143,7 +147,7 @@ pub fn targets(headline: Option<&Headline>, size: &SizeResult) -> Vec<Target> {
 }
 
 /// What the suite targets are about and their targets, in [`suite_targets`]' order.
-const SUITE_TARGETS: [(&str, &str); 5] = [
+const SUITE_TARGETS: [(&str, &str); 7] = [
     (
         "small_allocs wall vs in-process libtest, j1 / j2",
         "at most 1.2x",
@@ -164,9 +168,17 @@ const SUITE_TARGETS: [(&str, &str); 5] = [
         "trivial: exec backend's overhead over fork's / cargo-nextest's, j2",
         "none set: reported",
     ),
+    (
+        "condvar_threads wall vs in-process libtest, j1 / j2",
+        "at most 1.3x",
+    ),
+    (
+        "print_lines (a million captured lines) wall vs in-process libtest, j1",
+        "at most 1.3x",
+    ),
 ];
 
-fn suite_targets(h: &Headline) -> [Target; 5] {
+fn suite_targets(h: &Headline) -> [Target; 7] {
     let [libtest_j1, libtest_j2] = h.small_allocs_vs_libtest;
     let [floor_j1, floor_j2] = h.floor_ratio;
     let (rusty, nextest) = (
@@ -211,10 +223,21 @@ fn suite_targets(h: &Headline) -> [Target; 5] {
             ),
             reported(&[h.exec_vs_fork_j2, h.exec_vs_nextest_j2]),
         ),
+        {
+            let [j1, j2] = h.condvar_threads_vs_libtest;
+            (
+                format!("{} / {}", times(j1, 2), times(j2, 2)),
+                Verdict::of(&[at_most(j1, 1.3), at_most(j2, 1.3)]),
+            )
+        },
+        (
+            times(h.print_lines_vs_libtest_j1, 2),
+            Verdict::of(&[at_most(h.print_lines_vs_libtest_j1, 1.3)]),
+        ),
     ];
     let mut rows = SUITE_TARGETS.into_iter().zip(measured_verdicts);
     std::array::from_fn(|_| {
-        let ((what, target), (measured, verdict)) = rows.next().expect("five of each");
+        let ((what, target), (measured, verdict)) = rows.next().expect("seven of each");
         Target {
             what,
             measured,
@@ -290,7 +313,7 @@ pub fn table(targets: &[Target]) -> String {
     let _ = writeln!(
         out,
         "\n{:<what$}  {:<measured$}  {:<target$}  verdict",
-        "targets (#15)", "measured", "target"
+        "targets (#15, #26)", "measured", "target"
     );
     for t in targets {
         let _ = writeln!(

@@ -130,8 +130,8 @@ fn bench_runs_every_runner_on_ten_tests_of_each_suite() {
     let targets = json["targets"].as_array().expect("targets");
     assert_eq!(
         targets.len(),
-        7,
-        "one per target of #15, and the exec backend's reported ratios: {targets:?}"
+        9,
+        "one per target of #15 and #26, and the exec backend's reported ratios: {targets:?}"
     );
     assert_eq!(targets[0]["verdict"], "not measured", "{targets:?}");
 }
