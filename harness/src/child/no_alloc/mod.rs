@@ -22,6 +22,7 @@ pub(crate) mod held;
 pub(crate) mod mapped;
 #[cfg(unix)]
 pub(crate) mod scan;
+pub(crate) mod spin;
 #[cfg(unix)]
 pub(crate) mod stop;
 #[cfg(windows)]

@@ -13,6 +13,7 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
 use super::mapped::{Mapped, Range};
+use super::spin;
 
 /// Return addresses kept per allocation: enough to get past the allocator and std's containers
 /// to the test's own code.
@@ -110,17 +111,12 @@ pub(crate) fn with_table(f: impl FnOnce(&mut Table<'_>)) {
         return;
     }
     BUSY.with(|busy| busy.set(true));
-    while LOCKED
-        .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-        .is_err()
-    {
-        std::hint::spin_loop();
-    }
+    spin::lock(&LOCKED);
     // SAFETY: the lock gives this thread the only reference.
     if let Some(mut table) = unsafe { table() } {
         f(&mut table);
     }
-    LOCKED.store(false, Ordering::Release);
+    spin::unlock(&LOCKED);
     BUSY.with(|busy| busy.set(false));
 }
 

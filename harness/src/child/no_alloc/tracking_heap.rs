@@ -14,6 +14,7 @@
 use std::alloc::Layout;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use super::spin;
 use crate::sys;
 
 /// Sizes tried for the region, largest first (a memory limit caps the address space).
@@ -124,14 +125,9 @@ fn class_of(layout: Layout) -> Option<(usize, usize)> {
 }
 
 fn locked<T>(f: impl FnOnce() -> T) -> T {
-    while LOCKED
-        .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-        .is_err()
-    {
-        std::hint::spin_loop();
-    }
+    spin::lock(&LOCKED);
     let result = f();
-    LOCKED.store(false, Ordering::Release);
+    spin::unlock(&LOCKED);
     result
 }
 
