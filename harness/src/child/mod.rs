@@ -31,6 +31,7 @@ use no_alloc::channel;
 use no_alloc::counting::{self, HeapSnapshot};
 
 pub(crate) use hooks::install_panic_hook;
+pub(crate) use no_alloc::counting::wraps_another_allocator;
 pub(crate) use no_alloc::stop::install_stop_handler;
 pub(crate) use no_alloc::stuck::install_stuck_handler;
 #[cfg(any(target_os = "linux", target_os = "android"))]

@@ -5,7 +5,7 @@
 //! sees every allocation the body made (threads it spawned and joined included).
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering::Relaxed};
 
 use super::counter::{self, SplitCounter, COUNTERS};
 use super::{channel, fast_path, table, tracking_heap};
@@ -24,6 +24,17 @@ static TEST_BASE_EXCUSED: AtomicI64 = AtomicI64::new(0);
 static EXCUSED_BYTES: AtomicI64 = AtomicI64::new(0);
 /// The most `LIVE_BYTES` an allocation may bring about while [`LIMITED`].
 static LIMIT_BYTES: AtomicI64 = AtomicI64::new(i64::MAX);
+
+/// Set once a block came from a `CountingAllocator` that does not call `malloc` itself (one that
+/// wraps a suite's own allocator): no test then tracks its allocations from its first run, which
+/// would hand the body's blocks to the tracking heap instead of to that allocator.
+static WRAPS_ANOTHER: AtomicBool = AtomicBool::new(false);
+
+/// Whether the counting allocator wraps an allocator other than `System`'s `malloc` (see
+/// [`WRAPS_ANOTHER`]). Call in the harness, which has allocated by then.
+pub(crate) fn wraps_another_allocator() -> bool {
+    WRAPS_ANOTHER.load(Relaxed)
+}
 
 /// What the allocator does beyond counting, as bits: one load tells the common case (none) apart.
 const MODE: &AtomicU8 = &COUNTERS.mode;
@@ -240,6 +251,8 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
             if block as usize != 0 {
                 return block;
             }
+        } else if !WRAPS_ANOTHER.load(Relaxed) {
+            WRAPS_ANOTHER.store(true, Relaxed);
         }
         let mode = mode();
         if mode == 0 {
