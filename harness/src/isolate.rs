@@ -368,7 +368,7 @@ fn assert_stderr(stderr: &str, pattern: &str) {
 
 #[track_caller]
 fn regex_matches(pattern: &str, text: &str) -> bool {
-    match regex::Regex::new(pattern) {
+    match regex_lite::Regex::new(pattern) {
         Ok(regex) => regex.is_match(text),
         Err(error) => panic!("invalid regex {pattern:?}: {error}"),
     }

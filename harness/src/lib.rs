@@ -187,7 +187,7 @@
 //! | `max_peak = "8MiB"` | fail a test whose heap peaked more than this above where it began, even if it freed it all |
 //! | `signal = "SIGSEGV"` | a death test: pass only if the child is killed by this signal (`"SEGV"` or `11` work too) |
 //! | `exit_code = 3` | pass only if the child exits with exactly this status before the body finishes |
-//! | `stderr = "regex"` | with `signal`, `exit_code` or `#[should_panic]`: the captured stderr must also match ([regex] syntax, anywhere unless anchored) |
+//! | `stderr = "regex"` | with `signal`, `exit_code` or `#[should_panic]`: the captured stderr must also match ([regex-lite] syntax: the regex crate's, with ASCII-only classes and no `\p{..}`; anywhere unless anchored) |
 //! | `retries = 2` | run a failing test again in a fresh child, up to this many times; default `ISOLATED_TEST_RETRIES` |
 //! | `serial = "database"` | no two tests of the group run at the same time, in any of the run's children (under cargo-nextest, which runs each test in a process of its own, use its test groups) |
 //! | `runtime = path::to::block_on` | for an `async fn` test: the function that runs its future to completion, instead of the `tokio` feature's current-thread runtime |
@@ -283,7 +283,7 @@
 //! ```
 //!
 //! [humantime]: https://docs.rs/humantime/latest/humantime/fn.parse_duration.html
-//! [regex]: https://docs.rs/regex/latest/regex/#syntax
+//! [regex-lite]: https://docs.rs/regex-lite/latest/regex_lite/#syntax
 
 #![deny(missing_docs)]
 

@@ -86,6 +86,6 @@ pub(crate) fn judge(outcome: &ChildOutcome, expect: &Expectations) -> Verdict {
     }
 }
 
-fn stderr_matches(outcome: &ChildOutcome, pattern: &str) -> Result<bool, regex::Error> {
-    Ok(regex::Regex::new(pattern)?.is_match(&outcome.stderr.text()))
+fn stderr_matches(outcome: &ChildOutcome, pattern: &str) -> Result<bool, regex_lite::Error> {
+    Ok(regex_lite::Regex::new(pattern)?.is_match(&outcome.stderr.text()))
 }
