@@ -87,7 +87,7 @@ pub(crate) fn expand(
 
 fn check_signature(function: &ItemFn) -> Result<()> {
     let signature = &function.sig;
-    if let Some(unsafety) = signature.unsafety {
+    if let syn::Safety::Unsafe(unsafety) = &signature.safety {
         return Err(Error::new(
             unsafety.span(),
             "#[isolated_test] functions cannot be unsafe; use an unsafe block inside",
