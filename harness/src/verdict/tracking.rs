@@ -38,8 +38,8 @@ pub(crate) enum Judgement {
     /// A verdict that a second run, tracking allocations as planned, may still change:
     /// [`with_tracked_run`](super::with_tracked_run) makes it final.
     NeedsTrackedRun(TrackingPlan, Provisional),
-    /// The same, but the run tracked its own allocations (the scheduler starts tests so where
-    /// the run's tests tend to leave heap) and tells all the plan asks: no second run;
+    /// The same, but the run tracked its own allocations (tests start so while the run's tests
+    /// keep leaving heap: `runner::tracked_first`) and tells all the plan asks: no second run;
     /// [`with_tracked_run`](super::with_tracked_run) weighs the run against itself.
     TrackedItself(Provisional),
 }
