@@ -37,14 +37,12 @@ pub fn measure(
         for (side, walls) in sides.iter().zip(&mut walls) {
             let executable = &executables[side.target];
             let command = runner::test_binary(executable, subset.filter, side.runner.threads);
-            let timed = runner::run(side.runner, command)?;
-            if timed.passed != subset.tests {
-                return Err(format!(
-                    "{} passed {} tests, expected {} (filter {:?})",
-                    side.target, timed.passed, subset.tests, subset.filter
-                ));
-            }
-            walls.push(timed.wall);
+            walls.push(runner::run_subset(
+                side.runner,
+                command,
+                subset,
+                side.target,
+            )?);
         }
     }
     Ok(Paired { walls })

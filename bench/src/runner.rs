@@ -6,6 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::cargo::Nextest;
+use crate::Subset;
 
 /// How the tests of a suite are run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,6 +124,24 @@ pub fn clean_env(command: &mut Command) {
     ] {
         command.env_remove(variable);
     }
+}
+
+/// [`run`]'s wall time, where every test of `subset` passed; `what` (the runner and the suite)
+/// names the run in the error.
+pub fn run_subset(
+    runner: Runner,
+    command: Command,
+    subset: Subset,
+    what: &str,
+) -> Result<Duration, String> {
+    let timed = run(runner, command)?;
+    if timed.passed != subset.tests {
+        return Err(format!(
+            "{what} passed {} tests, expected {} (filter {:?})",
+            timed.passed, subset.tests, subset.filter
+        ));
+    }
+    Ok(timed.wall)
 }
 
 /// One timed run: its wall time (spawn to exit) and the number of tests it says passed.

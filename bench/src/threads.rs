@@ -83,17 +83,8 @@ pub fn measure(
         for ((target, runner), walls) in RUNS.into_iter().zip(&mut walls) {
             let command =
                 runner::test_binary(&executables[TARGETS[target]], subset.filter, runner.threads);
-            let timed = runner::run(runner, command)?;
-            if timed.passed != subset.tests {
-                return Err(format!(
-                    "{} on condvar_threads passed {} tests, expected {} (filter {:?})",
-                    runner.label(),
-                    timed.passed,
-                    subset.tests,
-                    subset.filter
-                ));
-            }
-            walls.push(timed.wall);
+            let what = format!("{} on condvar_threads", runner.label());
+            walls.push(runner::run_subset(runner, command, subset, &what)?);
         }
     }
     Ok(CondvarThreads { subset, walls })
