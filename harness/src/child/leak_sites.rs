@@ -12,7 +12,7 @@ use super::no_alloc::harness_addresses;
 use super::no_alloc::held::{DescriptorSet, HeldSearch, Snapshot};
 use super::no_alloc::mapped::Mapped;
 use super::no_alloc::scan::{self, Block, PreBody, ScanBuffers};
-use super::no_alloc::table::{self, Stack, Table, EMPTY};
+use super::no_alloc::table::{self, Stack, EMPTY};
 use super::no_alloc::touched;
 use crate::outcome::{LeakTally, RecordedSite, TrackedLeaks};
 use crate::wire::SITES_SENT;
@@ -171,7 +171,7 @@ impl Scan {
     /// many. Allocates nothing.
     fn take_recorded(&mut self) -> usize {
         let mut count = 0;
-        table::with_table(|table: &mut Table<'_>| {
+        table::with_table(|table| {
             let recorded = self.recorded.as_mut_slice();
             let entries = &*table.entries;
             // Only where the table was written: the rest of its 2 MiB is zeroes (empty slots),

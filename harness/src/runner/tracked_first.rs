@@ -33,8 +33,7 @@ const MOST: u8 = ON_FROM + 2;
 impl TrackedFirst {
     pub(super) fn new() -> Self {
         Self {
-            allowed: cfg!(any(target_os = "linux", target_os = "android"))
-                && !crate::child::wraps_another_allocator(),
+            allowed: crate::verdict::SCAN_RUNS && !crate::child::wraps_another_allocator(),
             evidence: ON_FROM,
         }
     }
@@ -55,6 +54,7 @@ impl TrackedFirst {
     }
 }
 
+// Where the scan runs: elsewhere a run never tracks from the start.
 #[cfg(all(test, any(target_os = "linux", target_os = "android")))]
 mod tests {
     use super::*;

@@ -32,7 +32,7 @@ pub(crate) use ending::{Ending, LastWords};
 pub(crate) use expectations::Expectations;
 pub(crate) use findings::{Death, Failure, Note, Verdict};
 pub(crate) use heap::{left, LARGE_GROWTH};
-pub(crate) use tracked::{with_tracked_run, LeakSiteSearch, SearchFailure};
+pub(crate) use tracked::{with_tracked_run, LeakSiteSearch, SearchFailure, SCAN_RUNS};
 pub(crate) use tracking::{first_look, Judgement, Provisional, TrackingPlan, TrackingPolicy};
 
 fn fail(failure: Failure) -> Verdict {

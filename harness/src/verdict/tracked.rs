@@ -53,7 +53,7 @@ pub(crate) fn with_tracked_run(
 }
 
 /// Whether the scan that tells lost blocks from reachable ones runs on this platform.
-const SCAN_RUNS: bool = cfg!(any(target_os = "linux", target_os = "android"));
+pub(crate) const SCAN_RUNS: bool = cfg!(any(target_os = "linux", target_os = "android"));
 
 /// Where no scan can tell lost blocks from reachable ones, a tracked run could only have noted
 /// the growth: one that failed (timed out under load, say) leaves the same note, never a
