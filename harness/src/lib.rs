@@ -296,6 +296,7 @@ mod config;
 mod env;
 mod isolate;
 mod outcome;
+mod panic_backtrace;
 mod parent;
 mod plan;
 #[cfg(test)]

@@ -1,12 +1,14 @@
 //! The panic hook every child inherits: it reports each panic on the test's thread as it happens,
 //! so a child that then dies still says where it panicked.
 
+use std::io::Write;
 use std::panic::{self, PanicHookInfo};
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering::Relaxed};
 
 use super::no_alloc::channel;
 use super::no_alloc::counting::{self, HeapCharge, HeapSnapshot};
 use crate::outcome::{PanicLocation, PanicRecord};
+use crate::panic_backtrace;
 use crate::registry::{ShouldPanic, TestCase};
 use crate::wire::Message;
 
@@ -31,7 +33,11 @@ pub(crate) fn install_panic_hook() {
         static MEASURING: std::sync::Mutex<()> = std::sync::Mutex::new(());
         let measuring = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
         let before = HeapSnapshot::now();
-        counting::paused(|| default_hook(info));
+        counting::paused(|| {
+            if !write_with_marker(info) {
+                default_hook(info);
+            }
+        });
         if channel::is_open() {
             HOOK_HEAP.charge(before.delta_to(HeapSnapshot::now()));
         }
@@ -45,6 +51,47 @@ pub(crate) fn install_panic_hook() {
             });
         }
     }));
+}
+
+/// Writes what std's hook would with `RUST_BACKTRACE=1`, the backtrace's frames unnamed, in a
+/// marker line the harness replaces (see [`panic_backtrace`]); false where std's hook must write
+/// instead: markers off, another backtrace style, or a panic std writes otherwise (one that
+/// cannot unwind, or is to have no backtrace).
+fn write_with_marker(info: &PanicHookInfo<'_>) -> bool {
+    let Some(key) = panic_backtrace::key() else {
+        return false;
+    };
+    // std's rule for panics: unset or `0` is none, `full` the full style, anything else short.
+    match std::env::var_os("RUST_BACKTRACE") {
+        Some(style) if style != "0" && style != "full" => {}
+        _ => return false,
+    }
+    // Neither is stable to ask, both are in the `Debug` form (a payload's is `Any { .. }`).
+    let details = format!("{info:?}");
+    if !details.contains("can_unwind: true") || !details.contains("force_no_backtrace: false") {
+        return false;
+    }
+    let mut addresses = Vec::with_capacity(64);
+    backtrace::trace(|frame| {
+        addresses.push(frame.ip() as usize as u64);
+        // The hook's own frames come before std's first shown, so a few more than std counts.
+        addresses.len() <= panic_backtrace::MOST_FRAMES + 16
+    });
+    let cwd = std::env::current_dir().ok();
+    let cwd = cwd.as_deref().and_then(std::path::Path::to_str);
+    let name = std::thread::current().name().map(str::to_owned);
+    let location = info.location().map(ToString::to_string).unwrap_or_default();
+    let message = info.payload_as_str().unwrap_or("Box<dyn Any>");
+    // std's header, its leading line break included, then the marker: one write, so that no
+    // other thread's output comes between them.
+    let text = format!(
+        "\nthread '{}' ({}) panicked at {location}:\n{message}\n{}",
+        name.as_deref().unwrap_or("<unnamed>"),
+        crate::sys::threads::current_thread_id(),
+        panic_backtrace::marker_line(key, &addresses, cwd),
+    );
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    true
 }
 
 /// Sends each panic on the test's thread as it happens: if the child then dies (a panic while

@@ -19,6 +19,8 @@ pub(crate) fn run_call(
     body: &mut dyn FnMut() -> Result<Vec<u8>, String>,
 ) -> ! {
     channel::open(result_fd as u64, token);
+    // Its stderr is read by `isolate`, which has no symboliser: std's hook names the frames.
+    crate::panic_backtrace::turn_off();
     let previous = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
         if channel::on_test_thread() {

@@ -48,6 +48,23 @@ impl CapturedStream {
                 .eq(tail_part)
     }
 
+    /// Calls `look` on each part kept (the head, then the tail), as it is.
+    pub(crate) fn for_each_part(&mut self, mut look: impl FnMut(&[u8])) {
+        look(&self.head);
+        look(self.tail.make_contiguous());
+    }
+
+    /// Replaces each part kept by what `rewrite` makes of it, where it makes something. A
+    /// rewritten part may outgrow its bound: by what the rewrite added, no more.
+    pub(crate) fn rewrite_parts(&mut self, mut rewrite: impl FnMut(&[u8]) -> Option<Vec<u8>>) {
+        if let Some(head) = rewrite(&self.head) {
+            self.head = head;
+        }
+        if let Some(tail) = rewrite(self.tail.make_contiguous()) {
+            self.tail = tail.into();
+        }
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.head.is_empty()
     }

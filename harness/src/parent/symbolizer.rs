@@ -16,6 +16,9 @@ use nix::fcntl::{fcntl, FcntlArg};
 #[cfg(unix)]
 use nix::unistd::{self, ForkResult, Pid};
 
+use std::collections::HashMap;
+
+use crate::panic_backtrace::RawSymbol;
 use crate::symbols::{self, Frame};
 #[cfg(unix)]
 use crate::sys;
@@ -24,6 +27,10 @@ use crate::sys::RawFd;
 #[cfg(unix)]
 /// How long the symboliser may take to answer, loading the debug info the first time.
 const PATIENCE: Duration = Duration::from_secs(30);
+
+/// The most addresses one question names: their line (at most 17 bytes each) fits in a pipe's
+/// 64 KiB, so asking never blocks.
+pub(crate) const MOST_ASKED: usize = 3_000;
 
 /// A child forked from the harness that resolves return addresses for the rest of the run, so
 /// the debug info is loaded once, outside the harness.
@@ -57,6 +64,10 @@ impl Symbolizer {
     pub(crate) fn resolve(&mut self, addresses: &[u64]) -> Vec<Frame> {
         parse(&describe(addresses))
     }
+
+    pub(crate) fn resolve_raw(&mut self, addresses: &[u64]) -> RawSymbols {
+        parse_raw(&describe_raw(addresses))
+    }
 }
 
 #[cfg(unix)]
@@ -77,18 +88,30 @@ impl Symbolizer {
     /// child saw them), starting the symboliser on first use. `None` if it cannot be asked: the
     /// caller has no frames. The answer comes in by [`hear`](Self::hear).
     pub(crate) fn ask(&mut self, addresses: &[u64]) -> Option<Question> {
+        self.put(Kind::Frames, addresses)
+    }
+
+    /// Asks for the symbols of `addresses` as the debug info has them (see
+    /// [`describe_raw`]); the answer comes in by [`hear_raw`](Self::hear_raw).
+    pub(crate) fn ask_raw(&mut self, addresses: &[u64]) -> Option<Question> {
+        self.put(Kind::Raw, addresses)
+    }
+
+    fn put(&mut self, kind: Kind, addresses: &[u64]) -> Option<Question> {
+        let addresses = &addresses[..addresses.len().min(MOST_ASKED)];
         if self.running.is_none() && !self.broken {
             self.running = start();
             self.broken = self.running.is_none();
         }
         let running = self.running.as_mut()?;
-        let request: Vec<String> = addresses
-            .iter()
-            .map(|address| format!("{address:x}"))
-            .collect();
-        // The request pipe is empty (every earlier question was answered), and a line of
-        // addresses is far below its capacity: this write does not block.
-        if writeln!(running.requests, "{}", request.join(" ")).is_err() {
+        let mut request = String::from(kind.word());
+        for address in addresses {
+            request.push_str(&format!(" {address:x}"));
+        }
+        request.push('\n');
+        // The request pipe is empty (every earlier question was answered), and a line of at
+        // most [`MOST_ASKED`] addresses is below its capacity: this write does not block.
+        if running.requests.write_all(request.as_bytes()).is_err() {
             self.fail();
             return None;
         }
@@ -109,16 +132,26 @@ impl Symbolizer {
     /// whole (inlined calls each a frame of their own), none if the symboliser died or took too
     /// long; `None` while more is to come.
     pub(crate) fn hear(&mut self, question: &mut Question) -> Option<Vec<Frame>> {
+        self.hear_text(question).map(|text| parse(&text))
+    }
+
+    /// [`hear`](Self::hear) for [`ask_raw`](Self::ask_raw): each address's symbols, none where
+    /// the answer did not come.
+    pub(crate) fn hear_raw(&mut self, question: &mut Question) -> Option<RawSymbols> {
+        self.hear_text(question).map(|text| parse_raw(&text))
+    }
+
+    fn hear_text(&mut self, question: &mut Question) -> Option<String> {
         // Stopped since it was asked: no answer will come.
         let Some(running) = self.running.as_mut() else {
-            return Some(Vec::new());
+            return Some(String::new());
         };
         match read_available(&mut running.answers, &mut question.answer) {
-            Ok(()) if question.is_whole() => Some(parse(&question.text())),
+            Ok(()) if question.is_whole() => Some(question.text()),
             Ok(()) if Instant::now() < question.deadline => None,
             Ok(()) | Err(()) => {
                 self.fail();
-                Some(Vec::new())
+                Some(String::new())
             }
         }
     }
@@ -194,11 +227,15 @@ fn start() -> Option<Running> {
 fn serve(requests: File, mut answers: File) {
     for line in BufReader::new(requests).lines() {
         let Ok(line) = line else { return };
-        let addresses: Vec<u64> = line
-            .split_whitespace()
+        let mut words = line.split_whitespace();
+        let kind = words.next().and_then(Kind::from_word);
+        let addresses: Vec<u64> = words
             .filter_map(|address| u64::from_str_radix(address, 16).ok())
             .collect();
-        let mut text = describe(&addresses);
+        let mut text = match kind {
+            Some(Kind::Frames) | None => describe(&addresses),
+            Some(Kind::Raw) => describe_raw(&addresses),
+        };
         text.push('\n');
         if answers.write_all(text.as_bytes()).is_err() {
             return;
@@ -253,6 +290,64 @@ fn read_available(answers: &mut File, answer: &mut Vec<u8>) -> Result<(), ()> {
             Ok(n) => answer.extend_from_slice(&buffer[..n]),
         }
     }
+}
+
+/// What a question asks for.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// Frames as a user reads them ([`describe`]).
+    Frames,
+    /// Symbols as the debug info has them ([`describe_raw`]).
+    Raw,
+}
+
+#[cfg_attr(windows, allow(dead_code))]
+impl Kind {
+    fn word(self) -> &'static str {
+        match self {
+            Self::Frames => "frames",
+            Self::Raw => "raw",
+        }
+    }
+
+    fn from_word(word: &str) -> Option<Self> {
+        [Self::Frames, Self::Raw]
+            .into_iter()
+            .find(|kind| kind.word() == word)
+    }
+}
+
+/// Each address's symbols (inlined calls each one, the innermost first), by address.
+pub(crate) type RawSymbols = HashMap<u64, Vec<RawSymbol>>;
+
+/// A line per symbol ([`RawSymbol::to_line`]), none for an address without one. Each address is
+/// named as it is (a return address: the resolver looks at the byte before, as std's does).
+fn describe_raw(addresses: &[u64]) -> String {
+    let mut text = String::new();
+    for &address in addresses {
+        let ip = std::ptr::without_provenance_mut(address as usize);
+        backtrace::resolve(ip, |symbol| {
+            let raw = RawSymbol {
+                name: symbol.name().map(|name| name.as_bytes().to_vec()),
+                file: symbol
+                    .filename_raw()
+                    .map(|file| file.into_path_buf().display().to_string()),
+                line: symbol.lineno(),
+                column: symbol.colno(),
+            };
+            text.push_str(&raw.to_line(address));
+            text.push('\n');
+        });
+    }
+    text
+}
+
+fn parse_raw(text: &str) -> RawSymbols {
+    let mut symbols = RawSymbols::new();
+    for (address, symbol) in text.lines().filter_map(RawSymbol::from_line) {
+        symbols.entry(address).or_default().push(symbol);
+    }
+    symbols
 }
 
 /// One line per frame: `function\tlocation`.

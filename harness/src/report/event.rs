@@ -136,4 +136,10 @@ pub(crate) trait Sink {
     fn tick_every(&self) -> Option<Duration> {
         None
     }
+
+    /// Whether it shows what a passing test printed. A failing test's output is shown anyway;
+    /// a panic's backtrace in it is named only where it is shown.
+    fn shows_passing_output(&self) -> bool {
+        false
+    }
 }

@@ -87,6 +87,11 @@ impl Sink for JunitFile {
             _ => {}
         }
     }
+
+    /// Every test case carries its output.
+    fn shows_passing_output(&self) -> bool {
+        true
+    }
 }
 
 fn junit_case(name: String, outcome: JunitOutcome, result: &TestResult) -> JunitCase {

@@ -59,6 +59,11 @@ impl Reporter {
             sink.event(event);
         }
     }
+
+    /// Whether any sink shows what a passing test printed.
+    pub(crate) fn shows_passing_output(&self) -> bool {
+        self.sinks.iter().any(|sink| sink.shows_passing_output())
+    }
 }
 
 impl Progress for Reporter {

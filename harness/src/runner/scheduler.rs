@@ -12,7 +12,7 @@ use crate::sys::Signal;
 
 use super::tracked_first::TrackedFirst;
 use crate::child::ChildOptions;
-use crate::outcome::{ChildOutcome, Escapee, RecordedSite, TrackedLeaks};
+use crate::outcome::{CapturedStream, ChildOutcome, Escapee, RecordedSite, TrackedLeaks};
 use crate::parent::launch::StartError;
 use crate::parent::supervisor::{Progress, RunKey, Supervisor, Watch};
 use crate::parent::{leak_sites, signals};
@@ -237,7 +237,12 @@ impl Scheduler {
     /// Waits for children to end, and keeps what they said; a test's tracked run starts as soon
     /// as its first look asks for it.
     fn collect(&mut self, progress: &mut dyn Progress) {
-        for (done, outcome) in self.supervisor.wait(progress) {
+        for (done, mut outcome) in self.supervisor.wait(progress) {
+            if self.tests[done.test()].expect.stderr.is_some() {
+                // Its verdict reads its stderr as the user would. Any other test's is named
+                // only where it is shown (see `Trial`): most panics are caught, or pass.
+                self.supervisor.name_panic_backtraces(&mut outcome.stderr);
+            }
             self.group_left(done);
             if let Some(plan) = self.keep(done, outcome) {
                 self.track_early(done.test(), plan);
@@ -381,6 +386,11 @@ impl Scheduler {
     /// the symboliser.
     pub(crate) fn stuck_frames(&mut self, addresses: &[u64]) -> Vec<Frame> {
         self.supervisor.test_frames(addresses)
+    }
+
+    /// Names the frames of the panics' backtraces on a child's `stderr`, by the symboliser.
+    pub(crate) fn name_panic_backtraces(&mut self, stderr: &mut CapturedStream) {
+        self.supervisor.name_panic_backtraces(stderr);
     }
 
     /// Names the sites of the blocks a tracked run left, by the symboliser.

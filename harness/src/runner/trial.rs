@@ -146,6 +146,10 @@ impl Run {
                         attempts: 1 + retries,
                         over_time_limit: self.critical_time.is_some_and(|limit| time >= limit),
                     };
+                    if self.reporter.shows_passing_output() {
+                        self.scheduler
+                            .name_panic_backtraces(&mut judged.outcome.stderr);
+                    }
                     return Ok(TestResult {
                         end: TestEnd::Passed(passed),
                         time,
@@ -265,6 +269,8 @@ impl Run {
                     Failure::TimedOut(_) => std::mem::take(&mut judged.outcome.clues.stuck_at),
                     _ => Vec::new(),
                 };
+                self.scheduler
+                    .name_panic_backtraces(&mut judged.outcome.stderr);
                 let captured = captured(&mut judged);
                 // Where blocks came from is a leak's evidence; the run may have been made for
                 // the descriptors a test left.

@@ -388,3 +388,80 @@ fn json_and_junit_write_warnings_after_the_run_to_stderr() {
     );
     assert!(run.stderr.contains(warning), "{}", run.context());
 }
+
+/// With `RUST_BACKTRACE=1`, a forked child's panics are written with their frames unnamed, and
+/// the harness names them (fixtures/panic_backtraces.rs): what it shows must be what std's own
+/// hook writes, as it does in a child executed afresh. Held byte for byte, but for the thread
+/// ids (each run's own) and the children's resource use (naming frames in the child costs it
+/// the debug info's memory).
+#[cfg(target_os = "linux")]
+#[test]
+fn panic_backtraces_named_by_the_harness_are_the_ones_std_writes() {
+    let run_under = |backend: &str| {
+        isolated_test_e2e::fixture!("panic_backtraces")
+            .env("ISOLATED_TEST_BACKEND", backend)
+            .env("RUST_BACKTRACE", "1")
+            .run()
+    };
+    let (forked, executed) = (run_under("fork"), run_under("exec"));
+    let alike = |run: &Run| {
+        let patterns = [
+            (r"' \([0-9]+\) panicked at ", "' (TID) panicked at "),
+            (r"(?m)^memory: .*\n", ""),
+            (r"finished in [0-9.]+s", "finished in Ts"),
+        ];
+        patterns
+            .iter()
+            .fold(run.stdout.clone(), |text, (pattern, with)| {
+                regex::Regex::new(pattern)
+                    .unwrap()
+                    .replace_all(&text, *with)
+                    .into_owned()
+            })
+    };
+    assert_eq!(alike(&forked), alike(&executed), "{}", forked.context());
+    // What was compared is backtraces, each named: seven panics are shown (the expected one is
+    // not), none left a marker behind.
+    let stdout = &forked.stdout;
+    assert_eq!(
+        stdout.matches("\nstack backtrace:\n").count(),
+        7,
+        "{}",
+        forked.context()
+    );
+    assert_eq!(
+        stdout.matches("\nnote: Some details are omitted").count(),
+        7
+    );
+    assert!(
+        !stdout.contains("unnamed backtrace"),
+        "{}",
+        forked.context()
+    );
+    // And the frames were named by the harness: a child that names them itself loads the
+    // binary's debug info (tens of MiB on this debug build), one forked from the harness
+    // does not.
+    let peaks = |run: &Run| -> Vec<f64> {
+        regex::Regex::new(r"memory: max RSS ([0-9.]+) MiB")
+            .unwrap()
+            .captures_iter(&run.stdout)
+            .map(|peak| peak[1].parse().unwrap())
+            .collect()
+    };
+    let (forked_peaks, executed_peaks) = (peaks(&forked), peaks(&executed));
+    assert_eq!(forked_peaks.len(), 5, "{}", forked.context());
+    for (forked_peak, executed_peak) in forked_peaks.iter().zip(&executed_peaks) {
+        assert!(
+            forked_peak * 2.0 < *executed_peak,
+            "{forked_peaks:?} {executed_peaks:?}"
+        );
+    }
+    for shown in [
+        "panic_backtraces::inner_helper\n             at ",
+        "thread '<unnamed>' (",
+        "thread 'worker' (",
+        "\nBox<dyn Any>\nstack backtrace:\n",
+    ] {
+        assert!(stdout.contains(shown), "{shown:?}\n{}", forked.context());
+    }
+}

@@ -91,6 +91,8 @@ pub(crate) struct Console<W: Write = io::Stdout> {
     show_memory: bool,
     /// `--nocapture`: a stderr captured only to be checked is passed through.
     nocapture: bool,
+    /// `--show-output`.
+    show_output: bool,
     tally: Tally,
     log: Option<File>,
     out: W,
@@ -139,6 +141,7 @@ impl<W: Write> Console<W> {
             time_limits: options.time_limits,
             show_memory: options.show_memory,
             nocapture: options.nocapture,
+            show_output: options.show_output,
             tally: Tally::new(options.show_output),
             log,
             out,
@@ -247,6 +250,10 @@ impl<W: Write> Sink for Console<W> {
             }
             Event::Tick(_) | Event::Slow { .. } | Event::Retrying(_) => {}
         }
+    }
+
+    fn shows_passing_output(&self) -> bool {
+        self.show_output
     }
 }
 

@@ -49,6 +49,11 @@ const RELOCATED_DATA_AT_LEAST: usize = 2 << 20;
 /// What children are forked from: see the module.
 pub(crate) fn prepare(plan: &ForkPlan) -> io::Result<(ForkContext, Zygotes)> {
     crate::child::install_panic_hook();
+    // The children's addresses are the symboliser's where they are forked; elsewhere than on
+    // Linux, the header std writes is not checked against ours.
+    if plan.capture && plan.forks && cfg!(target_os = "linux") {
+        crate::panic_backtrace::turn_on();
+    }
     crate::child::install_stuck_handler();
     crate::child::install_stop_handler();
     crate::child::warm_up_in_the_harness();
