@@ -6,8 +6,8 @@
 //! with the JSON line.
 //!
 //! It checks that the bench completes, that every runner passed exactly the ten tests it was
-//! given, and that the JSON carries the keys the README quotes. Never timings: they mean nothing
-//! on ten tests, and less on a busy CI machine.
+//! given, and that the JSON carries the keys bench/README.md quotes. Never timings: they mean
+//! nothing on ten tests, and less on a busy CI machine.
 
 use std::process::Command;
 

@@ -212,7 +212,7 @@ pub fn optimise_harness(doc: &mut DocumentMut) -> bool {
     table.set_position(position);
     table.decor_mut().set_prefix(
         "\n# The test harness and its counting allocator optimised, the tests still in debug\n\
-         # (isolated-test's README, \"Optimising the harness\").\n",
+         # (isolated-test's user guide, \"Optimising the harness\").\n",
     );
     parent.insert(HARNESS_PROFILE[3], Item::Table(table));
     true
@@ -286,7 +286,7 @@ mod tests {
             doc.to_string(),
             format!(
                 "{BASE}\n[profile.dev]\ndebug = 1\n\n# The test harness and its counting allocator \
-                 optimised, the tests still in debug\n# (isolated-test's README, \"Optimising the \
+                 optimised, the tests still in debug\n# (isolated-test's user guide, \"Optimising the \
                  harness\").\n[profile.dev.package.isolated-test]\nopt-level = 3\n"
             )
         );

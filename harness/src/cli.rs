@@ -149,7 +149,8 @@ be passed, which will run all tests matching any of the filters.
 Every test runs in a child process of its own, several at once unless
 --test-threads=1. Its output is captured unless --no-capture is given.
 The ISOLATED_TEST_* environment variables (timeouts, leak limits, retries,
-memory limits, reports) are described in isolated-test's README.";
+memory limits, reports) are described in isolated-test's reference
+(docs/reference.md).";
 
 /// Which tests `--ignored` and `--include-ignored` run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

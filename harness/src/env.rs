@@ -1,6 +1,6 @@
 //! The one place the harness reads its environment. Every variable it reads is named in one of
 //! the lists below (a debug build asserts it): the configuration ones are documented, row for
-//! row, in the crate docs' and the README's environment tables (an end-to-end test checks).
+//! row, in the crate docs' and the reference's (docs/reference.md) environment tables (an end-to-end test checks).
 //! Modules take the environment as an [`Env`], a function, so that their tests supply their own.
 
 /// The environment, read through a function so tests can supply their own.

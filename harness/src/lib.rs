@@ -244,7 +244,8 @@
 //! cargo nextest run --archive-file tests.tar.zst --workspace-remap . --partition count:1/3
 //! ```
 //!
-//! The README has a GitHub Actions workflow: a build job that archives, and a matrix of shards.
+//! The user guide (docs/guide.md, "Running at scale with cargo-nextest") has a GitHub Actions
+//! workflow: a build job that archives, and a matrix of shards.
 //! For a JUnit report per shard, use nextest's (`[profile.ci.junit]` in `.config/nextest.toml`).
 //! `ISOLATED_TEST_JUNIT` writes one report per run of a test binary, and nextest starts the binary
 //! once per test: under nextest put `%p` in its path (`target/junit-%p.xml`), which becomes each

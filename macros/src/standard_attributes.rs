@@ -59,7 +59,7 @@ fn is_test_attribute(attr: &Attribute) -> bool {
 }
 
 /// Another test attribute below `#[isolated_test]` (one above it expands first, and is the
-/// other macro's to take: rustc drops a `#[test]` item outside libtest, so the README says to put
+/// other macro's to take: rustc drops a `#[test]` item outside libtest, so the user guide (docs/guide.md) says to put
 /// `#[isolated_test]` alone).
 fn test_attribute_error(attr: &Attribute) -> Error {
     let path = attr.path();

@@ -232,7 +232,7 @@ fn a_virtual_root_adopts_every_member_and_p_picks_some() {
         "Cargo.toml".into(),
         format!(
             "{root}\n# The test harness and its counting allocator optimised, the tests still in \
-             debug\n# (isolated-test's README, \"Optimising the harness\").\n\
+             debug\n# (isolated-test's user guide, \"Optimising the harness\").\n\
              [profile.dev.package.isolated-test]\nopt-level = 3\n"
         ),
     );
