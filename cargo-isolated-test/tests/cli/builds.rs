@@ -119,6 +119,7 @@ fn issue_22_crate() -> tempfile::TempDir {
 /// Issue #22's rows, on one crate built once: every test libtest ran is listed under
 /// isolated-test after adopt, or its target is put back and the test named (exit 1).
 #[test]
+#[ignore = "slow: builds a crate of its own; CI runs it (`-- --include-ignored`)"]
 fn adopt_proves_by_building_that_no_test_is_lost() {
     let dir = issue_22_crate();
     let (code, out, err) = run_built(dir.path(), &["adopt"]);
@@ -224,6 +225,7 @@ fn adopt_proves_by_building_that_no_test_is_lost() {
 
 /// A dependency that does not resolve stops adopt before anything is built or changed.
 #[test]
+#[ignore = "slow: builds a crate of its own; CI runs it (`-- --include-ignored`)"]
 fn a_dependency_that_does_not_resolve_changes_nothing() {
     let dir = copy("virtual");
     let url = format!("file://{}/no-such-repository", dir.path().display());
@@ -262,6 +264,7 @@ fn a_dependency_that_does_not_resolve_changes_nothing() {
 /// A suite that builds only with a feature on (`compile_error!` without it) is adopted and
 /// checked with cargo's feature selection, which every build they make is given.
 #[test]
+#[ignore = "slow: builds a crate of its own; CI runs it (`-- --include-ignored`)"]
 fn feature_selection_reaches_every_build() {
     let dir = scratch(&[
         (

@@ -357,6 +357,7 @@ fn assert_lines(stdout: &str, lines: &[&str]) {
 
 /// The point of it all: an adopted crate builds and its tests pass under isolated-test.
 #[test]
+#[ignore = "slow: builds a crate of its own; CI runs it (`-- --include-ignored`)"]
 fn an_adopted_crate_passes_its_tests_under_isolated_test() {
     let stdout = adopt_and_test("basic", &[]);
     // The lib's unit tests, the macro_rules! and cfg_attr ones, a module's, the ignored one:
@@ -380,6 +381,7 @@ fn an_adopted_crate_passes_its_tests_under_isolated_test() {
 }
 
 #[test]
+#[ignore = "slow: builds a crate of its own; CI runs it (`-- --include-ignored`)"]
 fn a_2015_edition_crate_gets_its_extern_crates_and_keeps_its_discovered_tests() {
     let dir = copy("edition2015");
     let (code, out, err) = run(dir.path(), &["adopt", "--no-build"]);

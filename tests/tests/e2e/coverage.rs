@@ -33,6 +33,7 @@ fn build_instrumented() -> PathBuf {
 }
 
 #[test]
+#[ignore = "slow: builds the suite instrumented for coverage; CI runs it (`-- --include-ignored`)"]
 fn every_child_writes_its_own_coverage_profile() {
     let binary = build_instrumented();
     let dir = TempDir::new("coverage");

@@ -29,6 +29,7 @@ fn text(bytes: &[u8]) -> String {
 }
 
 #[test]
+#[ignore = "slow: builds a crate of its own; CI runs it (`-- --include-ignored`)"]
 fn a_target_without_harness_false_fails_saying_so() {
     let output = cargo_test("forgot_harness", &["--color", "never"]);
     let stdout = text(&output.stdout);
@@ -261,6 +262,7 @@ fn the_test_crates_people_use_work_inside_isolated_tests() {
 
 /// tempfile's directory goes when the test's body ends, in the test's child.
 #[test]
+#[ignore = "slow: builds a crate of its own; CI runs it (`-- --include-ignored`)"]
 fn a_temporary_directory_is_gone_after_its_test() {
     let run = isolated_test_e2e::Harness::new(crate::test_target("crates"))
         .args([

@@ -33,16 +33,19 @@ fn ten_thousand(threads: usize) {
 
 /// The one self-check line on stderr reads
 #[test]
+#[ignore = "slow: 10,000 tests; CI runs it (`-- --include-ignored`)"]
 fn ten_thousand_tests_pass_on_one_thread_and_leave_nothing_open() {
     ten_thousand(1);
 }
 
 #[test]
+#[ignore = "slow: 10,000 tests; CI runs it (`-- --include-ignored`)"]
 fn ten_thousand_tests_pass_on_two_threads_and_leave_nothing_open() {
     ten_thousand(2);
 }
 
 #[test]
+#[ignore = "slow: 10,000 tests; CI runs it (`-- --include-ignored`)"]
 fn ten_thousand_tests_pass_on_eight_threads_and_leave_nothing_open() {
     ten_thousand(8);
 }

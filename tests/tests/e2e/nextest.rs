@@ -108,6 +108,7 @@ fn shards_together_run_every_test_exactly_once() {
 }
 
 #[test]
+#[ignore = "slow: builds a crate of its own; CI runs it (`-- --include-ignored`)"]
 fn an_archive_runs_on_another_checkout() {
     if !nextest_is_installed() {
         return;

@@ -18,6 +18,7 @@ fn build_with_panic_abort() -> PathBuf {
 }
 
 #[test]
+#[ignore = "slow: builds the suite with panic = abort; CI runs it (`-- --include-ignored`)"]
 fn should_panic_works_when_panics_abort() {
     let run = Harness::new(build_with_panic_abort()).run();
     run.assert_ok("is_built_with_panic_abort");
