@@ -326,6 +326,12 @@ def main(argv):
                        f"{iso['wall'] / lib['wall']:.2f}x" if lib["wall"] and iso["wall"] else "-",
                        f"{lib['build']:.0f}s + {iso['build']:.0f}s")
                       for label, lib, iso, _ in rows]
+    if len(rows) > 1:
+        # The whole step's wall on each side: #26's target is on it (at most 1.15x).
+        lib_total, iso_total = (sum(side["wall"] for side in sides)
+                                for sides in zip(*((lib, iso) for _, lib, iso, _ in rows)))
+        table.append(("total", "", f"{lib_total:.1f}s", "", f"{iso_total:.1f}s",
+                      f"{iso_total / lib_total:.2f}x" if lib_total and iso_total else "-", ""))
     widths = [max(len(r[i]) for r in table) for i in range(len(head))]
     print(f"\nReal suites: libtest against isolated-test ({os.cpu_count()} CPUs; "
           "time = wall time of `cargo test --tests --no-fail-fast`, builds excluded; builds = "
