@@ -79,6 +79,10 @@ pub(crate) const FEATURES: &[(&str, Support)] = &[
         linux_or(No),
     ),
     (
+        "A panic's backtrace (`RUST_BACKTRACE=1`) named by the harness, once a run",
+        linux_or(No),
+    ),
+    (
         "Children die with a killed harness",
         if MACOS { No } else { Yes },
     ),

@@ -51,7 +51,7 @@ pub(crate) fn prepare(plan: &ForkPlan) -> io::Result<(ForkContext, Zygotes)> {
     crate::child::install_panic_hook();
     // The children's addresses are the symboliser's where they are forked; elsewhere than on
     // Linux, the header std writes is not checked against ours.
-    if plan.capture && plan.forks && cfg!(target_os = "linux") {
+    if plan.capture && plan.forks && cfg!(any(target_os = "linux", target_os = "android")) {
         crate::panic_backtrace::turn_on();
     }
     crate::child::install_stuck_handler();
