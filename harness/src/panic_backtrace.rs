@@ -122,11 +122,14 @@ pub(crate) fn replace_markers(
 
 /// The addresses every marker in `bytes` names, each once.
 pub(crate) fn marked_addresses(bytes: &[u8], key: u64) -> Vec<u64> {
-    let mut addresses = Vec::new();
-    let _ = replace_markers(bytes, key, |marker| {
-        addresses.extend_from_slice(&marker.addresses);
-        String::new()
-    });
+    if !may_hold_marker(bytes) {
+        return Vec::new();
+    }
+    let mut addresses: Vec<u64> = bytes
+        .split_inclusive(|&byte| byte == b'\n')
+        .filter_map(|line| parse_marker(line.strip_suffix(b"\n")?, key))
+        .flat_map(|marker| marker.addresses)
+        .collect();
     addresses.sort_unstable();
     addresses.dedup();
     addresses
