@@ -65,6 +65,11 @@ impl CapturedStream {
         }
     }
 
+    /// The bytes kept, head and tail.
+    pub(crate) fn kept_bytes(&self) -> usize {
+        self.head.len() + self.tail.len()
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.head.is_empty()
     }

@@ -34,13 +34,11 @@ pub(crate) struct Scheduler {
     /// Tests in the order the runner will ask for them, not yet started.
     upcoming: VecDeque<usize>,
     started: Vec<bool>,
-    /// Finished children whose outcome the runner has not asked for yet: a few at most, kept
-    /// small because the parent's memory is copied into every fork.
+    /// Finished children whose outcome the runner has not asked for yet, bounded by what they
+    /// hold (see [`FinishedRuns::has_room`]).
     finished: FinishedRuns,
     supervisor: Supervisor,
     jobs: usize,
-    /// The most children started ahead of the one being reported, running or finished.
-    lookahead: usize,
     token_seed: u64,
     /// What the run asks of tracked runs, for the verdict's first look.
     tracking_policy: TrackingPolicy,
@@ -51,6 +49,16 @@ pub(crate) struct Scheduler {
     /// Whether tests track their allocations from their own run on.
     tracked_first: TrackedFirst,
 }
+
+/// Finished runs the scheduler always may keep waiting for the runner, however much they hold.
+const ALWAYS_HELD: usize = 24;
+/// Beyond [`ALWAYS_HELD`], finished runs are kept only while they hold this much in all: their
+/// memory is the harness's, copied into every fork (about 40 µs per MB).
+const HELD_BYTES: usize = 1 << 20;
+/// What a finished run is counted as holding besides its captured output.
+const RUN_BYTES: usize = 1 << 10;
+/// The most finished runs kept, however little they hold.
+const MOST_HELD: usize = 1024;
 
 /// Finished children, kept until the runner asks for them.
 #[derive(Default)]
@@ -64,6 +72,31 @@ struct FinishedRuns {
 impl FinishedRuns {
     fn len(&self) -> usize {
         self.tests.len() + self.tracked.len()
+    }
+
+    /// Whether one more run may be started ahead of the runner: the runs kept are few, or hold
+    /// little. A test far ahead of a slow one still starts while the slow one runs (libtest starts
+    /// every test as a thread frees), yet a suite that prints much is not kept in the harness's
+    /// memory.
+    fn has_room(&self) -> bool {
+        let len = self.len();
+        if len < ALWAYS_HELD {
+            return true;
+        }
+        let outputs = |outcome: &ChildOutcome| {
+            RUN_BYTES + outcome.stdout.kept_bytes() + outcome.stderr.kept_bytes()
+        };
+        let held: usize = self
+            .tests
+            .iter()
+            .map(|(_, outcome, _)| outputs(outcome))
+            .sum::<usize>()
+            + self
+                .tracked
+                .iter()
+                .map(|(_, outcome)| outputs(outcome))
+                .sum::<usize>();
+        len < MOST_HELD && held < HELD_BYTES
     }
 
     fn take_test(&mut self, index: usize) -> Option<(ChildOutcome, Judgement)> {
@@ -95,7 +128,6 @@ impl Scheduler {
             finished: FinishedRuns::default(),
             supervisor,
             jobs,
-            lookahead: jobs * 4 + 16,
             token_seed: random_seed(),
             tracking_policy,
             tracking,
@@ -355,9 +387,7 @@ impl Scheduler {
     /// A fork that fails here is retried when the test's turn comes, where its error becomes that
     /// test's failure.
     fn fill(&mut self) {
-        while self.supervisor.running() < self.jobs
-            && self.supervisor.running() + self.finished.len() < self.lookahead
-        {
+        while self.supervisor.running() < self.jobs && self.finished.has_room() {
             while let Some(&front) = self.upcoming.front() {
                 if !self.started[front] {
                     break;

@@ -28,3 +28,24 @@ fn two_hundred_tests_on_eight_jobs_all_pass_and_each_is_reported_once() {
     let summary = run.report.summary.unwrap();
     assert_eq!((summary.passed, summary.failed), (all, 0));
 }
+
+/// A test that waits for one sixty tests later passes on two jobs, as under libtest: the harness
+/// starts tests far ahead of the one it reports while that one runs.
+#[cfg(unix)]
+#[test]
+fn a_test_waiting_for_a_much_later_one_is_not_kept_from_it() {
+    let dir = isolated_test_e2e::TempDir::new("later");
+    let fifo = dir.path().join("fifo");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("running mkfifo");
+    assert!(status.success());
+    let run = fixture!("waits_for_later")
+        .env("LATER_FIFO", &fifo)
+        .args(["--test-threads", "2"])
+        .run();
+    run.assert_exit_code(0);
+    run.assert_ok("a_waits_for_the_last_test");
+    run.assert_ok("z_the_last_test");
+}
