@@ -113,11 +113,16 @@ pub fn build_fixture_apart(
     assert!(status.success(), "building the fixture {bin} failed");
 }
 
-/// Builds test target `target` of this package (`test = false`: `cargo test` leaves it alone) in
-/// `target_dir`, a target directory of its own (the outer `cargo test` holds the normal one), and
-/// returns its executable; or returns the one named by `ISOLATED_TEST_E2E_BUILT_<target>`, built
-/// beforehand where this driver cannot start cargo (under Wine: tests/windows/run).
-pub fn build_test_target(target: &str, target_dir: &std::path::Path) -> std::path::PathBuf {
+/// Builds test target `target` of workspace package `package` (`test = false`: `cargo test` leaves
+/// it alone) in `target_dir`, a target directory of its own (the outer `cargo test` holds the
+/// normal one), and returns its executable; or returns the one named by
+/// `ISOLATED_TEST_E2E_BUILT_<target>`, built beforehand where this driver cannot start cargo
+/// (under Wine: tests/windows/run).
+pub fn build_test_target(
+    package: &str,
+    target: &str,
+    target_dir: &std::path::Path,
+) -> std::path::PathBuf {
     if let Some(built) = std::env::var_os(format!("ISOLATED_TEST_E2E_BUILT_{target}")) {
         return built.into();
     }
@@ -125,7 +130,7 @@ pub fn build_test_target(target: &str, target_dir: &std::path::Path) -> std::pat
         .args([
             "test",
             "--package",
-            "isolated-test-e2e",
+            package,
             "--test",
             target,
             "--no-run",

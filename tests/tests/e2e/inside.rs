@@ -35,7 +35,7 @@ fn verdicts_and_panic_headers(output: &Output) -> (Vec<String>, Vec<String>) {
 
 #[test]
 fn every_test_runs_on_a_thread_named_after_it_as_under_libtest() {
-    let libtest = run(&crate::test_target("inside_libtest"));
+    let libtest = run(&crate::libtest_twin("inside_libtest"));
     let isolated = run(env!("CARGO_BIN_EXE_inside").as_ref());
     let (libtest_verdicts, libtest_headers) = verdicts_and_panic_headers(&libtest);
     let (verdicts, headers) = verdicts_and_panic_headers(&isolated);

@@ -28,7 +28,7 @@ const QUIET_TESTS: [&str; 6] = [
 /// The libtest twin, built once with this toolchain's libtest.
 fn libtest_twin() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| crate::test_target("twin_libtest"))
+    BINARY.get_or_init(|| crate::libtest_twin("twin_libtest"))
 }
 
 fn text(bytes: &[u8]) -> String {

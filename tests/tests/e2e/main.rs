@@ -64,11 +64,17 @@ mod setups;
 mod status;
 mod timeouts;
 
-/// A test target of this package built under libtest's harness or with `cfg(test)`, in a target
-/// directory of its own.
+/// A test target of this package built with `cfg(test)`, in a target directory of its own.
 fn test_target(name: &str) -> std::path::PathBuf {
     let target_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("libtest-harness");
-    isolated_test_e2e::build_test_target(name, &target_dir)
+    isolated_test_e2e::build_test_target("isolated-test-e2e", name, &target_dir)
+}
+
+/// A twin suite under libtest's harness (package `isolated-test-libtest-twins`, which has no
+/// dependency to build), in a target directory of its own.
+fn libtest_twin(name: &str) -> std::path::PathBuf {
+    let target_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("libtest-twins");
+    isolated_test_e2e::build_test_target("isolated-test-libtest-twins", name, &target_dir)
 }
 
 /// `FILE:LINE:COLUMN` of the one place `needle` occurs in `source`, as a panic location reads.
