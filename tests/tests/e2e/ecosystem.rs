@@ -228,6 +228,7 @@ const ASYNC_SOURCE: &str = include_str!("../../fixtures/async_tests.rs");
 /// rstest's and test-case's cases are isolated tests under the names those crates give them;
 /// proptest, insta (an inline snapshot) and tempfile work with their default settings.
 #[test]
+#[ignore = "slow: builds the `crates` suite apart, with all its dependencies; CI runs it (`-- --include-ignored`)"]
 fn the_test_crates_people_use_work_inside_isolated_tests() {
     let run = isolated_test_e2e::Harness::new(crate::test_target("crates")).run();
     run.assert_exit_code(101);

@@ -445,7 +445,7 @@ fn ensure_time_fails_a_unit_test_over_its_critical_time() {
             "--lib",
             "--target-dir",
         ])
-        .arg(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("libtest-harness"))
+        .arg(crate::unit_fixture_target_dir())
         .args([
             "--",
             "-Zunstable-options",

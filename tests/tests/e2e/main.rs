@@ -65,9 +65,19 @@ mod status;
 mod timeouts;
 
 /// A test target of this package built with `cfg(test)`, in a target directory of its own.
+/// Unix-only: its one user, `ecosystem`, is.
+#[cfg(unix)]
 fn test_target(name: &str) -> std::path::PathBuf {
     let target_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("libtest-harness");
     isolated_test_e2e::build_test_target("isolated-test-e2e", name, &target_dir)
+}
+
+/// The target directory in which tests build package `isolated-test-unit-fixture` with cargo
+/// (or cargo-nextest), one for all of them: the outer `cargo test` holds the normal one, and a
+/// directory each would build the harness once more each.
+#[cfg(unix)]
+fn unit_fixture_target_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("unit-fixture")
 }
 
 /// A twin suite under libtest's harness (package `isolated-test-libtest-twins`, which has no

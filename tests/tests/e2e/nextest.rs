@@ -43,9 +43,8 @@ fn workspace() -> PathBuf {
         .to_owned()
 }
 
-/// A target directory of its own: the outer `cargo test` holds the normal one.
 fn target_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("nextest")
+    crate::unit_fixture_target_dir()
 }
 
 /// Runs `cargo nextest ARGS`; returns the names of the tests that passed, and fails on any other
