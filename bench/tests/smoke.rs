@@ -49,6 +49,7 @@ const REQUIRED_KEYS: [&str; 30] = [
 ];
 
 #[test]
+#[ignore = "slow: builds every suite of the bench apart; CI runs it (`-- --ignored`)"]
 fn bench_runs_every_runner_on_ten_tests_of_each_suite() {
     let output = Command::new(env!("CARGO_BIN_EXE_isolated-test-bench"))
         .arg("--smoke")
