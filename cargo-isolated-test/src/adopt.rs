@@ -175,7 +175,7 @@ impl Planner<'_> {
         Ok(())
     }
 
-    /// Plans `[profile.dev.package.isolated-test] opt-level = 3` in the workspace root's
+    /// Plans `[profile.dev.package.isolated-test]` ([`manifest::HARNESS_SETTINGS`]) in the workspace root's
     /// manifest (the only one whose profiles cargo reads), on top of the changes planned for it
     /// if it is a package's too.
     fn optimise_harness(&mut self) -> Result<(), String> {
@@ -197,8 +197,9 @@ impl Planner<'_> {
             return Ok(());
         }
         self.plan.lines.push(format!(
-            "adopted: {}: [profile.dev.package.isolated-test] opt-level = 3 (the harness and its counting allocator optimised, the tests still in debug)",
-            show(&root_manifest)
+            "adopted: {}: [profile.dev.package.isolated-test] {} (the harness and its counting allocator optimised, quick to build, the tests still in debug)",
+            show(&root_manifest),
+            manifest::harness_settings_line()
         ));
         match planned {
             Some(at) => self.plan.changes[at].2 = doc.to_string(),

@@ -133,7 +133,7 @@ fn adopt_proves_by_building_that_no_test_is_lost() {
          left alone: tests/unix_only.rs:1: test target `unix_only` is cut out whole by #![cfg(unix)], which asks for more than features (under harness = false it would have no main when the cfg is off, and cargo's required-features stands only for features)\n\
          left alone: tests/unreachable.rs:1: test target `unreachable` stays with libtest: 1 of its 2 tests would not run under isolated-test: written_by_helper\n\
          adopted: package `scratch`: dev-dependency isolated-test\n\
-         adopted: Cargo.toml: [profile.dev.package.isolated-test] opt-level = 3 (the harness and its counting allocator optimised, the tests still in debug)\n\
+         adopted: Cargo.toml: [profile.dev.package.isolated-test] opt-level = 3, debug = false, codegen-units = 16 (the harness and its counting allocator optimised, quick to build, the tests still in debug)\n\
          wrote Cargo.toml\n\
          wrote src/lib.rs\n\
          wrote tests/alloc.rs\n\
@@ -296,7 +296,7 @@ fn feature_selection_reaches_every_build() {
             0,
             "adopted: test target `t`: [[test]] entry with harness = false, 1 #[test] rewritten, entry macro added\n\
              adopted: package `featured`: dev-dependency isolated-test\n\
-             adopted: Cargo.toml: [profile.dev.package.isolated-test] opt-level = 3 (the harness and its counting allocator optimised, the tests still in debug)\n\
+             adopted: Cargo.toml: [profile.dev.package.isolated-test] opt-level = 3, debug = false, codegen-units = 16 (the harness and its counting allocator optimised, quick to build, the tests still in debug)\n\
              wrote Cargo.toml\n\
              wrote tests/t.rs\n\
              built: all 1 tests libtest ran in the 1 target adopted are listed under isolated-test\n\

@@ -180,7 +180,7 @@ fn what_cannot_move_safely_is_left_alone_and_named() {
          left alone: tests/heap.rs:5: test target `heap` has a test named main (#[test] fn main), which under harness = false would clash with the fn main that isolated_test::main! writes; rename the test to adopt it\n\
          adopted: test target `plain`: [[test]] entry with harness = false, 1 #[test] rewritten, entry macro added\n\
          adopted: package `left-alone`: dev-dependency isolated-test\n\
-         adopted: Cargo.toml: [profile.dev.package.isolated-test] opt-level = 3 (the harness and its counting allocator optimised, the tests still in debug)\n\
+         adopted: Cargo.toml: [profile.dev.package.isolated-test] opt-level = 3, debug = false, codegen-units = 16 (the harness and its counting allocator optimised, quick to build, the tests still in debug)\n\
          wrote Cargo.toml\n\
          wrote tests/plain.rs\n\
          not built (--no-build): nothing proved that no test is lost; `cargo isolated-test check` builds them\n\
@@ -198,7 +198,7 @@ fn a_virtual_root_adopts_every_member_and_p_picks_some() {
         out,
         "adopted: test target `t`: [[test]] entry with harness = false, 1 #[test] rewritten, entry macro added\n\
          adopted: package `a`: dev-dependency isolated-test\n\
-         adopted: Cargo.toml: [profile.dev.package.isolated-test] opt-level = 3 (the harness and its counting allocator optimised, the tests still in debug)\n\
+         adopted: Cargo.toml: [profile.dev.package.isolated-test] opt-level = 3, debug = false, codegen-units = 16 (the harness and its counting allocator optimised, quick to build, the tests still in debug)\n\
          wrote a/Cargo.toml\n\
          wrote Cargo.toml\n\
          wrote a/tests/t.rs\n\
@@ -231,9 +231,9 @@ fn a_virtual_root_adopts_every_member_and_p_picks_some() {
     want.insert(
         "Cargo.toml".into(),
         format!(
-            "{root}\n# The test harness and its counting allocator optimised, the tests still in \
-             debug\n# (isolated-test's user guide, \"Optimising the harness\").\n\
-             [profile.dev.package.isolated-test]\nopt-level = 3\n"
+            "{root}\n# The test harness and its counting allocator optimised, quick to build, the \
+             tests still in\n# debug (isolated-test's user guide, \"Optimising the harness\").\n\
+             [profile.dev.package.isolated-test]\nopt-level = 3\ndebug = false\ncodegen-units = 16\n"
         ),
     );
     for m in ["a", "b"] {
