@@ -309,6 +309,7 @@ mod registry;
 mod report;
 mod runner;
 mod size;
+mod stack;
 mod symbols;
 mod sys;
 mod verdict;

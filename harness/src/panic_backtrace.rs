@@ -10,11 +10,14 @@
 //! std would have, byte for byte, where the marker was.
 //!
 //! Off elsewhere: under `--nocapture` (nothing reads the stream before the user does), under the
-//! exec backend (the child's addresses are not the symboliser's) and off Linux.
+//! exec backend (the child's addresses are not the symboliser's), off Linux, and without the
+//! `symbols` feature (nothing could name the frames).
 
+#[cfg(feature = "symbols")]
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+#[cfg(feature = "symbols")]
 use backtrace::{BacktraceFmt, BytesOrWideString, PrintFmt, SymbolName};
 
 /// What starts a marker line; the run's key follows, so that no test's own output is taken for
@@ -190,6 +193,7 @@ impl RawSymbol {
 /// symbols by `symbols_of` (none where it could not be named): the frames from the one after
 /// `__rust_end_short_backtrace` to the one before `__rust_begin_short_backtrace`, paths under
 /// `cwd` relative to it, and std's closing note.
+#[cfg(feature = "symbols")]
 pub(crate) fn render_short<'s>(
     addresses: &[u64],
     symbols_of: impl Fn(u64) -> &'s [RawSymbol],
@@ -203,12 +207,25 @@ pub(crate) fn render_short<'s>(
     .to_string()
 }
 
+/// Without the `symbols` feature no marker is ever written ([`turn_on`] is never called), so
+/// none is rendered.
+#[cfg(not(feature = "symbols"))]
+pub(crate) fn render_short<'s>(
+    _addresses: &[u64],
+    _symbols_of: impl Fn(u64) -> &'s [RawSymbol],
+    _cwd: Option<&str>,
+) -> String {
+    unreachable!("a panic's backtrace marker without the `symbols` feature")
+}
+
+#[cfg(feature = "symbols")]
 struct ShortBacktrace<'a, 's> {
     addresses: &'a [u64],
     symbols_of: &'a dyn Fn(u64) -> &'s [RawSymbol],
     cwd: Option<&'a str>,
 }
 
+#[cfg(feature = "symbols")]
 impl fmt::Display for ShortBacktrace<'_, '_> {
     // std's `sys::backtrace::_print_fmt` in its short style, step for step, over frames already
     // taken; the frame and symbol lines are the `backtrace` crate's, which is std's own.
@@ -285,6 +302,7 @@ impl fmt::Display for ShortBacktrace<'_, '_> {
 
 /// std's `output_filename` in its short style: an absolute path under the working directory
 /// is written from `./`.
+#[cfg(feature = "symbols")]
 fn write_path(
     fmt: &mut fmt::Formatter<'_>,
     path: BytesOrWideString<'_>,
@@ -373,8 +391,8 @@ mod tests {
     }
 
     // Unix paths: an absolute one under the working directory is written from `./`. (Markers are
-    // on only on Linux.)
-    #[cfg(unix)]
+    // on only on Linux, with the `symbols` feature.)
+    #[cfg(all(unix, feature = "symbols"))]
     #[test]
     fn a_short_backtrace_is_the_frames_between_the_markers_in_stds_layout() {
         let table = [

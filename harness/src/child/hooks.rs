@@ -72,8 +72,8 @@ fn write_with_marker(info: &PanicHookInfo<'_>) -> bool {
         return false;
     }
     let mut addresses = Vec::with_capacity(64);
-    backtrace::trace(|frame| {
-        addresses.push(frame.ip() as usize as u64);
+    crate::stack::walk(|address| {
+        addresses.push(address);
         // The hook's own frames come before std's first shown, so a few more than std counts.
         addresses.len() <= panic_backtrace::MOST_FRAMES + 16
     });

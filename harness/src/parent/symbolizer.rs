@@ -19,6 +19,7 @@ use nix::unistd::{self, ForkResult, Pid};
 use std::collections::HashMap;
 
 use crate::panic_backtrace::RawSymbol;
+use crate::stack;
 use crate::symbols::{self, Frame};
 #[cfg(unix)]
 use crate::sys;
@@ -325,15 +326,12 @@ pub(crate) type RawSymbols = HashMap<u64, Vec<RawSymbol>>;
 fn describe_raw(addresses: &[u64]) -> String {
     let mut text = String::new();
     for &address in addresses {
-        let ip = std::ptr::without_provenance_mut(address as usize);
-        backtrace::resolve(ip, |symbol| {
+        stack::resolve(address, |symbol| {
             let raw = RawSymbol {
-                name: symbol.name().map(|name| name.as_bytes().to_vec()),
-                file: symbol
-                    .filename_raw()
-                    .map(|file| file.into_path_buf().display().to_string()),
-                line: symbol.lineno(),
-                column: symbol.colno(),
+                name: symbol.name,
+                file: symbol.file.map(|file| file.display().to_string()),
+                line: symbol.line,
+                column: symbol.column,
             };
             text.push_str(&raw.to_line(address));
             text.push('\n');
@@ -355,17 +353,14 @@ fn describe(addresses: &[u64]) -> String {
     let mut text = String::new();
     for &address in addresses {
         // A return address points after the call: the call is the byte before.
-        let call = address.saturating_sub(1) as usize as *mut std::ffi::c_void;
         let mut any = false;
-        backtrace::resolve(call, |symbol| {
+        stack::resolve(address.saturating_sub(1), |symbol| {
             any = true;
-            let function = symbol
-                .name()
-                .map_or_else(|| "<unknown>".to_owned(), |name| format!("{name:#}"));
-            let location = match (symbol.filename(), symbol.lineno()) {
-                (Some(file), Some(line)) => match symbol.colno() {
-                    Some(column) => format!("{}:{line}:{column}", symbols::shorten(file)),
-                    None => format!("{}:{line}", symbols::shorten(file)),
+            let function = symbol.demangled.unwrap_or_else(|| "<unknown>".to_owned());
+            let location = match (symbol.file, symbol.line) {
+                (Some(file), Some(line)) => match symbol.column {
+                    Some(column) => format!("{}:{line}:{column}", symbols::shorten(&file)),
+                    None => format!("{}:{line}", symbols::shorten(&file)),
                 },
                 _ => String::new(),
             };

@@ -265,7 +265,8 @@ fn start_run(
         supervisor,
         invocation.jobs.min(signals::MAX_CHILDREN),
         TrackingPolicy {
-            leak_sites: invocation.leak_sites,
+            // Without `symbols` no call stack is walked: a run would record empty ones.
+            leak_sites: invocation.leak_sites && cfg!(feature = "symbols"),
             report_memory: show_memory,
         },
     );

@@ -20,7 +20,7 @@ pub(crate) fn stuck_signal() -> libc::c_int {
 /// Installs the handler for [`stuck_signal`] in the harness, for every child to inherit, and
 /// runs the unwinder once so that nothing in it is first set up inside a handler.
 pub(crate) fn install_stuck_handler() {
-    backtrace::trace(|_| false);
+    crate::stack::walk(|_| false);
     #[cfg(any(target_os = "linux", target_os = "android"))]
     // SAFETY: the handler only reads atomics, unwinds its own stack, and writes a frame built
     // on its stack with `write`.
@@ -46,8 +46,8 @@ extern "C" fn on_stuck(signal: libc::c_int) {
     // SAFETY: unsynchronised unwinding of this thread's own stack; no other thread of this
     // child unwinds with the backtrace crate, and libgcc's unwinder does not allocate.
     unsafe {
-        backtrace::trace_unsynchronized(|frame| {
-            frames[count] = frame.ip() as u64;
+        crate::stack::walk_unsynchronized(|address| {
+            frames[count] = address;
             count += 1;
             count < frames.len()
         });

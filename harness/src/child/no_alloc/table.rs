@@ -136,8 +136,8 @@ pub(crate) fn record_alloc(address: usize, size: usize) {
         // SAFETY: unwinding this thread's own stack; libgcc's unwinder does not allocate, and
         // `BUSY` keeps anything it might allocate from being recorded in turn.
         unsafe {
-            backtrace::trace_unsynchronized(|frame| {
-                stack[count] = frame.ip() as usize;
+            crate::stack::walk_unsynchronized(|address| {
+                stack[count] = address as usize;
                 count += 1;
                 count < FRAMES
             });

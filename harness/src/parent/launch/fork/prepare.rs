@@ -50,8 +50,15 @@ const RELOCATED_DATA_AT_LEAST: usize = 2 << 20;
 pub(crate) fn prepare(plan: &ForkPlan) -> io::Result<(ForkContext, Zygotes)> {
     crate::child::install_panic_hook();
     // The children's addresses are the symboliser's where they are forked; elsewhere than on
-    // Linux, the header std writes is not checked against ours.
-    if plan.capture && plan.forks && cfg!(any(target_os = "linux", target_os = "android")) {
+    // Linux, the header std writes is not checked against ours; without `symbols`, nothing
+    // could name the frames.
+    if plan.capture
+        && plan.forks
+        && cfg!(all(
+            feature = "symbols",
+            any(target_os = "linux", target_os = "android")
+        ))
+    {
         crate::panic_backtrace::turn_on();
     }
     crate::child::install_stuck_handler();
