@@ -450,3 +450,52 @@ fn random_seed() -> u64 {
     hasher.write_u32(std::process::id());
     hasher.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::outcome::{CapturedStream, ChildEnd, Clues, ProtocolError};
+    use crate::verdict::Verdict;
+
+    /// A finished run whose stdout holds `printed` bytes.
+    fn finished(printed: usize) -> (ChildOutcome, Judgement) {
+        let mut stdout = CapturedStream::default();
+        stdout.push(&vec![b'x'; printed]);
+        let outcome = ChildOutcome {
+            report: Err(ProtocolError::NoReport),
+            clues: Clues::default(),
+            end: ChildEnd::Exited(0),
+            signalled_harness: None,
+            timed_out: None,
+            duration: Duration::ZERO,
+            usage: None,
+            stdout,
+            stderr: CapturedStream::default(),
+        };
+        (outcome, Judgement::Final(Verdict::Pass(None)))
+    }
+
+    fn keeping(runs: impl IntoIterator<Item = usize>) -> FinishedRuns {
+        let mut kept = FinishedRuns::default();
+        for (index, printed) in runs.into_iter().enumerate() {
+            let (outcome, judgement) = finished(printed);
+            kept.tests.push((index, outcome, judgement));
+        }
+        kept
+    }
+
+    #[test]
+    fn runs_far_ahead_start_while_what_is_kept_is_small_and_never_past_the_most() {
+        // A few runs always, whatever they hold.
+        assert!(keeping([HELD_BYTES; ALWAYS_HELD - 1]).has_room());
+        // Beyond them, quiet runs by the hundred, up to the most kept.
+        assert!(keeping([0; 500]).has_room());
+        assert!(!keeping([0; MOST_HELD]).has_room());
+        // But not past the bytes held, output and each run's own share counted.
+        let per_run = HELD_BYTES / 100;
+        assert!(keeping(vec![per_run - RUN_BYTES - 1; 100]).has_room());
+        assert!(!keeping(vec![per_run; 100]).has_room());
+    }
+}
