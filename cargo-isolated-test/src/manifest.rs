@@ -185,37 +185,17 @@ const HARNESS_PROFILE: [&str; 4] = ["profile", "dev", "package", "isolated-test"
 /// its counting allocator's for every allocation a test makes; without debug info and in 16
 /// codegen units (not the dev profile's 256), which took its optimised build on 2 cores from
 /// 16.3 s to 10.1 s. Its debug assertions (the one-thread check before each fork) stay on.
-pub const HARNESS_SETTINGS: [(&str, HarnessSetting); 3] = [
-    ("opt-level", HarnessSetting::Number(3)),
-    ("debug", HarnessSetting::Flag(false)),
-    ("codegen-units", HarnessSetting::Number(16)),
+/// Each key with its value as TOML writes it.
+pub const HARNESS_SETTINGS: [(&str, &str); 3] = [
+    ("opt-level", "3"),
+    ("debug", "false"),
+    ("codegen-units", "16"),
 ];
-
-/// A value of [`HARNESS_SETTINGS`].
-#[derive(Clone, Copy, Debug)]
-pub enum HarnessSetting {
-    Number(i64),
-    Flag(bool),
-}
-
-impl From<HarnessSetting> for Item {
-    fn from(setting: HarnessSetting) -> Item {
-        match setting {
-            HarnessSetting::Number(number) => value(number),
-            HarnessSetting::Flag(flag) => value(flag),
-        }
-    }
-}
 
 /// `opt-level = 3, debug = false, codegen-units = 16`: [`HARNESS_SETTINGS`] as one line.
 pub fn harness_settings_line() -> String {
     HARNESS_SETTINGS
-        .iter()
-        .map(|(key, setting)| match setting {
-            HarnessSetting::Number(number) => format!("{key} = {number}"),
-            HarnessSetting::Flag(flag) => format!("{key} = {flag}"),
-        })
-        .collect::<Vec<_>>()
+        .map(|(key, setting)| format!("{key} = {setting}"))
         .join(", ")
 }
 
@@ -246,7 +226,8 @@ pub fn optimise_harness(doc: &mut DocumentMut) -> bool {
     }
     let mut table = Table::new();
     for (key, setting) in HARNESS_SETTINGS {
-        table.insert(key, setting.into());
+        let setting: toml_edit::Value = setting.parse().expect("each setting is a TOML value");
+        table.insert(key, Item::Value(setting));
     }
     table.set_position(position);
     table.decor_mut().set_prefix(

@@ -6,7 +6,7 @@
 //! test was, and std's own hook writes a panic's backtrace (see `panic_backtrace`).
 
 /// One symbol of an address, as the debug info has it (an inlined call is one of several).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) struct Symbol {
     /// The mangled name's bytes.
     pub(crate) name: Option<Vec<u8>>,

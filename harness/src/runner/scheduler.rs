@@ -83,19 +83,12 @@ impl FinishedRuns {
         if len < ALWAYS_HELD {
             return true;
         }
-        let outputs = |outcome: &ChildOutcome| {
-            RUN_BYTES + outcome.stdout.kept_bytes() + outcome.stderr.kept_bytes()
-        };
-        let held: usize = self
-            .tests
-            .iter()
-            .map(|(_, outcome, _)| outputs(outcome))
-            .sum::<usize>()
-            + self
-                .tracked
-                .iter()
-                .map(|(_, outcome)| outputs(outcome))
-                .sum::<usize>();
+        let tests = self.tests.iter().map(|(_, outcome, _)| outcome);
+        let tracked = self.tracked.iter().map(|(_, outcome)| outcome);
+        let held: usize = tests
+            .chain(tracked)
+            .map(|outcome| RUN_BYTES + outcome.stdout.kept_bytes() + outcome.stderr.kept_bytes())
+            .sum();
         len < MOST_HELD && held < HELD_BYTES
     }
 
